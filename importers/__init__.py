@@ -1,0 +1,62 @@
+"""Importers: each turns one kind of source into neutral ``vault.records`` items.
+
+An importer module provides two functions and never touches the store::
+
+    def sniff(path: Path) -> bool            # does this file or folder look like my format?
+    def read(path: Path, options: ImportOptions) -> Iterator[Item]
+
+``read`` streams: it yields ``Interaction`` items, ``Quarantined`` items for what it cannot
+parse, and ``Checkpoint`` items that let a killed import resume. Modules are loaded lazily,
+so ``kluis --help`` does not pay for parsers it does not run.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol, cast
+
+from vault.errors import UnsupportedFormat
+from vault.records import ImportOptions, Item
+
+FORMATS: dict[str, str] = {
+    "eml": "importers.email.eml",
+    "telegram": "importers.chat.telegram",
+}
+"""Format name (``kluis import --format``) → module, in auto-detection order."""
+
+
+class Importer(Protocol):
+    """What every importer module provides."""
+
+    def sniff(self, path: Path) -> bool:
+        """True if ``path`` looks like this importer's format."""
+
+    def read(self, path: Path, options: ImportOptions) -> Iterator[Item]:
+        """Stream the items of ``path``."""
+
+
+def load(format_name: str) -> Importer:
+    """The importer module for ``format_name``.
+
+    Raises:
+        UnsupportedFormat: kluis has no importer of that name (yet).
+    """
+    module_name = FORMATS.get(format_name)
+    if module_name is None:
+        raise UnsupportedFormat(f"kluis cannot import the {format_name!r} format yet")
+    return cast(Importer, importlib.import_module(module_name))
+
+
+def detect(path: Path) -> str:
+    """The format of ``path``, by asking each importer in turn.
+
+    Raises:
+        UnsupportedFormat: no importer recognises the file or folder.
+    """
+    for name in FORMATS:
+        if load(name).sniff(path):
+            return name
+    kind = "folder" if path.is_dir() else "file"
+    raise UnsupportedFormat(f"{path}: kluis does not recognise this {kind}'s format")

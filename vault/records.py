@@ -1,0 +1,197 @@
+"""The neutral records that importers yield and the ingest pipeline stores.
+
+Importers know formats; they never touch the store. They turn a source into a stream of
+``Interaction``, ``Quarantined`` and ``Checkpoint`` items, and ``vault.ingest`` does the rest
+(dedup, company resolution, booking merge, batched writes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any, Literal
+
+Channel = Literal["email", "chat", "booking", "order", "call", "letter", "note"]
+Direction = Literal["in", "out", "system"]
+PartyKind = Literal["email_address", "phone", "chat_handle", "name"]
+ChatKind = Literal["private", "group", "bot", "channel", "business", "page", "request"]
+BookingKind = Literal[
+    "flight", "train", "bus", "boat", "lodging", "rental_car", "restaurant",
+    "event", "taxi", "order", "parcel",
+]
+BookingStatus = Literal["confirmed", "cancelled", "changed", "pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Someone on the other end of an interaction: a sender, a recipient, a chat member."""
+
+    name: str | None = None
+    address: str | None = None
+    kind: PartyKind = "email_address"
+
+    def display(self) -> str:
+        """``Name <address>``, or whichever of the two is known."""
+        if self.name and self.address and self.name != self.address:
+            return f"{self.name} <{self.address}>"
+        return self.address or self.name or ""
+
+
+@dataclass(slots=True)
+class Attachment:
+    """A file that came with an interaction; its bytes are stored once per content hash."""
+
+    filename: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """An origin, destination or venue: a name and, where known, an IATA/station code."""
+
+    name: str | None = None
+    code: str | None = None
+
+
+@dataclass(slots=True)
+class Booking:
+    """One reservation segment, order or parcel found in a source.
+
+    ``reference`` plus ``segment`` identify it within its company and kind, so a later
+    change or cancellation of the same reference updates it instead of adding a row.
+    """
+
+    kind: BookingKind
+    reference: str | None
+    status: BookingStatus = "confirmed"
+    number: str | None = None
+    segment: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    origin: Place | None = None
+    destination: Place | None = None
+    travellers: list[str] = field(default_factory=list)
+    seat: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    provider: str | None = None
+    provider_domain: str | None = None
+    modified_at: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CompanyHints:
+    """What a source says about who really sent an item (DESIGN, company resolution 4 and 6)."""
+
+    dkim_domains: list[str] = field(default_factory=list)
+    reply_to: list[str] = field(default_factory=list)
+    list_domains: list[str] = field(default_factory=list)
+    chat_kind: ChatKind | None = None
+    organisation: str | None = None
+
+
+@dataclass(slots=True)
+class Interaction:
+    """One contact with a company or person: a mail, a chat message, a booking document.
+
+    ``occurred_at`` is timezone-aware and keeps the source's offset; ``tz_known`` is False
+    where the offset was assumed (``--timezone`` for WhatsApp, floating calendar times).
+    """
+
+    channel: Channel
+    direction: Direction
+    occurred_at: datetime
+    title: str
+    body: str
+    source_ref: str
+    dedup_key: str
+    sender: Party | None = None
+    recipients: list[Party] = field(default_factory=list)
+    raw: bytes | None = None
+    thread_key: str | None = None
+    thread_title: str | None = None
+    tz_known: bool = True
+    attachments: list[Attachment] = field(default_factory=list)
+    bookings: list[Booking] = field(default_factory=list)
+    hints: CompanyHints = field(default_factory=CompanyHints)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def counterpart(self) -> Party | None:
+        """The other side: the sender of what came in, the first recipient of what went out."""
+        if self.direction == "out":
+            return self.recipients[0] if self.recipients else None
+        return self.sender
+
+
+@dataclass(slots=True)
+class Quarantined:
+    """An item that could not be parsed. It is kept with its raw bytes, never dropped."""
+
+    source_ref: str
+    raw: bytes
+    reason: str
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """Everything before this point in ``source`` has been yielded; ``state`` resumes after it.
+
+    Ingest stores the latest checkpoint of each source in the same transaction as the
+    items before it, so a killed import resumes exactly there.
+    """
+
+    source: str
+    state: dict[str, Any]
+
+
+Item = Interaction | Quarantined | Checkpoint
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """What the user told the import: who they are and which zone zone-less times are in."""
+
+    timezone: tzinfo
+    me_addresses: frozenset[str] = frozenset()
+    me_names: frozenset[str] = frozenset()
+    cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def is_me(self, party: Party | None) -> bool:
+        """True if ``party`` is the user (by address, case-insensitive, or by name)."""
+        if party is None:
+            return False
+        if party.address and party.address.casefold() in self.me_addresses:
+            return True
+        return bool(party.name and party.name.casefold() in self.me_names)
+
+
+ItemStream = Iterator[Item]
+
+
+def content_key(raw: bytes) -> str:
+    """The dedup key of an item known only by its bytes."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def message_id_key(message_id: str | None, raw: bytes) -> str:
+    """The dedup key of a mail: its normalised Message-ID, else the hash of its bytes."""
+    if message_id:
+        normalised = message_id.strip().strip("<>").strip().casefold()
+        if normalised:
+            return "msgid:" + normalised
+    return content_key(raw)
+
+
+def chat_key(
+    source: str, thread: str, when: datetime, sender: str, text: str, ordinal: int
+) -> str:
+    """The dedup key of a chat message (DESIGN, ingest rules)."""
+    text_hash = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    parts = [source, thread, when.isoformat(), sender, text_hash, str(ordinal)]
+    return "chat:" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
