@@ -163,12 +163,16 @@ class ImportOptions:
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def is_me(self, party: Party | None) -> bool:
-        """True if ``party`` is the user (by address, case-insensitive, or by name)."""
+        """True if ``party`` is the user: by address (any case), or by name where it has none."""
         if party is None:
             return False
         if party.address and party.address.casefold() in self.me_addresses:
             return True
-        return bool(party.name and party.name.casefold() in self.me_names)
+        return bool(
+            party.name
+            and party.name.casefold() in self.me_names
+            and (not party.address or party.kind == "chat_handle")
+        )
 
 
 ItemStream = Iterator[Item]

@@ -1,0 +1,42 @@
+# kluis — two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test check conformance bench demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: set up, then open kluis (on a machine with no vault it offers the demo vault)
+run: $(STAMP)
+	$(BIN)/kluis
+
+## test: the whole test suite (real SQLCipher, real files)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## check: lint and types
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check vault importers exports tui
+	$(BIN)/mypy
+
+## conformance: every case of ../shared/corpus (skips cleanly when it is absent)
+conformance: $(STAMP)
+	$(BIN)/python tests/conformance/run.py
+
+## bench: speed figures (prints a table; never a pass/fail test)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+## demo: build the demo vault without opening the app
+demo: $(STAMP)
+	$(BIN)/kluis demo --no-tui
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

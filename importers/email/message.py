@@ -1,0 +1,325 @@
+"""One RFC 822 message (raw bytes) to an ``Interaction``, or ``Quarantined`` if it is not a mail.
+
+This is the core that the .eml, mbox, Maildir and IMAP importers share: it takes the bytes
+of one message and never raises. How the body and attachments are chosen is described in
+``importers.email.mime``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.message import Message
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from importers.email.addresses import parse_addresses
+from importers.email.decode import decode_header_value, unfold_header
+from importers.email.mime import PARSER, extract_content
+from vault.records import (
+    CompanyHints,
+    ImportOptions,
+    Interaction,
+    Party,
+    Quarantined,
+    message_id_key,
+)
+
+NO_SUBJECT = "(no subject)"
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_HEAD_LIMIT = 65536
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_FIRST_LINE_IS_HEADER = re.compile(rb"From |[!-9;-~]+[ \t]*:")
+_KEY_HEADER = re.compile(rb"^(?:from|date|subject|received|message-id)[ \t]*:", re.I | re.M)
+_MESSAGE_ID = re.compile(r"<([^<>]*)>")
+_DKIM_DOMAIN = re.compile(r"(?:^|;)\s*d\s*=\s*([^;\s]+)")
+_DOMAIN = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+_REPLY_PREFIX = re.compile(r"^(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|rv)(?:\[\d+\])?\s*:\s*)+", re.I)
+_DISPLAY_HEADERS = ("From", "To", "Cc", "Date", "Subject")
+
+
+def parse_message(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction | Quarantined:
+    """Parse one mail's bytes into an ``Interaction``, or quarantine them with a reason.
+
+    Args:
+        raw: the message exactly as stored (kept as ``Interaction.raw`` and for dedup).
+        source_ref: where it came from, for the user (``inbox/a.eml``, ``INBOX:4711``).
+        options: who the user is, to tell sent from received mail.
+
+    Returns:
+        An ``Interaction`` (channel ``email``), or ``Quarantined`` with a one-line reason
+        when the bytes are not a mail or have no usable date. Never raises.
+    """
+    try:
+        return _parse(raw, source_ref, options)
+    except Exception as exc:
+        # The one deliberate catch-all: a mail is untrusted input from anyone, and no bug
+        # or parser surprise on one message may stop an import or lose the message.
+        return Quarantined(source_ref, raw, _one_line(f"cannot parse mail: {exc!r}"))
+
+
+def not_a_mail_reason(data: bytes) -> str | None:
+    """Why ``data`` is not an RFC 822 message, or None if its start looks like one.
+
+    Looks only at the header block (up to the first blank line, at most 64 KiB).
+    """
+    if not data.strip():
+        return "empty: no mail in it"
+    if data.startswith(_OLE2_MAGIC):
+        return "an Outlook .msg file (OLE2), not an RFC 822 mail"
+    if data.startswith(b"PK\x03\x04"):
+        return "a zip archive, not an RFC 822 mail"
+    head = _header_block(data)
+    if not _FIRST_LINE_IS_HEADER.match(head) or not _KEY_HEADER.search(head):
+        return "not an RFC 822 mail: no From, Date, Subject, Received or Message-ID header"
+    return None
+
+
+def _header_block(data: bytes) -> bytes:
+    """The bytes before the first blank line, capped at 64 KiB."""
+    head = data[:_HEAD_LIMIT]
+    blank = _BLANK_LINE.search(head)
+    return head[: blank.start()] if blank else head
+
+
+def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction | Quarantined:
+    """``parse_message`` without the safety net."""
+    data = raw.removeprefix(_UTF8_BOM).lstrip(b"\r\n")
+    reason = not_a_mail_reason(data)
+    if reason is not None:
+        return Quarantined(source_ref, raw, reason)
+    message = PARSER.parsebytes(data)
+    headers = _Headers(message)
+    extras: dict[str, Any] = {}
+    when = _occurred_at(headers, options)
+    if when is None:
+        return Quarantined(source_ref, raw, "no usable date: no valid Date or Received header")
+    occurred_at, tz_known, from_received = when
+    if from_received:
+        extras["date_from"] = "received"
+    sender = _first_party(headers, "From") or _first_party(headers, "Sender")
+    subject = " ".join(headers.text("Subject").split())
+    message_id = _first_id(headers, "Message-ID")
+    references = _ids(headers, "References")
+    in_reply_to = _first_id(headers, "In-Reply-To")
+    content = extract_content(message)
+    extras.update(
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        list_id=headers.text("List-Id") or None,
+        list_unsubscribe=unfold_header(headers.raw("List-Unsubscribe")).strip() or None,
+        headers=_display_headers(headers),
+    )
+    thread_root = references[0] if references else in_reply_to or message_id
+    return Interaction(
+        channel="email",
+        direction="out" if options.is_me(sender) else "in",
+        occurred_at=occurred_at,
+        tz_known=tz_known,
+        title=subject or NO_SUBJECT,
+        thread_title=_REPLY_PREFIX.sub("", subject) or NO_SUBJECT,
+        body=content.body,
+        source_ref=source_ref,
+        dedup_key=message_id_key(message_id, raw),
+        sender=sender,
+        recipients=_recipients(headers),
+        raw=raw,
+        thread_key=_normalise_id(thread_root),
+        attachments=content.attachments,
+        hints=_hints(headers),
+        extras=extras,
+    )
+
+
+class _Headers:
+    """The top-level headers by lower-case name, read once (``Message.get`` scans them all)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, message: Message) -> None:
+        self._values: dict[str, list[str]] = {}
+        for name, value in message.items():
+            if isinstance(value, str):
+                self._values.setdefault(name.lower(), []).append(value)
+
+    def all(self, name: str) -> list[str]:
+        """Every raw value of header ``name``, in order (top first)."""
+        return self._values.get(name.lower(), [])
+
+    def raw(self, name: str) -> str:
+        """The first raw value of header ``name``; empty if absent."""
+        values = self._values.get(name.lower())
+        return values[0] if values else ""
+
+    def text(self, name: str) -> str:
+        """The first ``name`` header, unfolded and decoded; empty if absent."""
+        value = self.raw(name)
+        return decode_header_value(value).strip() if value else ""
+
+
+def _occurred_at(
+    headers: _Headers, options: ImportOptions
+) -> tuple[datetime, bool, bool] | None:
+    """(when, offset known, taken from Received) — Date first, then the topmost Received."""
+    for value in headers.all("Date"):
+        parsed = _parse_date(decode_header_value(value), options)
+        if parsed is not None:
+            return parsed[0], parsed[1], False
+    for value in headers.all("Received"):
+        # Received: ... ; <date> — the receiving server's clock at delivery.
+        _, semicolon, stamp = unfold_header(value).rpartition(";")
+        parsed = _parse_date(stamp, options) if semicolon else None
+        if parsed is not None:
+            return parsed[0], parsed[1], True
+    return None
+
+
+def _parse_date(text: str, options: ImportOptions) -> tuple[datetime, bool] | None:
+    """An aware datetime and whether its offset is real, from an RFC 5322 or ISO date."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return _parse_iso_date(text, options)
+    if moment.tzinfo is None:
+        # RFC 5322 "-0000" (and a missing zone): UTC, the sender's offset unknown.
+        return moment.replace(tzinfo=UTC), False
+    return moment, True
+
+
+def _parse_iso_date(text: str, options: ImportOptions) -> tuple[datetime, bool] | None:
+    """Some mailers and exporters write ISO 8601 dates; zone-less ones use --timezone."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=options.timezone), False
+    return moment, True
+
+
+def _first_party(headers: _Headers, name: str) -> Party | None:
+    """The first party of the first ``name`` header."""
+    for value in headers.all(name):
+        parties = parse_addresses(value)
+        if parties:
+            return parties[0]
+    return None
+
+
+def _recipients(headers: _Headers) -> list[Party]:
+    """To, Cc and Bcc, in that order, each address once."""
+    seen: set[str] = set()
+    recipients: list[Party] = []
+    for name in ("To", "Cc", "Bcc"):
+        for value in headers.all(name):
+            for party in parse_addresses(value):
+                key = party.address or f"name:{party.name}"
+                if key not in seen:
+                    seen.add(key)
+                    recipients.append(party)
+    return recipients
+
+
+def _ids(headers: _Headers, name: str) -> list[str]:
+    """The message ids in header ``name`` (References: oldest first), without brackets."""
+    value = unfold_header(headers.raw(name))
+    ids = [found.strip() for found in _MESSAGE_ID.findall(value)]
+    # Some mailers write ids without angle brackets.
+    return [i for i in ids if i] or value.split()
+
+
+def _first_id(headers: _Headers, name: str) -> str | None:
+    """The first message id in header ``name``, without brackets."""
+    ids = _ids(headers, name)
+    return ids[0] if ids else None
+
+
+def _normalise_id(message_id: str | None) -> str | None:
+    """A message id as thread key: no brackets, case-folded (as ``message_id_key`` does)."""
+    if not message_id:
+        return None
+    return message_id.strip().strip("<>").strip().casefold() or None
+
+
+def _hints(headers: _Headers) -> CompanyHints:
+    """Who really sent it, for mail relayed by an ESP (DESIGN: company resolution 4)."""
+    dkim: list[str] = []
+    for value in headers.all("DKIM-Signature"):
+        match = _DKIM_DOMAIN.search(unfold_header(value))
+        if match:
+            _add(dkim, match.group(1).strip().rstrip(".").lower())
+    reply_to: list[str] = []
+    for value in headers.all("Reply-To"):
+        for party in parse_addresses(value):
+            if party.address:
+                _add(reply_to, party.address)
+    list_domains: list[str] = []
+    _add(list_domains, _list_id_domain(headers.text("List-Id")))
+    for domain in _unsubscribe_domains(unfold_header(headers.raw("List-Unsubscribe"))):
+        _add(list_domains, domain)
+    return CompanyHints(
+        dkim_domains=dkim,
+        reply_to=reply_to,
+        list_domains=list_domains,
+        organisation=headers.text("Organization") or None,
+    )
+
+
+def _add(values: list[str], value: str | None) -> None:
+    """Append ``value`` unless it is empty or already there (keeps first-seen order)."""
+    if value and value not in values:
+        values.append(value)
+
+
+def _list_id_domain(list_id: str) -> str | None:
+    """The domain of a List-Id: ``Name <label.example.com>`` → ``example.com``."""
+    match = _MESSAGE_ID.search(list_id)
+    ident = (match.group(1) if match else list_id).strip().lower()
+    if "@" in ident:
+        ident = ident.rpartition("@")[2]
+    else:
+        # The first label names the list; the rest is the domain that runs it.
+        _, _, rest = ident.partition(".")
+        ident = rest if "." in rest else ident
+    return ident if _DOMAIN.fullmatch(ident) else None
+
+
+def _unsubscribe_domains(value: str) -> list[str]:
+    """Hosts of the https: and mailto: URLs in a List-Unsubscribe header, lower-case."""
+    domains: list[str] = []
+    for url in _MESSAGE_ID.findall(value):
+        url = url.strip()
+        if url.lower().startswith("mailto:"):
+            host = url[7:].partition("?")[0].rpartition("@")[2]
+        elif url.lower().startswith(("https:", "http:")):
+            try:
+                host = urlsplit(url).hostname or ""
+            except ValueError:
+                continue
+        else:
+            continue
+        _add(domains, host.strip().lower() or None)
+    return domains
+
+
+def _display_headers(headers: _Headers) -> dict[str, str]:
+    """From, To, Cc, Date and Subject as decoded strings, for the detail view."""
+    shown: dict[str, str] = {}
+    for name in _DISPLAY_HEADERS:
+        value = headers.text(name)
+        if value:
+            shown[name] = value
+    return shown
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line, shortened: quarantine reasons are shown in lists."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

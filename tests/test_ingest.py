@@ -1,0 +1,120 @@
+"""The ingest pipeline: dedup, quarantine, batches with checkpoints, resuming a killed import."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from tests.support import mail, options
+from vault.errors import ImportFailed
+from vault.ingest import Ingestor, load_cursors, map_in_pool
+from vault.records import Attachment, Booking, Checkpoint, Item, Quarantined
+from vault.store import Store
+
+
+def count(store: Store, table: str) -> int:
+    with store.read() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def test_reimporting_the_same_items_adds_nothing(store: Store) -> None:
+    items = [mail(i) for i in range(30)]
+    first = Ingestor(store, options(), "test", "t", batch_size=7).run(items)
+    second = Ingestor(store, options(), "test", "t", batch_size=7).run(items)
+    assert (first.new, first.duplicate) == (30, 0)
+    assert (second.new, second.duplicate) == (0, 30)
+    assert count(store, "interaction") == 30
+
+
+def test_the_same_item_twice_in_one_batch_is_stored_once(store: Store) -> None:
+    summary = Ingestor(store, options(), "test", "t").run([mail(1), mail(1)])
+    assert (summary.new, summary.duplicate) == (1, 1)
+
+
+def test_quarantine_keeps_the_raw_bytes_and_reason_and_the_import_goes_on(store: Store) -> None:
+    broken = Quarantined("inbox/broken.eml", b"\x00\x01 not a mail", "no header lines")
+    summary = Ingestor(store, options(), "test", "t").run([mail(1), broken, mail(2)])
+    assert (summary.new, summary.quarantined) == (2, 1)
+    with store.read() as conn:
+        row = conn.execute(text(
+            "SELECT q.reason, q.source_ref, b.data FROM quarantine q "
+            "JOIN blob b ON b.sha256 = q.blob_sha")).one()
+    assert row.reason == "no header lines"
+    assert row.source_ref == "inbox/broken.eml"
+    assert zlib.decompress(row.data) == b"\x00\x01 not a mail"
+
+
+def test_attachments_with_the_same_content_are_stored_once(store: Store) -> None:
+    first, second = mail(1), mail(2)
+    for item in (first, second):
+        item.attachments.append(Attachment("invoice.pdf", "application/pdf", b"%PDF-1.4 same"))
+    Ingestor(store, options(), "test", "t").run([first, second])
+    assert count(store, "attachment") == 2
+    with store.read() as conn:
+        shas = conn.execute(text("SELECT DISTINCT blob_sha FROM attachment")).all()
+    assert len(shas) == 1
+
+
+def _source_with_checkpoints(total: int, crash_at: int | None) -> Iterator[Item]:
+    for n in range(total):
+        if n == crash_at:
+            raise OSError("disk unplugged")
+        yield mail(n)
+        yield Checkpoint("mbox:/tmp/inbox", {"offset": n + 1})
+
+
+def _resumed(total: int, cursor: dict[str, object]) -> Iterator[Item]:
+    start = int(cursor.get("offset", 0))  # type: ignore[call-overload]
+    for n in range(start, total):
+        yield mail(n)
+        yield Checkpoint("mbox:/tmp/inbox", {"offset": n + 1})
+
+
+def test_a_killed_import_resumes_from_its_checkpoint_without_loss_or_duplicates(
+    store: Store,
+) -> None:
+    with pytest.raises(ImportFailed, match="disk unplugged"):
+        Ingestor(store, options(), "test", "t", batch_size=10).run(
+            _source_with_checkpoints(50, crash_at=35)
+        )
+    committed = count(store, "interaction")
+    cursor = load_cursors(store)["mbox:/tmp/inbox"]
+    assert committed == 30 and cursor == {"offset": 30}  # three whole batches, none partial
+    summary = Ingestor(store, options(), "test", "t", batch_size=10).run(_resumed(50, cursor))
+    assert (summary.new, summary.duplicate) == (20, 0)
+    assert count(store, "interaction") == 50
+
+
+def test_a_failed_import_is_recorded_as_failed(store: Store) -> None:
+    with pytest.raises(ImportFailed):
+        Ingestor(store, options(), "test", "t").run(_source_with_checkpoints(5, crash_at=2))
+    with store.read() as conn:
+        status = conn.execute(text("SELECT status FROM importrun")).scalar()
+    assert status == "failed"
+
+
+def test_a_cancellation_updates_the_booking_and_links_both_mails(store: Store) -> None:
+    confirmed, cancelled = mail(1, title="Your booking"), mail(2, title="Cancelled")
+    confirmed.bookings.append(Booking("flight", "ABC123", number="KL1234"))
+    cancelled.bookings.append(Booking("flight", "ABC123", status="cancelled"))
+    first = Ingestor(store, options(), "test", "t").run([confirmed])
+    second = Ingestor(store, options(), "test", "t").run([cancelled])
+    assert (first.updated, second.updated) == (0, 1)
+    with store.read() as conn:
+        status = conn.execute(text("SELECT status, number FROM booking")).one()
+        links = conn.execute(text("SELECT role FROM bookingsource ORDER BY interaction_id")).all()
+    assert tuple(status) == ("cancelled", "KL1234")
+    assert [r[0] for r in links] == ["confirmed", "cancelled"]
+
+
+def _double(n: int) -> int:
+    return n * 2
+
+
+def test_the_process_pool_hook_keeps_input_order() -> None:
+    assert list(map_in_pool(_double, range(100), workers=2, chunksize=7)) == [
+        n * 2 for n in range(100)
+    ]

@@ -1,0 +1,169 @@
+"""The ``kluis`` command line (DESIGN, "CLI contract").
+
+Errors are one line on stderr: exit 2 for usage and input errors, 1 for the rest, and a
+traceback only with ``--debug``. Heavy modules (importers, the TUI) load inside commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+from vault import __version__
+from vault.errors import UsageError, VaultError
+
+FORMATS = (
+    "auto", "mbox", "maildir", "eml", "takeout", "messenger", "instagram", "whatsapp",
+    "telegram", "ics", "pkpass", "html", "jsonld", "bcbp",
+)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is a single line on stderr (exit 2), as the contract says."""
+
+    def error(self, message: str) -> NoReturn:
+        """Report a usage error in one line."""
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _global_options(*, top_level: bool) -> OneLineParser:
+    # Subcommands accept the global options too; their defaults are SUPPRESS so that
+    # `kluis --vault X companies` keeps X instead of the subparser's default.
+    def default(value: object) -> object:
+        return value if top_level else argparse.SUPPRESS
+
+    parser = OneLineParser(add_help=False)
+    parser.add_argument("--vault", metavar="DIR", default=default(None),
+                        help="vault folder (default: $KLUIS_VAULT or the platform's data folder)")
+    parser.add_argument("--passphrase-stdin", action="store_true", default=default(False),
+                        help="read the passphrase from the first line of standard input")
+    parser.add_argument("--debug", action="store_true", default=default(False),
+                        help="show tracebacks of errors")
+    return parser
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON (stable field names)")
+
+
+def build_parser() -> OneLineParser:
+    """The whole command tree."""
+    common = _global_options(top_level=False)
+    parser = OneLineParser(
+        prog="kluis",
+        description="Your own CRM: your history with every company, in a local encrypted vault.",
+        parents=[_global_options(top_level=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"kluis {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, description=help_text, parents=[common])
+
+    command("init", "create a new vault and show its recovery code once")
+
+    p = command("import", "import mail, chat exports and bookings into the vault")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("--format", choices=FORMATS, default="auto")
+    p.add_argument("--timezone", metavar="ZONE",
+                   help="zone of sources without one, e.g. Europe/Amsterdam (default: this "
+                        "machine's)")
+    p.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS",
+                   help="you, as a name or mail address (repeatable)")
+    _add_json(p)
+
+    p = command("companies", "list companies and people, most recent contact first")
+    _add_json(p)
+
+    p = command("timeline", "one company's history, newest first")
+    p.add_argument("company", metavar="COMPANY", help="id or name")
+    p.add_argument("--channel")
+    p.add_argument("--since", metavar="DATE")
+    p.add_argument("--until", metavar="DATE")
+    p.add_argument("--limit", type=int, default=50)
+    _add_json(p)
+
+    p = command("show", "one item in full")
+    p.add_argument("id", type=int, metavar="ID")
+    _add_json(p)
+
+    p = command("search", "search everything (words, \"phrases\", prefix*, company:, channel:, "
+                          "before:, after:)")
+    p.add_argument("query", nargs="+", metavar="QUERY")
+    p.add_argument("--company")
+    p.add_argument("--channel")
+    p.add_argument("--limit", type=int, default=50)
+    _add_json(p)
+
+    p = command("bookings", "trips, reservations, orders and parcels")
+    p.add_argument("--company")
+    p.add_argument("--upcoming", action="store_true")
+    _add_json(p)
+
+    p = command("company", "rename, merge, alias or split companies (and undo)")
+    edits = p.add_subparsers(dest="edit", metavar="EDIT", required=True,
+                             parser_class=OneLineParser)
+    e = edits.add_parser("rename", help="give a company your own name for it")
+    e.add_argument("company")
+    e.add_argument("name")
+    e = edits.add_parser("merge", help="merge a company into another")
+    e.add_argument("company")
+    e.add_argument("--into", required=True, metavar="COMPANY")
+    e = edits.add_parser("alias", help="make a domain, address, phone or name belong to a company")
+    e.add_argument("company")
+    e.add_argument("value", metavar="DOMAIN_ADDRESS_OR_NAME")
+    e = edits.add_parser("split", help="move one domain or address out into its own company")
+    e.add_argument("company")
+    e.add_argument("value", metavar="DOMAIN_OR_ADDRESS")
+    e.add_argument("--name", help="name of the new company")
+    edits.add_parser("undo", help="undo the last company edit")
+
+    command("passwd", "change the passphrase (the data is not re-encrypted)")
+    command("recover", "set a new passphrase with the recovery code")
+    command("remember", "remember the vault on this device (OS keyring)")
+    command("forget", "forget the vault on this device")
+    p = command("doctor", "check the vault: integrity, keys, file modes, counts")
+    _add_json(p)
+
+    p = command("demo", "build a realistic demo vault (passphrase \"demo\") and open it")
+    p.add_argument("--no-tui", action="store_true", help="only build the vault")
+
+    command("tui", "open the terminal app (the default)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    os.umask(0o077)  # every file kluis creates is private, whatever the user's umask
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+        from vault import commands
+
+        return commands.run(args)
+    except VaultError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"kluis: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kluis: interrupted; what was imported so far is kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `kluis timeline x | head`: the reader left; not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if debug:
+            traceback.print_exc()
+        print(f"kluis: unexpected error: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

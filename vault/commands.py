@@ -1,0 +1,332 @@
+"""The CLI's commands: each takes the parsed arguments and returns the exit status."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from vault import company_edits, queries
+from vault import keys as keymod
+from vault.errors import InputError, UsageError, VaultLocked
+from vault.ingest import Ingestor, Summary, load_cursors
+from vault.records import ImportOptions
+from vault.render import item_text, print_json, short_time, table, timeline_lines
+from vault.store import Store
+from vault.timefmt import parse_user_date
+from vault.unlock import (
+    PassphraseSource,
+    check_new_passphrase,
+    create_vault,
+    open_vault,
+    resolve_folder,
+    unlock_key,
+)
+
+
+def _source(args: argparse.Namespace) -> PassphraseSource:
+    return PassphraseSource(from_stdin=bool(getattr(args, "passphrase_stdin", False)))
+
+
+@contextmanager
+def opened(args: argparse.Namespace) -> Iterator[Store]:
+    """The unlocked vault named by the arguments, closed afterwards."""
+    store = open_vault(resolve_folder(args.vault), _source(args))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def ask_new_passphrase(from_stdin: bool, what: str = "New passphrase") -> str:
+    """A new passphrase: the next stdin line in scripts, else typed twice at the terminal."""
+    if from_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise VaultLocked(f"{what.lower()} expected on standard input")
+        return check_new_passphrase(line.rstrip("\r\n"))
+    first = check_new_passphrase(getpass.getpass(f"{what}: "))
+    if getpass.getpass(f"{what} again: ") != first:
+        raise UsageError("the two passphrases differ; nothing was changed")
+    return first
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    folder = resolve_folder(args.vault)
+    passphrase = _source(args).non_interactive()
+    if passphrase is None:
+        passphrase = ask_new_passphrase(False, "Passphrase for the new vault")
+    store, code = create_vault(folder, passphrase)
+    store.close()
+    print(f"Created a vault at {folder}")
+    print()
+    print("Your recovery code (shown only this once; write it down and keep it safe):")
+    print()
+    print(f"    {code}")
+    print()
+    print("With it, `kluis recover` sets a new passphrase if you forget yours.")
+    return 0
+
+
+def _timezone(name: str | None) -> Any:
+    if not name:
+        from dateutil import tz
+
+        return tz.tzlocal()
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"unknown time zone {name!r} (use a name like Europe/Amsterdam)") from None
+
+
+def _import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
+    addresses = {m.casefold() for m in args.me if "@" in m}
+    names = {m.casefold() for m in args.me if "@" not in m}
+    with store.read() as conn:
+        for key, value in conn.execute(
+            text("SELECT key, value FROM profilefield WHERE key IN ('email', 'name')")
+        ):
+            (addresses if key == "email" else names).add(str(value).casefold())
+    return ImportOptions(
+        timezone=_timezone(args.timezone),
+        me_addresses=frozenset(addresses),
+        me_names=frozenset(names),
+        cursors=load_cursors(store),
+    )
+
+
+def _progress_printer() -> Callable[[Summary], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(summary: Summary) -> None:
+        sys.stderr.write(
+            f"\r  {summary.new:,} new · {summary.duplicate:,} already there · "
+            f"{summary.quarantined:,} quarantined "
+        )
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import importers
+
+    paths = [Path(p).expanduser() for p in args.paths]
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"no such file or folder: {path}")
+    with opened(args) as store:
+        options = _import_options(store, args)
+        total = Summary()
+        progress = _progress_printer()
+        for path in paths:
+            format_name = importers.detect(path) if args.format == "auto" else args.format
+            importer = importers.load(format_name)
+            ingestor = Ingestor(store, options, format_name, str(path.resolve()),
+                                progress=progress)
+            total.add(ingestor.run(importer.read(path, options)))
+        if progress is not None:
+            sys.stderr.write("\n")
+    if args.json:
+        print_json(total.to_json())
+    else:
+        print(
+            f"{total.new:,} new, {total.duplicate:,} already in the vault, "
+            f"{total.updated:,} updated, {total.quarantined:,} quarantined, "
+            f"{total.errors:,} errors"
+        )
+        for message in total.messages:
+            print(f"  error: {message}")
+    return 0
+
+
+def cmd_companies(args: argparse.Namespace) -> int:
+    with opened(args) as store, store.read() as conn:
+        rows = queries.list_companies(conn)
+    if args.json:
+        print_json([row.to_json() for row in rows])
+        return 0
+    if not rows:
+        print("The vault is empty. Import something with `kluis import PATH`.")
+        return 0
+    table(
+        ([str(r.id), r.kind, str(r.interactions), short_time(r.last_at)[:10], r.name]
+         for r in rows),
+        ["ID", "KIND", "ITEMS", "LAST", "NAME"],
+    )
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    since = parse_user_date(args.since) if args.since else None
+    until = parse_user_date(args.until, end_of_day=True) if args.until else None
+    with opened(args) as store, store.read() as conn:
+        company_id, name = queries.find_company(conn, args.company)
+        rows = queries.timeline(conn, company_id, channel=args.channel, since=since,
+                                until=until, limit=args.limit)
+    if args.json:
+        print_json([row.to_json() for row in rows])
+    else:
+        print(f"{name} — newest first")
+        timeline_lines(row.to_json() for row in rows)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with opened(args) as store, store.read() as conn:
+        item = queries.show(conn, args.id)
+    if args.json:
+        print_json(item)
+    else:
+        item_text(item)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from vault.search import search
+
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    with opened(args) as store, store.read() as conn:
+        rows = search(conn, " ".join(args.query), company=args.company, channel=args.channel,
+                      limit=args.limit)
+    if args.json:
+        print_json(rows)
+    elif not rows:
+        print("Nothing found.")
+    else:
+        timeline_lines(rows)
+    return 0
+
+
+def cmd_bookings(args: argparse.Namespace) -> int:
+    with opened(args) as store, store.read() as conn:
+        company_id = queries.find_company(conn, args.company)[0] if args.company else None
+        rows = queries.list_bookings(conn, company_id=company_id, upcoming=args.upcoming)
+    if args.json:
+        print_json(rows)
+    elif not rows:
+        print("No bookings yet.")
+    else:
+        table(
+            ([short_time(r["start"]), r["kind"], r["status"], r["reference"] or "",
+              " → ".join(filter(None, [r["origin"], r["destination"]])) or r["company"]]
+             for r in rows),
+            ["START", "KIND", "STATUS", "REFERENCE", "WHAT"],
+        )
+    return 0
+
+
+def cmd_company(args: argparse.Namespace) -> int:
+    with opened(args) as store, store.begin() as conn:
+        if args.edit == "rename":
+            message = company_edits.rename(conn, args.company, args.name)
+        elif args.edit == "merge":
+            message = company_edits.merge(conn, args.company, args.into)
+        elif args.edit == "alias":
+            message = company_edits.alias(conn, args.company, args.value)
+        elif args.edit == "split":
+            message = company_edits.split(conn, args.company, args.value, args.name)
+        else:
+            message = company_edits.undo_last(conn)
+    print(message[:1].upper() + message[1:] + ".")
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    folder = resolve_folder(args.vault)
+    keyfile, dek = unlock_key(folder, PassphraseSource(from_stdin=args.passphrase_stdin,
+                                                       allow_device=False))
+    new = ask_new_passphrase(args.passphrase_stdin)
+    keymod.rewrap_passphrase(keyfile, dek, new)
+    keymod.save_keys(folder, keyfile)
+    print("Passphrase changed. The recovery code and remembered devices still work.")
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    folder = resolve_folder(args.vault)
+    keyfile = keymod.load_keys(folder)
+    if sys.stdin.isatty() and not args.passphrase_stdin:
+        code = getpass.getpass("Recovery code: ")
+    else:
+        code = sys.stdin.readline().strip()
+    dek = keymod.unwrap_with_recovery_code(keyfile, code)
+    new = ask_new_passphrase(args.passphrase_stdin)
+    keymod.rewrap_passphrase(keyfile, dek, new)
+    keymod.save_keys(folder, keyfile)
+    print("New passphrase set. Your recovery code stays the same.")
+    return 0
+
+
+def cmd_remember(args: argparse.Namespace) -> int:
+    from vault.device import store_device_key
+
+    folder = resolve_folder(args.vault)
+    keyfile, dek = unlock_key(folder, _source(args))
+    keymod.wrap_device_key(keyfile, dek, store_device_key(keyfile.vault_id))
+    keymod.save_keys(folder, keyfile)
+    print("This device now opens the vault without asking. `kluis forget` undoes it.")
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from vault.device import delete_device_key
+
+    folder = resolve_folder(args.vault)
+    keyfile = keymod.load_keys(folder)
+    removed = delete_device_key(keyfile.vault_id)
+    if "device" in keyfile.wraps:
+        del keyfile.wraps["device"]
+        keymod.save_keys(folder, keyfile)
+        removed = True
+    print("Forgotten on this device." if removed else "This device did not remember the vault.")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from vault.doctor import run_checks
+
+    report = run_checks(resolve_folder(args.vault), _source(args))
+    if args.json:
+        print_json(report.to_json())
+    else:
+        report.print()
+    return 0 if report.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vault.demo import run_demo
+
+    return run_demo(args)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from vault.launch import launch_app
+
+    return launch_app(args)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init, "import": cmd_import, "companies": cmd_companies,
+    "timeline": cmd_timeline, "show": cmd_show, "search": cmd_search,
+    "bookings": cmd_bookings, "company": cmd_company, "passwd": cmd_passwd,
+    "recover": cmd_recover, "remember": cmd_remember, "forget": cmd_forget,
+    "doctor": cmd_doctor, "demo": cmd_demo, "tui": cmd_tui,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the command (the app when none is given)."""
+    return COMMANDS[args.command or "tui"](args)

@@ -1,0 +1,249 @@
+"""Company resolution (DESIGN, "Company resolution"): which company or person an item is with.
+
+``identify`` is a pure function from an interaction to a *claim*: the identifier that should
+decide its company. ``CompanyResolver`` looks claims up in the vault (where user rules live,
+so they always win), creating companies for identifiers never seen before, and names
+companies by their most frequent clean display name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, text
+
+from vault.domains import address_domain, is_freemail, is_relay, registrable_domain
+from vault.records import ImportOptions, Interaction, Party
+
+UNKNOWN = ("name", "(unknown)")
+
+_GENERIC_NAMES = frozenset(
+    """noreply no-reply no_reply donotreply do-not-reply do_not_reply info support service
+    customer service customerservice customer support klantenservice newsletter nieuwsbrief
+    mailer-daemon postmaster admin team notifications notification alerts hello contact sales
+    billing accounts mail email news updates reply""".split()
+) | {"customer service", "customer support", "mail delivery subsystem", "do not reply"}
+_SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_display_name(name: str | None) -> str | None:
+    """A display name fit to name a company, or None ("noreply", addresses, blanks)."""
+    if not name:
+        return None
+    cleaned = _SPACES.sub(" ", _CONTROL.sub("", name)).strip().strip("\"'").strip()
+    if not cleaned or "@" in cleaned or len(cleaned) > 80:
+        return None
+    if cleaned.casefold() in _GENERIC_NAMES:
+        return None
+    return cleaned
+
+
+def name_from_domain(domain: str) -> str:
+    """``klm.com`` → ``Klm``: the registrable domain's label, for companies with no name."""
+    label = domain.split(".", 1)[0]
+    return label[:1].upper() + label[1:] if label.islower() else label
+
+
+def own_domains(me: ImportOptions) -> frozenset[str]:
+    """Registrable domains of the user's own addresses, except freemail: never a company."""
+    found = {address_domain(a) for a in me.me_addresses}
+    return frozenset(registrable_domain(d) for d in found if d and not is_freemail(d))
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The identifier that decides an item's company, and what is known of that company."""
+
+    kind: str
+    value: str
+    company_kind: str
+    name: str | None = None
+    exact_address: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(kind, value), as stored in the identifier table."""
+        return (self.kind, self.value)
+
+
+def counterpart_of(item: Interaction, me: ImportOptions) -> Party | None:
+    """The other side: the sender of what came in, the first recipient not the user of what went
+    out."""
+    if item.direction == "out":
+        others = [p for p in item.recipients if not me.is_me(p)]
+        return others[0] if others else None
+    return item.sender
+
+
+def _brand_domain(item: Interaction, me: ImportOptions) -> str | None:
+    candidates = list(item.hints.dkim_domains)
+    candidates += [d for d in (address_domain(a) for a in item.hints.reply_to) if d]
+    candidates += item.hints.list_domains
+    for host in candidates:
+        host = host.casefold().strip()
+        if host and not is_relay(host) and not is_freemail(host):
+            domain = registrable_domain(host)
+            if domain not in own_domains(me):
+                return domain
+    return None
+
+
+def _email_claim(item: Interaction, party: Party, me: ImportOptions) -> Claim:
+    address = (party.address or "").casefold()
+    name = clean_display_name(party.name)
+    domain = address_domain(address)
+    if domain is None:
+        return Claim("name", (name or party.name or "(unknown)").casefold(), "unknown", name)
+    if is_freemail(domain) or registrable_domain(domain) in own_domains(me):
+        return Claim("email_address", address, "person", name or address, address)
+    if is_relay(domain):
+        brand = _brand_domain(item, me)
+        if brand:
+            return Claim("email_domain", brand, "company", name, address)
+        if name:
+            return Claim("name", name.casefold(), "company", name, address)
+    return Claim("email_domain", registrable_domain(domain), "company", name, address)
+
+
+_CHAT_COMPANY_KINDS = frozenset({"bot", "channel", "business", "page", "request"})
+
+
+def _chat_claim(item: Interaction, party: Party | None) -> Claim:
+    kind = "company" if item.hints.chat_kind in _CHAT_COMPANY_KINDS else "person"
+    name = item.thread_title or (party.name if party else None)
+    if item.thread_key:
+        return Claim("chat_handle", item.thread_key, kind, name)
+    handle = (party.address or party.name or "") if party else ""
+    return Claim("chat_handle", handle.casefold() or "(unknown)", kind, name)
+
+
+def identify(item: Interaction, me: ImportOptions) -> Claim:
+    """The claim that decides ``item``'s company (rules 2–7 of DESIGN; rule 1 is the store's)."""
+    party = counterpart_of(item, me)
+    if item.channel == "chat":
+        return _chat_claim(item, party)
+    if party is not None and party.kind == "phone" and party.address:
+        digits = re.sub(r"[^\d+]", "", party.address)
+        return Claim("phone", digits, "person", party.name, None)
+    if party is not None and party.address and "@" in party.address and not me.is_me(party):
+        return _email_claim(item, party, me)
+    organisation = clean_display_name(item.hints.organisation)
+    if organisation:
+        return Claim("name", organisation.casefold(), "company", organisation)
+    if party is not None and party.name and not me.is_me(party):
+        return Claim("name", party.name.casefold(), "unknown", clean_display_name(party.name))
+    return Claim(*UNKNOWN, "unknown", "Unknown")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class CompanyResolver:
+    """Resolves claims to company ids inside an ingest transaction, creating what is new."""
+
+    def __init__(self, conn: Connection, me: ImportOptions) -> None:
+        self.conn = conn
+        self.me = me
+        self._identifiers: dict[tuple[str, str], tuple[int, int]] = {}
+        self._votes: Counter[tuple[int, str]] = Counter()
+
+    def _lookup(self, kind: str, value: str) -> tuple[int, int] | None:
+        key = (kind, value)
+        hit = self._identifiers.get(key)
+        if hit is None:
+            row = self.conn.execute(
+                text("SELECT id, company_id FROM identifier WHERE kind=:k AND value=:v"),
+                {"k": kind, "v": value},
+            ).first()
+            if row is None:
+                return None
+            hit = (int(row[0]), int(row[1]))
+            self._identifiers[key] = hit
+        return hit
+
+    def _add_identifier(self, kind: str, value: str, company_id: int) -> int:
+        result = self.conn.execute(
+            text(
+                "INSERT INTO identifier(kind, value, company_id, origin) "
+                "VALUES (:k, :v, :c, 'rule')"
+            ),
+            {"k": kind, "v": value, "c": company_id},
+        )
+        identifier_id = int(result.lastrowid or 0)
+        self._identifiers[(kind, value)] = (identifier_id, company_id)
+        return identifier_id
+
+    def _create_company(self, claim: Claim) -> int:
+        if claim.name:
+            name = claim.name
+        elif claim.kind == "email_domain":
+            name = name_from_domain(claim.value)
+        else:
+            name = claim.value
+        result = self.conn.execute(
+            text("INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, 0)"),
+            {"n": name, "k": claim.company_kind, "t": _now()},
+        )
+        company_id = int(result.lastrowid or 0)
+        if claim.company_kind == "company" and claim.kind != "name":
+            # Lets a chat with the same name, or an ESP mail signed only by name, find it.
+            if self._lookup("name", name.casefold()) is None:
+                self._add_identifier("name", name.casefold(), company_id)
+        return company_id
+
+    def resolve(self, item: Interaction) -> tuple[int, int]:
+        """(company id, identifier id) for ``item``; votes for the company's display name."""
+        claim = identify(item, self.me)
+        hit = None
+        if claim.exact_address and claim.kind != "email_address":
+            hit = self._lookup("email_address", claim.exact_address)
+        if hit is None:
+            hit = self._lookup(*claim.key)
+        if hit is None and claim.kind == "chat_handle" and claim.name:
+            hit = self._lookup("name", claim.name.casefold())
+            if hit is not None:
+                hit = (self._add_identifier(*claim.key, hit[1]), hit[1])
+        if hit is None:
+            company_id = self._create_company(claim)
+            hit = (self._add_identifier(*claim.key, company_id), company_id)
+        if claim.name and claim.kind != "chat_handle":
+            self._votes[(hit[1], claim.name)] += 1
+        return hit[1], hit[0]
+
+    def flush(self) -> None:
+        """Store the display-name votes and rename companies the user has not named."""
+        if not self._votes:
+            return
+        for (company_id, name), seen in self._votes.items():
+            self.conn.execute(
+                text(
+                    "INSERT INTO displayname(company_id, name, seen) VALUES (:c, :n, :s) "
+                    "ON CONFLICT(company_id, name) DO UPDATE SET seen = seen + excluded.seen"
+                ),
+                {"c": company_id, "n": name, "s": seen},
+            )
+        touched = {company_id for company_id, _ in self._votes}
+        self._votes.clear()
+        for company_id in touched:
+            rename_from_votes(self.conn, company_id)
+
+
+def rename_from_votes(conn: Connection, company_id: int) -> None:
+    """Name a company after its most frequent display name, unless the user named it."""
+    top = conn.execute(
+        text(
+            "SELECT name FROM displayname WHERE company_id=:c "
+            "ORDER BY seen DESC, length(name) DESC, name LIMIT 1"
+        ),
+        {"c": company_id},
+    ).scalar()
+    if top:
+        conn.execute(
+            text("UPDATE company SET name=:n WHERE id=:c AND user_named=0 AND name != :n"),
+            {"n": top, "c": company_id},
+        )

@@ -1,0 +1,70 @@
+""""Remember on this device": a device key kept in the OS keyring.
+
+Headless Linux usually has no keyring. Any failure of the keyring, including a missing
+backend, means "not remembered": never a traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from vault.errors import KeyringUnavailable
+
+SERVICE = "kluis"
+
+
+def _keyring() -> object:
+    try:
+        import keyring  # deferred: its backend discovery costs start-up time
+        from keyring.backends import fail
+    except Exception as exc:  # a broken keyring install must not stop kluis
+        raise KeyringUnavailable(f"no usable keyring on this machine ({exc})") from None
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring) or backend.priority <= 0:  # type: ignore[operator]
+        raise KeyringUnavailable(
+            "no OS keyring on this machine, so kluis cannot remember the vault here; "
+            "use KLUIS_PASSPHRASE or --passphrase-stdin in scripts"
+        )
+    return keyring
+
+
+def load_device_key(vault_id: str) -> bytes | None:
+    """The device key remembered for ``vault_id``, or None if there is none or no keyring."""
+    try:
+        keyring = _keyring()
+        value = keyring.get_password(SERVICE, vault_id)  # type: ignore[attr-defined]
+    except Exception:  # "not remembered" whatever the keyring's failure
+        return None
+    if not value:
+        return None
+    try:
+        key = base64.b64decode(value, validate=True)
+    except ValueError:
+        return None
+    return key if len(key) == 32 else None
+
+
+def store_device_key(vault_id: str) -> bytes:
+    """Make a new device key and keep it in the keyring.
+
+    Raises:
+        KeyringUnavailable: there is no keyring, or it refused.
+    """
+    keyring = _keyring()
+    key = secrets.token_bytes(32)
+    try:
+        keyring.set_password(SERVICE, vault_id, base64.b64encode(key).decode())  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise KeyringUnavailable(f"the keyring refused to store the key ({exc})") from None
+    return key
+
+
+def delete_device_key(vault_id: str) -> bool:
+    """Forget the device key; True if one was removed."""
+    try:
+        keyring = _keyring()
+        keyring.delete_password(SERVICE, vault_id)  # type: ignore[attr-defined]
+    except Exception:  # nothing stored, or no keyring: either way nothing is remembered
+        return False
+    return True

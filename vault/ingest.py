@@ -1,0 +1,359 @@
+"""The ingest pipeline: dedup → company resolution → booking merge → batched writes.
+
+Importers yield items; ``Ingestor.run`` writes them in batches, one transaction per batch,
+together with the latest ``Checkpoint`` of that batch, so a killed import resumes where it
+stopped with no duplicate and no loss. Items that failed to parse are kept in quarantine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, text
+
+from vault.blobs import put_blob
+from vault.bookings import merge_booking
+from vault.companies import CompanyResolver, counterpart_of
+from vault.errors import ImportFailed, VaultError
+from vault.records import (
+    Checkpoint,
+    ImportOptions,
+    Interaction,
+    Item,
+    Quarantined,
+    content_key,
+)
+from vault.store import Store
+
+DEFAULT_BATCH = 1000
+MAX_ERROR_MESSAGES = 20
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Summary:
+    """What an import did: the counts of DESIGN's contract, plus the first error messages."""
+
+    new: int = 0
+    duplicate: int = 0
+    updated: int = 0
+    quarantined: int = 0
+    errors: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, other: Summary) -> None:
+        """Add ``other``'s counts to these."""
+        self.new += other.new
+        self.duplicate += other.duplicate
+        self.updated += other.updated
+        self.quarantined += other.quarantined
+        self.errors += other.errors
+        self.messages.extend(other.messages[: MAX_ERROR_MESSAGES - len(self.messages)])
+
+    def error(self, message: str) -> None:
+        """Count an error and keep its message (the first few)."""
+        self.errors += 1
+        if len(self.messages) < MAX_ERROR_MESSAGES:
+            self.messages.append(message)
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's summary object."""
+        data = asdict(self)
+        data["error_messages"] = data.pop("messages")
+        return data
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def map_in_pool(
+    function: Callable[[T], R], inputs: Iterable[T], workers: int = 2, chunksize: int = 64
+) -> Iterator[R]:
+    """Apply ``function`` in a process pool, yielding results in input order.
+
+    The parsing hook of DESIGN: parsers run in worker processes while the main process stays
+    the single writer. ``function`` and the inputs must be picklable.
+    """
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(function, inputs, chunksize=chunksize)
+
+
+class _BatchWriter:
+    """Writes one batch of items inside the caller's transaction."""
+
+    def __init__(self, conn: Connection, options: ImportOptions, source_id: int, run_id: int):
+        self.conn = conn
+        self.source_id = source_id
+        self.run_id = run_id
+        self.resolver = CompanyResolver(conn, options)
+        self.threads: dict[str, int] = {}
+
+    def write(self, batch: list[Item], summary: Summary) -> None:
+        interactions = [item for item in batch if isinstance(item, Interaction)]
+        existing = self._existing_keys([item.dedup_key for item in interactions])
+        checkpoint: Checkpoint | None = None
+        for item in batch:
+            if isinstance(item, Checkpoint):
+                checkpoint = item
+            elif isinstance(item, Quarantined):
+                self._quarantine(item)
+                summary.quarantined += 1
+            elif item.dedup_key in existing:
+                summary.duplicate += 1
+            else:
+                existing.add(item.dedup_key)
+                self._store_one(item, summary)
+        self.resolver.flush()
+        if checkpoint is not None:
+            self.conn.execute(
+                text(
+                    "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) "
+                    "VALUES (:k, :s, :t)"
+                ),
+                {"k": checkpoint.source, "s": json.dumps(checkpoint.state), "t": _now()},
+            )
+
+    def _existing_keys(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join(f":k{i}" for i in range(len(chunk)))
+            rows = self.conn.execute(
+                text(f"SELECT dedup_key FROM interaction WHERE dedup_key IN ({marks})"),
+                {f"k{i}": key for i, key in enumerate(chunk)},
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    def _store_one(self, item: Interaction, summary: Summary) -> None:
+        # A savepoint per item: one item that cannot be stored must not cost the batch.
+        try:
+            with self.conn.begin_nested():
+                if self._insert(item):
+                    summary.updated += 1
+                summary.new += 1
+        except VaultError:
+            raise
+        except Exception as exc:  # a record the store refuses is reported and quarantined
+            summary.error(f"{item.source_ref}: could not be stored ({exc})")
+            self._quarantine(
+                Quarantined(item.source_ref, item.raw or b"", f"could not be stored: {exc}")
+            )
+
+    def _thread_id(self, item: Interaction) -> int | None:
+        if not item.thread_key:
+            return None
+        cached = self.threads.get(item.thread_key)
+        if cached is not None:
+            return cached
+        self.conn.execute(
+            text("INSERT OR IGNORE INTO thread(key, title) VALUES (:k, :t)"),
+            {"k": item.thread_key, "t": item.thread_title or item.title},
+        )
+        thread_id = int(
+            self.conn.execute(
+                text("SELECT id FROM thread WHERE key=:k"), {"k": item.thread_key}
+            ).scalar_one()
+        )
+        self.threads[item.thread_key] = thread_id
+        return thread_id
+
+    def _insert(self, item: Interaction) -> bool:
+        """Insert ``item``; True if it updated an existing booking."""
+        company_id, identifier_id = self.resolver.resolve(item)
+        when = item.occurred_at
+        offset = when.utcoffset()
+        extras = dict(item.extras)
+        if not item.tz_known:
+            extras["tz_assumed"] = True
+        party = counterpart_of(item, self.resolver.me)
+        row = {
+            "company_id": company_id,
+            "resolved_by": identifier_id,
+            "channel": item.channel,
+            "direction": item.direction,
+            "occurred_at": int(when.timestamp()),
+            "tz_offset": int(offset.total_seconds() // 60) if offset is not None else None,
+            "title": item.title,
+            "body": item.body,
+            "sender": item.sender.display() if item.sender else None,
+            "recipients": json.dumps([p.display() for p in item.recipients], ensure_ascii=False),
+            "counterpart": party.display() if party else None,
+            "thread_id": self._thread_id(item),
+            "source_id": self.source_id,
+            "source_ref": item.source_ref,
+            "dedup_key": item.dedup_key,
+            "raw_blob": put_blob(self.conn, item.raw) if item.raw else None,
+            "extras": json.dumps(extras, ensure_ascii=False, sort_keys=True, default=str),
+        }
+        columns = ", ".join(row)
+        values = ", ".join(f":{name}" for name in row)
+        result = self.conn.execute(text(f"INSERT INTO interaction({columns}) VALUES ({values})"), row)
+        interaction_id = int(result.lastrowid or 0)
+        for attachment in item.attachments:
+            self.conn.execute(
+                text(
+                    "INSERT INTO attachment(interaction_id, filename, mime, size, blob_sha) "
+                    "VALUES (:i, :f, :m, :s, :b)"
+                ),
+                {
+                    "i": interaction_id,
+                    "f": attachment.filename,
+                    "m": attachment.mime,
+                    "s": len(attachment.data),
+                    "b": put_blob(self.conn, attachment.data),
+                },
+            )
+        updated = False
+        for booking in item.bookings:
+            updated |= merge_booking(self.conn, company_id, interaction_id, booking)
+        return updated
+
+    def _quarantine(self, item: Quarantined) -> None:
+        digest = put_blob(self.conn, item.raw)
+        self.conn.execute(
+            text(
+                "INSERT OR IGNORE INTO quarantine"
+                "(import_run_id, source_ref, blob_sha, reason, created_at, dedup_key) "
+                "VALUES (:r, :s, :b, :why, :t, :k)"
+            ),
+            {
+                "r": self.run_id,
+                "s": item.source_ref,
+                "b": digest,
+                "why": item.reason,
+                "t": _now(),
+                "k": content_key(item.source_ref.encode() + b"\0" + item.raw),
+            },
+        )
+
+
+ProgressCallback = Callable[[Summary], None]
+
+
+class Ingestor:
+    """Runs one import: registers the source and run, writes batches, records the outcome."""
+
+    def __init__(
+        self,
+        store: Store,
+        options: ImportOptions,
+        format_name: str,
+        locator: str,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.store = store
+        self.options = options
+        self.format_name = format_name
+        self.locator = locator
+        self.batch_size = batch_size
+        self.progress = progress
+
+    def _start(self) -> tuple[int, int]:
+        with self.store.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
+                    "VALUES (:k, :l, :t, '{}')"
+                ),
+                {"k": self.format_name, "l": self.locator, "t": _now()},
+            )
+            source_id = int(
+                conn.execute(
+                    text("SELECT id FROM source WHERE kind=:k AND locator=:l"),
+                    {"k": self.format_name, "l": self.locator},
+                ).scalar_one()
+            )
+            result = conn.execute(
+                text(
+                    "INSERT INTO importrun(source_id, format, started_at, status) "
+                    "VALUES (:s, :f, :t, 'running')"
+                ),
+                {"s": source_id, "f": self.format_name, "t": _now()},
+            )
+            return source_id, int(result.lastrowid or 0)
+
+    def _finish(self, run_id: int, summary: Summary, status: str) -> None:
+        with self.store.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE importrun SET finished_at=:t, status=:st, new=:n, duplicate=:d, "
+                    "updated=:u, quarantined=:q, errors=:e WHERE id=:id"
+                ),
+                {
+                    "t": _now(),
+                    "st": status,
+                    "n": summary.new,
+                    "d": summary.duplicate,
+                    "u": summary.updated,
+                    "q": summary.quarantined,
+                    "e": summary.errors,
+                    "id": run_id,
+                },
+            )
+
+    def _commit(self, batch: list[Item], source_id: int, run_id: int, summary: Summary) -> None:
+        with self.store.begin() as conn:
+            _BatchWriter(conn, self.options, source_id, run_id).write(batch, summary)
+        if self.progress is not None:
+            self.progress(summary)
+
+    def run(self, items: Iterable[Item]) -> Summary:
+        """Write every item; returns the summary.
+
+        Raises:
+            ImportFailed: the importer or the store failed part-way. Every batch before the
+                failure is kept, and the next run resumes from the last checkpoint.
+        """
+        source_id, run_id = self._start()
+        summary = Summary()
+        batch: list[Item] = []
+        records = 0  # only records count toward the batch size
+        checkpointed = False
+        try:
+            for item in items:
+                batch.append(item)
+                if isinstance(item, Checkpoint):
+                    checkpointed = True
+                else:
+                    records += 1
+                # A full batch ends at the source's next checkpoint, so the stored cursor
+                # points just past the last stored item; a source that checkpoints rarely
+                # (or never) is cut at four batches so memory stays bounded.
+                at_boundary = isinstance(item, Checkpoint) or not checkpointed
+                if (records >= self.batch_size and at_boundary) or (
+                    records >= 4 * self.batch_size
+                ):
+                    self._commit(batch, source_id, run_id, summary)
+                    batch, records = [], 0
+            if batch:
+                self._commit(batch, source_id, run_id, summary)
+        except (KeyboardInterrupt, VaultError):
+            self._finish(run_id, summary, "failed")
+            raise
+        except Exception as exc:
+            # An importer bug or a store error: keep what was written, say where it stopped.
+            summary.error(str(exc))
+            self._finish(run_id, summary, "failed")
+            raise ImportFailed(
+                f"the {self.format_name} import stopped after {summary.new} new items: {exc}"
+            ) from exc
+        self._finish(run_id, summary, "done")
+        return summary
+
+
+def load_cursors(store: Store) -> dict[str, dict[str, Any]]:
+    """Every source cursor in the vault, for ``ImportOptions.cursors``."""
+    with store.read() as conn:
+        rows = conn.execute(text("SELECT key, state FROM sourcecursor")).all()
+    return {str(key): json.loads(state) for key, state in rows}

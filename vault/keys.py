@@ -1,0 +1,344 @@
+"""The vault's keys: a random data key (DEK), wrapped by the passphrase, a recovery code
+and optionally a device key kept in the OS keyring (DESIGN, "The vault on disk").
+
+``keys.json`` holds only wrapped keys and public parameters. Each wrap is AES-256-GCM with
+the file's header (format, vault id, KDF parameters and the slot name) as associated data, so
+a tampered header fails to unwrap instead of being silently used.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from vault.errors import VaultCorrupt, VaultMissing, WrongPassphrase
+from vault.fsutil import write_atomically
+
+KEYS_FILE = "keys.json"
+FORMAT_VERSION = 1
+DEK_BYTES = 32
+
+# Argon2id as DESIGN sets it, and the bounds a keys.json must respect before we derive:
+# a tampered file must not make us derive with weak (or absurdly costly) parameters.
+DEFAULT_MEMORY_KIB = 64 * 1024
+DEFAULT_ITERATIONS = 3
+DEFAULT_LANES = 4
+MIN_MEMORY_KIB = 19 * 1024
+MAX_MEMORY_KIB = 4 * 1024 * 1024
+MAX_ITERATIONS = 64
+MAX_LANES = 16
+MIN_SALT_BYTES = 16
+
+# Crockford's base32: no I, L, O, U, so a code read aloud is not misheard.
+RECOVERY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RECOVERY_BYTES = 16
+RECOVERY_CHECK_CHARS = 2
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: Any, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise VaultCorrupt(f"keys.json is damaged: {what} is missing")
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise VaultCorrupt(f"keys.json is damaged: {what} is not valid base64") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class KdfParams:
+    """Argon2id parameters of the passphrase wrap."""
+
+    salt: bytes
+    memory_kib: int = DEFAULT_MEMORY_KIB
+    iterations: int = DEFAULT_ITERATIONS
+    lanes: int = DEFAULT_LANES
+
+    @classmethod
+    def fresh(cls) -> KdfParams:
+        """New parameters with a random salt."""
+        return cls(salt=secrets.token_bytes(MIN_SALT_BYTES))
+
+    def check(self) -> None:
+        """Refuse parameters outside the bounds before any derivation.
+
+        Raises:
+            VaultCorrupt: a parameter is out of bounds.
+        """
+        problems = []
+        if not MIN_MEMORY_KIB <= self.memory_kib <= MAX_MEMORY_KIB:
+            problems.append(f"memory {self.memory_kib} KiB")
+        if not 1 <= self.iterations <= MAX_ITERATIONS:
+            problems.append(f"iterations {self.iterations}")
+        if not 1 <= self.lanes <= MAX_LANES:
+            problems.append(f"lanes {self.lanes}")
+        if len(self.salt) < MIN_SALT_BYTES:
+            problems.append(f"a {len(self.salt)}-byte salt")
+        if problems:
+            raise VaultCorrupt(
+                "keys.json has unsafe key-derivation parameters (" + ", ".join(problems) + ")"
+            )
+
+    def derive(self, passphrase: str) -> bytes:
+        """The 256-bit key-encryption key for ``passphrase``."""
+        self.check()
+        kdf = Argon2id(
+            salt=self.salt,
+            length=32,
+            iterations=self.iterations,
+            lanes=self.lanes,
+            memory_cost=self.memory_kib,
+        )
+        return kdf.derive(passphrase.encode("utf-8"))
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form stored in keys.json."""
+        return {
+            "name": "argon2id",
+            "memory_kib": self.memory_kib,
+            "iterations": self.iterations,
+            "lanes": self.lanes,
+            "salt": _b64(self.salt),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> KdfParams:
+        """Read parameters from keys.json, refusing anything malformed."""
+        if not isinstance(data, dict) or data.get("name") != "argon2id":
+            raise VaultCorrupt("keys.json is damaged: the key-derivation section is not Argon2id")
+        numbers = [data.get(name) for name in ("memory_kib", "iterations", "lanes")]
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+            raise VaultCorrupt("keys.json is damaged: key-derivation parameters are not numbers")
+        params = cls(
+            salt=_unb64(data.get("salt"), "the salt"),
+            memory_kib=int(data["memory_kib"]),
+            iterations=int(data["iterations"]),
+            lanes=int(data["lanes"]),
+        )
+        params.check()
+        return params
+
+
+def _recovery_check(data: bytes) -> str:
+    digest = hashlib.sha256(b"kluis-recovery" + data).digest()
+    value = int.from_bytes(digest[:2], "big") % (32**RECOVERY_CHECK_CHARS)
+    return "".join(
+        RECOVERY_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(RECOVERY_CHECK_CHARS))
+    )
+
+
+def format_recovery_code(data: bytes) -> str:
+    """128 random bits as 28 Crockford base32 characters in groups of four (last two: a check)."""
+    number = int.from_bytes(data, "big")
+    chars = [RECOVERY_ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(26))]
+    text = "".join(chars) + _recovery_check(data)
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def parse_recovery_code(code: str) -> bytes:
+    """The 16 bytes of a recovery code typed back, forgiving case, spaces, dashes, O/0 and I/L/1.
+
+    Raises:
+        WrongPassphrase: the code is malformed or fails its check characters.
+    """
+    cleaned = code.upper().replace("O", "0").replace("I", "1").replace("L", "1")
+    cleaned = "".join(ch for ch in cleaned if ch not in " -\t\n")
+    if len(cleaned) != 26 + RECOVERY_CHECK_CHARS or any(
+        ch not in RECOVERY_ALPHABET for ch in cleaned
+    ):
+        raise WrongPassphrase("that is not a recovery code (28 characters, shown at `kluis init`)")
+    number = 0
+    for ch in cleaned[:26]:
+        number = (number << 5) | RECOVERY_ALPHABET.index(ch)
+    if number >> (8 * RECOVERY_BYTES):
+        raise WrongPassphrase("that recovery code has a typo")
+    data = number.to_bytes(RECOVERY_BYTES, "big")
+    if _recovery_check(data) != cleaned[26:]:
+        raise WrongPassphrase("that recovery code has a typo")
+    return data
+
+
+def _recovery_kek(code_bytes: bytes, salt: bytes) -> bytes:
+    # The code is 128 uniformly random bits, so a slow KDF adds nothing; HKDF binds it to the vault.
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"kluis recovery v1")
+    return hkdf.derive(code_bytes)
+
+
+@dataclass(slots=True)
+class KeyFile:
+    """The parsed ``keys.json``: header plus one wrap of the DEK per slot."""
+
+    vault_id: str
+    kdf: KdfParams
+    wraps: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def _associated_data(self, slot: str) -> bytes:
+        # The passphrase slot also binds the KDF parameters; the other slots do not, so a
+        # passphrase change can renew its own slot without the recovery code or device key.
+        header: dict[str, Any] = {"format": FORMAT_VERSION, "vault_id": self.vault_id, "slot": slot}
+        if slot == "passphrase":
+            header["kdf"] = self.kdf.to_json()
+        return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+
+    def wrap(self, slot: str, kek: bytes, dek: bytes, **extra: str) -> None:
+        """Store ``dek`` encrypted under ``kek`` in ``slot``."""
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(kek).encrypt(nonce, dek, self._associated_data(slot))
+        self.wraps[slot] = {"nonce": _b64(nonce), "ciphertext": _b64(sealed), **extra}
+
+    def unwrap(self, slot: str, kek: bytes) -> bytes:
+        """The DEK from ``slot``.
+
+        Raises:
+            WrongPassphrase: ``kek`` does not open the slot (or the header was altered).
+        """
+        entry = self.wraps.get(slot)
+        if entry is None:
+            raise VaultCorrupt(f"keys.json is damaged: the {slot} key is missing")
+        nonce = _unb64(entry.get("nonce"), f"the {slot} nonce")
+        sealed = _unb64(entry.get("ciphertext"), f"the {slot} key")
+        if len(nonce) != 12:
+            raise VaultCorrupt(f"keys.json is damaged: the {slot} nonce has the wrong length")
+        try:
+            dek = AESGCM(kek).decrypt(nonce, sealed, self._associated_data(slot))
+        except InvalidTag:
+            raise WrongPassphrase() from None
+        if len(dek) != DEK_BYTES:
+            raise VaultCorrupt("keys.json is damaged: the data key has the wrong length")
+        return dek
+
+    def to_bytes(self) -> bytes:
+        """The JSON file contents."""
+        document = {
+            "format": FORMAT_VERSION,
+            "vault_id": self.vault_id,
+            "kdf": self.kdf.to_json(),
+            "wraps": self.wraps,
+        }
+        return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> KeyFile:
+        """Parse keys.json, refusing anything malformed with a clear message."""
+        try:
+            document = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise VaultCorrupt(f"keys.json is damaged (not valid JSON: {exc})") from None
+        if not isinstance(document, dict):
+            raise VaultCorrupt("keys.json is damaged: not a JSON object")
+        if document.get("format") != FORMAT_VERSION:
+            raise VaultCorrupt(
+                f"keys.json has format {document.get('format')!r}; this kluis reads format "
+                f"{FORMAT_VERSION}"
+            )
+        vault_id = document.get("vault_id")
+        wraps = document.get("wraps")
+        if not isinstance(vault_id, str) or not isinstance(wraps, dict):
+            raise VaultCorrupt("keys.json is damaged: vault id or wrapped keys are missing")
+        if not all(isinstance(v, dict) for v in wraps.values()):
+            raise VaultCorrupt("keys.json is damaged: a wrapped key is malformed")
+        return cls(vault_id=vault_id, kdf=KdfParams.from_json(document.get("kdf")), wraps=wraps)
+
+
+def keys_path(folder: Path) -> Path:
+    """Where a vault folder keeps its keys."""
+    return folder / KEYS_FILE
+
+
+def load_keys(folder: Path) -> KeyFile:
+    """Read ``keys.json`` of the vault in ``folder``.
+
+    Raises:
+        VaultMissing: there is no vault there.
+        VaultCorrupt: the file is damaged.
+    """
+    path = keys_path(folder)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise VaultMissing(f"no vault at {folder} (create one with `kluis init`)") from None
+    except OSError as exc:
+        raise VaultCorrupt(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return KeyFile.from_bytes(data)
+    except VaultCorrupt as exc:
+        if path.with_name(KEYS_FILE + ".bak").exists():
+            raise VaultCorrupt(f"{exc}; the previous version is in {KEYS_FILE}.bak") from None
+        raise
+
+
+def save_keys(folder: Path, keys: KeyFile) -> None:
+    """Write ``keys.json`` atomically, keeping the previous version as ``keys.json.bak``."""
+    write_atomically(keys_path(folder), keys.to_bytes(), backup=True)
+
+
+@dataclass(frozen=True, slots=True)
+class NewKeys:
+    """What ``create_keys`` made: the key file, the DEK and the recovery code to show once."""
+
+    keys: KeyFile
+    dek: bytes
+    recovery_code: str
+
+
+def create_keys(passphrase: str, kdf: KdfParams | None = None) -> NewKeys:
+    """A new DEK wrapped by ``passphrase`` and by a new recovery code."""
+    keys = KeyFile(vault_id=uuid.UUID(bytes=secrets.token_bytes(16), version=4).hex,
+                   kdf=kdf or KdfParams.fresh())
+    dek = secrets.token_bytes(DEK_BYTES)
+    keys.wrap("passphrase", keys.kdf.derive(passphrase), dek)
+    code = secrets.token_bytes(RECOVERY_BYTES)
+    salt = secrets.token_bytes(16)
+    keys.wrap("recovery", _recovery_kek(code, salt), dek, salt=_b64(salt))
+    return NewKeys(keys, dek, format_recovery_code(code))
+
+
+def unwrap_with_passphrase(keys: KeyFile, passphrase: str) -> bytes:
+    """The DEK, or ``WrongPassphrase``."""
+    return keys.unwrap("passphrase", keys.kdf.derive(passphrase))
+
+
+def unwrap_with_recovery_code(keys: KeyFile, code: str) -> bytes:
+    """The DEK from the recovery code, or ``WrongPassphrase``."""
+    code_bytes = parse_recovery_code(code)
+    salt = _unb64(keys.wraps.get("recovery", {}).get("salt"), "the recovery salt")
+    try:
+        return keys.unwrap("recovery", _recovery_kek(code_bytes, salt))
+    except WrongPassphrase:
+        raise WrongPassphrase("wrong recovery code") from None
+
+
+def rewrap_passphrase(keys: KeyFile, dek: bytes, new_passphrase: str) -> None:
+    """Wrap ``dek`` under a new passphrase with a fresh salt; the database is untouched."""
+    keys.kdf = KdfParams(
+        salt=secrets.token_bytes(MIN_SALT_BYTES),
+        memory_kib=max(keys.kdf.memory_kib, DEFAULT_MEMORY_KIB),
+        iterations=max(keys.kdf.iterations, DEFAULT_ITERATIONS),
+        lanes=keys.kdf.lanes,
+    )
+    keys.wrap("passphrase", keys.kdf.derive(new_passphrase), dek)
+
+
+def wrap_device_key(keys: KeyFile, dek: bytes, device_key: bytes) -> None:
+    """Add the "remember on this device" slot, opened by a key kept in the OS keyring."""
+    keys.wrap("device", device_key, dek)
+
+
+def unwrap_with_device_key(keys: KeyFile, device_key: bytes) -> bytes:
+    """The DEK from the device slot, or ``WrongPassphrase`` if the keyring's key is stale."""
+    return keys.unwrap("device", device_key)

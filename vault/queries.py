@@ -1,0 +1,298 @@
+"""Read-side queries: companies, timelines (keyset paging), single items and bookings.
+
+Every function takes an open connection and returns plain dataclasses or dicts whose field
+names are the CLI's ``--json`` contract (DESIGN, "CLI contract").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from vault.errors import UsageError
+from vault.text import one_line, strip_controls
+from vault.timefmt import iso
+
+SNIPPET_CHARS = 160
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyRow:
+    """A company as ``kluis companies`` lists it."""
+
+    id: int
+    name: str
+    kind: str
+    domains: list[str]
+    interactions: int
+    first_at: str | None
+    last_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's object."""
+        return asdict(self)
+
+
+def _edge(conn: Connection, company_id: int, order: str) -> str | None:
+    row = conn.execute(
+        text(
+            "SELECT occurred_at, tz_offset FROM interaction WHERE company_id=:c "
+            f"ORDER BY occurred_at {order}, id {order} LIMIT 1"
+        ),
+        {"c": company_id},
+    ).first()
+    return iso(row[0], row[1]) if row else None
+
+
+def list_companies(conn: Connection) -> list[CompanyRow]:
+    """Every company with interactions, most recent contact first."""
+    rows = conn.execute(
+        text(
+            "SELECT c.id, c.name, c.kind, count(i.id) AS n, max(i.occurred_at) AS last "
+            "FROM company c JOIN interaction i ON i.company_id = c.id "
+            "GROUP BY c.id ORDER BY last DESC, c.id"
+        )
+    ).all()
+    domains: dict[int, list[str]] = {}
+    for company_id, value in conn.execute(
+        text("SELECT company_id, value FROM identifier WHERE kind='email_domain' ORDER BY value")
+    ):
+        domains.setdefault(int(company_id), []).append(str(value))
+    return [
+        CompanyRow(
+            id=int(row.id),
+            name=one_line(row.name),
+            kind=row.kind,
+            domains=domains.get(int(row.id), []),
+            interactions=int(row.n),
+            first_at=_edge(conn, int(row.id), "ASC"),
+            last_at=_edge(conn, int(row.id), "DESC"),
+        )
+        for row in rows
+    ]
+
+
+def find_company(conn: Connection, ref: str) -> tuple[int, str]:
+    """(id, name) of the company ``ref`` names: an id, a name, or a unique part of a name/domain.
+
+    Raises:
+        UsageError: nothing matches, or several do.
+    """
+    ref = ref.strip()
+    if ref.isdigit():
+        row = conn.execute(text("SELECT id, name FROM company WHERE id=:i"), {"i": int(ref)}).first()
+        if row:
+            return int(row[0]), str(row[1])
+    folded = ref.casefold()
+    rows = conn.execute(
+        text(
+            "SELECT DISTINCT c.id, c.name FROM company c "
+            "LEFT JOIN identifier d ON d.company_id = c.id "
+            "WHERE lower(c.name) = :exact OR d.value = :exact"
+        ),
+        {"exact": folded},
+    ).all()
+    if not rows:
+        rows = conn.execute(
+            text(
+                "SELECT DISTINCT c.id, c.name FROM company c "
+                "LEFT JOIN identifier d ON d.company_id = c.id "
+                "WHERE instr(lower(c.name), :part) > 0 "
+                "OR (d.kind = 'email_domain' AND instr(d.value, :part) > 0)"
+            ),
+            {"part": folded},
+        ).all()
+    if len(rows) == 1:
+        return int(rows[0][0]), str(rows[0][1])
+    if not rows:
+        raise UsageError(f"no company matches {ref!r} (see `kluis companies`)")
+    names = ", ".join(f"{one_line(r[1], 40)} ({r[0]})" for r in rows[:5])
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    raise UsageError(f"{ref!r} matches several companies: {names}{more}; use the id")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    """One line of a timeline."""
+
+    id: int
+    occurred_at: str
+    channel: str
+    direction: str
+    sender: str | None
+    title: str
+    snippet: str
+    thread: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's object."""
+        return asdict(self)
+
+
+_TIMELINE_COLUMNS = (
+    "i.id, i.occurred_at, i.tz_offset, i.channel, i.direction, i.sender, i.title, "
+    f"substr(i.body, 1, {SNIPPET_CHARS * 2}) AS head, i.thread_id"
+)
+
+
+def timeline_row(row: Any) -> TimelineRow:
+    """A TimelineRow from a row selected with the timeline columns."""
+    return TimelineRow(
+        id=int(row.id),
+        occurred_at=iso(row.occurred_at, row.tz_offset) or "",
+        channel=row.channel,
+        direction=row.direction,
+        sender=one_line(row.sender) if row.sender else None,
+        title=one_line(row.title),
+        snippet=one_line(row.head or "", SNIPPET_CHARS),
+        thread=row.thread_id,
+    )
+
+
+def timeline(
+    conn: Connection,
+    company_id: int,
+    *,
+    channel: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    limit: int = 50,
+    after_key: tuple[int, int] | None = None,
+) -> list[TimelineRow]:
+    """A company's interactions, newest first.
+
+    Paging is by key, never OFFSET: pass the (occurred_at epoch, id) of the last row of the
+    previous page as ``after_key``. ``since``/``until`` are epoch seconds (until exclusive).
+    """
+    where = ["i.company_id = :company"]
+    params: dict[str, Any] = {"company": company_id, "limit": limit}
+    if channel:
+        where.append("i.channel = :channel")
+        params["channel"] = channel
+    if since is not None:
+        where.append("i.occurred_at >= :since")
+        params["since"] = since
+    if until is not None:
+        where.append("i.occurred_at < :until")
+        params["until"] = until
+    if after_key is not None:
+        where.append("(i.occurred_at, i.id) < (:key_time, :key_id)")
+        params["key_time"], params["key_id"] = after_key
+    rows = conn.execute(
+        text(
+            f"SELECT {_TIMELINE_COLUMNS} FROM interaction i WHERE {' AND '.join(where)} "
+            "ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit"
+        ),
+        params,
+    ).all()
+    return [timeline_row(row) for row in rows]
+
+
+def _bookings_where(where: str, params: dict[str, Any], conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        text(
+            "SELECT b.*, c.name AS company FROM booking b JOIN company c ON c.id = b.company_id "
+            f"WHERE {where} ORDER BY coalesce(b.start_at, b.modified_at, ''), b.id"
+        ),
+        params,
+    ).mappings().all()
+    return [booking_json(row) for row in rows]
+
+
+def booking_json(row: Any) -> dict[str, Any]:
+    """The contract's booking object from a booking row joined with its company name."""
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "reference": row["reference"] or None,
+        "status": row["status"],
+        "company": one_line(row["company"]),
+        "number": row["number"],
+        "start": row["start_at"],
+        "end": row["end_at"],
+        "origin": row["origin_code"] or row["origin_name"],
+        "destination": row["destination_code"] or row["destination_name"],
+        "travellers": json.loads(row["travellers"] or "[]"),
+        "seat": row["seat"],
+        "price": row["price"],
+        "currency": row["currency"],
+    }
+
+
+def list_bookings(
+    conn: Connection, *, company_id: int | None = None, upcoming: bool = False
+) -> list[dict[str, Any]]:
+    """Bookings, one row per segment, in start order; ``upcoming`` keeps those not yet begun."""
+    where, params = ["1=1"], {}
+    if company_id is not None:
+        where.append("b.company_id = :c")
+        params["c"] = company_id
+    rows = _bookings_where(" AND ".join(where), params, conn)
+    if upcoming:
+        now = datetime.now(UTC)
+        rows = [
+            r for r in rows
+            if r["start"] and datetime.fromisoformat(r["start"]).astimezone(UTC) >= now
+            and r["status"] != "cancelled"
+        ]
+    return rows
+
+
+def show(conn: Connection, interaction_id: int) -> dict[str, Any]:
+    """Everything about one interaction: the timeline fields plus its full content.
+
+    Raises:
+        UsageError: there is no such item.
+    """
+    row = conn.execute(
+        text(
+            f"SELECT {_TIMELINE_COLUMNS}, i.body, i.recipients, i.source_ref, i.company_id, "
+            "i.counterpart, i.extras, c.name AS company FROM interaction i "
+            "JOIN company c ON c.id = i.company_id WHERE i.id = :i"
+        ),
+        {"i": interaction_id},
+    ).first()
+    if row is None:
+        raise UsageError(f"no item with id {interaction_id}")
+    item = timeline_row(row).to_json()
+    attachments = conn.execute(
+        text("SELECT filename, mime, size FROM attachment WHERE interaction_id=:i ORDER BY id"),
+        {"i": interaction_id},
+    ).all()
+    bookings = _bookings_where(
+        "b.id IN (SELECT booking_id FROM bookingsource WHERE interaction_id = :i)",
+        {"i": interaction_id},
+        conn,
+    )
+    item.update(
+        company={"id": row.company_id, "name": one_line(row.company)},
+        counterpart=one_line(row.counterpart) if row.counterpart else None,
+        recipients=[one_line(r) for r in json.loads(row.recipients or "[]")],
+        body=strip_controls(row.body),
+        attachments=[
+            {"filename": one_line(a.filename), "mime": a.mime, "size": a.size}
+            for a in attachments
+        ],
+        bookings=bookings,
+        case=related_items(conn, interaction_id, row.thread_id),
+        source_ref=one_line(row.source_ref, 500),
+    )
+    return item
+
+
+def related_items(conn: Connection, interaction_id: int, thread_id: int | None) -> list[int]:
+    """Other items of the same case: the same thread, or sharing a booking."""
+    rows = conn.execute(
+        text(
+            "SELECT id FROM interaction WHERE thread_id = :t AND id != :i "
+            "UNION SELECT s2.interaction_id FROM bookingsource s1 "
+            "JOIN bookingsource s2 ON s2.booking_id = s1.booking_id "
+            "WHERE s1.interaction_id = :i AND s2.interaction_id != :i ORDER BY 1 LIMIT 200"
+        ),
+        {"t": thread_id if thread_id is not None else -1, "i": interaction_id},
+    ).all()
+    return [int(r[0]) for r in rows]

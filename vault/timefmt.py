@@ -1,0 +1,52 @@
+"""Times as the vault stores them (UTC epoch seconds + offset minutes) and as users write them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from vault.errors import UsageError
+
+
+def from_stored(epoch: int, offset_minutes: int | None) -> datetime:
+    """An aware datetime in the source's own offset (UTC when it had none)."""
+    zone = timezone(timedelta(minutes=offset_minutes)) if offset_minutes else UTC
+    return datetime.fromtimestamp(epoch, zone)
+
+
+def iso(epoch: int | None, offset_minutes: int | None) -> str | None:
+    """ISO 8601 with offset, e.g. ``2024-03-01T10:15:00+01:00``."""
+    if epoch is None:
+        return None
+    return from_stored(epoch, offset_minutes).isoformat()
+
+
+def parse_user_date(value: str, *, end_of_day: bool = False) -> int:
+    """Epoch seconds for a date the user typed (``2024-03-01``, ``2024-03``, ``2024``, or ISO).
+
+    A date without a zone is read in UTC. ``end_of_day`` makes a bare date inclusive as an
+    upper bound (the first second after it).
+
+    Raises:
+        UsageError: the value is not a date.
+    """
+    from dateutil import parser
+
+    text = value.strip()
+    try:
+        if len(text) == 4 and text.isdigit():
+            start = datetime(int(text), 1, 1, tzinfo=UTC)
+            return int((start.replace(year=start.year + 1) if end_of_day else start).timestamp())
+        if len(text) == 7 and text[4] == "-":
+            year, month = int(text[:4]), int(text[5:])
+            start = datetime(year, month, 1, tzinfo=UTC)
+            if end_of_day:
+                start = start.replace(year=year + month // 12, month=month % 12 + 1)
+            return int(start.timestamp())
+        parsed = parser.isoparse(text)
+    except (ValueError, OverflowError):
+        raise UsageError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if end_of_day and len(text) == 10:
+        parsed += timedelta(days=1)
+    return int(parsed.timestamp())
