@@ -444,6 +444,7 @@ def test_a_malformed_message_gives_one_quarantined_item(message: Any) -> None:
                    plus_14)
     assert isinstance(item, Quarantined)
     assert item.source_ref.startswith("demo.json#chat=1&message=")
+    assert item.reason and "\n" not in item.reason
 
 
 def test_no_input_makes_the_importer_raise() -> None:

@@ -458,7 +458,7 @@ def _interaction(
     else:
         content = _message(message, chat, context)
     fingerprint = (key_time.isoformat(), content.key_sender, content.key_text)
-    ordinal = seen[fingerprint]
+    ordinal = 0
     seen[fingerprint] += 1
     key = chat_key("telegram", chat.ref, key_time, content.key_sender, content.key_text, ordinal)
     return Interaction(
@@ -641,8 +641,9 @@ def _when(message: dict[str, Any], zone: tzinfo) -> tuple[datetime, bool, dateti
     unix = message.get("date_unixtime")
     local = message.get("date")
     if unix is not None:
+        seconds = _epoch(unix)
         try:
-            utc = datetime.fromtimestamp(_epoch(unix), UTC)
+            utc = datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError) as exc:
             raise _MalformedError(f"date_unixtime {_short(unix)} is out of range") from exc
         return _in_local_offset(utc, local), True, utc
@@ -715,7 +716,7 @@ def _text(message: dict[str, Any]) -> _Text:
         result.bare = result.plain = _clean(value)
         return result
     if not isinstance(value, list):
-        raise _MalformedError(f"text is a {type(value).__name__}, not a string or a list")
+        raise _MalformedError(f"text is neither a string nor a list ({type(value).__name__})")
     result.plain = "".join(_entity_text(part, result.hidden_links) for part in value)
     result.bare = "".join(_clean(part if isinstance(part, str) else part.get("text", ""))
                           for part in value)

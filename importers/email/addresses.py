@@ -77,9 +77,7 @@ def _party(tokens: list[str]) -> Party | None:
         address = _clean_address(plain.pop(at[-1])) if at else None
         phrase = " ".join(plain)
     name = _clean_name(phrase) or (_clean_name(comments[0]) if comments else None)
-    if name and (
-        _LOOKS_LIKE_ADDRESS.fullmatch(name) or (address and name.casefold() == address)
-    ):
+    if name and (_LOOKS_LIKE_ADDRESS.fullmatch(name) or (address and name.casefold() == address)):
         name = None
     if address is None and name is None:
         return None

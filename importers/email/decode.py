@@ -94,13 +94,10 @@ def _decode_damaged(data: bytes, codec: str | None) -> str:
     if best is None:
         return data.decode("utf-8", "replace")
     for match in matches:
-        # Short Western texts fit cp1250 as well as cp1252 ("compañía" vs "compańía"):
-        # on a tie, the charset of most unlabelled 8-bit mail wins.
-        if match.encoding == "cp1252" and (match.chaos, match.coherence) == (
-            best.chaos,
-            best.coherence,
-        ):
-            return str(match)
+        # On short texts charset_normalizer cannot tell the Latin code pages apart
+        # ("compañía" or "compańía"); unlabelled 8-bit mail is mostly windows-1252.
+        if match.chaos <= best.chaos and "cp1252" in match.could_be_from_charset:
+            return data.decode("cp1252", "replace")
     return str(best)
 
 
@@ -189,9 +186,29 @@ _PARAGRAPHS = frozenset(
     | {"hr", "figure", "address"}
 )
 _BLOCKS = _PARAGRAPHS | {
-    "div", "li", "dt", "dd", "tr", "section", "article", "header", "footer", "nav", "aside",
-    "main", "center", "form", "fieldset", "figcaption", "details", "summary", "caption",
-    "tbody", "thead", "tfoot", "body",
+    "div",
+    "li",
+    "dt",
+    "dd",
+    "tr",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "main",
+    "center",
+    "form",
+    "fieldset",
+    "figcaption",
+    "details",
+    "summary",
+    "caption",
+    "tbody",
+    "thead",
+    "tfoot",
+    "body",
 }
 _CELLS = frozenset({"td", "th"})
 _SKIPPED = frozenset({"head", "script", "style", "noscript", "template", "title", "svg", "object"})

@@ -161,9 +161,7 @@ class _Headers:
         return decode_header_value(value).strip() if value else ""
 
 
-def _occurred_at(
-    headers: _Headers, options: ImportOptions
-) -> tuple[datetime, bool, bool] | None:
+def _occurred_at(headers: _Headers, options: ImportOptions) -> tuple[datetime, bool, bool] | None:
     """(when, offset known, taken from Received) — Date first, then the topmost Received."""
     for value in headers.all("Date"):
         parsed = _parse_date(decode_header_value(value), options)

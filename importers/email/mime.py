@@ -17,8 +17,10 @@ What counts as what:
 
 from __future__ import annotations
 
+import binascii
 import re
 from dataclasses import dataclass, field
+from email.errors import InvalidBase64LengthDefect
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import Compat32
@@ -67,6 +69,7 @@ _EXTENSIONS = {
     "image/gif": ".gif",
 }
 _UNSAFE_IN_FILENAME = re.compile(r"[\x00-\x1f\x7f]")
+_BASE64_LINE = re.compile(rb"[A-Za-z0-9+/]+=*")
 
 
 @dataclass(slots=True)
@@ -240,9 +243,7 @@ def _text(part: _Part, texts: dict[int, str]) -> str:
 
 def _render(part: Message, ctype: str) -> str:
     """Decode a body part's payload to text, converting HTML; never raises on bad charsets."""
-    data = part.get_payload(decode=True)
-    if not isinstance(data, bytes):
-        return ""
+    data = _decoded(part)
     charset = part.get_content_charset()
     if ctype == "text/html":
         text = html_to_text(decode_bytes(data, charset or html_charset(data)))
@@ -270,5 +271,22 @@ def _payload_bytes(part: Message) -> bytes:
     payload = part.get_payload()
     if isinstance(payload, list):
         return b"".join(sub.as_bytes() for sub in payload if isinstance(sub, Message))
+    return _decoded(part)
+
+
+def _decoded(part: Message) -> bytes:
+    """A leaf part's payload with its Content-Transfer-Encoding undone."""
     data = part.get_payload(decode=True)
-    return data if isinstance(data, bytes) else b""
+    if not isinstance(data, bytes):
+        return b""
+    if any(isinstance(defect, InvalidBase64LengthDefect) for defect in part.defects):
+        # email gives up and returns the base64 text when junk (a mismatched delimiter,
+        # a trailer) is glued to it: decode the lines that are base64 and drop the rest.
+        raw = str(part.get_payload()).encode("utf-8", "surrogateescape")
+        good = b"".join(
+            line for line in map(bytes.strip, raw.splitlines()) if _BASE64_LINE.fullmatch(line)
+        )
+        if len(good) % 4 == 1:
+            good = good[:-1]  # one stray character can never be decoded
+        data = binascii.a2b_base64(good + b"=" * (-len(good) % 4))
+    return data

@@ -1,0 +1,194 @@
+"""The CLI contract: JSON shapes, exit codes, one-line errors, and a light `import vault`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import PASSPHRASE
+from vault.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures" / "email"
+
+
+def kluis(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def kluis_json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
+    status, out, err = kluis(capsys, *args, "--json")
+    assert status == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture
+def filled(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    assert kluis(capsys, "init")[0] == 0
+    status, out, err = kluis(capsys, "import", str(FIXTURES), "--format", "eml",
+                             "--me", "me@example.org", "--timezone", "UTC", "--json")
+    assert status == 0, err
+    summary = json.loads(out)
+    assert summary["new"] >= 8 and summary["quarantined"] >= 1
+    return cli_env
+
+
+def test_init_shows_the_recovery_code_once_and_refuses_a_second_vault(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = kluis(capsys, "init")
+    assert status == 0 and "recovery code" in out
+    code_line = [line.strip() for line in out.splitlines() if line.count("-") == 6]
+    assert len(code_line) == 1
+    status, _, err = kluis(capsys, "init")
+    assert status == 1 and err.strip() == f"kluis: there is already a vault at {cli_env}"
+
+
+def test_import_summary_and_reimport_adds_nothing(filled: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    summary = kluis_json(capsys, "import", str(FIXTURES), "--format", "eml")
+    assert isinstance(summary, dict)
+    assert set(summary) >= {"new", "duplicate", "updated", "quarantined", "errors"}
+    assert summary["new"] == 0 and summary["duplicate"] >= 8
+
+
+def test_companies_json_has_the_contract_fields(filled: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    companies = kluis_json(capsys, "companies")
+    assert isinstance(companies, list) and companies
+    for row in companies:
+        assert set(row) == {"id", "name", "kind", "domains", "interactions", "first_at",
+                            "last_at"}
+    by_domain = {d: row for row in companies for d in row["domains"]}
+    assert by_domain["fietsenwinkel.example"]["kind"] == "company"  # ESP mail unwrapped
+    assert "sendgrid.net" not in by_domain
+    assert any(r["kind"] == "person" and "Anna" in r["name"] for r in companies)
+
+
+def test_timeline_and_show_json_shapes(filled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    companies = kluis_json(capsys, "companies")
+    assert isinstance(companies, list)
+    vattenfall = next(c for c in companies if "vattenfall.nl" in c["domains"])
+    rows = kluis_json(capsys, "timeline", str(vattenfall["id"]))
+    assert isinstance(rows, list) and rows
+    assert set(rows[0]) == {"id", "occurred_at", "channel", "direction", "sender", "title",
+                            "snippet", "thread"}
+    item = kluis_json(capsys, "show", str(rows[0]["id"]))
+    assert isinstance(item, dict)
+    assert set(item) >= {"recipients", "body", "attachments", "bookings", "case", "source_ref"}
+    assert item["attachments"] and item["attachments"][0]["filename"].endswith(".pdf")
+
+
+def test_search_finds_words_across_companies(filled: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    rows = kluis_json(capsys, "search", "lunch")
+    assert isinstance(rows, list)
+    assert [r["title"] for r in rows] == ["Lunch on Friday?"]
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (["timeline", "Nobody Inc"], 2, "no company matches"),
+        (["show", "424242"], 2, "no item with id 424242"),
+        (["show", "abc"], 2, "invalid int value"),
+        (["search", "--", "-spam"], 2, "at least one word"),
+        (["import", "/no/such/place"], 2, "no such file or folder"),
+        (["timeline", "x", "--since", "yesterday-ish"], 2, "not a date"),
+        (["frobnicate"], 2, "invalid choice"),
+        (["import", str(FIXTURES), "--timezone", "Mars/Olympus"], 2, "unknown time zone"),
+    ],
+)
+def test_errors_are_one_line_with_the_contracts_exit_code(
+    filled: Path, capsys: pytest.CaptureFixture[str], args: list[str], status: int, message: str
+) -> None:
+    code, _, err = kluis(capsys, *args)
+    assert code == status
+    assert len(err.strip().splitlines()) == 1 and message in err
+    assert "Traceback" not in err
+
+
+def test_wrong_passphrase_is_one_line_exit_1(filled: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLUIS_PASSPHRASE", "not the passphrase")
+    assert kluis(capsys, "companies") == (1, "", "kluis: wrong passphrase\n")
+
+
+def test_unsupported_file_is_rejected_in_one_line(cli_env: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    kluis(capsys, "init")
+    odd = tmp_path / "photo.jpg"
+    odd.write_bytes(b"\xff\xd8\xff\xe0" + bytes(200))
+    status, _, err = kluis(capsys, "import", str(odd))
+    assert status == 2 and "does not recognise" in err and len(err.splitlines()) == 1
+
+
+def test_company_rename_from_the_cli_sticks(filled: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = kluis(capsys, "company", "rename", "vattenfall.nl", "Energy")
+    assert status == 0 and "Energy" in out
+    kluis(capsys, "import", str(FIXTURES))
+    names = [c["name"] for c in kluis_json(capsys, "companies")]  # type: ignore[union-attr]
+    assert "Energy" in names
+    assert kluis(capsys, "company", "undo")[0] == 0
+
+
+def test_doctor_reports_a_healthy_vault(filled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = kluis_json(capsys, "doctor")
+    assert isinstance(report, dict) and report["ok"] is True
+    assert report["counts"]["interaction"] >= 8
+    assert report["last_imports"][0]["status"] == "done"
+
+
+def test_passwd_then_recover_from_scripts(cli_env: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    _, out, _ = kluis(capsys, "init")
+    code = next(line.strip() for line in out.splitlines() if line.count("-") == 6)
+    run = [sys.executable, "-m", "vault"]
+    env = {**os.environ, "KLUIS_PASSPHRASE": ""}
+    done = subprocess.run([*run, "passwd", "--passphrase-stdin"], input=f"{PASSPHRASE}\nnew one\n",
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([*run, "recover"], input=f"{code}\nthird one\n", capture_output=True,
+                          text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    env["KLUIS_PASSPHRASE"] = "third one"
+    done = subprocess.run([*run, "companies", "--json"], capture_output=True, text=True, env=env,
+                          check=False)
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+
+
+def test_a_locked_vault_without_a_terminal_says_how_to_unlock(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {**os.environ, "KLUIS_PASSPHRASE": ""}
+    done = subprocess.run([sys.executable, "-m", "vault", "companies"], capture_output=True,
+                          text=True, env=env, stdin=subprocess.DEVNULL, check=False)
+    assert done.returncode == 1
+    assert "KLUIS_PASSPHRASE" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_remember_without_a_keyring_is_a_clear_message(filled: Path) -> None:
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    done = subprocess.run([sys.executable, "-m", "vault", "remember"], capture_output=True,
+                          text=True, env=env, check=False)
+    assert done.returncode == 1
+    assert "keyring" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_import_vault_loads_no_ui_importer_or_exporter() -> None:
+    code = (
+        "import sys, vault, vault.cli, vault.queries, vault.ingest, vault.search;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'importers', 'exports', 'tui')];"
+        "print(','.join(bad))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == ""
