@@ -12,7 +12,6 @@ from vault.store import Store
 from vault.unlock import create_vault
 
 
-
 @pytest.fixture
 def vault_dir(tmp_path: Path) -> Path:
     """Where a test's vault lives (not created yet)."""

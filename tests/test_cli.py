@@ -31,8 +31,18 @@ def kluis_json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
 @pytest.fixture
 def filled(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     assert kluis(capsys, "init")[0] == 0
-    status, out, err = kluis(capsys, "import", str(FIXTURES), "--format", "eml",
-                             "--me", "me@example.org", "--timezone", "UTC", "--json")
+    status, out, err = kluis(
+        capsys,
+        "import",
+        str(FIXTURES),
+        "--format",
+        "eml",
+        "--me",
+        "me@example.org",
+        "--timezone",
+        "UTC",
+        "--json",
+    )
     assert status == 0, err
     summary = json.loads(out)
     assert summary["new"] >= 8 and summary["quarantined"] >= 1
@@ -50,21 +60,22 @@ def test_init_shows_the_recovery_code_once_and_refuses_a_second_vault(
     assert status == 1 and err.strip() == f"kluis: there is already a vault at {cli_env}"
 
 
-def test_import_summary_and_reimport_adds_nothing(filled: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_summary_and_reimport_adds_nothing(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     summary = kluis_json(capsys, "import", str(FIXTURES), "--format", "eml")
     assert isinstance(summary, dict)
     assert set(summary) >= {"new", "duplicate", "updated", "quarantined", "errors"}
     assert summary["new"] == 0 and summary["duplicate"] >= 8
 
 
-def test_companies_json_has_the_contract_fields(filled: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_companies_json_has_the_contract_fields(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     companies = kluis_json(capsys, "companies")
     assert isinstance(companies, list) and companies
     for row in companies:
-        assert set(row) == {"id", "name", "kind", "domains", "interactions", "first_at",
-                            "last_at"}
+        assert set(row) == {"id", "name", "kind", "domains", "interactions", "first_at", "last_at"}
     by_domain = {d: row for row in companies for d in row["domains"]}
     assert by_domain["fietsenwinkel.example"]["kind"] == "company"  # ESP mail unwrapped
     assert "sendgrid.net" not in by_domain
@@ -77,16 +88,25 @@ def test_timeline_and_show_json_shapes(filled: Path, capsys: pytest.CaptureFixtu
     vattenfall = next(c for c in companies if "vattenfall.nl" in c["domains"])
     rows = kluis_json(capsys, "timeline", str(vattenfall["id"]))
     assert isinstance(rows, list) and rows
-    assert set(rows[0]) == {"id", "occurred_at", "channel", "direction", "sender", "title",
-                            "snippet", "thread"}
+    assert set(rows[0]) == {
+        "id",
+        "occurred_at",
+        "channel",
+        "direction",
+        "sender",
+        "title",
+        "snippet",
+        "thread",
+    }
     item = kluis_json(capsys, "show", str(rows[0]["id"]))
     assert isinstance(item, dict)
     assert set(item) >= {"recipients", "body", "attachments", "bookings", "case", "source_ref"}
     assert item["attachments"] and item["attachments"][0]["filename"].endswith(".pdf")
 
 
-def test_search_finds_words_across_companies(filled: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_finds_words_across_companies(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rows = kluis_json(capsys, "search", "lunch")
     assert isinstance(rows, list)
     assert [r["title"] for r in rows] == ["Lunch on Friday?"]
@@ -114,14 +134,16 @@ def test_errors_are_one_line_with_the_contracts_exit_code(
     assert "Traceback" not in err
 
 
-def test_wrong_passphrase_is_one_line_exit_1(filled: Path, capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_passphrase_is_one_line_exit_1(
+    filled: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KLUIS_PASSPHRASE", "not the passphrase")
     assert kluis(capsys, "companies") == (1, "", "kluis: wrong passphrase\n")
 
 
-def test_unsupported_file_is_rejected_in_one_line(cli_env: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_unsupported_file_is_rejected_in_one_line(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kluis(capsys, "init")
     odd = tmp_path / "photo.jpg"
     odd.write_bytes(b"\xff\xd8\xff\xe0" + bytes(200))
@@ -129,8 +151,9 @@ def test_unsupported_file_is_rejected_in_one_line(cli_env: Path, tmp_path: Path,
     assert status == 2 and "does not recognise" in err and len(err.splitlines()) == 1
 
 
-def test_company_rename_from_the_cli_sticks(filled: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_company_rename_from_the_cli_sticks(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status, out, _ = kluis(capsys, "company", "rename", "vattenfall.nl", "Energy")
     assert status == 0 and "Energy" in out
     kluis(capsys, "import", str(FIXTURES))
@@ -146,21 +169,35 @@ def test_doctor_reports_a_healthy_vault(filled: Path, capsys: pytest.CaptureFixt
     assert report["last_imports"][0]["status"] == "done"
 
 
-def test_passwd_then_recover_from_scripts(cli_env: Path, capsys: pytest.CaptureFixture[str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_passwd_then_recover_from_scripts(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, out, _ = kluis(capsys, "init")
     code = next(line.strip() for line in out.splitlines() if line.count("-") == 6)
     run = [sys.executable, "-m", "vault"]
     env = {**os.environ, "KLUIS_PASSPHRASE": ""}
-    done = subprocess.run([*run, "passwd", "--passphrase-stdin"], input=f"{PASSPHRASE}\nnew one\n",
-                          capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        [*run, "passwd", "--passphrase-stdin"],
+        input=f"{PASSPHRASE}\nnew one\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
-    done = subprocess.run([*run, "recover"], input=f"{code}\nthird one\n", capture_output=True,
-                          text=True, env=env, check=False)
+    done = subprocess.run(
+        [*run, "recover"],
+        input=f"{code}\nthird one\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     env["KLUIS_PASSPHRASE"] = "third one"
-    done = subprocess.run([*run, "companies", "--json"], capture_output=True, text=True, env=env,
-                          check=False)
+    done = subprocess.run(
+        [*run, "companies", "--json"], capture_output=True, text=True, env=env, check=False
+    )
     assert done.returncode == 0 and json.loads(done.stdout) == []
 
 
@@ -168,16 +205,27 @@ def test_a_locked_vault_without_a_terminal_says_how_to_unlock(
     filled: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = {**os.environ, "KLUIS_PASSPHRASE": ""}
-    done = subprocess.run([sys.executable, "-m", "vault", "companies"], capture_output=True,
-                          text=True, env=env, stdin=subprocess.DEVNULL, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "vault", "companies"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert done.returncode == 1
     assert "KLUIS_PASSPHRASE" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
 def test_remember_without_a_keyring_is_a_clear_message(filled: Path) -> None:
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    done = subprocess.run([sys.executable, "-m", "vault", "remember"], capture_output=True,
-                          text=True, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "vault", "remember"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 1
     assert "keyring" in done.stderr and len(done.stderr.splitlines()) == 1
 
@@ -189,6 +237,5 @@ def test_import_vault_loads_no_ui_importer_or_exporter() -> None:
         "('textual', 'importers', 'exports', 'tui')];"
         "print(','.join(bad))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""

@@ -33,25 +33,39 @@ def chat(kind: str | None, title: str, sender: str = "Shop Bot") -> Interaction:
         (mail(1, "KLM <noreply@info.klm.com>"), ("email_domain", "klm.com", "company")),
         (mail(1, "Tesco <news@mail.tesco.co.uk>"), ("email_domain", "tesco.co.uk", "company")),
         # ... and of the recipient of an outbound mail; the user's own address never counts.
-        (mail(1, f"Me <{ME}>", to="klantenservice@coolblue.nl", direction="out"),
-         ("email_domain", "coolblue.nl", "company")),
+        (
+            mail(1, f"Me <{ME}>", to="klantenservice@coolblue.nl", direction="out"),
+            ("email_domain", "coolblue.nl", "company"),
+        ),
         # Rule 4: ESP relays are unwrapped by DKIM d=, then Reply-To, then List-Id/Unsubscribe.
-        (mail(1, "Zalando <bounce-123@bounce.sendgrid.net>",
-              hints=CompanyHints(dkim_domains=["sendgrid.net", "zalando.nl"])),
-         ("email_domain", "zalando.nl", "company")),
-        (mail(1, "Spotify <x@mcsv.net>", hints=CompanyHints(reply_to=["hi@spotify.com"])),
-         ("email_domain", "spotify.com", "company")),
-        (mail(1, "News <n@amazonses.com>", hints=CompanyHints(list_domains=["news.ikea.nl"])),
-         ("email_domain", "ikea.nl", "company")),
+        (
+            mail(
+                1,
+                "Zalando <bounce-123@bounce.sendgrid.net>",
+                hints=CompanyHints(dkim_domains=["sendgrid.net", "zalando.nl"]),
+            ),
+            ("email_domain", "zalando.nl", "company"),
+        ),
+        (
+            mail(1, "Spotify <x@mcsv.net>", hints=CompanyHints(reply_to=["hi@spotify.com"])),
+            ("email_domain", "spotify.com", "company"),
+        ),
+        (
+            mail(1, "News <n@amazonses.com>", hints=CompanyHints(list_domains=["news.ikea.nl"])),
+            ("email_domain", "ikea.nl", "company"),
+        ),
         (mail(1, "Bol.com <a@mailgun.org>"), ("name", "bol.com", "company")),
         # Rule 5: freemail means a person, identified by the address itself.
-        (mail(1, "Oma Truus <truus1948@hotmail.nl>"),
-         ("email_address", "truus1948@hotmail.nl", "person")),
-        (mail(1, "Frutos <smgsiso@yahoo.com.mx>"),
-         ("email_address", "smgsiso@yahoo.com.mx", "person")),
+        (
+            mail(1, "Oma Truus <truus1948@hotmail.nl>"),
+            ("email_address", "truus1948@hotmail.nl", "person"),
+        ),
+        (
+            mail(1, "Frutos <smgsiso@yahoo.com.mx>"),
+            ("email_address", "smgsiso@yahoo.com.mx", "person"),
+        ),
         # A colleague on the user's own domain is a person, never the user's "company".
-        (mail(1, "Jan <jan@devries.example>"),
-         ("email_address", "jan@devries.example", "person")),
+        (mail(1, "Jan <jan@devries.example>"), ("email_address", "jan@devries.example", "person")),
         # Rule 6: chats.
         (chat("bot", "Bol.com Bot"), ("chat_handle", "telegram:Bol.com Bot", "company")),
         (chat("channel", "NS Reisinfo"), ("chat_handle", "telegram:NS Reisinfo", "company")),
@@ -67,12 +81,19 @@ def test_identify_follows_the_design_rules(
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
-    [("KLM Royal Dutch Airlines", "KLM Royal Dutch Airlines"), ("noreply", None),
-     ('"Klantenservice"', None), ("info@klm.com", None), ("  Bol.com  ", "Bol.com"),
-     ("\x1b[31mEvil\x1b[0m", "[31mEvil[0m"), (None, None)],
+    [
+        ("KLM Royal Dutch Airlines", "KLM Royal Dutch Airlines"),
+        ("noreply", None),
+        ('"Klantenservice"', None),
+        ("info@klm.com", None),
+        ("  Bol.com  ", "Bol.com"),
+        ("\x1b[31mEvil\x1b[0m", "[31mEvil[0m"),
+        (None, None),
+    ],
 )
-def test_display_names_are_cleaned_before_they_name_a_company(raw: str | None,
-                                                             clean: str | None) -> None:
+def test_display_names_are_cleaned_before_they_name_a_company(
+    raw: str | None, clean: str | None
+) -> None:
     assert clean_display_name(raw) == clean
 
 
@@ -82,10 +103,12 @@ def names(store: Store) -> dict[str, tuple[str, int]]:
 
 
 def test_the_most_frequent_clean_display_name_names_the_company(store: Store) -> None:
-    items = [mail(1, "noreply <noreply@klm.com>"),
-             mail(2, "KLM Royal Dutch Airlines <info@klm.com>"),
-             mail(3, "KLM Royal Dutch Airlines <info@klm.com>"),
-             mail(4, "KLM <service@klm.com>")]
+    items = [
+        mail(1, "noreply <noreply@klm.com>"),
+        mail(2, "KLM Royal Dutch Airlines <info@klm.com>"),
+        mail(3, "KLM Royal Dutch Airlines <info@klm.com>"),
+        mail(4, "KLM <service@klm.com>"),
+    ]
     Ingestor(store, options(ME), "test", "t").run(items)
     assert names(store) == {"KLM Royal Dutch Airlines": ("company", 4)}
 
@@ -152,8 +175,11 @@ def test_editing_an_unknown_company_is_a_usage_error(store: Store) -> None:
 
 def test_ambiguous_company_names_list_the_candidates(store: Store) -> None:
     Ingestor(store, options(ME), "test", "t").run(
-        [mail(1, "KLM Cargo <a@klmcargo.com>"), mail(2, "KLM <a@klm.com>"),
-         mail(3, "KLM Cityhopper <a@klmcityhopper.com>")]
+        [
+            mail(1, "KLM Cargo <a@klmcargo.com>"),
+            mail(2, "KLM <a@klm.com>"),
+            mail(3, "KLM Cityhopper <a@klmcityhopper.com>"),
+        ]
     )
     with store.read() as conn:
         assert queries.find_company(conn, "klm")[1] == "KLM"  # an exact name wins

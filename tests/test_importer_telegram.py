@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -12,14 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-# `/tmp/v/bin/pytest` does not put the project root on sys.path (pyproject has no `pythonpath`).
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from importers.chat import telegram  # noqa: E402
-from tests.conformance.compare import count_matches, times_match  # noqa: E402
-from vault.records import (  # noqa: E402
+from importers.chat import telegram
+from tests.conformance.compare import count_matches, times_match
+from vault.records import (
     Checkpoint,
     ImportOptions,
     Interaction,
@@ -58,8 +52,11 @@ def in_thread(found: list[Interaction], chat_id: int) -> list[Interaction]:
 
 
 def by_message_id(found: list[Interaction], chat_id: int, message_id: int) -> Interaction:
-    [item] = [item for item in in_thread(found, chat_id)
-              if item.extras.get("telegram_message_id") == message_id]
+    [item] = [
+        item
+        for item in in_thread(found, chat_id)
+        if item.extras.get("telegram_message_id") == message_id
+    ]
     return item
 
 
@@ -70,7 +67,13 @@ def parse(document: Any, opts: ImportOptions = UTC_OPTIONS) -> list[Item]:
 
 # Chat ids in tests/fixtures/telegram/full_export/result.json
 SAVED, BOT, JORIS, CHANNEL, GROUP, LEFT = (
-    5550001, 6100200300, 5550077, 1987654321, 4400123, 1700200300)
+    5550001,
+    6100200300,
+    5550077,
+    1987654321,
+    4400123,
+    1700200300,
+)
 
 
 # --- recognising an export -----------------------------------------------------------------------
@@ -89,10 +92,16 @@ def test_a_renamed_single_chat_export_is_recognised_by_its_first_bytes(tmp_path:
 
 def test_other_json_and_other_files_are_not_taken_for_telegram(tmp_path: Path) -> None:
     instagram = tmp_path / "message_1.json"
-    instagram.write_text(json.dumps({
-        "participants": [{"name": "Shop"}],
-        "messages": [{"sender_name": "Shop", "timestamp_ms": 1700000000000, "content": "Hi"}],
-    }))
+    instagram.write_text(
+        json.dumps(
+            {
+                "participants": [{"name": "Shop"}],
+                "messages": [
+                    {"sender_name": "Shop", "timestamp_ms": 1700000000000, "content": "Hi"}
+                ],
+            }
+        )
+    )
     notes = tmp_path / "notes.txt"
     notes.write_text('"messages": "from_id"')
     assert not telegram.sniff(instagram)
@@ -154,9 +163,25 @@ def test_an_invisible_preview_link_does_not_become_the_title() -> None:
 
 def test_a_long_first_line_is_cut_for_the_title() -> None:
     text = "Uw bestelling " + "heel " * 40 + "\nregel twee"
-    [item] = interactions(parse({"name": "Shop", "type": "bot_chat", "id": 1, "messages": [
-        {"id": 1, "type": "message", "date_unixtime": "1700000000", "from": "Shop",
-         "from_id": "user1", "text": text}]}))
+    [item] = interactions(
+        parse(
+            {
+                "name": "Shop",
+                "type": "bot_chat",
+                "id": 1,
+                "messages": [
+                    {
+                        "id": 1,
+                        "type": "message",
+                        "date_unixtime": "1700000000",
+                        "from": "Shop",
+                        "from_id": "user1",
+                        "text": text,
+                    }
+                ],
+            }
+        )
+    )
     assert len(item.title) <= 80
     assert item.title.endswith("…")
     assert item.body == text
@@ -181,9 +206,26 @@ def test_edits_and_reactions_are_kept() -> None:
 
 
 def test_the_1970_edited_date_of_old_exports_means_not_edited() -> None:
-    [item] = interactions(parse({"name": "A", "type": "personal_chat", "id": 1, "messages": [
-        {"id": 1, "type": "message", "date": "2017-01-01T10:00:00",
-         "edited": "1970-01-01T05:00:00", "from": "A", "from_id": 1, "text": "hoi"}]}))
+    [item] = interactions(
+        parse(
+            {
+                "name": "A",
+                "type": "personal_chat",
+                "id": 1,
+                "messages": [
+                    {
+                        "id": 1,
+                        "type": "message",
+                        "date": "2017-01-01T10:00:00",
+                        "edited": "1970-01-01T05:00:00",
+                        "from": "A",
+                        "from_id": 1,
+                        "text": "hoi",
+                    }
+                ],
+            }
+        )
+    )
     assert "edited" not in item.extras
 
 
@@ -205,9 +247,21 @@ def test_times_come_from_unixtime_in_the_exporters_offset() -> None:
     assert start.tz_known
 
 
-OLD_STYLE_CHAT = {"name": "Garage Smit", "type": "personal_chat", "id": 42, "messages": [
-    {"id": 7, "type": "message", "date": "2019-07-01T09:30:00", "from": "Garage Smit",
-     "from_id": 4242, "text": "Uw auto staat klaar"}]}
+OLD_STYLE_CHAT = {
+    "name": "Garage Smit",
+    "type": "personal_chat",
+    "id": 42,
+    "messages": [
+        {
+            "id": 7,
+            "type": "message",
+            "date": "2019-07-01T09:30:00",
+            "from": "Garage Smit",
+            "from_id": 4242,
+            "text": "Uw auto staat klaar",
+        }
+    ],
+}
 
 
 def test_old_exports_without_unixtime_take_the_chosen_timezone() -> None:
@@ -260,12 +314,21 @@ def test_paths_leading_out_of_the_export_folder_are_never_read(tmp_path: Path) -
     secret.write_text("not yours")
     (export / "link.txt").symlink_to(secret)
     messages = [
-        {"id": n, "type": "message", "date_unixtime": str(1700000000 + n), "from": "X",
-         "from_id": "user9", "file": path, "mime_type": "text/plain", "text": ""}
+        {
+            "id": n,
+            "type": "message",
+            "date_unixtime": str(1700000000 + n),
+            "from": "X",
+            "from_id": "user9",
+            "file": path,
+            "mime_type": "text/plain",
+            "text": "",
+        }
         for n, path in enumerate(["../secret.txt", str(secret), "link.txt"])
     ]
-    (export / "result.json").write_text(json.dumps(
-        {"name": "X", "type": "personal_chat", "id": 9, "messages": messages}))
+    (export / "result.json").write_text(
+        json.dumps({"name": "X", "type": "personal_chat", "id": 9, "messages": messages})
+    )
     found = interactions(list(telegram.read(export, UTC_OPTIONS)))
     assert len(found) == 3
     assert all(item.attachments == [] for item in found)
@@ -328,8 +391,9 @@ def test_chats_i_left_are_imported_too() -> None:
 
 def test_a_single_chat_export_has_no_owner_unless_me_is_given() -> None:
     def directions(opts: ImportOptions) -> list[str]:
-        return [item.direction for item in interactions(list(
-            telegram.read(BROKEN_SINGLE_CHAT, opts)))]
+        return [
+            item.direction for item in interactions(list(telegram.read(BROKEN_SINGLE_CHAT, opts)))
+        ]
 
     assert directions(UTC_OPTIONS) == ["in", "in"]
     assert directions(options(me="Sanne de Vries")) == ["out", "in"]
@@ -348,17 +412,37 @@ def test_identical_messages_in_the_same_second_get_distinct_keys() -> None:
 
 def test_reimport_gives_the_same_dedup_keys() -> None:
     by_folder = [item.dedup_key for item in full_export()]
-    by_file = [item.dedup_key for item in interactions(
-        list(telegram.read(FULL_EXPORT / "result.json", UTC_OPTIONS)))]
-    from_bytes = [item.dedup_key for item in interactions(list(telegram.parse_export(
-        (FULL_EXPORT / "result.json").read_bytes(), "elsewhere", UTC_OPTIONS)))]
+    by_file = [
+        item.dedup_key
+        for item in interactions(list(telegram.read(FULL_EXPORT / "result.json", UTC_OPTIONS)))
+    ]
+    from_bytes = [
+        item.dedup_key
+        for item in interactions(
+            list(
+                telegram.parse_export(
+                    (FULL_EXPORT / "result.json").read_bytes(), "elsewhere", UTC_OPTIONS
+                )
+            )
+        )
+    ]
     assert by_folder == by_file == from_bytes
 
 
 def test_the_same_message_in_another_chat_is_another_item() -> None:
-    chat = {"type": "personal_chat", "messages": [
-        {"id": 1, "type": "message", "date_unixtime": "1700000000", "from": "A",
-         "from_id": "user1", "text": "hoi"}]}
+    chat = {
+        "type": "personal_chat",
+        "messages": [
+            {
+                "id": 1,
+                "type": "message",
+                "date_unixtime": "1700000000",
+                "from": "A",
+                "from_id": "user1",
+                "text": "hoi",
+            }
+        ],
+    }
     one = interactions(parse({**chat, "name": "A", "id": 1}))
     two = interactions(parse({**chat, "name": "A", "id": 2}))
     assert one[0].dedup_key != two[0].dedup_key
@@ -374,8 +458,10 @@ def test_read_ends_with_a_checkpoint_and_skips_an_unchanged_file() -> None:
     assert not any(isinstance(item, Checkpoint) for item in items[:-1])
     result = FULL_EXPORT / "result.json"
     assert checkpoint.source == str(result.resolve())
-    assert checkpoint.state == {"size": result.stat().st_size,
-                                "mtime_ns": result.stat().st_mtime_ns}
+    assert checkpoint.state == {
+        "size": result.stat().st_size,
+        "mtime_ns": result.stat().st_mtime_ns,
+    }
     again = options(cursors={checkpoint.source: dict(checkpoint.state)})
     assert list(telegram.read(FULL_EXPORT, again)) == []
     changed = options(cursors={checkpoint.source: {**checkpoint.state, "size": 1}})
@@ -427,21 +513,23 @@ def test_telegram_control_character_escapes_are_repaired() -> None:
     assert found[-1].body == "Een monteur komt op \x0b dinsdag."
 
 
-@pytest.mark.parametrize("message", [
-    {"type": "message", "date_unixtime": "soon", "text": "x"},
-    {"type": "message", "date": "yesterday", "text": "x"},
-    {"type": "message", "date": "0001-01-01T00:00:00", "text": "x"},
-    {"type": "message", "date": "0001-01-01T00:00:00+05:00", "text": "x"},
-    {"type": "message", "date_unixtime": "999999999999", "text": "x"},
-    {"type": "message", "date_unixtime": "1700000000", "text": {"nested": True}},
-    {"type": "message", "date_unixtime": "1700000000", "text": [None]},
-    "just a string",
-    None,
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "message", "date_unixtime": "soon", "text": "x"},
+        {"type": "message", "date": "yesterday", "text": "x"},
+        {"type": "message", "date": "0001-01-01T00:00:00", "text": "x"},
+        {"type": "message", "date": "0001-01-01T00:00:00+05:00", "text": "x"},
+        {"type": "message", "date_unixtime": "999999999999", "text": "x"},
+        {"type": "message", "date_unixtime": "1700000000", "text": {"nested": True}},
+        {"type": "message", "date_unixtime": "1700000000", "text": [None]},
+        "just a string",
+        None,
+    ],
+)
 def test_a_malformed_message_gives_one_quarantined_item(message: Any) -> None:
     plus_14 = ImportOptions(timezone=timezone(timedelta(hours=14)))  # year 1 minus 14 h: no date
-    [item] = parse({"name": "A", "type": "personal_chat", "id": 1, "messages": [message]},
-                   plus_14)
+    [item] = parse({"name": "A", "type": "personal_chat", "id": 1, "messages": [message]}, plus_14)
     assert isinstance(item, Quarantined)
     assert item.source_ref.startswith("demo.json#chat=1&message=")
     assert item.reason and "\n" not in item.reason
@@ -450,12 +538,17 @@ def test_a_malformed_message_gives_one_quarantined_item(message: Any) -> None:
 def test_no_input_makes_the_importer_raise() -> None:
     seed = (FULL_EXPORT / "result.json").read_bytes() + BROKEN_SINGLE_CHAT.read_bytes()
     rng = random.Random(20240302)
-    samples = [b"", b"\xff\xfe\x00", b"[" * 100_000, b'{"messages": ' + b"[" * 5000,
-               b'{"id": 1' + b"0" * 5000 + b', "messages": []}', '{"name": "\ud800"}'.encode(
-                   "utf-8", "surrogatepass")]
+    samples = [
+        b"",
+        b"\xff\xfe\x00",
+        b"[" * 100_000,
+        b'{"messages": ' + b"[" * 5000,
+        b'{"id": 1' + b"0" * 5000 + b', "messages": []}',
+        '{"name": "\ud800"}'.encode("utf-8", "surrogatepass"),
+    ]
     for _ in range(300):
         start = rng.randrange(len(seed))
-        chunk = bytearray(seed[start:start + rng.randrange(1, 4000)])
+        chunk = bytearray(seed[start : start + rng.randrange(1, 4000)])
         for _ in range(rng.randrange(0, 8)):
             chunk[rng.randrange(len(chunk))] = rng.randrange(256)
         samples.append(b'{"messages": [' + bytes(chunk) if rng.random() < 0.5 else bytes(chunk))
@@ -471,15 +564,36 @@ WEIRD_DOCUMENTS: list[Any] = [
     {"messages": [{"type": "service", "date_unixtime": 1, "action": 5, "members": "x"}]},
     {"messages": [{"date_unixtime": 1.5}, {"date_unixtime": True}, {"date": 20200101}]},
     {"messages": [{"date_unixtime": "1", "photo": 7, "file": [], "poll": {"answers": 3}}]},
-    {"messages": [{"date_unixtime": "1", "location_information": None, "invoice_information":
-                   {"amount": "x", "currency": None}, "contact_information": {"first_name": 1}}]},
-    {"messages": [{"date_unixtime": "1", "type": "service", "action": "phone_call",
-                   "duration_seconds": "long", "actor_id": {"a": 1}}]},
+    {
+        "messages": [
+            {
+                "date_unixtime": "1",
+                "location_information": None,
+                "invoice_information": {"amount": "x", "currency": None},
+                "contact_information": {"first_name": 1},
+            }
+        ]
+    },
+    {
+        "messages": [
+            {
+                "date_unixtime": "1",
+                "type": "service",
+                "action": "phone_call",
+                "duration_seconds": "long",
+                "actor_id": {"a": 1},
+            }
+        ]
+    },
     {"chats": {"list": [None, 3, {"messages": None}, {"id": True, "messages": []}]}},
     {"personal_information": {"user_id": [1]}, "chats": {"list": []}},
     {"left_chats": {"list": "x"}},
-    {"id": "x", "type": 5, "name": ["n"], "messages": [{"date_unixtime": "1", "from_id": 1.5,
-                                                       "reactions": "many", "edited": 3}]},
+    {
+        "id": "x",
+        "type": 5,
+        "name": ["n"],
+        "messages": [{"date_unixtime": "1", "from_id": 1.5, "reactions": "many", "edited": 3}],
+    },
 ]
 
 
@@ -509,21 +623,22 @@ def corpus_case(request: pytest.FixtureRequest) -> dict[str, Any]:
 def import_case(case: dict[str, Any]) -> list[Item]:
     args = case.get("args", [])
     me = args[args.index("--me") + 1] if "--me" in args else None
-    return [item for path in case["paths"]
-            for item in telegram.read(CORPUS / path, options(me=me))]
+    return [item for path in case["paths"] for item in telegram.read(CORPUS / path, options(me=me))]
 
 
 def matches(expected: dict[str, Any], item: Interaction) -> bool:
     sender = item.sender.display() if item.sender else ""
     text = f"{item.title}\n{item.body}".casefold()
-    return all([
-        expected.get("channel", item.channel) == item.channel,
-        expected.get("direction", item.direction) == item.direction,
-        "occurred_at" not in expected
-        or times_match(expected["occurred_at"], item.occurred_at.isoformat()),
-        expected.get("sender_contains", "").casefold() in sender.casefold(),
-        all(part.casefold() in text for part in expected.get("text_contains", [])),
-    ])
+    return all(
+        [
+            expected.get("channel", item.channel) == item.channel,
+            expected.get("direction", item.direction) == item.direction,
+            "occurred_at" not in expected
+            or times_match(expected["occurred_at"], item.occurred_at.isoformat()),
+            expected.get("sender_contains", "").casefold() in sender.casefold(),
+            all(part.casefold() in text for part in expected.get("text_contains", [])),
+        ]
+    )
 
 
 def test_corpus_files_are_recognised(corpus_case: dict[str, Any]) -> None:
@@ -558,6 +673,9 @@ def test_corpus_time_span(corpus_case: dict[str, Any]) -> None:
 
 def test_corpus_items_are_found(corpus_case: dict[str, Any]) -> None:
     found = interactions(import_case(corpus_case))
-    missing = [item for item in corpus_case["expect"].get("items", [])
-               if not any(matches(item, candidate) for candidate in found)]
+    missing = [
+        item
+        for item in corpus_case["expect"].get("items", [])
+        if not any(matches(item, candidate) for candidate in found)
+    ]
     assert missing == []

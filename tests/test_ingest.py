@@ -39,9 +39,12 @@ def test_quarantine_keeps_the_raw_bytes_and_reason_and_the_import_goes_on(store:
     summary = Ingestor(store, options(), "test", "t").run([mail(1), broken, mail(2)])
     assert (summary.new, summary.quarantined) == (2, 1)
     with store.read() as conn:
-        row = conn.execute(text(
-            "SELECT q.reason, q.source_ref, b.data FROM quarantine q "
-            "JOIN blob b ON b.sha256 = q.blob_sha")).one()
+        row = conn.execute(
+            text(
+                "SELECT q.reason, q.source_ref, b.data FROM quarantine q "
+                "JOIN blob b ON b.sha256 = q.blob_sha"
+            )
+        ).one()
     assert row.reason == "no header lines"
     assert row.source_ref == "inbox/broken.eml"
     assert zlib.decompress(row.data) == b"\x00\x01 not a mail"

@@ -35,8 +35,11 @@ def test_keys_json_holds_argon2id_at_design_strength_and_no_key_in_clear(vault_d
     store.close()
     document = json.loads((vault_dir / "keys.json").read_text())
     assert document["kdf"]["name"] == "argon2id"
-    assert (document["kdf"]["memory_kib"], document["kdf"]["iterations"],
-            document["kdf"]["lanes"]) == (65536, 3, 4)
+    assert (
+        document["kdf"]["memory_kib"],
+        document["kdf"]["iterations"],
+        document["kdf"]["lanes"],
+    ) == (65536, 3, 4)
     assert sorted(document["wraps"]) == ["passphrase", "recovery"]
     assert (vault_dir / "keys.json").stat().st_mode & 0o777 == 0o600
 

@@ -20,8 +20,16 @@ AMSTERDAM_SUMMER = timezone(timedelta(hours=2))
 @pytest.fixture
 def klm(store: Store) -> int:
     base = datetime(2023, 6, 1, 9, tzinfo=AMSTERDAM_SUMMER)
-    items = [mail(n, "KLM <info@klm.com>", when=base + timedelta(days=n), title=f"Trip {n}",
-                  body=f"Your trip number {n} to Málaga") for n in range(120)]
+    items = [
+        mail(
+            n,
+            "KLM <info@klm.com>",
+            when=base + timedelta(days=n),
+            title=f"Trip {n}",
+            body=f"Your trip number {n} to Málaga",
+        )
+        for n in range(120)
+    ]
     Ingestor(store, options(), "test", "t").run(items)
     with store.read() as conn:
         return queries.find_company(conn, "KLM")[0]
@@ -95,6 +103,7 @@ def test_search_words_phrases_prefixes_and_exclusions(store: Store) -> None:
     ]
     Ingestor(store, options(), "test", "t").run(items)
     with store.read() as conn:
+
         def titles(query: str, **kw: str) -> list[str]:
             return [r["title"] for r in search(conn, query, **kw)]
 
@@ -106,7 +115,10 @@ def test_search_words_phrases_prefixes_and_exclusions(store: Store) -> None:
         assert titles("boarding", company="klm") == ["Mail 1"]
         assert titles("amsterdam OR train") == ["Mail 2", "Mail 1"]
         assert titles("after:2024-01-01 before:2024-01-01T16:00 channel:email") == [
-            "Mail 3", "Mail 2", "Mail 1"]
+            "Mail 3",
+            "Mail 2",
+            "Mail 1",
+        ]
         hit = search(conn, "amsterdam")[0]
         assert "«Amsterdam»" in hit["snippet"] and hit["company"]["name"] == "KLM"
 

@@ -28,8 +28,9 @@ def test_stdlib_sqlite_cannot_read_the_vault(store: Store, vault_dir: Path) -> N
     assert b"secret canary text" not in (vault_dir / "vault.db").read_bytes()
 
 
-def test_vault_folder_is_0700_and_every_file_0600_including_wal(store: Store,
-                                                                 vault_dir: Path) -> None:
+def test_vault_folder_is_0700_and_every_file_0600_including_wal(
+    store: Store, vault_dir: Path
+) -> None:
     with store.begin() as conn:  # an open write transaction keeps -wal and -shm on disk
         conn.execute(text("INSERT INTO meta(key, value) VALUES ('probe', '1')"))
         files = sorted(p.name for p in vault_dir.iterdir())
@@ -43,11 +44,23 @@ def test_connections_use_the_designed_pragmas(store: Store) -> None:
     with store.read() as conn:
         values = {
             name: conn.execute(text(f"PRAGMA {name}")).scalar()
-            for name in ("cipher_page_size", "journal_mode", "secure_delete", "foreign_keys",
-                         "temp_store", "synchronous")
+            for name in (
+                "cipher_page_size",
+                "journal_mode",
+                "secure_delete",
+                "foreign_keys",
+                "temp_store",
+                "synchronous",
+            )
         }
-    assert values == {"cipher_page_size": "16384", "journal_mode": "wal", "secure_delete": 1,
-                      "foreign_keys": 1, "temp_store": 2, "synchronous": 1}
+    assert values == {
+        "cipher_page_size": "16384",
+        "journal_mode": "wal",
+        "secure_delete": 1,
+        "foreign_keys": 1,
+        "temp_store": 2,
+        "synchronous": 1,
+    }
 
 
 def test_a_database_from_another_vault_is_refused_clearly(tmp_path: Path) -> None:
@@ -56,7 +69,7 @@ def test_a_database_from_another_vault_is_refused_clearly(tmp_path: Path) -> Non
     first.close()
     second.close()
     (tmp_path / "a" / "vault.db").write_bytes((tmp_path / "b" / "vault.db").read_bytes())
-    with pytest.raises(VaultCorrupt, match="another vault|damaged"):
+    with pytest.raises(VaultCorrupt, match=r"another vault|damaged"):
         open_vault(tmp_path / "a", source())
 
 
@@ -73,7 +86,21 @@ def test_schema_is_versioned_from_the_first_release(store: Store) -> None:
         version = conn.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
         tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
     assert version == "1"
-    assert {"company", "identifier", "interaction", "thread", "attachment", "blob", "booking",
-            "bookingsource", "profilefield", "disclosure", "source", "importrun",
-            "sourcecursor", "quarantine", "interaction_fts",
-            "ix_interaction_timeline"} <= tables
+    assert {
+        "company",
+        "identifier",
+        "interaction",
+        "thread",
+        "attachment",
+        "blob",
+        "booking",
+        "bookingsource",
+        "profilefield",
+        "disclosure",
+        "source",
+        "importrun",
+        "sourcecursor",
+        "quarantine",
+        "interaction_fts",
+        "ix_interaction_timeline",
+    } <= tables

@@ -10,8 +10,18 @@ from sqlalchemy import Connection, text
 from vault.records import Booking
 
 _MERGED_FIELDS = (
-    "number", "start_at", "end_at", "origin_name", "origin_code", "destination_name",
-    "destination_code", "travellers", "seat", "price", "currency", "details",
+    "number",
+    "start_at",
+    "end_at",
+    "origin_name",
+    "origin_code",
+    "destination_name",
+    "destination_code",
+    "travellers",
+    "seat",
+    "price",
+    "currency",
+    "details",
 )
 
 
@@ -42,19 +52,21 @@ def booking_row(booking: Booking) -> dict[str, Any]:
     }
 
 
-def merge_booking(
-    conn: Connection, company_id: int, interaction_id: int, booking: Booking
-) -> bool:
+def merge_booking(conn: Connection, company_id: int, interaction_id: int, booking: Booking) -> bool:
     """Insert or update the booking and link the interaction; True if an existing one changed."""
     row = booking_row(booking)
     row["company_id"] = company_id
-    existing = conn.execute(
-        text(
-            "SELECT * FROM booking WHERE company_id=:company_id AND kind=:kind "
-            "AND reference=:reference AND segment=:segment"
-        ),
-        row,
-    ).mappings().first()
+    existing = (
+        conn.execute(
+            text(
+                "SELECT * FROM booking WHERE company_id=:company_id AND kind=:kind "
+                "AND reference=:reference AND segment=:segment"
+            ),
+            row,
+        )
+        .mappings()
+        .first()
+    )
     if existing is None:
         columns = ", ".join(row)
         values = ", ".join(f":{name}" for name in row)

@@ -17,8 +17,20 @@ from vault import __version__
 from vault.errors import UsageError, VaultError
 
 FORMATS = (
-    "auto", "mbox", "maildir", "eml", "takeout", "messenger", "instagram", "whatsapp",
-    "telegram", "ics", "pkpass", "html", "jsonld", "bcbp",
+    "auto",
+    "mbox",
+    "maildir",
+    "eml",
+    "takeout",
+    "messenger",
+    "instagram",
+    "whatsapp",
+    "telegram",
+    "ics",
+    "pkpass",
+    "html",
+    "jsonld",
+    "bcbp",
 )
 
 
@@ -37,12 +49,21 @@ def _global_options(*, top_level: bool) -> OneLineParser:
         return value if top_level else argparse.SUPPRESS
 
     parser = OneLineParser(add_help=False)
-    parser.add_argument("--vault", metavar="DIR", default=default(None),
-                        help="vault folder (default: $KLUIS_VAULT or the platform's data folder)")
-    parser.add_argument("--passphrase-stdin", action="store_true", default=default(False),
-                        help="read the passphrase from the first line of standard input")
-    parser.add_argument("--debug", action="store_true", default=default(False),
-                        help="show tracebacks of errors")
+    parser.add_argument(
+        "--vault",
+        metavar="DIR",
+        default=default(None),
+        help="vault folder (default: $KLUIS_VAULT or the platform's data folder)",
+    )
+    parser.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        default=default(False),
+        help="read the passphrase from the first line of standard input",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=default(False), help="show tracebacks of errors"
+    )
     return parser
 
 
@@ -69,11 +90,18 @@ def build_parser() -> OneLineParser:
     p = command("import", "import mail, chat exports and bookings into the vault")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     p.add_argument("--format", choices=FORMATS, default="auto")
-    p.add_argument("--timezone", metavar="ZONE",
-                   help="zone of sources without one, e.g. Europe/Amsterdam (default: this "
-                        "machine's)")
-    p.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS",
-                   help="you, as a name or mail address (repeatable)")
+    p.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="zone of sources without one, e.g. Europe/Amsterdam (default: this machine's)",
+    )
+    p.add_argument(
+        "--me",
+        action="append",
+        default=[],
+        metavar="NAME_OR_ADDRESS",
+        help="you, as a name or mail address (repeatable)",
+    )
     _add_json(p)
 
     p = command("companies", "list companies and people, most recent contact first")
@@ -91,8 +119,10 @@ def build_parser() -> OneLineParser:
     p.add_argument("id", type=int, metavar="ID")
     _add_json(p)
 
-    p = command("search", "search everything (words, \"phrases\", prefix*, company:, channel:, "
-                          "before:, after:)")
+    p = command(
+        "search",
+        'search everything (words, "phrases", prefix*, company:, channel:, before:, after:)',
+    )
     p.add_argument("query", nargs="+", metavar="QUERY")
     p.add_argument("--company")
     p.add_argument("--channel")
@@ -105,8 +135,7 @@ def build_parser() -> OneLineParser:
     _add_json(p)
 
     p = command("company", "rename, merge, alias or split companies (and undo)")
-    edits = p.add_subparsers(dest="edit", metavar="EDIT", required=True,
-                             parser_class=OneLineParser)
+    edits = p.add_subparsers(dest="edit", metavar="EDIT", required=True, parser_class=OneLineParser)
     e = edits.add_parser("rename", help="give a company your own name for it")
     e.add_argument("company")
     e.add_argument("name")
@@ -129,7 +158,7 @@ def build_parser() -> OneLineParser:
     p = command("doctor", "check the vault: integrity, keys, file modes, counts")
     _add_json(p)
 
-    p = command("demo", "build a realistic demo vault (passphrase \"demo\") and open it")
+    p = command("demo", 'build a realistic demo vault (passphrase "demo") and open it')
     p.add_argument("--no-tui", action="store_true", help="only build the vault")
 
     command("tui", "open the terminal app (the default)")

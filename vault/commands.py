@@ -131,8 +131,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         for path in paths:
             format_name = importers.detect(path) if args.format == "auto" else args.format
             importer = importers.load(format_name)
-            ingestor = Ingestor(store, options, format_name, str(path.resolve()),
-                                progress=progress)
+            ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
             total.add(ingestor.run(importer.read(path, options)))
         if progress is not None:
             sys.stderr.write("\n")
@@ -159,8 +158,10 @@ def cmd_companies(args: argparse.Namespace) -> int:
         print("The vault is empty. Import something with `kluis import PATH`.")
         return 0
     table(
-        ([str(r.id), r.kind, str(r.interactions), short_time(r.last_at)[:10], r.name]
-         for r in rows),
+        (
+            [str(r.id), r.kind, str(r.interactions), short_time(r.last_at)[:10], r.name]
+            for r in rows
+        ),
         ["ID", "KIND", "ITEMS", "LAST", "NAME"],
     )
     return 0
@@ -173,8 +174,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     until = parse_user_date(args.until, end_of_day=True) if args.until else None
     with opened(args) as store, store.read() as conn:
         company_id, name = queries.find_company(conn, args.company)
-        rows = queries.timeline(conn, company_id, channel=args.channel, since=since,
-                                until=until, limit=args.limit)
+        rows = queries.timeline(
+            conn, company_id, channel=args.channel, since=since, until=until, limit=args.limit
+        )
     if args.json:
         print_json([row.to_json() for row in rows])
     else:
@@ -199,8 +201,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     with opened(args) as store, store.read() as conn:
-        rows = search(conn, " ".join(args.query), company=args.company, channel=args.channel,
-                      limit=args.limit)
+        rows = search(
+            conn, " ".join(args.query), company=args.company, channel=args.channel, limit=args.limit
+        )
     if args.json:
         print_json(rows)
     elif not rows:
@@ -220,9 +223,16 @@ def cmd_bookings(args: argparse.Namespace) -> int:
         print("No bookings yet.")
     else:
         table(
-            ([short_time(r["start"]), r["kind"], r["status"], r["reference"] or "",
-              " → ".join(filter(None, [r["origin"], r["destination"]])) or r["company"]]
-             for r in rows),
+            (
+                [
+                    short_time(r["start"]),
+                    r["kind"],
+                    r["status"],
+                    r["reference"] or "",
+                    " → ".join(filter(None, [r["origin"], r["destination"]])) or r["company"],
+                ]
+                for r in rows
+            ),
             ["START", "KIND", "STATUS", "REFERENCE", "WHAT"],
         )
     return 0
@@ -246,8 +256,9 @@ def cmd_company(args: argparse.Namespace) -> int:
 
 def cmd_passwd(args: argparse.Namespace) -> int:
     folder = resolve_folder(args.vault)
-    keyfile, dek = unlock_key(folder, PassphraseSource(from_stdin=args.passphrase_stdin,
-                                                       allow_device=False))
+    keyfile, dek = unlock_key(
+        folder, PassphraseSource(from_stdin=args.passphrase_stdin, allow_device=False)
+    )
     new = ask_new_passphrase(args.passphrase_stdin)
     keymod.rewrap_passphrase(keyfile, dek, new)
     keymod.save_keys(folder, keyfile)
@@ -319,11 +330,21 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "init": cmd_init, "import": cmd_import, "companies": cmd_companies,
-    "timeline": cmd_timeline, "show": cmd_show, "search": cmd_search,
-    "bookings": cmd_bookings, "company": cmd_company, "passwd": cmd_passwd,
-    "recover": cmd_recover, "remember": cmd_remember, "forget": cmd_forget,
-    "doctor": cmd_doctor, "demo": cmd_demo, "tui": cmd_tui,
+    "init": cmd_init,
+    "import": cmd_import,
+    "companies": cmd_companies,
+    "timeline": cmd_timeline,
+    "show": cmd_show,
+    "search": cmd_search,
+    "bookings": cmd_bookings,
+    "company": cmd_company,
+    "passwd": cmd_passwd,
+    "recover": cmd_recover,
+    "remember": cmd_remember,
+    "forget": cmd_forget,
+    "doctor": cmd_doctor,
+    "demo": cmd_demo,
+    "tui": cmd_tui,
 }
 
 

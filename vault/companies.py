@@ -20,12 +20,45 @@ from vault.records import ImportOptions, Interaction, Party
 
 UNKNOWN = ("name", "(unknown)")
 
+# Display names that say nothing about who sent a mail.
 _GENERIC_NAMES = frozenset(
-    """noreply no-reply no_reply donotreply do-not-reply do_not_reply info support service
-    customer service customerservice customer support klantenservice newsletter nieuwsbrief
-    mailer-daemon postmaster admin team notifications notification alerts hello contact sales
-    billing accounts mail email news updates reply""".split()
-) | {"customer service", "customer support", "mail delivery subsystem", "do not reply"}
+    {
+        "noreply",
+        "no-reply",
+        "no_reply",
+        "donotreply",
+        "do-not-reply",
+        "do_not_reply",
+        "do not reply",
+        "info",
+        "support",
+        "service",
+        "customer service",
+        "customerservice",
+        "customer support",
+        "klantenservice",
+        "newsletter",
+        "nieuwsbrief",
+        "mailer-daemon",
+        "mail delivery subsystem",
+        "postmaster",
+        "admin",
+        "team",
+        "notifications",
+        "notification",
+        "alerts",
+        "hello",
+        "contact",
+        "sales",
+        "billing",
+        "accounts",
+        "mail",
+        "email",
+        "news",
+        "updates",
+        "reply",
+    }
+)
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -190,10 +223,11 @@ class CompanyResolver:
             {"n": name, "k": claim.company_kind, "t": _now()},
         )
         company_id = int(result.lastrowid or 0)
-        if claim.company_kind == "company" and claim.kind != "name":
-            # Lets a chat with the same name, or an ESP mail signed only by name, find it.
-            if self._lookup("name", name.casefold()) is None:
-                self._add_identifier("name", name.casefold(), company_id)
+        # A name identifier lets a chat of the same name, or an ESP mail known only by its
+        # display name, find this company.
+        named_company = claim.company_kind == "company" and claim.kind != "name"
+        if named_company and self._lookup("name", name.casefold()) is None:
+            self._add_identifier("name", name.casefold(), company_id)
         return company_id
 
     def resolve(self, item: Interaction) -> tuple[int, int]:

@@ -26,9 +26,7 @@ def _now() -> str:
 
 def _record(conn: Connection, action: str, summary: str, undo: list[dict[str, Any]]) -> str:
     conn.execute(
-        text(
-            "INSERT INTO companyedit(action, summary, undo, created_at) VALUES (:a, :s, :u, :t)"
-        ),
+        text("INSERT INTO companyedit(action, summary, undo, created_at) VALUES (:a, :s, :u, :t)"),
         {"a": action, "s": summary, "u": json.dumps(undo), "t": _now()},
     )
     return summary
@@ -43,8 +41,9 @@ def _move(conn: Connection, table: str, ids: list[int], company_id: int) -> None
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join(str(i) for i in chunk)
-        conn.execute(text(f"UPDATE {table} SET company_id=:c WHERE id IN ({marks})"),
-                     {"c": company_id})
+        conn.execute(
+            text(f"UPDATE {table} SET company_id=:c WHERE id IN ({marks})"), {"c": company_id}
+        )
 
 
 def rename(conn: Connection, company: str, new_name: str) -> str:
@@ -56,10 +55,13 @@ def rename(conn: Connection, company: str, new_name: str) -> str:
     user_named = conn.execute(
         text("SELECT user_named FROM company WHERE id=:c"), {"c": company_id}
     ).scalar()
-    conn.execute(text("UPDATE company SET name=:n, user_named=1 WHERE id=:c"),
-                 {"n": new_name, "c": company_id})
-    undo = [{"op": "rename", "company": company_id, "name": old_name,
-             "user_named": bool(user_named)}]
+    conn.execute(
+        text("UPDATE company SET name=:n, user_named=1 WHERE id=:c"),
+        {"n": new_name, "c": company_id},
+    )
+    undo = [
+        {"op": "rename", "company": company_id, "name": old_name, "user_named": bool(user_named)}
+    ]
     return _record(conn, "rename", f"renamed {old_name!r} to {new_name!r}", undo)
 
 
@@ -74,30 +76,41 @@ def merge(conn: Connection, company: str, into: str) -> str:
         text("SELECT id, origin FROM identifier WHERE company_id=:c"), {"c": source_id}
     ).all()
     for origin in {row.origin for row in identifiers}:
-        undo.append({"op": "origin", "ids": [r.id for r in identifiers if r.origin == origin],
-                     "origin": origin})
-    conn.execute(text("UPDATE identifier SET origin='user' WHERE company_id=:c"),
-                 {"c": source_id})
+        undo.append(
+            {
+                "op": "origin",
+                "ids": [r.id for r in identifiers if r.origin == origin],
+                "origin": origin,
+            }
+        )
+    conn.execute(text("UPDATE identifier SET origin='user' WHERE company_id=:c"), {"c": source_id})
     for table in _MOVABLE:
         if table == "booking":
             # A booking the target already has (same kind, reference, segment) stays behind.
-            ids = _ids(conn, "SELECT b.id FROM booking b WHERE b.company_id=:s AND NOT EXISTS ("
-                       "SELECT 1 FROM booking t WHERE t.company_id=:t AND t.kind=b.kind "
-                       "AND t.reference=b.reference AND t.segment=b.segment)",
-                       s=source_id, t=target_id)
+            ids = _ids(
+                conn,
+                "SELECT b.id FROM booking b WHERE b.company_id=:s AND NOT EXISTS ("
+                "SELECT 1 FROM booking t WHERE t.company_id=:t AND t.kind=b.kind "
+                "AND t.reference=b.reference AND t.segment=b.segment)",
+                s=source_id,
+                t=target_id,
+            )
         else:
             ids = _ids(conn, f"SELECT id FROM {table} WHERE company_id=:s", s=source_id)
         _move(conn, table, ids, target_id)
         undo.append({"op": "move", "table": table, "ids": ids, "company": source_id})
     # Items imported while merged, through the merged company's identifiers, go back too.
-    undo.append({"op": "move_by_identifier", "ids": [r.id for r in identifiers],
-                 "company": source_id})
+    undo.append(
+        {"op": "move_by_identifier", "ids": [r.id for r in identifiers], "company": source_id}
+    )
     # Merging says "this is the company": later mail under other names must not rename it.
-    named = conn.execute(text("SELECT user_named FROM company WHERE id=:c"),
-                         {"c": target_id}).scalar()
+    named = conn.execute(
+        text("SELECT user_named FROM company WHERE id=:c"), {"c": target_id}
+    ).scalar()
     conn.execute(text("UPDATE company SET user_named=1 WHERE id=:c"), {"c": target_id})
-    undo.append({"op": "rename", "company": target_id, "name": target_name,
-                 "user_named": bool(named)})
+    undo.append(
+        {"op": "rename", "company": target_id, "name": target_name, "user_named": bool(named)}
+    )
     return _record(conn, "merge", f"merged {source_name!r} into {target_name!r}", undo)
 
 
@@ -127,8 +140,10 @@ def _claim_matching_items(
     else:
         return []
     rows = conn.execute(
-        text("SELECT id, company_id, resolved_by FROM interaction "
-             "WHERE lower(counterpart) LIKE :p OR lower(counterpart) LIKE :e"),
+        text(
+            "SELECT id, company_id, resolved_by FROM interaction "
+            "WHERE lower(counterpart) LIKE :p OR lower(counterpart) LIKE :e"
+        ),
         {"p": pattern, "e": exact},
     ).all()
     undo: list[dict[str, Any]] = []
@@ -151,8 +166,10 @@ def _group(rows: Any) -> dict[tuple[int, int | None], list[int]]:
 def _set_resolved_by(conn: Connection, ids: list[int], identifier_id: int | None) -> None:
     for start in range(0, len(ids), 500):
         marks = ", ".join(str(i) for i in ids[start : start + 500])
-        conn.execute(text(f"UPDATE interaction SET resolved_by=:r WHERE id IN ({marks})"),
-                     {"r": identifier_id})
+        conn.execute(
+            text(f"UPDATE interaction SET resolved_by=:r WHERE id IN ({marks})"),
+            {"r": identifier_id},
+        )
 
 
 def alias(conn: Connection, company: str, value: str) -> str:
@@ -169,8 +186,10 @@ def alias(conn: Connection, company: str, value: str) -> str:
     undo: list[dict[str, Any]]
     if row is None:
         result = conn.execute(
-            text("INSERT INTO identifier(kind, value, company_id, origin) "
-                 "VALUES (:k, :v, :c, 'user')"),
+            text(
+                "INSERT INTO identifier(kind, value, company_id, origin) "
+                "VALUES (:k, :v, :c, 'user')"
+            ),
             {"k": kind, "v": ident, "c": company_id},
         )
         identifier_id = int(result.lastrowid or 0)
@@ -223,33 +242,41 @@ def split(conn: Connection, company: str, value: str, new_name: str | None = Non
 def undo_last(conn: Connection) -> str:
     """Reverse the most recent edit not yet undone."""
     row = conn.execute(
-        text("SELECT id, summary, undo FROM companyedit WHERE undone_at IS NULL "
-             "ORDER BY id DESC LIMIT 1")
+        text(
+            "SELECT id, summary, undo FROM companyedit WHERE undone_at IS NULL "
+            "ORDER BY id DESC LIMIT 1"
+        )
     ).first()
     if row is None:
         raise UsageError("there is no company edit to undo")
     for step in json.loads(row.undo):
         _reverse(conn, step)
-    conn.execute(text("UPDATE companyedit SET undone_at=:t WHERE id=:i"),
-                 {"t": _now(), "i": row.id})
+    conn.execute(
+        text("UPDATE companyedit SET undone_at=:t WHERE id=:i"), {"t": _now(), "i": row.id}
+    )
     return f"undid: {row.summary}"
 
 
 def _reverse(conn: Connection, step: dict[str, Any]) -> None:
     op = step["op"]
     if op == "rename":
-        conn.execute(text("UPDATE company SET name=:n, user_named=:u WHERE id=:c"),
-                     {"n": step["name"], "u": step["user_named"], "c": step["company"]})
+        conn.execute(
+            text("UPDATE company SET name=:n, user_named=:u WHERE id=:c"),
+            {"n": step["name"], "u": step["user_named"], "c": step["company"]},
+        )
     elif op == "move":
         _move(conn, step["table"], step["ids"], step["company"])
     elif op == "origin":
         marks = ", ".join(str(int(i)) for i in step["ids"]) or "NULL"
-        conn.execute(text(f"UPDATE identifier SET origin=:o WHERE id IN ({marks})"),
-                     {"o": step["origin"]})
+        conn.execute(
+            text(f"UPDATE identifier SET origin=:o WHERE id IN ({marks})"), {"o": step["origin"]}
+        )
     elif op == "move_by_identifier":
         marks = ", ".join(str(int(i)) for i in step["ids"]) or "NULL"
-        conn.execute(text(f"UPDATE interaction SET company_id=:c WHERE resolved_by IN ({marks})"),
-                     {"c": step["company"]})
+        conn.execute(
+            text(f"UPDATE interaction SET company_id=:c WHERE resolved_by IN ({marks})"),
+            {"c": step["company"]},
+        )
     elif op == "resolved_by":
         _set_resolved_by(conn, step["ids"], step["identifier"])
     elif op == "delete_identifier":

@@ -59,10 +59,14 @@ def build_demo(folder: Path) -> tuple[Summary, float]:
     try:
         with store.begin() as conn:
             conn.execute(text("INSERT INTO meta(key, value) VALUES ('demo', '1')"))
-            for key, value in DEMO_OWNER.profile_fields():
+            profile = [("name", DEMO_OWNER.name), ("phone", DEMO_OWNER.phone)]
+            profile += [("email", address) for address in DEMO_OWNER.addresses]
+            for key, value in profile:
                 conn.execute(
-                    text("INSERT INTO profilefield(key, value, category, updated_at) "
-                         "VALUES (:k, :v, 'identity', datetime('now'))"),
+                    text(
+                        "INSERT INTO profilefield(key, value, category, updated_at) "
+                        "VALUES (:k, :v, 'identity', datetime('now'))"
+                    ),
                     {"k": key, "v": value},
                 )
         options = ImportOptions(
@@ -79,8 +83,7 @@ def build_demo(folder: Path) -> tuple[Summary, float]:
 def run_demo(args: argparse.Namespace) -> int:
     """Build (or reuse) the demo vault, then open the app on it or say how to explore it."""
     folder = demo_folder(args.vault)
-    source = PassphraseSource(prompt=lambda _: DEMO_PASSPHRASE, allow_env=False,
-                              allow_device=False)
+    source = PassphraseSource(prompt=lambda _: DEMO_PASSPHRASE, allow_env=False, allow_device=False)
     if vault_exists(folder):
         store = open_vault(folder, source)
         try:
@@ -97,7 +100,7 @@ def run_demo(args: argparse.Namespace) -> int:
         summary, seconds = build_demo(folder)
         print(f"Done in {seconds:.1f} s: {summary.new:,} items from 6 years of mail and chats.")
     if args.no_tui or not sys.stdout.isatty():
-        print("Explore it (passphrase \"demo\"):")
+        print('Explore it (passphrase "demo"):')
         print(f"  export KLUIS_VAULT={folder} KLUIS_PASSPHRASE=demo")
         print("  kluis companies · kluis timeline KLM · kluis search refund · kluis bookings")
         return 0

@@ -1,4 +1,4 @@
-""""Remember on this device": a device key kept in the OS keyring.
+""" "Remember on this device": a device key kept in the OS keyring.
 
 Headless Linux usually has no keyring. Any failure of the keyring, including a missing
 backend, means "not remembered": never a traceback.
@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import base64
 import secrets
+from typing import Any
 
 from vault.errors import KeyringUnavailable
 
 SERVICE = "kluis"
 
 
-def _keyring() -> object:
+def _keyring() -> Any:
     try:
         import keyring  # deferred: its backend discovery costs start-up time
         from keyring.backends import fail
     except Exception as exc:  # a broken keyring install must not stop kluis
         raise KeyringUnavailable(f"no usable keyring on this machine ({exc})") from None
     backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring) or backend.priority <= 0:  # type: ignore[operator]
+    if isinstance(backend, fail.Keyring) or backend.priority <= 0:
         raise KeyringUnavailable(
             "no OS keyring on this machine, so kluis cannot remember the vault here; "
             "use KLUIS_PASSPHRASE or --passphrase-stdin in scripts"
@@ -33,7 +34,7 @@ def load_device_key(vault_id: str) -> bytes | None:
     """The device key remembered for ``vault_id``, or None if there is none or no keyring."""
     try:
         keyring = _keyring()
-        value = keyring.get_password(SERVICE, vault_id)  # type: ignore[attr-defined]
+        value = keyring.get_password(SERVICE, vault_id)
     except Exception:  # "not remembered" whatever the keyring's failure
         return None
     if not value:
@@ -54,7 +55,7 @@ def store_device_key(vault_id: str) -> bytes:
     keyring = _keyring()
     key = secrets.token_bytes(32)
     try:
-        keyring.set_password(SERVICE, vault_id, base64.b64encode(key).decode())  # type: ignore[attr-defined]
+        keyring.set_password(SERVICE, vault_id, base64.b64encode(key).decode())
     except Exception as exc:
         raise KeyringUnavailable(f"the keyring refused to store the key ({exc})") from None
     return key
@@ -64,7 +65,7 @@ def delete_device_key(vault_id: str) -> bool:
     """Forget the device key; True if one was removed."""
     try:
         keyring = _keyring()
-        keyring.delete_password(SERVICE, vault_id)  # type: ignore[attr-defined]
+        keyring.delete_password(SERVICE, vault_id)
     except Exception:  # nothing stored, or no keyring: either way nothing is remembered
         return False
     return True

@@ -17,8 +17,15 @@ from vault.fsutil import FILE_MODE, FOLDER_MODE
 from vault.store import open_store
 from vault.unlock import PassphraseSource, unlock_key
 
-COUNTED_TABLES = ("company", "interaction", "attachment", "blob", "booking", "quarantine",
-                  "importrun")
+COUNTED_TABLES = (
+    "company",
+    "interaction",
+    "attachment",
+    "blob",
+    "booking",
+    "quarantine",
+    "importrun",
+)
 
 
 @dataclass
@@ -80,15 +87,21 @@ def _check_modes(folder: Path, report: Report) -> None:
         mode = stat.S_IMODE(path.stat().st_mode)
         if path.is_file() and mode & ~FILE_MODE:
             wrong.append(f"{path.name} is {oct(mode)}")
-    report.add("file modes", not wrong,
-               "folder 0700, files 0600" if not wrong else "; ".join(wrong) + " (want 0600/0700)")
+    report.add(
+        "file modes",
+        not wrong,
+        "folder 0700, files 0600" if not wrong else "; ".join(wrong) + " (want 0600/0700)",
+    )
 
 
 def _check_keys(keyfile: keymod.KeyFile, report: Report) -> None:
     slots = sorted(keyfile.wraps)
     missing = [s for s in ("passphrase", "recovery") if s not in keyfile.wraps]
-    report.add("keys.json", not missing,
-               f"slots: {', '.join(slots)}" if not missing else f"missing: {', '.join(missing)}")
+    report.add(
+        "keys.json",
+        not missing,
+        f"slots: {', '.join(slots)}" if not missing else f"missing: {', '.join(missing)}",
+    )
     if "device" in keyfile.wraps:
         device_key = load_device_key(keyfile.vault_id)
         remembered = False
@@ -98,9 +111,13 @@ def _check_keys(keyfile: keymod.KeyFile, report: Report) -> None:
                 remembered = True
             except VaultError:
                 remembered = False
-        report.add("remembered device", remembered,
-                   "the keyring key opens the vault" if remembered
-                   else "keys.json has a device slot the keyring cannot open (`kluis forget`)")
+        report.add(
+            "remembered device",
+            remembered,
+            "the keyring key opens the vault"
+            if remembered
+            else "keys.json has a device slot the keyring cannot open (`kluis forget`)",
+        )
 
 
 def run_checks(folder: Path, source: PassphraseSource) -> Report:
@@ -114,16 +131,25 @@ def run_checks(folder: Path, source: PassphraseSource) -> Report:
             integrity = [r[0] for r in conn.execute(text("PRAGMA integrity_check"))]
             report.add("integrity_check", integrity == ["ok"], "; ".join(integrity[:5]))
             cipher = [r[0] for r in conn.execute(text("PRAGMA cipher_integrity_check"))]
-            report.add("cipher_integrity_check", not cipher,
-                       "every page authenticates" if not cipher else "; ".join(cipher[:5]))
+            report.add(
+                "cipher_integrity_check",
+                not cipher,
+                "every page authenticates" if not cipher else "; ".join(cipher[:5]),
+            )
             for table in COUNTED_TABLES:
                 report.counts[table] = int(
                     conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
                 )
-            rows = conn.execute(
-                text("SELECT format, started_at, finished_at, status, new, duplicate, updated, "
-                     "quarantined, errors FROM importrun ORDER BY id DESC LIMIT 5")
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    text(
+                        "SELECT format, started_at, finished_at, status, new, duplicate, updated, "
+                        "quarantined, errors FROM importrun ORDER BY id DESC LIMIT 5"
+                    )
+                )
+                .mappings()
+                .all()
+            )
             report.last_imports = [dict(r) for r in rows]
     finally:
         store.close()

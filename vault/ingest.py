@@ -196,7 +196,9 @@ class _BatchWriter:
         }
         columns = ", ".join(row)
         values = ", ".join(f":{name}" for name in row)
-        result = self.conn.execute(text(f"INSERT INTO interaction({columns}) VALUES ({values})"), row)
+        result = self.conn.execute(
+            text(f"INSERT INTO interaction({columns}) VALUES ({values})"), row
+        )
         interaction_id = int(result.lastrowid or 0)
         for attachment in item.attachments:
             self.conn.execute(
@@ -331,9 +333,7 @@ class Ingestor:
                 # points just past the last stored item; a source that checkpoints rarely
                 # (or never) is cut at four batches so memory stays bounded.
                 at_boundary = isinstance(item, Checkpoint) or not checkpointed
-                if (records >= self.batch_size and at_boundary) or (
-                    records >= 4 * self.batch_size
-                ):
+                if (records >= self.batch_size and at_boundary) or (records >= 4 * self.batch_size):
                     self._commit(batch, source_id, run_id, summary)
                     batch, records = [], 0
             if batch:

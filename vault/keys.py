@@ -298,8 +298,10 @@ class NewKeys:
 
 def create_keys(passphrase: str, kdf: KdfParams | None = None) -> NewKeys:
     """A new DEK wrapped by ``passphrase`` and by a new recovery code."""
-    keys = KeyFile(vault_id=uuid.UUID(bytes=secrets.token_bytes(16), version=4).hex,
-                   kdf=kdf or KdfParams.fresh())
+    keys = KeyFile(
+        vault_id=uuid.UUID(bytes=secrets.token_bytes(16), version=4).hex,
+        kdf=kdf or KdfParams.fresh(),
+    )
     dek = secrets.token_bytes(DEK_BYTES)
     keys.wrap("passphrase", keys.kdf.derive(passphrase), dek)
     code = secrets.token_bytes(RECOVERY_BYTES)

@@ -126,8 +126,10 @@ class Thread(SQLModel, table=True):
 class Interaction(SQLModel, table=True):
     """One contact: a mail, a chat message, a booking document, a note."""
 
-    __table_args__ = (Index("ix_interaction_timeline", "company_id", "occurred_at", "id"),
-                      Index("ix_interaction_time", "occurred_at", "id"))
+    __table_args__ = (
+        Index("ix_interaction_timeline", "company_id", "occurred_at", "id"),
+        Index("ix_interaction_time", "occurred_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id")

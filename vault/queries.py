@@ -84,7 +84,9 @@ def find_company(conn: Connection, ref: str) -> tuple[int, str]:
     """
     ref = ref.strip()
     if ref.isdigit():
-        row = conn.execute(text("SELECT id, name FROM company WHERE id=:i"), {"i": int(ref)}).first()
+        row = conn.execute(
+            text("SELECT id, name FROM company WHERE id=:i"), {"i": int(ref)}
+        ).first()
         if row:
             return int(row[0]), str(row[1])
     folded = ref.casefold()
@@ -193,13 +195,18 @@ def timeline(
 
 
 def _bookings_where(where: str, params: dict[str, Any], conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        text(
-            "SELECT b.*, c.name AS company FROM booking b JOIN company c ON c.id = b.company_id "
-            f"WHERE {where} ORDER BY coalesce(b.start_at, b.modified_at, ''), b.id"
-        ),
-        params,
-    ).mappings().all()
+    rows = (
+        conn.execute(
+            text(
+                "SELECT b.*, c.name AS company FROM booking b "
+                "JOIN company c ON c.id = b.company_id "
+                f"WHERE {where} ORDER BY coalesce(b.start_at, b.modified_at, ''), b.id"
+            ),
+            params,
+        )
+        .mappings()
+        .all()
+    )
     return [booking_json(row) for row in rows]
 
 
@@ -235,8 +242,10 @@ def list_bookings(
     if upcoming:
         now = datetime.now(UTC)
         rows = [
-            r for r in rows
-            if r["start"] and datetime.fromisoformat(r["start"]).astimezone(UTC) >= now
+            r
+            for r in rows
+            if r["start"]
+            and datetime.fromisoformat(r["start"]).astimezone(UTC) >= now
             and r["status"] != "cancelled"
         ]
     return rows
@@ -274,8 +283,7 @@ def show(conn: Connection, interaction_id: int) -> dict[str, Any]:
         recipients=[one_line(r) for r in json.loads(row.recipients or "[]")],
         body=strip_controls(row.body),
         attachments=[
-            {"filename": one_line(a.filename), "mime": a.mime, "size": a.size}
-            for a in attachments
+            {"filename": one_line(a.filename), "mime": a.mime, "size": a.size} for a in attachments
         ],
         bookings=bookings,
         case=related_items(conn, interaction_id, row.thread_id),

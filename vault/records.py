@@ -19,8 +19,17 @@ Direction = Literal["in", "out", "system"]
 PartyKind = Literal["email_address", "phone", "chat_handle", "name"]
 ChatKind = Literal["private", "group", "bot", "channel", "business", "page", "request"]
 BookingKind = Literal[
-    "flight", "train", "bus", "boat", "lodging", "rental_car", "restaurant",
-    "event", "taxi", "order", "parcel",
+    "flight",
+    "train",
+    "bus",
+    "boat",
+    "lodging",
+    "rental_car",
+    "restaurant",
+    "event",
+    "taxi",
+    "order",
+    "parcel",
 ]
 BookingStatus = Literal["confirmed", "cancelled", "changed", "pending"]
 
@@ -192,9 +201,7 @@ def message_id_key(message_id: str | None, raw: bytes) -> str:
     return content_key(raw)
 
 
-def chat_key(
-    source: str, thread: str, when: datetime, sender: str, text: str, ordinal: int
-) -> str:
+def chat_key(source: str, thread: str, when: datetime, sender: str, text: str, ordinal: int) -> str:
     """The dedup key of a chat message (DESIGN, ingest rules)."""
     text_hash = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     parts = [source, thread, when.isoformat(), sender, text_hash, str(ordinal)]

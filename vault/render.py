@@ -10,8 +10,13 @@ from typing import Any, TextIO
 from vault.text import one_line, strip_controls
 
 CHANNEL_MARK = {
-    "email": "✉", "chat": "💬", "booking": "🎫", "order": "📦",
-    "call": "☎", "letter": "✍", "note": "✎",
+    "email": "✉",
+    "chat": "💬",
+    "booking": "🎫",
+    "order": "📦",
+    "call": "☎",
+    "letter": "✍",
+    "note": "✎",
 }
 DIRECTION_MARK = {"in": "←", "out": "→", "system": "·"}
 

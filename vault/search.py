@@ -123,9 +123,10 @@ def search(
         parsed.company = company
     if channel:
         _apply_filter(parsed, "channel", channel)
-    if parsed.fts is None and not (parsed.company or parsed.channel or parsed.before
-                                   or parsed.after):
-        raise UsageError("search for what? Give a word, a \"phrase\", a prefix* or a filter")
+    if parsed.fts is None and not (
+        parsed.company or parsed.channel or parsed.before or parsed.after
+    ):
+        raise UsageError('search for what? Give a word, a "phrase", a prefix* or a filter')
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit}
     if parsed.fts is not None:

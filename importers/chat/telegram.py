@@ -80,7 +80,7 @@ _SNIFF_TELEGRAM = re.compile(
     rb'|private_supergroup|public_supergroup|private_channel|public_channel)"'
 )
 # Telegram Desktop writes control characters other than \n \r \t as "\xHH", which is not JSON.
-_BAD_ESCAPE = re.compile(rb'(?<!\\)((?:\\\\)*)\\x([0-9A-Fa-f]{2})')
+_BAD_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\x([0-9A-Fa-f]{2})")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Channel posts often open with a text_link on a zero-width space: an invisible link preview.
 _INVISIBLE = " \t\r\n\u00a0\u115f\u1160\u200b\u200c\u200d\u2060\u3164\ufeff\uffa0"
@@ -390,9 +390,7 @@ def _chat_ref(raw_chat: Any) -> str:
     return f"name:{name}" if name else "unknown"
 
 
-def _counterpart(
-    raw_chat: dict[str, Any], messages: list[Any], context: _Context
-) -> Party | None:
+def _counterpart(raw_chat: dict[str, Any], messages: list[Any], context: _Context) -> Party | None:
     """Who the owner's messages in this chat go to: the other person, the bot, the group."""
     name = _string(raw_chat.get("name"))
     chat_id = raw_chat.get("id")
@@ -458,7 +456,7 @@ def _interaction(
     else:
         content = _message(message, chat, context)
     fingerprint = (key_time.isoformat(), content.key_sender, content.key_text)
-    ordinal = 0
+    ordinal = seen[fingerprint]
     seen[fingerprint] += 1
     key = chat_key("telegram", chat.ref, key_time, content.key_sender, content.key_text, ordinal)
     return Interaction(
@@ -620,8 +618,14 @@ def _edited(message: dict[str, Any]) -> str | None:
 
 
 def _message_extras(message: dict[str, Any]) -> dict[str, Any]:
-    keys = ("forwarded_from", "saved_from", "reply_to_message_id", "reply_to_peer_id",
-            "via_bot", "author")
+    keys = (
+        "forwarded_from",
+        "saved_from",
+        "reply_to_message_id",
+        "reply_to_peer_id",
+        "via_bot",
+        "author",
+    )
     return {key: message[key] for key in keys if message.get(key) is not None}
 
 
@@ -718,8 +722,9 @@ def _text(message: dict[str, Any]) -> _Text:
     if not isinstance(value, list):
         raise _MalformedError(f"text is neither a string nor a list ({type(value).__name__})")
     result.plain = "".join(_entity_text(part, result.hidden_links) for part in value)
-    result.bare = "".join(_clean(part if isinstance(part, str) else part.get("text", ""))
-                          for part in value)
+    result.bare = "".join(
+        _clean(part if isinstance(part, str) else part.get("text", "")) for part in value
+    )
     return result
 
 
@@ -788,8 +793,12 @@ def _document(message: dict[str, Any]) -> _Media | None:
     media_type = _string(message.get("media_type"))
     file = _string(message.get("file"))
     mime = _string(message.get("mime_type"))
-    return _Media(media_type or "file", _document_description(message, media_type, file, mime),
-                  file=file, mime=mime)
+    return _Media(
+        media_type or "file",
+        _document_description(message, media_type, file, mime),
+        file=file,
+        mime=mime,
+    )
 
 
 def _document_description(
@@ -799,8 +808,9 @@ def _document_description(
     if media_type == "sticker":
         return f"Sticker {_string(message.get('sticker_emoji')) or ''}".strip()
     if media_type == "audio_file":
-        song = " – ".join(filter(None, (_string(message.get("performer")),
-                                        _string(message.get("title")))))
+        song = " – ".join(
+            filter(None, (_string(message.get("performer")), _string(message.get("title"))))
+        )
         return f"Audio: {song}" if song else _with_duration("Audio", duration)
     if media_type in _MEDIA_LABELS:
         return _with_duration(_MEDIA_LABELS[media_type], duration)
@@ -821,11 +831,14 @@ def _contact(message: dict[str, Any]) -> _Media | None:
     info = message.get("contact_information")
     if not isinstance(info, dict):
         return None
-    name = " ".join(filter(None, (_string(info.get("first_name")),
-                                  _string(info.get("last_name")))))
+    name = " ".join(filter(None, (_string(info.get("first_name")), _string(info.get("last_name")))))
     shown = ", ".join(filter(None, (name, _string(info.get("phone_number")))))
-    return _Media("contact", f"Contact: {shown}" if shown else "Contact",
-                  file=_string(message.get("contact_vcard")), mime="text/vcard")
+    return _Media(
+        "contact",
+        f"Contact: {shown}" if shown else "Contact",
+        file=_string(message.get("contact_vcard")),
+        mime="text/vcard",
+    )
 
 
 def _place(message: dict[str, Any]) -> _Media | None:
@@ -838,8 +851,11 @@ def _place(message: dict[str, Any]) -> _Media | None:
     point = message.get("location_information")
     live = "live_location_period_seconds" in message
     label = "Live location" if live else "Location"
-    if isinstance(point, dict) and _is_number(point.get("latitude")) \
-            and _is_number(point.get("longitude")):
+    if (
+        isinstance(point, dict)
+        and _is_number(point.get("latitude"))
+        and _is_number(point.get("longitude"))
+    ):
         return _Media("location", f"{label}: {point['latitude']}, {point['longitude']}")
     return _Media("location", label)
 
@@ -851,8 +867,11 @@ def _poll(message: dict[str, Any]) -> _Media | None:
     answers = poll.get("answers")
     if not isinstance(answers, list):
         answers = []
-    options = [f"- {text}" for answer in answers
-               if isinstance(answer, dict) and (text := _string(answer.get("text")))]
+    options = [
+        f"- {text}"
+        for answer in answers
+        if isinstance(answer, dict) and (text := _string(answer.get("text")))
+    ]
     question = _string(poll.get("question"))
     return _Media("poll", f"Poll: {question}" if question else "Poll", detail="\n".join(options))
 
@@ -928,8 +947,15 @@ def _service(message: dict[str, Any], chat: _Chat, context: _Context) -> _Conten
     anonymous = not (actor.name or actor.address)
     if chat.counterpart is not None and (anonymous or _is_owner(actor, context)):
         sender = chat.counterpart
-    for key in ("duration_seconds", "discard_reason", "members", "message_id", "amount",
-                "currency", "invoice_message_id"):
+    for key in (
+        "duration_seconds",
+        "discard_reason",
+        "members",
+        "message_id",
+        "amount",
+        "currency",
+        "invoice_message_id",
+    ):
         if message.get(key) is not None:
             extras[key] = message[key]
     return _Content(
@@ -943,9 +969,7 @@ def _service(message: dict[str, Any], chat: _Chat, context: _Context) -> _Conten
     )
 
 
-def _service_title(
-    message: dict[str, Any], action: str | None, actor: Party, chat: _Chat
-) -> str:
+def _service_title(message: dict[str, Any], action: str | None, actor: Party, chat: _Chat) -> str:
     who = actor.name or "Someone"
     members = _members(message)
     if action == "phone_call":
