@@ -416,6 +416,8 @@ def test_no_bytes_make_the_parser_raise(raw: bytes) -> None:
     if isinstance(item, Quarantined):
         assert item.raw == raw
         assert item.reason and "\n" not in item.reason
+    else:
+        assert item.sender is None or "<" not in (item.sender.address or "")
 
 
 def test_nul_bytes_are_stripped_from_the_text_but_kept_in_the_raw_bytes() -> None:

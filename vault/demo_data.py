@@ -1568,6 +1568,17 @@ def _fill(ctx: _Ctx, template: str, when: datetime) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+_TEASERS_NL: Final = (
+    "Bekijk het aanbod",
+    "Alleen deze week",
+    "Lees meer",
+    "Ontdek het nu",
+    "Op is op",
+    "Speciaal voor jou geselecteerd",
+)
+_TEASERS_EN: Final = ("Explore now", "Limited time", "Read more", "Picked for you", "See all")
+
+
 def _newsletter_mail(ctx: _Ctx, nl: Newsletter, when: datetime) -> _Mail:
     """One issue of ``nl``, with the headers a bulk sender really sets."""
     brand = _BRAND[nl.brand]
@@ -1583,7 +1594,14 @@ def _newsletter_mail(ctx: _Ctx, nl: Newsletter, when: datetime) -> _Mail:
         if english
         else "Je ontvangt deze mail omdat je je hebt aangemeld. Afmelden: "
     ) + unsubscribe
-    paragraphs = [greeting, *(f"• {t}" for t in topics), footer]
+    teasers = _TEASERS_EN if english else _TEASERS_NL
+    browser = "View this email in your browser" if english else "Bekijk deze mail in je browser"
+    paragraphs = [
+        f"{browser}: https://{list_host}/view/{token[:10]}",
+        greeting,
+        *(f"• {t} – {ctx.pick(teasers)}" for t in topics),
+        footer,
+    ]
     text = None if nl.style == "html" else "\n\n".join([subject, *paragraphs]) + "\n"
     html_body = None if nl.style == "text" else _html(subject, paragraphs, lang=brand.lang)
 
@@ -1749,7 +1767,11 @@ def _flight_mail(
         intro = f"Je vluchten naar {airport.city} zijn geannuleerd. Je krijgt je geld terug."
     elif shift:
         subject = f"Gewijzigde vluchttijd voor je reis naar {airport.city}"
-        intro = "De vertrektijd van je heenvlucht is gewijzigd. Je boekingscode blijft hetzelfde."
+        old = _flight_legs(trip)[0][3]
+        intro = (
+            f"De vertrektijd van je heenvlucht is gewijzigd van {old:%H:%M} naar "
+            f"{legs[0][3]:%H:%M}. Je boekingscode blijft hetzelfde."
+        )
     elif trip.via == "transavia":
         subject = f"Bevestiging: je reis naar {airport.city}"
         intro = f"Goed nieuws, je vlucht naar {airport.city} is geboekt!"
@@ -2337,8 +2359,11 @@ def _washing_machine(ctx: _Ctx) -> list[_Mail]:
         ),
     )
     chain: list[str] = []
+    last = DEMO_START
     for direction, day, hour, subj, text in steps:
-        when = ctx.at(day, hour, 1)
+        # An auto-reply may come within the same hour: keep the thread in order.
+        when = max(ctx.at(day, hour, 1), last + timedelta(seconds=ctx.rng.randrange(40, 160)))
+        last = when
         if direction == "out":
             mail = _Mail(
                 when=when,
@@ -2466,8 +2491,13 @@ def _person_thread(ctx: _Ctx, person: Person, start: datetime) -> list[_Mail]:
         )
         body = f"{'Hi' if english else 'Hoi'} {to_name},\n\n{text}\n\n{sign}\n"
         if previous:
-            wrote = "wrote" if english else "schreef"
-            body += f"\n{'On' if english else 'Op'} {previous_at:%d-%m-%Y %H:%M} {wrote}:\n"
+            quoted = DEMO_OWNER.name if from_them else person.name
+            stamp = f"{previous_at:%d-%m-%Y %H:%M}"
+            body += (
+                f"\nOn {stamp} {quoted} wrote:\n"
+                if english
+                else f"\nOp {stamp} schreef {quoted}:\n"
+            )
             body += "".join(f"> {line}\n" for line in previous.splitlines())
         them = _address(person.name, person.email)
         host = person.email.split("@", 1)[1]

@@ -97,7 +97,7 @@ def _phrase(tokens: Iterable[str]) -> str:
 
 def _clean_address(text: str) -> str | None:
     """An address as stored: no spaces, quotes or ``mailto:``, lower-case."""
-    address = "".join(text.split()).strip("\"'").lower()
+    address = "".join(text.split()).strip("\"'<>").lower()
     address = address.removeprefix("mailto:")
     return address or None
 

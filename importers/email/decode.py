@@ -180,36 +180,18 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
         return None
 
 
-# Block elements end a line; these also leave a blank line, like a paragraph.
-_PARAGRAPHS = frozenset(
-    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "dl", "table", "pre"}
-    | {"hr", "figure", "address"}
-)
+# Block elements end a line; paragraph-like ones also leave a blank line.
+# fmt: off
+_PARAGRAPHS = frozenset({
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "dl", "table", "pre",
+    "hr", "figure", "address",
+})
 _BLOCKS = _PARAGRAPHS | {
-    "div",
-    "li",
-    "dt",
-    "dd",
-    "tr",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "nav",
-    "aside",
-    "main",
-    "center",
-    "form",
-    "fieldset",
-    "figcaption",
-    "details",
-    "summary",
-    "caption",
-    "tbody",
-    "thead",
-    "tfoot",
-    "body",
+    "div", "li", "dt", "dd", "tr", "section", "article", "header", "footer", "nav", "aside",
+    "main", "center", "form", "fieldset", "figcaption", "details", "summary", "caption",
+    "tbody", "thead", "tfoot", "body",
 }
+# fmt: on
 _CELLS = frozenset({"td", "th"})
 _SKIPPED = frozenset({"head", "script", "style", "noscript", "template", "title", "svg", "object"})
 _HTML_SPACE = re.compile(r"[ \t\r\n\f\xa0]+")

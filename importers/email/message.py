@@ -66,13 +66,13 @@ def not_a_mail_reason(data: bytes) -> str | None:
 
     Looks only at the header block (up to the first blank line, at most 64 KiB).
     """
-    if not data.strip():
+    head = _header_block(data)
+    if not head.strip():
         return "empty: no mail in it"
     if data.startswith(_OLE2_MAGIC):
         return "an Outlook .msg file (OLE2), not an RFC 822 mail"
     if data.startswith(b"PK\x03\x04"):
         return "a zip archive, not an RFC 822 mail"
-    head = _header_block(data)
     if not _FIRST_LINE_IS_HEADER.match(head) or not _KEY_HEADER.search(head):
         return "not an RFC 822 mail: no From, Date, Subject, Received or Message-ID header"
     return None

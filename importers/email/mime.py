@@ -50,8 +50,8 @@ class _RawHeaders(Compat32):
         return self.fold(name, value).encode("utf-8", "surrogateescape")
 
 
-RAW_HEADERS = _RawHeaders()
-PARSER = BytesParser(policy=RAW_HEADERS)
+_RAW_HEADERS = _RawHeaders()
+PARSER = BytesParser(policy=_RAW_HEADERS)
 """Parses mail bytes; stateless, so one instance serves every call."""
 
 _DELIMITER = re.compile(r"^--([^\s\"]{1,200}?)[ \t]*\r?$", re.MULTILINE)
