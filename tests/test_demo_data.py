@@ -132,7 +132,7 @@ def test_there_are_eight_thousand_items_mostly_mail(
 
 
 def test_every_mail_has_from_date_and_a_unique_message_id(mails: list[tuple[str, Message]]) -> None:
-    ids = Counter()
+    ids: Counter[str] = Counter()
     for ref, msg in mails:
         assert msg["From"] and msg["To"] and msg["Date"], ref
         assert re.fullmatch(r"<[^<>@\s]+@[a-z0-9.-]+>", msg["Message-ID"]), ref

@@ -30,7 +30,18 @@ from email.utils import format_datetime, formataddr
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
-__all__ = ["DEMO_ANCHOR", "DEMO_OWNER", "DEMO_START", "DemoOwner", "DemoSource", "demo_sources"]
+__all__ = [
+    "BRANDS",
+    "DEMO_ANCHOR",
+    "DEMO_OWNER",
+    "DEMO_START",
+    "PERSONS",
+    "Brand",
+    "DemoOwner",
+    "DemoSource",
+    "Person",
+    "demo_sources",
+]
 
 AMS: Final = ZoneInfo("Europe/Amsterdam")
 
@@ -97,7 +108,6 @@ _MAANDEN: Final = (
     "november",
     "december",
 )
-_DAGEN: Final = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
 
 # --------------------------------------------------------------------------------------------
 # Who mails the demo user
@@ -1428,7 +1438,8 @@ class _Ctx:
         sig = base64.b64encode(self.rng.randbytes(96)).decode()
         return (
             f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s={selector}; "
-            f"t={int(when.timestamp())}; h=from:to:subject:date:message-id; bh={bh}; b={sig}"
+            f"t={int(when.timestamp())}; h=from:to:subject:date:message-id; bh={bh}; "
+            f"b={sig[:64]} {sig[64:]}"  # FWS inside b= is allowed and lets the header fold
         )
 
 
@@ -2839,7 +2850,7 @@ def _telegram_export(seed: int, parcels: Sequence[_Parcel]) -> bytes:
     """A Telegram Desktop "Export Telegram data" result.json (machine-readable JSON)."""
     ctx = _Ctx(seed, "telegram")
     chats = [
-        _personal_chat(ctx, _PERSON["lotte"], date(2021, 1, 4), 1.2),
+        _personal_chat(ctx, _PERSON["lotte"], date(2021, 1, 4), 1.0),
         _personal_chat(ctx, _PERSON["mark"], date(2021, 6, 1), 0.6),
         _personal_chat(ctx, _PERSON["daan"], date(2022, 3, 1), 0.7),
         _family_group(ctx),
