@@ -187,3 +187,11 @@ def test_ambiguous_company_names_list_the_candidates(store: Store) -> None:
             queries.find_company(conn, "KLM C")
         ids = conn.execute(text("SELECT count(*) FROM company")).scalar()
     assert ids == 3
+
+
+def test_a_persons_chat_and_mail_under_the_same_full_name_are_one_person(store: Store) -> None:
+    Ingestor(store, options(ME), "test", "t").run([mail(1, "Lotte Jansen <lotte.j@gmail.com>")])
+    item = chat("private", "Lotte Jansen", sender="Lotte Jansen")
+    item.dedup_key = "chat:lotte"
+    Ingestor(store, options(ME), "test", "t").run([item, mail(2, "Lotte <lotte@outlook.com>")])
+    assert names(store) == {"Lotte Jansen": ("person", 2), "Lotte": ("person", 1)}

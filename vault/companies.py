@@ -172,6 +172,11 @@ def identify(item: Interaction, me: ImportOptions) -> Claim:
     return Claim(*UNKNOWN, "unknown", "Unknown")
 
 
+def _is_full_name(claim: Claim) -> bool:
+    """A person's name of at least two words: specific enough to join chats and addresses."""
+    return claim.company_kind == "person" and bool(claim.name) and " " in (claim.name or "").strip()
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -184,6 +189,7 @@ class CompanyResolver:
         self.me = me
         self._identifiers: dict[tuple[str, str], tuple[int, int]] = {}
         self._votes: Counter[tuple[int, str]] = Counter()
+        self._kinds: dict[int, str] = {}
 
     def _lookup(self, kind: str, value: str) -> tuple[int, int] | None:
         key = (kind, value)
@@ -223,12 +229,33 @@ class CompanyResolver:
             {"n": name, "k": claim.company_kind, "t": _now()},
         )
         company_id = int(result.lastrowid or 0)
-        # A name identifier lets a chat of the same name, or an ESP mail known only by its
-        # display name, find this company.
-        named_company = claim.company_kind == "company" and claim.kind != "name"
-        if named_company and self._lookup("name", name.casefold()) is None:
-            self._add_identifier("name", name.casefold(), company_id)
+        # A name identifier lets a chat of the same name, an ESP mail known only by its display
+        # name, or a person's other address under the same full name, find this company.
+        if _is_full_name(claim) or (claim.company_kind == "company" and claim.kind != "name"):
+            if self._lookup("name", name.casefold()) is None:
+                self._add_identifier("name", name.casefold(), company_id)
+        self._kinds[company_id] = claim.company_kind
         return company_id
+
+    def _kind(self, company_id: int) -> str:
+        kind = self._kinds.get(company_id)
+        if kind is None:
+            kind = str(
+                self.conn.execute(
+                    text("SELECT kind FROM company WHERE id=:c"), {"c": company_id}
+                ).scalar_one()
+            )
+            self._kinds[company_id] = kind
+        return kind
+
+    def _by_name(self, claim: Claim) -> tuple[int, int] | None:
+        """A known company or person this claim joins by name (DESIGN rule 6, and people)."""
+        if not claim.name or not (claim.kind == "chat_handle" or _is_full_name(claim)):
+            return None
+        hit = self._lookup("name", claim.name.casefold())
+        if hit is None or (claim.kind != "chat_handle" and self._kind(hit[1]) != "person"):
+            return None
+        return self._add_identifier(*claim.key, hit[1]), hit[1]
 
     def resolve(self, item: Interaction) -> tuple[int, int]:
         """(company id, identifier id) for ``item``; votes for the company's display name."""
@@ -238,10 +265,8 @@ class CompanyResolver:
             hit = self._lookup("email_address", claim.exact_address)
         if hit is None:
             hit = self._lookup(*claim.key)
-        if hit is None and claim.kind == "chat_handle" and claim.name:
-            hit = self._lookup("name", claim.name.casefold())
-            if hit is not None:
-                hit = (self._add_identifier(*claim.key, hit[1]), hit[1])
+        if hit is None:
+            hit = self._by_name(claim)
         if hit is None:
             company_id = self._create_company(claim)
             hit = (self._add_identifier(*claim.key, company_id), company_id)

@@ -24,8 +24,15 @@ Detail = Callable[[str], Mapping[str, Json] | None]
 SUMMARY_KEYS = ("new", "duplicate", "updated", "quarantined", "errors")
 OUTCOMES = ("imported", "quarantined", "rejected")
 ITEM_KEYS = frozenset(
-    {"occurred_at", "channel", "direction", "title", "sender_contains", "text_contains",
-     "attachments"}
+    {
+        "occurred_at",
+        "channel",
+        "direction",
+        "title",
+        "sender_contains",
+        "text_contains",
+        "attachments",
+    }
 )
 BOOKING_EQUAL_KEYS = ("kind", "reference", "status", "number", "origin", "destination", "seat")
 BOOKING_TIME_KEYS = ("start", "end")
@@ -223,9 +230,7 @@ def call_outcomes(call: ImportCall) -> set[str]:
     return set()
 
 
-def outcome_mismatches(
-    expected: Json, calls: Sequence[ImportCall], interactions: int
-) -> list[str]:
+def outcome_mismatches(expected: Json, calls: Sequence[ImportCall], interactions: int) -> list[str]:
     """Check every import call against ``expect.outcome`` (a string or a list of alternatives).
 
     When no call is allowed to count as ``imported``, nothing may be stored: the vault must hold
@@ -237,12 +242,15 @@ def outcome_mismatches(
     for call in calls:
         got = call_outcomes(call) & wanted
         if not got:
-            problems.append(f"{call.label}: outcome {_describe_call(call)}, expected "
-                            f"{' or '.join(sorted(wanted))}")
+            problems.append(
+                f"{call.label}: outcome {_describe_call(call)}, expected "
+                f"{' or '.join(sorted(wanted))}"
+            )
         any_imported = any_imported or "imported" in got
     if calls and not any_imported and not problems and interactions != 0:
-        problems.append(f"outcome {' or '.join(sorted(wanted))} but {interactions} "
-                        "interactions stored")
+        problems.append(
+            f"outcome {' or '.join(sorted(wanted))} but {interactions} interactions stored"
+        )
     return problems
 
 
@@ -250,8 +258,10 @@ def _describe_call(call: ImportCall) -> str:
     """Exit status plus the essentials of what the call reported."""
     lines = stderr_lines(call.stderr)
     if call.returncode == 0:
-        return (f"exit 0, new {count_field(call.summary, 'new')}, quarantined "
-                f"{count_field(call.summary, 'quarantined')}")
+        return (
+            f"exit 0, new {count_field(call.summary, 'new')}, quarantined "
+            f"{count_field(call.summary, 'quarantined')}"
+        )
     first = f": {lines[0]}" if lines else ""
     return f"exit {call.returncode} with {len(lines)} stderr line(s){first}"
 
@@ -288,8 +298,10 @@ def unchanged_mismatches(what: str, before: Json, after: Json) -> list[str]:
         return []
     added = len([k for k in new if k not in old])
     removed = len([k for k in old if k not in new])
-    return [f"re-import changed `{what}` output: {len(before)} -> {len(after)} rows, "
-            f"{added} new or changed, {removed} gone or changed"]
+    return [
+        f"re-import changed `{what}` output: {len(before)} -> {len(after)} rows, "
+        f"{added} new or changed, {removed} gone or changed"
+    ]
 
 
 def _row_keys(rows: Iterable[Json]) -> list[str]:
@@ -321,18 +333,21 @@ def companies_mismatches(expect: Mapping[str, Json], companies: Sequence[Json]) 
     problems: list[str] = []
     for entry in expect.get("companies_include", []):
         if not any(company_include_matches(entry, c) for c in rows):
-            problems.append(f"companies_include: no company matches {entry!r} "
-                            f"(have {_company_names(rows)})")
+            problems.append(
+                f"companies_include: no company matches {entry!r} (have {_company_names(rows)})"
+            )
     for word in expect.get("companies_exclude", []):
-        hits = [c.get("name") for c in rows if any(text_contains(word, s)
-                                                   for s in company_strings(c))]
+        hits = [
+            c.get("name") for c in rows if any(text_contains(word, s) for s in company_strings(c))
+        ]
         if hits:
             problems.append(f"companies_exclude: {word!r} found in {hits!r}")
     if "interactions" in expect:
         total = sum(count_field(c, "interactions") for c in rows)
         if not count_matches(expect["interactions"], total):
-            problems.append(f"interactions: {total}, expected "
-                            f"{describe_count(expect['interactions'])}")
+            problems.append(
+                f"interactions: {total}, expected {describe_count(expect['interactions'])}"
+            )
     problems += _span_mismatches(expect, rows)
     return problems
 
@@ -467,8 +482,9 @@ def assign_bookings(
     exists. Required bookings (no ``"optional": true``) must all be used; optional ones at most
     once. Backtracking: the corpus has a handful of bookings per case.
     """
-    fits = [[i for i, exp in enumerate(expected) if not booking_mismatches(exp, row)]
-            for row in rows]
+    fits = [
+        [i for i, exp in enumerate(expected) if not booking_mismatches(exp, row)] for row in rows
+    ]
     required = {i for i, exp in enumerate(expected) if not exp.get("optional")}
     used: list[int] = []
 

@@ -131,8 +131,12 @@ class Kluis:
         label = self.label(args)
         try:
             process = subprocess.Popen(
-                [*self.command, *args], cwd=self.workdir, env=self.env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                [*self.command, *args],
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 start_new_session=True,
             )
         except OSError as error:
@@ -146,8 +150,12 @@ class Kluis:
             raise CaseAbortedError(f"{label}: timed out after {TIMEOUT_SECONDS:.0f} s") from error
         finally:
             CHILDREN.discard(process)
-        done = Completed(label, process.returncode, out.decode("utf-8", "replace"),
-                         err.decode("utf-8", "replace"))
+        done = Completed(
+            label,
+            process.returncode,
+            out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace"),
+        )
         self._check_everywhere(done)
         return done
 
@@ -172,8 +180,16 @@ class Kluis:
 
     def import_path(self, path: str, fmt: str, extra: Sequence[str]) -> ImportCall:
         """``kluis import <corpus>/<path> --format F --timezone UTC <args> --json``."""
-        done = self.run("import", str(self.corpus / path), "--format", fmt,
-                        "--timezone", "UTC", *extra, "--json")
+        done = self.run(
+            "import",
+            str(self.corpus / path),
+            "--format",
+            fmt,
+            "--timezone",
+            "UTC",
+            *extra,
+            "--json",
+        )
         return ImportCall(done.label, done.returncode, parse_summary(done.stdout), done.stderr)
 
 
@@ -251,8 +267,9 @@ def expectation_mismatches(
 ) -> list[str]:
     """Everything ``expect`` states, checked against the calls and the read-back vault."""
     problems = [p for call in calls for p in compare.summary_mismatches(call)]
-    interactions = sum(compare.count_field(c, "interactions")
-                       for c in snap.companies if isinstance(c, dict))
+    interactions = sum(
+        compare.count_field(c, "interactions") for c in snap.companies if isinstance(c, dict)
+    )
     if "outcome" in expect:
         problems += compare.outcome_mismatches(expect["outcome"], calls, interactions)
     if "quarantined" in expect:
@@ -363,8 +380,10 @@ def report(
             print(format_problems(problems, verbose), flush=True)
     else:
         tally.xpassed.append(case_id)
-        print(f"XPASS {case_id}: PASSED BUT LISTED IN {EXPECTED_FAILURES.name}; remove it there",
-              flush=True)
+        print(
+            f"XPASS {case_id}: PASSED BUT LISTED IN {EXPECTED_FAILURES.name}; remove it there",
+            flush=True,
+        )
 
 
 def format_problems(problems: list[str], verbose: bool) -> str:
@@ -382,14 +401,22 @@ def format_problems(problems: list[str], verbose: bool) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The runner's options."""
     parser = argparse.ArgumentParser(description="Run the kluis conformance corpus.")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                        help=f"corpus folder (default: {DEFAULT_CORPUS})")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=DEFAULT_CORPUS,
+        help=f"corpus folder (default: {DEFAULT_CORPUS})",
+    )
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these case ids")
-    parser.add_argument("--kluis", metavar="CMD",
-                        help="the kluis command, shell-quoted (default: this python -m vault)")
+    parser.add_argument(
+        "--kluis",
+        metavar="CMD",
+        help="the kluis command, shell-quoted (default: this python -m vault)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="cases run in parallel (default 2)")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="all mismatches, XFAIL details and timings")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="all mismatches, XFAIL details and timings"
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -442,8 +469,10 @@ def warn_stale(failures: Mapping[str, str], cases: list[Json]) -> None:
     """Ids in the expected-failures list that the corpus does not have."""
     stale = sorted(set(failures) - {case["id"] for case in cases})
     if stale:
-        print(f"warning: {EXPECTED_FAILURES.name} lists unknown ids: {', '.join(stale)}",
-              file=sys.stderr)
+        print(
+            f"warning: {EXPECTED_FAILURES.name} lists unknown ids: {', '.join(stale)}",
+            file=sys.stderr,
+        )
 
 
 def json_cases(corpus: Path) -> list[Json]:
@@ -471,8 +500,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("conformance: interrupted", file=sys.stderr)
         return 130
     if tally.xpassed:
-        print(f"XPASS: {len(tally.xpassed)} case(s) passed but are listed in "
-              f"{EXPECTED_FAILURES}: {', '.join(tally.xpassed)}. Trim the list.")
+        print(
+            f"XPASS: {len(tally.xpassed)} case(s) passed but are listed in "
+            f"{EXPECTED_FAILURES}: {', '.join(tally.xpassed)}. Trim the list."
+        )
     if args.verbose:
         print(f"({len(cases)} cases in {time.monotonic() - started:.0f} s)")
     print(tally.line())

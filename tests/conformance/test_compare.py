@@ -144,8 +144,9 @@ def test_a_summary_must_carry_every_contract_key() -> None:
 
 def test_a_reimport_must_add_nothing_and_keep_the_output() -> None:
     assert compare.reimport_mismatches([call(0, duplicate=1)]) == []
-    assert compare.reimport_mismatches([call(0, new=1)]) == ["re-import kluis import x: new 1, "
-                                                             "expected 0"]
+    assert compare.reimport_mismatches([call(0, new=1)]) == [
+        "re-import kluis import x: new 1, expected 0"
+    ]
     rows = [{"id": 1, "name": "A"}, {"id": 2, "name": "B"}]
     assert compare.unchanged_mismatches("companies", rows, list(reversed(rows))) == []
     assert compare.unchanged_mismatches("companies", rows, [*rows, {"id": 3, "name": "A"}])
@@ -154,33 +155,53 @@ def test_a_reimport_must_add_nothing_and_keep_the_output() -> None:
 # --- companies -----------------------------------------------------------------------------------
 
 COMPANIES = [
-    {"id": 1, "name": "Continuity Insights", "kind": "company",
-     "domains": ["continuityinsights.com"], "interactions": 1,
-     "first_at": "2018-08-29T20:26:47+00:00", "last_at": "2018-08-29T20:26:47+00:00"},
-    {"id": 2, "name": "张先生", "kind": "person", "domains": [], "interactions": 2,
-     "first_at": "2018-05-13T12:32:22+08:00", "last_at": "2019-01-01T00:00:00+00:00"},
+    {
+        "id": 1,
+        "name": "Continuity Insights",
+        "kind": "company",
+        "domains": ["continuityinsights.com"],
+        "interactions": 1,
+        "first_at": "2018-08-29T20:26:47+00:00",
+        "last_at": "2018-08-29T20:26:47+00:00",
+    },
+    {
+        "id": 2,
+        "name": "张先生",
+        "kind": "person",
+        "domains": [],
+        "interactions": 2,
+        "first_at": "2018-05-13T12:32:22+08:00",
+        "last_at": "2019-01-01T00:00:00+00:00",
+    },
 ]
 
 
 def test_companies_include_by_name_or_domain_and_by_name_and_kind() -> None:
-    expect = {"companies_include": [
-        "continuityinsights.com", "CONTINUITY",
-        {"name_contains": ["张先生", "baoguan"], "kind": "person"},
-    ]}
+    expect = {
+        "companies_include": [
+            "continuityinsights.com",
+            "CONTINUITY",
+            {"name_contains": ["张先生", "baoguan"], "kind": "person"},
+        ]
+    }
     assert compare.companies_mismatches(expect, COMPANIES) == []
     wrong_kind = {"companies_include": [{"name_contains": "continuity", "kind": "person"}]}
     assert compare.companies_mismatches(wrong_kind, COMPANIES)
 
 
 def test_companies_exclude_looks_at_names_and_domains() -> None:
-    assert compare.companies_mismatches({"companies_exclude": ["mcsv", "mailchimp"]},
-                                        COMPANIES) == []
+    assert (
+        compare.companies_mismatches({"companies_exclude": ["mcsv", "mailchimp"]}, COMPANIES) == []
+    )
     assert compare.companies_mismatches({"companies_exclude": ["insights.com"]}, COMPANIES)
 
 
 def test_interactions_and_first_last_span_all_companies() -> None:
-    expect = {"interactions": 3, "first_at": "2018-05-13T04:32:22+00:00",
-              "last_at": ["2019-01-01", "2020-01-01"]}
+    expect = {
+        "interactions": 3,
+        "first_at": "2018-05-13T04:32:22+00:00",
+        "last_at": ["2019-01-01", "2020-01-01"],
+    }
     assert compare.companies_mismatches(expect, COMPANIES) == []
     assert compare.companies_mismatches({"interactions": {"min": 4}}, COMPANIES)
     assert compare.companies_mismatches({"first_at": "2018-08-29T20:26:47+00:00"}, COMPANIES)
@@ -189,10 +210,26 @@ def test_interactions_and_first_last_span_all_companies() -> None:
 # --- timeline items ------------------------------------------------------------------------------
 
 ROWS = [
-    {"id": 10, "occurred_at": "2016-12-13T19:57:06+00:00", "channel": "chat", "direction": "out",
-     "sender": "Aaaaa Aaaaaaaaaaa", "title": "девиз Вольво", "snippet": "", "thread": "t"},
-    {"id": 11, "occurred_at": "2018-01-18T20:04:30+00:00", "channel": "chat", "direction": "in",
-     "sender": "Nnnnnnn Nnnnnnnnnn", "title": "Reply to this!", "snippet": "", "thread": "t"},
+    {
+        "id": 10,
+        "occurred_at": "2016-12-13T19:57:06+00:00",
+        "channel": "chat",
+        "direction": "out",
+        "sender": "Aaaaa Aaaaaaaaaaa",
+        "title": "девиз Вольво",
+        "snippet": "",
+        "thread": "t",
+    },
+    {
+        "id": 11,
+        "occurred_at": "2018-01-18T20:04:30+00:00",
+        "channel": "chat",
+        "direction": "in",
+        "sender": "Nnnnnnn Nnnnnnnnnn",
+        "title": "Reply to this!",
+        "snippet": "",
+        "thread": "t",
+    },
 ]
 DETAILS: dict[str, Mapping[str, Any]] = {
     "10": {"body": "девиз Вольво\nhttps://pikabu.ru/x гыгы", "attachments": []},
@@ -212,8 +249,13 @@ class Shown:
 
 
 def test_an_item_matches_a_row_through_title_and_shown_body() -> None:
-    item = {"channel": "chat", "direction": "out", "sender_contains": "aaaaa aaaaaaaaaaa",
-            "occurred_at": "2016-12-13T19:57:06", "text_contains": ["девиз Вольво", "pikabu.ru"]}
+    item = {
+        "channel": "chat",
+        "direction": "out",
+        "sender_contains": "aaaaa aaaaaaaaaaa",
+        "occurred_at": "2016-12-13T19:57:06",
+        "text_contains": ["девиз Вольво", "pikabu.ru"],
+    }
     shown = Shown()
     assert compare.items_mismatches([item], ROWS, shown) == []
     assert shown.asked == ["10"]  # only the row the timeline fields already matched
@@ -228,10 +270,12 @@ def test_show_is_not_called_when_the_title_holds_every_text() -> None:
 
 def test_item_attachments_are_counted_in_show() -> None:
     shown = Shown()
-    assert compare.items_mismatches([{"sender_contains": "Nnnn", "attachments": 1}], ROWS,
-                                    shown) == []
-    problems = compare.items_mismatches([{"sender_contains": "Nnnn", "attachments": 0}], ROWS,
-                                        shown)
+    assert (
+        compare.items_mismatches([{"sender_contains": "Nnnn", "attachments": 1}], ROWS, shown) == []
+    )
+    problems = compare.items_mismatches(
+        [{"sender_contains": "Nnnn", "attachments": 0}], ROWS, shown
+    )
     assert problems and "attachments 1 != 0" in problems[0]
 
 
@@ -249,8 +293,12 @@ LEG_2 = {"kind": "flight", "number": "4U8103", "origin": "BRU", "start": "2018-0
 
 
 def test_required_bookings_each_need_their_own_row() -> None:
-    row = {"kind": "flight", "number": "4U8102", "origin": "TXL",
-           "start": "2018-02-02T18:35:00+00:00"}
+    row = {
+        "kind": "flight",
+        "number": "4U8102",
+        "origin": "TXL",
+        "start": "2018-02-02T18:35:00+00:00",
+    }
     assert compare.bookings_mismatches([LEG_1], [row]) == []
     assert compare.bookings_mismatches([LEG_1], [row, row])
     assert compare.bookings_mismatches([LEG_1, LEG_1], [row])
@@ -263,8 +311,12 @@ def test_an_empty_expected_list_means_no_booking_rows() -> None:
 
 def test_optional_bookings_may_be_missing_but_extra_rows_must_match_one() -> None:
     optional = [{**LEG_1, "optional": True}, {**LEG_2, "optional": True}]
-    leg_2 = {"kind": "flight", "number": "EW8103", "origin": "BRU",
-             "start": "2018-02-04T20:40:00+01:00"}
+    leg_2 = {
+        "kind": "flight",
+        "number": "EW8103",
+        "origin": "BRU",
+        "start": "2018-02-04T20:40:00+01:00",
+    }
     assert compare.bookings_mismatches(optional, []) == []
     assert compare.bookings_mismatches([{**LEG_2, "number": ["4U8103", "EW8103"]}], [leg_2]) == []
     problems = compare.bookings_mismatches(optional, [leg_2])
@@ -290,10 +342,18 @@ def test_a_required_booking_outranks_leftover_rows() -> None:
 
 
 def test_booking_contains_keys_read_travellers_and_company() -> None:
-    expected = {"travellers_contains": "DOE", "company_contains": ["Air Nostrum", "Iberia"],
-                "start": "2019-05-21", "seat": ["3A", "003A"]}
-    row = {"travellers": ["JOHN/DOE"], "company": "Iberia", "start": "2019-05-21T18:20:00-04:00",
-           "seat": "003a"}
+    expected = {
+        "travellers_contains": "DOE",
+        "company_contains": ["Air Nostrum", "Iberia"],
+        "start": "2019-05-21",
+        "seat": ["3A", "003A"],
+    }
+    row = {
+        "travellers": ["JOHN/DOE"],
+        "company": "Iberia",
+        "start": "2019-05-21T18:20:00-04:00",
+        "seat": "003a",
+    }
     assert compare.booking_mismatches(expected, row) == []
     assert compare.booking_mismatches({"status": "cancelled"}, {"status": "confirmed"})
 

@@ -1,0 +1,88 @@
+"""`kluis demo`: a living demo vault built through the real importers, scriptable at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vault.domains import esp_domains
+
+
+def kluis(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KLUIS_VAULT": str(folder), "KLUIS_PASSPHRASE": "demo"}
+    return subprocess.run(
+        [sys.executable, "-m", "vault", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def as_json(folder: Path, *args: str) -> Any:
+    done = kluis(folder, *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo") / "vault"
+    done = kluis(folder, "demo", "--no-tui")
+    assert done.returncode == 0, done.stderr
+    assert "export KLUIS_VAULT=" in done.stdout
+    return folder
+
+
+def test_demo_has_a_realistic_spread_of_companies_and_people(demo: Path) -> None:
+    companies = as_json(demo, "companies")
+    kinds = [c["kind"] for c in companies]
+    assert kinds.count("company") >= 25 and kinds.count("person") >= 3
+    assert sum(c["interactions"] for c in companies) >= 8000
+    first = min(c["first_at"] for c in companies)
+    last = max(c["last_at"] for c in companies)
+    assert int(last[:4]) - int(first[:4]) >= 6
+    domains = {d for c in companies for d in c["domains"]}
+    assert not domains & esp_domains()  # newsletters sent through ESPs belong to their brands
+    assert {"klm.com", "ns.nl", "bol.com", "ing.nl", "fietsersbond.nl"} <= domains
+
+
+def test_demo_chats_land_on_company_and_person_timelines(demo: Path) -> None:
+    companies = {c["name"]: c for c in as_json(demo, "companies")}
+    ns_channel = companies["NS Reisinformatie"]
+    rows = as_json(demo, "timeline", str(ns_channel["id"]), "--limit", "5")
+    assert ns_channel["kind"] == "company" and {r["channel"] for r in rows} == {"chat"}
+    lotte = companies["Lotte Jansen"]
+    channels = {r["channel"] for r in as_json(demo, "timeline", str(lotte["id"]), "--limit", "600")}
+    assert lotte["kind"] == "person" and channels == {"chat", "email"}
+
+
+def test_demo_outbound_complaint_is_one_case(demo: Path) -> None:
+    hits = as_json(demo, "search", "wasmachine", "company:Coolblue", "--limit", "50")
+    outbound = [h for h in hits if h["direction"] == "out"]
+    assert outbound
+    item = as_json(demo, "show", str(outbound[0]["id"]))
+    assert len(item["case"]) >= 4
+
+
+def test_demo_is_reused_and_never_replaces_a_real_vault(demo: Path, tmp_path: Path) -> None:
+    again = kluis(demo, "demo", "--no-tui")
+    assert again.returncode == 0 and "already" in again.stdout
+    real = tmp_path / "mine"
+    env_init = kluis(real, "init")
+    assert env_init.returncode == 0
+    refused = subprocess.run(
+        [sys.executable, "-m", "vault", "demo", "--no-tui", "--vault", str(real)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "KLUIS_PASSPHRASE": "demo"},
+    )
+    assert refused.returncode == 1 and "not the demo" in refused.stderr
