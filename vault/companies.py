@@ -231,9 +231,11 @@ class CompanyResolver:
         company_id = int(result.lastrowid or 0)
         # A name identifier lets a chat of the same name, an ESP mail known only by its display
         # name, or a person's other address under the same full name, find this company.
-        if _is_full_name(claim) or (claim.company_kind == "company" and claim.kind != "name"):
-            if self._lookup("name", name.casefold()) is None:
-                self._add_identifier("name", name.casefold(), company_id)
+        findable = _is_full_name(claim) or (
+            claim.company_kind == "company" and claim.kind != "name"
+        )
+        if findable and self._lookup("name", name.casefold()) is None:
+            self._add_identifier("name", name.casefold(), company_id)
         self._kinds[company_id] = claim.company_kind
         return company_id
 
