@@ -8,15 +8,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
 from vault import company_edits, queries
 from vault import keys as keymod
 from vault.errors import InputError, UsageError, VaultLocked
-from vault.ingest import Ingestor, Summary, load_cursors
-from vault.records import ImportOptions
 from vault.render import item_text, print_json, short_time, table, timeline_lines
 from vault.store import Store
 from vault.timefmt import parse_user_date
@@ -28,6 +26,10 @@ from vault.unlock import (
     resolve_folder,
     unlock_key,
 )
+
+if TYPE_CHECKING:
+    from vault.ingest import Summary
+    from vault.records import ImportOptions
 
 
 def _source(args: argparse.Namespace) -> PassphraseSource:
@@ -88,6 +90,8 @@ def _timezone(name: str | None) -> Any:
 
 
 def _import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
+    from vault.ingest import load_cursors
+
     addresses = {m.casefold() for m in args.me if "@" in m}
     names = {m.casefold() for m in args.me if "@" not in m}
     with store.read() as conn:
@@ -119,6 +123,7 @@ def _progress_printer() -> Callable[[Summary], None] | None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     import importers
+    from vault.ingest import Ingestor, Summary
 
     paths = [Path(p).expanduser() for p in args.paths]
     for path in paths:

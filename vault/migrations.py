@@ -9,9 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import Connection, text
-from sqlmodel import SQLModel
-
-from vault import models
 
 FTS_SQL = [
     # External content: the text lives once, in `interaction`; triggers keep the index in step.
@@ -37,7 +34,12 @@ FTS_SQL = [
 
 
 def _initial_schema(conn: Connection) -> None:
-    assert models.Interaction.__tablename__  # the models module registers every table
+    # Deferred: SQLModel (and pydantic) cost start-up time and are only needed to lay out tables.
+    from sqlmodel import SQLModel
+
+    from vault import models
+
+    assert models.Interaction.__tablename__  # importing the models registers every table
     SQLModel.metadata.create_all(conn)
     for statement in FTS_SQL:
         conn.execute(text(statement))

@@ -42,6 +42,12 @@ def table(rows: Iterable[Sequence[str]], headers: Sequence[str], out: TextIO | N
         stream.write("  ".join(cells).rstrip() + "\n")
 
 
+def sender_name(sender: str) -> str:
+    """``KLM <noreply@klm.com>`` → ``KLM``; a bare address stays as it is."""
+    name, _, address = sender.partition(" <")
+    return one_line(name if address else sender, 40)
+
+
 def short_time(iso_time: str | None) -> str:
     """``2024-03-01T10:15:00+01:00`` → ``2024-03-01 10:15``."""
     return iso_time[:16].replace("T", " ") if iso_time else "—"
@@ -57,7 +63,7 @@ def timeline_lines(rows: Iterable[dict[str, Any]], out: TextIO | None = None) ->
             month = when[:7]
             stream.write(f"── {month} ──\n")
         mark = CHANNEL_MARK.get(row["channel"], "?") + DIRECTION_MARK.get(row["direction"], " ")
-        who = f"  {one_line(row['sender'], 40)}" if row.get("sender") else ""
+        who = f"  {sender_name(row['sender'])}" if row.get("sender") else ""
         company = f"  [{row['company']['name']}]" if isinstance(row.get("company"), dict) else ""
         stream.write(f"{row['id']:>7}  {short_time(when)}  {mark}  {row['title']}{company}{who}\n")
         if row.get("snippet"):

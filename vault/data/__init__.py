@@ -1,0 +1,1 @@
+"""Data files: ESP/relay and freemail domain lists."""
