@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from vault.errors import VaultExists
 from vault.ingest import Ingestor, Summary
+from vault.launch import open_app, print_cli_hints
 from vault.records import ImportOptions, Item
 from vault.store import Store
 from vault.unlock import ENV_VAULT, PassphraseSource, create_vault, open_vault, vault_exists
@@ -100,10 +101,7 @@ def run_demo(args: argparse.Namespace) -> int:
         summary, seconds = build_demo(folder)
         print(f"Done in {seconds:.1f} s: {summary.new:,} items from 6 years of mail and chats.")
     if args.no_tui or not sys.stdout.isatty():
-        print('Explore it (passphrase "demo"):')
-        print(f"  export KLUIS_VAULT={folder} KLUIS_PASSPHRASE=demo")
-        print("  kluis companies · kluis timeline KLM · kluis search refund · kluis bookings")
+        print(f'Explore it (passphrase "{DEMO_PASSPHRASE}"):')
+        print_cli_hints(folder, DEMO_PASSPHRASE)
         return 0
-    from vault.launch import open_app
-
-    return open_app(folder, source)
+    return open_app(folder, source, DEMO_PASSPHRASE)

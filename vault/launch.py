@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 
-from vault.unlock import PassphraseSource, open_vault, resolve_folder, vault_exists
+from vault.unlock import (
+    PassphraseSource,
+    default_folder,
+    open_vault,
+    resolve_folder,
+    vault_exists,
+)
 
 
 def _ask_yes(question: str) -> bool:
@@ -15,16 +22,40 @@ def _ask_yes(question: str) -> bool:
     return answer in ("", "y", "yes", "j", "ja")
 
 
-def open_app(folder: Path, source: PassphraseSource) -> int:
+def command_name() -> str:
+    """How the user can call kluis: ``kluis`` when it is on PATH, else the script's own path."""
+    if shutil.which("kluis"):
+        return "kluis"
+    script = Path(sys.argv[0])
+    return str(script) if script.name == "kluis" else f"{sys.executable} -m vault"
+
+
+def print_cli_hints(folder: Path, passphrase: str | None = None) -> None:
+    """Tell the user how to explore the vault in ``folder`` from the command line."""
+    kluis = command_name()
+    settings = []
+    if folder != default_folder():
+        settings.append(f"KLUIS_VAULT={folder}")
+    if passphrase:
+        settings.append(f"KLUIS_PASSPHRASE={passphrase}")
+    if settings:
+        print(f"  export {' '.join(settings)}")
+    print(f"  {kluis} companies")
+    print(f"  {kluis} timeline KLM          (a company's history, newest first)")
+    print(f'  {kluis} search wasmachine     (words, "phrases", prefix*, company:, after:)')
+    print(f"  {kluis} show ID               (one item in full; every view also takes --json)")
+
+
+def open_app(folder: Path, source: PassphraseSource, passphrase_hint: str | None = None) -> int:
     """Run the Textual app on the vault in ``folder`` (or say how to use the CLI until it lands)."""
     store = open_vault(folder, source)
     if importlib.util.find_spec("tui.app") is None:
         store.close()
         print(
-            f"The vault at {folder} is unlocked and ready, but the terminal app is not part of "
-            "this version yet.\nUse the command line meanwhile: `kluis companies`, "
-            "`kluis timeline COMPANY`, `kluis search WORDS`, `kluis show ID` (all with --json)."
+            f"The vault at {folder} is unlocked. The terminal app is not part of this version "
+            "yet; explore it from the command line:"
         )
+        print_cli_hints(folder, passphrase_hint)
         return 0
     from tui.app import run_app  # type: ignore[import-not-found, unused-ignore]
 
