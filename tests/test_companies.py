@@ -195,3 +195,17 @@ def test_a_persons_chat_and_mail_under_the_same_full_name_are_one_person(store: 
     item.dedup_key = "chat:lotte"
     Ingestor(store, options(ME), "test", "t").run([item, mail(2, "Lotte <lotte@outlook.com>")])
     assert names(store) == {"Lotte Jansen": ("person", 2), "Lotte": ("person", 1)}
+
+
+def test_two_domains_of_one_brand_under_the_same_name_are_one_company(store: Store) -> None:
+    Ingestor(store, options(ME), "test", "t").run(
+        [
+            mail(1, "KLM <noreply@klm.com>"),
+            mail(2, "KLM <news@mail.klm.nl>"),
+            mail(3, "Transavia <news@transavia.com>"),
+        ]
+    )
+    assert names(store) == {"KLM": ("company", 2), "Transavia": ("company", 1)}
+    with store.read() as conn:
+        rows = {r.name: r.domains for r in queries.list_companies(conn)}
+    assert rows["KLM"] == ["klm.com", "klm.nl"]

@@ -91,6 +91,7 @@ def _timezone(name: str | None) -> Any:
 
 def _import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
     from vault.ingest import load_cursors
+    from vault.records import ImportOptions
 
     addresses = {m.casefold() for m in args.me if "@" in m}
     names = {m.casefold() for m in args.me if "@" not in m}

@@ -251,11 +251,21 @@ class CompanyResolver:
         return kind
 
     def _by_name(self, claim: Claim) -> tuple[int, int] | None:
-        """A known company or person this claim joins by name (DESIGN rule 6, and people)."""
-        if not claim.name or not (claim.kind == "chat_handle" or _is_full_name(claim)):
+        """A known company or person this claim joins by name.
+
+        A chat joins any company or person of its name (DESIGN rule 6); a new domain joins a
+        company whose display name is the same (``klm.nl`` news and ``klm.com`` → one KLM); a
+        person's new address joins the person of the same full name.
+        """
+        if not claim.name:
+            return None
+        domain_of_company = claim.kind == "email_domain" and claim.company_kind == "company"
+        if not (claim.kind == "chat_handle" or domain_of_company or _is_full_name(claim)):
             return None
         hit = self._lookup("name", claim.name.casefold())
-        if hit is None or (claim.kind != "chat_handle" and self._kind(hit[1]) != "person"):
+        if hit is None:
+            return None
+        if claim.kind != "chat_handle" and self._kind(hit[1]) != claim.company_kind:
             return None
         return self._add_identifier(*claim.key, hit[1]), hit[1]
 
