@@ -239,3 +239,19 @@ def test_import_vault_loads_no_ui_importer_or_exporter() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_without_me_the_mailbox_owner_is_guessed_and_their_mail_goes_out(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kluis(capsys, "init")
+    status, _, err = kluis(capsys, "import", str(FIXTURES), "--json")
+    assert status == 0
+    assert "Taking me@example.org as your own address" in err
+    hits = kluis_json(capsys, "search", "refund", "channel:email")
+    assert isinstance(hits, list)
+    refund = next(h for h in hits if h["title"] == "Refund request for booking RXJ34P")
+    assert refund["direction"] == "out" and refund["company"]["name"] != "example.org"
+    # Remembered in the profile: the next import does not need to guess again.
+    _, _, err = kluis(capsys, "import", str(FIXTURES))
+    assert "Taking" not in err

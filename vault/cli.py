@@ -104,6 +104,40 @@ def build_parser() -> OneLineParser:
     )
     _add_json(p)
 
+    p = command("sync", "fetch new mail from an account (read-only: nothing is marked read)")
+    accounts = p.add_subparsers(
+        dest="protocol", metavar="PROTOCOL", required=True, parser_class=OneLineParser
+    )
+    a = accounts.add_parser("imap", help="an IMAP mailbox", parents=[common])
+    a.add_argument("--host", help="server name (remembered after the first sync)")
+    a.add_argument("--port", type=int, help="default 993 (TLS), 143 (STARTTLS or plain)")
+    a.add_argument("--user", help="login name (remembered after the first sync)")
+    security = a.add_mutually_exclusive_group()
+    security.add_argument(
+        "--tls",
+        dest="security",
+        action="store_const",
+        const="tls",
+        help="TLS from the start (the default)",
+    )
+    security.add_argument("--starttls", dest="security", action="store_const", const="starttls")
+    security.add_argument(
+        "--plain",
+        dest="security",
+        action="store_const",
+        const="plain",
+        help="no encryption: only to a loopback address",
+    )
+    a.add_argument(
+        "--folder",
+        action="append",
+        default=[],
+        metavar="F",
+        help="only these folders (repeatable; default: all but Trash/Junk/Spam)",
+    )
+    a.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS")
+    _add_json(a)
+
     p = command("companies", "list companies and people, most recent contact first")
     _add_json(p)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from vault.unlock import (
 
 if TYPE_CHECKING:
     from vault.ingest import Summary
-    from vault.records import ImportOptions
+    from vault.records import ImportOptions, Item
 
 
 def _source(args: argparse.Namespace) -> PassphraseSource:
@@ -108,6 +109,35 @@ def _import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
     )
 
 
+MAIL_FORMATS = frozenset({"eml", "mbox", "maildir", "takeout"})
+
+
+def _detect_me(store: Store, sample: Iterable[Item], options: ImportOptions) -> ImportOptions:
+    """Options with the mailbox owner's address guessed from a sample, remembered in the profile.
+
+    Without it every mail the user sent would count as a mail from their own "company".
+    """
+    from vault.me import most_frequent_recipient
+
+    address = most_frequent_recipient(sample)
+    if address is None:
+        return options
+    with store.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT OR IGNORE INTO profilefield(key, value, category, updated_at) "
+                "VALUES ('email', :v, 'detected', datetime('now'))"
+            ),
+            {"v": address},
+        )
+    print(
+        f"Taking {address} as your own address (it received most of this mail); "
+        "use --me to say otherwise.",
+        file=sys.stderr,
+    )
+    return replace(options, me_addresses=frozenset({address}))
+
+
 def _progress_printer() -> Callable[[Summary], None] | None:
     if not sys.stderr.isatty():
         return None
@@ -137,6 +167,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         for path in paths:
             format_name = importers.detect(path) if args.format == "auto" else args.format
             importer = importers.load(format_name)
+            if format_name in MAIL_FORMATS and not options.me_addresses:
+                options = _detect_me(store, importer.read(path, options), options)
             ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
             total.add(ingestor.run(importer.read(path, options)))
         if progress is not None:
@@ -152,6 +184,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         for message in total.messages:
             print(f"  error: {message}")
     return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from vault.sync import sync_imap
+
+    return sync_imap(args)
 
 
 def cmd_companies(args: argparse.Namespace) -> int:
@@ -338,6 +376,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "import": cmd_import,
+    "sync": cmd_sync,
     "companies": cmd_companies,
     "timeline": cmd_timeline,
     "show": cmd_show,
