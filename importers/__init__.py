@@ -23,6 +23,8 @@ from vault.records import ImportOptions, Item
 FORMATS: dict[str, str] = {
     "eml": "importers.email.eml",
     "telegram": "importers.chat.telegram",
+    "html": "importers.bookings.html",
+    "jsonld": "importers.bookings.jsonld",
 }
 """Format name (``kluis import --format``) → module, in auto-detection order."""
 

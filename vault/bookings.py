@@ -52,48 +52,56 @@ def booking_row(booking: Booking) -> dict[str, Any]:
     }
 
 
-def merge_booking(conn: Connection, company_id: int, interaction_id: int, booking: Booking) -> bool:
-    """Insert or update the booking and link the interaction; True if an existing one changed."""
-    row = booking_row(booking)
-    row["company_id"] = company_id
-    existing = (
-        conn.execute(
-            text(
-                "SELECT * FROM booking WHERE company_id=:company_id AND kind=:kind "
-                "AND reference=:reference AND segment=:segment"
-            ),
-            row,
+def _matches(conn: Connection, row: dict[str, Any]) -> list[Any]:
+    """Bookings this record updates: the same leg of the same company's reference first.
+
+    A record without leg facts (a cancellation that carries only its reference) updates every
+    leg of that reference. A reference is specific enough that, when the company differs (a
+    bare cancellation with no airline in it), the booking is still found across companies.
+    """
+    if not row["reference"]:
+        query = (
+            "SELECT * FROM booking WHERE company_id=:company_id AND kind=:kind "
+            "AND reference='' AND segment=:segment"
         )
-        .mappings()
-        .first()
-    )
-    if existing is None:
-        columns = ", ".join(row)
-        values = ", ".join(f":{name}" for name in row)
-        result = conn.execute(text(f"INSERT INTO booking({columns}) VALUES ({values})"), row)
-        booking_id, role, changed = int(result.lastrowid or 0), "confirmed", False
+        return list(conn.execute(text(query), row).mappings())
+    leg = "" if not row["segment"] else " AND segment=:segment"
+    for scope in (" AND company_id=:company_id", ""):
+        query = f"SELECT * FROM booking WHERE kind=:kind AND reference=:reference{leg}{scope}"
+        found = list(conn.execute(text(query + " ORDER BY id"), row).mappings())
+        if found:
+            return found if scope or not leg else found[:1]
+    return []
+
+
+def _update(
+    conn: Connection, existing: Any, row: dict[str, Any], cancelled: bool
+) -> tuple[str, bool]:
+    """Apply ``row`` to one existing booking; returns (role of the source, changed)."""
+    updates = {
+        name: row[name]
+        for name in _MERGED_FIELDS
+        if row[name] not in (None, "[]", "{}") and row[name] != existing[name]
+    }
+    if cancelled:
+        role, status = "cancelled", "cancelled"
+    elif updates:
+        role, status = "changed", "changed"
     else:
-        booking_id = int(existing["id"])
-        updates = {
-            name: row[name]
-            for name in _MERGED_FIELDS
-            if row[name] not in (None, "[]", "{}") and row[name] != existing[name]
-        }
-        if booking.status == "cancelled":
-            role, status = "cancelled", "cancelled"
-        elif updates:
-            role, status = "changed", "changed"
-        else:
-            role, status = "confirmed", existing["status"]
-        changed = bool(updates) or status != existing["status"]
-        if changed:
-            updates["status"] = status
-            updates["modified_at"] = row["modified_at"]
-            assignments = ", ".join(f"{name}=:{name}" for name in updates)
-            conn.execute(
-                text(f"UPDATE booking SET {assignments} WHERE id=:booking_id"),
-                {**updates, "booking_id": booking_id},
-            )
+        role, status = "confirmed", existing["status"]
+    changed = bool(updates) or status != existing["status"]
+    if changed:
+        updates["status"] = status
+        updates["modified_at"] = row["modified_at"]
+        assignments = ", ".join(f"{name}=:{name}" for name in updates)
+        conn.execute(
+            text(f"UPDATE booking SET {assignments} WHERE id=:booking_id"),
+            {**updates, "booking_id": existing["id"]},
+        )
+    return role, changed
+
+
+def _link(conn: Connection, booking_id: int, interaction_id: int, role: str) -> None:
     conn.execute(
         text(
             "INSERT OR IGNORE INTO bookingsource(booking_id, interaction_id, role) "
@@ -101,4 +109,33 @@ def merge_booking(conn: Connection, company_id: int, interaction_id: int, bookin
         ),
         {"b": booking_id, "i": interaction_id, "r": role},
     )
+
+
+def existing_company(conn: Connection, booking: Booking) -> int | None:
+    """The company that already holds this booking's reference, if one does."""
+    if not booking.reference:
+        return None
+    found = conn.execute(
+        text("SELECT company_id FROM booking WHERE kind=:k AND reference=:r ORDER BY id LIMIT 1"),
+        {"k": booking.kind, "r": booking.reference},
+    ).scalar()
+    return int(found) if found is not None else None
+
+
+def merge_booking(conn: Connection, company_id: int, interaction_id: int, booking: Booking) -> bool:
+    """Insert or update the booking and link the interaction; True if an existing one changed."""
+    row = booking_row(booking)
+    row["company_id"] = company_id
+    matches = _matches(conn, row)
+    if not matches:
+        columns = ", ".join(row)
+        values = ", ".join(f":{name}" for name in row)
+        result = conn.execute(text(f"INSERT INTO booking({columns}) VALUES ({values})"), row)
+        _link(conn, int(result.lastrowid or 0), interaction_id, "confirmed")
+        return False
+    changed = False
+    for existing in matches:
+        role, this_changed = _update(conn, existing, row, booking.status == "cancelled")
+        _link(conn, int(existing["id"]), interaction_id, role)
+        changed |= this_changed
     return changed

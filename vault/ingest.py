@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, text
 
 from vault.blobs import put_blob
-from vault.bookings import merge_booking
+from vault.bookings import existing_company, merge_booking
 from vault.companies import CompanyResolver, counterpart_of
 from vault.errors import ImportFailed, VaultError
 from vault.records import (
@@ -25,6 +25,7 @@ from vault.records import (
     ImportOptions,
     Interaction,
     Item,
+    Party,
     Quarantined,
     content_key,
 )
@@ -166,15 +167,24 @@ class _BatchWriter:
         self.threads[item.thread_key] = thread_id
         return thread_id
 
+    def _company_of(self, item: Interaction, party: Party | None) -> tuple[int, int | None]:
+        """(company, identifier): a document naming no one joins its booking's company."""
+        if party is None and not item.hints.organisation:
+            for booking in item.bookings:
+                company_id = existing_company(self.conn, booking)
+                if company_id is not None:
+                    return company_id, None
+        return self.resolver.resolve(item)
+
     def _insert(self, item: Interaction) -> bool:
         """Insert ``item``; True if it updated an existing booking."""
-        company_id, identifier_id = self.resolver.resolve(item)
+        party = counterpart_of(item, self.resolver.me)
+        company_id, identifier_id = self._company_of(item, party)
         when = item.occurred_at
         offset = when.utcoffset()
         extras = dict(item.extras)
         if not item.tz_known:
             extras["tz_assumed"] = True
-        party = counterpart_of(item, self.resolver.me)
         row = {
             "company_id": company_id,
             "resolved_by": identifier_id,

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from importers.bookings.schemaorg import bookings_in_page
 from importers.email.addresses import parse_addresses
 from importers.email.decode import decode_header_value, unfold_header
 from importers.email.mime import PARSER, extract_content
@@ -130,6 +131,7 @@ def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction |
         raw=raw,
         thread_key=_normalise_id(thread_root),
         attachments=content.attachments,
+        bookings=[b for page in content.html for b in bookings_in_page(page, options.timezone)],
         hints=_hints(headers),
         extras=extras,
     )

@@ -78,6 +78,7 @@ class Content:
 
     body: str = ""
     attachments: list[Attachment] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)  # HTML parts that carry schema.org markup
 
 
 @dataclass(slots=True, eq=False)
@@ -109,7 +110,21 @@ def extract_content(message: Message) -> Content:
         for number, part in enumerate(_leaves(root), start=1)
         if id(part) not in used and _is_attachment(part)
     ]
-    return Content(body=body, attachments=attachments)
+    return Content(body=body, attachments=attachments, html=_markup_pages(root))
+
+
+def _markup_pages(root: _Part) -> list[str]:
+    """Decoded HTML parts that mention schema.org: where booking confirmations put markup."""
+    pages = []
+    for part in _leaves(root):
+        if part.ctype != "text/html" or part.disposition == "attachment":
+            continue
+        data = _decoded(part.message)
+        if b"schema.org" in data:
+            pages.append(
+                decode_bytes(data, part.message.get_content_charset() or html_charset(data))
+            )
+    return pages
 
 
 def _tree(message: Message) -> _Part:

@@ -1,0 +1,1 @@
+"""Bookings, orders and parcels found in schema.org markup (JSON-LD and microdata)."""

@@ -1,0 +1,137 @@
+"""schema.org markup out of HTML: JSON-LD script blocks and microdata, read leniently.
+
+Real mail carries broken markup (trailing commas, two objects without a comma between them,
+HTML entities inside JSON, microdata in invalid XHTML); what can be repaired is, and what
+cannot is skipped: no booking rather than a wrong one.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_GLUED_OBJECTS = re.compile(r"}\s*{")
+MAX_MARKUP_CHARS = 2_000_000
+
+
+def has_markup(page: str) -> bool:
+    """A cheap test before parsing: does the page mention schema.org at all?"""
+    return "schema.org" in page
+
+
+def loads_leniently(text: str) -> Any:
+    """JSON as found in mail markup, repaired where it can be; None when it cannot."""
+    text = text.strip().lstrip("\ufeff")
+    if text.startswith("<!--"):
+        text = text.removeprefix("<!--").removesuffix("-->")
+    for candidate in (text, html.unescape(text)):
+        repaired = _TRAILING_COMMA.sub(r"\1", candidate)
+        glued = _GLUED_OBJECTS.sub("},{", repaired)
+        for attempt in (candidate, repaired, glued, f"[{glued}]"):
+            try:
+                return json.loads(attempt)
+            except ValueError:
+                continue
+    return None
+
+
+def jsonld_objects(page: str) -> list[Any]:
+    """Every JSON-LD object of the page, arrays and ``@graph`` flattened."""
+    if len(page) > MAX_MARKUP_CHARS:
+        return []
+    tree = LexborHTMLParser(page)
+    found: list[Any] = []
+    for script in tree.css('script[type="application/ld+json"]'):
+        data = loads_leniently(script.text(deep=True) or "")
+        found.extend(flatten(data))
+    return found
+
+
+def flatten(data: Any) -> list[Any]:
+    """Objects of a JSON-LD document: arrays and ``@graph`` flattened."""
+    if isinstance(data, list):
+        return [obj for item in data for obj in flatten(item)]
+    if isinstance(data, dict):
+        graph = data.get("@graph")
+        if isinstance(graph, list):
+            return flatten(graph)
+        return [data]
+    return []
+
+
+def _type_name(itemtype: str | None) -> str | None:
+    if not itemtype:
+        return None
+    first = itemtype.split()[0]
+    return first.rstrip("/").rsplit("/", 1)[-1] or None
+
+
+def _prop_value(node: LexborNode) -> Any:
+    attrs = node.attributes
+    for name in ("content", "datetime", "href", "src", "value"):
+        value = attrs.get(name)
+        if value is not None:
+            return value
+    return (node.text(deep=True) or "").strip()
+
+
+def microdata_objects(page: str) -> list[dict[str, Any]]:
+    """Top-level microdata items as JSON-LD-like dicts (``@type`` plus properties)."""
+    if len(page) > MAX_MARKUP_CHARS or "itemscope" not in page:
+        return []
+    tree = LexborHTMLParser(page)
+    items: dict[int, dict[str, Any]] = {}
+    tops: list[dict[str, Any]] = []
+    scopes = tree.css("[itemscope]")
+    for scope in scopes:
+        items[id_of(scope)] = {"@type": _type_name(scope.attributes.get("itemtype"))}
+    for scope in scopes:
+        owner = _owning_scope(scope)
+        item = items[id_of(scope)]
+        if owner is None or "itemprop" not in scope.attributes:
+            tops.append(item)
+        else:
+            _add(items[id_of(owner)], scope.attributes.get("itemprop") or "", item)
+    for node in tree.css("[itemprop]"):
+        if "itemscope" in node.attributes:
+            continue
+        owner = _owning_scope(node)
+        if owner is not None:
+            _add(items[id_of(owner)], node.attributes.get("itemprop") or "", _prop_value(node))
+    return tops
+
+
+def id_of(node: LexborNode) -> int:
+    """A stable identity for a node within one parse (selectolax makes new wrappers)."""
+    return int(node.mem_id)
+
+
+def _owning_scope(node: LexborNode) -> LexborNode | None:
+    parent = node.parent
+    while parent is not None:
+        if "itemscope" in parent.attributes:
+            return parent
+        parent = parent.parent
+    return None
+
+
+def _add(item: dict[str, Any], names: str, value: Any) -> None:
+    for name in names.split():
+        if name not in item:
+            item[name] = value
+        elif isinstance(item[name], list):
+            item[name].append(value)
+        else:
+            item[name] = [item[name], value]
+
+
+def schema_objects(page: str) -> list[Any]:
+    """All schema.org objects of a page: JSON-LD first, then microdata."""
+    if not has_markup(page):
+        return []
+    return jsonld_objects(page) + microdata_objects(page)
