@@ -7,16 +7,18 @@ import zlib
 
 from sqlalchemy import Connection, text
 
+from vault.store import RawConnection
+
 # Level 1: mail and JSON still shrink about 3x, at a fraction of level 6's CPU cost on import.
 COMPRESSION_LEVEL = 1
 
 
-def put_blob(conn: Connection, data: bytes) -> str:
+def put_blob(db: RawConnection, data: bytes) -> str:
     """Store ``data`` (if not stored yet) and return its SHA-256 hex digest."""
     digest = hashlib.sha256(data).hexdigest()
-    conn.execute(
-        text("INSERT OR IGNORE INTO blob(sha256, size, data) VALUES (:s, :n, :d)"),
-        {"s": digest, "n": len(data), "d": zlib.compress(data, COMPRESSION_LEVEL)},
+    db.execute(
+        "INSERT OR IGNORE INTO blob(sha256, size, data) VALUES (?, ?, ?)",
+        (digest, len(data), zlib.compress(data, COMPRESSION_LEVEL)),
     )
     return digest
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, text
+import sqlcipher3
 
 from vault.records import Booking
+from vault.store import RawConnection
 
 _MERGED_FIELDS = (
     "number",
@@ -52,7 +53,13 @@ def booking_row(booking: Booking) -> dict[str, Any]:
     }
 
 
-def _matches(conn: Connection, row: dict[str, Any]) -> list[Any]:
+def _rows(db: RawConnection, query: str, params: dict[str, Any]) -> list[Any]:
+    cursor = db.cursor()
+    cursor.row_factory = sqlcipher3.Row
+    return list(cursor.execute(query, params))
+
+
+def _matches(db: RawConnection, row: dict[str, Any]) -> list[Any]:
     """Bookings this record updates: the same leg of the same company's reference first.
 
     A record without leg facts (a cancellation that carries only its reference) updates every
@@ -64,18 +71,18 @@ def _matches(conn: Connection, row: dict[str, Any]) -> list[Any]:
             "SELECT * FROM booking WHERE company_id=:company_id AND kind=:kind "
             "AND reference='' AND segment=:segment"
         )
-        return list(conn.execute(text(query), row).mappings())
+        return _rows(db, query, row)
     leg = "" if not row["segment"] else " AND segment=:segment"
     for scope in (" AND company_id=:company_id", ""):
         query = f"SELECT * FROM booking WHERE kind=:kind AND reference=:reference{leg}{scope}"
-        found = list(conn.execute(text(query + " ORDER BY id"), row).mappings())
+        found = _rows(db, query + " ORDER BY id", row)
         if found:
             return found if scope or not leg else found[:1]
     return []
 
 
 def _update(
-    conn: Connection, existing: Any, row: dict[str, Any], cancelled: bool
+    db: RawConnection, existing: Any, row: dict[str, Any], cancelled: bool
 ) -> tuple[str, bool]:
     """Apply ``row`` to one existing booking; returns (role of the source, changed)."""
     updates = {
@@ -94,48 +101,47 @@ def _update(
         updates["status"] = status
         updates["modified_at"] = row["modified_at"]
         assignments = ", ".join(f"{name}=:{name}" for name in updates)
-        conn.execute(
-            text(f"UPDATE booking SET {assignments} WHERE id=:booking_id"),
+        db.execute(
+            f"UPDATE booking SET {assignments} WHERE id=:booking_id",
             {**updates, "booking_id": existing["id"]},
         )
     return role, changed
 
 
-def _link(conn: Connection, booking_id: int, interaction_id: int, role: str) -> None:
-    conn.execute(
-        text(
-            "INSERT OR IGNORE INTO bookingsource(booking_id, interaction_id, role) "
-            "VALUES (:b, :i, :r)"
-        ),
-        {"b": booking_id, "i": interaction_id, "r": role},
+def _link(db: RawConnection, booking_id: int, interaction_id: int, role: str) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO bookingsource(booking_id, interaction_id, role) VALUES (?, ?, ?)",
+        (booking_id, interaction_id, role),
     )
 
 
-def existing_company(conn: Connection, booking: Booking) -> int | None:
+def existing_company(db: RawConnection, booking: Booking) -> int | None:
     """The company that already holds this booking's reference, if one does."""
     if not booking.reference:
         return None
-    found = conn.execute(
-        text("SELECT company_id FROM booking WHERE kind=:k AND reference=:r ORDER BY id LIMIT 1"),
-        {"k": booking.kind, "r": booking.reference},
-    ).scalar()
-    return int(found) if found is not None else None
+    found = db.execute(
+        "SELECT company_id FROM booking WHERE kind=? AND reference=? ORDER BY id LIMIT 1",
+        (booking.kind, booking.reference),
+    ).fetchone()
+    return int(found[0]) if found is not None else None
 
 
-def merge_booking(conn: Connection, company_id: int, interaction_id: int, booking: Booking) -> bool:
+def merge_booking(
+    db: RawConnection, company_id: int, interaction_id: int, booking: Booking
+) -> bool:
     """Insert or update the booking and link the interaction; True if an existing one changed."""
     row = booking_row(booking)
     row["company_id"] = company_id
-    matches = _matches(conn, row)
+    matches = _matches(db, row)
     if not matches:
         columns = ", ".join(row)
         values = ", ".join(f":{name}" for name in row)
-        result = conn.execute(text(f"INSERT INTO booking({columns}) VALUES ({values})"), row)
-        _link(conn, int(result.lastrowid or 0), interaction_id, "confirmed")
+        cursor = db.execute(f"INSERT INTO booking({columns}) VALUES ({values})", row)
+        _link(db, int(cursor.lastrowid or 0), interaction_id, "confirmed")
         return False
     changed = False
     for existing in matches:
-        role, this_changed = _update(conn, existing, row, booking.status == "cancelled")
-        _link(conn, int(existing["id"]), interaction_id, role)
+        role, this_changed = _update(db, existing, row, booking.status == "cancelled")
+        _link(db, int(existing["id"]), interaction_id, role)
         changed |= this_changed
     return changed

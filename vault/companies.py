@@ -13,10 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, text
-
 from vault.domains import address_domain, is_freemail, is_relay, registrable_domain
 from vault.records import ImportOptions, Interaction, Party
+from vault.store import RawConnection
 
 UNKNOWN = ("name", "(unknown)")
 
@@ -184,8 +183,8 @@ def _now() -> str:
 class CompanyResolver:
     """Resolves claims to company ids inside an ingest transaction, creating what is new."""
 
-    def __init__(self, conn: Connection, me: ImportOptions) -> None:
-        self.conn = conn
+    def __init__(self, db: RawConnection, me: ImportOptions) -> None:
+        self.db = db
         self.me = me
         self._identifiers: dict[tuple[str, str], tuple[int, int]] = {}
         self._votes: Counter[tuple[int, str]] = Counter()
@@ -195,10 +194,10 @@ class CompanyResolver:
         key = (kind, value)
         hit = self._identifiers.get(key)
         if hit is None:
-            row = self.conn.execute(
-                text("SELECT id, company_id FROM identifier WHERE kind=:k AND value=:v"),
+            row = self.db.execute(
+                "SELECT id, company_id FROM identifier WHERE kind=:k AND value=:v",
                 {"k": kind, "v": value},
-            ).first()
+            ).fetchone()
             if row is None:
                 return None
             hit = (int(row[0]), int(row[1]))
@@ -206,11 +205,8 @@ class CompanyResolver:
         return hit
 
     def _add_identifier(self, kind: str, value: str, company_id: int) -> int:
-        result = self.conn.execute(
-            text(
-                "INSERT INTO identifier(kind, value, company_id, origin) "
-                "VALUES (:k, :v, :c, 'rule')"
-            ),
+        result = self.db.execute(
+            "INSERT INTO identifier(kind, value, company_id, origin) VALUES (:k, :v, :c, 'rule')",
             {"k": kind, "v": value, "c": company_id},
         )
         identifier_id = int(result.lastrowid or 0)
@@ -224,8 +220,8 @@ class CompanyResolver:
             name = name_from_domain(claim.value)
         else:
             name = claim.value
-        result = self.conn.execute(
-            text("INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, 0)"),
+        result = self.db.execute(
+            "INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, 0)",
             {"n": name, "k": claim.company_kind, "t": _now()},
         )
         company_id = int(result.lastrowid or 0)
@@ -243,9 +239,9 @@ class CompanyResolver:
         kind = self._kinds.get(company_id)
         if kind is None:
             kind = str(
-                self.conn.execute(
-                    text("SELECT kind FROM company WHERE id=:c"), {"c": company_id}
-                ).scalar_one()
+                self.db.execute(
+                    "SELECT kind FROM company WHERE id=:c", {"c": company_id}
+                ).fetchone()[0]
             )
             self._kinds[company_id] = kind
         return kind
@@ -291,8 +287,8 @@ class CompanyResolver:
         if not self._votes:
             return
         for (company_id, name), seen in self._votes.items():
-            self.conn.execute(
-                text(
+            self.db.execute(
+                (
                     "INSERT INTO displayname(company_id, name, seen) VALUES (:c, :n, :s) "
                     "ON CONFLICT(company_id, name) DO UPDATE SET seen = seen + excluded.seen"
                 ),
@@ -301,20 +297,21 @@ class CompanyResolver:
         touched = {company_id for company_id, _ in self._votes}
         self._votes.clear()
         for company_id in touched:
-            rename_from_votes(self.conn, company_id)
+            rename_from_votes(self.db, company_id)
 
 
-def rename_from_votes(conn: Connection, company_id: int) -> None:
+def rename_from_votes(db: RawConnection, company_id: int) -> None:
     """Name a company after its most frequent display name, unless the user named it."""
-    top = conn.execute(
-        text(
+    row = db.execute(
+        (
             "SELECT name FROM displayname WHERE company_id=:c "
             "ORDER BY seen DESC, length(name) DESC, name LIMIT 1"
         ),
         {"c": company_id},
-    ).scalar()
-    if top:
-        conn.execute(
-            text("UPDATE company SET name=:n WHERE id=:c AND user_named=0 AND name != :n"),
+    ).fetchone()
+    if row:
+        top = row[0]
+        db.execute(
+            "UPDATE company SET name=:n WHERE id=:c AND user_named=0 AND name != :n",
             {"n": top, "c": company_id},
         )

@@ -29,7 +29,7 @@ from vault.records import (
     Quarantined,
     content_key,
 )
-from vault.store import Store
+from vault.store import Store, raw_connection
 
 DEFAULT_BATCH = 1000
 MAX_ERROR_MESSAGES = 20
@@ -91,10 +91,10 @@ class _BatchWriter:
     """Writes one batch of items inside the caller's transaction."""
 
     def __init__(self, conn: Connection, options: ImportOptions, source_id: int, run_id: int):
-        self.conn = conn
+        self.db = raw_connection(conn)
         self.source_id = source_id
         self.run_id = run_id
-        self.resolver = CompanyResolver(conn, options)
+        self.resolver = CompanyResolver(self.db, options)
         self.threads: dict[str, int] = {}
 
     def write(self, batch: list[Item], summary: Summary) -> None:
@@ -114,11 +114,8 @@ class _BatchWriter:
                 self._store_one(item, summary)
         self.resolver.flush()
         if checkpoint is not None:
-            self.conn.execute(
-                text(
-                    "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) "
-                    "VALUES (:k, :s, :t)"
-                ),
+            self.db.execute(
+                "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (:k, :s, :t)",
                 {"k": checkpoint.source, "s": json.dumps(checkpoint.state), "t": _now()},
             )
 
@@ -127,8 +124,8 @@ class _BatchWriter:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ", ".join(f":k{i}" for i in range(len(chunk)))
-            rows = self.conn.execute(
-                text(f"SELECT dedup_key FROM interaction WHERE dedup_key IN ({marks})"),
+            rows = self.db.execute(
+                f"SELECT dedup_key FROM interaction WHERE dedup_key IN ({marks})",
                 {f"k{i}": key for i, key in enumerate(chunk)},
             )
             found.update(row[0] for row in rows)
@@ -136,18 +133,22 @@ class _BatchWriter:
 
     def _store_one(self, item: Interaction, summary: Summary) -> None:
         # A savepoint per item: one item that cannot be stored must not cost the batch.
+        self.db.execute("SAVEPOINT item")
         try:
-            with self.conn.begin_nested():
-                if self._insert(item):
-                    summary.updated += 1
-                summary.new += 1
+            updated = self._insert(item)
         except VaultError:
             raise
         except Exception as exc:  # a record the store refuses is reported and quarantined
+            self.db.execute("ROLLBACK TO item")
+            self.db.execute("RELEASE item")
             summary.error(f"{item.source_ref}: could not be stored ({exc})")
             self._quarantine(
                 Quarantined(item.source_ref, item.raw or b"", f"could not be stored: {exc}")
             )
+            return
+        self.db.execute("RELEASE item")
+        summary.new += 1
+        summary.updated += updated
 
     def _thread_id(self, item: Interaction) -> int | None:
         if not item.thread_key:
@@ -155,14 +156,14 @@ class _BatchWriter:
         cached = self.threads.get(item.thread_key)
         if cached is not None:
             return cached
-        self.conn.execute(
-            text("INSERT OR IGNORE INTO thread(key, title) VALUES (:k, :t)"),
+        self.db.execute(
+            "INSERT OR IGNORE INTO thread(key, title) VALUES (:k, :t)",
             {"k": item.thread_key, "t": item.thread_title or item.title},
         )
         thread_id = int(
-            self.conn.execute(
-                text("SELECT id FROM thread WHERE key=:k"), {"k": item.thread_key}
-            ).scalar_one()
+            self.db.execute(
+                "SELECT id FROM thread WHERE key=:k", {"k": item.thread_key}
+            ).fetchone()[0]
         )
         self.threads[item.thread_key] = thread_id
         return thread_id
@@ -171,7 +172,7 @@ class _BatchWriter:
         """(company, identifier): a document naming no one joins its booking's company."""
         if party is None and not item.hints.organisation:
             for booking in item.bookings:
-                company_id = existing_company(self.conn, booking)
+                company_id = existing_company(self.db, booking)
                 if company_id is not None:
                     return company_id, None
         return self.resolver.resolve(item)
@@ -201,18 +202,16 @@ class _BatchWriter:
             "source_id": self.source_id,
             "source_ref": item.source_ref,
             "dedup_key": item.dedup_key,
-            "raw_blob": put_blob(self.conn, item.raw) if item.raw else None,
+            "raw_blob": put_blob(self.db, item.raw) if item.raw else None,
             "extras": json.dumps(extras, ensure_ascii=False, sort_keys=True, default=str),
         }
         columns = ", ".join(row)
         values = ", ".join(f":{name}" for name in row)
-        result = self.conn.execute(
-            text(f"INSERT INTO interaction({columns}) VALUES ({values})"), row
-        )
+        result = self.db.execute(f"INSERT INTO interaction({columns}) VALUES ({values})", row)
         interaction_id = int(result.lastrowid or 0)
         for attachment in item.attachments:
-            self.conn.execute(
-                text(
+            self.db.execute(
+                (
                     "INSERT INTO attachment(interaction_id, filename, mime, size, blob_sha) "
                     "VALUES (:i, :f, :m, :s, :b)"
                 ),
@@ -221,18 +220,18 @@ class _BatchWriter:
                     "f": attachment.filename,
                     "m": attachment.mime,
                     "s": len(attachment.data),
-                    "b": put_blob(self.conn, attachment.data),
+                    "b": put_blob(self.db, attachment.data),
                 },
             )
         updated = False
         for booking in item.bookings:
-            updated |= merge_booking(self.conn, company_id, interaction_id, booking)
+            updated |= merge_booking(self.db, company_id, interaction_id, booking)
         return updated
 
     def _quarantine(self, item: Quarantined) -> None:
-        digest = put_blob(self.conn, item.raw)
-        self.conn.execute(
-            text(
+        digest = put_blob(self.db, item.raw)
+        self.db.execute(
+            (
                 "INSERT OR IGNORE INTO quarantine"
                 "(import_run_id, source_ref, blob_sha, reason, created_at, dedup_key) "
                 "VALUES (:r, :s, :b, :why, :t, :k)"

@@ -94,6 +94,16 @@ class Store:
         self.engine.dispose()
 
 
+RawConnection = Any
+"""A keyed DB-API (sqlcipher3) connection: the ingest hot path talks to it directly, because
+SQLAlchemy's per-statement overhead was most of the time of an import."""
+
+
+def raw_connection(conn: Connection) -> RawConnection:
+    """The DB-API connection under ``conn``, inside the same transaction."""
+    return conn.connection.driver_connection
+
+
 def _make_engine(path: Path, dek: bytes) -> Engine:
     engine = create_engine(
         "sqlite://",
