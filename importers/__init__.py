@@ -21,10 +21,14 @@ from vault.errors import UnsupportedFormat
 from vault.records import ImportOptions, Item
 
 FORMATS: dict[str, str] = {
+    "takeout": "importers.email.takeout",
+    "mbox": "importers.email.mbox",
+    "maildir": "importers.email.maildir",
     "eml": "importers.email.eml",
     "telegram": "importers.chat.telegram",
     "html": "importers.bookings.html",
     "jsonld": "importers.bookings.jsonld",
+    "zip": "importers.archive",
 }
 """Format name (``kluis import --format``) → module, in auto-detection order."""
 

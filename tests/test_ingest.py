@@ -121,3 +121,16 @@ def test_the_process_pool_hook_keeps_input_order() -> None:
     assert list(map_in_pool(_double, range(100), workers=2, chunksize=7)) == [
         n * 2 for n in range(100)
     ]
+
+
+def test_every_source_in_a_batch_keeps_its_own_checkpoint(store: Store) -> None:
+    items: list[Item] = []
+    for n, folder in enumerate(["INBOX", "Archive", "Sent"]):
+        items += [mail(n), Checkpoint(f"imap:{folder}", {"last_uid": n + 10})]
+    Ingestor(store, options(), "test", "t").run(items)
+    cursors = load_cursors(store)
+    assert {k: v["last_uid"] for k, v in cursors.items()} == {
+        "imap:INBOX": 10,
+        "imap:Archive": 11,
+        "imap:Sent": 12,
+    }

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from tests.support import PASSPHRASE, mail, options
 from vault.errors import VaultCorrupt
+from vault.migrations import SCHEMA_VERSION
 from vault.ingest import Ingestor
 from vault.store import Store
 from vault.unlock import PassphraseSource, create_vault, open_vault
@@ -85,7 +86,7 @@ def test_schema_is_versioned_from_the_first_release(store: Store) -> None:
     with store.read() as conn:
         version = conn.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
         tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
-    assert version == "1"
+    assert version == str(SCHEMA_VERSION)
     assert {
         "company",
         "identifier",

@@ -38,7 +38,11 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is a single line on stderr (exit 2), as the contract says."""
 
     def error(self, message: str) -> NoReturn:
-        """Report a usage error in one line."""
+        """Report a usage error in one line, without echoing unknown values (a mistyped
+        ``--password secret`` must not print the secret)."""
+        if message.startswith("unrecognized arguments:"):
+            options = [w for w in message.split(":", 1)[1].split() if w.startswith("-")]
+            message = "unrecognized arguments" + (f": {' '.join(options)}" if options else "")
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
@@ -136,6 +140,7 @@ def build_parser() -> OneLineParser:
         help="only these folders (repeatable; default: all but Trash/Junk/Spam)",
     )
     a.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS")
+    a.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
     _add_json(a)
 
     p = command("companies", "list companies and people, most recent contact first")

@@ -90,7 +90,8 @@ def _timezone(name: str | None) -> Any:
         raise UsageError(f"unknown time zone {name!r} (use a name like Europe/Amsterdam)") from None
 
 
-def _import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
+def import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
+    """Import options from ``--me``, ``--timezone``, the profile and the stored cursors."""
     from vault.ingest import load_cursors
     from vault.records import ImportOptions
 
@@ -138,7 +139,8 @@ def _detect_me(store: Store, sample: Iterable[Item], options: ImportOptions) -> 
     return replace(options, me_addresses=frozenset({address}))
 
 
-def _progress_printer() -> Callable[[Summary], None] | None:
+def progress_printer() -> Callable[[Summary], None] | None:
+    """A one-line progress counter on stderr when it is a terminal, else None."""
     if not sys.stderr.isatty():
         return None
 
@@ -161,9 +163,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not path.exists():
             raise InputError(f"no such file or folder: {path}")
     with opened(args) as store:
-        options = _import_options(store, args)
+        options = import_options(store, args)
         total = Summary()
-        progress = _progress_printer()
+        progress = progress_printer()
         for path in paths:
             format_name = importers.detect(path) if args.format == "auto" else args.format
             importer = importers.load(format_name)
@@ -173,17 +175,22 @@ def cmd_import(args: argparse.Namespace) -> int:
             total.add(ingestor.run(importer.read(path, options)))
         if progress is not None:
             sys.stderr.write("\n")
-    if args.json:
-        print_json(total.to_json())
-    else:
-        print(
-            f"{total.new:,} new, {total.duplicate:,} already in the vault, "
-            f"{total.updated:,} updated, {total.quarantined:,} quarantined, "
-            f"{total.errors:,} errors"
-        )
-        for message in total.messages:
-            print(f"  error: {message}")
+    print_summary(total, as_json=args.json)
     return 0
+
+
+def print_summary(summary: Summary, *, as_json: bool) -> None:
+    """The report of an import or sync: the contract's object with ``--json``."""
+    if as_json:
+        print_json(summary.to_json())
+        return
+    print(
+        f"{summary.new:,} new, {summary.duplicate:,} already in the vault, "
+        f"{summary.updated:,} updated, {summary.quarantined:,} quarantined, "
+        f"{summary.errors:,} errors"
+    )
+    for message in summary.messages:
+        print(f"  error: {message}")
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

@@ -100,10 +100,10 @@ class _BatchWriter:
     def write(self, batch: list[Item], summary: Summary) -> None:
         interactions = [item for item in batch if isinstance(item, Interaction)]
         existing = self._existing_keys([item.dedup_key for item in interactions])
-        checkpoint: Checkpoint | None = None
+        cursors: dict[str, dict[str, Any]] = {}  # the latest checkpoint of each source
         for item in batch:
             if isinstance(item, Checkpoint):
-                checkpoint = item
+                cursors[item.source] = item.state
             elif isinstance(item, Quarantined):
                 self._quarantine(item)
                 summary.quarantined += 1
@@ -113,11 +113,10 @@ class _BatchWriter:
                 existing.add(item.dedup_key)
                 self._store_one(item, summary)
         self.resolver.flush()
-        if checkpoint is not None:
-            self.db.execute(
-                "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (:k, :s, :t)",
-                {"k": checkpoint.source, "s": json.dumps(checkpoint.state), "t": _now()},
-            )
+        self.db.executemany(
+            "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (?, ?, ?)",
+            [(key, json.dumps(state), _now()) for key, state in cursors.items()],
+        )
 
     def _existing_keys(self, keys: list[str]) -> set[str]:
         found: set[str] = set()

@@ -34,6 +34,7 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeGuard
 
+from importers.archive import zip_aware
 from vault.errors import InputError
 from vault.records import (
     Attachment,
@@ -203,6 +204,7 @@ def sniff(path: Path) -> bool:
     return bool(_SNIFF_CONTAINER.search(head) and _SNIFF_TELEGRAM.search(head))
 
 
+@zip_aware("telegram")
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     """Stream the interactions of a Telegram export file, or of the ``result.json`` in a folder.
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from importers.archive import zip_aware
 from importers.email.message import not_a_mail_reason, parse_message
 from vault.records import Checkpoint, ImportOptions, Item, Quarantined
 
@@ -41,6 +42,7 @@ def sniff(path: Path) -> bool:
     return _HEADER_LINE.match(head) is not None and not_a_mail_reason(head) is None
 
 
+@zip_aware("eml")
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     """Yield each mail of ``path`` (a file, or a folder's ``.eml`` files in sorted order),
     each followed by a ``Checkpoint``; files unchanged since their cursor are skipped."""

@@ -1,0 +1,483 @@
+"""The IMAP importer: new mail from an account's folders, read-only and resumable.
+
+``read_account`` logs in, picks the folders (all but Trash and Junk/Spam, or the ones the
+user named), and yields each new message as ``parse_message`` makes it, with a
+``Checkpoint`` after every fetched chunk. Nothing on the server changes: folders are opened
+with EXAMINE and bodies fetched with ``BODY.PEEK[]``, so no message gets ``\\Seen``.
+
+The account's cursor holds each folder's UIDVALIDITY and the last UID stored; every
+checkpoint carries all folders, so the latest one is always the whole truth. A different
+UIDVALIDITY means the server renumbered the folder: it is read again, and dedup by
+Message-ID keeps that at zero duplicates. A dropped connection is retried with backoff,
+resuming the folder after the last chunk yielded; after the last retry it is one clear
+error, and the next sync resumes from the last stored checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+from imapclient import IMAPClient
+from imapclient.exceptions import (
+    CapabilityError,
+    IMAPClientAbortError,
+    IMAPClientError,
+    LoginError,
+)
+
+from importers.email.message import parse_message
+from vault.errors import ImportFailed, UsageError
+from vault.records import Checkpoint, ImportOptions, Interaction, Item
+
+Security = Literal["tls", "starttls", "plain"]
+
+CHUNK_SIZE = 200
+"""UIDs per FETCH: one round trip each, and a checkpoint after each."""
+
+RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
+"""Seconds to wait before each retry after a network error (read at call time)."""
+
+TIMEOUT = 60.0
+"""Seconds a connect or a read may take before it counts as a network error."""
+
+DEFAULT_PORTS: dict[Security, int] = {"tls": 993, "starttls": 143, "plain": 143}
+
+_SKIPPED_FLAGS = frozenset({b"\\trash", b"\\junk", b"\\spam"})  # \Spam: Gmail's old XLIST
+_UNSELECTABLE_FLAGS = frozenset({b"\\noselect", b"\\nonexistent"})
+# Folder names (their last part, case-folded) that mean Trash or Junk on servers without
+# SPECIAL-USE, in the languages kluis's users are most likely to meet.
+_SKIPPED_NAMES = frozenset(
+    {
+        "trash",
+        "deleted",
+        "deleted items",
+        "deleted messages",
+        "bin",
+        "junk",
+        "junk e-mail",
+        "junk email",
+        "junk mail",
+        "spam",
+        "bulk mail",
+        "prullenbak",
+        "verwijderde items",
+        "verwijderde berichten",
+        "ongewenst",
+        "ongewenste e-mail",
+        "ongewenste mail",
+        "papierkorb",
+        "gelöschte elemente",
+        "gelöschte objekte",
+        "junk-e-mail",
+        "corbeille",
+        "éléments supprimés",
+        "courrier indésirable",
+        "pourriel",
+        "papelera",
+        "elementos eliminados",
+        "correo no deseado",
+        "cestino",
+        "posta indesiderata",
+    }
+)
+# Transient failures worth a retry. A certificate or handshake failure is not one: it
+# will fail the same way again (ssl.SSLError is an OSError, so it is caught first).
+_NETWORK_ERRORS = (OSError, EOFError, IMAPClientAbortError)
+
+
+class ImapError(ImportFailed):
+    """The IMAP server could not be used: unreachable, refused us, or went away."""
+
+
+class LoginRefused(ImapError):
+    """The server refused the user name or password."""
+
+
+class ConnectionLost(ImapError):
+    """The network failed and kept failing through every retry."""
+
+
+class TlsFailed(ImapError):
+    """No trustworthy TLS connection: an untrusted certificate or a failed handshake."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Where and how to log in; ``folders`` empty means all but Trash and Junk."""
+
+    host: str
+    user: str
+    port: int
+    security: Security = "tls"
+    folders: tuple[str, ...] = ()
+
+    @property
+    def locator(self) -> str:
+        """The account as the vault's ``source`` table names it: ``user@host:port``."""
+        return f"{self.user}@{self.host}:{self.port}"
+
+    @property
+    def cursor_key(self) -> str:
+        """The ``sourcecursor`` key of the account (the state has every folder)."""
+        return f"imap:{self.locator}"
+
+    def source_ref(self, folder: str, uid: int) -> str:
+        """Where one message lives, as an RFC 5092 IMAP URL."""
+        return f"imap://{quote(self.user, safe='')}@{self.host}/{quote(folder)};UID={uid}"
+
+
+def check_plain_allowed(account: Account) -> None:
+    """Refuse an unencrypted connection unless every address of the host is loopback.
+
+    Raises:
+        UsageError: ``--plain`` to a host that is, or might be, on the network.
+    """
+    if account.security != "plain":
+        return
+    try:
+        infos = socket.getaddrinfo(account.host, account.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise UsageError(
+            f"--plain is only allowed to a loopback address, and {account.host} does not "
+            f"resolve ({_reason(exc)})"
+        ) from None
+    addresses = {str(info[4][0]) for info in infos}
+    # A host name resolving to any non-loopback address would send the password in clear.
+    if not addresses or not all(ipaddress.ip_address(a).is_loopback for a in addresses):
+        raise UsageError(
+            f"--plain sends the password unencrypted, so it is only allowed to a loopback "
+            f"address; {account.host} is not one (use --tls or --starttls)"
+        )
+
+
+def choose_folders(
+    listing: Iterable[tuple[Sequence[bytes], Any, str]], wanted: Sequence[str]
+) -> list[str]:
+    """The folders to sync, from a ``LIST`` answer (``IMAPClient.list_folders``).
+
+    Args:
+        listing: ``(flags, delimiter, name)`` for every folder on the server.
+        wanted: the folders the user named; empty for all but Trash and Junk/Spam (by
+            SPECIAL-USE flag, else by a common or localized name, with their subfolders).
+
+    Raises:
+        UsageError: a wanted folder is not on the server.
+    """
+    folders: list[tuple[str, str]] = []  # (name, delimiter)
+    skipped: list[str] = []
+    for flags, delimiter, name in listing:
+        lowered = {bytes(flag).lower() for flag in flags}
+        if lowered & _UNSELECTABLE_FLAGS:
+            continue
+        sep = delimiter.decode() if isinstance(delimiter, bytes) else str(delimiter or "")
+        if lowered & _SKIPPED_FLAGS or _has_skipped_name(name, sep):
+            skipped.append(name)
+        folders.append((name, sep))
+    if wanted:
+        return _pick(wanted, [name for name, _ in folders])
+    return [
+        name for name, sep in folders if not any(_inside(name, trash, sep) for trash in skipped)
+    ]
+
+
+def _has_skipped_name(name: str, delimiter: str) -> bool:
+    """True for a Trash or Junk folder by name: ``Prullenbak``, ``[Gmail]/Spam``."""
+    last = name.rsplit(delimiter, 1)[-1] if delimiter else name
+    return last.strip().casefold() in _SKIPPED_NAMES
+
+
+def _inside(name: str, folder: str, delimiter: str) -> bool:
+    """True if ``name`` is ``folder`` or one of its subfolders."""
+    return name == folder or (bool(delimiter) and name.startswith(folder + delimiter))
+
+
+def _pick(wanted: Sequence[str], available: list[str]) -> list[str]:
+    """The wanted folders by their server names; INBOX matches in any case (RFC 3501)."""
+    by_name = {name: name for name in available}
+    by_name.update({name.upper(): name for name in available if name.upper() == "INBOX"})
+    chosen: list[str] = []
+    for folder in wanted:
+        name = by_name.get(folder.upper() if folder.upper() == "INBOX" else folder)
+        if name is None:
+            shown = ", ".join(available) or "none"
+            raise UsageError(f"there is no folder {folder!r} on the server (folders: {shown})")
+        if name not in chosen:
+            chosen.append(name)
+    return chosen
+
+
+def read_account(
+    account: Account,
+    password: str,
+    options: ImportOptions,
+    *,
+    on_login: Callable[[], None] | None = None,
+    delays: Sequence[float] | None = None,
+    chunk_size: int | None = None,
+) -> Generator[Item, None, None]:
+    """Yield the new mail of every chosen folder, a ``Checkpoint`` after each chunk.
+
+    Args:
+        account: where to log in and which folders to read.
+        password: the account's password (never logged or shown).
+        options: who the user is, and the folders' cursors.
+        on_login: called once after the first successful login, e.g. to remember the account.
+        delays: seconds before each retry after a network error (default ``RETRY_DELAYS``).
+        chunk_size: UIDs per FETCH (default ``CHUNK_SIZE``).
+
+    Raises:
+        UsageError: ``--plain`` to a remote host, or a named folder that does not exist.
+        LoginRefused: wrong user name or password.
+        TlsFailed: the server's certificate is not trusted, or TLS could not be set up.
+        ConnectionLost: the network kept failing through every retry.
+    """
+    check_plain_allowed(account)
+    delays = RETRY_DELAYS if delays is None else delays
+    session = _Session(account, password, delays, on_login, options)
+    try:
+        folders = session.call(
+            lambda client: choose_folders(client.list_folders(), account.folders)
+        )
+        for folder in folders:
+            yield from session.read_folder(folder, options, chunk_size or CHUNK_SIZE)
+    finally:
+        session.close()
+
+
+class _Session:
+    """One logged-in connection, reopened after a network error with backoff."""
+
+    def __init__(
+        self,
+        account: Account,
+        password: str,
+        delays: Sequence[float],
+        on_login: Callable[[], None] | None,
+        options: ImportOptions,
+    ) -> None:
+        self.account = account
+        self.password = password
+        self.delays = tuple(delays)
+        self.on_login = on_login
+        self.client: IMAPClient | None = None
+        self.logged_in = False
+        self.cursor = _Cursor(account.cursor_key, options.cursors.get(account.cursor_key))
+
+    def connected(self) -> IMAPClient:
+        """The logged-in client, connecting first if there is none."""
+        if self.client is None:
+            self.client = connect(self.account, self.password)
+            self.logged_in = True
+            if self.on_login is not None:
+                self.on_login()
+                self.on_login = None
+        return self.client
+
+    def close(self) -> None:
+        """Log out, or just drop the socket if the connection is already broken."""
+        client, self.client = self.client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception:  # the connection is gone either way; nothing to tell the user
+            with contextlib.suppress(Exception):  # already closed
+                client.shutdown()
+
+    def call(self, action: Callable[[IMAPClient], list[str]]) -> list[str]:
+        """Run ``action`` on the connection, retrying network errors with backoff."""
+        failures = 0
+        while True:
+            try:
+                return action(self.connected())
+            except _NETWORK_ERRORS as exc:
+                failures = self._after_failure(exc, failures)
+
+    def read_folder(self, folder: str, options: ImportOptions, chunk_size: int) -> Iterator[Item]:
+        """One folder's new mail; a network error resumes after the last checkpoint yielded."""
+        failures = 0
+        while True:
+            try:
+                for item in _folder_items(
+                    self.connected(), self.account, folder, self.cursor, options, chunk_size
+                ):
+                    if isinstance(item, Checkpoint):
+                        failures = 0  # progress: the retries start over
+                    yield item
+                return
+            except _NETWORK_ERRORS as exc:
+                failures = self._after_failure(exc, failures)
+            except IMAPClientError as exc:  # the server said NO or BAD: a retry will not help
+                raise ImapError(f"{self.account.host}: {folder}: {_reason(exc)}") from None
+
+    def _after_failure(self, exc: BaseException, failures: int) -> int:
+        """Drop the connection and wait before the next try; raise when out of tries."""
+        self.close()
+        if isinstance(exc, ssl.SSLError):
+            raise _tls_error(self.account, exc) from None
+        if failures >= len(self.delays):
+            tries = f"{failures} {'retry' if failures == 1 else 'retries'}"
+            if self.logged_in:
+                what = f"{self.account.host}: connection lost after {tries}"
+            else:
+                what = f"cannot connect to {self.account.host}:{self.account.port} after {tries}"
+            raise ConnectionLost(
+                f"{what} ({_reason(exc)}); the next sync resumes where this one stopped"
+            ) from None
+        time.sleep(self.delays[failures])
+        return failures + 1
+
+
+def connect(account: Account, password: str, timeout: float | None = None) -> IMAPClient:
+    """A logged-in client for ``account`` (TLS, STARTTLS or, to loopback only, plain).
+
+    Raises:
+        LoginRefused: the server refused the login.
+        TlsFailed: the certificate is not trusted, or the server offers no STARTTLS.
+        OSError, IMAPClientAbortError: network errors, for the caller to retry.
+    """
+    context = ssl.create_default_context()
+    client = IMAPClient(
+        account.host,
+        port=account.port,
+        ssl=account.security == "tls",
+        ssl_context=context if account.security == "tls" else None,
+        timeout=TIMEOUT if timeout is None else timeout,
+    )
+    client.normalise_times = False  # INTERNALDATE with its offset, not as naive local time
+    try:
+        if account.security == "starttls":
+            client.starttls(context)
+        client.login(account.user, password)
+    except CapabilityError:
+        client.shutdown()
+        raise TlsFailed(
+            f"{account.host}:{account.port} does not offer STARTTLS; use --tls (usually port 993)"
+        ) from None
+    except LoginError as exc:
+        client.shutdown()
+        if isinstance(exc.__context__, IMAPClientAbortError):
+            raise exc.__context__ from None  # imapclient calls a dropped connection a LoginError
+        raise LoginRefused(
+            f"{account.host} refused the login for {account.user!r}: {_reason(exc)}"
+        ) from None
+    except BaseException:
+        client.shutdown()
+        raise
+    return client
+
+
+class _Cursor:
+    """The account's cursor: ``{"folders": {name: {"uidvalidity", "last_uid"}}}``.
+
+    Every checkpoint carries the state of all folders, because ingest keeps only the
+    latest checkpoint of a batch, and a batch may span folders.
+    """
+
+    def __init__(self, key: str, stored: dict[str, Any] | None) -> None:
+        self.key = key
+        folders = (stored or {}).get("folders", {})
+        self.folders: dict[str, dict[str, int]] = {
+            name: dict(state) for name, state in folders.items() if isinstance(state, dict)
+        }
+
+    def last_uid(self, folder: str, uidvalidity: int) -> int | None:
+        """The last UID stored from ``folder``; None if never read or renumbered since."""
+        state = self.folders.get(folder)
+        if state is None or state.get("uidvalidity") != uidvalidity:
+            return None
+        return int(state.get("last_uid", 0))
+
+    def advance(self, folder: str, uidvalidity: int, last_uid: int) -> Checkpoint:
+        """Record ``folder``'s progress; the checkpoint that stores it, with a copy of all."""
+        self.folders[folder] = {"uidvalidity": uidvalidity, "last_uid": last_uid}
+        # A copy: the checkpoint is written later, with its batch, and must not see more.
+        return Checkpoint(self.key, {"folders": {n: dict(s) for n, s in self.folders.items()}})
+
+
+def _folder_items(
+    client: IMAPClient,
+    account: Account,
+    folder: str,
+    cursor: _Cursor,
+    options: ImportOptions,
+    chunk_size: int,
+) -> Iterator[Item]:
+    """The messages of ``folder`` after its cursor, a ``Checkpoint`` after each chunk."""
+    selected = client.select_folder(folder, readonly=True)  # EXAMINE: flags stay as they are
+    uidvalidity = int(selected[b"UIDVALIDITY"])
+    stored = cursor.last_uid(folder, uidvalidity)
+    last_uid = stored or 0
+    # `UID n:*` always matches the highest UID, even when it is below n (RFC 3501 6.4.8),
+    # so "nothing new" comes back as the last message: keep only UIDs after the cursor.
+    uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+    if not uids and stored is None:
+        # Remember a new UIDVALIDITY even for an empty folder, so it is not rescanned.
+        yield cursor.advance(folder, uidvalidity, last_uid)
+    for start in range(0, len(uids), chunk_size):
+        chunk = uids[start : start + chunk_size]
+        # BODY.PEEK[], never BODY[] or RFC822: those set \Seen on the server.
+        fetched = client.fetch(chunk, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])
+        for uid in chunk:
+            data = fetched.get(uid)
+            if data is not None and b"BODY[]" in data:  # absent: expunged meanwhile
+                yield _message(account, folder, uid, uidvalidity, data, options)
+        yield cursor.advance(folder, uidvalidity, chunk[-1])
+
+
+def _message(
+    account: Account,
+    folder: str,
+    uid: int,
+    uidvalidity: int,
+    data: dict[bytes, Any],
+    options: ImportOptions,
+) -> Item:
+    """One fetched message as an item, with where it lives on the server in its extras."""
+    item = parse_message(bytes(data[b"BODY[]"]), account.source_ref(folder, uid), options)
+    if isinstance(item, Interaction):
+        # \Recent belongs to one session, not to the message.
+        flags = sorted({_text(flag) for flag in data.get(b"FLAGS", ())} - {"\\Recent"})
+        item.extras.update(folder=folder, flags=flags, uid=uid, uidvalidity=uidvalidity)
+        arrived = data.get(b"INTERNALDATE")
+        if isinstance(arrived, datetime):
+            item.extras["internaldate"] = arrived.isoformat()  # when the server received it
+    return item
+
+
+def _text(value: bytes | str) -> str:
+    """A flag or server message as text."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _reason(exc: BaseException) -> str:
+    """The gist of an exception for a one-line message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = " ".join(_text(arg) for arg in exc.args) if exc.args else ""
+    # imaplib wraps server answers as "b'[AUTHENTICATIONFAILED] ...'".
+    if text.startswith(("b'", 'b"')) and text.endswith(text[1]):
+        text = text[2:-1]
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def _tls_error(account: Account, exc: ssl.SSLError) -> TlsFailed:
+    """A one-line message for a certificate or handshake failure."""
+    where = f"{account.host}:{account.port}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or _reason(exc)
+        return TlsFailed(
+            f"{where}: the server's TLS certificate is not trusted ({reason}); "
+            "kluis does not send your password to a server it cannot verify"
+        )
+    hint = " (is this a TLS port? try --starttls)" if account.security == "tls" else ""
+    return TlsFailed(f"{where}: TLS failed: {exc.reason or _reason(exc)}{hint}")

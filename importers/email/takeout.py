@@ -1,0 +1,140 @@
+"""Google Takeout mail: Gmail's mbox with its labels and threads.
+
+Takeout writes ``Takeout/Mail/All mail Including Spam and Trash.mbox`` (or one ``.mbox`` per
+chosen label). It is read by ``importers.email.mbox``; each message also carries ``X-GM-LABELS``
+(comma-separated, quoted when a label holds a comma, RFC 2047-encoded when not ASCII) and
+``X-GM-THRID`` (Gmail's thread id). The labels are kept as ``extras["labels"]``: a mail labelled
+only ``Spam`` or ``Trash`` is imported like any other, and its labels say so.
+
+The thread is Gmail's whenever ``X-GM-THRID`` is there, not only for mails without References:
+the first mail of a conversation has no References, so a References-first rule would put it in
+another thread than its replies, while Gmail's id keeps the conversation the user saw together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from importers.archive import is_zip, member_names, zip_aware
+from importers.email import mbox
+from importers.email.decode import decode_encoded_words, unfold_header
+from importers.email.message import parse_message
+from vault.errors import UnsupportedFormat
+from vault.records import ImportOptions, Interaction, Item, Quarantined
+
+TAKEOUT_MEMBER = re.compile(r"(?:^|/)Takeout/Mail/[^/]+\.mbox$", re.IGNORECASE)
+"""Where Takeout puts Gmail's mbox, inside its zip or its unpacked folder."""
+
+_GMAIL_HEADER = re.compile(rb"^X-GM-(?:THRID|LABELS)[ \t]*:", re.IGNORECASE | re.MULTILINE)
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_HEAD_LIMIT = 65536
+_SNIFF_BYTES = 65536
+
+
+def sniff(path: Path) -> bool:
+    """True for a Gmail mbox (its first mail has ``X-GM-THRID`` or ``X-GM-LABELS``), a folder
+    holding one (``Takeout/Mail/*.mbox``, ``Mail/*.mbox`` or ``*.mbox``), or a Takeout zip."""
+    try:
+        if is_zip(path):
+            return any(TAKEOUT_MEMBER.search(name) for name in member_names(path))
+        if path.is_dir():
+            return any(_is_gmail_mbox(file) for file in _mbox_files(path))
+        return _is_gmail_mbox(path)
+    except OSError:
+        return False
+
+
+def looks_like_gmail(head: bytes) -> bool:
+    """True if the first mail of an mbox (its first bytes, ``head``) has Gmail's headers."""
+    _, _, mail = head.partition(b"\n")
+    return _GMAIL_HEADER.search(_header_block(mail)) is not None
+
+
+@zip_aware("takeout")
+def read(path: Path, options: ImportOptions) -> Iterator[Item]:
+    """Yield the mails of a Takeout mbox, or of every ``.mbox`` in a Takeout folder, with
+    Gmail's labels and threads; a ``Checkpoint`` after each mail, as for any mbox.
+
+    Raises:
+        UnsupportedFormat: a folder with no ``.mbox`` file in the Takeout places.
+        MalformedInput: a file that is not an mbox.
+    """
+    files = sorted(_mbox_files(path)) if path.is_dir() else [path]
+    if not files:
+        raise UnsupportedFormat(f"{path}: no Takeout mail here (Takeout/Mail/*.mbox)")
+    for file in files:
+        yield from mbox.read_file(file, options, parse_gmail_message)
+
+
+def parse_gmail_message(
+    raw: bytes, source_ref: str, options: ImportOptions
+) -> Interaction | Quarantined:
+    """``parse_message`` plus Gmail's labels (``extras["labels"]``) and thread."""
+    item = parse_message(raw, source_ref, options)
+    if not isinstance(item, Interaction):
+        return item
+    head = _header_block(raw)
+    labels = _header(head, b"X-GM-LABELS")
+    if labels is not None:
+        item.extras["labels"] = split_labels(labels)
+    thread = (_header(head, b"X-GM-THRID") or "").strip()
+    if thread.isdigit():
+        item.extras["gmail_thread"] = thread
+        item.thread_key = f"gmail:{thread}"
+    return item
+
+
+def split_labels(value: str) -> list[str]:
+    """Gmail's label list: ``Inbox,"Work, old",=?UTF-8?Q?Caf=C3=A9?=`` →
+    ``["Inbox", "Work, old", "Café"]`` (each once, in order)."""
+    labels: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for char in value + ",":
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            label = decode_encoded_words("".join(current).strip())
+            if label and label not in labels:
+                labels.append(label)
+            current = []
+        else:
+            current.append(char)
+    return labels
+
+
+def _header(head: bytes, name: bytes) -> str | None:
+    """The first header ``name`` in a header block, unfolded; None if absent."""
+    pattern = rb"^" + re.escape(name) + rb"[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)"
+    match = re.search(pattern, head, re.IGNORECASE | re.MULTILINE)
+    if match is None:
+        return None
+    return unfold_header(match.group(1).decode("utf-8", "surrogateescape")).strip()
+
+
+def _header_block(mail: bytes) -> bytes:
+    """A mail's bytes up to the first blank line, at most 64 KiB."""
+    head = mail[:_HEAD_LIMIT]
+    blank = _BLANK_LINE.search(head)
+    return head[: blank.start()] if blank else head
+
+
+def _is_gmail_mbox(file: Path) -> bool:
+    if not file.is_file() or not mbox.sniff(file):
+        return False
+    with file.open("rb") as handle:
+        return looks_like_gmail(handle.read(_SNIFF_BYTES))
+
+
+def _mbox_files(folder: Path) -> Iterator[Path]:
+    """The ``.mbox`` files in the places Takeout uses: here, ``Mail/``, ``Takeout/Mail/``."""
+    for place in (folder, folder / "Mail", folder / "Takeout" / "Mail"):
+        if place.is_dir():
+            yield from (file for file in place.glob("*.mbox") if file.is_file())
