@@ -15,6 +15,10 @@ The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` ex
     ├── VaultCorrupt          keys.json or vault.db is damaged or does not belong together
     ├── KeyringUnavailable    no usable OS keyring on this machine
     └── ImportFailed          an import stopped part-way (what was written so far is kept)
+        └── MailServerError       the IMAP server could not be used
+            ├── LoginRefused          it refused the user name or password
+            ├── ConnectionLost        the network failed through every retry
+            └── TlsFailed             no trustworthy TLS connection
 """
 
 from __future__ import annotations
@@ -79,3 +83,19 @@ class KeyringUnavailable(VaultError):
 
 class ImportFailed(VaultError):
     """An import stopped part-way; what was written so far is kept."""
+
+
+class MailServerError(ImportFailed):
+    """The IMAP server could not be used: unreachable, refused us, or went away."""
+
+
+class LoginRefused(MailServerError):
+    """The server refused the user name or password."""
+
+
+class ConnectionLost(MailServerError):
+    """The network failed and kept failing through every retry."""
+
+
+class TlsFailed(MailServerError):
+    """No trustworthy TLS connection: an untrusted certificate or a failed handshake."""

@@ -42,7 +42,7 @@ def sync_imap(args: argparse.Namespace) -> int:
     Raises:
         UsageError: no account to sync, an ambiguous one, ``--plain`` to a remote host,
             an unknown folder, or no password without a terminal to ask for it.
-        ImapError: the server refused the login or the network kept failing.
+        MailServerError: the server refused the login or the network kept failing.
     """
     from importers.email import imap
     from vault.ingest import Ingestor

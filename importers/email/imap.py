@@ -35,7 +35,13 @@ from imapclient.exceptions import (
 )
 
 from importers.email.message import parse_message
-from vault.errors import ImportFailed, UsageError
+from vault.errors import (
+    ConnectionLost,
+    LoginRefused,
+    MailServerError,
+    TlsFailed,
+    UsageError,
+)
 from vault.records import Checkpoint, ImportOptions, Interaction, Item
 
 Security = Literal["tls", "starttls", "plain"]
@@ -92,22 +98,6 @@ _SKIPPED_NAMES = frozenset(
 # Transient failures worth a retry. A certificate or handshake failure is not one: it
 # will fail the same way again (ssl.SSLError is an OSError, so it is caught first).
 _NETWORK_ERRORS = (OSError, EOFError, IMAPClientAbortError)
-
-
-class ImapError(ImportFailed):
-    """The IMAP server could not be used: unreachable, refused us, or went away."""
-
-
-class LoginRefused(ImapError):
-    """The server refused the user name or password."""
-
-
-class ConnectionLost(ImapError):
-    """The network failed and kept failing through every retry."""
-
-
-class TlsFailed(ImapError):
-    """No trustworthy TLS connection: an untrusted certificate or a failed handshake."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +307,7 @@ class _Session:
             except _NETWORK_ERRORS as exc:
                 failures = self._after_failure(exc, failures)
             except IMAPClientError as exc:  # the server said NO or BAD: a retry will not help
-                raise ImapError(f"{self.account.host}: {folder}: {_reason(exc)}") from None
+                raise MailServerError(f"{self.account.host}: {folder}: {_reason(exc)}") from None
 
     def _after_failure(self, exc: BaseException, failures: int) -> int:
         """Drop the connection and wait before the next try; raise when out of tries."""
