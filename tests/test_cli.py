@@ -66,7 +66,11 @@ def test_import_summary_and_reimport_adds_nothing(
     summary = kluis_json(capsys, "import", str(FIXTURES), "--format", "eml")
     assert isinstance(summary, dict)
     assert set(summary) >= {"new", "duplicate", "updated", "quarantined", "errors"}
-    assert summary["new"] == 0 and summary["duplicate"] >= 8
+    assert summary["new"] == 0 and summary["duplicate"] == 0  # unchanged files are not re-read
+    touched = FIXTURES / "plain_from_friend.eml"
+    os.utime(touched)
+    summary = kluis_json(capsys, "import", str(FIXTURES), "--format", "eml")
+    assert isinstance(summary, dict) and (summary["new"], summary["duplicate"]) == (0, 1)
 
 
 def test_companies_json_has_the_contract_fields(

@@ -1,0 +1,808 @@
+"""Meta's "Download your information" message JSON, shared by Messenger and Instagram DMs.
+
+Both apps export each conversation as a folder ``<category>/<name>_<id>/`` holding pages
+``message_1.json``, ``message_2.json``, … (newest first), under ``your_facebook_activity/messages/``
+or ``your_instagram_activity/messages/`` since 2024 and ``messages/`` before. Categories are
+``inbox``, ``e2ee_cutover``, ``archived_threads``, ``message_requests`` and ``filtered_threads``.
+A page holds ``participants``, ``messages`` (``sender_name``, ``timestamp_ms``, ``content``,
+``photos``/``videos``/``audio_files``/``files``/``gifs``/``sticker``, ``share``, ``reactions``,
+``is_unsent``, older exports a ``type``), ``title`` and ``thread_path``.
+
+Decisions worth knowing:
+
+- Facebook DYI 2018+ writes UTF-8 bytes as ``\\u00XX`` escapes ("mojibake": ``\\u00c3\\u00a9``
+  for é). Every string is repaired exactly, ``text.encode("latin-1").decode("utf-8")``, and left
+  as it is when that fails; nothing is guessed. The 2024 Messenger "secure storage" download
+  (camelCase keys: ``senderName``, ``timestamp``, ``threadName``) is real UTF-8 and not touched.
+- The thread is keyed by its folder name (``energiedirect_10158``) without the category, so a
+  request that was accepted, or a thread later archived, keeps its dedup keys.
+- Threads in ``message_requests``/``filtered_threads`` are ``chat_kind="request"``, threads with a
+  page the user liked or follows (the export's ``pages/`` files) ``"page"``: both mean a company.
+- The owner: ``--me``, else the profile name in the export, else the one participant present in
+  every thread imported together. Without any of these every message is ``in``.
+- Attachments are read from their relative ``uri`` only when the file lies inside the export
+  folder; URLs and paths with ``..`` are described, never opened.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from vault.errors import InputError
+from vault.records import (
+    Attachment,
+    ChatKind,
+    Checkpoint,
+    CompanyHints,
+    Direction,
+    ImportOptions,
+    Interaction,
+    Item,
+    Party,
+    Quarantined,
+    chat_key,
+)
+
+App = Literal["messenger", "instagram"]
+MediaLookup = Callable[[str], bytes | None]
+"""Finds an attached file by its ``uri`` as the export writes it; None if it is not there."""
+
+MAX_PAGE_BYTES = 256 * 1024 * 1024
+"""Larger ``message_N.json`` pages are quarantined instead of loaded."""
+
+MAX_MEDIA_BYTES = 100 * 1024 * 1024
+"""Media files above this stay described in ``extras["media"]`` instead of stored as blobs."""
+
+SNIFF_BYTES = 8192
+TITLE_CHARS = 80
+MAX_DEPTH = 5  # export root → your_*_activity → messages → inbox → thread → message_1.json
+
+REQUEST_FOLDERS = frozenset({"message_requests", "filtered_threads"})
+"""Categories whose threads were never accepted: strangers, shops and spam."""
+
+_PAGE_NAME = re.compile(r"^message_(\d+)\.json$")
+_SNIFF_SENDER = re.compile(rb'"(?:sender_name|senderName)"\s*:')
+_SNIFF_MESSAGES = re.compile(rb'"(?:messages|participants)"\s*:')
+_MEDIA_KEYS = (
+    ("photos", "Photo"),
+    ("videos", "Video"),
+    ("audio_files", "Audio"),
+    ("gifs", "GIF"),
+    ("files", "File"),
+)
+_SYSTEM_TYPES = frozenset({"Call", "Subscribe", "Unsubscribe"})
+# Instagram 2022+ logs a reaction as a message of its own.
+_REACTION_LINE = re.compile(r"^(?:Reacted .+ to your message|Liked a message)$", re.DOTALL)
+_EXTRA_MIME = {".opus": "audio/ogg", ".webp": "image/webp", ".aac": "audio/aac"}
+
+
+class _MalformedError(ValueError):
+    """A page or message that cannot be read; its text is the one-line quarantine reason."""
+
+
+@dataclass(slots=True)
+class Page:
+    """One ``message_N.json`` of a thread: where it came from and its bytes."""
+
+    ref: str
+    data: bytes
+
+
+@dataclass(slots=True)
+class _Thread:
+    """A thread as the export holds it, before parsing."""
+
+    folder: str
+    category: str | None
+    files: list[Path]
+
+
+@dataclass(slots=True)
+class _Document:
+    """A page's JSON, repaired, with the original messages kept for ``raw``."""
+
+    ref: str
+    fields: dict[str, Any]
+    messages: list[tuple[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Chat:
+    key: str
+    title: str
+    kind: ChatKind
+    party: Party
+    owner: str | None
+
+
+@dataclass(slots=True)
+class _Content:
+    direction: Direction
+    title: str
+    body: str
+    key_text: str
+    attachments: list[Attachment] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+# --- recognising an export -----------------------------------------------------------------------
+
+
+def looks_like_export(path: Path) -> bool:
+    """True for a message JSON page, a thread folder, or a folder with threads a few levels down."""
+    try:
+        if path.is_dir():
+            return next(_pages_under(path), None) is not None
+        if not path.is_file() or path.suffix.lower() != ".json":
+            return False
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    return bool(_SNIFF_SENDER.search(head) and _SNIFF_MESSAGES.search(head))
+
+
+def app_of(path: Path) -> App | None:
+    """Which app exported ``path``, from the nearest folder name that says so.
+
+    Exports unpack to ``instagram-<user>-<date>`` and ``facebook-<user>-<date>``, with
+    ``your_instagram_activity``/``your_facebook_activity`` inside since 2024.
+    """
+    resolved = path.resolve()
+    for folder in (resolved, *resolved.parents):
+        name = folder.name.casefold()
+        if "instagram" in name:
+            return "instagram"
+        if "facebook" in name or "messenger" in name:
+            return "messenger"
+        try:
+            if (folder / "your_instagram_activity").is_dir():
+                return "instagram"
+            if (folder / "your_facebook_activity").is_dir():
+                return "messenger"
+        except OSError:
+            continue
+    return None
+
+
+def _pages_under(path: Path) -> Iterator[Path]:
+    for depth in range(MAX_DEPTH + 1):
+        pattern = "/".join(["*"] * depth + ["message_*.json"])
+        for page in sorted(path.glob(pattern)):
+            if _PAGE_NAME.match(page.name) and page.is_file():
+                yield page
+
+
+# --- reading files -------------------------------------------------------------------------------
+
+
+def read_export(path: Path, options: ImportOptions, app: App) -> Iterator[Item]:
+    """Stream the interactions of a page, a thread folder, or a folder of threads.
+
+    After each thread comes one ``Checkpoint`` per page file (size and mtime); a thread whose
+    pages are all unchanged is skipped.
+
+    Raises:
+        InputError: the path does not exist or cannot be listed.
+    """
+    try:
+        threads = _threads(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    root = _export_root(path)
+    owner = _owner(options, root, app, threads)
+    pages_liked = _page_names(root) if app == "messenger" and root else frozenset()
+    for thread in threads:
+        yield from _read_thread(thread, options, app, owner, pages_liked)
+
+
+def _threads(path: Path) -> list[_Thread]:
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_file():
+        if _PAGE_NAME.match(path.name):
+            siblings = [p for p in path.parent.glob("message_*.json") if _PAGE_NAME.match(p.name)]
+            return [_Thread(path.parent.name, _category(path.parent), _page_order(siblings))]
+        return [_Thread(path.stem, None, [path])]
+    by_folder: dict[Path, list[Path]] = {}
+    for page in _pages_under(path):
+        by_folder.setdefault(page.parent, []).append(page)
+    return [
+        _Thread(folder.name, _category(folder), _page_order(pages))
+        for folder, pages in sorted(by_folder.items())
+    ]
+
+
+def _page_order(pages: Iterable[Path]) -> list[Path]:
+    def number(page: Path) -> int:
+        found = _PAGE_NAME.match(page.name)
+        return int(found[1]) if found else 0
+
+    return sorted(pages, key=number)
+
+
+def _category(thread_folder: Path) -> str | None:
+    parent = thread_folder.parent.name
+    return parent or None
+
+
+def _export_root(path: Path) -> Path | None:
+    """The folder that relative ``uri`` values start from: the one holding ``messages``."""
+    resolved = path.resolve()
+    for below in (
+        "your_facebook_activity/messages",
+        "your_instagram_activity/messages",
+        "messages",
+    ):
+        if (resolved / below).is_dir():
+            return resolved
+    for folder in (resolved, *resolved.parents):
+        if folder.name == "messages":
+            root = folder.parent
+            return root.parent if re.fullmatch(r"your_\w+_activity", root.name) else root
+    return None
+
+
+def _read_thread(
+    thread: _Thread, options: ImportOptions, app: App, owner: str | None, pages: frozenset[str]
+) -> Iterator[Item]:
+    states = [_file_state(file) for file in thread.files]
+    if all(_unchanged(options.cursors.get(source), state) for source, state in states):
+        return
+    loaded: list[Page] = []
+    for file, (source, state) in zip(thread.files, states, strict=True):
+        if state["size"] > MAX_PAGE_BYTES:
+            yield Quarantined(source, b"", f"{state['size'] // 2**20} MB page is too large")
+            continue
+        try:
+            loaded.append(Page(source, file.read_bytes()))
+        except OSError as exc:
+            yield Quarantined(source, b"", f"cannot read: {exc.strerror or exc}")
+    media = _folder_media(thread.files[0].parent)
+    yield from parse_thread(
+        loaded,
+        options,
+        app,
+        folder=thread.folder,
+        category=thread.category,
+        media=media,
+        owner=owner,
+        page_names=pages,
+    )
+    for source, state in states:
+        yield Checkpoint(source=source, state=state)
+
+
+def _file_state(path: Path) -> tuple[str, dict[str, int]]:
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return str(path.resolve()), {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _unchanged(cursor: Mapping[str, Any] | None, state: Mapping[str, int]) -> bool:
+    return cursor is not None and all(cursor.get(key) == value for key, value in state.items())
+
+
+def _folder_media(thread_folder: Path) -> MediaLookup:
+    """Opens a ``uri`` relative to one of the thread's ancestors, never outside that ancestor."""
+
+    def lookup(uri: str) -> bytes | None:
+        relative = PurePosixPath(uri)
+        if not uri or "://" in uri or relative.is_absolute() or ".." in relative.parts:
+            return None
+        for base in (thread_folder, *list(thread_folder.parents)[: MAX_DEPTH + 1]):
+            found = _file_inside(base, relative)
+            if found is not None:
+                return found
+        return None
+
+    return lookup
+
+
+def _file_inside(base: Path, relative: PurePosixPath) -> bytes | None:
+    try:
+        root = base.resolve()
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            return None
+        if target.stat().st_size > MAX_MEDIA_BYTES:
+            return None
+        return target.read_bytes()
+    except (OSError, ValueError):
+        return None
+
+
+# --- the owner and pages -------------------------------------------------------------------------
+
+
+def _owner(
+    options: ImportOptions, root: Path | None, app: App, threads: list[_Thread]
+) -> str | None:
+    if options.me_names:
+        return None  # decided per message against options.me_names
+    profile = _profile_name(root, app) if root else None
+    if profile:
+        return profile
+    if len(threads) < 2:
+        return None
+    common: set[str] | None = None
+    for thread in threads:
+        names = {name.casefold() for name in _participants_of(thread)}
+        common = names if common is None else common & names
+    return next(iter(common)) if common and len(common) == 1 else None
+
+
+def _participants_of(thread: _Thread) -> set[str]:
+    try:
+        document = json.loads(thread.files[0].read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return set()
+    if not isinstance(document, dict):
+        return set()
+    fields = _normalised(document)
+    return set(fields["participants"]) | {
+        name for message in fields["messages"] if (name := _sender_name(message))
+    }
+
+
+_PROFILE_FILES: Mapping[App, tuple[str, ...]] = {
+    "messenger": (
+        "personal_information/profile_information/profile_information.json",
+        "profile_information/profile_information.json",
+    ),
+    "instagram": (
+        "personal_information/personal_information/personal_information.json",
+        "personal_information/personal_information.json",
+        "account_information/personal_information.json",
+    ),
+}
+
+
+def _profile_name(root: Path, app: App) -> str | None:
+    """The account's own name, as the export's profile file spells it (repaired)."""
+    for relative in _PROFILE_FILES[app]:
+        try:
+            document = repair_all(json.loads((root / relative).read_bytes()))
+        except (OSError, ValueError, RecursionError):
+            continue
+        name = _profile_field(document)
+        if name:
+            return name.casefold()
+    return None
+
+
+def _profile_field(document: Any) -> str | None:
+    if not isinstance(document, dict):
+        return None
+    profile = document.get("profile_v2")
+    if isinstance(profile, dict) and isinstance(profile.get("name"), dict):
+        full = profile["name"].get("full_name")
+        return full if isinstance(full, str) and full else None
+    users = document.get("profile_user")
+    if isinstance(users, list) and users and isinstance(users[0], dict):
+        data = users[0].get("string_map_data")
+        if isinstance(data, dict) and isinstance(data.get("Name"), dict):
+            value = data["Name"].get("value")
+            return value if isinstance(value, str) and value else None
+    return None
+
+
+def _page_names(root: Path) -> frozenset[str]:
+    """Names of the Facebook pages the user liked or follows (``pages/*.json``), casefolded."""
+    names: set[str] = set()
+    for folder in (root / "your_facebook_activity" / "pages", root / "pages"):
+        try:
+            files = sorted(folder.glob("*.json"))
+        except OSError:
+            continue
+        for file in files:
+            try:
+                names.update(_names_in(repair_all(json.loads(file.read_bytes()))))
+            except (OSError, ValueError, RecursionError):
+                continue
+    return frozenset(name.casefold() for name in names)
+
+
+def _names_in(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("name", "title") and isinstance(item, str) and item:
+                yield item
+            else:
+                yield from _names_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _names_in(item)
+
+
+# --- parsing a thread from bytes -----------------------------------------------------------------
+
+
+def parse_thread(
+    pages: Sequence[Page],
+    options: ImportOptions,
+    app: App,
+    *,
+    folder: str,
+    category: str | None = None,
+    media: MediaLookup | None = None,
+    owner: str | None = None,
+    page_names: frozenset[str] = frozenset(),
+) -> Iterator[Item]:
+    """Parse the pages of one thread, merged in time order; never raises for bad content.
+
+    Args:
+        pages: the thread's ``message_N.json`` files, any order.
+        options: who "me" is (``options.me_names``).
+        app: ``messenger`` or ``instagram``: the dedup namespace and thread key prefix.
+        folder: the thread's folder name (``shop_1234``), or a file stem for a loose file.
+        category: the folder above it (``inbox``, ``message_requests``, …), if known.
+        media: opens an attachment ``uri``; without it attachments are only described.
+        owner: the export owner's name (casefolded), when ``--me`` is not given.
+        page_names: casefolded names of pages the user liked or follows.
+    """
+    documents: list[_Document] = []
+    for page in pages:
+        try:
+            documents.append(_document(page))
+        except _MalformedError as exc:
+            yield Quarantined(page.ref, page.data, str(exc))
+    if not documents:
+        return
+    chat = _chat(documents, options, app, folder, category, owner, page_names)
+    seen: Counter[tuple[str, str, str]] = Counter()
+    for ref, original, message in _in_time_order(documents):
+        try:
+            yield _interaction(message, chat, options, app, media, ref, seen, original)
+        except (_MalformedError, ValueError, TypeError, OverflowError) as exc:
+            yield Quarantined(ref, _raw(original), _one_line(str(exc) or type(exc).__name__))
+
+
+def _document(page: Page) -> _Document:
+    try:
+        document = json.loads(page.data)
+    except UnicodeDecodeError as exc:
+        raise _MalformedError(f"not valid JSON: not UTF-8 ({exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise _MalformedError(reason) from exc
+    except (ValueError, RecursionError) as exc:
+        raise _MalformedError(_one_line(f"not valid JSON: {exc}")) from exc
+    if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
+        raise _MalformedError("not a message export: no list of 'messages'")
+    originals = document["messages"]
+    fields = _normalised(document)
+    return _Document(page.ref, fields, list(zip(originals, fields["messages"], strict=True)))
+
+
+def _normalised(document: dict[str, Any]) -> dict[str, Any]:
+    """Mojibake repaired (the DYI format only) and participants as a list of names."""
+    secure_storage = "threadName" in document or any(
+        isinstance(m, dict) and "senderName" in m for m in document.get("messages", [])[:5]
+    )
+    fields = document if secure_storage else repair_all(document)
+    participants = fields.get("participants")
+    names = []
+    for person in participants if isinstance(participants, list) else []:
+        name = person.get("name") if isinstance(person, dict) else person
+        if isinstance(name, str) and name:
+            names.append(name)
+    messages = fields.get("messages")
+    return {
+        "participants": names,
+        "messages": messages if isinstance(messages, list) else [],
+        "title": _string(fields.get("title")) or _string(fields.get("threadName")),
+        "thread_path": _string(fields.get("thread_path")),
+        "thread_type": _string(fields.get("thread_type")),
+    }
+
+
+def repair(text: str) -> str:
+    """Facebook DYI 2018+: UTF-8 bytes escaped as ``\\u00XX``; undone exactly, or left alone."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+def repair_all(value: Any) -> Any:
+    """``value`` with every string in it (keys too) repaired."""
+    if isinstance(value, str):
+        return repair(value)
+    if isinstance(value, list):
+        return [repair_all(item) for item in value]
+    if isinstance(value, dict):
+        return {repair(str(key)): repair_all(item) for key, item in value.items()}
+    return value
+
+
+def _in_time_order(documents: list[_Document]) -> list[tuple[str, Any, Any]]:
+    """Every message of every page, oldest first (pages and messages are newest first)."""
+    ordered: list[tuple[str, Any, Any]] = []
+    for document in reversed(documents):
+        count = len(document.messages)
+        for index in reversed(range(count)):
+            original, message = document.messages[index]
+            ordered.append((f"{document.ref}#message={index}", original, message))
+    return sorted(ordered, key=lambda entry: _sort_time(entry[2]))
+
+
+def _sort_time(message: Any) -> int:
+    if not isinstance(message, dict):
+        return 0  # quarantined in its turn
+    try:
+        return _millis(message)
+    except (_MalformedError, TypeError, ValueError):
+        return 0
+
+
+# --- the chat ------------------------------------------------------------------------------------
+
+
+def _chat(
+    documents: list[_Document],
+    options: ImportOptions,
+    app: App,
+    folder: str,
+    category: str | None,
+    owner: str | None,
+    page_names: frozenset[str],
+) -> _Chat:
+    first = documents[0].fields
+    participants = list(dict.fromkeys(p for d in documents for p in d.fields["participants"]))
+    senders = list(
+        dict.fromkeys(name for d in documents for _, m in d.messages if (name := _sender_name(m)))
+    )
+    everyone = list(dict.fromkeys(participants + senders))
+    me = _me(everyone, options, owner)
+    others = [name for name in everyone if name.casefold() != me]
+    title = first["title"] or ", ".join(others) or folder
+    thread_path = first["thread_path"]
+    if thread_path and "/" in thread_path:
+        category = category or thread_path.split("/", 1)[0]
+        folder = thread_path.rstrip("/").rsplit("/", 1)[-1]
+    group = first["thread_type"] == "RegularGroup" or len(everyone) > 2
+    kind = _kind(category, group, title, others, page_names)
+    return _Chat(
+        key=f"{app}:{folder}",
+        title=title,
+        kind=kind,
+        party=Party(name=title, kind="chat_handle"),
+        owner=me,
+    )
+
+
+def _me(everyone: list[str], options: ImportOptions, owner: str | None) -> str | None:
+    if options.me_names:
+        return next((n.casefold() for n in everyone if n.casefold() in options.me_names), None)
+    return owner
+
+
+def _kind(
+    category: str | None, group: bool, title: str, others: list[str], page_names: frozenset[str]
+) -> ChatKind:
+    if category in REQUEST_FOLDERS:
+        return "request"
+    if title.casefold() in page_names or any(name.casefold() in page_names for name in others):
+        return "page"
+    return "group" if group else "private"
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+def _interaction(
+    message: Any,
+    chat: _Chat,
+    options: ImportOptions,
+    app: App,
+    media: MediaLookup | None,
+    ref: str,
+    seen: Counter[tuple[str, str, str]],
+    original: Any,
+) -> Interaction:
+    if not isinstance(message, dict):
+        raise _MalformedError(f"message is a {type(message).__name__}, not an object")
+    when = datetime.fromtimestamp(_millis(message) / 1000, UTC)
+    sender_name = _sender_name(message) or ""
+    content = _content(message, sender_name, media)
+    direction = content.direction
+    if direction == "in" and sender_name and sender_name.casefold() == chat.owner:
+        direction = "out"
+    sender = chat.party if direction == "system" or not sender_name else _person(sender_name)
+    if direction == "system" and sender_name:
+        content.extras["actor"] = sender_name
+    fingerprint = (when.isoformat(), sender_name, content.key_text)
+    ordinal = seen[fingerprint]
+    seen[fingerprint] += 1
+    return Interaction(
+        channel="chat",
+        direction=direction,
+        occurred_at=when,
+        title=content.title,
+        body=content.body,
+        source_ref=ref,
+        dedup_key=chat_key(app, chat.key, when, sender_name, content.key_text, ordinal),
+        sender=sender,
+        recipients=[chat.party] if direction == "out" else [],
+        raw=_raw(original),
+        thread_key=chat.key,
+        thread_title=chat.title,
+        attachments=content.attachments,
+        hints=CompanyHints(chat_kind=chat.kind),
+        extras=content.extras,
+    )
+
+
+def _person(name: str) -> Party:
+    return Party(name=name, kind="chat_handle")
+
+
+def _millis(message: dict[str, Any]) -> int:
+    value = message.get("timestamp_ms", message.get("timestamp"))
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _MalformedError(f"timestamp {_short(value)} is not a number")
+    millis = int(value)
+    if not 0 < millis < 253_402_300_800_000:  # year 9999
+        raise _MalformedError(f"timestamp {millis} is out of range")
+    return millis
+
+
+def _sender_name(message: Any) -> str | None:
+    if not isinstance(message, dict):
+        return None
+    return _string(message.get("sender_name")) or _string(message.get("senderName"))
+
+
+def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) -> _Content:
+    text = _string(message.get("content")) or _string(message.get("text")) or ""
+    files = _media_files(message)
+    share = message.get("share") if isinstance(message.get("share"), dict) else None
+    extras: dict[str, Any] = {}
+    reactions = _reactions(message)
+    if reactions:
+        extras["reactions"] = reactions
+    key_text = "\x1e".join([text, *(PurePosixPath(uri).name for _, uri in files)])
+    if message.get("is_unsent") or message.get("isUnsent"):
+        extras["unsent"] = True
+        shown = text or f"{sender or 'Someone'} unsent a message"
+        return _Content("system", _title(shown), shown, key_text, extras=extras)
+    if message.get("type") in _SYSTEM_TYPES or "call_duration" in message:
+        return _call_or_event(message, text, key_text, extras)
+    if _REACTION_LINE.match(text):
+        return _Content("system", _title(text), text, key_text, extras=extras)
+    lines = [text] if text else []
+    attachments, described = _attachments(files, media)
+    lines += described
+    if share is not None:
+        lines += _share_lines(share)
+        extras["share"] = {k: v for k, v in share.items() if isinstance(v, str)}
+    if reactions:
+        lines.append("Reactions: " + ", ".join(f"{r['reaction']} {r['actor']}" for r in reactions))
+    if files:
+        extras["media"] = [
+            {
+                "type": label,
+                "uri": uri,
+                "attached": any(a.filename == PurePosixPath(uri).name for a in attachments),
+            }
+            for label, uri in files
+        ]
+    title = text or (described[0].strip("[]") if described else "") or _share_title(share)
+    return _Content(
+        "in", _title(title or "Message"), "\n".join(lines), key_text, attachments, extras
+    )
+
+
+def _call_or_event(
+    message: dict[str, Any], text: str, key_text: str, extras: dict[str, Any]
+) -> _Content:
+    duration = message.get("call_duration")
+    if isinstance(duration, int) and not isinstance(duration, bool):
+        extras["call_duration"] = duration
+        shown = text or (f"Call ({duration} s)" if duration else "Missed call")
+    else:
+        shown = text or str(message.get("type", "Event"))
+    return _Content("system", _title(shown), shown, key_text, extras=extras)
+
+
+def _media_files(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, uri) of every photo, video, audio file, GIF, file and sticker of a message."""
+    found: list[tuple[str, str]] = []
+    for key, label in (*_MEDIA_KEYS, ("media", "Media")):
+        items = message.get(key)
+        for item in items if isinstance(items, list) else []:
+            uri = _string(item.get("uri")) if isinstance(item, dict) else None
+            if uri:
+                found.append((label, uri))
+    sticker = message.get("sticker")
+    if isinstance(sticker, dict) and (uri := _string(sticker.get("uri"))):
+        found.append(("Sticker", uri))
+    return found
+
+
+def _attachments(
+    files: list[tuple[str, str]], media: MediaLookup | None
+) -> tuple[list[Attachment], list[str]]:
+    attachments: list[Attachment] = []
+    described: list[str] = []
+    for label, uri in files:
+        name = PurePosixPath(uri).name
+        described.append(f"[{label}: {name}]")
+        data = media(uri) if media is not None else None
+        if data is not None:
+            attachments.append(Attachment(name, _mime(name), data))
+    return attachments, described
+
+
+def _share_lines(share: dict[str, Any]) -> list[str]:
+    lines = []
+    text = _string(share.get("share_text"))
+    link = _string(share.get("link"))
+    if text:
+        lines.append(text)
+    if link:
+        lines.append(f"Link: {link}")
+    return lines
+
+
+def _share_title(share: dict[str, Any] | None) -> str:
+    if share is None:
+        return ""
+    link = _string(share.get("link"))
+    return _string(share.get("share_text")) or (f"Link: {link}" if link else "")
+
+
+def _reactions(message: dict[str, Any]) -> list[dict[str, str]]:
+    reactions = message.get("reactions")
+    found = []
+    for reaction in reactions if isinstance(reactions, list) else []:
+        if isinstance(reaction, dict):
+            emoji = _string(reaction.get("reaction")) or ""
+            actor = _string(reaction.get("actor")) or ""
+            if emoji or actor:
+                found.append({"reaction": emoji, "actor": actor})
+    return found
+
+
+def _mime(name: str) -> str:
+    suffix = PurePosixPath(name).suffix.lower()
+    return _EXTRA_MIME.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _title(text: str) -> str:
+    first = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    return first if len(first) <= TITLE_CHARS else first[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def _raw(value: Any) -> bytes:
+    # The message as exported, escapes kept: raw is the source, not kluis's repair of it.
+    try:
+        return json.dumps(value).encode("ascii")
+    except (ValueError, RecursionError, TypeError):
+        return b""
+
+
+def _short(value: Any) -> str:
+    return _one_line(repr(value))[:40]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
