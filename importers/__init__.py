@@ -28,6 +28,10 @@ FORMATS: dict[str, str] = {
     "telegram": "importers.chat.telegram",
     "instagram": "importers.chat.instagram",
     "messenger": "importers.chat.messenger",
+    "ics": "importers.bookings.ics",
+    "pkpass": "importers.bookings.pkpass",
+    # Before WhatsApp: a boarding-pass barcode is a one-line .txt file too.
+    "bcbp": "importers.bookings.bcbp",
     "whatsapp": "importers.chat.whatsapp",
     "html": "importers.bookings.html",
     "jsonld": "importers.bookings.jsonld",

@@ -15,6 +15,7 @@ from importers.bookings.schemaorg import bookings_from, bookings_in_page, parse_
 from tests.support import SHARED_CORPUS, mail, options
 from vault import queries
 from vault.ingest import Ingestor
+from vault.records import Quarantined
 from vault.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bookings"
@@ -150,3 +151,40 @@ def test_corpus_pages_give_their_expected_bookings() -> None:
         o.get("@type")
         for o in schema_objects((html_dir / "google-flight-reservation-microdata.html").read_text())
     ] == ["FlightReservation"]
+
+
+def test_a_calendar_attached_to_a_mail_becomes_a_booking_on_that_mail() -> None:
+    from email.message import EmailMessage
+
+    from importers.email.message import parse_message
+
+    message = EmailMessage()
+    message["From"] = "TheFork <no-reply@thefork.test>"
+    message["To"] = "me@example.org"
+    message["Subject"] = "Your table at De Kas"
+    message["Date"] = "Tue, 10 Mar 2026 10:00:00 +0100"
+    message["Message-ID"] = "<rsv5521@thefork.test>"
+    message.set_content("See you soon.")
+    invite = (FIXTURES.parent / "ics" / "restaurant-confirmed.ics").read_bytes()
+    message.add_attachment(invite, maintype="text", subtype="calendar", filename="invite.ics")
+    item = parse_message(message.as_bytes(), "x.eml", options())
+    assert not isinstance(item, Quarantined)
+    assert [(b.kind, b.reference) for b in item.bookings] == [("restaurant", "RSV5521")]
+
+
+def test_a_boarding_pass_after_the_confirmation_does_not_blur_the_booking(store: Store) -> None:
+    confirmed = mail(1, "KLM <noreply@klm.com>", title="Boekingsbevestiging K2X9QZ")
+    confirmed.bookings = bookings_in_page(page(FLIGHT))
+    boarding = mail(2, "KLM <noreply@klm.com>", title="Je instapkaart")
+    (leg,) = bookings_in_page(page(FLIGHT))
+    leg.start = leg.start.replace(hour=0, minute=0) if leg.start else None
+    leg.travellers = ["DE VRIES/SANNE MS"]
+    leg.details = {"date_only": True, "ticketToken": "M1DE VRIES/SANNE"}
+    boarding.bookings = [leg]
+    Ingestor(store, options(), "test", "t").run([confirmed, boarding])
+    with store.read() as conn:
+        (row,) = queries.list_bookings(conn)
+        details = conn.execute(text("SELECT details FROM booking")).scalar_one()
+    assert row["status"] == "confirmed"
+    assert row["start"] == "2026-12-19T07:15:00+01:00" and row["travellers"] == ["Sanne de Vries"]
+    assert json.loads(details)["ticketToken"] == "M1DE VRIES/SANNE"

@@ -86,3 +86,26 @@ def test_demo_is_reused_and_never_replaces_a_real_vault(demo: Path, tmp_path: Pa
         env={**os.environ, "KLUIS_PASSPHRASE": "demo"},
     )
     assert refused.returncode == 1 and "not the demo" in refused.stderr
+
+
+def test_demo_trips_export_to_a_calendar_file(demo: Path, tmp_path: Path) -> None:
+    from icalendar import Calendar
+
+    upcoming = as_json(demo, "bookings", "--upcoming")
+    out = tmp_path / "trips.ics"
+    done = kluis(demo, "bookings", "--upcoming", "--ics", str(out))
+    assert done.returncode == 0, done.stderr
+    events = Calendar.from_ical(out.read_bytes()).walk("VEVENT")
+    assert len(events) == len(upcoming) >= 4
+    assert {str(e["SUMMARY"]).split()[0] for e in events} >= {"Flight", "Train", "Stay"}
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_demo_has_a_cancelled_and_a_changed_trip(demo: Path) -> None:
+    statuses = {(b["kind"], b["status"]) for b in as_json(demo, "bookings")}
+    assert {
+        ("flight", "cancelled"),
+        ("flight", "changed"),
+        ("order", "confirmed"),
+        ("parcel", "confirmed"),
+    } <= statuses

@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from tests.support import PASSPHRASE, mail, options
 from vault.errors import VaultCorrupt
-from vault.migrations import SCHEMA_VERSION
 from vault.ingest import Ingestor
+from vault.migrations import SCHEMA_VERSION
 from vault.store import Store
 from vault.unlock import PassphraseSource, create_vault, open_vault
 

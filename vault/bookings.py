@@ -22,7 +22,6 @@ _MERGED_FIELDS = (
     "seat",
     "price",
     "currency",
-    "details",
 )
 
 
@@ -81,6 +80,21 @@ def _matches(db: RawConnection, row: dict[str, Any]) -> list[Any]:
     return []
 
 
+def _less_precise(name: str, row: dict[str, Any], existing: Any) -> bool:
+    """True when ``row`` only restates what the booking has, less precisely.
+
+    A boarding pass knows the flight's day but not its time, and spells names its own way
+    ("DE VRIES/SANNE MS"): neither is a change of the booking.
+    """
+    if name in ("start_at", "end_at"):
+        date_only = json.loads(row["details"] or "{}").get("date_only")
+        same_day = (existing[name] or "")[:10] == (row[name] or "")[:10]
+        return bool(date_only and existing[name] and same_day)
+    if name == "travellers":
+        return existing[name] not in (None, "[]")
+    return False
+
+
 def _update(
     db: RawConnection, existing: Any, row: dict[str, Any], cancelled: bool
 ) -> tuple[str, bool]:
@@ -88,7 +102,9 @@ def _update(
     updates = {
         name: row[name]
         for name in _MERGED_FIELDS
-        if row[name] not in (None, "[]", "{}") and row[name] != existing[name]
+        if row[name] not in (None, "[]", "{}")
+        and row[name] != existing[name]
+        and not _less_precise(name, row, existing)
     }
     if cancelled:
         role, status = "cancelled", "cancelled"
@@ -100,6 +116,12 @@ def _update(
     if changed:
         updates["status"] = status
         updates["modified_at"] = row["modified_at"]
+    # Details (ticket numbers, barcodes) accumulate from every source without being a change.
+    details = {**json.loads(existing["details"] or "{}"), **json.loads(row["details"] or "{}")}
+    merged = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+    if merged != existing["details"]:
+        updates["details"] = merged
+    if updates:
         assignments = ", ".join(f"{name}=:{name}" for name in updates)
         db.execute(
             f"UPDATE booking SET {assignments} WHERE id=:booking_id",

@@ -171,6 +171,7 @@ def build_parser() -> OneLineParser:
     p = command("bookings", "trips, reservations, orders and parcels")
     p.add_argument("--company")
     p.add_argument("--upcoming", action="store_true")
+    p.add_argument("--ics", metavar="OUT", help="also write them as an iCalendar file")
     _add_json(p)
 
     p = command("company", "rename, merge, alias or split companies (and undo)")

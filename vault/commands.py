@@ -268,6 +268,11 @@ def cmd_bookings(args: argparse.Namespace) -> int:
     with opened(args) as store, store.read() as conn:
         company_id = queries.find_company(conn, args.company)[0] if args.company else None
         rows = queries.list_bookings(conn, company_id=company_id, upcoming=args.upcoming)
+    if args.ics:
+        from exports.ics import write_bookings_ics
+
+        out = Path(args.ics).expanduser()
+        print(f"Wrote {write_bookings_ics(rows, out)} bookings to {out}", file=sys.stderr)
     if args.json:
         print_json(rows)
     elif not rows:

@@ -32,6 +32,20 @@ BookingKind = Literal[
     "parcel",
 ]
 BookingStatus = Literal["confirmed", "cancelled", "changed", "pending"]
+BOOKING_LABELS: dict[str, str] = {
+    "flight": "Flight",
+    "train": "Train",
+    "bus": "Bus",
+    "boat": "Ferry",
+    "lodging": "Stay",
+    "rental_car": "Rental car",
+    "taxi": "Taxi",
+    "restaurant": "Table",
+    "event": "Ticket",
+    "order": "Order",
+    "parcel": "Parcel",
+}
+"""How a person calls each kind of booking, in titles and calendar summaries."""
 
 
 @dataclass(frozen=True, slots=True)

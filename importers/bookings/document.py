@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vault.errors import InputError
 from vault.records import (
+    BOOKING_LABELS,
     Booking,
     Checkpoint,
     CompanyHints,
@@ -18,24 +19,11 @@ from vault.records import (
 )
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-_LABEL = {
-    "flight": "Flight",
-    "train": "Train",
-    "bus": "Bus",
-    "boat": "Ferry",
-    "lodging": "Stay",
-    "rental_car": "Rental car",
-    "taxi": "Taxi",
-    "restaurant": "Table",
-    "event": "Ticket",
-    "order": "Order",
-    "parcel": "Parcel",
-}
 
 
 def describe(booking: Booking) -> str:
     """One line a person reads: ``Flight UA110 SFO → JFK, 2027-03-04 (RXJ34P)``."""
-    parts = [_LABEL[booking.kind]]
+    parts = [BOOKING_LABELS[booking.kind]]
     if booking.number:
         parts.append(booking.number)
     places = [p.code or p.name for p in (booking.origin, booking.destination) if p]

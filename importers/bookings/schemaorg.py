@@ -262,8 +262,9 @@ def booking_from(obj: Any, fallback: tzinfo | None = None) -> Booking | None:
         start = start.replace(tzinfo=end.tzinfo if end and end.tzinfo else fallback)
     provider = _get(trip, *_PROVIDER) or _get(obj, *_PROVIDER)
     price, currency = _price(obj)
-    origin = _place(_get(trip, *_ORIGIN))
-    destination = _place(_get(trip, *_DESTINATION))
+    # Rental cars keep pickup and drop-off on the reservation, not on the car.
+    origin = _place(_get(trip, *_ORIGIN) or _get(obj, *_ORIGIN))
+    destination = _place(_get(trip, *_DESTINATION) or _get(obj, *_DESTINATION))
     if kind == "lodging":
         destination = destination or _place(trip)
     if kind in ("event", "restaurant") and destination is None:
@@ -274,7 +275,7 @@ def booking_from(obj: Any, fallback: tzinfo | None = None) -> Booking | None:
         reference=reference,
         status=_status(obj),
         number=number,
-        segment=_segment(number, start, origin),
+        segment=segment_key(number, start, origin),
         start=start,
         end=end,
         origin=origin,
@@ -289,7 +290,7 @@ def booking_from(obj: Any, fallback: tzinfo | None = None) -> Booking | None:
     )
 
 
-def _segment(number: str | None, start: datetime | None, origin: Place | None) -> str | None:
+def segment_key(number: str | None, start: datetime | None, origin: Place | None) -> str | None:
     """Which leg of a multi-leg reference this is: number, day and origin when known."""
     parts = [
         number or "",

@@ -14,11 +14,13 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from importers.bookings import ics, pkpass
 from importers.bookings.schemaorg import bookings_in_page
 from importers.email.addresses import parse_addresses
 from importers.email.decode import decode_header_value, unfold_header
-from importers.email.mime import PARSER, extract_content
+from importers.email.mime import PARSER, Content, extract_content
 from vault.records import (
+    Booking,
     CompanyHints,
     ImportOptions,
     Interaction,
@@ -131,10 +133,18 @@ def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction |
         raw=raw,
         thread_key=_normalise_id(thread_root),
         attachments=content.attachments,
-        bookings=[b for page in content.html for b in bookings_in_page(page, options.timezone)],
+        bookings=_bookings(content, options, occurred_at),
         hints=_hints(headers),
         extras=extras,
     )
+
+
+def _bookings(content: Content, options: ImportOptions, sent: datetime) -> list[Booking]:
+    """Bookings in the mail's schema.org markup and in attached calendars and Wallet passes."""
+    found = [b for page in content.html for b in bookings_in_page(page, options.timezone)]
+    found += ics.bookings_in_attachments(content.attachments, options.timezone)
+    found += pkpass.bookings_in_attachments(content.attachments, options.timezone, sent)
+    return found
 
 
 class _Headers:
