@@ -201,6 +201,9 @@ def build_parser() -> OneLineParser:
     p = command("demo", 'build a realistic demo vault (passphrase "demo") and open it')
     p.add_argument("--no-tui", action="store_true", help="only build the vault")
 
+    from vault.share_cli import add_commands as add_share_commands
+
+    add_share_commands(commands, common)
     command("tui", "open the terminal app (the default)")
     return parser
 

@@ -17,6 +17,7 @@ from vault import company_edits, queries
 from vault import keys as keymod
 from vault.errors import InputError, UsageError, VaultLocked
 from vault.render import item_text, print_json, short_time, table, timeline_lines
+from vault.share_cli import COMMANDS as SHARE_COMMANDS
 from vault.store import Store
 from vault.timefmt import parse_user_date
 from vault.unlock import (
@@ -403,6 +404,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo,
     "tui": cmd_tui,
 }
+
+
+COMMANDS.update(SHARE_COMMANDS)
 
 
 def run(args: argparse.Namespace) -> int:

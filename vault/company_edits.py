@@ -17,7 +17,7 @@ from vault.domains import registrable_domain
 from vault.errors import UsageError
 from vault.queries import find_company
 
-_MOVABLE = ("identifier", "interaction", "booking", "disclosure")
+_MOVABLE = ("identifier", "interaction", "booking", "disclosure", "gdpr_request")
 
 
 def _now() -> str:

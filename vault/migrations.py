@@ -45,7 +45,29 @@ def _initial_schema(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_initial_schema]
+def _gdpr_requests(conn: Connection) -> None:
+    # GDPR requests have their own lifecycle (sent, due, answered) that a disclosure row lacks;
+    # `disclosure_id` links the erasure letter written by `kluis revoke`.
+    conn.execute(
+        text(
+            """CREATE TABLE gdpr_request (
+            id INTEGER PRIMARY KEY,
+            company_id INTEGER NOT NULL REFERENCES company(id),
+            type TEXT NOT NULL,
+            language TEXT NOT NULL DEFAULT 'en',
+            fields TEXT NOT NULL DEFAULT '{}',
+            letter_path TEXT,
+            disclosure_id INTEGER REFERENCES disclosure(id),
+            sent_at TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            answered_at TEXT,
+            note TEXT)"""
+        )
+    )
+    conn.execute(text("CREATE INDEX ix_gdpr_request_company ON gdpr_request(company_id)"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_initial_schema, _gdpr_requests]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
