@@ -26,8 +26,9 @@ from pathlib import Path
 from importers.bookings.airports import local_midnight
 from importers.bookings.document import booking_interaction, read_document
 from importers.bookings.schemaorg import segment_key
+from importers.files import file_checkpoint
 from vault.errors import MalformedInput
-from vault.records import Booking, Checkpoint, ImportOptions, Item, Place
+from vault.records import Booking, ImportOptions, Item, Place
 
 MAX_BARCODE_CHARS = 4096
 SUFFIXES = ("", ".txt", ".bcbp")
@@ -366,4 +367,4 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     stat = path.stat()
     bookings = leg_bookings(boarding_pass, datetime.now(UTC).date(), options.timezone)
     yield booking_interaction(bookings, raw, str(path), stat.st_mtime)
-    yield Checkpoint(str(path.resolve()), {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+    yield file_checkpoint(path)

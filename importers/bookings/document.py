@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from importers.files import file_checkpoint
 from vault.errors import InputError
 from vault.records import (
     BOOKING_LABELS,
     Booking,
-    Checkpoint,
     CompanyHints,
     ImportOptions,
     Interaction,
@@ -62,8 +62,7 @@ def document_items(
     """
     if bookings:
         yield booking_interaction(bookings, raw, str(path), path.stat().st_mtime)
-    stat = path.stat()
-    yield Checkpoint(str(path.resolve()), {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+    yield file_checkpoint(path)
 
 
 def booking_interaction(

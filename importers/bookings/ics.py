@@ -28,13 +28,13 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from importers.bookings.markup import flatten, loads_leniently
 from importers.bookings.schemaorg import bookings_from, segment_key
+from importers.files import file_checkpoint
 from vault.errors import InputError, MalformedInput
 from vault.records import (
     Attachment,
     Booking,
     BookingKind,
     BookingStatus,
-    Checkpoint,
     CompanyHints,
     Direction,
     ImportOptions,
@@ -655,4 +655,4 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     if b"BEGIN:VCALENDAR" not in raw.upper() and b"BEGIN:VEVENT" not in raw.upper():
         raise MalformedInput(f"{path}: not an iCalendar file (no BEGIN:VCALENDAR)")
     yield from items_of(raw, str(path), options)
-    yield Checkpoint(str(path.resolve()), {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+    yield file_checkpoint(path)

@@ -24,12 +24,12 @@ from importers.bookings import bcbp
 from importers.bookings.document import booking_interaction, read_document
 from importers.bookings.markup import loads_leniently
 from importers.bookings.schemaorg import parse_time, segment_key
+from importers.files import file_checkpoint
 from vault.errors import MalformedInput
 from vault.records import (
     Attachment,
     Booking,
     BookingKind,
-    Checkpoint,
     CompanyHints,
     ImportOptions,
     Interaction,
@@ -436,4 +436,4 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
         yield pass_interaction(raw, str(path), options, received)
     except MalformedInput as exc:
         raise MalformedInput(f"{path}: {exc}") from None
-    yield Checkpoint(str(path.resolve()), {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+    yield file_checkpoint(path)

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from importers.files import file_state, unchanged
 from vault.errors import InputError
 from vault.records import (
     Attachment,
@@ -254,8 +255,8 @@ def _export_root(path: Path) -> Path | None:
 def _read_thread(
     thread: _Thread, options: ImportOptions, app: App, owner: str | None, pages: frozenset[str]
 ) -> Iterator[Item]:
-    states = [_file_state(file) for file in thread.files]
-    if all(_unchanged(options.cursors.get(source), state) for source, state in states):
+    states = [file_state(file) for file in thread.files]
+    if all(unchanged(options.cursors.get(source), state) for source, state in states):
         return
     loaded: list[Page] = []
     for file, (source, state) in zip(thread.files, states, strict=True):
@@ -279,18 +280,6 @@ def _read_thread(
     )
     for source, state in states:
         yield Checkpoint(source=source, state=state)
-
-
-def _file_state(path: Path) -> tuple[str, dict[str, int]]:
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    return str(path.resolve()), {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-def _unchanged(cursor: Mapping[str, Any] | None, state: Mapping[str, int]) -> bool:
-    return cursor is not None and all(cursor.get(key) == value for key, value in state.items())
 
 
 def _folder_media(thread_folder: Path) -> MediaLookup:

@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeGuard
 
 from importers.archive import zip_aware
+from importers.files import unchanged
 from vault.errors import InputError
 from vault.records import (
     Attachment,
@@ -222,7 +223,7 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     except OSError as exc:
         raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from exc
     state = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    if _unchanged(options.cursors.get(source), state):
+    if unchanged(options.cursors.get(source), state):
         return
     if stat.st_size > MAX_EXPORT_BYTES:
         size_mb = stat.st_size // (1024 * 1024)
@@ -251,10 +252,6 @@ def parse_export(data: bytes, source_ref: str, options: ImportOptions) -> Iterat
         options: the user's zone for zone-less times and who "me" is.
     """
     return _parse(data, source_ref, options, None)
-
-
-def _unchanged(cursor: Mapping[str, Any] | None, state: Mapping[str, int]) -> bool:
-    return cursor is not None and all(cursor.get(key) == value for key, value in state.items())
 
 
 # --- the export as a whole -----------------------------------------------------------------------

@@ -32,12 +32,13 @@ import mimetypes
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from importers.files import file_state, unchanged
 from vault.errors import InputError
 from vault.records import (
     Attachment,
@@ -349,21 +350,9 @@ def _read_source(source: Path, options: ImportOptions, owner: str | None) -> Ite
         yield from _read_text_file(source, options, owner)
 
 
-def _file_state(path: Path) -> tuple[str, dict[str, int]]:
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    return str(path.resolve()), {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-def _unchanged(cursor: Mapping[str, Any] | None, state: Mapping[str, int]) -> bool:
-    return cursor is not None and all(cursor.get(key) == value for key, value in state.items())
-
-
 def _read_text_file(path: Path, options: ImportOptions, owner: str | None) -> Iterator[Item]:
-    source, state = _file_state(path)
-    if _unchanged(options.cursors.get(source), state):
+    source, state = file_state(path)
+    if unchanged(options.cursors.get(source), state):
         return
     if state["size"] > MAX_CHAT_BYTES:
         yield Quarantined(source, b"", _too_large(state["size"]))
@@ -411,8 +400,8 @@ def _plain_name(name: str) -> bool:
 
 
 def _read_zip(path: Path, options: ImportOptions, owner: str | None) -> Iterator[Item]:
-    source, state = _file_state(path)
-    if _unchanged(options.cursors.get(source), state):
+    source, state = file_state(path)
+    if unchanged(options.cursors.get(source), state):
         return
     try:
         with zipfile.ZipFile(path) as archive:

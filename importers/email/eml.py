@@ -14,6 +14,7 @@ from pathlib import Path
 
 from importers.archive import zip_aware
 from importers.email.message import not_a_mail_reason, parse_message
+from importers.files import unchanged
 from vault.records import Checkpoint, ImportOptions, Item, Quarantined
 
 MAX_BYTES = 100 * 1024 * 1024
@@ -58,7 +59,7 @@ def _read_file(file: Path, options: ImportOptions) -> Iterator[Item]:
         stat = file.stat()
         source = str(file.resolve())
         state = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        if _unchanged(options.cursors.get(source), state):
+        if unchanged(options.cursors.get(source), state):
             return
         if stat.st_size > MAX_BYTES:
             megabytes = stat.st_size // (1024 * 1024)
@@ -71,11 +72,6 @@ def _read_file(file: Path, options: ImportOptions) -> Iterator[Item]:
         yield Quarantined(source_ref, b"", f"cannot read file: {exc.strerror or exc}")
         return
     yield Checkpoint(source=source, state=state)
-
-
-def _unchanged(cursor: dict[str, object] | None, state: dict[str, int]) -> bool:
-    """True if the stored cursor records this very size and mtime."""
-    return cursor is not None and all(cursor.get(key) == value for key, value in state.items())
 
 
 def _is_maildir(path: Path) -> bool:
