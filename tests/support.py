@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from vault.records import CompanyHints, ImportOptions, Interaction, Party
+import pytest
+
+from tests.conformance.compare import times_match
+from vault.records import CompanyHints, ImportOptions, Interaction, Item, Party, Quarantined
 
 PASSPHRASE = "correct horse battery"
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -44,4 +50,57 @@ def mail(
         raw=f"Subject: Mail {n}\n\n{body}".encode(),
         hints=hints or CompanyHints(),
         thread_key=thread,
+    )
+
+
+def chat_options(*, me: str | None = None, zone: str = "UTC", **kwargs: Any) -> ImportOptions:
+    """Import options for chat tests: ``me`` is the owner's name, times in ``zone``."""
+    names = frozenset({me.casefold()}) if me else frozenset()
+    return ImportOptions(timezone=ZoneInfo(zone), me_names=names, **kwargs)
+
+
+def interactions(items: list[Item]) -> list[Interaction]:
+    """The interactions among imported items."""
+    return [item for item in items if isinstance(item, Interaction)]
+
+
+def quarantined(items: list[Item]) -> list[Quarantined]:
+    """The quarantined items among imported items."""
+    return [item for item in items if isinstance(item, Quarantined)]
+
+
+def corpus_params(*formats: str) -> list[Any]:
+    """One pytest param per shared-corpus case of ``formats``; one that skips if it is absent."""
+    expected = SHARED_CORPUS / "expected.json"
+    cases = json.loads(expected.read_text(encoding="utf-8"))["cases"] if expected.is_file() else []
+    chosen = [pytest.param(case, id=case["id"]) for case in cases if case["format"] in formats]
+    return chosen or [pytest.param(None, id="corpus-absent")]
+
+
+def corpus_case_or_skip(case: dict[str, Any] | None) -> dict[str, Any]:
+    """The case, or a skip when the shared corpus is not beside this checkout."""
+    if case is None:
+        pytest.skip(f"the shared corpus is not at {SHARED_CORPUS}")
+    return case
+
+
+def case_me(case: dict[str, Any]) -> str | None:
+    """The ``--me`` argument of a corpus case, if it has one."""
+    args = case.get("args", [])
+    return str(args[args.index("--me") + 1]) if "--me" in args else None
+
+
+def item_matches(expected: dict[str, Any], item: Interaction) -> bool:
+    """Whether ``item`` is what a corpus case's ``items`` entry describes (record level)."""
+    sender = item.sender.display() if item.sender else ""
+    text = f"{item.title}\n{item.body}".casefold()
+    return all(
+        [
+            expected.get("channel", item.channel) == item.channel,
+            expected.get("direction", item.direction) == item.direction,
+            "occurred_at" not in expected
+            or times_match(expected["occurred_at"], item.occurred_at.isoformat()),
+            expected.get("sender_contains", "").casefold() in sender.casefold(),
+            all(part.casefold() in text for part in expected.get("text_contains", [])),
+        ]
     )

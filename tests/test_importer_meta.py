@@ -15,6 +15,12 @@ import importers
 from importers.chat import instagram, messenger
 from importers.chat.meta import Page, parse_thread, repair
 from tests.conformance.compare import count_matches, times_match
+from tests.support import (
+    corpus_case_or_skip,
+    corpus_params,
+    interactions,
+    quarantined,
+)
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -31,14 +37,6 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 def options(*, me: str | None = None, **kwargs: Any) -> ImportOptions:
     names = frozenset({me.casefold()}) if me else frozenset()
     return ImportOptions(timezone=ZoneInfo("UTC"), me_names=names, **kwargs)
-
-
-def interactions(items: list[Item]) -> list[Interaction]:
-    return [item for item in items if isinstance(item, Interaction)]
-
-
-def quarantined(items: list[Item]) -> list[Quarantined]:
-    return [item for item in items if isinstance(item, Quarantined)]
 
 
 def facebook() -> list[Interaction]:
@@ -298,24 +296,9 @@ def test_no_input_makes_the_importer_raise() -> None:
 # --- the shared conformance corpus ---------------------------------------------------------------
 
 
-def corpus_cases() -> list[dict[str, Any]]:
-    expected = CORPUS / "expected.json"
-    if not expected.is_file():
-        return []
-    cases = json.loads(expected.read_text(encoding="utf-8"))["cases"]
-    return [case for case in cases if case["format"] in ("instagram", "messenger")]
-
-
-def corpus_ids() -> list[str]:
-    return [case["id"] for case in corpus_cases()] or ["corpus-absent"]
-
-
-@pytest.fixture(params=corpus_ids())
+@pytest.fixture(params=corpus_params("instagram", "messenger"))
 def corpus_case(request: pytest.FixtureRequest) -> dict[str, Any]:
-    for case in corpus_cases():
-        if case["id"] == request.param:
-            return case
-    pytest.skip(f"the shared corpus is not at {CORPUS}")
+    return corpus_case_or_skip(request.param)
 
 
 def test_corpus_counts_time_span_and_items(corpus_case: dict[str, Any]) -> None:

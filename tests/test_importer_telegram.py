@@ -13,6 +13,14 @@ import pytest
 
 from importers.chat import telegram
 from tests.conformance.compare import count_matches, times_match
+from tests.support import (
+    case_me,
+    corpus_case_or_skip,
+    corpus_params,
+    interactions,
+    item_matches,
+    quarantined,
+)
 from vault.records import (
     Checkpoint,
     ImportOptions,
@@ -33,14 +41,6 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 def options(*, me: str | None = None, zone: str = "UTC", **kwargs: Any) -> ImportOptions:
     names = frozenset({me.casefold()}) if me else frozenset()
     return ImportOptions(timezone=ZoneInfo(zone), me_names=names, **kwargs)
-
-
-def interactions(items: list[Item]) -> list[Interaction]:
-    return [item for item in items if isinstance(item, Interaction)]
-
-
-def quarantined(items: list[Item]) -> list[Quarantined]:
-    return [item for item in items if isinstance(item, Quarantined)]
 
 
 def full_export() -> list[Interaction]:
@@ -600,45 +600,14 @@ WEIRD_DOCUMENTS: list[Any] = [
 # --- the shared conformance corpus ---------------------------------------------------------------
 
 
-def corpus_cases() -> list[dict[str, Any]]:
-    expected = CORPUS / "expected.json"
-    if not expected.is_file():
-        return []
-    cases = json.loads(expected.read_text(encoding="utf-8"))["cases"]
-    return [case for case in cases if case["format"] == "telegram"]
-
-
-def corpus_ids() -> list[str]:
-    return [case["id"] for case in corpus_cases()] or ["corpus-absent"]
-
-
-@pytest.fixture(params=corpus_ids())
+@pytest.fixture(params=corpus_params("telegram"))
 def corpus_case(request: pytest.FixtureRequest) -> dict[str, Any]:
-    for case in corpus_cases():
-        if case["id"] == request.param:
-            return case
-    pytest.skip(f"the shared corpus is not at {CORPUS}")
+    return corpus_case_or_skip(request.param)
 
 
 def import_case(case: dict[str, Any]) -> list[Item]:
-    args = case.get("args", [])
-    me = args[args.index("--me") + 1] if "--me" in args else None
+    me = case_me(case)
     return [item for path in case["paths"] for item in telegram.read(CORPUS / path, options(me=me))]
-
-
-def matches(expected: dict[str, Any], item: Interaction) -> bool:
-    sender = item.sender.display() if item.sender else ""
-    text = f"{item.title}\n{item.body}".casefold()
-    return all(
-        [
-            expected.get("channel", item.channel) == item.channel,
-            expected.get("direction", item.direction) == item.direction,
-            "occurred_at" not in expected
-            or times_match(expected["occurred_at"], item.occurred_at.isoformat()),
-            expected.get("sender_contains", "").casefold() in sender.casefold(),
-            all(part.casefold() in text for part in expected.get("text_contains", [])),
-        ]
-    )
 
 
 def test_corpus_files_are_recognised(corpus_case: dict[str, Any]) -> None:
@@ -676,6 +645,6 @@ def test_corpus_items_are_found(corpus_case: dict[str, Any]) -> None:
     missing = [
         item
         for item in corpus_case["expect"].get("items", [])
-        if not any(matches(item, candidate) for candidate in found)
+        if not any(item_matches(item, candidate) for candidate in found)
     ]
     assert missing == []
