@@ -316,11 +316,17 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     keyfile, dek = unlock_key(
         folder, PassphraseSource(from_stdin=args.passphrase_stdin, allow_device=False)
     )
-    new = ask_new_passphrase(args.passphrase_stdin)
-    keymod.rewrap_passphrase(keyfile, dek, new)
-    keymod.save_keys(folder, keyfile)
+    _set_new_passphrase(folder, keyfile, dek, args.passphrase_stdin)
     print("Passphrase changed. The recovery code and remembered devices still work.")
     return 0
+
+
+def _set_new_passphrase(
+    folder: Path, keyfile: keymod.KeyFile, dek: bytes, from_stdin: bool
+) -> None:
+    """Ask for a new passphrase and re-wrap the data key under it (the database is untouched)."""
+    keymod.rewrap_passphrase(keyfile, dek, ask_new_passphrase(from_stdin))
+    keymod.save_keys(folder, keyfile)
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
@@ -331,9 +337,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     else:
         code = sys.stdin.readline().strip()
     dek = keymod.unwrap_with_recovery_code(keyfile, code)
-    new = ask_new_passphrase(args.passphrase_stdin)
-    keymod.rewrap_passphrase(keyfile, dek, new)
-    keymod.save_keys(folder, keyfile)
+    _set_new_passphrase(folder, keyfile, dek, args.passphrase_stdin)
     print("New passphrase set. Your recovery code stays the same.")
     return 0
 
