@@ -211,22 +211,29 @@ def _bookings_where(where: str, params: dict[str, Any], conn: Connection) -> lis
 
 
 def booking_json(row: Any) -> dict[str, Any]:
-    """The contract's booking object from a booking row joined with its company name."""
+    """The contract's booking object from a booking row joined with its company name.
+
+    Every text came from a document someone else wrote: it is made safe to show.
+    """
+
+    def safe(value: Any) -> str | None:
+        return one_line(str(value)) if value else None
+
     return {
         "id": row["id"],
         "kind": row["kind"],
-        "reference": row["reference"] or None,
+        "reference": safe(row["reference"]),
         "status": row["status"],
         "company": one_line(row["company"]),
-        "number": row["number"],
+        "number": safe(row["number"]),
         "start": row["start_at"],
         "end": row["end_at"],
-        "origin": row["origin_code"] or row["origin_name"],
-        "destination": row["destination_code"] or row["destination_name"],
-        "travellers": json.loads(row["travellers"] or "[]"),
-        "seat": row["seat"],
+        "origin": safe(row["origin_code"] or row["origin_name"]),
+        "destination": safe(row["destination_code"] or row["destination_name"]),
+        "travellers": [one_line(str(t)) for t in json.loads(row["travellers"] or "[]")],
+        "seat": safe(row["seat"]),
         "price": row["price"],
-        "currency": row["currency"],
+        "currency": safe(row["currency"]),
     }
 
 
