@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check conformance bench demo clean
+.PHONY: run test check conformance hardening bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ check: $(STAMP)
 ## conformance: every case of ../shared/corpus (skips cleanly when it is absent)
 conformance: $(STAMP)
 	$(BIN)/python tests/conformance/run.py
+
+## hardening: the long crash, hostile-input and property runs (make test runs the short ones)
+hardening: $(STAMP)
+	KLUIS_HARDENING_LONG=1 $(BIN)/python -m pytest tests/hardening --timeout 1800
 
 ## bench: speed figures (prints a table; never a pass/fail test)
 bench: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -19,12 +20,17 @@ CHANNEL_MARK = {
     "note": "✎",
 }
 DIRECTION_MARK = {"in": "←", "out": "→", "system": "·"}
+# json escapes C0 controls but not DEL and the C1 range, where U+009B is an 8-bit CSI that some
+# terminals obey even in UTF-8: escape those too (they only ever occur inside JSON strings).
+_JSON_UNESCAPED_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
 def print_json(data: Any, out: TextIO | None = None) -> None:
-    """Pretty JSON; non-ASCII kept readable. Control characters are escaped by json itself."""
+    """Pretty JSON; non-ASCII kept readable, every control character escaped (``\\u001b``)."""
     stream = out or sys.stdout
-    stream.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    text = _JSON_UNESCAPED_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    stream.write(text + "\n")
 
 
 def table(rows: Iterable[Sequence[str]], headers: Sequence[str], out: TextIO | None = None) -> None:
@@ -71,9 +77,9 @@ def timeline_lines(rows: Iterable[dict[str, Any]], out: TextIO | None = None) ->
 
 
 def item_text(item: dict[str, Any], out: TextIO | None = None) -> None:
-    """One interaction in full."""
+    """One interaction in full; every field from the source made inert for the terminal."""
     stream = out or sys.stdout
-    stream.write(f"{item['title']}\n")
+    stream.write(f"{one_line(item['title'], 500)}\n")
     fields = [
         ("When", item["occurred_at"]),
         ("Company", f"{item['company']['name']} ({item['company']['id']})"),
@@ -83,18 +89,16 @@ def item_text(item: dict[str, Any], out: TextIO | None = None) -> None:
         ("Source", item["source_ref"]),
     ]
     for label, value in fields:
-        stream.write(f"{label + ':':<9}{value}\n")
+        stream.write(f"{label + ':':<9}{one_line(str(value), 1000)}\n")
     for attachment in item["attachments"]:
         stream.write(
-            f"{'Attached:':<9}{attachment['filename']} ({attachment['mime']}, "
+            f"{'Attached:':<9}{one_line(attachment['filename'])} ({one_line(attachment['mime'])}, "
             f"{attachment['size']:,} bytes)\n"
         )
     for booking in item["bookings"]:
         route = " → ".join(filter(None, [booking["origin"], booking["destination"]]))
-        stream.write(
-            f"{'Booking:':<9}{booking['kind']} {booking['reference'] or ''} {route} "
-            f"{booking['status']}\n"
-        )
+        line = f"{booking['kind']} {booking['reference'] or ''} {route} {booking['status']}"
+        stream.write(f"{'Booking:':<9}{one_line(line, 500)}\n")
     if item.get("case"):
         stream.write(f"{'Related:':<9}{', '.join(str(i) for i in item['case'][:20])}\n")
     stream.write("\n" + strip_controls(item["body"]).rstrip() + "\n")

@@ -144,6 +144,9 @@ def open_store(folder: Path, dek: bytes, vault_id: str) -> Store:
     path = db_path(folder)
     if not path.exists():
         raise VaultCorrupt(f"{path} is missing: keys.json is there but the database is not")
+    if path.stat().st_size == 0:
+        # SQLCipher would take an empty file for a new database and write a header into it.
+        raise VaultCorrupt(f"{path} is empty: the database was truncated or never written")
     store = Store(folder, _make_engine(path, dek))
     try:
         with store.begin() as conn:

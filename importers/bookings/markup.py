@@ -17,6 +17,9 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _GLUED_OBJECTS = re.compile(r"}\s*{")
 MAX_MARKUP_CHARS = 2_000_000
+MAX_JSON_DEPTH = 64
+"""Real JSON-LD nests a handful of levels; deeper documents are refused, so that no recursive
+walk over them (``flatten``, KItinerary's time unwrapping) can exhaust the stack."""
 
 
 def has_markup(page: str) -> bool:
@@ -25,7 +28,8 @@ def has_markup(page: str) -> bool:
 
 
 def loads_leniently(text: str) -> Any:
-    """JSON as found in mail markup, repaired where it can be; None when it cannot."""
+    """JSON as found in mail markup, repaired where it can be; None when it cannot (or when
+    it nests deeper than ``MAX_JSON_DEPTH``)."""
     text = text.strip().lstrip("\ufeff")
     if text.startswith("<!--"):
         text = text.removeprefix("<!--").removesuffix("-->")
@@ -34,10 +38,24 @@ def loads_leniently(text: str) -> Any:
         glued = _GLUED_OBJECTS.sub("},{", repaired)
         for attempt in (candidate, repaired, glued, f"[{glued}]"):
             try:
-                return json.loads(attempt)
-            except ValueError:
+                data = json.loads(attempt)
+            except (ValueError, RecursionError):  # RecursionError: nested past the stack
                 continue
+            return data if _depth_at_most(data, MAX_JSON_DEPTH) else None
     return None
+
+
+def _depth_at_most(data: Any, limit: int) -> bool:
+    """True if ``data`` nests at most ``limit`` arrays and objects deep (walked iteratively)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return False
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return True
 
 
 def jsonld_objects(page: str) -> list[Any]:

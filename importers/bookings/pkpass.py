@@ -14,6 +14,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -148,12 +149,23 @@ def open_pass(data: bytes) -> Pass:
             if raw is None:
                 raise MalformedInput("not a wallet pass: no pass.json in it")
             strings = _strings(archive)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+    # ValueError: a central directory that points before the file's start ("negative seek");
+    # RuntimeError, NotImplementedError, zlib.error: encrypted, or an unknown or broken codec.
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+        zlib.error,
+    ) as exc:
         raise MalformedInput(f"not a readable wallet pass ({exc})") from None
     text = raw.decode("utf-8-sig", "replace")
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the stack
         parsed = loads_leniently(text)  # passes made by hand carry trailing commas
     if not isinstance(parsed, dict):
         raise MalformedInput("not a wallet pass: pass.json is not a JSON object")

@@ -1,0 +1,200 @@
+"""The hardening suite's harness: cheap real vaults and the real CLI in a fenced subprocess.
+
+Every vault here is a real SQLCipher vault with a real Argon2id-wrapped key, only with the
+cheapest parameters ``keys.json`` accepts (19 MiB, t=1), so the dozens of CLI runs of this suite
+do not spend their time deriving keys. Each CLI run gets its own HOME and TMPDIR (scanned by the
+leak tests), a timeout, and an address-space limit: a hostile file may fail, never hang or eat
+the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import PASSPHRASE
+from vault import keys as keymod
+from vault.fsutil import make_private_folder
+from vault.store import Store, create_store, open_store
+
+LONG = os.environ.get("KLUIS_HARDENING_LONG") == "1"
+"""``make hardening`` sets this: many more kills and the biggest hostile inputs."""
+
+MEMORY_LIMIT = 1536 * 1024 * 1024
+"""RLIMIT_AS of every CLI run: an input that needs more is a memory bomb that got through."""
+
+TIMEOUT = 120.0
+"""Seconds any single CLI run may take before the test calls it a hang."""
+
+# Sets the limit, then becomes ``python -m vault``: safer than preexec_fn, which is not
+# thread-safe, and the hostile corpus runs two CLIs at once.
+_LIMITED = (
+    "import os, resource, sys\n"
+    "limit = int(sys.argv[1])\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'vault', *sys.argv[2:]])\n"
+)
+
+
+def cheap_kdf() -> keymod.KdfParams:
+    """The smallest Argon2id parameters keys.json accepts: fast tests, still real Argon2id."""
+    return keymod.KdfParams(
+        salt=secrets.token_bytes(keymod.MIN_SALT_BYTES),
+        memory_kib=keymod.MIN_MEMORY_KIB,
+        iterations=1,
+        lanes=1,
+    )
+
+
+def make_vault(folder: Path, passphrase: str = PASSPHRASE) -> None:
+    """A new, empty vault in ``folder`` (as ``kluis init`` makes it, with a cheap KDF)."""
+    made = keymod.create_keys(passphrase, cheap_kdf())
+    make_private_folder(folder)
+    create_store(folder, made.dek, made.keys.vault_id).close()
+    keymod.save_keys(folder, made.keys)
+
+
+def open_for_test(folder: Path, passphrase: str = PASSPHRASE) -> Store:
+    """Open a vault in-process, to look at what the CLI left in it."""
+    keyfile = keymod.load_keys(folder)
+    return open_store(folder, keymod.unwrap_with_passphrase(keyfile, passphrase), keyfile.vault_id)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes, to prove that nothing changed."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@dataclass
+class Kluis:
+    """The CLI against one vault, run as a script would run it, in a fenced environment."""
+
+    vault: Path
+    home: Path
+    tmp: Path
+    passphrase: str = PASSPHRASE
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "HOME": str(self.home),
+            "TMPDIR": str(self.tmp),
+            "XDG_DATA_HOME": str(self.home / ".local" / "share"),
+            "XDG_CACHE_HOME": str(self.home / ".cache"),
+            "XDG_CONFIG_HOME": str(self.home / ".config"),
+            "KLUIS_VAULT": str(self.vault),
+            "KLUIS_PASSPHRASE": self.passphrase,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        env.update(extra)
+        return env
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-c", _LIMITED, str(MEMORY_LIMIT), *args]
+
+    def run(
+        self, *args: str, timeout: float = TIMEOUT, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run ``kluis ARGS``; a run past ``timeout`` fails the test as a hang."""
+        try:
+            return subprocess.run(
+                self.command(*args),
+                env=env or self.env(),
+                capture_output=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"kluis {' '.join(args)} hung (no end within {timeout:.0f} s)")
+
+    def popen(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``kluis ARGS`` without waiting (to kill it)."""
+        return subprocess.Popen(
+            self.command(*args),
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def json(self, *args: str) -> Any:
+        """Run a command with ``--json`` that must succeed; its parsed output."""
+        done = self.run(*args, "--json")
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        return json.loads(done.stdout)
+
+    def doctor(self) -> dict[str, Any]:
+        """``kluis doctor --json``, which must find the vault healthy."""
+        done = self.run("doctor", "--json")
+        report = json.loads(done.stdout) if done.stdout else {}
+        assert done.returncode == 0 and report.get("ok"), (
+            done.stderr.decode(errors="replace"),
+            report,
+        )
+        checks = {c["name"]: c["ok"] for c in report["checks"]}
+        assert checks.get("integrity_check") and checks.get("cipher_integrity_check"), report
+        return dict(report)
+
+
+def assert_clean_failure(done: subprocess.CompletedProcess[bytes], exit_code: int) -> str:
+    """The contract for errors: one line on stderr, ``kluis: ...``, the expected exit status,
+    no traceback and no "unexpected error" (which means a bug reached the last defence)."""
+    stderr = done.stderr.decode("utf-8", "replace")
+    lines = [line for line in stderr.splitlines() if not line.startswith("Taking ")]
+    assert done.returncode == exit_code, (done.returncode, stderr[-2000:])
+    assert "Traceback" not in stderr, stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("kluis: "), stderr[-2000:]
+    assert "unexpected error" not in lines[0], lines[0]
+    return lines[0]
+
+
+FIGURES: dict[str, dict[str, int]] = {"kills": {}, "hostile": {}, "canary": {}}
+"""What the suite measured, printed in the terminal summary: kills survived per import,
+hostile inputs tried per class, canary hits per place scanned."""
+
+
+def count(kind: str, key: str, amount: int = 1) -> None:
+    """Add ``amount`` to one figure."""
+    FIGURES[kind][key] = FIGURES[kind].get(key, 0) + amount
+
+
+def run_in_process(kluis: Kluis, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``kluis ARGS`` through ``vault.cli.main`` in this process, for small inputs where a
+    subprocess's start-up would dominate; the same environment, output captured as bytes."""
+    import contextlib
+    import io
+
+    from vault.cli import main
+
+    saved_env = {name: os.environ.get(name) for name in kluis.env()}
+    out, err = io.StringIO(), io.StringIO()
+    umask = os.umask(0o077)
+    os.umask(umask)
+    try:
+        os.environ.update(kluis.env())
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        os.umask(umask)  # main() sets 0077 for the files it makes; not for the test run
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return subprocess.CompletedProcess(
+        ["kluis", *args], code, out.getvalue().encode(), err.getvalue().encode()
+    )
