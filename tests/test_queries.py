@@ -137,3 +137,33 @@ def test_search_with_nothing_to_look_for_is_a_usage_error(store: Store) -> None:
         parse_query("channel:pigeon")
     with pytest.raises(UsageError, match="only excluded"):
         parse_query("-spam")
+
+
+def test_a_case_gathers_mail_and_chat_naming_its_reference_numbers(store: Store) -> None:
+    from vault.records import Booking
+
+    order = mail(1, "Coolblue <a@coolblue.nl>", title="Bedankt voor je bestelling 9010944335")
+    order.bookings.append(Booking("order", "9010944335"))
+    complaint = mail(
+        2,
+        "Me <me@example.org>",
+        title="Wasmachine lekt – bestelling 9010944335",
+        to="klantenservice@coolblue.nl",
+        direction="out",
+    )
+    reply = mail(3, "Coolblue <k@coolblue.nl>", title="Re: Wasmachine lekt [CB-65609899]")
+    chat = mail(4, "Coolblue <k@coolblue.nl>", title="Hoi", body="Je case CB-65609899 is opgelost")
+    chat.channel = "chat"
+    unrelated = mail(5, "Coolblue <a@coolblue.nl>", title="Nieuwsbrief 2024-05")
+    Ingestor(store, options("me@example.org"), "test", "t").run(
+        [order, complaint, reply, chat, unrelated]
+    )
+    with store.read() as conn:
+        hits = search(conn, "channel:email") + search(conn, "channel:chat")
+        ids = {r["title"]: r["id"] for r in hits}
+        assert set(queries.show(conn, ids["Wasmachine lekt – bestelling 9010944335"])["case"]) == {
+            ids["Bedankt voor je bestelling 9010944335"]
+        }
+        assert set(queries.show(conn, ids["Re: Wasmachine lekt [CB-65609899]"])["case"]) == {
+            ids["Hoi"]
+        }

@@ -7,6 +7,7 @@ names are the CLI's ``--json`` contract (DESIGN, "CLI contract").
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -293,21 +294,68 @@ def show(conn: Connection, interaction_id: int) -> dict[str, Any]:
             {"filename": one_line(a.filename), "mime": a.mime, "size": a.size} for a in attachments
         ],
         bookings=bookings,
-        case=related_items(conn, interaction_id, row.thread_id),
+        case=related_items(conn, interaction_id, row.thread_id, row.title),
         source_ref=one_line(row.source_ref, 500),
     )
     return item
 
 
-def related_items(conn: Connection, interaction_id: int, thread_id: int | None) -> list[int]:
-    """Other items of the same case: the same thread, or sharing a booking."""
+CASE_LIMIT = 200
+# Reference numbers that senders put in subjects: "[#123456]", "[CB-65609899]", "#48213377".
+_TOKEN = re.compile(r"[A-Z0-9][A-Z0-9-]{4,}", re.IGNORECASE)
+_SUBJECT_REFERENCE = re.compile(r"\[#?([A-Z0-9][A-Z0-9-]{4,})\]|#(\d{5,})", re.IGNORECASE)
+
+
+def case_references(conn: Connection, interaction_id: int, title: str) -> list[str]:
+    """The reference numbers that tie an item to its case: its bookings' and its subject's."""
+    refs = [
+        str(r[0])
+        for r in conn.execute(
+            text(
+                "SELECT DISTINCT b.reference FROM booking b JOIN bookingsource s "
+                "ON s.booking_id = b.id WHERE s.interaction_id = :i AND b.reference != ''"
+            ),
+            {"i": interaction_id},
+        )
+    ]
+    refs += [m.group(1) or m.group(2) for m in _SUBJECT_REFERENCE.finditer(title)]
+    # A booking code or order number of a known booking, named in the subject.
+    tokens = sorted({t for t in _TOKEN.findall(title) if any(c.isdigit() for c in t)})
+    if tokens:
+        marks = ", ".join(f":r{n}" for n in range(len(tokens)))
+        refs += [
+            str(r[0])
+            for r in conn.execute(
+                text(f"SELECT DISTINCT reference FROM booking WHERE reference IN ({marks})"),
+                {f"r{n}": token for n, token in enumerate(tokens)},
+            )
+        ]
+    return list(dict.fromkeys(r for r in refs if len(r) >= 5))
+
+
+def related_items(
+    conn: Connection, interaction_id: int, thread_id: int | None, title: str = ""
+) -> list[int]:
+    """Other items of the same case, oldest first.
+
+    A case is the thread, the items that confirmed, changed or cancelled the same booking,
+    and any mail or chat message that names one of the case's reference numbers (a booking
+    code in a WhatsApp message, an order number in a complaint's subject).
+    """
+    params: dict[str, Any] = {"t": thread_id if thread_id is not None else -1, "i": interaction_id}
+    union = [
+        "SELECT id FROM interaction WHERE thread_id = :t AND id != :i",
+        "SELECT s2.interaction_id FROM bookingsource s1 JOIN bookingsource s2 "
+        "ON s2.booking_id = s1.booking_id WHERE s1.interaction_id = :i "
+        "AND s2.interaction_id != :i",
+    ]
+    refs = case_references(conn, interaction_id, title)
+    if refs:
+        params["refs"] = " OR ".join('"' + r.replace('"', '""') + '"' for r in refs)
+        union.append(
+            "SELECT rowid FROM interaction_fts WHERE interaction_fts MATCH :refs AND rowid != :i"
+        )
     rows = conn.execute(
-        text(
-            "SELECT id FROM interaction WHERE thread_id = :t AND id != :i "
-            "UNION SELECT s2.interaction_id FROM bookingsource s1 "
-            "JOIN bookingsource s2 ON s2.booking_id = s1.booking_id "
-            "WHERE s1.interaction_id = :i AND s2.interaction_id != :i ORDER BY 1 LIMIT 200"
-        ),
-        {"t": thread_id if thread_id is not None else -1, "i": interaction_id},
+        text(" UNION ".join(union) + f" ORDER BY 1 LIMIT {CASE_LIMIT}"), params
     ).all()
     return [int(r[0]) for r in rows]
