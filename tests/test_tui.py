@@ -162,8 +162,17 @@ async def settle(pilot: Pilot[Any]) -> None:
 
 
 async def searched(pilot: Pilot[Any]) -> None:
-    """Wait out the search box's typing delay, then settle."""
+    """Wait until the typed query has run, then settle.
+
+    Polled rather than slept: on a loaded machine the typing delay's timer fires late.
+    """
     await pilot.pause(TYPING_DELAY + 0.05)
+    for _ in range(200):
+        await workers_done(pilot)
+        screen = pilot.app.screen
+        if not (isinstance(screen, SearchScreen) and screen.busy):
+            break
+        await pilot.pause(0.05)
     await settle(pilot)
 
 

@@ -154,6 +154,7 @@ class SearchScreen(ModalScreen[JumpTo | None]):
         self._token = 0
         self._timer: Timer | None = None
         self._pending = False
+        self._scheduled = False
         self._focus_results_when_found = False
 
     def compose(self) -> ComposeResult:
@@ -182,12 +183,19 @@ class SearchScreen(ModalScreen[JumpTo | None]):
         self.query_text = event.value
         if self._timer is not None:
             self._timer.stop()
+        self._scheduled = True
         self._timer = self.set_timer(TYPING_DELAY, lambda: self._search_now(event.value))
+
+    @property
+    def busy(self) -> bool:
+        """True while a search is waiting for the typing to stop or is running."""
+        return self._scheduled or self._pending
 
     @on(Input.Submitted, "#search-input")
     def _submitted(self, event: Input.Submitted) -> None:
         if self._timer is not None:
             self._timer.stop()
+        self._scheduled = False
         if self.results.row_count and event.value == self.query_text and not self._pending:
             self.results.focus()
             return
@@ -195,6 +203,7 @@ class SearchScreen(ModalScreen[JumpTo | None]):
         self._search_now(event.value)
 
     def _search_now(self, query: str) -> None:
+        self._scheduled = False
         self._token += 1
         if not query.strip():
             self.results.set_results([])
