@@ -22,8 +22,18 @@ from vault.demo import DEMO_PASSPHRASE, build_demo
 from vault.search import search
 from vault.unlock import PassphraseSource, open_vault
 
-QUERIES = ["factuur", "refund*", '"boarding pass"', "bestelling", "company:KLM vlucht",
-           "channel:chat", "pakket -newsletter", "after:2024-01-01 korting", "hotel", "storing"]
+QUERIES = [
+    "factuur",
+    "refund*",
+    '"boarding pass"',
+    "bestelling",
+    "company:KLM vlucht",
+    "channel:chat",
+    "pakket -newsletter",
+    "after:2024-01-01 korting",
+    "hotel",
+    "storing",
+]
 
 
 def timed(action: Callable[[], object], repeat: int = 1) -> list[float]:
@@ -48,8 +58,9 @@ def main() -> None:
         rows.append(("import rate", f"{summary.new / seconds:,.0f} items/s"))
         size = sum(p.stat().st_size for p in folder.iterdir())
         rows.append(("vault size on disk", f"{size / 2**20:.1f} MiB"))
-        source = PassphraseSource(prompt=lambda _: DEMO_PASSPHRASE, allow_env=False,
-                                  allow_device=False)
+        source = PassphraseSource(
+            prompt=lambda _: DEMO_PASSPHRASE, allow_env=False, allow_device=False
+        )
         unlock = timed(lambda: open_vault(folder, source).close(), repeat=3)
         rows.append(("unlock (Argon2id 64 MiB, t=3) + open", f"{statistics.median(unlock):.0f} ms"))
         store = open_vault(folder, source)
@@ -60,19 +71,29 @@ def main() -> None:
             rows.append(("company list", f"{statistics.median(listing):.1f} ms"))
             biggest = max(companies, key=lambda c: c.interactions)
             page = timed(lambda: queries.timeline(conn, biggest.id, limit=50), repeat=20)
-            rows.append((f"timeline page of 50 ({biggest.interactions:,} items)",
-                         f"{statistics.median(page):.1f} ms"))
+            rows.append(
+                (
+                    f"timeline page of 50 ({biggest.interactions:,} items)",
+                    f"{statistics.median(page):.1f} ms",
+                )
+            )
             latencies = sorted(
                 ms for q in QUERIES for ms in timed(lambda q=q: search(conn, q), repeat=5)
             )
-            rows.append(("search p50 / p95 (10 queries x 5)",
-                         f"{latencies[len(latencies) // 2]:.1f} / "
-                         f"{latencies[int(len(latencies) * 0.95)]:.1f} ms"))
+            rows.append(
+                (
+                    "search p50 / p95 (10 queries x 5)",
+                    f"{latencies[len(latencies) // 2]:.1f} / "
+                    f"{latencies[int(len(latencies) * 0.95)]:.1f} ms",
+                )
+            )
             count = conn.execute(text("SELECT count(*) FROM interaction")).scalar_one()
             rows.append(("interactions stored", f"{count:,}"))
         store.close()
-    print(f"kluis bench — {datetime.now(UTC):%Y-%m-%d} — {platform.machine()}, "
-          f"{platform.python_implementation()} {platform.python_version()}")
+    print(
+        f"kluis bench — {datetime.now(UTC):%Y-%m-%d} — {platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")

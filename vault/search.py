@@ -127,16 +127,50 @@ def search(
         parsed.company or parsed.channel or parsed.before or parsed.after
     ):
         raise UsageError('search for what? Give a word, a "phrase", a prefix* or a filter')
-    where: list[str] = []
-    params: dict[str, Any] = {"limit": limit}
-    if parsed.fts is not None:
-        source = "interaction_fts f JOIN interaction i ON i.id = f.rowid"
-        where.append("interaction_fts MATCH :fts")
-        params["fts"] = parsed.fts
-        snippet = "snippet(interaction_fts, -1, '«', '»', '…', 16)"
+    filters, params = _filters(conn, parsed)
+    params["limit"] = limit
+    if parsed.fts is None:
+        rows = conn.execute(
+            text(
+                f"SELECT {_TIMELINE_COLUMNS}, NULL AS hit, i.company_id, c.name AS company "
+                "FROM interaction i JOIN company c ON c.id = i.company_id "
+                f"WHERE {' AND '.join(filters) or '1=1'} "
+                "ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit"
+            ),
+            params,
+        ).all()
     else:
-        source = "interaction i"
-        snippet = "NULL"
+        params["fts"] = parsed.fts
+        rows = conn.execute(
+            text(
+                f"SELECT {_TIMELINE_COLUMNS}, snippet(interaction_fts, -1, '«', '»', '…', 16) "
+                "AS hit, i.company_id, c.name AS company "
+                "FROM interaction_fts f JOIN interaction i ON i.id = f.rowid "
+                "JOIN company c ON c.id = i.company_id "
+                f"WHERE interaction_fts MATCH :fts AND f.rowid IN ({_page(conn, parsed, filters)}) "
+                "ORDER BY i.occurred_at DESC, i.id DESC"
+            ),
+            params,
+        ).all()
+    results = []
+    for row in rows:
+        item = timeline_row(row).to_json()
+        if row.hit:
+            item["snippet"] = one_line(row.hit, 240)
+        item["company"] = {"id": row.company_id, "name": one_line(row.company)}
+        results.append(item)
+    return results
+
+
+# Below this many hits, sorting them all by time is cheapest; above it, walking the time index
+# newest first and keeping the hits is (a common word matches half the vault).
+SMALL_HIT_SET = 2000
+
+
+def _filters(conn: Connection, parsed: ParsedQuery) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions on ``interaction i`` for the query's filters, and their parameters."""
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if parsed.company:
         params["company"], _ = find_company(conn, parsed.company)
         where.append("i.company_id = :company")
@@ -149,20 +183,30 @@ def search(
     if parsed.after is not None:
         where.append("i.occurred_at >= :after")
         params["after"] = parsed.after
-    rows = conn.execute(
+    return where, params
+
+
+def _page(conn: Connection, parsed: ParsedQuery, filters: list[str]) -> str:
+    """The SQL choosing one page of hit ids, newest first, without touching every hit's text.
+
+    Snippets and columns are then read for that page only.
+    """
+    hits = conn.execute(
         text(
-            f"SELECT {_TIMELINE_COLUMNS}, {snippet} AS hit, i.company_id, c.name AS company "
-            f"FROM {source} JOIN company c ON c.id = i.company_id "
-            f"WHERE {' AND '.join(where) or '1=1'} "
-            "ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit"
+            "SELECT count(*) FROM (SELECT rowid FROM interaction_fts "
+            "WHERE interaction_fts MATCH :fts LIMIT :cap)"
         ),
-        params,
-    ).all()
-    results = []
-    for row in rows:
-        item = timeline_row(row).to_json()
-        if row.hit:
-            item["snippet"] = one_line(row.hit, 240)
-        item["company"] = {"id": row.company_id, "name": one_line(row.company)}
-        results.append(item)
-    return results
+        {"fts": parsed.fts, "cap": SMALL_HIT_SET},
+    ).scalar_one()
+    order = "ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit"
+    if hits < SMALL_HIT_SET:
+        where = " AND ".join(["interaction_fts MATCH :fts", *filters])
+        return (
+            f"SELECT i.id FROM interaction_fts f JOIN interaction i ON i.id = f.rowid "
+            f"WHERE {where} {order}"
+        )
+    index = "ix_interaction_timeline" if parsed.company else "ix_interaction_time"
+    where = " AND ".join(
+        ["i.id IN (SELECT rowid FROM interaction_fts WHERE interaction_fts MATCH :fts)", *filters]
+    )
+    return f"SELECT i.id FROM interaction i INDEXED BY {index} WHERE {where} {order}"

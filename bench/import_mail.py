@@ -1,0 +1,271 @@
+"""`make bench-import`: kluis's mail import side by side with mu, notmuch and mbox-to-sqlite.
+
+Generates a deterministic commercial mailbox (bench/mailgen.py: 20,000 mails by default, an
+mbox and its Maildir twin, cached under --data), then runs, as separate processes on the same
+mail, each tool in turn and --repeat times (interleaved, so a burst of load on this shared
+machine hits every tool alike):
+
+- ``kluis import`` of the mbox into a fresh vault (SQLCipher, FTS5, companies, bookings),
+- the same into plaintext SQLite (bench/plain_kluis.py: no key, same library and pragmas),
+- ``kluis import`` of the Maildir (the same input mu and notmuch get),
+- ``mu index`` (maildir-utils), ``notmuch new`` (a throwaway NOTMUCH_CONFIG),
+- ``mbox-to-sqlite mbox`` (PyPI).
+
+Prints one table of medians: wall time, msg/s, CPU, peak RSS (largest process and whole tree),
+and kluis's speed ratio to each; then the targets of issues 3 and 9. Figures, not a test.
+A tool that is not installed is skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import mailgen
+from measure import Run, machine_line, median, run, table
+
+PASSPHRASE = "bench-passphrase"
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+def _which(name: str) -> str | None:
+    local = BIN / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+@dataclass
+class Tool:
+    """One contender: how to prepare a fresh target, the timed command, and how many it stored."""
+
+    name: str
+    needs: str  # the executable that must exist
+    prepare: Callable[[Path, Path], tuple[list[str], dict[str, str]]]
+    """(work dir, data dir) → (timed command, env); untimed set-up happens here."""
+    count: Callable[[Path, Run], int]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KLUIS_", "NOTMUCH_"))}
+    env.update(extra)
+    return env
+
+
+SOURCE_TREE: Path | None = None
+"""--src: run kluis from another checkout (e.g. with a proposed patch) instead of the installed one."""
+
+
+def _kluis_prepare(
+    source: str, plain: bool
+) -> Callable[[Path, Path], tuple[list[str], dict[str, str]]]:
+    def prepare(work: Path, data: Path) -> tuple[list[str], dict[str, str]]:
+        kluis = (
+            [sys.executable, str(HERE / "plain_kluis.py")]
+            if plain
+            else [_which("kluis") or "kluis"]
+        )
+        env = _env(KLUIS_VAULT=str(work / "vault"), KLUIS_PASSPHRASE=PASSPHRASE)
+        if SOURCE_TREE is not None:
+            # PYTHONPATH comes before the editable install's finder, so this tree's vault wins.
+            env["PYTHONPATH"] = str(SOURCE_TREE)
+            if not plain:
+                kluis = [sys.executable, "-P", "-m", "vault"]  # -P: not the cwd's vault
+        init = run([*kluis, "init"], env=env)
+        if init.returncode:
+            raise RuntimeError(f"kluis init failed: {init.stderr.strip()}")
+        path = data / ("mailbox.mbox" if source == "mbox" else "Maildir")
+        return [*kluis, "import", str(path), "--json", "--timezone", "Europe/Amsterdam"], env
+
+    return prepare
+
+
+def _kluis_count(work: Path, result: Run) -> int:
+    return int(json.loads(result.stdout)["new"])
+
+
+def _mu_prepare(work: Path, data: Path) -> tuple[list[str], dict[str, str]]:
+    home = work / "mu"
+    init = run(["mu", "init", f"--maildir={data / 'Maildir'}", f"--muhome={home}"])
+    if init.returncode:
+        raise RuntimeError(f"mu init failed: {init.stderr.strip()}")
+    return ["mu", "index", "--quiet", f"--muhome={home}"], _env()
+
+
+def _mu_count(work: Path, result: Run) -> int:
+    info = run(["mu", "info", f"--muhome={work / 'mu'}", "store"])
+    for line in info.stdout.splitlines():
+        if "messages in store" in line:
+            return int(line.split("|")[2].strip())
+    return -1
+
+
+def _notmuch_prepare(work: Path, data: Path) -> tuple[list[str], dict[str, str]]:
+    (work / "notmuch").mkdir()
+    config = work / "notmuch.config"
+    config.write_text(
+        f"[database]\npath={work / 'notmuch'}\nmail_root={data / 'Maildir'}\n"
+        f"[user]\nname={mailgen.OWNER_NAME}\nprimary_email={mailgen.OWNER}\n"
+        "[new]\ntags=unread;inbox;\nignore=\n[search]\nexclude_tags=deleted;spam;\n"
+        "[maildir]\nsynchronize_flags=true\n"
+    )
+    return ["notmuch", "new", "--quiet"], _env(NOTMUCH_CONFIG=str(config))
+
+
+def _notmuch_count(work: Path, result: Run) -> int:
+    counted = run(["notmuch", "count", "*"], env=_env(NOTMUCH_CONFIG=str(work / "notmuch.config")))
+    return int(counted.stdout.strip() or -1)
+
+
+def _m2s_prepare(work: Path, data: Path) -> tuple[list[str], dict[str, str]]:
+    tool = _which("mbox-to-sqlite") or "mbox-to-sqlite"
+    return [tool, "mbox", str(work / "mail.db"), str(data / "mailbox.mbox")], _env()
+
+
+def _m2s_count(work: Path, result: Run) -> int:
+    with sqlite3.connect(work / "mail.db") as db:
+        return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+
+TOOLS = {
+    "kluis": Tool(
+        "kluis import mbox (SQLCipher)", "kluis", _kluis_prepare("mbox", False), _kluis_count
+    ),
+    "kluis-plain": Tool(
+        "kluis import mbox (plaintext)", "kluis", _kluis_prepare("mbox", True), _kluis_count
+    ),
+    "kluis-maildir": Tool(
+        "kluis import Maildir (SQLCipher)", "kluis", _kluis_prepare("maildir", False), _kluis_count
+    ),
+    "mu": Tool("mu index (Maildir)", "mu", _mu_prepare, _mu_count),
+    "notmuch": Tool("notmuch new (Maildir)", "notmuch", _notmuch_prepare, _notmuch_count),
+    "mbox-to-sqlite": Tool("mbox-to-sqlite (mbox)", "mbox-to-sqlite", _m2s_prepare, _m2s_count),
+}
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}×" if theirs else "–"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mails", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--tools", default=",".join(TOOLS), help=f"comma-separated: {','.join(TOOLS)}"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="where the generated mailbox is cached (default: $TMPDIR/kluis-bench)",
+    )
+    parser.add_argument("--src", type=Path, help="run kluis from this source tree (before/after)")
+    args = parser.parse_args(argv)
+    global SOURCE_TREE
+    SOURCE_TREE = args.src.resolve() if args.src else None
+    names = [n.strip() for n in args.tools.split(",") if n.strip()]
+    data = args.data or Path(tempfile.gettempdir()) / "kluis-bench" / f"mail-{args.mails}"
+    made = mailgen.ensure(data, args.mails)
+    size = made["bytes"]
+    generated = (
+        "cached" if made["seconds"] != made["seconds"] else f"generated in {made['seconds']:.1f} s"
+    )
+    print(machine_line())
+    if SOURCE_TREE is not None:
+        print(f"kluis from source tree: {SOURCE_TREE}")
+    print(
+        f"mailbox: {args.mails:,} mails, {size / 2**20:.0f} MiB (avg {size / args.mails / 1024:.2f} KiB), "
+        f"{generated}: {data}"
+    )
+    runs: dict[str, list[Run]] = {}
+    counts: dict[str, int] = {}
+    skipped: list[str] = []
+    for name in names:
+        if _which(TOOLS[name].needs) is None:
+            skipped.append(f"{name} ({TOOLS[name].needs} not installed)")
+    active = [n for n in names if not any(s.startswith(n + " ") for s in skipped)]
+    for attempt in range(args.repeat):
+        for name in active:
+            tool = TOOLS[name]
+            with tempfile.TemporaryDirectory(prefix=f"kluis-bench-{name}-") as tmp:
+                work = Path(tmp)
+                command, env = tool.prepare(work, data)
+                result = run(command, env=env)
+                if result.returncode:
+                    print(f"  {name}: exit {result.returncode}: {result.stderr.strip()[-500:]}")
+                    continue
+                counts[name] = tool.count(work, result)
+                runs.setdefault(name, []).append(result)
+                print(
+                    f"  run {attempt + 1}/{args.repeat} {name:<15} {result.wall:7.1f} s  "
+                    f"{args.mails / result.wall:7,.0f} msg/s  cpu {result.cpu:5.1f} s  peak {result.peak_rss_mb:5.0f} MB  "
+                    f"tree {result.tree_rss_mb:5.0f} MB  load {os.getloadavg()[0]:.2f}",
+                    flush=True,
+                )
+    rate = {n: args.mails / median([r.wall for r in rs]) for n, rs in runs.items()}
+    ours = rate.get("kluis", 0.0)
+    rows = []
+    for name, results in runs.items():
+        rows.append(
+            [
+                TOOLS[name].name,
+                f"{median([r.wall for r in results]):.1f}",
+                f"{rate[name]:,.0f}",
+                f"{median([r.cpu for r in results]):.1f}",
+                f"{median([r.peak_rss_mb for r in results]):.0f}",
+                f"{median([r.tree_rss_mb for r in results]):.0f}",
+                f"{counts[name]:,}",
+                _ratio(ours, rate[name]) if name != "kluis" else "1.00×",
+            ]
+        )
+    print()
+    print(
+        table(
+            [
+                "import (medians of %d)" % args.repeat,
+                "wall s",
+                "msg/s",
+                "CPU s",
+                "peak MB",
+                "tree MB",
+                "stored",
+                "kluis speed ÷",
+            ],
+            rows,
+        )
+    )
+    print(
+        "  peak MB: largest process (ru_maxrss); tree MB: summed RSS of all its processes (sampled)"
+    )
+    for note in skipped:
+        print(f"  skipped: {note}")
+    print()
+    print("targets (issues 3 and 9):")
+    if "mu" in rate and ours:
+        print(f"  kluis ≥ 1.0× mu's msg/s ............ {ours / rate['mu']:.2f}×")
+    if "mbox-to-sqlite" in rate and ours:
+        print(f"  kluis ≥ 2.0× mbox-to-sqlite's msg/s . {ours / rate['mbox-to-sqlite']:.2f}×")
+    if "kluis-plain" in runs and "kluis" in runs:
+        cost = median([r.wall for r in runs["kluis"]]) / median(
+            [r.wall for r in runs["kluis-plain"]]
+        )
+        print(
+            f"  encryption cost ≤ 1.3× ............. {cost:.2f}× (SQLCipher wall ÷ plaintext wall)"
+        )
+    if "kluis" in runs:
+        peak = max(max(r.peak_rss_mb, r.tree_rss_mb) for r in runs["kluis"])
+        print(f"  peak RSS ≤ 200 MB ................... {peak:.0f} MB at {args.mails:,} mails")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

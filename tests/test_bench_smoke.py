@@ -1,0 +1,57 @@
+"""The benchmark scripts still run (on tiny inputs); their figures are never asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+import mailgen  # noqa: E402
+
+
+def test_the_generated_mailbox_is_the_same_every_time_and_its_maildir_twin_matches(
+    tmp_path: Path,
+) -> None:
+    first = mailgen.generate(tmp_path / "a", 60)
+    mailgen.generate(tmp_path / "b", 60)
+    mbox = (tmp_path / "a" / "mailbox.mbox").read_bytes()
+    assert mbox == (tmp_path / "b" / "mailbox.mbox").read_bytes()
+    files = sorted((tmp_path / "a" / "Maildir" / "cur").iterdir())
+    assert len(files) == 60 == mbox.count(b"\nFrom bench@mailgen ") + 1
+    assert sum(f.stat().st_size for f in files) == first["bytes"]
+
+
+def _bench(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_import_bench_imports_every_generated_mail(tmp_path: Path) -> None:
+    out = _bench(
+        "import_mail.py",
+        "--mails",
+        "40",
+        "--repeat",
+        "1",
+        "--tools",
+        "kluis",
+        "--data",
+        str(tmp_path / "mail"),
+    )
+    assert "kluis import mbox (SQLCipher)" in out
+    assert "40" in out.split("kluis import mbox (SQLCipher)")[1].splitlines()[0]
+
+
+def test_the_search_bench_runs_its_fifty_queries(tmp_path: Path) -> None:
+    out = _bench("search.py", "--items", "400", "--repeat", "1", "--data", str(tmp_path / "s"))
+    assert "50 queries" in out and "p95" in out
