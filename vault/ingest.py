@@ -8,10 +8,12 @@ stopped with no duplicate and no loss. Items that failed to parse are kept in qu
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
@@ -75,23 +77,49 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _apply(function: Callable[[T], R], chunk: list[T]) -> list[R]:
+    return [function(value) for value in chunk]
+
+
 def map_in_pool(
     function: Callable[[T], R], inputs: Iterable[T], workers: int = 2, chunksize: int = 64
 ) -> Iterator[R]:
     """Apply ``function`` in a process pool, yielding results in input order.
 
     The parsing hook of DESIGN: parsers run in worker processes while the main process stays
-    the single writer. ``function`` and the inputs must be picklable.
+    the single writer. ``function`` and the inputs must be picklable. At most ``4 * workers``
+    chunks are in flight (``Executor.map`` would read all of ``inputs`` first), so a stream
+    stays a stream.
     """
+    source = iter(inputs)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(function, inputs, chunksize=chunksize)
+        pending: deque[Future[list[R]]] = deque()
+        try:
+            while chunk := list(islice(source, chunksize)):
+                pending.append(pool.submit(_apply, function, chunk))
+                if len(pending) >= 4 * workers:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 class _BatchWriter:
     """Writes one batch of items inside the caller's transaction."""
 
-    def __init__(self, conn: Connection, options: ImportOptions, source_id: int, run_id: int):
+    def __init__(
+        self,
+        conn: Connection,
+        options: ImportOptions,
+        source_id: int,
+        run_id: int,
+        *,
+        careful: bool = True,
+    ):
         self.db = raw_connection(conn)
+        self.careful = careful
         self.source_id = source_id
         self.run_id = run_id
         self.resolver = CompanyResolver(self.db, options)
@@ -131,6 +159,10 @@ class _BatchWriter:
         return found
 
     def _store_one(self, item: Interaction, summary: Summary) -> None:
+        if not self.careful:
+            summary.updated += self._insert(item)
+            summary.new += 1
+            return
         # A savepoint per item: one item that cannot be stored must not cost the batch.
         self.db.execute("SAVEPOINT item")
         try:
@@ -313,8 +345,22 @@ class Ingestor:
             )
 
     def _commit(self, batch: list[Item], source_id: int, run_id: int, summary: Summary) -> None:
-        with self.store.begin() as conn:
-            _BatchWriter(conn, self.options, source_id, run_id).write(batch, summary)
+        # A savepoint per item makes SQLite copy every page an item touches into a
+        # statement journal (16 KiB pages): write the batch without them, and only when
+        # the store refuses an item, roll the batch back and redo it item by item.
+        done = Summary()
+        try:
+            with self.store.begin() as conn:
+                _BatchWriter(conn, self.options, source_id, run_id, careful=False).write(
+                    batch, done
+                )
+        except VaultError:
+            raise
+        except Exception:
+            done = Summary()
+            with self.store.begin() as conn:
+                _BatchWriter(conn, self.options, source_id, run_id).write(batch, done)
+        summary.add(done)
         if self.progress is not None:
             self.progress(summary)
 

@@ -22,17 +22,21 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from importers.archive import zip_aware
 from importers.email.message import parse_message
 from vault.errors import InputError, MalformedInput
+from vault.ingest import map_in_pool
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
 """A message larger than this is quarantined (without its bytes) instead of held in memory."""
 
+POOL_MIN_BYTES = 4 * 1024 * 1024
+"""From this much mail on, parsing runs in a process pool (below it, start-up costs more)."""
 CHUNK_BYTES = 1024 * 1024
 TAIL_BYTES = 64
 """How many bytes before a resume offset must be unchanged for the import to continue there."""
@@ -116,13 +120,29 @@ def read_file(path: Path, options: ImportOptions, parse: MessageParser) -> Itera
     with handle:
         stat = os.fstat(handle.fileno())
         start = resume_offset(handle, stat.st_size, options.cursors.get(source))
+        state = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        parse_one = partial(_parsed, ref=str(path), parse=parse, options=options)
+        messages = split(handle, start)
+        # Parsing is most of an import's CPU: on a big mbox it runs in worker processes
+        # (DESIGN: a pool of 2) while this process splits and the ingest writes.
+        parsed = (
+            map_in_pool(parse_one, messages)
+            if stat.st_size - start >= POOL_MIN_BYTES
+            else map(parse_one, messages)
+        )
         try:
-            for message in split(handle, start):
-                yield message_item(message, str(path), parse, options)
-                state = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-                yield Checkpoint(source, {**state, "offset": message.end, "tail": message.tail})
+            for item, end, tail in parsed:
+                yield item
+                yield Checkpoint(source, {**state, "offset": end, "tail": tail})
         except MalformedInput as exc:
             raise MalformedInput(f"{path}: {exc}") from None
+
+
+def _parsed(
+    message: MboxMessage, *, ref: str, parse: MessageParser, options: ImportOptions
+) -> tuple[Interaction | Quarantined, int, str]:
+    """One message's record and where the next one starts (picklable, for the pool)."""
+    return message_item(message, ref, parse, options), message.end, message.tail
 
 
 def resume_offset(handle: IO[bytes], size: int, cursor: dict[str, Any] | None) -> int:
