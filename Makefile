@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check conformance hardening bench demo clean
+.PHONY: run test check conformance hardening bench bench-import demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,13 @@ conformance: $(STAMP)
 hardening: $(STAMP)
 	KLUIS_HARDENING_LONG=1 $(BIN)/python -m pytest tests/hardening --timeout 1800
 
-## bench: speed figures (prints a table; never a pass/fail test)
+## bench: every speed figure (prints tables; never a pass/fail test)
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/all.py
+
+## bench-import: kluis import vs mu, notmuch, mbox-to-sqlite on 20,000 generated mails
+bench-import: $(STAMP)
+	$(BIN)/python bench/import_mail.py
 
 ## demo: build the demo vault without opening the app
 demo: $(STAMP)
