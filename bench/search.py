@@ -8,8 +8,8 @@ export, another account). Then runs 50 queries (words, phrases, prefixes, compan
 negation, OR, dates) through ``vault.search.search(conn, query, limit=50)``, --repeat times
 each, and prints p50/p95/p99 and the slowest queries. Figures, not a test.
 
-``--variant`` also times bench-side rewrites of the search SQL on the same vault, for the
-proposals in bench/README.md; ``vault.search`` itself is never changed from here.
+``--variant`` times bench-side rewrites of the search SQL on the same vault against
+``vault.search`` (add them to VARIANTS while they are measured).
 """
 
 from __future__ import annotations
@@ -205,95 +205,9 @@ def _current(conn: Connection, query: str) -> list[dict[str, Any]]:
     return search(conn, query, limit=50)
 
 
-SMALL_HIT_SET = 2000
-"""Proposal B: up to this many FTS hits, sorting them all is fast; beyond, walk the time index."""
-
-
-def _time_index(conn: Connection, query: str) -> list[dict[str, Any]]:
-    """Proposal B (bench/README.md): A, and for a big hit set the page is found by walking
-    the (company_id,) occurred_at, id index newest first, keeping ids that are among the FTS
-    hits (an IN list of rowids only), and stopping at ``limit``."""
-    from vault.search import parse_query
-
-    parsed = parse_query(query)
-    if parsed.fts is None:
-        return _current(conn, query)
-    hits = conn.execute(
-        text(
-            "SELECT count(*) FROM (SELECT rowid FROM interaction_fts "
-            "WHERE interaction_fts MATCH :fts LIMIT :cap)"
-        ),
-        {"fts": parsed.fts, "cap": SMALL_HIT_SET},
-    ).scalar_one()
-    return _proposed(conn, query, walk_index=hits >= SMALL_HIT_SET)
-
-
-def _proposed(
-    conn: Connection, query: str, *, limit: int = 50, walk_index: bool = False
-) -> list[dict[str, Any]]:
-    """Proposal A (bench/README.md): choose the page's ids first (no snippet, no body read
-    for every hit), then fetch columns and snippets for those ``limit`` rows only.
-
-    The same filters and order as ``vault.search.search``; only the SQL's shape differs.
-    """
-    from vault.queries import _TIMELINE_COLUMNS, find_company, timeline_row
-    from vault.search import parse_query
-    from vault.text import one_line
-
-    parsed = parse_query(query)
-    if parsed.fts is None:
-        return _current(conn, query)
-    where = ["interaction_fts MATCH :fts"]
-    params: dict[str, Any] = {"fts": parsed.fts, "limit": limit}
-    if parsed.company:
-        params["company"], _ = find_company(conn, parsed.company)
-        where.append("i.company_id = :company")
-    if parsed.channel:
-        where.append("i.channel = :channel")
-        params["channel"] = parsed.channel
-    if parsed.before is not None:
-        where.append("i.occurred_at < :before")
-        params["before"] = parsed.before
-    if parsed.after is not None:
-        where.append("i.occurred_at >= :after")
-        params["after"] = parsed.after
-    page = (
-        "SELECT i.id FROM interaction_fts f JOIN interaction i ON i.id = f.rowid "
-        f"WHERE {' AND '.join(where)} ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit"
-    )
-    if walk_index:
-        index = "ix_interaction_timeline" if parsed.company else "ix_interaction_time"
-        where[0] = "i.id IN (SELECT rowid FROM interaction_fts WHERE interaction_fts MATCH :fts)"
-        page = (
-            f"SELECT i.id FROM interaction i INDEXED BY {index} WHERE {' AND '.join(where)} "
-            "ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit"
-        )
-    rows = conn.execute(
-        text(
-            f"SELECT {_TIMELINE_COLUMNS}, snippet(interaction_fts, -1, '«', '»', '…', 16) AS hit, "
-            "i.company_id, c.name AS company "
-            "FROM interaction_fts f JOIN interaction i ON i.id = f.rowid "
-            "JOIN company c ON c.id = i.company_id "
-            f"WHERE interaction_fts MATCH :fts AND f.rowid IN ({page}) "
-            "ORDER BY i.occurred_at DESC, i.id DESC"
-        ),
-        params,
-    ).all()
-    results = []
-    for row in rows:
-        item = timeline_row(row).to_json()
-        if row.hit:
-            item["snippet"] = one_line(row.hit, 240)
-        item["company"] = {"id": row.company_id, "name": one_line(row.company)}
-        results.append(item)
-    return results
-
-
-VARIANTS: dict[str, Searcher] = {
-    "current": _current,
-    "ids-first": _proposed,
-    "time-index": _time_index,
-}
+VARIANTS: dict[str, Searcher] = {"current": _current}
+"""Search implementations to time; a proposed rewrite goes here beside ``current`` while it is
+measured, and into ``vault.search`` once it wins (the time-index paging did: 2026-11-23)."""
 
 
 def percentile(sorted_ms: list[float], p: float) -> float:
