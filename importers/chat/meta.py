@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from importers.chat.text import brief, one_line, title_of
 from importers.files import file_state, unchanged
 from vault.errors import InputError
 from vault.records import (
@@ -63,7 +64,6 @@ MAX_MEDIA_BYTES = 100 * 1024 * 1024
 """Media files above this stay described in ``extras["media"]`` instead of stored as blobs."""
 
 SNIFF_BYTES = 8192
-TITLE_CHARS = 80
 MAX_DEPTH = 5  # export root → your_*_activity → messages → inbox → thread → message_1.json
 
 REQUEST_FOLDERS = frozenset({"message_requests", "filtered_threads"})
@@ -454,7 +454,7 @@ def parse_thread(
         try:
             yield _interaction(message, chat, options, app, media, ref, seen, original)
         except (_MalformedError, ValueError, TypeError, OverflowError) as exc:
-            yield Quarantined(ref, _raw(original), _one_line(str(exc) or type(exc).__name__))
+            yield Quarantined(ref, _raw(original), one_line(str(exc) or type(exc).__name__))
 
 
 def _document(page: Page) -> _Document:
@@ -466,7 +466,7 @@ def _document(page: Page) -> _Document:
         reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         raise _MalformedError(reason) from exc
     except (ValueError, RecursionError) as exc:
-        raise _MalformedError(_one_line(f"not valid JSON: {exc}")) from exc
+        raise _MalformedError(one_line(f"not valid JSON: {exc}")) from exc
     if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
         raise _MalformedError("not a message export: no list of 'messages'")
     originals = document["messages"]
@@ -640,7 +640,7 @@ def _person(name: str) -> Party:
 def _millis(message: dict[str, Any]) -> int:
     value = message.get("timestamp_ms", message.get("timestamp"))
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _MalformedError(f"timestamp {_short(value)} is not a number")
+        raise _MalformedError(f"timestamp {brief(value)} is not a number")
     millis = int(value)
     if not 0 < millis < 253_402_300_800_000:  # year 9999
         raise _MalformedError(f"timestamp {millis} is out of range")
@@ -665,11 +665,11 @@ def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) ->
     if message.get("is_unsent") or message.get("isUnsent"):
         extras["unsent"] = True
         shown = text or f"{sender or 'Someone'} unsent a message"
-        return _Content("system", _title(shown), shown, key_text, extras=extras)
+        return _Content("system", title_of(shown), shown, key_text, extras=extras)
     if message.get("type") in _SYSTEM_TYPES or "call_duration" in message:
         return _call_or_event(message, text, key_text, extras)
     if _REACTION_LINE.match(text):
-        return _Content("system", _title(text), text, key_text, extras=extras)
+        return _Content("system", title_of(text), text, key_text, extras=extras)
     lines = [text] if text else []
     attachments, described = _attachments(files, media)
     lines += described
@@ -689,7 +689,7 @@ def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) ->
         ]
     title = text or (described[0].strip("[]") if described else "") or _share_title(share)
     return _Content(
-        "in", _title(title or "Message"), "\n".join(lines), key_text, attachments, extras
+        "in", title_of(title or "Message"), "\n".join(lines), key_text, attachments, extras
     )
 
 
@@ -702,7 +702,7 @@ def _call_or_event(
         shown = text or (f"Call ({duration} s)" if duration else "Missed call")
     else:
         shown = text or str(message.get("type", "Event"))
-    return _Content("system", _title(shown), shown, key_text, extras=extras)
+    return _Content("system", title_of(shown), shown, key_text, extras=extras)
 
 
 def _media_files(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -776,22 +776,9 @@ def _string(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _title(text: str) -> str:
-    first = next((line.strip() for line in text.split("\n") if line.strip()), "")
-    return first if len(first) <= TITLE_CHARS else first[: TITLE_CHARS - 1].rstrip() + "…"
-
-
 def _raw(value: Any) -> bytes:
     # The message as exported, escapes kept: raw is the source, not kluis's repair of it.
     try:
         return json.dumps(value).encode("ascii")
     except (ValueError, RecursionError, TypeError):
         return b""
-
-
-def _short(value: Any) -> str:
-    return _one_line(repr(value))[:40]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeGuard
 
 from importers.archive import zip_aware
+from importers.chat.text import brief, clip, one_line, title_of
 from importers.files import unchanged
 from vault.errors import InputError
 from vault.records import (
@@ -61,7 +62,6 @@ MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
 """Media files above this stay described in ``extras["media"]`` instead of stored as blobs."""
 
 SNIFF_BYTES = 8192
-TITLE_CHARS = 80
 
 CHAT_KINDS: Mapping[str, ChatKind] = {
     "personal_chat": "private",
@@ -297,7 +297,7 @@ def _decode(data: bytes) -> Any:
         reason = f"not valid JSON: not UTF-8 text ({exc.reason} at byte {exc.start})"
         raise _MalformedError(reason) from exc
     except (ValueError, RecursionError) as exc:  # e.g. a 5000-digit number, nesting too deep
-        reason = f"not valid JSON: {_one_line(str(exc) or type(exc).__name__)}"
+        reason = f"not valid JSON: {one_line(str(exc) or type(exc).__name__)}"
         raise _MalformedError(reason) from exc
 
 
@@ -344,7 +344,7 @@ def _chat_items(raw_chat: Any, context: _Context) -> Iterator[Item]:
         chat, messages = _chat(raw_chat, context)
     except (ValueError, TypeError) as exc:  # _MalformedError, or a value of an unforeseen type
         ref = f"{context.source_ref}#chat={_chat_ref(raw_chat)}"
-        yield Quarantined(ref, _raw(raw_chat), _one_line(str(exc) or type(exc).__name__))
+        yield Quarantined(ref, _raw(raw_chat), one_line(str(exc) or type(exc).__name__))
         return
     seen: Counter[tuple[str, str, str]] = Counter()
     for position, message in enumerate(messages):
@@ -352,7 +352,7 @@ def _chat_items(raw_chat: Any, context: _Context) -> Iterator[Item]:
         try:
             yield _interaction(message, chat, context, ref, seen)
         except (_MalformedError, ValueError, TypeError, OverflowError) as exc:
-            yield Quarantined(ref, _raw(message), _one_line(str(exc) or type(exc).__name__))
+            yield Quarantined(ref, _raw(message), one_line(str(exc) or type(exc).__name__))
 
 
 def _chat(raw_chat: Any, context: _Context) -> tuple[_Chat, list[Any]]:
@@ -516,7 +516,7 @@ def _message(message: dict[str, Any], chat: _Chat, context: _Context) -> _Conten
     return _Content(
         direction=direction,
         sender=sender,
-        title=_title(text.plain, fallback),
+        title=title_of(text.plain, _INVISIBLE) or fallback,
         body=_body(text, media, forwarded),
         key_sender=sender.address or sender.name or "",
         key_text=text.bare + (f"\x1e{media.kind}" if media else ""),
@@ -566,18 +566,6 @@ def _body(text: _Text, media: _Media | None, forwarded: str | None) -> str:
             lines.append(media.detail)
     lines.extend(f"Link: {href}" for href in text.hidden_links)
     return "\n".join(lines)
-
-
-def _title(text: str, fallback: str) -> str:
-    for line in text.splitlines():
-        visible = line.strip(_INVISIBLE)
-        if visible:
-            return _clip(visible)
-    return fallback
-
-
-def _clip(line: str, limit: int = TITLE_CHARS) -> str:
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _hints(chat: _Chat) -> CompanyHints:
@@ -648,7 +636,7 @@ def _when(message: dict[str, Any], zone: tzinfo) -> tuple[datetime, bool, dateti
         try:
             utc = datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError) as exc:
-            raise _MalformedError(f"date_unixtime {_short(unix)} is out of range") from exc
+            raise _MalformedError(f"date_unixtime {brief(unix)} is out of range") from exc
         return _in_local_offset(utc, local), True, utc
     if local is None:
         raise _MalformedError("message has no date")
@@ -678,16 +666,16 @@ def _epoch(value: Any) -> int:
         return int(value)
     if isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
         return int(value)
-    raise _MalformedError(f"date_unixtime {_short(value)} is not a number")
+    raise _MalformedError(f"date_unixtime {brief(value)} is not a number")
 
 
 def _iso(value: Any) -> datetime:
     if not isinstance(value, str):
-        raise _MalformedError(f"date {_short(value)} is not a string")
+        raise _MalformedError(f"date {brief(value)} is not a string")
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError as exc:
-        raise _MalformedError(f"date {_short(value)} is not an ISO date") from exc
+        raise _MalformedError(f"date {brief(value)} is not an ISO date") from exc
 
 
 def _in_local_offset(utc: datetime, local: Any) -> datetime:
@@ -752,14 +740,6 @@ def _string(value: Any) -> str | None:
     if isinstance(value, str) and value:
         return _clean(value)
     return None
-
-
-def _short(value: Any) -> str:
-    return _one_line(repr(value))[:40]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _raw(value: Any) -> bytes:
@@ -934,7 +914,7 @@ def _attachment(root: Path | None, media: _Media) -> Attachment | None:
 def _service(message: dict[str, Any], chat: _Chat, context: _Context) -> _Content:
     actor = _party(message, "actor")
     action = _string(message.get("action"))
-    title = _clip(_one_line(_service_title(message, action, actor, chat)))
+    title = clip(one_line(_service_title(message, action, actor, chat)))
     text = _text(message).plain
     extras: dict[str, Any] = {"action": action} if action else {}
     if actor.name or actor.address:

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from importers.chat.text import one_line, title_of
 from importers.files import file_state, unchanged
 from vault.errors import InputError
 from vault.records import (
@@ -67,7 +68,6 @@ MAX_ZIP_RATIO = 200
 """A zip member that claims to expand more than this (and past 1 MiB) is a zip bomb: refused."""
 
 SNIFF_BYTES = 4096
-TITLE_CHARS = 80
 SOURCE = "whatsapp"
 
 _S = "[ \u00a0\u202f]"  # Android 2.23+ puts U+202F (narrow no-break space) before AM/PM
@@ -298,7 +298,7 @@ def parse_chat(
         try:
             yield _interaction(entry, said, parsed, chat, options, media, ref, seen)
         except (_MalformedError, ValueError, OverflowError) as exc:
-            yield Quarantined(ref, entry.raw(), _one_line(str(exc)))
+            yield Quarantined(ref, entry.raw(), one_line(str(exc)))
 
 
 def looks_like_chat(head: str) -> bool:
@@ -407,7 +407,7 @@ def _read_zip(path: Path, options: ImportOptions, owner: str | None) -> Iterator
         with zipfile.ZipFile(path) as archive:
             yield from _zip_items(archive, path, source, options, owner)
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as exc:
-        yield Quarantined(source, b"", _one_line(f"not a readable zip: {exc}"))
+        yield Quarantined(source, b"", one_line(f"not a readable zip: {exc}"))
     yield Checkpoint(source=source, state=state)
 
 
@@ -835,7 +835,7 @@ def _notice(said: _Said) -> _Content:
     if _OMITTED.match(text):
         extras["media_omitted"] = True
     shown = f"{said.sender}: {text}" if said.sender else text
-    return _Content("system", _title(shown), shown, extras=extras)
+    return _Content("system", title_of(shown, _BIDI), shown, extras=extras)
 
 
 def _message(said: _Said, media: MediaLookup | None) -> _Content:
@@ -843,14 +843,16 @@ def _message(said: _Said, media: MediaLookup | None) -> _Content:
     extras: dict[str, Any] = {"edited": True} if edited else {}
     file_name, caption = _attached_file(text)
     if file_name is None:
-        return _Content("in", _title(text), text, extras=extras)
+        return _Content("in", title_of(text, _BIDI), text, extras=extras)
     label = _media_label(file_name)
     data = media(file_name) if media is not None else None
     attachments = [Attachment(file_name, _mime(file_name), data)] if data is not None else []
     extras["media"] = {"type": label, "file": file_name, "attached": bool(attachments)}
     described = f"[{label}: {file_name}]"
     body = f"{caption}\n{described}" if caption else described
-    return _Content("in", _title(caption or f"{label}: {file_name}"), body, attachments, extras)
+    return _Content(
+        "in", title_of(caption or f"{label}: {file_name}", _BIDI), body, attachments, extras
+    )
 
 
 def _attached_file(text: str) -> tuple[str | None, str]:
@@ -884,13 +886,3 @@ def _mime(file_name: str) -> str:
     suffix = PurePosixPath(file_name).suffix.lower()
     guessed = mimetypes.guess_type(file_name)[0]
     return _EXTRA_MIME.get(suffix) or guessed or "application/octet-stream"
-
-
-def _title(text: str) -> str:
-    first = next((line.strip() for line in text.split("\n") if line.strip()), "")
-    first = first.strip(_BIDI)
-    return first if len(first) <= TITLE_CHARS else first[: TITLE_CHARS - 1].rstrip() + "…"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
