@@ -87,7 +87,7 @@ def test_identify_follows_the_design_rules(
         ('"Klantenservice"', None),
         ("info@klm.com", None),
         ("  Bol.com  ", "Bol.com"),
-        ("\x1b[31mEvil\x1b[0m", "[31mEvil[0m"),
+        ("\x1b[31mEvil\x1b[0m", "Evil"),
         (None, None),
     ],
 )

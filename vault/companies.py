@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from vault.domains import address_domain, is_freemail, is_relay, registrable_domain
 from vault.records import ImportOptions, Interaction, Party
 from vault.store import RawConnection
+from vault.text import strip_controls
 
 UNKNOWN = ("name", "(unknown)")
 
@@ -58,15 +59,14 @@ _GENERIC_NAMES = frozenset(
         "reply",
     }
 )
-_SPACES = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def clean_display_name(name: str | None) -> str | None:
     """A display name fit to name a company, or None ("noreply", addresses, blanks)."""
     if not name:
         return None
-    cleaned = _SPACES.sub(" ", _CONTROL.sub("", name)).strip().strip("\"'").strip()
+    # Terminal escape sequences go whole (not just their ESC byte): see vault.text.
+    cleaned = " ".join(strip_controls(name).split()).strip("\"'").strip()
     if not cleaned or "@" in cleaned or len(cleaned) > 80:
         return None
     if cleaned.casefold() in _GENERIC_NAMES:
