@@ -22,6 +22,8 @@ Decisions worth knowing:
   every thread imported together. Without any of these every message is ``in``.
 - Attachments are read from their relative ``uri`` only when the file lies inside the export
   folder; URLs and paths with ``..`` are described, never opened.
+- Messenger's HTML export (``importers.chat.messenger_html``) reads its pages into the same
+  ``Document`` shape and shares everything from ``parse_documents`` on, with its own clock.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ MAX_DEPTH = 5  # export root → your_*_activity → messages → inbox → thre
 REQUEST_FOLDERS = frozenset({"message_requests", "filtered_threads"})
 """Categories whose threads were never accepted: strangers, shops and spam."""
 
-_PAGE_NAME = re.compile(r"^message_(\d+)\.json$")
+_PAGE_NAME = re.compile(r"^message_(\d+)\.(json|html)$")
 _SNIFF_SENDER = re.compile(rb'"(?:sender_name|senderName)"\s*:')
 _SNIFF_MESSAGES = re.compile(rb'"(?:messages|participants)"\s*:')
 _MEDIA_KEYS = (
@@ -98,8 +100,8 @@ class Page:
 
 
 @dataclass(slots=True)
-class _Thread:
-    """A thread as the export holds it, before parsing."""
+class Thread:
+    """A thread as the export holds it, before parsing: its folder name, category and pages."""
 
     folder: str
     category: str | None
@@ -107,12 +109,27 @@ class _Thread:
 
 
 @dataclass(slots=True)
-class _Document:
-    """A page's JSON, repaired, with the original messages kept for ``raw``."""
+class Document:
+    """One page, read: ``fields`` as ``_normalised`` makes them, and each message paired with
+    its original (the JSON value, or the HTML bytes) for ``raw``."""
 
     ref: str
     fields: dict[str, Any]
     messages: list[tuple[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """When a message was sent: the instant, the time its dedup key uses, and whether the
+    zone was in the source (JSON: milliseconds since the epoch) or assumed (HTML: wall clock)."""
+
+    at: datetime
+    key: datetime
+    tz_known: bool = True
+
+
+Clock = Callable[[dict[str, Any]], Moment]
+"""Reads a message's time; raises ``ValueError`` (the quarantine reason) when it cannot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +158,7 @@ def looks_like_export(path: Path) -> bool:
     """True for a message JSON page, a thread folder, or a folder with threads a few levels down."""
     try:
         if path.is_dir():
-            return next(_pages_under(path), None) is not None
+            return next(pages_under(path), None) is not None
         if not path.is_file() or path.suffix.lower() != ".json":
             return False
         with path.open("rb") as handle:
@@ -174,9 +191,10 @@ def app_of(path: Path) -> App | None:
     return None
 
 
-def _pages_under(path: Path) -> Iterator[Path]:
+def pages_under(path: Path, suffix: str = ".json") -> Iterator[Path]:
+    """Every ``message_N<suffix>`` page in ``path`` and up to ``MAX_DEPTH`` folders below."""
     for depth in range(MAX_DEPTH + 1):
-        pattern = "/".join(["*"] * depth + ["message_*.json"])
+        pattern = "/".join(["*"] * depth + [f"message_*{suffix}"])
         for page in sorted(path.glob(pattern)):
             if _PAGE_NAME.match(page.name) and page.is_file():
                 yield page
@@ -195,34 +213,44 @@ def read_export(path: Path, options: ImportOptions, app: App) -> Iterator[Item]:
         InputError: the path does not exist or cannot be listed.
     """
     try:
-        threads = _threads(path)
+        threads = list_threads(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    root = _export_root(path)
+    root = export_root(path)
     owner = _owner(options, root, app, threads)
-    pages_liked = _page_names(root) if app == "messenger" and root else frozenset()
+    pages_liked = page_names(root) if app == "messenger" and root else frozenset()
     for thread in threads:
         yield from _read_thread(thread, options, app, owner, pages_liked)
 
 
-def _threads(path: Path) -> list[_Thread]:
+def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
+    """The threads of a page, a thread folder or an export, each with its pages in order.
+
+    Raises:
+        InputError: ``path`` does not exist.
+        OSError: a folder cannot be listed.
+    """
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if path.is_file():
         if _PAGE_NAME.match(path.name):
-            siblings = [p for p in path.parent.glob("message_*.json") if _PAGE_NAME.match(p.name)]
-            return [_Thread(path.parent.name, _category(path.parent), _page_order(siblings))]
-        return [_Thread(path.stem, None, [path])]
+            siblings = [
+                p for p in path.parent.glob(f"message_*{suffix}") if _PAGE_NAME.match(p.name)
+            ]
+            return [Thread(path.parent.name, _category(path.parent), _page_order(siblings))]
+        return [Thread(path.stem, None, [path])]
     by_folder: dict[Path, list[Path]] = {}
-    for page in _pages_under(path):
+    for page in pages_under(path, suffix):
         by_folder.setdefault(page.parent, []).append(page)
     return [
-        _Thread(folder.name, _category(folder), _page_order(pages))
+        Thread(folder.name, _category(folder), _page_order(pages))
         for folder, pages in sorted(by_folder.items())
     ]
 
 
 def _page_order(pages: Iterable[Path]) -> list[Path]:
+    """``message_1``, ``message_2``, … ``message_10`` by number, not by name."""
+
     def number(page: Path) -> int:
         found = _PAGE_NAME.match(page.name)
         return int(found[1]) if found else 0
@@ -235,7 +263,7 @@ def _category(thread_folder: Path) -> str | None:
     return parent or None
 
 
-def _export_root(path: Path) -> Path | None:
+def export_root(path: Path) -> Path | None:
     """The folder that relative ``uri`` values start from: the one holding ``messages``."""
     resolved = path.resolve()
     for below in (
@@ -253,7 +281,7 @@ def _export_root(path: Path) -> Path | None:
 
 
 def _read_thread(
-    thread: _Thread, options: ImportOptions, app: App, owner: str | None, pages: frozenset[str]
+    thread: Thread, options: ImportOptions, app: App, owner: str | None, pages: frozenset[str]
 ) -> Iterator[Item]:
     states = [file_state(file) for file in thread.files]
     if all(unchanged(options.cursors.get(source), state) for source, state in states):
@@ -267,7 +295,7 @@ def _read_thread(
             loaded.append(Page(source, file.read_bytes()))
         except OSError as exc:
             yield Quarantined(source, b"", f"cannot read: {exc.strerror or exc}")
-    media = _folder_media(thread.files[0].parent)
+    media = folder_media(thread.files[0].parent)
     yield from parse_thread(
         loaded,
         options,
@@ -282,7 +310,7 @@ def _read_thread(
         yield Checkpoint(source=source, state=state)
 
 
-def _folder_media(thread_folder: Path) -> MediaLookup:
+def folder_media(thread_folder: Path) -> MediaLookup:
     """Opens a ``uri`` relative to one of the thread's ancestors, never outside that ancestor."""
 
     def lookup(uri: str) -> bytes | None:
@@ -315,23 +343,29 @@ def _file_inside(base: Path, relative: PurePosixPath) -> bytes | None:
 
 
 def _owner(
-    options: ImportOptions, root: Path | None, app: App, threads: list[_Thread]
+    options: ImportOptions, root: Path | None, app: App, threads: list[Thread]
 ) -> str | None:
     if options.me_names:
         return None  # decided per message against options.me_names
     profile = _profile_name(root, app) if root else None
     if profile:
         return profile
-    if len(threads) < 2:
-        return None
+    return common_name(_participants_of(thread) for thread in threads)
+
+
+def common_name(name_sets: Iterable[set[str]]) -> str | None:
+    """The one name (casefolded) in every thread's set of names, if two or more threads share
+    exactly one: the export's owner."""
     common: set[str] | None = None
-    for thread in threads:
-        names = {name.casefold() for name in _participants_of(thread)}
-        common = names if common is None else common & names
-    return next(iter(common)) if common and len(common) == 1 else None
+    threads = 0
+    for names in name_sets:
+        threads += 1
+        folded = {name.casefold() for name in names}
+        common = folded if common is None else common & folded
+    return next(iter(common)) if threads >= 2 and common and len(common) == 1 else None
 
 
-def _participants_of(thread: _Thread) -> set[str]:
+def _participants_of(thread: Thread) -> set[str]:
     try:
         document = json.loads(thread.files[0].read_bytes())
     except (OSError, ValueError, RecursionError):
@@ -386,7 +420,7 @@ def _profile_field(document: Any) -> str | None:
     return None
 
 
-def _page_names(root: Path) -> frozenset[str]:
+def page_names(root: Path) -> frozenset[str]:
     """Names of the Facebook pages the user liked or follows (``pages/*.json``), casefolded."""
     names: set[str] = set()
     for folder in (root / "your_facebook_activity" / "pages", root / "pages"):
@@ -440,24 +474,54 @@ def parse_thread(
         owner: the export owner's name (casefolded), when ``--me`` is not given.
         page_names: casefolded names of pages the user liked or follows.
     """
-    documents: list[_Document] = []
+    documents: list[Document] = []
     for page in pages:
         try:
             documents.append(_document(page))
         except _MalformedError as exc:
             yield Quarantined(page.ref, page.data, str(exc))
+    yield from parse_documents(
+        documents,
+        options,
+        app,
+        folder=folder,
+        category=category,
+        media=media,
+        owner=owner,
+        page_names=page_names,
+    )
+
+
+def parse_documents(
+    documents: Sequence[Document],
+    options: ImportOptions,
+    app: App,
+    *,
+    folder: str,
+    category: str | None = None,
+    media: MediaLookup | None = None,
+    owner: str | None = None,
+    page_names: frozenset[str] = frozenset(),
+    clock: Clock | None = None,
+) -> Iterator[Item]:
+    """The interactions of one thread's pages, already read (JSON or HTML), in time order.
+
+    ``clock`` reads each message's time (default: JSON's ``timestamp_ms``); the other
+    arguments are ``parse_thread``'s. A message that cannot be read is quarantined.
+    """
     if not documents:
         return
-    chat = _chat(documents, options, app, folder, category, owner, page_names)
+    when = clock or json_moment
+    chat = _chat(list(documents), options, app, folder, category, owner, page_names)
     seen: Counter[tuple[str, str, str]] = Counter()
-    for ref, original, message in _in_time_order(documents):
+    for ref, original, message in _in_time_order(documents, when):
         try:
-            yield _interaction(message, chat, options, app, media, ref, seen, original)
+            yield _interaction(message, chat, options, app, media, ref, seen, original, when)
         except (_MalformedError, ValueError, TypeError, OverflowError) as exc:
             yield Quarantined(ref, _raw(original), one_line(str(exc) or type(exc).__name__))
 
 
-def _document(page: Page) -> _Document:
+def _document(page: Page) -> Document:
     try:
         document = json.loads(page.data)
     except UnicodeDecodeError as exc:
@@ -471,7 +535,7 @@ def _document(page: Page) -> _Document:
         raise _MalformedError("not a message export: no list of 'messages'")
     originals = document["messages"]
     fields = _normalised(document)
-    return _Document(page.ref, fields, list(zip(originals, fields["messages"], strict=True)))
+    return Document(page.ref, fields, list(zip(originals, fields["messages"], strict=True)))
 
 
 def _normalised(document: dict[str, Any]) -> dict[str, Any]:
@@ -515,7 +579,7 @@ def repair_all(value: Any) -> Any:
     return value
 
 
-def _in_time_order(documents: list[_Document]) -> list[tuple[str, Any, Any]]:
+def _in_time_order(documents: Sequence[Document], clock: Clock) -> list[tuple[str, Any, Any]]:
     """Every message of every page, oldest first (pages and messages are newest first)."""
     ordered: list[tuple[str, Any, Any]] = []
     for document in reversed(documents):
@@ -523,23 +587,32 @@ def _in_time_order(documents: list[_Document]) -> list[tuple[str, Any, Any]]:
         for index in reversed(range(count)):
             original, message = document.messages[index]
             ordered.append((f"{document.ref}#message={index}", original, message))
-    return sorted(ordered, key=lambda entry: _sort_time(entry[2]))
+    return sorted(ordered, key=lambda entry: _sort_time(entry[2], clock))
 
 
-def _sort_time(message: Any) -> int:
+def _sort_time(message: Any, clock: Clock) -> datetime:
     if not isinstance(message, dict):
-        return 0  # quarantined in its turn
+        return _NEVER  # quarantined in its turn
     try:
-        return _millis(message)
-    except (_MalformedError, TypeError, ValueError):
-        return 0
+        return clock(message).at.astimezone(UTC)
+    except (TypeError, ValueError, OverflowError):
+        return _NEVER
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def json_moment(message: dict[str, Any]) -> Moment:
+    """The time of a JSON message: ``timestamp_ms`` (``timestamp`` in secure storage), UTC."""
+    when = datetime.fromtimestamp(_millis(message) / 1000, UTC)
+    return Moment(when, when)
 
 
 # --- the chat ------------------------------------------------------------------------------------
 
 
 def _chat(
-    documents: list[_Document],
+    documents: list[Document],
     options: ImportOptions,
     app: App,
     folder: str,
@@ -599,10 +672,12 @@ def _interaction(
     ref: str,
     seen: Counter[tuple[str, str, str]],
     original: Any,
+    clock: Clock,
 ) -> Interaction:
     if not isinstance(message, dict):
         raise _MalformedError(f"message is a {type(message).__name__}, not an object")
-    when = datetime.fromtimestamp(_millis(message) / 1000, UTC)
+    moment = clock(message)
+    when = moment.at
     sender_name = _sender_name(message) or ""
     content = _content(message, sender_name, media)
     direction = content.direction
@@ -611,7 +686,7 @@ def _interaction(
     sender = chat.party if direction == "system" or not sender_name else _person(sender_name)
     if direction == "system" and sender_name:
         content.extras["actor"] = sender_name
-    fingerprint = (when.isoformat(), sender_name, content.key_text)
+    fingerprint = (moment.key.isoformat(), sender_name, content.key_text)
     ordinal = seen[fingerprint]
     seen[fingerprint] += 1
     return Interaction(
@@ -621,12 +696,13 @@ def _interaction(
         title=content.title,
         body=content.body,
         source_ref=ref,
-        dedup_key=chat_key(app, chat.key, when, sender_name, content.key_text, ordinal),
+        dedup_key=chat_key(app, chat.key, moment.key, sender_name, content.key_text, ordinal),
         sender=sender,
         recipients=[chat.party] if direction == "out" else [],
         raw=_raw(original),
         thread_key=chat.key,
         thread_title=chat.title,
+        tz_known=moment.tz_known,
         attachments=content.attachments,
         hints=CompanyHints(chat_kind=chat.kind),
         extras=content.extras,
@@ -778,6 +854,8 @@ def _string(value: Any) -> str | None:
 
 def _raw(value: Any) -> bytes:
     # The message as exported, escapes kept: raw is the source, not kluis's repair of it.
+    if isinstance(value, bytes):
+        return value  # an HTML message, as written
     try:
         return json.dumps(value).encode("ascii")
     except (ValueError, RecursionError, TypeError):

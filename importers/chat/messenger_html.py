@@ -1,0 +1,783 @@
+"""Facebook Messenger "Download your information" as HTML (a folder or the .zip) → chat items.
+
+The HTML export has the JSON export's folders (``your_facebook_activity/messages/…`` since 2024,
+``messages/…`` before; ``inbox``, ``e2ee_cutover``, ``archived_threads``, ``message_requests``,
+``filtered_threads``) with ``message_1.html``, ``message_2.html`` … per thread, newest first.
+Each message is a box of three parts, sender, content and time, in one of two markups:
+
+- 2018–2021: ``div.pam._3-95._2pi0._2lej.uiBoxWhite.noborder`` holding
+  ``div._3-96._2pio._2lek._2lel`` (sender), ``div._3-96._2let`` (content) and ``div._3-94._2lem``
+  ("Jan 05, 2020, 3:04 PM");
+- 2022+: ``div._a6-g`` holding ``div._2ph_._a6-h`` (sender), ``div._2ph_._a6-p`` (content) and
+  ``div._3-94._a6-o`` ("Jan 05, 2024 3:04:05 pm", sometimes inside ``div._a72d``).
+
+Class names change without notice, so a box is also found by its shape: the nearest element with
+several children around a text that reads as a date. The content holds the text, ``<img>``,
+``<video>``, ``<audio>`` and ``<a href>`` to files of the export (relative paths), links, and
+reactions as a ``<ul>`` of "👍Name" items.
+
+Decisions worth knowing:
+
+- Everything after reading (the chat, its kind, direction, attachments, shares, reactions,
+  unsent messages) is ``importers.chat.meta``'s: an HTML message becomes the dict a JSON message
+  would be, and the thread key is the JSON one (``messenger:<folder>``).
+- Times are wall-clock times without a zone, to the minute (older) or second (newer), in the
+  account's Facebook language: they are read in ``options.timezone`` (``tz_known=False``), like
+  WhatsApp's, and the language and the date order are inferred from all the dates of a page.
+- Dedup keys use the wall-clock time as written, so re-importing the same HTML adds nothing, with
+  any ``--timezone``. They cannot match the JSON export's keys (milliseconds since the epoch):
+  importing the JSON and the HTML export of one account keeps both copies of each message.
+- A box that cannot be read (no date, a date in no known language, a page cut off mid-message) is
+  quarantined with its HTML; a page with no message at all is quarantined whole.
+- A zip is read in place through ``importers.archive``'s guards (zip bombs, names leaving the
+  archive, links, encrypted members); attachments are read from the zip, never written to disk.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from importers import archive
+from importers.chat import meta
+from importers.files import file_state, unchanged
+from vault.errors import InputError, MalformedInput, UnsupportedFormat
+from vault.records import Checkpoint, ImportOptions, Item, Quarantined
+
+SNIFF_BYTES = 16384
+PAGE_SUFFIX = ".html"
+CATEGORIES = frozenset(
+    {"inbox", "e2ee_cutover", "archived_threads", "message_requests", "filtered_threads"}
+)
+
+_MARKUP = re.compile(rb"_a6-g|_2lej|_3-96|uiBoxWhite")
+_PAGE_NAME = re.compile(r"^message_(\d+)\.html$")
+_BLOCKS = "div._a6-g, section._a6-g, div._2lej, div.uiBoxWhite"
+_SENDER = "._a6-h, ._2lel, ._2pio, h2"
+_CONTENT = "._a6-p, ._2let"
+_TIME = "._a72d, ._a6-o, ._2lem"
+_TITLE = "._3b0d, ._a70e, h1"
+_PARTICIPANTS = re.compile(
+    r"^(?:participants|deelnemers|teilnehmer|participantes)\s?:\s*(?P<names>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_LAST_NAME_JOIN = re.compile(r"\s+(?:and|en|und|et|y|e)\s+")
+_UNSENT = re.compile(
+    r"unsent a message|heeft een bericht (?:ingetrokken|verwijderd)|hebt een bericht ingetrokken"
+    r"|hat eine nachricht zurückgezogen|hast eine nachricht zurückgezogen",
+    re.IGNORECASE,
+)
+_CALL = re.compile(
+    r"^(?:.+ called you|you called .+|.+ missed (?:a|your) (?:video )?call.*"
+    r"|you missed a (?:video )?call .+|the (?:video )?(?:call|chat) ended"
+    r"|.+ heeft je gebeld|je hebt .+ gebeld|je hebt een (?:video)?oproep .+ gemist"
+    r"|de (?:video)?oproep is beëindigd)\.?$",
+    re.IGNORECASE,
+)
+_SKIPPED_TAGS = frozenset({"ul", "img", "video", "audio", "source", "script", "style"})
+_LINE_TAGS = frozenset({"div", "p", "li", "h1", "h2", "h3", "section", "footer", "table", "tr"})
+_MEDIA_FOLDERS = (
+    ("photos", "photos"),
+    ("videos", "videos"),
+    ("audio", "audio_files"),
+    ("gifs", "gifs"),
+    ("files", "files"),
+)
+
+# --- dates in the account's language -------------------------------------------------------------
+
+
+def _months(*spellings: str, **more: int) -> dict[str, int]:
+    """Month number by name: each argument spells the twelve months, space separated."""
+    table = {name: number for names in spellings for number, name in enumerate(names.split(), 1)}
+    return {**table, **more}
+
+
+_MONTHS: dict[str, dict[str, int]] = {
+    "en": _months(
+        "jan feb mar apr may jun jul aug sep oct nov dec",
+        "january february march april may june july august september october november december",
+        sept=9,
+    ),
+    "nl": _months(
+        "jan feb mrt apr mei jun jul aug sep okt nov dec",
+        "januari februari maart april mei juni juli augustus september oktober november december",
+        sept=9,
+    ),
+    "de": _months(
+        "jan feb mär apr mai jun jul aug sep okt nov dez",
+        "januar februar märz april mai juni juli august september oktober november dezember",
+        mrz=3,
+        sept=9,
+    ),
+}
+"""Month names and abbreviations (lower case, without the dot) per Facebook language."""
+
+_FILLER_WORDS = frozenset({"at", "om", "um"})
+_AMPM = re.compile(r"(?<![^\W\d_])([ap])\.?\s?m\.?(?![^\W\d_])", re.IGNORECASE)
+_TOKEN = re.compile(r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?|\d+|[^\W\d_]+")
+_CLOCK = re.compile(r"^(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?$")
+_SPACES = re.compile(r"[\s\u202f\u00a0]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A date as a page writes it, split into its parts (before the language is known)."""
+
+    words: tuple[str, ...]
+    numbers: tuple[int, ...]
+    clock: tuple[int, int, int]
+    afternoon: bool | None
+
+
+def _split_date(text: str) -> _Written | None:
+    """The parts of a date-and-time text; None if it has no clock time or stray parts."""
+    cleaned = _SPACES.sub(" ", text).strip().casefold()
+    afternoon: bool | None = None
+    marker = _AMPM.search(cleaned)
+    if marker:
+        afternoon = marker[1] == "p"
+        cleaned = cleaned[: marker.start()] + " " + cleaned[marker.end() :]
+    words: list[str] = []
+    numbers: list[int] = []
+    clock: tuple[int, int, int] | None = None
+    for token in _TOKEN.findall(cleaned):
+        found = _CLOCK.match(token)
+        if found and clock is None and (":" in token or numbers):
+            clock = (int(found[1]), int(found[2]), int(found[3] or 0))
+        elif token.isdigit():
+            numbers.append(int(token))
+        elif token not in _FILLER_WORDS:
+            words.append(token)
+    if clock is None or len(words) > 1 or not 2 <= len(numbers) + len(words) <= 3:
+        return None
+    return _Written(tuple(words), tuple(numbers), clock, afternoon)
+
+
+@dataclass(frozen=True, slots=True)
+class _Calendar:
+    """How one page writes dates: its language and, for all-number dates, the order."""
+
+    language: str
+    month_first: bool
+
+    def read(self, written: _Written) -> datetime:
+        """The wall-clock time; raises ``ValueError`` when the parts make no date."""
+        if written.words:
+            month = _MONTHS[self.language].get(written.words[0])
+            if month is None or len(written.numbers) != 2:
+                raise ValueError("no month")
+            day, year = _day_and_year(written.numbers)
+        else:
+            if len(written.numbers) != 3:
+                raise ValueError("no month")
+            first, second, year = written.numbers
+            if first > 31:  # 2024-01-05
+                year, month, day = written.numbers
+            else:
+                month, day = (first, second) if self.month_first else (second, first)
+        if year < 100:
+            year += 2000
+        hour, minute, second_ = written.clock
+        if written.afternoon is not None:
+            hour = hour % 12 + (12 if written.afternoon else 0)
+        return datetime(year, month, day, hour, minute, second_)
+
+
+def _day_and_year(numbers: tuple[int, ...]) -> tuple[int, int]:
+    first, second = numbers
+    return (first, second) if second > 31 else (second, first)
+
+
+def _calendar(dates: Iterable[_Written]) -> _Calendar:
+    """The language whose month names read most of a page's dates, and the order of all-number
+    dates (a first field above 12 is a day; AM/PM without such evidence means month first)."""
+    written = list(dates)
+    counts = {
+        language: sum(1 for w in written if w.words and w.words[0] in months)
+        for language, months in _MONTHS.items()
+    }
+    language = max(counts, key=lambda name: counts[name])  # ties: English, listed first
+    numeric = [w.numbers for w in written if not w.words and len(w.numbers) == 3]
+    day_first = sum(1 for n in numeric if n[0] > 12 and n[0] <= 31)
+    month_first = sum(1 for n in numeric if n[1] > 12)
+    if day_first == month_first:
+        twelve_hour = any(w.afternoon is not None for w in written)
+        return _Calendar(language, twelve_hour)
+    return _Calendar(language, month_first > day_first)
+
+
+def _looks_like_date(text: str) -> bool:
+    written = _split_date(text)
+    if written is None:
+        return False
+    if not written.words:
+        return len(written.numbers) == 3
+    return any(written.words[0] in months for months in _MONTHS.values())
+
+
+# --- the module protocol -------------------------------------------------------------------------
+
+
+def sniff(path: Path) -> bool:
+    """True for a Messenger HTML page, thread folder or export folder, or the zip of one."""
+    try:
+        if archive.is_zip(path):
+            with zipfile.ZipFile(path) as opened:
+                names = opened.namelist()
+                return not _is_instagram(names) and any(
+                    _page_of(name) is not None for name in names
+                )
+        if path.is_dir():
+            first = next(meta.pages_under(path, PAGE_SUFFIX), None)
+        elif path.is_file() and _PAGE_NAME.match(path.name):
+            first = path
+        else:
+            return False
+        if first is None:
+            return False
+        with first.open("rb") as handle:
+            return _MARKUP.search(handle.read(SNIFF_BYTES)) is not None
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def read(path: Path, options: ImportOptions) -> Iterator[Item]:
+    """Stream the interactions of a page, a thread folder, an export folder or its zip.
+
+    Each thread of a folder ends with one ``Checkpoint`` per page file (size and mtime), each
+    thread of a zip with one for the zip and that thread; unchanged threads yield nothing.
+
+    Raises:
+        InputError: the path does not exist or cannot be listed.
+        MalformedInput: an unreadable zip, or one refused as a likely zip bomb.
+    """
+    if archive.is_zip(path):
+        yield from _read_zip(path, options)
+        return
+    try:
+        threads = meta.list_threads(path, PAGE_SUFFIX)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    root = meta.export_root(path)
+    pages = _folder_page_names(root) if root else frozenset()
+    owner = None
+    if not options.me_names:
+        owner = meta.common_name(_names_in_pages(_first_page(t.files)) for t in threads)
+    for thread in threads:
+        yield from _read_folder_thread(thread, options, owner, pages)
+
+
+# --- folders -------------------------------------------------------------------------------------
+
+
+def _first_page(files: list[Path]) -> tuple[str, bytes]:
+    try:
+        if files[0].stat().st_size > meta.MAX_PAGE_BYTES:
+            return str(files[0]), b""  # quarantined when the thread is read
+        return str(files[0]), files[0].read_bytes()
+    except OSError:
+        return str(files[0]), b""
+
+
+def _read_folder_thread(
+    thread: meta.Thread, options: ImportOptions, owner: str | None, pages: frozenset[str]
+) -> Iterator[Item]:
+    states = [file_state(file) for file in thread.files]
+    if all(unchanged(options.cursors.get(source), state) for source, state in states):
+        return
+    loaded: list[tuple[str, bytes]] = []
+    for file, (source, state) in zip(thread.files, states, strict=True):
+        if state["size"] > meta.MAX_PAGE_BYTES:
+            yield Quarantined(source, b"", f"{state['size'] // 2**20} MB page is too large")
+            continue
+        try:
+            loaded.append((source, file.read_bytes()))
+        except OSError as exc:
+            yield Quarantined(source, b"", f"cannot read: {exc.strerror or exc}")
+    media = meta.folder_media(thread.files[0].parent)
+    yield from _parse_thread(loaded, options, thread.folder, thread.category, media, owner, pages)
+    for source, state in states:
+        yield Checkpoint(source=source, state=state)
+
+
+def _folder_page_names(root: Path) -> frozenset[str]:
+    """Pages the user liked or follows: the export's ``pages/*.html`` (and any JSON twin)."""
+    names: set[str] = set(meta.page_names(root))
+    for folder in (root / "your_facebook_activity" / "pages", root / "pages"):
+        try:
+            files = sorted(folder.glob("*.html"))
+        except OSError:
+            continue
+        for file in files:
+            try:
+                names.update(_entry_names(file.read_bytes()))
+            except OSError:
+                continue
+    return frozenset(name.casefold() for name in names)
+
+
+# --- zips ----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _ZipThread:
+    folder: str
+    category: str | None
+    pages: list[zipfile.ZipInfo] = field(default_factory=list)
+
+
+def _page_of(name: str) -> tuple[str, int] | None:
+    """(thread folder, page number) of a ``…/messages/<category>/<thread>/message_N.html``."""
+    path = PurePosixPath(name)
+    found = _PAGE_NAME.match(path.name)
+    if found is None or len(path.parts) < 3 or "messages" not in path.parts[:-2]:
+        return None
+    return str(path.parent), int(found[1])
+
+
+def _is_instagram(names: list[str]) -> bool:
+    return any(name.startswith("your_instagram_activity/") for name in names[:2000])
+
+
+def _read_zip(path: Path, options: ImportOptions) -> Iterator[Item]:
+    try:
+        opened = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise MalformedInput(f"{path}: not a readable zip archive ({exc})") from None
+    with opened:
+        stat_result = path.stat()
+        infos = opened.infolist()
+        archive.check_bomb(path, infos, stat_result.st_size)
+        state = {"size": stat_result.st_size, "mtime_ns": stat_result.st_mtime_ns}
+        readable: dict[str, zipfile.ZipInfo] = {}
+        threads: dict[str, _ZipThread] = {}
+        for info in sorted(infos, key=lambda info: info.filename):
+            if info.is_dir():
+                continue
+            reason = archive.unsafe_reason(info)
+            page = _page_of(info.filename)
+            if reason is not None:
+                if page is not None:
+                    yield Quarantined(
+                        f"{path}!{info.filename}", b"", f"zip member not read: {reason}"
+                    )
+                continue
+            readable[info.filename] = info
+            if page is not None:
+                folder = PurePosixPath(page[0])
+                thread = threads.setdefault(
+                    page[0], _ZipThread(folder.name, folder.parent.name or None)
+                )
+                thread.pages.append(info)
+        if not threads:
+            raise UnsupportedFormat(f"{path}: no Messenger HTML export inside this zip")
+        for thread in threads.values():
+            thread.pages.sort(key=lambda info: _page_of(info.filename) or ("", 0))
+        reader = _ZipReader(opened, path, readable)
+        pages = _zip_page_names(reader)
+        owner = None
+        if not options.me_names:
+            owner = meta.common_name(
+                _names_in_pages(reader.page(t.pages[0])) for t in threads.values()
+            )
+            reader.take_refused()  # reported when each thread is read
+        for key, thread in threads.items():
+            source = f"zip:{path.resolve()}!{key}"
+            if unchanged(options.cursors.get(source), state):
+                continue
+            loaded = [reader.page(info) for info in thread.pages]
+            media = reader.media_for(key)
+            yield from _parse_thread(
+                [(ref, data) for ref, data in loaded if data],
+                options,
+                thread.folder,
+                thread.category,
+                media,
+                owner,
+                pages,
+            )
+            yield from reader.take_refused()
+            yield Checkpoint(source=source, state=state)
+
+
+class _ZipReader:
+    """Reads members of one opened export zip, under the page and media size limits."""
+
+    def __init__(
+        self, opened: zipfile.ZipFile, path: Path, readable: dict[str, zipfile.ZipInfo]
+    ) -> None:
+        self._zip = opened
+        self._path = path
+        self._readable = readable
+        self._refused: list[Quarantined] = []
+
+    def page(self, info: zipfile.ZipInfo) -> tuple[str, bytes]:
+        """(ref, bytes) of a page; empty bytes, and a quarantined item later, if unreadable."""
+        ref = f"{self._path}!{info.filename}"
+        if info.file_size > meta.MAX_PAGE_BYTES:
+            reason = f"{info.file_size // 2**20} MB page is too large"
+            self._refused.append(Quarantined(ref, b"", reason))
+            return ref, b""
+        try:
+            return ref, self._zip.read(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+            self._refused.append(Quarantined(ref, b"", f"cannot read zip member: {exc}"))
+            return ref, b""
+
+    def take_refused(self) -> list[Quarantined]:
+        """The pages that could not be read since the last call."""
+        refused, self._refused = self._refused, []
+        return refused
+
+    def media_for(self, thread_folder: str) -> meta.MediaLookup:
+        """Opens a ``uri`` relative to the thread folder or one of its ancestors in the zip."""
+        ancestors = [PurePosixPath(thread_folder), *PurePosixPath(thread_folder).parents]
+
+        def lookup(uri: str) -> bytes | None:
+            relative = PurePosixPath(uri)
+            if not uri or "://" in uri or relative.is_absolute() or ".." in relative.parts:
+                return None
+            for base in ancestors[: meta.MAX_DEPTH + 2]:
+                info = self._readable.get(str(base / relative).removeprefix("./"))
+                if info is not None and info.file_size <= meta.MAX_MEDIA_BYTES:
+                    try:
+                        return self._zip.read(info)
+                    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
+                        return None
+            return None
+
+        return lookup
+
+    def html_files_under(self, *folders: str) -> Iterator[bytes]:
+        """The ``.html`` files directly in any folder ending with one of ``folders``."""
+        for name, info in self._readable.items():
+            path = PurePosixPath(name)
+            parent = str(path.parent)
+            if path.suffix == ".html" and any(
+                parent == f or parent.endswith("/" + f) for f in folders
+            ):
+                _, data = self.page(info)
+                yield data
+
+
+def _zip_page_names(reader: _ZipReader) -> frozenset[str]:
+    names: set[str] = set()
+    for data in reader.html_files_under("your_facebook_activity/pages", "pages"):
+        names.update(_entry_names(data))
+    reader.take_refused()  # a pages file that cannot be read only loses its names
+    return frozenset(name.casefold() for name in names)
+
+
+# --- parsing pages -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Box:
+    """One message box, found: its parts (any may be missing) and its HTML."""
+
+    sender: LexborNode | None
+    content: LexborNode | None
+    time_text: str | None
+    html: bytes
+    reactions: list[LexborNode] = field(default_factory=list)
+
+
+def _parse_thread(
+    pages: list[tuple[str, bytes]],
+    options: ImportOptions,
+    folder: str,
+    category: str | None,
+    media: meta.MediaLookup,
+    owner: str | None,
+    page_names: frozenset[str],
+) -> Iterator[Item]:
+    documents: list[meta.Document] = []
+    for ref, data in pages:
+        document = _document(ref, data)
+        if isinstance(document, Quarantined):
+            yield document
+        else:
+            documents.append(document)
+    yield from meta.parse_documents(
+        documents,
+        options,
+        "messenger",
+        folder=folder,
+        category=category,
+        media=media,
+        owner=owner,
+        page_names=page_names,
+        clock=_clock(options.timezone),
+    )
+
+
+def _clock(zone: tzinfo) -> meta.Clock:
+    def moment(message: dict[str, Any]) -> meta.Moment:
+        wall = message.get("wall_time")
+        if not isinstance(wall, datetime):
+            raise ValueError(str(message.get("date_problem") or "the message has no date"))
+        at = wall.replace(tzinfo=zone)
+        at.astimezone(UTC)  # year 9999 plus an offset leaves datetime's range: quarantine
+        return meta.Moment(at, wall, tz_known=False)
+
+    return moment
+
+
+def _tree(data: bytes) -> LexborHTMLParser:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", "replace")  # one bad byte must not lose the page
+    return LexborHTMLParser(text)
+
+
+def _document(ref: str, data: bytes) -> meta.Document | Quarantined:
+    """A page's title, participants and messages as ``meta`` reads JSON; the page itself,
+    quarantined, when it holds no message box at all."""
+    tree = _tree(data)
+    messages: list[tuple[Any, Any]] = []
+    found = [(box, _split_date(box.time_text or "")) for box in _boxes(tree)]
+    calendar = _calendar(written for _, written in found if written is not None)
+    for box, written in found:
+        if box.time_text is None and box.content is None:
+            continue  # a header box: participants, "Mailbox thread pending"
+        if box.sender is not None and _PARTICIPANTS.match(_text(box.sender)):
+            continue
+        messages.append((box.html, _message(box, written, calendar)))
+    if not messages:
+        reason = "no Messenger messages found in this page (not an export page, or cut off)"
+        return Quarantined(ref, data, reason)
+    fields = {
+        "participants": _participants(tree),
+        "messages": [message for _, message in messages],
+        "title": _title(tree),
+        "thread_path": None,
+        "thread_type": None,
+    }
+    return meta.Document(ref, fields, messages)
+
+
+def _boxes(tree: LexborHTMLParser) -> list[_Box]:
+    """Message boxes by their class names, else by their shape (children around a date)."""
+    nodes = _outermost(tree.css(_BLOCKS))
+    if not nodes:
+        nodes = _outermost(_date_parents(tree))
+    return [_box(node) for node in nodes]
+
+
+def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    """Each node once (a box can match two selectors), leaving out boxes inside boxes."""
+    unique = {int(node.mem_id): node for node in nodes}
+    ids = set(unique)
+    chosen: list[LexborNode] = []
+    for node in unique.values():
+        parent = node.parent
+        nested = False
+        while parent is not None:
+            if int(parent.mem_id) in ids:
+                nested = True
+                break
+            parent = parent.parent
+        if not nested:
+            chosen.append(node)
+    return chosen
+
+
+def _date_parents(tree: LexborHTMLParser) -> list[LexborNode]:
+    """For every element whose whole text is a date, its nearest ancestor with 2+ children."""
+    found: dict[int, LexborNode] = {}
+    body = tree.body
+    if body is None:
+        return []
+    for node in body.traverse():
+        if node.child is not None and any(_elements(node)):
+            continue  # only leaves
+        if not _looks_like_date(_text(node)):
+            continue
+        parent = node.parent
+        while parent is not None and len(list(_elements(parent))) < 2:
+            parent = parent.parent
+        if parent is not None and parent.tag not in ("body", "html"):
+            found.setdefault(int(parent.mem_id), parent)
+    return list(found.values())
+
+
+def _elements(node: LexborNode) -> Iterator[LexborNode]:
+    return (child for child in node.iter() if child.is_element_node)
+
+
+def _box(node: LexborNode) -> _Box:
+    children = list(_elements(node))
+    time_node = node.css_first(_TIME)
+    if time_node is None:
+        time_node = next((c for c in reversed(children) if _looks_like_date(_text(c))), None)
+    sender = node.css_first(_SENDER)
+    content = node.css_first(_CONTENT)
+    used = {int(n.mem_id) for n in (time_node, sender, content) if n is not None}
+    rest = [c for c in children if int(c.mem_id) not in used]
+    if sender is None and rest and (content is not None or len(rest) > 1):
+        sender, rest = rest[0], rest[1:]
+    if content is None and rest:
+        content = rest[0]
+    time_text = _text(time_node) if time_node is not None else None
+    html = (node.html or "").encode("utf-8", "surrogatepass")
+    # 2022+ puts the reactions' <ul> in the content or after the time: anywhere in the box.
+    return _Box(sender, content, time_text or None, html, node.css("ul"))
+
+
+def _message(box: _Box, written: _Written | None, calendar: _Calendar) -> dict[str, Any]:
+    message: dict[str, Any] = {"sender_name": _text(box.sender) if box.sender else ""}
+    if box.time_text is None:
+        message["date_problem"] = "the message has no date (the page may be cut off)"
+    else:
+        try:
+            if written is None:
+                raise ValueError("no date")
+            message["wall_time"] = calendar.read(written)
+        except ValueError:
+            shown = box.time_text[:40]
+            message["date_problem"] = f"date {shown!r} is not a date kluis can read"
+    reactions = [r for ul in box.reactions for li in ul.css("li") if (r := _reaction(li))]
+    if reactions:
+        message["reactions"] = reactions
+    if box.content is not None:
+        _read_content(box.content, message)
+    return message
+
+
+def _read_content(content: LexborNode, message: dict[str, Any]) -> None:
+    """Text, files and the first link of a content element, as JSON would hold them."""
+    seen: set[str] = set()
+    for node in content.css("img[src], video[src], audio[src], source[src], a[href]"):
+        uri = (node.attributes.get("src") or node.attributes.get("href") or "").strip()
+        if not uri or uri in seen or uri.startswith(("#", "mailto:")):
+            continue
+        seen.add(uri)
+        if "://" in uri:
+            message.setdefault("share", {"link": uri})
+        else:
+            key = _media_key(uri, node.tag or "")
+            if key == "sticker":
+                message["sticker"] = {"uri": uri}
+            else:
+                message.setdefault(key, []).append({"uri": uri})
+    text = _visible_text(content)
+    if text:
+        message["content"] = text
+    if _UNSENT.search(text) and len(text) < 200:
+        message["is_unsent"] = True
+    elif _CALL.match(text):
+        message["type"] = "Call"
+
+
+def _media_key(uri: str, tag: str) -> str:
+    folders = PurePosixPath(uri).parts[:-1]
+    if "stickers_used" in folders:
+        return "sticker"
+    for folder, key in _MEDIA_FOLDERS:
+        if folder in folders:
+            return key
+    return {"img": "photos", "video": "videos", "audio": "audio_files"}.get(tag, "files")
+
+
+def _reaction(item: LexborNode) -> dict[str, str] | None:
+    """``{"reaction": "👍", "actor": "Name"}`` from "👍Name" (Instagram adds " (date)")."""
+    text = _text(item)
+    split = 0
+    while split < len(text) and not unicodedata.category(text[split]).startswith(("L", "N")):
+        split += 1
+    emoji, actor = text[:split].strip(), text[split:].strip()
+    actor = re.sub(r"\s*\([^()]*\)$", "", actor)
+    return {"reaction": emoji, "actor": actor} if emoji or actor else None
+
+
+def _visible_text(content: LexborNode) -> str:
+    """The message's own text: line breaks kept, files, link-only anchors and reactions left out."""
+    parts: list[str] = []
+    stack: list[LexborNode | str] = [content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        if item.is_text_node:
+            parts.append(item.text_content or "")
+            continue
+        if not item.is_element_node:
+            continue
+        tag = item.tag or ""
+        if tag in _SKIPPED_TAGS or _is_file_or_bare_link(item):
+            continue
+        if tag == "br":
+            parts.append("\n")
+            continue
+        if tag in _LINE_TAGS:
+            parts.append("\n")
+            stack.append("\n")
+        stack.extend(reversed(list(item.iter(include_text=True))))
+    text = "".join(parts).replace("\r\n", "\n").replace("\xa0", " ")
+    lines = [line.strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _is_file_or_bare_link(node: LexborNode) -> bool:
+    if node.tag != "a":
+        return False
+    href = (node.attributes.get("href") or "").strip()
+    return "://" not in href or _text(node) == href
+
+
+def _text(node: LexborNode | None) -> str:
+    if node is None:
+        return ""
+    return _SPACES.sub(" ", node.text(deep=True) or "").strip()
+
+
+def _title(tree: LexborHTMLParser) -> str | None:
+    for selector in ("title", _TITLE):
+        node = tree.css_first(selector)
+        if node is not None and (text := _text(node)):
+            return text
+    return None
+
+
+def _participants(tree: LexborHTMLParser) -> list[str]:
+    """Names from the "Participants: A, B and C" line, wherever the page puts it."""
+    for node in tree.css("div, h2, span, p"):
+        if any(_elements(node)):
+            continue
+        found = _PARTICIPANTS.match(_text(node))
+        if found:
+            *first, last = found["names"].split(", ")
+            names = [*first, *_LAST_NAME_JOIN.split(last)]
+            return [name.strip() for name in names if name.strip()]
+    return []
+
+
+def _names_in_pages(page: tuple[str, bytes]) -> set[str]:
+    """Who is in a thread, from its first page: participants and senders."""
+    _, data = page
+    if not data:
+        return set()
+    tree = _tree(data)
+    names = set(_participants(tree))
+    names.update(name for box in _boxes(tree) if box.time_text and (name := _text(box.sender)))
+    return names
+
+
+def _entry_names(data: bytes) -> Iterator[str]:
+    """The heading of every box of a ``pages/*.html`` file: the names of liked/followed pages."""
+    for box in _boxes(_tree(data)):
+        name = _text(box.sender)
+        if name and not _PARTICIPANTS.match(name):
+            yield name
