@@ -228,8 +228,32 @@ def render(package: Package, fmt: str, password: str | None, when: datetime) -> 
     return _zip(package, password, when)
 
 
-def share(conn: Connection, request: ShareRequest, now: datetime | None = None) -> ShareResult:
-    """Build, write and record one share package inside the caller's transaction.
+@dataclass(frozen=True, slots=True)
+class BuiltShare:
+    """A package built and its disclosure row inserted, not yet written to disk."""
+
+    disclosure_id: int
+    company: str
+    keys: list[str]
+    items: int
+    bookings: int
+    password: str | None
+    data: bytes
+    path: Path
+
+
+def build_share(
+    conn: Connection,
+    request: ShareRequest,
+    now: datetime | None = None,
+    *,
+    receipt_id: str | None = None,
+    password: str | None = None,
+) -> BuiltShare:
+    """Record the disclosure and build the package's bytes, inside the caller's transaction.
+
+    ``now``, ``receipt_id`` and ``password`` are drawn fresh unless given: a preview built in a
+    transaction that rolls back, then built again with the same three, yields the same package.
 
     Raises:
         UsageError: unknown company, a field the profile lacks, an expiry in the past.
@@ -249,7 +273,7 @@ def share(conn: Connection, request: ShareRequest, now: datetime | None = None) 
         expires_at = datetime.fromtimestamp(end, UTC)
         if expires_at <= now:
             raise UsageError(f"--expires {request.expires} is not in the future")
-    receipt_id = new_receipt_id()
+    receipt_id = receipt_id or new_receipt_id()
     values: dict[str, list[str]] = {}
     for shared in fields:
         values.setdefault(shared.key, []).append(shared.value)
@@ -277,16 +301,59 @@ def share(conn: Connection, request: ShareRequest, now: datetime | None = None) 
     )
     package = Package(one_line(company), now.isoformat(), fields, request.history)
     package.items, package.bookings, package.receipt = items, bookings, receipt
-    password = new_password() if request.encrypt else None
+    password = (password or new_password()) if request.encrypt else None
     data = render(package, request.format, password, now)
-    path = request.out.expanduser().resolve()
-    digest = hashlib.sha256(data).hexdigest()
-    write_atomically(path, data)
+    return BuiltShare(
+        disclosure_id,
+        one_line(company),
+        keys,
+        len(items),
+        len(bookings),
+        password,
+        data,
+        request.out.expanduser().resolve(),
+    )
+
+
+def unpack(data: bytes, fmt: str, password: str | None) -> dict[str, bytes]:
+    """The files a package holds, by name: a zip's entries (decrypted), else the one file."""
+    if fmt != "zip":
+        return {ZIP_NAMES[fmt]: data}
+    if password is None:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {name: archive.read(name) for name in archive.namelist()}
+    import pyzipper
+
+    with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+        archive.setpassword(password.encode("ascii"))
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write_built(conn: Connection, built: BuiltShare) -> ShareResult:
+    """Write a built package to its path and complete its disclosure row."""
+    digest = hashlib.sha256(built.data).hexdigest()
+    write_atomically(built.path, built.data)
     try:
-        ledger.complete_disclosure(conn, disclosure_id, str(path), digest)
+        ledger.complete_disclosure(conn, built.disclosure_id, str(built.path), digest)
     except BaseException:
-        path.unlink(missing_ok=True)
+        built.path.unlink(missing_ok=True)
         raise
     return ShareResult(
-        disclosure_id, one_line(company), path, digest, keys, len(items), len(bookings), password
+        built.disclosure_id,
+        built.company,
+        built.path,
+        digest,
+        built.keys,
+        built.items,
+        built.bookings,
+        built.password,
     )
+
+
+def share(conn: Connection, request: ShareRequest, now: datetime | None = None) -> ShareResult:
+    """Build, write and record one share package inside the caller's transaction.
+
+    Raises:
+        UsageError: unknown company, a field the profile lacks, an expiry in the past.
+    """
+    return write_built(conn, build_share(conn, request, now))

@@ -12,15 +12,13 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from vault.store import Store
 
 HISTORY_HELP = "none (default), bookings, all, or since:YYYY-MM-DD"
@@ -114,7 +112,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_share(args: argparse.Namespace) -> int:
     """``kluis share COMPANY --fields … --out PATH``."""
-    from exports.share import ShareRequest, check_request, share
+    from exports.share import ShareRequest, check_request
+    from vault.sharing import share_package
 
     request = ShareRequest(
         company=args.company,
@@ -129,15 +128,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     )
     check_request(request)
     with _opened(args) as store:
-        result = None
-        try:
-            with store.begin() as conn:
-                result = share(conn, request)
-        except BaseException:
-            # The row rolled back (or never committed): the file must not outlive it.
-            if result is not None:
-                result.path.unlink(missing_ok=True)
-            raise
+        result = share_package(store, request)
     if args.json:
         _print_json(
             {
@@ -191,103 +182,37 @@ def cmd_disclosures(args: argparse.Namespace) -> int:
     )
 
 
-def _letter_format(args: argparse.Namespace) -> str:
-    if args.format:
-        return str(args.format)
-    out = getattr(args, "out", None)
-    return "html" if out and Path(out).suffix.lower() in (".html", ".htm") else "text"
+def _letter_target(args: argparse.Namespace) -> Path | None:
+    """The letter's file (None: standard output), refused early if it exists without --force."""
+    from vault.sharing import check_target
 
-
-def _check_out(path: str | None, force: bool) -> Path | None:
-    if path is None:
+    if args.out is None:
         return None
-    out = Path(path).expanduser()
-    if out.exists() and not force:
-        raise UsageError(f"{out} exists; pass --force to replace it")
+    out = Path(args.out).expanduser()
+    check_target(out, args.force)
     return out
-
-
-def _details(conn: Connection, keys: list[str]) -> list[tuple[str, str, str]]:
-    from vault.profile import load_profile, spec_for
-
-    profile = load_profile(conn)
-    details = []
-    for key in keys:
-        label = spec_for(key).label
-        values = [p.value for p in profile if p.key == key]
-        if not values:
-            raise UsageError(f"your profile has no {key} (set it with `kluis profile set {key} …`)")
-        details += [(key, label, value) for value in values]
-    return details
-
-
-def _write_letter(
-    conn: Connection,
-    args: argparse.Namespace,
-    *,
-    kind: str,
-    company_id: int,
-    company: str,
-    keys: list[str],
-    out: Path | None,
-    disclosure: dict[str, Any] | None = None,
-) -> int:
-    """Write (or print) a GDPR letter and record the request; returns the request id."""
-    from exports.letters import build_letter
-    from vault.fsutil import write_atomically
-    from vault.ledger import due_date, now_utc, record_request
-    from vault.text import one_line
-
-    details = _details(conn, keys)
-    sent = now_utc()
-    letter = build_letter(
-        kind,
-        args.lang,
-        company=one_line(company),
-        details=details,
-        today=date.today(),
-        due=due_date(sent.date()),
-        disclosure=disclosure,
-    )
-    body = letter.html(args.lang) if _letter_format(args) == "html" else letter.text()
-    path = out.resolve() if out else None
-    request_id = record_request(
-        conn,
-        company_id=company_id,
-        kind=kind,
-        language=args.lang,
-        fields={key: [v for k, _l, v in details if k == key] for key in keys},
-        letter_path=str(path) if path else None,
-        sent_at=sent,
-        disclosure_id=disclosure["id"] if disclosure else None,
-    )
-    if path is None:
-        sys.stdout.write(body)
-    else:
-        write_atomically(path, body.encode("utf-8"))
-    return request_id
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     """``kluis revoke ID``: mark the disclosure revoked and write the Art. 17 letter."""
-    from vault.ledger import now_utc, revoke_disclosure
+    from vault.sharing import revoke
 
-    out = _check_out(args.out, args.force)
-    with _opened(args) as store, store.begin() as conn:
-        disclosure = revoke_disclosure(conn, args.id, now_utc())
-        request_id = _write_letter(
-            conn,
-            args,
-            kind="erasure",
-            company_id=disclosure["company_id"],
-            company=disclosure["company"],
+    out = _letter_target(args)
+    with _opened(args) as store:
+        result = revoke(
+            store,
+            args.id,
+            language=args.lang,
             keys=_keys(args.fields),
             out=out,
-            disclosure=disclosure,
+            fmt=args.format,
+            force=args.force,
         )
+    if out is None:
+        sys.stdout.write(result.body)
     message = (
-        f"Revoked disclosure {args.id} to {disclosure['company']}; erasure request "
-        f"{request_id} is due within a month (`kluis gdpr status`)."
+        f"Revoked disclosure {args.id} to {result.company}; erasure request "
+        f"{result.request_id} is due within a month (`kluis gdpr status`)."
     )
     if out is not None:
         print(f"{message} Letter: {out}")
@@ -335,22 +260,26 @@ def cmd_knows(args: argparse.Namespace) -> int:
 def cmd_gdpr(args: argparse.Namespace) -> int:
     """``kluis gdpr request|status|answered``."""
     from vault.ledger import gdpr_status, mark_answered, now_utc
-    from vault.queries import find_company
 
     if args.gdpr_action == "request":
-        out = _check_out(args.out, args.force)
-        with _opened(args) as store, store.begin() as conn:
-            company_id, name = find_company(conn, args.company)
-            request_id = _write_letter(
-                conn,
-                args,
-                kind=args.type,
-                company_id=company_id,
-                company=name,
+        from vault.sharing import request_letter
+
+        out = _letter_target(args)
+        with _opened(args) as store:
+            result = request_letter(
+                store,
+                args.company,
+                args.type,
+                language=args.lang,
                 keys=_keys(args.fields),
                 out=out,
+                fmt=args.format,
+                force=args.force,
             )
-        print(f"Wrote {out}: {args.type} request {request_id} to {name}, due within a month.")
+        print(
+            f"Wrote {out}: {args.type} request {result.request_id} to {result.company}, "
+            "due within a month."
+        )
         return 0
     if args.gdpr_action == "answered":
         when = now_utc()

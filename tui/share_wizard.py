@@ -1,0 +1,549 @@
+"""The share wizard (s on a company's data): choose fields, history, purpose, expiry, format
+and file; see exactly what will be written; confirm.
+
+The preview is not a second rendering: ``vault.sharing.preview_share`` builds the package with
+the same code that writes it (in a transaction that is rolled back) and the screen shows the
+files it holds, read back from those bytes. Confirming builds it again with the same time,
+receipt id and password and writes it only if it holds the same files.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    ContentSwitcher,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    SelectionList,
+    Static,
+)
+from textual.widgets.selection_list import Selection
+
+from tui.format import plural, safe
+from tui.profile_screen import ConfirmScreen, label_of, sentence
+from vault.errors import VaultError
+from vault.profile import ProfileValue, load_profile, mask
+from vault.sharing import (
+    PreviewOutdated,
+    SharePreview,
+    confirm_share,
+    preview_share,
+    share_request,
+)
+from vault.store import Store
+from vault.text import strip_controls
+from vault.timefmt import parse_user_date
+
+if TYPE_CHECKING:
+    from exports.share import ShareRequest, ShareResult
+
+HISTORY_CHOICES = {
+    "none": "None: only the fields",
+    "bookings": "Bookings",
+    "all": "Everything (titles of every item, and the bookings)",
+    "since": "Since a date",
+}
+FORMAT_CHOICES = {
+    "zip": "Zip: vCard, JSON-LD, web page and the consent receipt",
+    "vcard": "vCard (contact card; holds no history)",
+    "jsonld": "JSON-LD (schema.org, for programs)",
+    "html": "Web page (HTML)",
+}
+EXTENSIONS = {"zip": "zip", "vcard": "vcf", "jsonld": "jsonld", "html": "html"}
+PREVIEW_LINES = 400  # per file; the rest is counted, the file holds it all
+FLAGGED = ("sensitive", "special")
+
+
+def default_folder() -> Path:
+    """``~/Downloads`` when it exists, else the home folder."""
+    downloads = Path.home() / "Downloads"
+    return downloads if downloads.is_dir() else Path.home()
+
+
+def free_path(folder: Path, stem: str, extension: str) -> Path:
+    """``folder/stem.extension``, or ``stem-2``, ``stem-3`` … if taken: never an existing file."""
+    path = folder / f"{stem}.{extension}"
+    n = 2
+    while path.exists():
+        path = folder / f"{stem}-{n}.{extension}"
+        n += 1
+    return path
+
+
+def slug(name: str) -> str:
+    """A company name as a file name part: ``KLM Royal Dutch`` → ``klm-royal-dutch``."""
+    return re.sub(r"[^a-z0-9]+", "-", safe(name).casefold()).strip("-")[:40] or "company"
+
+
+class _VisibleText(HTMLParser):
+    """The text a browser shows of a page, one block per line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head"):
+            self._hidden += 1
+        elif tag in ("p", "div", "tr", "li", "h1", "h2", "h3", "br", "dt", "section"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head"):
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in ("td", "th", "dd"):
+            self.parts.append("  ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def readable(name: str, data: bytes) -> str:
+    """A file of the package as a person reads it: a page's visible text, else its text."""
+    text = data.decode("utf-8", errors="replace")
+    if name.endswith(".html"):
+        parser = _VisibleText()
+        parser.feed(text)
+        lines = ("".join(parser.parts)).splitlines()
+        text = "\n".join(" ".join(line.split()) for line in lines if line.strip())
+    return strip_controls(text.replace("\r\n", "\n"))
+
+
+def size_text(size: int) -> str:
+    """``812 bytes``, ``14.2 kB``."""
+    return f"{size:,} bytes" if size < 1000 else f"{size / 1000:.1f} kB"
+
+
+def preview_text(preview: SharePreview) -> Text:
+    """Every file the package holds, as it will be in the written file."""
+    out = Text()
+    for name, data in preview.files.items():
+        out.append(f"── {name} · {size_text(len(data))} ──\n", style="bold")
+        lines = readable(name, data).splitlines()
+        for line in lines[:PREVIEW_LINES]:
+            out.append(line + "\n")
+        if len(lines) > PREVIEW_LINES:
+            more = len(lines) - PREVIEW_LINES
+            out.append(f"… {plural(more, 'more line')}, all of them in the file\n", style="dim")
+        out.append("\n")
+    return out
+
+
+def summary_text(preview: SharePreview) -> Text:
+    """Who gets what, in which form, where."""
+    request = preview.request
+    fields = ", ".join(label_of(key) for key in preview.fields)
+    history = []
+    if preview.items:
+        history.append(plural(preview.items, "item"))
+    if preview.bookings:
+        history.append(plural(preview.bookings, "booking"))
+    out = Text()
+    out.append(f"To {safe(preview.company)}: ", style="bold")
+    out.append(fields)
+    out.append(f"; history: {', '.join(history) if history else 'none'}.\n")
+    out.append(f"Purpose: {safe(request.purpose, 300)}")
+    if request.expires:
+        out.append(f" · consent ends after {safe(request.expires)}")
+    out.append("\n")
+    kind = FORMAT_CHOICES[request.format].split(":")[0].split(" (")[0]
+    out.append(f"{kind}{', encrypted (AES-256)' if request.encrypt else ''}")
+    out.append(f" · {size_text(preview.size)} → {safe(str(request.out), 400)}\n")
+    out.append("Nothing is written until you choose Write it.", style="dim")
+    return out
+
+
+def done_text(result: ShareResult) -> Text:
+    """What was written, how to take it back, and the zip's password (only this once)."""
+    out = Text()
+    out.append("Written: ", style="bold")
+    out.append(f"{safe(str(result.path), 400)}\n")
+    out.append(
+        f"Disclosure {result.disclosure_id} records that {safe(result.company)} got "
+        f"{', '.join(label_of(key) for key in result.fields)}. "
+        "x on it (ctrl+k, the company's data) revokes it and writes an erasure letter.\n"
+    )
+    if result.password:
+        out.append("\nPassword of the zip — shown only this once:\n", style="bold yellow")
+        out.append(f"\n    {result.password}\n\n", style="bold")
+        out.append(
+            "Write it down or send it another way than the file (a text message, a call). "
+            "kluis does not keep it."
+        )
+    return out
+
+
+class ShareWizard(ModalScreen["ShareResult | None"]):
+    """Share with one company; dismissed with what was written, or None."""
+
+    DEFAULT_CSS = """
+    ShareWizard {
+        align: center middle;
+        background: $background 60%;
+    }
+    #share-box {
+        width: 100;
+        max-width: 96%;
+        height: 92%;
+        border: round $accent;
+        border-title-style: bold;
+        border-subtitle-color: $text-muted;
+        background: $surface;
+        padding: 0 1;
+    }
+    #share-steps, #share-form, #share-preview, #share-done {
+        height: 1fr;
+    }
+    #share-form Label {
+        margin-top: 1;
+        text-style: bold;
+    }
+    #share-fields {
+        height: auto;
+        max-height: 14;
+    }
+    #share-history, #share-format {
+        width: 1fr;
+    }
+    #share-error, #preview-error {
+        color: $error;
+        height: auto;
+    }
+    #preview-scroll {
+        height: 1fr;
+        border: round $foreground 30%;
+    }
+    .share-buttons {
+        height: auto;
+        margin-top: 1;
+    }
+    .share-buttons Button {
+        margin-right: 2;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back / cancel", id="share.back"),
+    ]
+
+    class ProfileRead(Message):
+        """The worker read the profile."""
+
+        def __init__(self, values: list[ProfileValue]) -> None:
+            super().__init__()
+            self.values = values
+
+    class Previewed(Message):
+        """The worker built the preview, or could not."""
+
+        def __init__(self, preview: SharePreview | None, error: str | None) -> None:
+            super().__init__()
+            self.preview = preview
+            self.error = error
+
+    class Written(Message):
+        """The worker wrote the package, or could not (``outdated``: preview again)."""
+
+        def __init__(
+            self, result: ShareResult | None, error: str | None, outdated: bool = False
+        ) -> None:
+            super().__init__()
+            self.result = result
+            self.error = error
+            self.outdated = outdated
+
+    def __init__(self, store: Store, company_id: int, company: str) -> None:
+        super().__init__()
+        self.store = store
+        self.company_id = company_id
+        self.company = company
+        self.profile: list[ProfileValue] = []
+        self.preview: SharePreview | None = None
+        self.result: ShareResult | None = None
+        self.busy = False
+        self._default_out = ""
+
+    def compose(self) -> ComposeResult:
+        """Three steps: the form, the preview, what was written."""
+        with Vertical(id="share-box"), ContentSwitcher(initial="share-form", id="share-steps"):
+            with VerticalScroll(id="share-form"):
+                yield Label("Fields to share")
+                yield SelectionList[str](id="share-fields")
+                yield Label("History")
+                with RadioSet(id="share-history"):
+                    for value, text in HISTORY_CHOICES.items():
+                        yield RadioButton(text, value=value == "none", id=f"history-{value}")
+                yield Input(placeholder="since YYYY-MM-DD", id="share-since")
+                yield Label("Purpose (required: why does the company need this?)")
+                yield Input(placeholder="e.g. Rebooking my cancelled flight", id="share-purpose")
+                yield Label("Consent ends after (optional)")
+                yield Input(placeholder="YYYY-MM-DD", id="share-expires")
+                yield Label("Format")
+                with RadioSet(id="share-format"):
+                    for value, text in FORMAT_CHOICES.items():
+                        yield RadioButton(text, value=value == "zip", id=f"format-{value}")
+                yield Checkbox("Encrypt the zip (a password is shown once)", id="share-encrypt")
+                yield Label("Save to")
+                yield Input(id="share-out")
+                yield Static("", id="share-error")
+                with Horizontal(classes="share-buttons"):
+                    yield Button("Preview", variant="primary", id="share-preview-button")
+                    yield Button("Cancel", id="share-cancel")
+            with Vertical(id="share-preview"):
+                yield Static("", id="preview-summary")
+                with VerticalScroll(id="preview-scroll"):
+                    yield Static("", id="preview-text")
+                yield Static("", id="preview-error")
+                with Horizontal(classes="share-buttons"):
+                    yield Button("Write it", variant="warning", id="share-confirm")
+                    yield Button("Back", id="share-back")
+            with Vertical(id="share-done"):
+                yield Static("", id="done-text")
+                with Horizontal(classes="share-buttons"):
+                    yield Button("Close", variant="primary", id="share-close")
+
+    def on_mount(self) -> None:
+        """Title the box, propose a file, read the profile."""
+        box = self.query_one("#share-box", Vertical)
+        box.border_title = Text(f"Share with {safe(self.company, 60)}")
+        box.border_subtitle = Text("space ticks · tab next · esc back")
+        self.query_one("#share-since", Input).display = False
+        self._propose_out()
+        self._read_profile()
+
+    # ---- the form ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="share-profile", description="Reading your profile")
+    def _read_profile(self) -> None:
+        with self.store.read() as conn:
+            values = load_profile(conn)
+        self.post_message(self.ProfileRead(values))
+
+    def on_share_wizard_profile_read(self, message: ProfileRead) -> None:
+        """One tick box per profile key; sensitive ones marked."""
+        message.stop()
+        self.profile = message.values
+        fields = self.query_one("#share-fields", SelectionList)
+        fields.clear_options()
+        keys = list(dict.fromkeys(value.key for value in self.profile))
+        for key in keys:
+            values = [v for v in self.profile if v.key == key]
+            prompt = Text(f"{label_of(key)}: ")
+            prompt.append(", ".join(safe(mask(v), 60) for v in values))
+            if values[0].sensitivity in FLAGGED:
+                prompt.append(f"  ⚠ {values[0].sensitivity}", style="bold red")
+            fields.add_option(Selection(prompt, key))
+        if not keys:
+            self._error("Your profile is empty: add fields first (ctrl+u), then share them.")
+        else:
+            fields.highlighted = 0
+        fields.focus()
+
+    @property
+    def format(self) -> str:
+        """The chosen format."""
+        pressed = self.query_one("#share-format", RadioSet).pressed_button
+        return (pressed.id or "format-zip").removeprefix("format-") if pressed else "zip"
+
+    @property
+    def history_choice(self) -> str:
+        """none, bookings, all or since."""
+        pressed = self.query_one("#share-history", RadioSet).pressed_button
+        return (pressed.id or "history-none").removeprefix("history-") if pressed else "none"
+
+    @on(RadioSet.Changed, "#share-format")
+    def _format_changed(self) -> None:
+        fmt = self.format
+        encrypt = self.query_one("#share-encrypt", Checkbox)
+        encrypt.disabled = fmt != "zip"
+        if fmt != "zip":
+            encrypt.value = False
+        history = self.query_one("#share-history", RadioSet)
+        if fmt == "vcard":
+            self.query_one("#history-none", RadioButton).value = True
+        history.disabled = fmt == "vcard"
+        self._propose_out()
+
+    @on(RadioSet.Changed, "#share-history")
+    def _history_changed(self) -> None:
+        self.query_one("#share-since", Input).display = self.history_choice == "since"
+
+    def _propose_out(self) -> None:
+        out = self.query_one("#share-out", Input)
+        if out.value and out.value != self._default_out:
+            return  # the user typed their own
+        stem = f"{slug(self.company)}-{date.today().isoformat()}"
+        self._default_out = str(free_path(default_folder(), stem, EXTENSIONS[self.format]))
+        out.value = self._default_out
+
+    def _request(self, force: bool) -> ShareRequest:
+        keys = list(self.query_one("#share-fields", SelectionList).selected)
+        if not keys:
+            raise VaultError("tick at least one field to share")
+        purpose = self.query_one("#share-purpose", Input).value.strip()
+        if not purpose:
+            raise VaultError("say why you share: the purpose is required")
+        history = self.history_choice
+        if history == "since":
+            since = self.query_one("#share-since", Input).value
+            day = datetime.fromtimestamp(parse_user_date(since), UTC).date()
+            history = f"since:{day.isoformat()}"
+        out = self.out_path
+        if out is None:
+            raise VaultError("say where to save the file")
+        return share_request(
+            company=str(self.company_id),
+            keys=keys,
+            history=history,
+            purpose=purpose,
+            expires=self.query_one("#share-expires", Input).value.strip() or None,
+            fmt=self.format,
+            out=out,
+            encrypt=self.query_one("#share-encrypt", Checkbox).value,
+            force=force,
+        )
+
+    @property
+    def out_path(self) -> Path | None:
+        """The file typed or proposed."""
+        typed = self.query_one("#share-out", Input).value.strip()
+        return Path(typed).expanduser() if typed else None
+
+    @on(Button.Pressed, "#share-preview-button")
+    @on(Input.Submitted, "#share-out")
+    def _preview_pressed(self) -> None:
+        self.action_preview()
+
+    def action_preview(self, force: bool = False) -> None:
+        """Check the form (asking before replacing a file), then build the preview."""
+        if self.busy:
+            return
+        self._error("")
+        out = self.out_path
+        if out is not None and out.is_file() and not force:
+            self._ask_replace(out)
+            return
+        try:
+            request = self._request(force)
+        except VaultError as exc:
+            self._error(str(exc))
+            return
+        self.busy = True
+        self._error("Building the preview…", style="dim")
+        self._build_preview(request)
+
+    def _ask_replace(self, out: Path) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.action_preview(force=True)
+
+        self.app.push_screen(
+            ConfirmScreen(f"{safe(str(out), 300)} exists. Replace it with the package?", "Replace"),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, group="share-build", description="Building the package")
+    def _build_preview(self, request: ShareRequest) -> None:
+        try:
+            preview = preview_share(self.store, request)
+        except VaultError as exc:
+            self.post_message(self.Previewed(None, str(exc)))
+            return
+        self.post_message(self.Previewed(preview, None))
+
+    def on_share_wizard_previewed(self, message: Previewed) -> None:
+        """Show the preview step (or the form's error)."""
+        message.stop()
+        self.busy = False
+        if message.preview is None:
+            self._error(message.error or "")
+            return
+        self._error("")
+        self.preview = message.preview
+        self.query_one("#preview-summary", Static).update(summary_text(message.preview))
+        self.query_one("#preview-text", Static).update(preview_text(message.preview))
+        self.query_one("#preview-error", Static).update("")
+        self.query_one("#share-steps", ContentSwitcher).current = "share-preview"
+        self.query_one("#share-confirm", Button).focus()
+
+    # ---- confirm ----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#share-confirm")
+    def action_confirm(self) -> None:
+        """Write the package and record the disclosure, in a worker."""
+        if self.busy or self.preview is None:
+            return
+        self.busy = True
+        self.query_one("#preview-error", Static).update(Text("Writing…", style="dim"))
+        self._write(self.preview)
+
+    @work(thread=True, exclusive=True, group="share-build", description="Writing the package")
+    def _write(self, preview: SharePreview) -> None:
+        try:
+            result = confirm_share(self.store, preview)
+        except PreviewOutdated as exc:
+            self.post_message(self.Written(None, str(exc), outdated=True))
+            return
+        except (VaultError, OSError) as exc:
+            self.post_message(self.Written(None, str(exc)))
+            return
+        self.post_message(self.Written(result, None))
+
+    def on_share_wizard_written(self, message: Written) -> None:
+        """Show what was written (and the password, once); or why not."""
+        message.stop()
+        self.busy = False
+        if message.result is None:
+            self.query_one("#preview-error", Static).update(sentence(message.error or ""))
+            if message.outdated and self.preview is not None:
+                self.busy = True
+                self._build_preview(self.preview.request)
+            return
+        self.result = message.result
+        self.preview = None
+        self.query_one("#done-text", Static).update(done_text(message.result))
+        self.query_one("#share-steps", ContentSwitcher).current = "share-done"
+        self.query_one("#share-close", Button).focus()
+
+    # ---- leaving ----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#share-back")
+    def _back_to_form(self) -> None:
+        self.preview = None
+        self.query_one("#share-steps", ContentSwitcher).current = "share-form"
+        self.query_one("#share-preview-button", Button).focus()
+
+    @on(Button.Pressed, "#share-cancel")
+    @on(Button.Pressed, "#share-close")
+    def _close(self) -> None:
+        self.dismiss(self.result)
+
+    def action_back(self) -> None:
+        """Esc: from the preview back to the form; else close."""
+        if self.query_one("#share-steps", ContentSwitcher).current == "share-preview":
+            self._back_to_form()
+        else:
+            self._close()
+
+    def _error(self, error: str, style: str = "") -> None:
+        line = sentence(error)
+        line.style = style
+        self.query_one("#share-error", Static).update(line)
