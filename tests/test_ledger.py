@@ -10,7 +10,7 @@ import pytest
 
 from exports.share import ShareRequest, share
 from tests.fixtures.share.cli import run, run_json
-from tests.fixtures.share.vaults import fill_profile, import_share_mail, ingest
+from tests.fixtures.share.vaults import ME, fill_profile, import_share_mail, ingest
 from tests.support import mail
 from vault.ledger import list_disclosures, own_text
 from vault.queries import show
@@ -46,8 +46,37 @@ def test_knows_finds_my_details_in_mail_i_sent_with_the_interaction_as_evidence(
             assert show(conn, evidence["interaction_id"])["title"] == (
                 "Re: Uw reservering van twee fietsen"
             )
-    assert known["email"]["sources"] == ["message"]  # I wrote from that address
+    # I wrote from that address, and they wrote back to it.
+    assert known["email"]["sources"] == ["addressed", "message"]
     assert known["name"]["evidence"][0]["how"] == "name in your message's sender"
+
+
+def test_a_company_that_only_writes_to_me_knows_the_address_it_writes_to(
+    store: Store, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_profile(store)
+    june = datetime(2024, 6, 3, 8, tzinfo=UTC)
+    newsletters = [
+        mail(
+            n,
+            "HEMA <nieuws@mail.hema.nl>",
+            to=ME,
+            title=f"Deze week {n}",
+            when=june + timedelta(7 * n),
+        )
+        for n in range(3)
+    ]
+    # A mail to another customer whose address contains mine is not evidence.
+    other = mail(9, "HEMA <nieuws@mail.hema.nl>", to=f"stef{ME}", title="Voor een ander")
+    ingest(store, *newsletters, other)
+    known = _by_key(run_json(capsys, "knows", "HEMA"))
+    assert set(known) == {"email"}
+    assert known["email"]["value"] == ME
+    [evidence] = known["email"]["evidence"]
+    assert evidence["source"] == "addressed"
+    assert evidence["how"] == "they write to you at this address (3 messages since 2024-06-03)"
+    with store.read() as conn:
+        assert show(conn, evidence["interaction_id"])["title"] == "Deze week 2"
 
 
 def test_the_companys_own_numbers_quoted_text_and_order_numbers_are_not_evidence(

@@ -373,12 +373,46 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def _addressed_evidence(conn: Connection, company_id: int, address: str) -> dict[str, Any] | None:
+    """The company's messages sent to ``address``: they have it, whoever gave it to them."""
+    # Recipients are stored as JSON strings "Name <address>" or "address": match whole addresses.
+    where = (
+        "company_id = :c AND direction = 'in' "
+        "AND (instr(lower(recipients), :bracketed) OR instr(lower(recipients), :quoted))"
+    )
+    address = address.casefold()
+    params = {"c": company_id, "bracketed": f"<{address}>", "quoted": f'"{address}"'}
+    count, first = conn.execute(
+        text(f"SELECT count(*), min(occurred_at) FROM interaction WHERE {where}"), params
+    ).one()
+    if not count:
+        return None
+    latest = conn.execute(
+        text(
+            f"SELECT id, occurred_at, tz_offset FROM interaction WHERE {where} "
+            "ORDER BY occurred_at DESC, id DESC LIMIT 1"
+        ),
+        params,
+    ).one()
+    since = iso(first, 0)[:10]
+    return {
+        "source": "addressed",
+        "disclosure_id": None,
+        "interaction_id": int(latest.id),
+        "at": iso(latest.occurred_at, latest.tz_offset),
+        "how": f"they write to you at this address ({count:,} message"
+        f"{'s' if count != 1 else ''} since {since})",
+        "excerpt": address,
+    }
+
+
 def knows(conn: Connection, company_id: int) -> list[dict[str, Any]]:
     """Every profile value the company has, each with its evidence, newest evidence first.
 
-    Evidence comes from three places, never from what the company itself wrote:
-    shares (the ledger), the user's own outbound messages (sender, title, own text), and the
-    traveller and contact data of the company's bookings. Values shared earlier but since
+    Evidence comes from four places, never from what the company itself wrote:
+    shares (the ledger), the user's own outbound messages (sender, title, own text), the
+    addresses the company's messages were sent to, and the traveller and contact data of the
+    company's bookings. Values shared earlier but since
     changed in the profile are listed too: the company still has them.
     """
     from vault.profile import ProfileValue, find_value, load_profile, spec_for
@@ -442,6 +476,12 @@ def knows(conn: Connection, company_id: int) -> list[dict[str, Any]]:
                         },
                     )
                     break
+
+    for value in profile:
+        if value.key == "email":
+            evidence = _addressed_evidence(conn, company_id, value.value)
+            if evidence is not None:
+                add(value, evidence)
 
     bookings = conn.execute(
         text(
