@@ -61,7 +61,8 @@ class CompanyDataScreen(Screen[JumpTo | None]):
         margin-top: 1;
     }
     CompanyDataScreen #data-knows {
-        height: 1fr;
+        height: auto;
+        max-height: 70%;
     }
     CompanyDataScreen #data-disclosures {
         height: auto;
@@ -106,7 +107,9 @@ class CompanyDataScreen(Screen[JumpTo | None]):
         """Title, what it knows, what I shared, status line, footer."""
         name = safe(self.company, 80)
         with Vertical():
-            yield Static(Text(f"What {name} knows about me"), classes="data-title")
+            yield Static(
+                Text(f"What {name} knows about me"), classes="data-title", id="data-knows-title"
+            )
             knows_table: DataTable[Text] = DataTable(cursor_type="row", id="data-knows")
             knows_table.add_columns("Field", "Value", "Evidence", "Excerpt")
             yield knows_table
@@ -168,12 +171,17 @@ class CompanyDataScreen(Screen[JumpTo | None]):
         if self.evidence:
             table.move_cursor(row=min(row, len(self.evidence) - 1))
         self._fill_disclosures()
+        table.display = bool(self.known)
+        title = f"What {safe(self.company, 80)} knows about me"
         if not self.known:
-            status = f"No sign that {safe(self.company)} has any of your profile fields. "
-        else:
-            status = "Enter on evidence shows the message it was found in. "
-        status += "x revokes the share under the cursor below."
-        self.query_one("#data-status", Static).update(Text(status))
+            title += ": none of your profile fields, as far as your messages show"
+        self.query_one("#data-knows-title", Static).update(Text(title))
+        hints = []
+        if self.known:
+            hints.append("Enter on evidence shows the message it was found in.")
+        if self.disclosures:
+            hints.append("x revokes the share under the cursor.")
+        self.query_one("#data-status", Static).update(Text(" ".join(hints)))
 
     def _fill_disclosures(self) -> None:
         table = self.query_one("#data-disclosures", DataTable)

@@ -394,7 +394,7 @@ def _addressed_evidence(conn: Connection, company_id: int, address: str) -> dict
         ),
         params,
     ).one()
-    since = iso(first, 0)[:10]
+    since = (iso(first, 0) or "")[:10]
     return {
         "source": "addressed",
         "disclosure_id": None,
@@ -479,9 +479,9 @@ def knows(conn: Connection, company_id: int) -> list[dict[str, Any]]:
 
     for value in profile:
         if value.key == "email":
-            evidence = _addressed_evidence(conn, company_id, value.value)
-            if evidence is not None:
-                add(value, evidence)
+            addressed = _addressed_evidence(conn, company_id, value.value)
+            if addressed is not None:
+                add(value, addressed)
 
     bookings = conn.execute(
         text(

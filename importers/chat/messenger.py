@@ -1,9 +1,11 @@
 """Facebook Messenger "Download your information", as JSON or as HTML → chat interactions.
 
 The JSON parsing is shared with Instagram DMs in ``importers.chat.meta``; the HTML export is read
-by ``importers.chat.messenger_html`` into the same records. This module says which exports are
-Messenger's (any Meta message export that is not inside an Instagram export) and which of the
-two formats a path holds: JSON pages win when a folder has both.
+by ``importers.chat.messenger_html`` into the same records, and either is read straight from the
+download's zip by ``importers.chat.meta_zip``. This module says which exports are Messenger's (any
+Meta message export that is not Instagram's) and which of the two formats a path holds: JSON
+pages win when a folder or zip has both. A folder holding the download's zips (not unpacked)
+reads every one of them.
 """
 
 from __future__ import annotations
@@ -11,19 +13,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from importers.chat import messenger_html, meta
+from importers import archive
+from importers.chat import messenger_html, meta, meta_zip
 from vault.records import ImportOptions, Item
 
 
 def sniff(path: Path) -> bool:
-    """True for a Messenger page, thread folder or export folder (JSON or HTML), or its zip."""
+    """True for a Messenger page, thread folder or export folder (JSON or HTML), its zip or a
+    part of it, or a folder holding such zips."""
+    if archive.is_zip(path):
+        return meta_zip.contents(path).app != "instagram" and meta_zip.is_export_zip(path)
     if meta.app_of(path) == "instagram":
         return False
-    return meta.looks_like_export(path) or messenger_html.sniff(path)
+    return (
+        meta.looks_like_export(path)
+        or messenger_html.sniff(path)
+        or bool(meta_zip.export_zips_in(path))
+    )
 
 
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
-    """Stream the interactions of ``path``; see ``meta.read_export`` and ``messenger_html.read``."""
+    """Stream the interactions of ``path``; see ``meta.read_export``, ``messenger_html.read``
+    and ``meta_zip``."""
+    if archive.is_zip(path):
+        if meta_zip.contents(path).json_pages:
+            return meta_zip.read_json(path, options, "messenger")
+        return messenger_html.read(path, options)
     if meta.looks_like_export(path):
         return meta.read_export(path, options, "messenger")
+    if not messenger_html.sniff(path) and meta_zip.export_zips_in(path):
+        return meta_zip.read_zips_in(path, options)
     return messenger_html.read(path, options)

@@ -29,16 +29,16 @@ Decisions worth knowing:
   importing the JSON and the HTML export of one account keeps both copies of each message.
 - A box that cannot be read (no date, a date in no known language, a page cut off mid-message) is
   quarantined with its HTML; a page with no message at all is quarantined whole.
-- A zip is read in place through ``importers.archive``'s guards (zip bombs, names leaving the
-  archive, links, encrypted members); attachments are read from the zip, never written to disk.
+- A zip is read in place by ``importers.chat.meta_zip``, which serves the JSON export too (zip
+  bomb and member guards, split downloads); attachments are read from the zip, never written to
+  disk.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -48,16 +48,12 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from importers import archive
-from importers.chat import meta
-from importers.files import file_state, unchanged
-from vault.errors import InputError, MalformedInput, UnsupportedFormat
-from vault.records import Checkpoint, ImportOptions, Item, Quarantined
+from importers.chat import meta, meta_zip
+from vault.errors import InputError
+from vault.records import ImportOptions, Item, Quarantined
 
 SNIFF_BYTES = 16384
 PAGE_SUFFIX = ".html"
-CATEGORIES = frozenset(
-    {"inbox", "e2ee_cutover", "archived_threads", "message_requests", "filtered_threads"}
-)
 
 _MARKUP = re.compile(rb"_a6-g|_2lej|_3-96|uiBoxWhite")
 _PAGE_NAME = re.compile(r"^message_(\d+)\.html$")
@@ -232,11 +228,8 @@ def sniff(path: Path) -> bool:
     """True for a Messenger HTML page, thread folder or export folder, or the zip of one."""
     try:
         if archive.is_zip(path):
-            with zipfile.ZipFile(path) as opened:
-                names = opened.namelist()
-                return not _is_instagram(names) and any(
-                    _page_of(name) is not None for name in names
-                )
+            found = meta_zip.contents(path)
+            return found.html_pages and found.app != "instagram"
         if path.is_dir():
             first = next(meta.pages_under(path, PAGE_SUFFIX), None)
         elif path.is_file() and _PAGE_NAME.match(path.name):
@@ -247,7 +240,7 @@ def sniff(path: Path) -> bool:
             return False
         with first.open("rb") as handle:
             return _MARKUP.search(handle.read(SNIFF_BYTES)) is not None
-    except (OSError, zipfile.BadZipFile, ValueError):
+    except (OSError, ValueError):
         return False
 
 
@@ -262,220 +255,57 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
         MalformedInput: an unreadable zip, or one refused as a likely zip bomb.
     """
     if archive.is_zip(path):
-        yield from _read_zip(path, options)
+        prepare = functools.partial(_zip_parser, options=options)
+        yield from meta_zip.read_threads(path, options, PAGE_SUFFIX, prepare, "Messenger export")
         return
     try:
         threads = meta.list_threads(path, PAGE_SUFFIX)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     root = meta.export_root(path)
-    pages = _folder_page_names(root) if root else frozenset()
+    liked = _liked_pages(meta.files_in(root, meta.PAGES_FOLDERS, "*.html")) if root else set()
+    if root:
+        liked |= meta.page_names(root)
     owner = None
     if not options.me_names:
-        owner = meta.common_name(_names_in_pages(_first_page(t.files)) for t in threads)
+        owner = meta.common_name(_names_in_page(_first_page(t.files)) for t in threads)
+    parse = _parser(options, owner, frozenset(liked))
     for thread in threads:
-        yield from _read_folder_thread(thread, options, owner, pages)
+        yield from meta.read_folder_thread(thread, options, parse)
 
 
 # --- folders -------------------------------------------------------------------------------------
 
 
-def _first_page(files: list[Path]) -> tuple[str, bytes]:
+def _first_page(files: list[Path]) -> bytes:
     try:
         if files[0].stat().st_size > meta.MAX_PAGE_BYTES:
-            return str(files[0]), b""  # quarantined when the thread is read
-        return str(files[0]), files[0].read_bytes()
+            return b""  # quarantined when the thread is read
+        return files[0].read_bytes()
     except OSError:
-        return str(files[0]), b""
+        return b""
 
 
-def _read_folder_thread(
-    thread: meta.Thread, options: ImportOptions, owner: str | None, pages: frozenset[str]
-) -> Iterator[Item]:
-    states = [file_state(file) for file in thread.files]
-    if all(unchanged(options.cursors.get(source), state) for source, state in states):
-        return
-    loaded: list[tuple[str, bytes]] = []
-    for file, (source, state) in zip(thread.files, states, strict=True):
-        if state["size"] > meta.MAX_PAGE_BYTES:
-            yield Quarantined(source, b"", f"{state['size'] // 2**20} MB page is too large")
-            continue
-        try:
-            loaded.append((source, file.read_bytes()))
-        except OSError as exc:
-            yield Quarantined(source, b"", f"cannot read: {exc.strerror or exc}")
-    media = meta.folder_media(thread.files[0].parent)
-    yield from _parse_thread(loaded, options, thread.folder, thread.category, media, owner, pages)
-    for source, state in states:
-        yield Checkpoint(source=source, state=state)
-
-
-def _folder_page_names(root: Path) -> frozenset[str]:
-    """Pages the user liked or follows: the export's ``pages/*.html`` (and any JSON twin)."""
-    names: set[str] = set(meta.page_names(root))
-    for folder in (root / "your_facebook_activity" / "pages", root / "pages"):
-        try:
-            files = sorted(folder.glob("*.html"))
-        except OSError:
-            continue
-        for file in files:
-            try:
-                names.update(_entry_names(file.read_bytes()))
-            except OSError:
-                continue
-    return frozenset(name.casefold() for name in names)
+def _liked_pages(files: Iterable[bytes]) -> set[str]:
+    """Pages the user liked or follows, casefolded, from the export's ``pages/*.html``."""
+    return {name.casefold() for data in files for name in _entry_names(data)}
 
 
 # --- zips ----------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _ZipThread:
-    folder: str
-    category: str | None
-    pages: list[zipfile.ZipInfo] = field(default_factory=list)
-
-
-def _page_of(name: str) -> tuple[str, int] | None:
-    """(thread folder, page number) of a ``…/messages/<category>/<thread>/message_N.html``."""
-    path = PurePosixPath(name)
-    found = _PAGE_NAME.match(path.name)
-    if found is None or len(path.parts) < 3 or "messages" not in path.parts[:-2]:
-        return None
-    return str(path.parent), int(found[1])
-
-
-def _is_instagram(names: list[str]) -> bool:
-    return any(name.startswith("your_instagram_activity/") for name in names[:2000])
-
-
-def _read_zip(path: Path, options: ImportOptions) -> Iterator[Item]:
-    try:
-        opened = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise MalformedInput(f"{path}: not a readable zip archive ({exc})") from None
-    with opened:
-        stat_result = path.stat()
-        infos = opened.infolist()
-        archive.check_bomb(path, infos, stat_result.st_size)
-        state = {"size": stat_result.st_size, "mtime_ns": stat_result.st_mtime_ns}
-        readable: dict[str, zipfile.ZipInfo] = {}
-        threads: dict[str, _ZipThread] = {}
-        for info in sorted(infos, key=lambda info: info.filename):
-            if info.is_dir():
-                continue
-            reason = archive.unsafe_reason(info)
-            page = _page_of(info.filename)
-            if reason is not None:
-                if page is not None:
-                    yield Quarantined(
-                        f"{path}!{info.filename}", b"", f"zip member not read: {reason}"
-                    )
-                continue
-            readable[info.filename] = info
-            if page is not None:
-                folder = PurePosixPath(page[0])
-                thread = threads.setdefault(
-                    page[0], _ZipThread(folder.name, folder.parent.name or None)
-                )
-                thread.pages.append(info)
-        if not threads:
-            raise UnsupportedFormat(f"{path}: no Messenger HTML export inside this zip")
-        for thread in threads.values():
-            thread.pages.sort(key=lambda info: _page_of(info.filename) or ("", 0))
-        reader = _ZipReader(opened, path, readable)
-        pages = _zip_page_names(reader)
-        owner = None
-        if not options.me_names:
-            owner = meta.common_name(
-                _names_in_pages(reader.page(t.pages[0])) for t in threads.values()
-            )
-            reader.take_refused()  # reported when each thread is read
-        for key, thread in threads.items():
-            source = f"zip:{path.resolve()}!{key}"
-            if unchanged(options.cursors.get(source), state):
-                continue
-            loaded = [reader.page(info) for info in thread.pages]
-            media = reader.media_for(key)
-            yield from _parse_thread(
-                [(ref, data) for ref, data in loaded if data],
-                options,
-                thread.folder,
-                thread.category,
-                media,
-                owner,
-                pages,
-            )
-            yield from reader.take_refused()
-            yield Checkpoint(source=source, state=state)
-
-
-class _ZipReader:
-    """Reads members of one opened export zip, under the page and media size limits."""
-
-    def __init__(
-        self, opened: zipfile.ZipFile, path: Path, readable: dict[str, zipfile.ZipInfo]
-    ) -> None:
-        self._zip = opened
-        self._path = path
-        self._readable = readable
-        self._refused: list[Quarantined] = []
-
-    def page(self, info: zipfile.ZipInfo) -> tuple[str, bytes]:
-        """(ref, bytes) of a page; empty bytes, and a quarantined item later, if unreadable."""
-        ref = f"{self._path}!{info.filename}"
-        if info.file_size > meta.MAX_PAGE_BYTES:
-            reason = f"{info.file_size // 2**20} MB page is too large"
-            self._refused.append(Quarantined(ref, b"", reason))
-            return ref, b""
-        try:
-            return ref, self._zip.read(info)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
-            self._refused.append(Quarantined(ref, b"", f"cannot read zip member: {exc}"))
-            return ref, b""
-
-    def take_refused(self) -> list[Quarantined]:
-        """The pages that could not be read since the last call."""
-        refused, self._refused = self._refused, []
-        return refused
-
-    def media_for(self, thread_folder: str) -> meta.MediaLookup:
-        """Opens a ``uri`` relative to the thread folder or one of its ancestors in the zip."""
-        ancestors = [PurePosixPath(thread_folder), *PurePosixPath(thread_folder).parents]
-
-        def lookup(uri: str) -> bytes | None:
-            relative = PurePosixPath(uri)
-            if not uri or "://" in uri or relative.is_absolute() or ".." in relative.parts:
-                return None
-            for base in ancestors[: meta.MAX_DEPTH + 2]:
-                info = self._readable.get(str(base / relative).removeprefix("./"))
-                if info is not None and info.file_size <= meta.MAX_MEDIA_BYTES:
-                    try:
-                        return self._zip.read(info)
-                    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
-                        return None
-            return None
-
-        return lookup
-
-    def html_files_under(self, *folders: str) -> Iterator[bytes]:
-        """The ``.html`` files directly in any folder ending with one of ``folders``."""
-        for name, info in self._readable.items():
-            path = PurePosixPath(name)
-            parent = str(path.parent)
-            if path.suffix == ".html" and any(
-                parent == f or parent.endswith("/" + f) for f in folders
-            ):
-                _, data = self.page(info)
-                yield data
-
-
-def _zip_page_names(reader: _ZipReader) -> frozenset[str]:
-    names: set[str] = set()
-    for data in reader.html_files_under("your_facebook_activity/pages", "pages"):
-        names.update(_entry_names(data))
-    reader.take_refused()  # a pages file that cannot be read only loses its names
-    return frozenset(name.casefold() for name in names)
+def _zip_parser(export: meta_zip.ExportZip, *, options: ImportOptions) -> meta.ThreadParser:
+    """The HTML parser for a zip: the owner and liked pages come from every part of the export."""
+    every = export.threads(PAGE_SUFFIX, every_part=True)
+    folders = meta_zip.pages_folders(meta_zip.export_root(every[0].key) if every else "")
+    liked = _liked_pages(export.files_in(folders, PAGE_SUFFIX))
+    liked |= meta.liked_page_names(export.files_in(folders, ".json"))
+    owner = None
+    if not options.me_names:
+        owner = meta.common_name(
+            _names_in_page(export.page(thread.pages[0]).data) for thread in every
+        )
+    return _parser(options, owner, frozenset(liked))
 
 
 # --- parsing pages -------------------------------------------------------------------------------
@@ -492,33 +322,33 @@ class _Box:
     reactions: list[LexborNode] = field(default_factory=list)
 
 
-def _parse_thread(
-    pages: list[tuple[str, bytes]],
-    options: ImportOptions,
-    folder: str,
-    category: str | None,
-    media: meta.MediaLookup,
-    owner: str | None,
-    page_names: frozenset[str],
-) -> Iterator[Item]:
-    documents: list[meta.Document] = []
-    for ref, data in pages:
-        document = _document(ref, data)
-        if isinstance(document, Quarantined):
-            yield document
-        else:
-            documents.append(document)
-    yield from meta.parse_documents(
-        documents,
-        options,
-        "messenger",
-        folder=folder,
-        category=category,
-        media=media,
-        owner=owner,
-        page_names=page_names,
-        clock=_clock(options.timezone),
-    )
+def _parser(options: ImportOptions, owner: str | None, liked: frozenset[str]) -> meta.ThreadParser:
+    """The parser of one thread's HTML pages: each page read into a ``meta.Document``, then
+    everything else as for JSON, with the wall-clock times of ``options.timezone``."""
+
+    def parse(
+        folder: str, category: str | None, pages: list[meta.Page], media: meta.MediaLookup
+    ) -> Iterator[Item]:
+        documents: list[meta.Document] = []
+        for page in pages:
+            document = _document(page.ref, page.data)
+            if isinstance(document, Quarantined):
+                yield document
+            else:
+                documents.append(document)
+        yield from meta.parse_documents(
+            documents,
+            options,
+            "messenger",
+            folder=folder,
+            category=category,
+            media=media,
+            owner=owner,
+            page_names=liked,
+            clock=_clock(options.timezone),
+        )
+
+    return parse
 
 
 def _clock(zone: tzinfo) -> meta.Clock:
@@ -764,9 +594,8 @@ def _participants(tree: LexborHTMLParser) -> list[str]:
     return []
 
 
-def _names_in_pages(page: tuple[str, bytes]) -> set[str]:
+def _names_in_page(data: bytes) -> set[str]:
     """Who is in a thread, from its first page: participants and senders."""
-    _, data = page
     if not data:
         return set()
     tree = _tree(data)

@@ -21,7 +21,8 @@ Decisions worth knowing:
 - The owner: ``--me``, else the profile name in the export, else the one participant present in
   every thread imported together. Without any of these every message is ``in``.
 - Attachments are read from their relative ``uri`` only when the file lies inside the export
-  folder; URLs and paths with ``..`` are described, never opened.
+  folder (or its zip: ``importers.chat.meta_zip``); URLs and paths with ``..`` are described,
+  never opened.
 - Messenger's HTML export (``importers.chat.messenger_html``) reads its pages into the same
   ``Document`` shape and shares everything from ``parse_documents`` on, with its own clock.
 """
@@ -71,7 +72,11 @@ MAX_DEPTH = 5  # export root → your_*_activity → messages → inbox → thre
 REQUEST_FOLDERS = frozenset({"message_requests", "filtered_threads"})
 """Categories whose threads were never accepted: strangers, shops and spam."""
 
-_PAGE_NAME = re.compile(r"^message_(\d+)\.(json|html)$")
+CATEGORIES = frozenset({"inbox", "e2ee_cutover", "archived_threads", *REQUEST_FOLDERS})
+"""The folders under ``messages/`` that hold threads."""
+
+PAGE_NAME = re.compile(r"^message_(\d+)\.(json|html)$")
+"""A page of a thread, ``message_<n>.json`` (or ``.html``), numbered from the newest."""
 _SNIFF_SENDER = re.compile(rb'"(?:sender_name|senderName)"\s*:')
 _SNIFF_MESSAGES = re.compile(rb'"(?:messages|participants)"\s*:')
 _MEDIA_KEYS = (
@@ -196,7 +201,7 @@ def pages_under(path: Path, suffix: str = ".json") -> Iterator[Path]:
     for depth in range(MAX_DEPTH + 1):
         pattern = "/".join(["*"] * depth + [f"message_*{suffix}"])
         for page in sorted(path.glob(pattern)):
-            if _PAGE_NAME.match(page.name) and page.is_file():
+            if PAGE_NAME.match(page.name) and page.is_file():
                 yield page
 
 
@@ -217,10 +222,11 @@ def read_export(path: Path, options: ImportOptions, app: App) -> Iterator[Item]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     root = export_root(path)
-    owner = _owner(options, root, app, threads)
-    pages_liked = page_names(root) if app == "messenger" and root else frozenset()
+    owner = export_owner(options, _profile_files(root, app), _first_pages(threads))
+    liked = page_names(root) if app == "messenger" and root else frozenset[str]()
+    parse = json_parser(options, app, owner, liked)
     for thread in threads:
-        yield from _read_thread(thread, options, app, owner, pages_liked)
+        yield from read_folder_thread(thread, options, parse)
 
 
 def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
@@ -233,9 +239,9 @@ def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if path.is_file():
-        if _PAGE_NAME.match(path.name):
+        if PAGE_NAME.match(path.name):
             siblings = [
-                p for p in path.parent.glob(f"message_*{suffix}") if _PAGE_NAME.match(p.name)
+                p for p in path.parent.glob(f"message_*{suffix}") if PAGE_NAME.match(p.name)
             ]
             return [Thread(path.parent.name, _category(path.parent), _page_order(siblings))]
         return [Thread(path.stem, None, [path])]
@@ -252,7 +258,7 @@ def _page_order(pages: Iterable[Path]) -> list[Path]:
     """``message_1``, ``message_2``, … ``message_10`` by number, not by name."""
 
     def number(page: Path) -> int:
-        found = _PAGE_NAME.match(page.name)
+        found = PAGE_NAME.match(page.name)
         return int(found[1]) if found else 0
 
     return sorted(pages, key=number)
@@ -280,9 +286,37 @@ def export_root(path: Path) -> Path | None:
     return None
 
 
-def _read_thread(
-    thread: Thread, options: ImportOptions, app: App, owner: str | None, pages: frozenset[str]
+ThreadParser = Callable[[str, str | None, list[Page], MediaLookup], Iterator[Item]]
+"""Parses one thread from its folder name, category, readable pages and attachment lookup."""
+
+
+def json_parser(
+    options: ImportOptions, app: App, owner: str | None, liked: frozenset[str]
+) -> ThreadParser:
+    """The parser of one thread's JSON pages, for an export with this owner and liked pages."""
+
+    def parse(
+        folder: str, category: str | None, pages: list[Page], media: MediaLookup
+    ) -> Iterator[Item]:
+        return parse_thread(
+            pages,
+            options,
+            app,
+            folder=folder,
+            category=category,
+            media=media,
+            owner=owner,
+            page_names=liked,
+        )
+
+    return parse
+
+
+def read_folder_thread(
+    thread: Thread, options: ImportOptions, parse: ThreadParser
 ) -> Iterator[Item]:
+    """The items of a thread's page files, then one ``Checkpoint`` per file; nothing at all if
+    every file is as the cursors recorded it. Pages too large or unreadable are quarantined."""
     states = [file_state(file) for file in thread.files]
     if all(unchanged(options.cursors.get(source), state) for source, state in states):
         return
@@ -295,17 +329,7 @@ def _read_thread(
             loaded.append(Page(source, file.read_bytes()))
         except OSError as exc:
             yield Quarantined(source, b"", f"cannot read: {exc.strerror or exc}")
-    media = folder_media(thread.files[0].parent)
-    yield from parse_thread(
-        loaded,
-        options,
-        app,
-        folder=thread.folder,
-        category=thread.category,
-        media=media,
-        owner=owner,
-        page_names=pages,
-    )
+    yield from parse(thread.folder, thread.category, loaded, folder_media(thread.files[0].parent))
     for source, state in states:
         yield Checkpoint(source=source, state=state)
 
@@ -342,15 +366,19 @@ def _file_inside(base: Path, relative: PurePosixPath) -> bytes | None:
 # --- the owner and pages -------------------------------------------------------------------------
 
 
-def _owner(
-    options: ImportOptions, root: Path | None, app: App, threads: list[Thread]
+def export_owner(
+    options: ImportOptions, profile_files: Iterable[bytes], first_pages: Iterable[bytes]
 ) -> str | None:
+    """The export owner's name (casefolded), when ``--me`` is not given: the name in the first
+    readable profile file, else the one participant of every thread (from each thread's first
+    page). Both are read lazily, only as far as needed."""
     if options.me_names:
         return None  # decided per message against options.me_names
-    profile = _profile_name(root, app) if root else None
-    if profile:
-        return profile
-    return common_name(_participants_of(thread) for thread in threads)
+    for data in profile_files:
+        name = profile_name_in(data)
+        if name:
+            return name
+    return common_name(participants_in(data) for data in first_pages)
 
 
 def common_name(name_sets: Iterable[set[str]]) -> str | None:
@@ -365,10 +393,11 @@ def common_name(name_sets: Iterable[set[str]]) -> str | None:
     return next(iter(common)) if threads >= 2 and common and len(common) == 1 else None
 
 
-def _participants_of(thread: Thread) -> set[str]:
+def participants_in(data: bytes) -> set[str]:
+    """Who is in a thread, from one of its JSON pages: participants and senders."""
     try:
-        document = json.loads(thread.files[0].read_bytes())
-    except (OSError, ValueError, RecursionError):
+        document = json.loads(data)
+    except (ValueError, RecursionError):
         return set()
     if not isinstance(document, dict):
         return set()
@@ -378,7 +407,16 @@ def _participants_of(thread: Thread) -> set[str]:
     }
 
 
-_PROFILE_FILES: Mapping[App, tuple[str, ...]] = {
+def _first_pages(threads: Iterable[Thread]) -> Iterator[bytes]:
+    for thread in threads:
+        try:
+            too_large = thread.files[0].stat().st_size > MAX_PAGE_BYTES
+            yield b"" if too_large else thread.files[0].read_bytes()
+        except OSError:
+            yield b""
+
+
+PROFILE_FILES: Mapping[App, tuple[str, ...]] = {
     "messenger": (
         "personal_information/profile_information/profile_information.json",
         "profile_information/profile_information.json",
@@ -389,19 +427,27 @@ _PROFILE_FILES: Mapping[App, tuple[str, ...]] = {
         "account_information/personal_information.json",
     ),
 }
+"""Where each app's export keeps the account's own name, relative to the export root."""
 
 
-def _profile_name(root: Path, app: App) -> str | None:
-    """The account's own name, as the export's profile file spells it (repaired)."""
-    for relative in _PROFILE_FILES[app]:
+def _profile_files(root: Path | None, app: App) -> Iterator[bytes]:
+    if root is None:
+        return
+    for relative in PROFILE_FILES[app]:
         try:
-            document = repair_all(json.loads((root / relative).read_bytes()))
-        except (OSError, ValueError, RecursionError):
+            yield (root / relative).read_bytes()
+        except OSError:
             continue
-        name = _profile_field(document)
-        if name:
-            return name.casefold()
-    return None
+
+
+def profile_name_in(data: bytes) -> str | None:
+    """The account's own name in a profile file, repaired and casefolded; None if absent."""
+    try:
+        document = repair_all(json.loads(data))
+    except (ValueError, RecursionError):
+        return None
+    name = _profile_field(document)
+    return name.casefold() if name else None
 
 
 def _profile_field(document: Any) -> str | None:
@@ -420,19 +466,38 @@ def _profile_field(document: Any) -> str | None:
     return None
 
 
+PAGES_FOLDERS = ("your_facebook_activity/pages", "pages")
+"""Where a Facebook export lists the pages the user liked or follows, relative to its root."""
+
+
 def page_names(root: Path) -> frozenset[str]:
     """Names of the Facebook pages the user liked or follows (``pages/*.json``), casefolded."""
-    names: set[str] = set()
-    for folder in (root / "your_facebook_activity" / "pages", root / "pages"):
+    return liked_page_names(files_in(root, PAGES_FOLDERS, "*.json"))
+
+
+def files_in(root: Path, folders: Iterable[str], pattern: str) -> Iterator[bytes]:
+    """The bytes of the files matching ``pattern`` in each of ``root``'s ``folders``; files
+    that cannot be read are left out."""
+    for folder in folders:
         try:
-            files = sorted(folder.glob("*.json"))
+            files = sorted((root / folder).glob(pattern))
         except OSError:
             continue
         for file in files:
             try:
-                names.update(_names_in(repair_all(json.loads(file.read_bytes()))))
-            except (OSError, ValueError, RecursionError):
+                yield file.read_bytes()
+            except OSError:
                 continue
+
+
+def liked_page_names(files: Iterable[bytes]) -> frozenset[str]:
+    """The casefolded names in ``pages/*.json`` files; a file that cannot be read adds none."""
+    names: set[str] = set()
+    for data in files:
+        try:
+            names.update(_names_in(repair_all(json.loads(data))))
+        except (ValueError, RecursionError):
+            continue
     return frozenset(name.casefold() for name in names)
 
 
