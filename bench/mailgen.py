@@ -870,22 +870,28 @@ def generate(out: Path, mails: int, seed: int = SEED, *, maildir: bool = True) -
             total += len(raw)
             if maildir:
                 (box / "cur" / f"{epoch}.M{number}P{seed}.mailgen:2,S").write_bytes(raw)
-    (out / "MANIFEST.json").write_text(json.dumps({"mails": mails, "seed": seed, "bytes": total}))
+    figures = {"mails": mails, "seed": seed, "bytes": total, "maildir": maildir}
+    (out / "MANIFEST.json").write_text(json.dumps(figures))
     return {"mails": mails, "bytes": total, "seconds": time.perf_counter() - started}
 
 
-def ensure(out: Path, mails: int, seed: int = SEED) -> dict[str, float]:
-    """``generate`` unless ``out`` already holds this exact mailbox (the figures are then cached)."""
+def ensure(out: Path, mails: int, seed: int = SEED, *, maildir: bool = True) -> dict[str, float]:
+    """``generate`` unless ``out`` already holds this exact mailbox (the figures are then cached).
+
+    Without ``maildir`` only the mbox is needed: at 200,000 mails the Maildir twin is as many
+    files, which only the Maildir tools (mu, notmuch) read.
+    """
     manifest = out / "MANIFEST.json"
     if manifest.exists():
         known = json.loads(manifest.read_text())
-        if known.get("mails") == mails and known.get("seed") == seed:
+        has_maildir = known.get("maildir", True)  # manifests before the flag always had one
+        if known.get("mails") == mails and known.get("seed") == seed and has_maildir >= maildir:
             return {"mails": mails, "bytes": known["bytes"], "seconds": float("nan")}
     if out.exists():
         import shutil
 
         shutil.rmtree(out)
-    return generate(out, mails, seed)
+    return generate(out, mails, seed, maildir=maildir)
 
 
 def main() -> None:

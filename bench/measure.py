@@ -3,7 +3,9 @@
 ``os.wait4`` gives the child's own rusage, whose ``ru_maxrss`` on Linux is the peak of the
 child or of any descendant it waited for (a pool worker, ``mu``'s helpers): the largest single
 process. Pool workers add up, so a sampler also reads ``/proc`` every 50 ms and keeps the peak
-of the whole process tree's summed RSS.
+of the whole process tree's summed RSS, and of its summed PSS (``smaps_rollup``): forked
+workers share most of their pages with their parent, which summed RSS counts once per process
+and PSS divides among them, so PSS is what the tree really holds.
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ class Run:
     cpu: float  # user + system seconds, the child and its waited-for descendants
     peak_rss_mb: float  # largest single process (ru_maxrss)
     tree_rss_mb: float  # summed RSS of the process tree, sampled peak
+    tree_pss_mb: float  # summed PSS of the process tree, sampled peak (shared pages split)
     returncode: int
     stdout: str
     stderr: str
 
 
-def _tree_rss(root: int) -> int:
-    """Bytes resident in ``root`` and all its descendants, now."""
+def _tree_memory(root: int) -> tuple[int, int]:
+    """(RSS, PSS) bytes of ``root`` and all its descendants, now."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -51,15 +54,28 @@ def _tree_rss(root: int) -> int:
         pid = int(entry.name)
         parents[pid] = int(fields[1])
         rss[pid] = int(fields[21]) * _PAGE
-    total, todo = 0, [root]
+    total, proportional, todo = 0, 0, [root]
     children: dict[int, list[int]] = {}
     for pid, parent in parents.items():
         children.setdefault(parent, []).append(pid)
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
+        proportional += _pss(pid)
         todo.extend(children.get(pid, ()))
-    return total
+    return total, proportional
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size of ``pid`` in bytes (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def run(
@@ -80,13 +96,14 @@ def run(
             stdout=out,
             stderr=err,
         )
-        peak = 0
+        peak = peak_pss = 0
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, peak_pss
             while not done.wait(0.05):
-                peak = max(peak, _tree_rss(process.pid))
+                rss, pss = _tree_memory(process.pid)
+                peak, peak_pss = max(peak, rss), max(peak_pss, pss)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -105,6 +122,7 @@ def run(
             cpu=usage.ru_utime + usage.ru_stime,
             peak_rss_mb=usage.ru_maxrss / 1024,
             tree_rss_mb=peak / 2**20,
+            tree_pss_mb=peak_pss / 2**20,
             returncode=process.returncode,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),

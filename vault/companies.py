@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from vault.domains import address_domain, is_freemail, is_relay, registrable_domain
 from vault.records import ImportOptions, Interaction, Party
@@ -82,7 +83,12 @@ def name_from_domain(domain: str) -> str:
 
 def own_domains(me: ImportOptions) -> frozenset[str]:
     """Registrable domains of the user's own addresses, except freemail: never a company."""
-    found = {address_domain(a) for a in me.me_addresses}
+    return _own_domains(me.me_addresses)
+
+
+@cache
+def _own_domains(addresses: frozenset[str]) -> frozenset[str]:
+    found = {address_domain(a) for a in addresses}
     return frozenset(registrable_domain(d) for d in found if d and not is_freemail(d))
 
 
@@ -186,22 +192,22 @@ class CompanyResolver:
     def __init__(self, db: RawConnection, me: ImportOptions) -> None:
         self.db = db
         self.me = me
-        self._identifiers: dict[tuple[str, str], tuple[int, int]] = {}
+        # (kind, value) → (identifier id, company id), or None when the vault has none: the
+        # batch's transaction is the only writer, and every insert goes through this class.
+        self._identifiers: dict[tuple[str, str], tuple[int, int] | None] = {}
         self._votes: Counter[tuple[int, str]] = Counter()
         self._kinds: dict[int, str] = {}
 
     def _lookup(self, kind: str, value: str) -> tuple[int, int] | None:
         key = (kind, value)
-        hit = self._identifiers.get(key)
-        if hit is None:
-            row = self.db.execute(
-                "SELECT id, company_id FROM identifier WHERE kind=:k AND value=:v",
-                {"k": kind, "v": value},
-            ).fetchone()
-            if row is None:
-                return None
-            hit = (int(row[0]), int(row[1]))
-            self._identifiers[key] = hit
+        if key in self._identifiers:
+            return self._identifiers[key]
+        row = self.db.execute(
+            "SELECT id, company_id FROM identifier WHERE kind=:k AND value=:v",
+            {"k": kind, "v": value},
+        ).fetchone()
+        hit = (int(row[0]), int(row[1])) if row is not None else None
+        self._identifiers[key] = hit
         return hit
 
     def _add_identifier(self, kind: str, value: str, company_id: int) -> int:

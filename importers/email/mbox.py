@@ -123,8 +123,8 @@ def read_file(path: Path, options: ImportOptions, parse: MessageParser) -> Itera
         state = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         parse_one = partial(_parsed, ref=str(path), parse=parse, options=options)
         messages = split(handle, start)
-        # Parsing is most of an import's CPU: on a big mbox it runs in worker processes
-        # (DESIGN: a pool of 2) while this process splits and the ingest writes.
+        # Parsing is a third of an import's CPU: on a big mbox it runs in worker processes
+        # (DESIGN: a pool of 2) while a thread of this process splits and the ingest writes.
         parsed = (
             map_in_pool(parse_one, messages)
             if stat.st_size - start >= POOL_MIN_BYTES

@@ -22,10 +22,10 @@ import re
 from dataclasses import dataclass, field
 from email.errors import InvalidBase64LengthDefect
 from email.message import Message
-from email.parser import BytesParser
 from email.policy import Compat32
 
 from importers.email.decode import decode_bytes, decode_header_value, html_charset, html_to_text
+from importers.email.multipart import MailParser
 from vault.records import Attachment
 
 
@@ -50,9 +50,10 @@ class _RawHeaders(Compat32):
         return self.fold(name, value).encode("utf-8", "surrogateescape")
 
 
-_RAW_HEADERS = _RawHeaders()
-PARSER = BytesParser(policy=_RAW_HEADERS)
-"""Parses mail bytes; stateless, so one instance serves every call."""
+RAW_HEADERS = _RawHeaders()
+"""The parsing policy: header values exactly as read (see ``_RawHeaders``)."""
+PARSER = MailParser(RAW_HEADERS)
+"""Parses mail bytes as ``BytesParser`` does; stateless, so one instance serves every call."""
 
 _DELIMITER = re.compile(r"^--([^\s\"]{1,200}?)[ \t]*\r?$", re.MULTILINE)
 _BODY_TYPES = ("text/plain", "text/html")

@@ -1,0 +1,40 @@
+"""The parse pool keeps order, hands a reader's error to the caller, and stops when left."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from vault.errors import MalformedInput
+from vault.ingest import map_in_pool
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+def _broken_after(count: int) -> Iterator[int]:
+    yield from range(count)
+    raise MalformedInput("not an mbox: it does not start with a 'From ' line")
+
+
+def test_results_come_in_input_order_past_the_window() -> None:
+    results = map_in_pool(_square, range(500), workers=2, chunksize=7, window=3)
+    assert list(results) == [n * n for n in range(500)]
+
+
+def test_an_error_while_reading_reaches_the_caller_after_what_was_read_before() -> None:
+    seen: list[int] = []
+    with pytest.raises(MalformedInput, match="not an mbox"):
+        for result in map_in_pool(_square, _broken_after(20), chunksize=4, window=2):
+            seen.append(result)
+    assert seen == [n * n for n in range(20)]
+
+
+def test_leaving_early_stops_the_reader_thread() -> None:
+    results = map_in_pool(_square, range(100_000), chunksize=8, window=2)
+    assert [next(results) for _ in range(10)] == [n * n for n in range(10)]
+    results.close()
+    assert not any(t.name == "kluis-pool-feeder" for t in threading.enumerate())
