@@ -6,10 +6,18 @@ records: companies resolved, FTS5 filled by the triggers), in four "sources" tha
 the whole ten years, so insertion order is not time order (an mbox, then an archive, a chat
 export, another account). Then runs 50 queries (words, phrases, prefixes, company filter,
 negation, OR, dates) through ``vault.search.search(conn, query, limit=50)``, --repeat times
-each, and prints p50/p95/p99 and the slowest queries. Figures, not a test.
+each, and prints p50/p95/p99 per query class (one word, several words, phrase, prefix,
+company filter, other) and overall, the slowest queries, the vault's size and how long opening
+it took (a migration included). Figures, not a test.
+
+``--mu`` also writes the same items as a Maildir (one plain-text mail each, chats as mail
+from ``tg-N@chat.invalid``), indexes it with ``mu`` (cached beside the vault) and times
+``mu find --maxnum=50 --sortfield=date --reverse`` for each query mu can express; each run
+is a fresh ``mu`` process, so its floor (a query that finds nothing) is printed too.
 
 ``--variant`` times bench-side rewrites of the search SQL on the same vault against
-``vault.search`` (add them to VARIANTS while they are measured).
+``vault.search`` (add them to VARIANTS while they are measured). Run with
+``PYTHONPATH=<another checkout>`` to time that checkout's ``vault.search`` (before/after).
 """
 
 from __future__ import annotations
@@ -17,12 +25,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -216,30 +227,188 @@ def percentile(sorted_ms: list[float], p: float) -> float:
     return sorted_ms[index]
 
 
-def measure(conn: Connection, search: Searcher, found: list[str], repeat: int) -> dict[str, Any]:
-    """Per-query medians and the distribution of every timed run."""
+QUERY_CLASSES = ("one word", "words", "phrase", "prefix", "company", "other")
+
+
+def query_class(query: str) -> str:
+    """Which kind of query a person typed: one of QUERY_CLASSES."""
+    if "company:" in query:
+        return "company"
+    if "*" in query:
+        return "prefix"
+    if '"' in query:
+        return "phrase"
+    words = query.split()
+    if any(":" in w or w.startswith("-") or w == "OR" for w in words) or any(
+        c.isdigit() for c in query
+    ):
+        return "other"
+    return "one word" if len(words) == 1 else "words"
+
+
+Timer = Callable[[str], int]
+"""Runs one query and returns its number of hits."""
+
+
+def _counting(searcher: Searcher, conn: Connection) -> Timer:
+    return lambda query: len(searcher(conn, query))
+
+
+def measure(
+    run_query: Timer, found: list[str], repeat: int, classes: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Per-query medians and the distribution of every timed run, overall and per class
+    (``classes`` maps a query to its class when it is not kluis's own language)."""
     every: list[float] = []
+    by_class: dict[str, list[float]] = {}
     per_query: list[tuple[float, str, int]] = []
     for query in found:
         started = time.perf_counter()
-        search(conn, query)  # warm the page cache for this query
+        run_query(query)  # warm the page cache for this query
         # A query slower than a second is timed once more, not --repeat times.
         times = repeat if time.perf_counter() - started < 1 else 1
         runs = []
         for _ in range(times):
             started = time.perf_counter()
-            hits = search(conn, query)
+            hits = run_query(query)
             runs.append((time.perf_counter() - started) * 1000)
         every.extend(runs)
-        per_query.append((sorted(runs)[len(runs) // 2], query, len(hits)))
-    every.sort()
+        label = classes[query] if classes else query_class(query)
+        by_class.setdefault(label, []).extend(runs)
+        per_query.append((sorted(runs)[len(runs) // 2], query, hits))
     return {
-        "p50": percentile(every, 50),
-        "p95": percentile(every, 95),
-        "p99": percentile(every, 99),
-        "max": every[-1],
+        "all": _spread(every),
+        "classes": {name: _spread(ms) for name, ms in by_class.items()},
         "slowest": sorted(per_query, reverse=True)[:8],
     }
+
+
+def _spread(ms: list[float]) -> dict[str, float]:
+    ms = sorted(ms)
+    return {
+        "p50": percentile(ms, 50),
+        "p95": percentile(ms, 95),
+        "p99": percentile(ms, 99),
+        "max": ms[-1],
+        "runs": len(ms),
+    }
+
+
+def rows_of(name: str, result: dict[str, Any]) -> list[list[str]]:
+    """Table rows: one per query class, then the overall line."""
+    rows = []
+    for label in QUERY_CLASSES:
+        if label in result["classes"]:
+            rows.append(_row(f"{name}: {label}", result["classes"][label]))
+    rows.append(_row(f"{name}: all", result["all"]))
+    return rows
+
+
+def _row(label: str, spread: dict[str, float]) -> list[str]:
+    return [
+        label,
+        str(int(spread["runs"])),
+        *(f"{spread[key]:.1f}" for key in ("p50", "p95", "p99", "max")),
+    ]
+
+
+# ---- mu on the same items ------------------------------------------------------------------
+
+CHAT_DOMAIN = "chat.invalid"
+
+
+def write_maildir(box: Path, count: int) -> float:
+    """The items of ``_records(count)`` as one plain-text mail each; returns the seconds."""
+    started = time.perf_counter()
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True, exist_ok=True)
+    owner = f"{mailgen.OWNER_NAME} <{mailgen.OWNER}>"
+    for number, item in enumerate(_records(count)):
+        sender = item.sender
+        assert sender is not None
+        address = sender.address
+        if sender.kind == "chat_handle":
+            address = f"{address.replace(':', '-')}@{CHAT_DOMAIN}"
+        mail = (
+            f'From: "{sender.name}" <{address}>\nTo: {owner}\n'
+            f"Date: {format_datetime(item.occurred_at)}\nSubject: {item.title}\n"
+            f"Message-ID: <bench-{number}@kluis.invalid>\nMIME-Version: 1.0\n"
+            "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+            f"{item.body}\n"
+        )
+        (box / "cur" / f"{number}.bench:2,S").write_bytes(mail.encode())
+    return time.perf_counter() - started
+
+
+def mu_index(folder: Path, count: int) -> tuple[Path, str]:
+    """A mu home indexing the Maildir twin of the vault (both cached under ``folder``)."""
+    home, manifest = folder / "mu", folder / "MU.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("items") == count:
+        done = json.loads(manifest.read_text())
+    else:
+        shutil.rmtree(folder / "Maildir", ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+        written = write_maildir(folder / "Maildir", count)
+        started = time.perf_counter()
+        subprocess.run(
+            ["mu", "init", f"--maildir={folder / 'Maildir'}", f"--muhome={home}"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(["mu", "index", "--quiet", f"--muhome={home}"], check=True)
+        done = {"items": count, "write": written, "index": time.perf_counter() - started}
+        manifest.write_text(json.dumps(done))
+    size = sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
+    return home, (
+        f"mu: Maildir written in {done['write']:.0f} s, indexed in {done['index']:.0f} s "
+        f"({count / done['index']:,.0f}/s); index {size / 2**30:.2f} GiB"
+    )
+
+
+def mu_query(query: str, domains: dict[str, str]) -> str | None:
+    """``query`` in mu's language, or None where mu has no equivalent."""
+    parts = []
+    for token in shlex.split(query):
+        name, colon, value = token.partition(":")
+        if colon and name == "company":
+            if value not in domains:
+                return None
+            parts.append(f"from:{domains[value]}")
+        elif colon and name == "channel":
+            parts.append(f"from:{CHAT_DOMAIN}")
+        elif colon and name in ("after", "before"):
+            day = value.replace("-", "")
+            parts.append(f"date:{day}.." if name == "after" else f"date:..{day}")
+        elif token == "OR":
+            parts.append("or")
+        elif token.startswith("-"):
+            parts.append(f"and not {token[1:]}")
+        else:
+            parts.append(f'"{token}"' if " " in token else token)
+    return " ".join(parts)
+
+
+def mu_timer(home: Path) -> Timer:
+    """Runs ``mu find`` for a mu query; returns its number of hits."""
+
+    def find(query: str) -> int:
+        done = subprocess.run(
+            [
+                "mu",
+                "find",
+                f"--muhome={home}",
+                "--maxnum=50",
+                "--sortfield=date",
+                "--reverse",
+                "--fields=i",
+                query,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        return len(done.stdout.splitlines())
+
+    return find
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=list(VARIANTS),
         help="search implementations to time (default: current)",
     )
+    parser.add_argument("--mu", action="store_true", help="also time mu find on the same items")
     args = parser.parse_args(argv)
     folder = args.data or Path(tempfile.gettempdir()) / "kluis-bench" / f"search-{args.items}"
     manifest = folder / "BENCH.json"
@@ -272,29 +442,25 @@ def main(argv: list[str] | None = None) -> int:
         )
     size = sum(p.stat().st_size for p in (folder / "vault").iterdir())
     source = PassphraseSource(prompt=lambda _: PASSPHRASE, allow_env=False, allow_device=False)
+    started = time.perf_counter()
     store: Store = open_vault(folder / "vault", source)
+    opened = time.perf_counter() - started
     rows = []
     details = []
     try:
         with store.read() as conn:
             found = queries(conn)
+            names = [str(r[0]) for r in conn.execute(text("SELECT name FROM company"))]
             for name in args.variant or ["current"]:
-                result = measure(conn, VARIANTS[name], found, args.repeat)
-                rows.append(
-                    [
-                        name,
-                        f"{result['p50']:.1f}",
-                        f"{result['p95']:.1f}",
-                        f"{result['p99']:.1f}",
-                        f"{result['max']:.1f}",
-                    ]
-                )
+                searcher = VARIANTS[name]
+                result = measure(_counting(searcher, conn), found, args.repeat)
+                rows += rows_of(name, result)
                 details.append((name, result["slowest"]))
                 if name != "current":
                     differ = [
                         q
                         for q in found
-                        if [r["id"] for r in VARIANTS[name](conn, q)]
+                        if [r["id"] for r in searcher(conn, q)]
                         != [r["id"] for r in _current(conn, q)]
                     ]
                     print(
@@ -303,12 +469,36 @@ def main(argv: list[str] | None = None) -> int:
                     )
     finally:
         store.close()
+    size_after = sum(p.stat().st_size for p in (folder / "vault").iterdir())
+    mu_notes = []
+    if args.mu and shutil.which("mu"):
+        home, note = mu_index(folder, args.items)
+        mu_notes.append(note)
+        domains = {c.name: c.sender for c in mailgen.companies() if c.name in names}
+        translated = {q: mu_query(q, domains) for q in found}
+        expressible = {m: query_class(q) for q, m in translated.items() if m is not None}
+        skipped = [q for q, m in translated.items() if m is None]
+        floor = measure(mu_timer(home), ["zzqqxxnothing"], args.repeat)["all"]["p50"]
+        result = measure(mu_timer(home), list(expressible), args.repeat, expressible)
+        rows += rows_of("mu find", result)
+        details.append(("mu find", result["slowest"]))
+        mu_notes.append(
+            f"mu find: {len(expressible)} of {len(found)} queries expressible"
+            + (f" (not: {skipped})" if skipped else "")
+            + f"; a fresh mu process finding nothing takes {floor:.0f} ms (its floor)"
+        )
+    elif args.mu:
+        mu_notes.append("mu: not installed (apt-get install maildir-utils), skipped")
     print(
-        f"vault size {size / 2**30:.2f} GiB; {len(found)} queries × {args.repeat} runs "
+        f"vault size {size / 2**30:.2f} GiB before opening, {size_after / 2**30:.2f} GiB after; "
+        f"opened in {opened:.1f} s (a schema migration included, if one was due); "
+        f"{len(found)} queries × {args.repeat} runs "
         "(1 for a query over 1 s), limit=50, after one warm-up run each"
     )
+    for note in mu_notes:
+        print(note)
     print()
-    print(table(["search (ms)", "p50", "p95", "p99", "max"], rows))
+    print(table(["search (ms)", "runs", "p50", "p95", "p99", "max"], rows))
     for name, slowest in details:
         print(
             f"  slowest ({name}): "

@@ -167,20 +167,3 @@ def test_a_case_gathers_mail_and_chat_naming_its_reference_numbers(store: Store)
         assert set(queries.show(conn, ids["Re: Wasmachine lekt [CB-65609899]"])["case"]) == {
             ids["Hoi"]
         }
-
-
-def test_a_common_word_pages_the_same_through_the_time_index(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import vault.search
-
-    items = [mail(n, f"Shop{n % 3} <a@shop{n % 3}.nl>", body=f"bestelling {n}") for n in range(40)]
-    Ingestor(store, options(), "test", "t").run(items)
-    with store.read() as conn:
-        queries_ = ["bestelling", "bestelling company:shop1.nl", "bestel* channel:email"]
-        sorted_all = [[r["id"] for r in search(conn, q, limit=7)] for q in queries_]
-        monkeypatch.setattr(vault.search, "SMALL_HIT_SET", 2)  # every hit set is "big" now
-        walked = [[r["id"] for r in search(conn, q, limit=7)] for q in queries_]
-        snippet = search(conn, "bestelling", limit=1)[0]["snippet"]
-    assert walked == sorted_all and all(len(ids) == 7 for ids in walked)
-    assert "«bestelling»" in snippet

@@ -7,8 +7,12 @@ appended to ``MIGRATIONS`` with explicit SQL: a migration never changes once rel
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, text
+from vault.store import RawConnection, execute
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 FTS_SQL = [
     # External content: the text lives once, in `interaction`; triggers keep the index in step.
@@ -42,15 +46,15 @@ def _initial_schema(conn: Connection) -> None:
     assert models.Interaction.__tablename__  # importing the models registers every table
     SQLModel.metadata.create_all(conn)
     for statement in FTS_SQL:
-        conn.execute(text(statement))
+        execute(conn, statement)
 
 
 def _gdpr_requests(conn: Connection) -> None:
     # GDPR requests have their own lifecycle (sent, due, answered) that a disclosure row lacks;
     # `disclosure_id` links the erasure letter written by `kluis revoke`.
-    conn.execute(
-        text(
-            """CREATE TABLE gdpr_request (
+    execute(
+        conn,
+        """CREATE TABLE gdpr_request (
             id INTEGER PRIMARY KEY,
             company_id INTEGER NOT NULL REFERENCES company(id),
             type TEXT NOT NULL,
@@ -61,24 +65,96 @@ def _gdpr_requests(conn: Connection) -> None:
             sent_at TEXT NOT NULL,
             due_at TEXT NOT NULL,
             answered_at TEXT,
-            note TEXT)"""
-        )
+            note TEXT)""",
     )
-    conn.execute(text("CREATE INDEX ix_gdpr_request_company ON gdpr_request(company_id)"))
+    execute(conn, "CREATE INDEX ix_gdpr_request_company ON gdpr_request(company_id)")
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_initial_schema, _gdpr_requests]
+# Search v3: the FTS rowid is a time key, (occurred_at << 30) + id, so the index itself yields
+# hits newest first and "ORDER BY rowid DESC LIMIT 50" stops after 50 hits whatever a word's
+# frequency (v2 sorted every hit by time: 0.5 s for a common word at 200,000 items). ``scope``
+# holds "c<company id> <channel>" so the company and channel filters are FTS terms too, and
+# prefix='2 3' indexes short prefixes ("ab*", "abo*") ahead. Ids stay below 2**30, and times
+# outside 1833-2106 (a mail dated 1 Jan 0001 or 9999) are clamped so the key fits 64 bits: such
+# items still sort before or after everything else.
+ID_BITS = 30
+TIME_LIMIT = 1 << 32
+"""Key times are clamped to [-TIME_LIMIT, TIME_LIMIT - 1] seconds since 1970."""
+FTS_ID = f"(rowid & {(1 << ID_BITS) - 1})"
+"""SQL giving the interaction id of an ``interaction_fts`` row."""
+FTS_TEXT_COLUMNS = "{title body counterpart}"
+"""The FTS5 column filter of the text a user searches (not ``scope``)."""
+
+
+def time_key(epoch: int) -> int:
+    """The smallest search key of an item at ``epoch`` seconds (for date ranges)."""
+    return min(max(epoch, -TIME_LIMIT), TIME_LIMIT - 1) << ID_BITS
+
+
+def _key(row: str = "") -> str:
+    return f"min(max({row}occurred_at, {-TIME_LIMIT}), {TIME_LIMIT - 1}) * {1 << ID_BITS} + {row}id"
+
+
+def _fts_values(row: str = "") -> str:
+    """The FTS row (key, title, body, counterpart, scope) of ``row`` ("new.", "old." or "")."""
+    return (
+        f"{_key(row)}, {row}title, {row}body, {row}counterpart, "
+        f"'c' || {row}company_id || ' ' || {row}channel"
+    )
+
+
+SEARCH_V3_SQL = [
+    "DROP TRIGGER IF EXISTS interaction_fts_insert",
+    "DROP TRIGGER IF EXISTS interaction_fts_delete",
+    "DROP TRIGGER IF EXISTS interaction_fts_update",
+    "DROP TABLE IF EXISTS interaction_fts",
+    # FTS5 fetches snippet text by key through the view: this index makes that a seek.
+    f"CREATE INDEX ix_interaction_search_key ON interaction({_key()})",
+    "CREATE VIEW interaction_search(search_key, title, body, counterpart, scope) AS "
+    f"SELECT {_fts_values()} FROM interaction",
+    """CREATE VIRTUAL TABLE interaction_fts USING fts5(
+        title, body, counterpart, scope, content='interaction_search',
+        content_rowid='search_key', tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
+    f"""CREATE TRIGGER interaction_fts_insert AFTER INSERT ON interaction BEGIN
+        INSERT INTO interaction_fts(rowid, title, body, counterpart, scope)
+        VALUES ({_fts_values("new.")});
+    END""",
+    f"""CREATE TRIGGER interaction_fts_delete AFTER DELETE ON interaction BEGIN
+        INSERT INTO interaction_fts(interaction_fts, rowid, title, body, counterpart, scope)
+        VALUES ('delete', {_fts_values("old.")});
+    END""",
+    f"""CREATE TRIGGER interaction_fts_update AFTER UPDATE OF
+        title, body, counterpart, occurred_at, company_id, channel ON interaction BEGIN
+        INSERT INTO interaction_fts(interaction_fts, rowid, title, body, counterpart, scope)
+        VALUES ('delete', {_fts_values("old.")});
+        INSERT INTO interaction_fts(rowid, title, body, counterpart, scope)
+        VALUES ({_fts_values("new.")});
+    END""",
+    # One transaction: a vault killed mid-rebuild rolls back to v2 whole and upgrades on the
+    # next open, never a half-built index.
+    "INSERT INTO interaction_fts(interaction_fts) VALUES ('rebuild')",
+]
+
+
+def _time_keyed_search(conn: Connection) -> None:
+    for statement in SEARCH_V3_SQL:
+        execute(conn, statement)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _initial_schema,
+    _gdpr_requests,
+    _time_keyed_search,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def current_version(conn: Connection) -> int:
+def current_version(conn: Connection | RawConnection) -> int:
     """The schema version of the open database (0 for a new one)."""
-    row = conn.execute(
-        text("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'")
-    ).first()
+    row = execute(conn, "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").first()
     if row is None:
         return 0
-    value = conn.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
+    value = execute(conn, "SELECT value FROM meta WHERE key='schema_version'").scalar()
     return int(value or 0)
 
 
@@ -87,8 +163,9 @@ def migrate(conn: Connection) -> int:
     version = current_version(conn)
     for number in range(version, SCHEMA_VERSION):
         MIGRATIONS[number](conn)
-        conn.execute(
-            text("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)"),
+        execute(
+            conn,
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)",
             {"v": str(number + 1)},
         )
     return SCHEMA_VERSION - version

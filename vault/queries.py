@@ -10,13 +10,16 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import Connection, text
+from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
+from vault.migrations import FTS_ID, FTS_TEXT_COLUMNS
+from vault.store import execute
 from vault.text import one_line, strip_controls
 from vault.timefmt import iso
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 SNIPPET_CHARS = 160
 
@@ -38,29 +41,29 @@ class CompanyRow:
         return asdict(self)
 
 
-def _edge(conn: Connection, company_id: int, order: str) -> str | None:
-    row = conn.execute(
-        text(
-            "SELECT occurred_at, tz_offset FROM interaction WHERE company_id=:c "
-            f"ORDER BY occurred_at {order}, id {order} LIMIT 1"
-        ),
-        {"c": company_id},
-    ).first()
-    return iso(row[0], row[1]) if row else None
+def _edge(order: str) -> str:
+    """SQL for the id of company ``c``'s first (ASC) or last (DESC) item: an index seek."""
+    return (
+        "(SELECT e.id FROM interaction e WHERE e.company_id = c.id "
+        f"ORDER BY e.occurred_at {order}, e.id {order} LIMIT 1)"
+    )
 
 
 def list_companies(conn: Connection) -> list[CompanyRow]:
     """Every company with interactions, most recent contact first."""
-    rows = conn.execute(
-        text(
-            "SELECT c.id, c.name, c.kind, count(i.id) AS n, max(i.occurred_at) AS last "
-            "FROM company c JOIN interaction i ON i.company_id = c.id "
-            "GROUP BY c.id ORDER BY last DESC, c.id"
-        )
+    # One statement: the first and last item of every company in it, not two queries each.
+    rows = execute(
+        conn,
+        "SELECT s.*, f.occurred_at AS first, f.tz_offset AS first_tz, l.tz_offset AS last_tz "
+        "FROM (SELECT c.id, c.name, c.kind, count(i.id) AS n, max(i.occurred_at) AS last, "
+        f"{_edge('ASC')} AS first_id, {_edge('DESC')} AS last_id "
+        "FROM company c JOIN interaction i ON i.company_id = c.id GROUP BY c.id) s "
+        "JOIN interaction f ON f.id = s.first_id JOIN interaction l ON l.id = s.last_id "
+        "ORDER BY s.last DESC, s.id",
     ).all()
     domains: dict[int, list[str]] = {}
-    for company_id, value in conn.execute(
-        text("SELECT company_id, value FROM identifier WHERE kind='email_domain' ORDER BY value")
+    for company_id, value in execute(
+        conn, "SELECT company_id, value FROM identifier WHERE kind='email_domain' ORDER BY value"
     ):
         domains.setdefault(int(company_id), []).append(str(value))
     return [
@@ -70,8 +73,8 @@ def list_companies(conn: Connection) -> list[CompanyRow]:
             kind=row.kind,
             domains=domains.get(int(row.id), []),
             interactions=int(row.n),
-            first_at=_edge(conn, int(row.id), "ASC"),
-            last_at=_edge(conn, int(row.id), "DESC"),
+            first_at=iso(row.first, row.first_tz),
+            last_at=iso(row.last, row.last_tz),
         )
         for row in rows
     ]
@@ -85,28 +88,24 @@ def find_company(conn: Connection, ref: str) -> tuple[int, str]:
     """
     ref = ref.strip()
     if ref.isdigit():
-        row = conn.execute(
-            text("SELECT id, name FROM company WHERE id=:i"), {"i": int(ref)}
-        ).first()
+        row = execute(conn, "SELECT id, name FROM company WHERE id=:i", {"i": int(ref)}).first()
         if row:
             return int(row[0]), str(row[1])
     folded = ref.casefold()
-    rows = conn.execute(
-        text(
-            "SELECT DISTINCT c.id, c.name FROM company c "
-            "LEFT JOIN identifier d ON d.company_id = c.id "
-            "WHERE lower(c.name) = :exact OR d.value = :exact"
-        ),
+    rows = execute(
+        conn,
+        "SELECT DISTINCT c.id, c.name FROM company c "
+        "LEFT JOIN identifier d ON d.company_id = c.id "
+        "WHERE lower(c.name) = :exact OR d.value = :exact",
         {"exact": folded},
     ).all()
     if not rows:
-        rows = conn.execute(
-            text(
-                "SELECT DISTINCT c.id, c.name FROM company c "
-                "LEFT JOIN identifier d ON d.company_id = c.id "
-                "WHERE instr(lower(c.name), :part) > 0 "
-                "OR (d.kind = 'email_domain' AND instr(d.value, :part) > 0)"
-            ),
+        rows = execute(
+            conn,
+            "SELECT DISTINCT c.id, c.name FROM company c "
+            "LEFT JOIN identifier d ON d.company_id = c.id "
+            "WHERE instr(lower(c.name), :part) > 0 "
+            "OR (d.kind = 'email_domain' AND instr(d.value, :part) > 0)",
             {"part": folded},
         ).all()
     if len(rows) == 1:
@@ -185,29 +184,23 @@ def timeline(
     if after_key is not None:
         where.append("(i.occurred_at, i.id) < (:key_time, :key_id)")
         params["key_time"], params["key_id"] = after_key
-    rows = conn.execute(
-        text(
-            f"SELECT {_TIMELINE_COLUMNS} FROM interaction i WHERE {' AND '.join(where)} "
-            "ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit"
-        ),
+    rows = execute(
+        conn,
+        f"SELECT {_TIMELINE_COLUMNS} FROM interaction i WHERE {' AND '.join(where)} "
+        "ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit",
         params,
     ).all()
     return [timeline_row(row) for row in rows]
 
 
 def _bookings_where(where: str, params: dict[str, Any], conn: Connection) -> list[dict[str, Any]]:
-    rows = (
-        conn.execute(
-            text(
-                "SELECT b.*, c.name AS company FROM booking b "
-                "JOIN company c ON c.id = b.company_id "
-                f"WHERE {where} ORDER BY coalesce(b.start_at, b.modified_at, ''), b.id"
-            ),
-            params,
-        )
-        .mappings()
-        .all()
-    )
+    rows = execute(
+        conn,
+        "SELECT b.*, c.name AS company FROM booking b "
+        "JOIN company c ON c.id = b.company_id "
+        f"WHERE {where} ORDER BY coalesce(b.start_at, b.modified_at, ''), b.id",
+        params,
+    ).all()
     return [booking_json(row) for row in rows]
 
 
@@ -265,19 +258,19 @@ def show(conn: Connection, interaction_id: int) -> dict[str, Any]:
     Raises:
         UsageError: there is no such item.
     """
-    row = conn.execute(
-        text(
-            f"SELECT {_TIMELINE_COLUMNS}, i.body, i.recipients, i.source_ref, i.company_id, "
-            "i.counterpart, i.extras, c.name AS company FROM interaction i "
-            "JOIN company c ON c.id = i.company_id WHERE i.id = :i"
-        ),
+    row = execute(
+        conn,
+        f"SELECT {_TIMELINE_COLUMNS}, i.body, i.recipients, i.source_ref, i.company_id, "
+        "i.counterpart, i.extras, c.name AS company FROM interaction i "
+        "JOIN company c ON c.id = i.company_id WHERE i.id = :i",
         {"i": interaction_id},
     ).first()
     if row is None:
         raise UsageError(f"no item with id {interaction_id}")
     item = timeline_row(row).to_json()
-    attachments = conn.execute(
-        text("SELECT filename, mime, size FROM attachment WHERE interaction_id=:i ORDER BY id"),
+    attachments = execute(
+        conn,
+        "SELECT filename, mime, size FROM attachment WHERE interaction_id=:i ORDER BY id",
         {"i": interaction_id},
     ).all()
     bookings = _bookings_where(
@@ -310,11 +303,10 @@ def case_references(conn: Connection, interaction_id: int, title: str) -> list[s
     """The reference numbers that tie an item to its case: its bookings' and its subject's."""
     refs = [
         str(r[0])
-        for r in conn.execute(
-            text(
-                "SELECT DISTINCT b.reference FROM booking b JOIN bookingsource s "
-                "ON s.booking_id = b.id WHERE s.interaction_id = :i AND b.reference != ''"
-            ),
+        for r in execute(
+            conn,
+            "SELECT DISTINCT b.reference FROM booking b JOIN bookingsource s "
+            "ON s.booking_id = b.id WHERE s.interaction_id = :i AND b.reference != ''",
             {"i": interaction_id},
         )
     ]
@@ -325,8 +317,9 @@ def case_references(conn: Connection, interaction_id: int, title: str) -> list[s
         marks = ", ".join(f":r{n}" for n in range(len(tokens)))
         refs += [
             str(r[0])
-            for r in conn.execute(
-                text(f"SELECT DISTINCT reference FROM booking WHERE reference IN ({marks})"),
+            for r in execute(
+                conn,
+                f"SELECT DISTINCT reference FROM booking WHERE reference IN ({marks})",
                 {f"r{n}": token for n, token in enumerate(tokens)},
             )
         ]
@@ -351,11 +344,11 @@ def related_items(
     ]
     refs = case_references(conn, interaction_id, title)
     if refs:
-        params["refs"] = " OR ".join('"' + r.replace('"', '""') + '"' for r in refs)
+        quoted = " OR ".join('"' + r.replace('"', '""') + '"' for r in refs)
+        params["refs"] = f"{FTS_TEXT_COLUMNS}: ({quoted})"
         union.append(
-            "SELECT rowid FROM interaction_fts WHERE interaction_fts MATCH :refs AND rowid != :i"
+            f"SELECT {FTS_ID} FROM interaction_fts WHERE interaction_fts MATCH :refs "
+            f"AND {FTS_ID} != :i"
         )
-    rows = conn.execute(
-        text(" UNION ".join(union) + f" ORDER BY 1 LIMIT {CASE_LIMIT}"), params
-    ).all()
+    rows = execute(conn, " UNION ".join(union) + f" ORDER BY 1 LIMIT {CASE_LIMIT}", params).all()
     return [int(r[0]) for r in rows]

@@ -10,7 +10,9 @@ The query language a user types::
     company:KLM  channel:email  after:2024-01-01  before:2024-06
 
 Results are ordered by time, never by bm25: ranking a huge hit set costs more than a user
-wants to wait, and a person looking for a mail usually knows roughly when it was.
+wants to wait, and a person looking for a mail usually knows roughly when it was. The index
+keeps its rows in time order (migration 3), so the first page costs the same for a rare word
+and for one in every mail.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Connection, text
+from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
+from vault.migrations import FTS_ID, FTS_TEXT_COLUMNS, time_key
 from vault.queries import _TIMELINE_COLUMNS, find_company, timeline_row
+from vault.store import RawConnection, Row, execute
 from vault.text import one_line
 from vault.timefmt import parse_user_date
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 CHANNELS = ("email", "chat", "booking", "order", "call", "letter", "note")
 _FILTERS = ("company", "channel", "before", "after")
@@ -110,7 +115,7 @@ def _apply_filter(parsed: ParsedQuery, name: str, value: str) -> None:
 
 
 def search(
-    conn: Connection,
+    conn: Connection | RawConnection,
     query: str,
     *,
     company: str | None = None,
@@ -127,31 +132,11 @@ def search(
         parsed.company or parsed.channel or parsed.before or parsed.after
     ):
         raise UsageError('search for what? Give a word, a "phrase", a prefix* or a filter')
-    filters, params = _filters(conn, parsed)
-    params["limit"] = limit
+    company_id = find_company(conn, parsed.company)[0] if parsed.company else None
     if parsed.fts is None:
-        rows = conn.execute(
-            text(
-                f"SELECT {_TIMELINE_COLUMNS}, NULL AS hit, i.company_id, c.name AS company "
-                "FROM interaction i JOIN company c ON c.id = i.company_id "
-                f"WHERE {' AND '.join(filters) or '1=1'} "
-                "ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit"
-            ),
-            params,
-        ).all()
+        rows = _filtered(conn, parsed, company_id, limit)
     else:
-        params["fts"] = parsed.fts
-        rows = conn.execute(
-            text(
-                f"SELECT {_TIMELINE_COLUMNS}, snippet(interaction_fts, -1, '«', '»', '…', 16) "
-                "AS hit, i.company_id, c.name AS company "
-                "FROM interaction_fts f JOIN interaction i ON i.id = f.rowid "
-                "JOIN company c ON c.id = i.company_id "
-                f"WHERE interaction_fts MATCH :fts AND f.rowid IN ({_page(conn, parsed, filters)}) "
-                "ORDER BY i.occurred_at DESC, i.id DESC"
-            ),
-            params,
-        ).all()
+        rows = _matching(conn, parsed, company_id, limit)
     results = []
     for row in rows:
         item = timeline_row(row).to_json()
@@ -162,17 +147,16 @@ def search(
     return results
 
 
-# Below this many hits, sorting them all by time is cheapest; above it, walking the time index
-# newest first and keeping the hits is (a common word matches half the vault).
-SMALL_HIT_SET = 2000
+_SELECT = f"SELECT {_TIMELINE_COLUMNS}, i.company_id, c.name AS company"
 
 
-def _filters(conn: Connection, parsed: ParsedQuery) -> tuple[list[str], dict[str, Any]]:
-    """SQL conditions on ``interaction i`` for the query's filters, and their parameters."""
+def _filtered(
+    conn: Connection | RawConnection, parsed: ParsedQuery, company_id: int | None, limit: int
+) -> list[Row]:
+    """Items passing the filters alone (no words), newest first, walking a time index."""
     where: list[str] = []
-    params: dict[str, Any] = {}
-    if parsed.company:
-        params["company"], _ = find_company(conn, parsed.company)
+    params: dict[str, Any] = {"limit": limit, "company": company_id}
+    if company_id is not None:
         where.append("i.company_id = :company")
     if parsed.channel:
         where.append("i.channel = :channel")
@@ -183,30 +167,48 @@ def _filters(conn: Connection, parsed: ParsedQuery) -> tuple[list[str], dict[str
     if parsed.after is not None:
         where.append("i.occurred_at >= :after")
         params["after"] = parsed.after
-    return where, params
+    return execute(
+        conn,
+        f"{_SELECT}, NULL AS hit FROM interaction i JOIN company c ON c.id = i.company_id "
+        f"WHERE {' AND '.join(where) or '1=1'} ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit",
+        params,
+    ).all()
 
 
-def _page(conn: Connection, parsed: ParsedQuery, filters: list[str]) -> str:
-    """The SQL choosing one page of hit ids, newest first, without touching every hit's text.
+def _matching(
+    conn: Connection | RawConnection, parsed: ParsedQuery, company_id: int | None, limit: int
+) -> list[Row]:
+    """Items matching the words, newest first.
 
-    Snippets and columns are then read for that page only.
+    The FTS rowid is the time key (migration 3), so FTS5 walks its doclists newest first and
+    stops at ``limit``; company and channel are ``scope`` terms and dates a rowid range, so
+    every filter is applied inside the index. Snippets are made for that one page only.
     """
-    hits = conn.execute(
-        text(
-            "SELECT count(*) FROM (SELECT rowid FROM interaction_fts "
-            "WHERE interaction_fts MATCH :fts LIMIT :cap)"
-        ),
-        {"fts": parsed.fts, "cap": SMALL_HIT_SET},
-    ).scalar_one()
-    order = "ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit"
-    if hits < SMALL_HIT_SET:
-        where = " AND ".join(["interaction_fts MATCH :fts", *filters])
-        return (
-            f"SELECT i.id FROM interaction_fts f JOIN interaction i ON i.id = f.rowid "
-            f"WHERE {where} {order}"
-        )
-    index = "ix_interaction_timeline" if parsed.company else "ix_interaction_time"
-    where = " AND ".join(
-        ["i.id IN (SELECT rowid FROM interaction_fts WHERE interaction_fts MATCH :fts)", *filters]
+    match = f"{FTS_TEXT_COLUMNS}: ({parsed.fts})"
+    if company_id is not None:
+        match += f' AND scope:"c{int(company_id)}"'
+    if parsed.channel:
+        match += f' AND scope:"{parsed.channel}"'
+    where = ["interaction_fts MATCH :fts"]
+    params: dict[str, Any] = {"fts": match, "limit": limit}
+    if parsed.after is not None:
+        where.append("rowid >= :low")
+        params["low"] = time_key(parsed.after)
+    if parsed.before is not None:
+        where.append("rowid < :high")
+        params["high"] = time_key(parsed.before)
+    # Three snippets, the best one kept: snippet(-1) could pick the scope column.
+    marks = "'«', '»', '…', 16"
+    page = (
+        f"SELECT {FTS_ID} AS id, snippet(interaction_fts, 0, {marks}) AS t, "
+        f"snippet(interaction_fts, 1, {marks}) AS b, snippet(interaction_fts, 2, {marks}) AS p "
+        f"FROM interaction_fts WHERE {' AND '.join(where)} ORDER BY rowid DESC LIMIT :limit"
     )
-    return f"SELECT i.id FROM interaction i INDEXED BY {index} WHERE {where} {order}"
+    return execute(
+        conn,
+        f"{_SELECT}, CASE WHEN instr(h.b, '«') THEN h.b WHEN instr(h.t, '«') THEN h.t "
+        f"WHEN instr(h.p, '«') THEN h.p END AS hit FROM ({page}) h "
+        "JOIN interaction i ON i.id = h.id JOIN company c ON c.id = i.company_id "
+        "ORDER BY i.occurred_at DESC, i.id DESC",
+        params,
+    ).all()

@@ -3,24 +3,30 @@
 Every connection is keyed first (``PRAGMA key = "x'…'"``) and then configured the same way,
 so the page size and pragmas of DESIGN hold on every open. The folder is 0700 and the file is
 created 0600 before SQLCipher opens it; the WAL files inherit the mode.
+
+SQLAlchemy (a third of a second to import) loads only when something asks for ``begin()``,
+``read()`` or ``engine``: the read-only CLI commands use ``reader()``, a plain DB-API
+connection, and the query functions run on either through ``execute``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlcipher3
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.pool import QueuePool
 
 from vault.errors import VaultCorrupt
 from vault.fsutil import create_private_file, make_private_folder
-from vault.migrations import SCHEMA_VERSION, current_version, migrate
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 DB_FILE = "vault.db"
 PAGE_SIZE = 16384
@@ -70,12 +76,103 @@ def connect_raw(path: Path, dek: bytes) -> Any:
     return conn
 
 
+RawConnection = Any
+"""A keyed DB-API (sqlcipher3) connection: the ingest hot path talks to it directly, because
+SQLAlchemy's per-statement overhead was most of the time of an import."""
+
+
+class Row(tuple[Any, ...]):
+    """A result row read by position (``row[0]``), by name (``row.id``) or key (``row["id"]``),
+    as SQLAlchemy's rows and row mappings are, so query code reads both alike."""
+
+    __slots__ = ()
+    _index: ClassVar[dict[str, int]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return tuple.__getitem__(self, self._index[name])
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+
+_ROW_TYPES: dict[tuple[str, ...], type[Row]] = {}
+
+
+def _row_type(names: tuple[str, ...]) -> type[Row]:
+    row_type = _ROW_TYPES.get(names)
+    if row_type is None:
+        index = {name: n for n, name in reversed(list(enumerate(names)))}
+        row_type = _ROW_TYPES[names] = type("Row", (Row,), {"__slots__": (), "_index": index})
+    return row_type
+
+
+class Rows:
+    """The rows of one statement, fetched at once: ``all()``, ``first()``, ``scalar()`` or
+    iteration, the subset of SQLAlchemy's ``Result`` that the query code uses."""
+
+    def __init__(self, cursor: Any) -> None:
+        names = tuple(d[0] for d in cursor.description or ())
+        row_type = _row_type(names)
+        self._rows = [row_type(values) for values in cursor.fetchall()] if names else []
+
+    def all(self) -> list[Row]:
+        """Every row."""
+        return self._rows
+
+    def first(self) -> Row | None:
+        """The first row, or None."""
+        return self._rows[0] if self._rows else None
+
+    def scalar(self) -> Any:
+        """The first column of the first row, or None."""
+        return self._rows[0][0] if self._rows else None
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._rows)
+
+
+def execute(
+    conn: Connection | RawConnection,
+    sql: str,
+    params: Mapping[str, Any] | Sequence[Any] = (),
+) -> Rows:
+    """Run ``sql`` (``:name`` parameters) on a ``read()``/``begin()`` connection or on a
+    ``reader()``, inside the caller's transaction, and fetch its rows.
+
+    One copy of each query's SQL serves the app (SQLAlchemy connections) and the quick CLI
+    path (plain DB-API), without loading SQLAlchemy for the latter.
+    """
+    raw = conn if isinstance(conn, sqlcipher3.Connection) else raw_connection(conn)
+    return Rows(raw.execute(sql, params))
+
+
+def raw_connection(conn: Connection) -> RawConnection:
+    """The DB-API connection under ``conn``, inside the same transaction."""
+    return conn.connection.driver_connection
+
+
 @dataclass
 class Store:
     """An open vault database."""
 
     folder: Path
-    engine: Engine
+    _dek: bytes = field(repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
+    _idle: list[RawConnection] = field(default_factory=list, repr=False)
+    _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, made (and SQLAlchemy imported) on first use."""
+        with self._making:  # the app's first workers may ask at the same moment
+            if self._engine is None:
+                self._engine = _make_engine(db_path(self.folder), self._dek)
+            return self._engine
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -89,22 +186,30 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
+    @contextmanager
+    def reader(self) -> Iterator[RawConnection]:
+        """A plain DB-API connection reading one consistent snapshot, for ``execute`` and the
+        query functions; it never loads SQLAlchemy (the quick path of read-only commands)."""
+        conn = self._idle.pop() if self._idle else connect_raw(db_path(self.folder), self._dek)
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("ROLLBACK")
+            self._idle.append(conn)
+
     def close(self) -> None:
-        """Close every pooled connection (checkpointing the WAL)."""
-        self.engine.dispose()
-
-
-RawConnection = Any
-"""A keyed DB-API (sqlcipher3) connection: the ingest hot path talks to it directly, because
-SQLAlchemy's per-statement overhead was most of the time of an import."""
-
-
-def raw_connection(conn: Connection) -> RawConnection:
-    """The DB-API connection under ``conn``, inside the same transaction."""
-    return conn.connection.driver_connection
+        """Close every connection (checkpointing the WAL)."""
+        while self._idle:
+            self._idle.pop().close()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 def _make_engine(path: Path, dek: bytes) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import QueuePool
+
     engine = create_engine(
         "sqlite://",
         creator=lambda: connect_raw(path, dek),
@@ -125,13 +230,15 @@ def _make_engine(path: Path, dek: bytes) -> Engine:
 
 def create_store(folder: Path, dek: bytes, vault_id: str) -> Store:
     """Create a new, empty vault database in ``folder`` and lay out the schema."""
+    from vault.migrations import migrate
+
     make_private_folder(folder)
     path = db_path(folder)
     create_private_file(path)
-    store = Store(folder, _make_engine(path, dek))
+    store = Store(folder, dek)
     with store.begin() as conn:
         migrate(conn)
-        conn.execute(text("INSERT INTO meta(key, value) VALUES ('vault_id', :v)"), {"v": vault_id})
+        execute(conn, "INSERT INTO meta(key, value) VALUES ('vault_id', :v)", {"v": vault_id})
     return store
 
 
@@ -141,28 +248,40 @@ def open_store(folder: Path, dek: bytes, vault_id: str) -> Store:
     Raises:
         VaultCorrupt: the database is missing, damaged, from another vault, or from a newer kluis.
     """
+    from vault.migrations import SCHEMA_VERSION, current_version, migrate
+
     path = db_path(folder)
     if not path.exists():
         raise VaultCorrupt(f"{path} is missing: keys.json is there but the database is not")
     if path.stat().st_size == 0:
         # SQLCipher would take an empty file for a new database and write a header into it.
         raise VaultCorrupt(f"{path} is empty: the database was truncated or never written")
-    store = Store(folder, _make_engine(path, dek))
+    store = Store(folder, dek)
     try:
-        with store.begin() as conn:
+        with store.reader() as conn:
             version = current_version(conn)
             if version > SCHEMA_VERSION:
                 raise VaultCorrupt(
                     f"this vault was written by a newer kluis (schema {version}); update kluis"
                 )
             stored_id = (
-                conn.execute(text("SELECT value FROM meta WHERE key='vault_id'")).scalar()
+                execute(conn, "SELECT value FROM meta WHERE key='vault_id'").scalar()
                 if version
                 else None
             )
             if stored_id != vault_id:
                 raise VaultCorrupt(f"{path.name} does not belong to this vault's keys.json")
-            migrate(conn)
+        if version < SCHEMA_VERSION:
+            if version and sys.stderr.isatty():
+                # Migration 3 rebuilds the search index: minutes for a million items.
+                print(
+                    "kluis: upgrading this vault to the new kluis (once; a large vault takes a "
+                    "few minutes, and an interrupted upgrade starts again next time)…",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            with store.begin() as conn:
+                migrate(conn)  # checks the version again inside its transaction
     except BaseException:
         store.close()
         raise

@@ -1,0 +1,210 @@
+"""Schema upgrades and the search index they lay out: a v2 vault upgrades to the time-keyed
+index of v3 and finds the same items, newest first, as a vault made new; read-only commands
+run without SQLAlchemy and give what the app's connections give."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import PASSPHRASE, mail, options
+from vault import company_edits, migrations, queries
+from vault.ingest import Ingestor
+from vault.records import Interaction, Party
+from vault.search import search
+from vault.store import Store, execute
+from vault.unlock import PassphraseSource, create_vault, open_vault
+
+QUERIES = [
+    "factuur",
+    "factuur bestelling",
+    '"nieuwe factuur"',
+    "bestel*",
+    "fa*",
+    "factuur -retour",
+    "factuur OR pakket",
+    "company:shop1.nl factuur",
+    "channel:chat pakket",
+    "after:2024-01-20 factuur",
+    "before:2024-01-10 pakket",
+    "company:shop2.nl",
+]
+WORDS = ["factuur", "bestelling", "pakket", "retour", "nieuwe", "korting", "fabriek"]
+
+
+def _items() -> list[Interaction]:
+    """Mail from three shops and a chat, inserted out of time order (as several imports are),
+    two items at each moment (the id breaks the tie)."""
+    base = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    items: list[Interaction] = []
+    for n in range(90):
+        when = base + timedelta(days=(n * 37) % 90 // 2)  # two items share each moment
+        body = " ".join(WORDS[(n * k) % len(WORDS)] for k in (1, 2, 3))
+        if n % 9 == 0:
+            items.append(
+                Interaction(
+                    channel="chat",
+                    direction="in",
+                    occurred_at=when,
+                    title=body[:20],
+                    body=body,
+                    source_ref=f"chat#{n}",
+                    dedup_key=f"chat:{n}",
+                    sender=Party("Anna de Vries", "tg:1", kind="chat_handle"),
+                    recipients=[Party("Me", "me@example.org")],
+                    thread_key="chat:anna",
+                )
+            )
+        else:
+            title = "Nieuwe factuur" if n % 5 == 0 else f"Bericht {n}"
+            items.append(
+                mail(n, f"Shop{n % 3} <a@shop{n % 3}.nl>", title=title, body=body, when=when)
+            )
+    return items
+
+
+def _results(store: Store) -> dict[str, list[tuple[int, str, str | None]]]:
+    with store.reader() as conn:
+        return {
+            q: [(r["id"], r["occurred_at"], r.get("snippet")) for r in search(conn, q, limit=25)]
+            for q in QUERIES
+        }
+
+
+def _v2_vault(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vault as kluis wrote it before migration 3, with the items in it."""
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+        patch.setattr(migrations, "SCHEMA_VERSION", 2)
+        store, _ = create_vault(folder, PASSPHRASE)
+        Ingestor(store, options(), "test", "t").run(_items())
+        with store.read() as conn:
+            assert migrations.current_version(conn) == 2
+        store.close()
+
+
+def _open(folder: Path) -> Store:
+    return open_vault(folder, PassphraseSource(prompt=lambda _: PASSPHRASE, allow_env=False))
+
+
+def test_a_v2_vault_upgrades_and_finds_what_a_new_vault_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _v2_vault(tmp_path / "old", monkeypatch)
+    upgraded = _open(tmp_path / "old")
+    fresh, _ = create_vault(tmp_path / "new", PASSPHRASE)
+    Ingestor(fresh, options(), "test", "t").run(_items())
+    try:
+        with upgraded.reader() as conn:
+            assert migrations.current_version(conn) == migrations.SCHEMA_VERSION == 3
+            execute(conn, "INSERT INTO interaction_fts(interaction_fts) VALUES ('integrity-check')")
+        found = _results(upgraded)
+        assert found == _results(fresh)
+        assert all(found[q] for q in QUERIES)
+    finally:
+        upgraded.close()
+        fresh.close()
+
+
+def _expected(store: Store, words: list[str], where: str = "1=1") -> list[int]:
+    """Brute force: items whose title or body holds every word, newest first, ties by id."""
+    with store.reader() as conn:
+        rows = execute(
+            conn,
+            f"SELECT id, lower(title || ' ' || body) AS text FROM interaction i WHERE {where} "
+            "ORDER BY occurred_at DESC, id DESC",
+        ).all()
+    return [r.id for r in rows if all(w in r.text.split() for w in words)]
+
+
+def test_search_pages_newest_first_with_every_filter_inside_the_index(store: Store) -> None:
+    Ingestor(store, options(), "test", "t").run(_items())
+    with store.reader() as conn:
+        shop1 = queries.find_company(conn, "shop1.nl")[0]
+        after = int(datetime(2024, 1, 20, tzinfo=UTC).timestamp())
+
+        def ids(query: str, limit: int = 200) -> list[int]:
+            return [r["id"] for r in search(conn, query, limit=limit)]
+
+        assert ids("factuur bestelling") == _expected(store, ["factuur", "bestelling"])
+        assert ids("factuur", limit=7) == _expected(store, ["factuur"])[:7]
+        assert ids("company:shop1.nl factuur") == _expected(
+            store, ["factuur"], f"company_id = {shop1}"
+        )
+        assert ids("channel:chat pakket") == _expected(store, ["pakket"], "channel = 'chat'")
+        assert ids("after:2024-01-20 factuur") == _expected(
+            store, ["factuur"], f"occurred_at >= {after}"
+        )
+        # The company and channel live in the index's scope column, never in what matches text.
+        assert ids("email") == [] and ids(f"c{shop1}") == []
+        snippet = search(conn, "company:shop1.nl bestelling", limit=1)[0]["snippet"]
+        assert "«bestelling»" in snippet
+
+
+def test_a_merged_company_finds_its_new_items_by_company(store: Store) -> None:
+    Ingestor(store, options(), "test", "t").run(_items())
+    with store.begin() as conn:
+        before = len(search(conn, "company:shop2.nl factuur", limit=200))
+        moved = len(search(conn, "company:shop1.nl factuur", limit=200))
+        company_edits.merge(conn, "shop1.nl", "shop2.nl")
+    with store.reader() as conn:
+        assert len(search(conn, "company:shop2.nl factuur", limit=200)) == before + moved
+
+
+def test_items_dated_far_outside_the_key_range_are_stored_and_found_in_order(
+    store: Store,
+) -> None:
+    dates = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)]
+    dates += [datetime(2024, 5, 1, tzinfo=UTC), datetime(1500, 1, 1, tzinfo=UTC)]
+    items = [mail(n, body="jaaroverzicht", when=when) for n, when in enumerate(dates)]
+    summary = Ingestor(store, options(), "test", "t").run(items)
+    assert (summary.new, summary.errors) == (4, 0)
+    with store.read() as conn:
+        found = [row["title"] for row in search(conn, "jaaroverzicht")]
+        recent = [row["title"] for row in search(conn, "jaaroverzicht after:2000")]
+    # Newest first; the two before 1833 share the lowest time key, the later-stored first.
+    assert found == ["Mail 1", "Mail 2", "Mail 3", "Mail 0"]
+    assert recent == ["Mail 1", "Mail 2"]
+
+
+def test_the_quick_reader_gives_what_the_app_connection_gives(store: Store) -> None:
+    Ingestor(store, options(), "test", "t").run(_items())
+
+    def everything(conn: Any) -> Any:
+        company = queries.find_company(conn, "shop1.nl")[0]
+        first = queries.timeline(conn, company, limit=5)
+        return (
+            [row.to_json() for row in queries.list_companies(conn)],
+            [row.to_json() for row in first],
+            queries.show(conn, first[0].id),
+            queries.list_bookings(conn),
+            search(conn, "factuur", limit=10),
+        )
+
+    with store.read() as app_conn:
+        through_sqlalchemy = everything(app_conn)
+    with store.reader() as quick_conn:
+        assert everything(quick_conn) == through_sqlalchemy
+
+
+def test_read_only_commands_do_not_load_sqlalchemy(store: Store, vault_dir: Path) -> None:
+    Ingestor(store, options(), "test", "t").run(_items())
+    store.close()
+    script = (
+        "import contextlib, io, sys\n"
+        "from vault.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    codes = [main(['companies', '--json']), main(['search', 'factuur', '--json'])]\n"
+        "print(codes, 'sqlalchemy' in sys.modules, len(out.getvalue()) > 100)\n"
+    )
+    env = {"KLUIS_VAULT": str(vault_dir), "KLUIS_PASSPHRASE": PASSPHRASE, "PATH": "/usr/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[0, 0] False True", done.stderr
