@@ -7,24 +7,21 @@ the snapshots do not depend on the machine's zone.
 
 from __future__ import annotations
 
-import asyncio
-import io
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 from textual.binding import Binding
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input, Static
-from textual.worker import WorkerCancelled
 
 from tests.support import PASSPHRASE, mail, options
+from tests.tui_support import SIZE, drive, lines, make_app, plain, settle, workers_done
 from tui.app import KluisApp, help_sections
 from tui.company_list import CompanyList
 from tui.detail import DetailPane, render_item
@@ -38,7 +35,6 @@ from vault.records import Attachment, Booking, Interaction, Party, Place
 from vault.store import Store
 from vault.unlock import create_vault
 
-SIZE = (120, 36)
 BASE = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 HOSTILE_TITLE = "[bold red]pwned[/] \x1b]52;c;aGVsbG8=\x07now \x1b[2Jgone"
 HOSTILE_BODY = "[link=https://evil.example]click[/link] \x1b[31mred\x1b[0m \x9b2J"
@@ -136,31 +132,6 @@ def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store.close()
 
 
-def make_app(vault: Store) -> KluisApp:
-    """The app as a user sees it, with times in UTC."""
-    return KluisApp(vault, tz=UTC)
-
-
-async def workers_done(pilot: Pilot[Any]) -> None:
-    """Wait for every worker; one replaced by a newer one (exclusive) counts as done."""
-    while True:
-        try:
-            await pilot.app.workers.wait_for_complete()
-            return
-        except WorkerCancelled:
-            continue
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    """Let workers finish and timers fire (the item pane reads 0.12 s after the cursor rests)."""
-    await workers_done(pilot)
-    await pilot.pause(0.15)
-    await workers_done(pilot)
-    await pilot.pause()
-    await workers_done(pilot)
-    await pilot.pause()
-
-
 async def searched(pilot: Pilot[Any]) -> None:
     """Wait until the typed query has run, then settle.
 
@@ -176,40 +147,15 @@ async def searched(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
-def drive(vault: Store, story: Callable[[KluisApp, Pilot[Any]], Awaitable[None]]) -> KluisApp:
-    """Run the app headless on ``vault``, settle, then play ``story`` against it."""
-    app = make_app(vault)
-
-    async def run() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await story(app, pilot)
-
-    asyncio.run(run())
-    return app
-
-
 def company_id(app: KluisApp, name: str) -> int:
     """The id of the company the list calls ``name``."""
     return next(e.id for e in app.company_rows() if e.name == name)
-
-
-def lines(widget: VirtualList) -> list[str]:
-    """The text of every line the widget shows now."""
-    return [widget.render_line(y).text for y in range(widget.scrollable_content_region.height)]
 
 
 def screen_lines(widget: Widget) -> str:
     """What ``widget`` puts on the terminal, as text."""
     strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
     return "\n".join(strip.text.rstrip() for strip in strips)
-
-
-def plain(renderable: Any) -> str:
-    """A Rich renderable as plain text, the way a terminal would print it."""
-    console = Console(file=io.StringIO(), width=100, color_system=None, record=True)
-    console.print(renderable)
-    return console.export_text()
 
 
 # ---- the main screen ------------------------------------------------------------------------

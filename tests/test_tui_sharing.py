@@ -9,9 +9,8 @@ changes it.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,8 @@ import pytest
 import vobject
 from textual.pilot import Pilot
 from textual.widgets import (
-    Button,
     DataTable,
+    Footer,
     Input,
     RadioButton,
     Select,
@@ -32,11 +31,12 @@ from textual.widgets import (
 
 from tests.fixtures.share.vaults import fill_profile, import_share_mail
 from tests.support import PASSPHRASE
-from tests.test_tui import SIZE, workers_done
+from tests.tui_support import drive, press, until
 from tui.app import KluisApp
-from tui.company_data import CompanyDataScreen
+from tui.company_data import CompanyDataScreen, evidence_text
+from tui.dialogs import ConfirmScreen
 from tui.gdpr_screen import GdprScreen, LetterForm
-from tui.profile_screen import ConfirmScreen, ProfileFieldForm, ProfileScreen
+from tui.profile_screen import ProfileFieldForm, ProfileScreen
 from tui.share_wizard import ShareWizard
 from vault.ledger import due_date, gdpr_status, record_request
 from vault.profile import load_profile
@@ -64,36 +64,6 @@ def jan(empty: Store) -> Store:
     return empty
 
 
-def drive(store: Store, story: Callable[[KluisApp, Pilot[Any]], Awaitable[None]]) -> None:
-    """Run the app headless on ``store``, let it settle, then play ``story``."""
-
-    async def run() -> None:
-        app = KluisApp(store, tz=UTC)
-        async with app.run_test(size=SIZE) as pilot:
-            await workers_done(pilot)
-            await pilot.pause()
-            await story(app, pilot)
-
-    asyncio.run(run())
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], object], what: str) -> None:
-    """Poll (workers, then the screen) until ``condition`` holds; fail after ~10 s."""
-    for _ in range(200):
-        await workers_done(pilot)
-        await pilot.pause()
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for: {what}")
-
-
-async def press(app: KluisApp, pilot: Pilot[Any], selector: str) -> None:
-    """Press a button of the current screen (as Enter on it would; it may be scrolled away)."""
-    app.screen.query_one(selector, Button).press()
-    await pilot.pause()
-
-
 def shown(app: KluisApp, selector: str) -> str:
     """The plain text of a Static on the current screen."""
     return str(app.screen.query_one(selector, Static).render())
@@ -114,16 +84,23 @@ async def company_data(app: KluisApp, pilot: Pilot[Any], name: str) -> CompanyDa
     return app.screen
 
 
-async def share_vcard_or_jsonld(
-    app: KluisApp, pilot: Pilot[Any], fmt: str, out: Path, keys: list[str]
-) -> ShareWizard:
-    """s on a company's data: tick ``keys``, choose ``fmt``, fill the purpose and file, preview."""
+async def open_wizard(app: KluisApp, pilot: Pilot[Any]) -> ShareWizard:
+    """s on a company's data; wait for the profile's fields."""
     await pilot.press("s")
     await until(pilot, lambda: isinstance(app.screen, ShareWizard), "the wizard")
     wizard = app.screen
     assert isinstance(wizard, ShareWizard)
     fields = wizard.query_one("#share-fields", SelectionList)
     await until(pilot, lambda: fields.option_count > 0, "the profile's fields")
+    return wizard
+
+
+async def share_vcard_or_jsonld(
+    app: KluisApp, pilot: Pilot[Any], fmt: str, out: Path, keys: list[str]
+) -> ShareWizard:
+    """s on a company's data: tick ``keys``, choose ``fmt``, fill the purpose and file, preview."""
+    wizard = await open_wizard(app, pilot)
+    fields = wizard.query_one("#share-fields", SelectionList)
     for key in keys:
         fields.select(key)
     wizard.query_one(f"#format-{fmt}", RadioButton).value = True
@@ -252,12 +229,8 @@ def test_an_encrypted_zip_shows_its_password_once_and_its_files_in_the_preview(
 
     async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
         await company_data(app, pilot, "Fietsverhuur Centrum")
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, ShareWizard), "the wizard")
-        wizard = app.screen
-        assert isinstance(wizard, ShareWizard)
+        wizard = await open_wizard(app, pilot)
         fields = wizard.query_one("#share-fields", SelectionList)
-        await until(pilot, lambda: fields.option_count > 0, "the profile's fields")
         fields.select("email")
         wizard.query_one("#share-encrypt").value = True  # type: ignore[attr-defined]
         wizard.query_one("#history-all", RadioButton).value = True
@@ -294,12 +267,8 @@ def test_an_existing_file_is_replaced_only_after_asking(jan: Store, tmp_path: Pa
 
     async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
         await company_data(app, pilot, "Fietsverhuur Centrum")
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, ShareWizard), "the wizard")
-        wizard = app.screen
-        assert isinstance(wizard, ShareWizard)
+        wizard = await open_wizard(app, pilot)
         fields = wizard.query_one("#share-fields", SelectionList)
-        await until(pilot, lambda: fields.option_count > 0, "the profile's fields")
         fields.select("email")
         wizard.query_one("#format-vcard", RadioButton).value = True
         wizard.query_one("#share-purpose", Input).value = "x"
@@ -452,3 +421,49 @@ def test_g_on_the_marketing_tab_writes_an_erasure_request_to_that_company(
         assert "Article 17" in letter.read_text()
 
     drive(jan, story)
+
+
+def test_screens_over_the_main_screen_offer_only_the_keys_that_work_there(jan: Store) -> None:
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("ctrl+u")
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the profile")
+        profile = app.screen
+        keys = {b.binding.key for b in profile.active_bindings.values() if b.enabled}
+        assert {"slash", "ctrl+k"}.isdisjoint(keys)  # search and "what it knows" need the timeline
+        await pilot.press("slash", "ctrl+k")
+        await pilot.pause()
+        assert app.screen is profile
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ProfileFieldForm), "the form")
+        form = app.screen
+        # The form's own footer (Esc), and it offers a field Jan has no value for yet.
+        assert form.query(Footer)
+        assert form.query_one("#field-key", Select).value not in {v.key for v in profile.values}
+        assert shown(app, "#field-note") == ""
+        await pilot.press("escape")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.main, "the main screen")
+
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: isinstance(app.screen, GdprScreen) and app.screen.loaded, "")
+        gdpr = app.screen
+
+        def offered() -> set[str]:
+            return {b.binding.key for b in gdpr.active_bindings.values() if b.enabled}
+
+        assert "a" not in offered() and "g" not in offered()  # no request yet; wrong tab for g
+        gdpr.query_one(TabbedContent).active = "gdpr-consent-tab"
+        await until(pilot, lambda: "g" in offered(), "g on the marketing tab")
+
+    drive(jan, story)
+
+
+def test_mail_to_an_address_is_evidence_said_as_their_mail_not_yours() -> None:
+    evidence = {
+        "source": "addressed",
+        "at": "2024-05-02T10:00:00+00:00",
+        "how": "they write to you at this address (12 messages since 2023-01-04)",
+    }
+    said = evidence_text(evidence).plain
+    assert said.startswith("They write to you at this address (12 messages")
+    assert "02 May 2024" in said and "you sent" not in said

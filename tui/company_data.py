@@ -36,10 +36,13 @@ STATUS_STYLES = {"active": "green", "expired": "yellow", "revoked": "dim"}
 
 
 def evidence_text(evidence: dict[str, Any]) -> Text:
-    """Where the evidence is, in words: a share, a message I sent, a booking."""
+    """Where the evidence is, in words: a share, their mail to me, a booking, a message I sent."""
     when = short_date(evidence.get("at"), None)
     if evidence.get("disclosure_id"):
         return Text(f"Shared on {when} in disclosure {evidence['disclosure_id']}")
+    if evidence.get("source") == "addressed":
+        how = safe(evidence.get("how"), 100)
+        return Text(f"{how[:1].upper()}{how[1:]}, the latest on {when}")
     if evidence.get("source") == "booking":
         return Text(f"Booking: {safe(evidence.get('how'), 80)} ({when})")
     return Text(f"Found in the mail you sent on {when} ({safe(evidence.get('how'), 80)})")
@@ -152,12 +155,17 @@ class CompanyDataScreen(Screen[JumpTo | None]):
         table.clear()
         self.evidence = []
         for known in self.known:
-            for n, evidence in enumerate(known["evidence"]):
-                first = n == 0
+            said: set[str] = set()
+            for evidence in known["evidence"]:
+                words = evidence_text(evidence)
+                if words.plain in said:
+                    continue  # a return trip: the same booking, said once
+                said.add(words.plain)
+                first = len(said) == 1
                 table.add_row(
                     Text(label_of(known["key"]) if first else ""),
                     shown_known_value(known, self.revealed) if first else Text(""),
-                    evidence_text(evidence),
+                    words,
                     Text(safe(evidence.get("excerpt"), 140), style="italic"),
                     key=str(len(self.evidence)),
                 )
@@ -172,6 +180,8 @@ class CompanyDataScreen(Screen[JumpTo | None]):
             table.move_cursor(row=min(row, len(self.evidence) - 1))
         self._fill_disclosures()
         table.display = bool(self.known)
+        if not self.known and table.has_focus:
+            self.query_one("#data-disclosures", DataTable).focus()  # never a hidden table
         title = f"What {safe(self.company, 80)} knows about me"
         if not self.known:
             title += ": none of your profile fields, as far as your messages show"
@@ -182,6 +192,11 @@ class CompanyDataScreen(Screen[JumpTo | None]):
         if self.disclosures:
             hints.append("x revokes the share under the cursor.")
         self.query_one("#data-status", Static).update(Text(" ".join(hints)))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """x only when something was shared (there is something to revoke)."""
+        return action != "revoke" or bool(self.disclosures)
 
     def _fill_disclosures(self) -> None:
         table = self.query_one("#data-disclosures", DataTable)

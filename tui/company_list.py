@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.text import Text
+from sqlalchemy import Connection
 from textual import events, work
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -68,6 +69,25 @@ def _entry(
     )
 
 
+def read_entries(conn: Connection) -> list[CompanyEntry]:
+    """Every company with its monthly activity, as the list shows them."""
+    rows = list_companies(conn)
+    activity = monthly_activity(conn, SPARK_MONTHS)
+    blank = [0] * SPARK_MONTHS
+    return [
+        _entry(
+            r.id,
+            r.name,
+            r.kind,
+            r.domains,
+            r.interactions,
+            r.last_at,
+            activity.counts.get(r.id, blank),
+        )
+        for r in rows
+    ]
+
+
 class CompanyList(VirtualList):
     """Companies, filtered as you type, in one of three orders."""
 
@@ -104,21 +124,7 @@ class CompanyList(VirtualList):
     def load(self) -> None:
         """Read every company and its monthly activity (in a thread)."""
         with self.store.read() as conn:
-            rows = list_companies(conn)
-            activity = monthly_activity(conn, SPARK_MONTHS)
-        blank = [0] * SPARK_MONTHS
-        entries = [
-            _entry(
-                r.id,
-                r.name,
-                r.kind,
-                r.domains,
-                r.interactions,
-                r.last_at,
-                activity.counts.get(r.id, blank),
-            )
-            for r in rows
-        ]
+            entries = read_entries(conn)
         self.post_message(self.Loaded(entries))
 
     def on_company_list_loaded(self, message: Loaded) -> None:
@@ -137,7 +143,24 @@ class CompanyList(VirtualList):
             return self.shown[self.cursor].id
         return None
 
-    def _rebuild(self, keep_id: int | None) -> None:
+    def show_entries(self, entries: list[CompanyEntry], keep_id: int | None) -> None:
+        """Show companies read again after an edit, the cursor on ``keep_id``.
+
+        The filter is cleared if it would hide ``keep_id``; unlike a cursor move, this does
+        not announce the company (the caller refreshes the timeline itself).
+        """
+        self.entries = entries
+        self.loaded = True
+        kept = next((e for e in entries if e.id == keep_id), None)
+        if kept is not None and self.filter.casefold().strip() not in kept.folded:
+            self.filter = ""
+        self._rebuild(keep_id, announce=False)
+
+    def entry(self, company_id: int | None) -> CompanyEntry | None:
+        """The company with ``company_id`` as last read, if listed."""
+        return next((e for e in self.entries if e.id == company_id), None)
+
+    def _rebuild(self, keep_id: int | None, *, announce: bool = True) -> None:
         needle = self.filter.casefold().strip()
         chosen = [e for e in self.entries if needle in e.folded] if needle else list(self.entries)
         if self.sort == "recent":
@@ -151,7 +174,8 @@ class CompanyList(VirtualList):
         self.reset(position)
         self.scroll_to_cursor(center=True)
         self._update_titles()
-        self.post_message(CompanyHighlighted(self.current_id))
+        if announce:
+            self.post_message(CompanyHighlighted(self.current_id))
 
     def _update_titles(self) -> None:
         total = len(self.entries)

@@ -32,6 +32,7 @@ from tui.format import (
     safe,
     short_time,
 )
+from tui.save_attachment import SaveAttachmentScreen
 from vault.browse import ContextMessage, thread_context
 from vault.errors import UsageError
 from vault.queries import show
@@ -183,6 +184,7 @@ class DetailPane(VerticalScroll, can_focus=True, inherit_bindings=False):
         Binding("home", "scroll_home", "Top", show=False, id="item.top"),
         Binding("end", "scroll_end", "Bottom", show=False, id="item.bottom"),
         Binding("escape,left", "screen.focus_timeline", "Back", id="item.back"),
+        Binding("s", "save_attachments", "Save files", id="item.save"),
     ]
 
     ALLOW_MAXIMIZE = True
@@ -258,3 +260,17 @@ class DetailPane(VerticalScroll, can_focus=True, inherit_bindings=False):
             body.update(render_item(item, context, self.zone))
             self.border_title = Text(f"Item {item['id']}")
         self.scroll_home(animate=False)
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Save files only shows for an item that has files."""
+        if action == "save_attachments":
+            return bool(self.item and self.item.get("attachments"))
+        return True
+
+    def action_save_attachments(self) -> None:
+        """s: write one or all of the item's files to a folder."""
+        if self.item is not None and self.item.get("attachments"):
+            self.app.push_screen(SaveAttachmentScreen(self.store, int(self.item["id"])))
+        else:
+            self.notify("This item has no files to save", timeout=3)

@@ -10,6 +10,7 @@ revocation, on a company's data screen) through ``vault.sharing``.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
@@ -28,19 +29,19 @@ from textual.widgets import (
     Label,
     RadioButton,
     RadioSet,
-    SelectionList,
     Static,
     TabbedContent,
     TabPane,
 )
-from textual.widgets.selection_list import Selection
 
+from tui.dialogs import Dialog, ask, asked_to_replace
 from tui.format import safe, short_date
-from tui.profile_screen import ConfirmScreen, label_of, sentence
-from tui.share_wizard import default_folder, free_path, slug
+from tui.forms import sentence
+from tui.path_input import PathInput, default_folder, free_path, shown_path, slug
+from tui.profile_choices import ProfileChoices
+from tui.profile_screen import label_of
 from vault.errors import VaultError
 from vault.ledger import consent_view, gdpr_status, mark_answered, now_utc
-from vault.profile import ProfileValue, load_profile, mask
 from vault.sharing import LETTER_KINDS, LetterResult, request_letter, revoke
 from vault.store import Store
 
@@ -54,24 +55,13 @@ IDENTIFYING = ("name", "email")
 """Ticked by default in a letter: what a company needs to find you, and no more."""
 
 
-class LetterForm(ModalScreen[LetterResult | None]):
+class LetterForm(Dialog[LetterResult | None]):
     """Write a GDPR request letter to one company (or, with ``disclosure``, revoke that share
     and write its erasure letter); dismissed with what was written, or None."""
 
     DEFAULT_CSS = """
-    LetterForm {
-        align: center middle;
-        background: $background 60%;
-    }
     #letter-box {
         width: 90;
-        max-width: 96%;
-        height: auto;
-        max-height: 92%;
-        border: round $accent;
-        border-title-style: bold;
-        background: $surface;
-        padding: 0 1;
     }
     #letter-box Label {
         margin-top: 1;
@@ -81,29 +71,11 @@ class LetterForm(ModalScreen[LetterResult | None]):
         height: auto;
         max-height: 10;
     }
-    #letter-error {
-        color: $error;
-        height: auto;
-    }
-    #letter-buttons {
-        height: auto;
-        margin-top: 1;
-    }
-    #letter-buttons Button {
-        margin-right: 2;
-    }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="letter.cancel"),
     ]
-
-    class ProfileRead(Message):
-        """The worker read the profile."""
-
-        def __init__(self, values: list[ProfileValue]) -> None:
-            super().__init__()
-            self.values = values
 
     class Done(Message):
         """The worker wrote the letter, or could not."""
@@ -135,11 +107,10 @@ class LetterForm(ModalScreen[LetterResult | None]):
         self.kind = "erasure" if disclosure is not None else kind
         self.disclosure = disclosure
         self.busy = False
-        self._default_out = ""
 
     def compose(self) -> ComposeResult:
         """Type, language, identifying details, file, buttons."""
-        with VerticalScroll(id="letter-box"):
+        with VerticalScroll(id="letter-box", classes="dialog-box"):
             if self.disclosure is not None:
                 yield Static(self._revocation_text(self.disclosure), id="letter-intro")
             if self.kind is None:
@@ -154,11 +125,11 @@ class LetterForm(ModalScreen[LetterResult | None]):
                 yield RadioButton("English", value=True, id="language-en")
                 yield RadioButton("Nederlands", id="language-nl")
             yield Label("Details that help them find you (only these go in the letter)")
-            yield SelectionList[str](id="letter-fields")
+            yield ProfileChoices(self.store, ticked=IDENTIFYING, id="letter-fields")
             yield Label("Save the letter to")
-            yield Input(id="letter-out")
-            yield Static("", id="letter-error")
-            with Horizontal(id="letter-buttons"):
+            yield PathInput(id="letter-out")
+            yield Static("", id="letter-error", classes="dialog-error")
+            with Horizontal(id="letter-buttons", classes="dialog-buttons"):
                 yield Button(
                     "Revoke and write" if self.disclosure else "Write letter",
                     variant="warning" if self.disclosure else "primary",
@@ -178,13 +149,11 @@ class LetterForm(ModalScreen[LetterResult | None]):
         return out
 
     def on_mount(self) -> None:
-        """Title the box, propose a file, read the profile for the details."""
-        box = self.query_one("#letter-box", VerticalScroll)
+        """Title the box, propose a file, start in the first choice."""
         what = "Revoke and ask for erasure" if self.disclosure else "GDPR request"
-        box.border_title = Text(f"{what}: {safe(self.company, 60)}")
+        self.title_box(f"{what}: {safe(self.company, 60)}", "space ticks · tab next · esc cancel")
         self.query(RadioSet).first().focus()
         self._propose_out()
-        self._read_profile()
 
     @property
     def chosen_kind(self) -> str:
@@ -202,30 +171,9 @@ class LetterForm(ModalScreen[LetterResult | None]):
 
     @on(RadioSet.Changed, "#letter-kind")
     def _propose_out(self) -> None:
-        out = self.query_one("#letter-out", Input)
-        if out.value and out.value != self._default_out:
-            return  # the user typed their own
         stem = f"{self.chosen_kind}-{slug(self.company)}-{date.today().isoformat()}"
-        self._default_out = str(free_path(default_folder(), stem, "txt"))
-        out.value = self._default_out
-
-    @work(thread=True, exclusive=True, group="letter-profile", description="Reading your profile")
-    def _read_profile(self) -> None:
-        with self.store.read() as conn:
-            values = load_profile(conn)
-        self.post_message(self.ProfileRead(values))
-
-    def on_letter_form_profile_read(self, message: ProfileRead) -> None:
-        """One tick box per profile key; name and email ticked."""
-        message.stop()
-        fields = self.query_one("#letter-fields", SelectionList)
-        fields.clear_options()
-        for key in dict.fromkeys(v.key for v in message.values):
-            values = [v for v in message.values if v.key == key]
-            prompt = Text(f"{label_of(key)}: {', '.join(safe(mask(v), 60) for v in values)}")
-            fields.add_option(Selection(prompt, key, key in IDENTIFYING))
-        if fields.option_count:
-            fields.highlighted = 0
+        out = free_path(default_folder(), stem, "txt")
+        self.query_one("#letter-out", PathInput).propose(shown_path(out))
 
     @on(Button.Pressed, "#letter-write")
     @on(Input.Submitted, "#letter-out")
@@ -236,24 +184,16 @@ class LetterForm(ModalScreen[LetterResult | None]):
         """Write the letter (asking before replacing a file) and record the request."""
         if self.busy:
             return
-        typed = self.query_one("#letter-out", Input).value.strip()
-        if not typed:
+        out = self.query_one("#letter-out", PathInput).path
+        if out is None:
             self._error("say where to save the letter")
             return
-        out = Path(typed).expanduser()
-        if out.is_file() and not force:
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self.action_write(force=True)
-
-            self.app.push_screen(
-                ConfirmScreen(f"{safe(str(out), 300)} exists. Replace it?", "Replace"), answered
-            )
+        again = partial(self.action_write, force=True)
+        if not force and asked_to_replace(self, out, "the letter", again):
             return
         self.busy = True
         self._error("Writing…")
-        keys = list(self.query_one("#letter-fields", SelectionList).selected)
+        keys = list(self.query_one("#letter-fields", ProfileChoices).selected)
         self._write(self.chosen_kind, self.language, keys, out, force)
 
     @work(thread=True, exclusive=True, group="letter-write", description="Writing the letter")
@@ -298,7 +238,7 @@ class LetterForm(ModalScreen[LetterResult | None]):
         self.dismiss(None)
 
     def _error(self, error: str) -> None:
-        self.query_one("#letter-error", Static).update(sentence(error))
+        self.query_one("#letter-error", Static).update(Text(sentence(error)))
 
 
 def letter_written(result: LetterResult) -> str:
@@ -385,6 +325,19 @@ class GdprScreen(Screen[None]):
         self.loaded = True
         self._fill_requests()
         self._fill_consent()
+        self.refresh_bindings()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """a on the requests tab when there are requests; g on the marketing tab."""
+        if action not in ("answered", "erasure") or not self.loaded:
+            return True
+        if action == "answered":
+            return self.on_requests_tab and bool(self.requests)
+        return not self.on_requests_tab and bool(self.consent)
 
     def _fill_requests(self) -> None:
         table = self.query_one("#gdpr-requests", DataTable)
@@ -461,18 +414,11 @@ class GdprScreen(Screen[None]):
             self.notify("That request is marked answered already.", markup=False)
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._mark(int(request["id"]))
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Did {safe(request['company'])} answer your {request['type']} request "
-                f"{request['id']}? It is then marked answered today.",
-                "Answered",
-            ),
-            answered,
+        question = (
+            f"Did {safe(request['company'])} answer your {request['type']} request "
+            f"{request['id']}? It is then marked answered today."
         )
+        ask(self, question, "Answered", partial(self._mark, int(request["id"])))
 
     @work(thread=True, exclusive=True, group="gdpr-write", description="Marking answered")
     def _mark(self, request_id: int) -> None:

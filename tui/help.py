@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from tui.format import CHANNEL_ICONS, CHANNEL_NAMES, DIRECTION_ARROWS, KIND_ICONS, SPARK_BARS
 
@@ -101,6 +101,7 @@ class HelpScreen(ModalScreen[None]):
         """A scrolling box with the tables."""
         with VerticalScroll(id="help-box"):
             yield Static(help_text(self.sections, self.app.get_key_display), id="help-text")
+        yield Footer()  # its own keys, not those of the screen under it
 
     def on_mount(self) -> None:
         """Title the box."""

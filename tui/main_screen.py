@@ -17,8 +17,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 
+from tui import company_actions
 from tui.company_list import CompanyList
 from tui.detail import DetailPane
+from tui.import_screen import EmptyVaultHint, ImportScreen
 from tui.messages import CompanyChosen, CompanyHighlighted, ItemChosen, ItemHighlighted, JumpTo
 from tui.timeline import Timeline
 from vault.store import Store
@@ -33,6 +35,8 @@ class MainScreen(Screen[None], inherit_bindings=False):
             "shift+tab", "app.focus_previous", "Previous pane", show=False, id="focus-previous"
         ),
         Binding("z", "toggle_zoom", "Zoom item", id="zoom"),
+        Binding("ctrl+o", "import_sources", "Import", id="import"),
+        Binding("ctrl+e", "edit_company", "Edit company", id="company-edit"),
     ]
 
     def __init__(self, store: Store, zone: tzinfo | None) -> None:
@@ -40,6 +44,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.store = store
         self.zone = zone
         self._focus_on_resume: Widget | None = None
+        self._reload_timeline = False
 
     def compose(self) -> ComposeResult:
         """The three panes and the footer."""
@@ -48,6 +53,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             with Vertical(id="right"):
                 yield Timeline(self.store, self.zone, id="timeline")
                 yield DetailPane(self.store, self.zone, id="detail")
+        yield EmptyVaultHint()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -72,10 +78,20 @@ class MainScreen(Screen[None], inherit_bindings=False):
     # ---- messages from the panes ------------------------------------------------------------
 
     def on_company_highlighted(self, message: CompanyHighlighted) -> None:
-        """Show the company under the cursor."""
+        """Show the company under the cursor (the hint to import when the vault is empty)."""
         company_id = message.company_id
-        if company_id is not None and company_id != self.timeline.company_id:
-            self.open_company(company_id)
+        empty = company_id is None and self.companies.loaded and not self.companies.entries
+        panes = self.query_one("#panes")
+        if panes.display == empty:
+            panes.display = not empty
+            self.query_one(EmptyVaultHint).display = empty
+            if not empty:
+                self.companies.focus()
+        reload, self._reload_timeline = self._reload_timeline, False
+        if company_id is not None and (reload or company_id != self.timeline.company_id):
+            same = reload and company_id == self.timeline.company_id
+            item = self.timeline.current_item if same else None
+            self.open_company(company_id, item.id if item is not None else None)
 
     def open_company(self, company_id: int, item_id: int | None = None) -> None:
         """Show ``company_id``'s timeline, the cursor on ``item_id`` if given."""
@@ -133,6 +149,20 @@ class MainScreen(Screen[None], inherit_bindings=False):
     def action_focus_detail(self) -> None:
         """Into the item pane."""
         self.detail.focus()
+
+    def action_edit_company(self) -> None:
+        """ctrl+e: rename, merge, alias, split or undo (``tui.company_actions``)."""
+        company_actions.open_menu(self)
+
+    def action_import_sources(self) -> None:
+        """ctrl+o: the import screen; the lists reload when it has imported something."""
+        if not isinstance(self.app.screen, ImportScreen):
+            self.app.push_screen(ImportScreen(self.store, after_import=self.reload))
+
+    def reload(self) -> None:
+        """Read the companies again, then the open timeline (after an import)."""
+        self._reload_timeline = True
+        self.companies.load()
 
     def action_toggle_zoom(self) -> None:
         """z: the item pane fills the screen, or back."""

@@ -15,10 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
+from tui.dialogs import Dialog, ask
 from tui.format import safe
+from tui.forms import sentence
 from vault.errors import VaultError
 from vault.profile import SPECS, ProfileValue, load_profile, mask, set_value, spec_for, unset_value
 from vault.store import Store
@@ -31,12 +33,6 @@ SENSITIVITY_STYLES = {"sensitive": "bold red", "special": "bold magenta", "perso
 def shown_value(value: ProfileValue, reveal: bool) -> Text:
     """A profile value for the screen: masked when sensitive (unless revealed), made safe."""
     return Text(safe(value.value if reveal else mask(value), 300))
-
-
-def sentence(message: str, limit: int = 300) -> Text:
-    """A vault message (``not a valid phone number: …``) as one safe line starting upper case."""
-    line = safe(message, limit)
-    return Text(line[:1].upper() + line[1:])
 
 
 def spec_multiple(key: str) -> bool:
@@ -55,79 +51,13 @@ def label_of(key: str) -> str:
         return key
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question; y or Enter on Yes answers yes, n or Esc no."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen {
-        align: center middle;
-        background: $background 60%;
-    }
-    #confirm-box {
-        width: 70;
-        max-width: 95%;
-        height: auto;
-        border: round $warning;
-        background: $surface;
-        padding: 1 2;
-    }
-    #confirm-buttons {
-        height: auto;
-        margin-top: 1;
-    }
-    #confirm-buttons Button {
-        margin-right: 2;
-    }
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
-
-    def __init__(self, question: str, yes: str = "Yes") -> None:
-        super().__init__()
-        self.question = question
-        self.yes = yes
-
-    def compose(self) -> ComposeResult:
-        """The question and two buttons."""
-        with Vertical(id="confirm-box"):
-            yield Static(Text(self.question), id="confirm-question")
-            with Horizontal(id="confirm-buttons"):
-                yield Button(self.yes, variant="warning", id="confirm-yes")
-                yield Button("No", id="confirm-no")
-
-    def on_mount(self) -> None:
-        """No is the safe default under the cursor."""
-        self.query_one("#confirm-no", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-yes")
-
-    def action_answer(self, yes: bool) -> None:
-        """y / n."""
-        self.dismiss(yes)
-
-
-class ProfileFieldForm(ModalScreen[str | None]):
+class ProfileFieldForm(Dialog[str | None]):
     """Add a field (choose its key, type the value) or edit one value; dismissed with the
     stored value, or None when cancelled."""
 
     DEFAULT_CSS = """
-    ProfileFieldForm {
-        align: center middle;
-        background: $background 60%;
-    }
     #field-box {
         width: 76;
-        max-width: 95%;
-        height: auto;
-        border: round $accent;
-        border-title-style: bold;
-        background: $surface;
-        padding: 0 1;
     }
     #field-box Label {
         margin-top: 1;
@@ -138,19 +68,9 @@ class ProfileFieldForm(ModalScreen[str | None]):
     #field-name-row.-hidden {
         display: none;
     }
-    #field-error {
-        height: auto;
-        color: $error;
-    }
     #field-note {
         height: auto;
         color: $warning;
-    }
-    #field-buttons {
-        height: auto;
-    }
-    #field-buttons Button {
-        margin-right: 2;
     }
     """
 
@@ -188,31 +108,36 @@ class ProfileFieldForm(ModalScreen[str | None]):
             (Text("Note  (free.…)"), "free."),
         ]
         editing = self.editing
-        with Vertical(id="field-box"):
+        with Vertical(id="field-box", classes="dialog-box"):
             yield Label("Field")
             if editing is not None:
                 yield Static(Text(f"{label_of(editing.key)}  ({safe(editing.key)})"))
             else:
-                yield Select(choices, value="name", allow_blank=False, id="field-key")
+                yield Select(choices, value=self.first_missing, allow_blank=False, id="field-key")
             with Vertical(id="field-name-row", classes="-hidden"):
                 yield Label("Name", id="field-name-label")
                 yield Input(id="field-name")
             yield Label("Value")
             yield Input(editing.value if editing else "", id="field-value")
             yield Static("", id="field-note")
-            yield Static("", id="field-error")
-            with Horizontal(id="field-buttons"):
+            yield Static("", id="field-error", classes="dialog-error")
+            with Horizontal(id="field-buttons", classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="field-save")
                 yield Button("Cancel", id="field-cancel")
 
+    @property
+    def first_missing(self) -> str:
+        """The key the form offers first: your name, else the first field you do not have."""
+        missing = [key for key in SPECS if key not in self.have]
+        return "name" if "name" in missing or not missing else missing[0]
+
     def on_mount(self) -> None:
         """Title the box; start in the field a user fills first."""
-        box = self.query_one("#field-box", Vertical)
         if self.editing is not None:
-            box.border_title = Text(f"Edit {label_of(self.editing.key)}")
+            self.title_box(f"Edit {label_of(self.editing.key)}", "enter: save · esc: cancel")
             self.query_one("#field-value", Input).focus()
         else:
-            box.border_title = Text("Add to your profile")
+            self.title_box("Add to your profile", "enter: save · esc: cancel")
             self.query_one("#field-key", Select).focus()
             self._note_replacing()
 
@@ -280,7 +205,7 @@ class ProfileFieldForm(ModalScreen[str | None]):
         self.dismiss(message.stored)
 
     def _error(self, error: str) -> None:
-        self.query_one("#field-error", Static).update(sentence(error))
+        self.query_one("#field-error", Static).update(Text(sentence(error)))
 
 
 class ProfileScreen(Screen[None]):
@@ -382,9 +307,11 @@ class ProfileScreen(Screen[None]):
         status = (
             "Your profile is empty: n adds a field (name, email, phone, address, …)."
             if not self.values
-            else "n add · e edit · x remove"
-            + (" · r shows sensitive values" if sensitive and not self.revealed else "")
-            + (" · r masks them again" if self.revealed else "")
+            else "Sensitive values are shown in full: r masks them again."
+            if self.revealed
+            else "Sensitive values are masked: r shows them."
+            if sensitive
+            else ""
         )
         self.query_one("#profile-status", Static).update(Text(status))
 
@@ -420,11 +347,7 @@ class ProfileScreen(Screen[None]):
             "Packages you already shared keep it; kluis still lists it under what a company knows."
         )
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._remove(value)
-
-        self.app.push_screen(ConfirmScreen(question, "Remove"), answered)
+        ask(self, question, "Remove", lambda: self._remove(value))
 
     @work(thread=True, exclusive=True, group="profile-save", description="Removing a field")
     def _remove(self, value: ProfileValue) -> None:

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Input, Static
+from textual.widgets import Footer, Input, Static
 
 from tui.format import channel_icon, clip, count, direction_arrow, fit, safe, short_date
 from tui.messages import JumpTo
@@ -163,6 +163,7 @@ class SearchScreen(ModalScreen[JumpTo | None]):
             yield Input(self.query_text, placeholder=PLACEHOLDER, id="search-input")
             yield Static(Text("Type to search every company.", style="dim"), id="search-status")
             yield SearchResults(self.zone, id="search-results")
+        yield Footer()  # its own keys, not those of the screen under it
 
     def on_mount(self) -> None:
         """Title the box; search again for a query kept from last time."""

@@ -9,10 +9,9 @@ receipt id and password and writes it only if it holds the same files.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
+from functools import partial
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -21,7 +20,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     Checkbox,
@@ -30,15 +28,16 @@ from textual.widgets import (
     Label,
     RadioButton,
     RadioSet,
-    SelectionList,
     Static,
 )
-from textual.widgets.selection_list import Selection
 
+from tui.dialogs import Dialog, asked_to_replace
 from tui.format import plural, safe
-from tui.profile_screen import ConfirmScreen, label_of, sentence
+from tui.forms import sentence
+from tui.path_input import PathInput, default_folder, free_path, shown_path, slug
+from tui.profile_choices import ProfileChoices
+from tui.profile_screen import label_of
 from vault.errors import VaultError
-from vault.profile import ProfileValue, load_profile, mask
 from vault.sharing import (
     PreviewOutdated,
     SharePreview,
@@ -67,28 +66,6 @@ FORMAT_CHOICES = {
 }
 EXTENSIONS = {"zip": "zip", "vcard": "vcf", "jsonld": "jsonld", "html": "html"}
 PREVIEW_LINES = 400  # per file; the rest is counted, the file holds it all
-FLAGGED = ("sensitive", "special")
-
-
-def default_folder() -> Path:
-    """``~/Downloads`` when it exists, else the home folder."""
-    downloads = Path.home() / "Downloads"
-    return downloads if downloads.is_dir() else Path.home()
-
-
-def free_path(folder: Path, stem: str, extension: str) -> Path:
-    """``folder/stem.extension``, or ``stem-2``, ``stem-3`` … if taken: never an existing file."""
-    path = folder / f"{stem}.{extension}"
-    n = 2
-    while path.exists():
-        path = folder / f"{stem}-{n}.{extension}"
-        n += 1
-    return path
-
-
-def slug(name: str) -> str:
-    """A company name as a file name part: ``KLM Royal Dutch`` → ``klm-royal-dutch``."""
-    return re.sub(r"[^a-z0-9]+", "-", safe(name).casefold()).strip("-")[:40] or "company"
 
 
 class _VisibleText(HTMLParser):
@@ -191,23 +168,13 @@ def done_text(result: ShareResult) -> Text:
     return out
 
 
-class ShareWizard(ModalScreen["ShareResult | None"]):
+class ShareWizard(Dialog["ShareResult | None"]):
     """Share with one company; dismissed with what was written, or None."""
 
     DEFAULT_CSS = """
-    ShareWizard {
-        align: center middle;
-        background: $background 60%;
-    }
     #share-box {
         width: 100;
-        max-width: 96%;
         height: 92%;
-        border: round $accent;
-        border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        background: $surface;
-        padding: 0 1;
     }
     #share-steps, #share-form, #share-preview, #share-done {
         height: 1fr;
@@ -223,33 +190,15 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
     #share-history, #share-format {
         width: 1fr;
     }
-    #share-error, #preview-error {
-        color: $error;
-        height: auto;
-    }
     #preview-scroll {
         height: 1fr;
         border: round $foreground 30%;
-    }
-    .share-buttons {
-        height: auto;
-        margin-top: 1;
-    }
-    .share-buttons Button {
-        margin-right: 2;
     }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back / cancel", id="share.back"),
     ]
-
-    class ProfileRead(Message):
-        """The worker read the profile."""
-
-        def __init__(self, values: list[ProfileValue]) -> None:
-            super().__init__()
-            self.values = values
 
     class Previewed(Message):
         """The worker built the preview, or could not."""
@@ -275,18 +224,19 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
         self.store = store
         self.company_id = company_id
         self.company = company
-        self.profile: list[ProfileValue] = []
         self.preview: SharePreview | None = None
         self.result: ShareResult | None = None
         self.busy = False
-        self._default_out = ""
 
     def compose(self) -> ComposeResult:
         """Three steps: the form, the preview, what was written."""
-        with Vertical(id="share-box"), ContentSwitcher(initial="share-form", id="share-steps"):
+        with (
+            Vertical(id="share-box", classes="dialog-box"),
+            ContentSwitcher(initial="share-form", id="share-steps"),
+        ):
             with VerticalScroll(id="share-form"):
                 yield Label("Fields to share")
-                yield SelectionList[str](id="share-fields")
+                yield ProfileChoices(self.store, id="share-fields")
                 yield Label("History")
                 with RadioSet(id="share-history"):
                     for value, text in HISTORY_CHOICES.items():
@@ -302,60 +252,38 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
                         yield RadioButton(text, value=value == "zip", id=f"format-{value}")
                 yield Checkbox("Encrypt the zip (a password is shown once)", id="share-encrypt")
                 yield Label("Save to")
-                yield Input(id="share-out")
-                yield Static("", id="share-error")
-                with Horizontal(classes="share-buttons"):
+                yield PathInput(id="share-out")
+                yield Static("", id="share-error", classes="dialog-error")
+                with Horizontal(classes="dialog-buttons"):
                     yield Button("Preview", variant="primary", id="share-preview-button")
                     yield Button("Cancel", id="share-cancel")
             with Vertical(id="share-preview"):
                 yield Static("", id="preview-summary")
                 with VerticalScroll(id="preview-scroll"):
                     yield Static("", id="preview-text")
-                yield Static("", id="preview-error")
-                with Horizontal(classes="share-buttons"):
+                yield Static("", id="preview-error", classes="dialog-error")
+                with Horizontal(classes="dialog-buttons"):
                     yield Button("Write it", variant="warning", id="share-confirm")
                     yield Button("Back", id="share-back")
             with Vertical(id="share-done"):
                 yield Static("", id="done-text")
-                with Horizontal(classes="share-buttons"):
+                with Horizontal(classes="dialog-buttons"):
                     yield Button("Close", variant="primary", id="share-close")
 
     def on_mount(self) -> None:
         """Title the box, propose a file, read the profile."""
-        box = self.query_one("#share-box", Vertical)
-        box.border_title = Text(f"Share with {safe(self.company, 60)}")
-        box.border_subtitle = Text("space ticks · tab next · esc back")
+        self.title_box(f"Share with {safe(self.company, 60)}", "space ticks · tab next · esc back")
         self.query_one("#share-since", Input).display = False
         self._propose_out()
-        self._read_profile()
 
     # ---- the form ---------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="share-profile", description="Reading your profile")
-    def _read_profile(self) -> None:
-        with self.store.read() as conn:
-            values = load_profile(conn)
-        self.post_message(self.ProfileRead(values))
-
-    def on_share_wizard_profile_read(self, message: ProfileRead) -> None:
-        """One tick box per profile key; sensitive ones marked."""
+    def on_profile_choices_loaded(self, message: ProfileChoices.Loaded) -> None:
+        """Start in the fields; an empty profile is said at once."""
         message.stop()
-        self.profile = message.values
-        fields = self.query_one("#share-fields", SelectionList)
-        fields.clear_options()
-        keys = list(dict.fromkeys(value.key for value in self.profile))
-        for key in keys:
-            values = [v for v in self.profile if v.key == key]
-            prompt = Text(f"{label_of(key)}: ")
-            prompt.append(", ".join(safe(mask(v), 60) for v in values))
-            if values[0].sensitivity in FLAGGED:
-                prompt.append(f"  ⚠ {values[0].sensitivity}", style="bold red")
-            fields.add_option(Selection(prompt, key))
-        if not keys:
+        if not message.values:
             self._error("Your profile is empty: add fields first (ctrl+u), then share them.")
-        else:
-            fields.highlighted = 0
-        fields.focus()
+        self.query_one("#share-fields", ProfileChoices).focus()
 
     @property
     def format(self) -> str:
@@ -387,15 +315,12 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
         self.query_one("#share-since", Input).display = self.history_choice == "since"
 
     def _propose_out(self) -> None:
-        out = self.query_one("#share-out", Input)
-        if out.value and out.value != self._default_out:
-            return  # the user typed their own
         stem = f"{slug(self.company)}-{date.today().isoformat()}"
-        self._default_out = str(free_path(default_folder(), stem, EXTENSIONS[self.format]))
-        out.value = self._default_out
+        out = free_path(default_folder(), stem, EXTENSIONS[self.format])
+        self.query_one("#share-out", PathInput).propose(shown_path(out))
 
     def _request(self, force: bool) -> ShareRequest:
-        keys = list(self.query_one("#share-fields", SelectionList).selected)
+        keys = list(self.query_one("#share-fields", ProfileChoices).selected)
         if not keys:
             raise VaultError("tick at least one field to share")
         purpose = self.query_one("#share-purpose", Input).value.strip()
@@ -406,7 +331,7 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
             since = self.query_one("#share-since", Input).value
             day = datetime.fromtimestamp(parse_user_date(since), UTC).date()
             history = f"since:{day.isoformat()}"
-        out = self.out_path
+        out = self.query_one("#share-out", PathInput).path
         if out is None:
             raise VaultError("say where to save the file")
         return share_request(
@@ -421,12 +346,6 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
             force=force,
         )
 
-    @property
-    def out_path(self) -> Path | None:
-        """The file typed or proposed."""
-        typed = self.query_one("#share-out", Input).value.strip()
-        return Path(typed).expanduser() if typed else None
-
     @on(Button.Pressed, "#share-preview-button")
     @on(Input.Submitted, "#share-out")
     def _preview_pressed(self) -> None:
@@ -437,9 +356,9 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
         if self.busy:
             return
         self._error("")
-        out = self.out_path
-        if out is not None and out.is_file() and not force:
-            self._ask_replace(out)
+        out = self.query_one("#share-out", PathInput).path
+        again = partial(self.action_preview, force=True)
+        if not force and out is not None and asked_to_replace(self, out, "the package", again):
             return
         try:
             request = self._request(force)
@@ -449,16 +368,6 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
         self.busy = True
         self._error("Building the preview…", style="dim")
         self._build_preview(request)
-
-    def _ask_replace(self, out: Path) -> None:
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.action_preview(force=True)
-
-        self.app.push_screen(
-            ConfirmScreen(f"{safe(str(out), 300)} exists. Replace it with the package?", "Replace"),
-            answered,
-        )
 
     @work(thread=True, exclusive=True, group="share-build", description="Building the package")
     def _build_preview(self, request: ShareRequest) -> None:
@@ -512,7 +421,7 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
         message.stop()
         self.busy = False
         if message.result is None:
-            self.query_one("#preview-error", Static).update(sentence(message.error or ""))
+            self.query_one("#preview-error", Static).update(Text(sentence(message.error or "")))
             if message.outdated and self.preview is not None:
                 self.busy = True
                 self._build_preview(self.preview.request)
@@ -544,6 +453,4 @@ class ShareWizard(ModalScreen["ShareResult | None"]):
             self._close()
 
     def _error(self, error: str, style: str = "") -> None:
-        line = sentence(error)
-        line.style = style
-        self.query_one("#share-error", Static).update(line)
+        self.query_one("#share-error", Static).update(Text(sentence(error), style=style))

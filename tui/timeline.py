@@ -1,27 +1,35 @@
-"""A company's timeline: newest first, month separators, pages read on demand.
+"""A company's timeline: newest first, month separators, pages read on demand, filterable.
 
 Opening a company reads its ``TimelineIndex`` (the time of every item, from the covering index)
 and the first page in one worker, so the scrollbar, the month separators and the first screen
 are right at once. Further pages of ``PAGE_ROWS`` rows are read by keyset from the index's
 anchors when a line on screen needs them, into an LRU page cache. Lines whose page has not
 arrived yet are drawn as a dim placeholder and not cached.
+
+Filters: ``c`` cycles the channels, ``d`` asks for a date range (``DateRangeScreen``), ``a``
+clears both. Every read (count, index, pages, months) goes through the same filtered queries.
 """
 
 from __future__ import annotations
 
 import time
 from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import ClassVar
 
 from rich.segment import Segment
 from rich.text import Text
-from textual import work
+from textual import on, work
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
+from tui.dialogs import Dialog
 from tui.format import (
     CHANNEL_NAMES,
     channel_icon,
@@ -31,6 +39,7 @@ from tui.format import (
     fit,
     month_label,
     plural,
+    safe,
     short_time,
 )
 from tui.messages import ItemChosen, ItemHighlighted
@@ -43,12 +52,130 @@ from vault.browse import (
     timeline_page,
     timeline_start,
 )
+from vault.errors import UsageError
 from vault.queries import TimelineRow
 from vault.store import Store
+from vault.timefmt import parse_user_date
 
 PAGE_ROWS = 100
 PAGE_CACHE = 64  # pages, i.e. 6,400 rows kept
 TIME_WIDTH = 12
+
+
+@dataclass(frozen=True, slots=True)
+class DateFilter:
+    """A date range as the user typed it (either side may be empty) and its epoch bounds."""
+
+    start: str = ""
+    end: str = ""
+    since: int | None = None
+    until: int | None = None  # exclusive: the first second after the end day, month or year
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> DateFilter:
+        """The range from ``start`` to ``end`` inclusive, as ``kluis timeline`` reads dates.
+
+        Raises:
+            UsageError: a side is not a date, or the range ends before it starts.
+        """
+        start, end = start.strip(), end.strip()
+        since = _parse_side("From", start, end_of_day=False)
+        until = _parse_side("To", end, end_of_day=True)
+        if since is not None and until is not None and since >= until:
+            raise UsageError(f"{start} is after {end}: put the earlier date first")
+        return cls(start, end, since, until)
+
+    @property
+    def active(self) -> bool:
+        """True when the range limits anything."""
+        return self.since is not None or self.until is not None
+
+    @property
+    def label(self) -> str:
+        """``2023-01 → 2023-06``, ``2023-01 → …`` or ``… → 2023-06``."""
+        return f"{self.start or '…'} → {self.end or '…'}"
+
+
+def _parse_side(side: str, value: str, *, end_of_day: bool) -> int | None:
+    if not value:
+        return None
+    try:
+        return parse_user_date(value, end_of_day=end_of_day)
+    except UsageError:
+        raise UsageError(
+            f"{side}: {safe(value, 40)!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD"
+        ) from None
+
+
+NO_DATES = DateFilter()
+
+
+class DateRangeScreen(Dialog[DateFilter | None]):
+    """d in the timeline: "From … to …"; dismissed with the range, or None when cancelled."""
+
+    DEFAULT_CSS = """
+    #dates-box {
+        width: 64;
+    }
+    #dates-row {
+        height: auto;
+    }
+    #dates-row Input {
+        width: 1fr;
+    }
+    #dates-row Label {
+        padding: 1 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel", id="dates.cancel"),
+    ]
+
+    def __init__(self, current: DateFilter) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        """Two inputs side by side, a hint, and a line for errors."""
+        with Vertical(id="dates-box", classes="dialog-box"):
+            yield Static(
+                Text(
+                    "Show only the items between two dates (both included). "
+                    "Dates: YYYY, YYYY-MM or YYYY-MM-DD; leave a side empty for no limit.",
+                    style="dim",
+                )
+            )
+            with Horizontal(id="dates-row"):
+                yield Label("From")
+                yield Input(self.current.start, placeholder="2023-01", id="dates-from")
+                yield Label("to")
+                yield Input(self.current.end, placeholder="2023-06", id="dates-to")
+            yield Static("", id="dates-error", classes="dialog-error")
+
+    def on_mount(self) -> None:
+        """Title the box and start in the first input."""
+        self.title_box("Timeline dates", "enter: apply · tab: other side · esc: cancel")
+        self.query_one("#dates-from", Input).focus()
+
+    @on(Input.Submitted)
+    def _apply(self, event: Input.Submitted) -> None:
+        start = self.query_one("#dates-from", Input).value
+        end = self.query_one("#dates-to", Input).value
+        try:
+            chosen = DateFilter.parse(start, end)
+        except UsageError as exc:
+            self.query_one("#dates-error", Static).update(Text(safe(str(exc), 120)))
+            return
+        self.dismiss(chosen)
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#dates-error", Static).update("")
+
+    def action_close(self) -> None:
+        """Esc: keep the timeline as it was."""
+        self.dismiss(None)
 
 
 def _snippet(row: TimelineRow) -> str:
@@ -65,7 +192,8 @@ class Timeline(VirtualList):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select", "Open", id="timeline.open"),
         Binding("c", "next_channel", "Channel", id="timeline.channel"),
-        Binding("a", "all_channels", "All channels", show=False, id="timeline.all-channels"),
+        Binding("d", "dates", "Dates", id="timeline.dates"),
+        Binding("a", "clear_filters", "Clear filters", show=False, id="timeline.all-channels"),
         Binding(
             "escape,left", "screen.focus_companies", "Companies", show=False, id="timeline.back"
         ),
@@ -99,11 +227,12 @@ class Timeline(VirtualList):
             self.asked = asked
 
     class ChannelsCounted(Message):
-        """The worker counted the company's items per channel."""
+        """The worker counted the company's items per channel (within ``dates``)."""
 
-        def __init__(self, company_id: int, counts: dict[str, int]) -> None:
+        def __init__(self, company_id: int, dates: DateFilter, counts: dict[str, int]) -> None:
             super().__init__()
             self.company_id = company_id
+            self.dates = dates
             self.counts = counts
 
     def __init__(self, store: Store, zone: tzinfo | None, *, id: str | None = None) -> None:
@@ -113,7 +242,9 @@ class Timeline(VirtualList):
         self.company_id: int | None = None
         self.company_name = ""
         self.channel: str | None = None
+        self.dates = NO_DATES
         self.channels: dict[str, int] = {}
+        self._counted: tuple[int, DateFilter] | None = None
         self.index: TimelineIndex | None = None
         self.reading = False
         self.first_paint_at: float | None = None  # read by bench/tui_latency.py
@@ -138,20 +269,24 @@ class Timeline(VirtualList):
         name: str,
         *,
         channel: str | None = None,
+        dates: DateFilter = NO_DATES,
         item_id: int | None = None,
         total: int | None = None,
     ) -> None:
-        """Show ``company_id``'s timeline (optionally one channel), cursor on ``item_id``.
+        """Show ``company_id``'s timeline (optionally one channel and dates), cursor on ``item_id``.
 
-        ``total`` is the item count when the caller knows it (saves a count on large ones).
+        ``total`` is the company's item count when the caller knows it (saves a count on large
+        ones; ignored while a filter is on).
         """
-        if company_id != self.company_id:
+        if (company_id, dates) != self._counted:
             self.channels = {}
-            self._count_channels(company_id)
+            self._counted = (company_id, dates)
+            self._count_channels(company_id, dates)
         self._token += 1
         self.company_id = company_id
         self.company_name = name
         self.channel = channel
+        self.dates = dates
         self.index = None
         self.reading = True
         self.first_paint_at = None
@@ -163,7 +298,24 @@ class Timeline(VirtualList):
         self.reset(0)
         self.scroll_to(y=0, animate=False, immediate=True)
         self._update_titles()
-        self._load_index(self._token, company_id, channel, item_id, total)
+        self._load_index(self._token, company_id, channel, dates, item_id, total)
+
+    def reload(self, company_id: int, name: str, total: int | None) -> None:
+        """Read the timeline again (the vault changed): the same company keeps its filters
+        and the item under the cursor; another company starts unfiltered."""
+        if company_id != self.company_id:
+            self.show_company(company_id, name, total=total)
+            return
+        item = self.current_item
+        self._counted = None  # the counts per channel may have changed too
+        self.show_company(
+            company_id,
+            name,
+            channel=self.channel,
+            dates=self.dates,
+            item_id=item.id if item is not None else None,
+            total=total,
+        )
 
     @work(thread=True, exclusive=True, group="timeline-index", description="Reading a timeline")
     def _load_index(
@@ -171,36 +323,53 @@ class Timeline(VirtualList):
         token: int,
         company_id: int,
         channel: str | None,
+        dates: DateFilter,
         item_id: int | None,
         total: int | None,
     ) -> None:
         worker = get_current_worker()
+        since, until = dates.since, dates.until
         with self.store.read() as conn:
-            if item_id is None:
+            cursor = None
+            if item_id is not None:
+                cursor = position_in_timeline(
+                    conn, company_id, item_id, channel=channel, since=since, until=until
+                )
+            if cursor is None:
                 # First screen first: one page and a count, whatever the timeline's size.
                 # The full index is read once that screen is drawn (see the handler).
                 start, rows = timeline_start(
                     conn,
                     company_id,
                     channel=channel,
+                    since=since,
+                    until=until,
                     zone=self.zone,
                     limit=PAGE_ROWS,
-                    total=None if channel else total,
+                    total=None if channel or dates.active else total,
                 )
                 if not worker.is_cancelled:
                     self.post_message(self.IndexLoaded(token, start, {0: rows}, 0))
                 return
-            index = timeline_index(conn, company_id, channel=channel, zone=self.zone)
-            cursor = position_in_timeline(conn, company_id, item_id, channel=channel) or 0
+            index = timeline_index(
+                conn, company_id, channel=channel, since=since, until=until, zone=self.zone
+            )
             page = cursor // PAGE_ROWS
             pages = {page: timeline_page(conn, index, page * PAGE_ROWS, PAGE_ROWS)}
         if not worker.is_cancelled:
             self.post_message(self.IndexLoaded(token, index, pages, cursor))
 
     @work(thread=True, exclusive=True, group="timeline-index", description="Indexing a timeline")
-    def _load_full_index(self, token: int, company_id: int, channel: str | None) -> None:
+    def _load_full_index(self, token: int, start: TimelineIndex) -> None:
         with self.store.read() as conn:
-            index = timeline_index(conn, company_id, channel=channel, zone=self.zone)
+            index = timeline_index(
+                conn,
+                start.company_id,
+                channel=start.channel,
+                since=start.since,
+                until=start.until,
+                zone=self.zone,
+            )
         if not get_current_worker().is_cancelled:
             self.post_message(self.IndexLoaded(token, index, {}, None))
 
@@ -224,20 +393,18 @@ class Timeline(VirtualList):
         self._update_titles()
         self._announce()
         if not message.index.complete:
-            self.call_after_refresh(
-                self._load_full_index, message.token, message.index.company_id, self.channel
-            )
+            self.call_after_refresh(self._load_full_index, message.token, message.index)
 
     @work(thread=True, exclusive=True, group="timeline-channels", description="Counting channels")
-    def _count_channels(self, company_id: int) -> None:
+    def _count_channels(self, company_id: int, dates: DateFilter) -> None:
         with self.store.read() as conn:
-            counts = channel_counts(conn, company_id)
-        self.post_message(self.ChannelsCounted(company_id, counts))
+            counts = channel_counts(conn, company_id, since=dates.since, until=dates.until)
+        self.post_message(self.ChannelsCounted(company_id, dates, counts))
 
     def on_timeline_channels_counted(self, message: ChannelsCounted) -> None:
         """Keep the counts for the channel filter and the title."""
         message.stop()
-        if message.company_id == self.company_id:
+        if (message.company_id, message.dates) == self._counted:
             self.channels = message.counts
             self._update_titles()
 
@@ -247,14 +414,22 @@ class Timeline(VirtualList):
             self.border_subtitle = None
             return
         total = len(self.index) if self.index is not None else None
-        label = "…" if total is None else plural(total, "item")
-        self.border_title = Text.assemble(self.company_name, " · ", label, no_wrap=True)
+        parts = [self.company_name]
+        if self.channel:
+            parts.append(CHANNEL_NAMES.get(self.channel, self.channel))
+        if self.dates.active:
+            parts.append(self.dates.label)
+        parts.append("…" if total is None else plural(total, "item"))
+        self.border_title = Text(" · ".join(parts), no_wrap=True)
         if self.channel:
             shown = f"{channel_icon(self.channel)} {CHANNEL_NAMES.get(self.channel, self.channel)}"
-            self.border_subtitle = Text(f"{shown} only · c next · a all")
+            self.border_subtitle = Text(f"{shown} only · c next · d dates · a all")
         elif len(self.channels) > 1:
             parts = [f"{channel_icon(c)} {count(n)}" for c, n in self.channels.items()]
-            self.border_subtitle = Text("  ".join(parts) + " · c filter")
+            tail = " · c filter · a all" if self.dates.active else " · c filter"
+            self.border_subtitle = Text("  ".join(parts) + tail)
+        elif self.dates.active:
+            self.border_subtitle = Text("d dates · a all")
         else:
             self.border_subtitle = None
 
@@ -273,11 +448,25 @@ class Timeline(VirtualList):
             channel = channels[following] if following < len(channels) else None
         else:
             channel = channels[0]
-        self.show_company(self.company_id, self.company_name, channel=channel)
+        self.show_company(self.company_id, self.company_name, channel=channel, dates=self.dates)
 
-    def action_all_channels(self) -> None:
-        """a: drop the channel filter."""
-        if self.company_id is not None and self.channel is not None:
+    def action_dates(self) -> None:
+        """d: ask for a date range and show only that."""
+        if self.company_id is None:
+            self.notify("Choose a company first", timeout=2)
+            return
+
+        def chosen(dates: DateFilter | None) -> None:
+            if dates is not None and self.company_id is not None and dates != self.dates:
+                self.show_company(
+                    self.company_id, self.company_name, channel=self.channel, dates=dates
+                )
+
+        self.app.push_screen(DateRangeScreen(self.dates), chosen)
+
+    def action_clear_filters(self) -> None:
+        """a: every channel, every date."""
+        if self.company_id is not None and (self.channel is not None or self.dates.active):
             self.show_company(self.company_id, self.company_name)
 
     # ---- rows and lines ---------------------------------------------------------------------
@@ -334,7 +523,7 @@ class Timeline(VirtualList):
             return "Choose a company on the left."
         if self.reading:
             return "Reading the timeline…"
-        return "Nothing here on this channel. Press a for all channels."
+        return "Nothing here with these filters. Press a to clear them."
 
     def cacheable(self, line: int) -> bool:
         """Placeholder lines are drawn again once their page arrives."""

@@ -66,14 +66,17 @@ def monthly_activity(conn: Connection, months: int = 12) -> Activity:
     return Activity(labels, counts)
 
 
-def channel_counts(conn: Connection, company_id: int) -> dict[str, int]:
-    """How many items a company has per channel, most used first."""
+def channel_counts(
+    conn: Connection, company_id: int, *, since: int | None = None, until: int | None = None
+) -> dict[str, int]:
+    """How many items a company has per channel (between ``since`` and ``until``), most first."""
+    where, params = _where(company_id, None, since, until)
     rows = conn.execute(
         text(
-            "SELECT channel, count(*) AS n FROM interaction WHERE company_id = :c "
+            f"SELECT channel, count(*) AS n FROM interaction WHERE {where} "
             "GROUP BY channel ORDER BY n DESC, channel"
         ),
-        {"c": company_id},
+        params,
     ).all()
     return {str(channel): int(n) for channel, n in rows}
 
@@ -95,7 +98,8 @@ class TimelineIndex:
     ``negated`` holds minus the occurred_at of the items in timeline order, so it ascends and
     ``bisect`` works on it; ``months`` are the non-empty months, newest first. A partial index
     (``complete`` False) knows only the first items' times: enough to draw the first screen
-    while the full index is read, but not to find anchors further down.
+    while the full index is read, but not to find anchors further down. ``since`` and
+    ``until`` (epoch seconds, until exclusive) are the date filter the index was read with.
     """
 
     company_id: int
@@ -104,6 +108,8 @@ class TimelineIndex:
     negated: array[int]
     months: list[MonthMark] = field(default_factory=list)
     complete: bool = True
+    since: int | None = None
+    until: int | None = None
 
     def __len__(self) -> int:
         return self.total
@@ -148,12 +154,21 @@ def _months(negated: array[int], zone: tzinfo | None) -> list[MonthMark]:
     return months
 
 
-def _where(company_id: int, channel: str | None) -> tuple[str, dict[str, Any]]:
+def _where(
+    company_id: int, channel: str | None, since: int | None, until: int | None
+) -> tuple[str, dict[str, Any]]:
+    where = ["company_id = :c"]
     params: dict[str, Any] = {"c": company_id}
     if channel:
+        where.append("channel = :ch")
         params["ch"] = channel
-        return "company_id = :c AND channel = :ch", params
-    return "company_id = :c", params
+    if since is not None:
+        where.append("occurred_at >= :since")
+        params["since"] = since
+    if until is not None:
+        where.append("occurred_at < :until")
+        params["until"] = until
+    return " AND ".join(where), params
 
 
 def timeline_start(
@@ -161,6 +176,8 @@ def timeline_start(
     company_id: int,
     *,
     channel: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
     zone: tzinfo | None = None,
     limit: int = 100,
     total: int | None = None,
@@ -168,11 +185,12 @@ def timeline_start(
     """The first ``limit`` rows of a timeline and a partial index: a first screen, fast.
 
     Costs one page and, unless the caller knows ``total`` (e.g. from the company list), one
-    count, whatever the size of the timeline.
+    count, whatever the size of the timeline. ``since``/``until`` are epoch seconds (until
+    exclusive), as for ``vault.queries.timeline``.
     """
-    rows = timeline(conn, company_id, channel=channel, limit=limit)
+    rows = timeline(conn, company_id, channel=channel, since=since, until=until, limit=limit)
     if total is None or total < len(rows):
-        where, params = _where(company_id, channel)
+        where, params = _where(company_id, channel, since, until)
         total = int(
             conn.execute(
                 text(f"SELECT count(*) FROM interaction WHERE {where}"), params
@@ -180,18 +198,28 @@ def timeline_start(
         )
     negated = array("q", (-int(datetime.fromisoformat(r.occurred_at).timestamp()) for r in rows))
     complete = len(rows) >= total
-    index = TimelineIndex(company_id, channel, total, negated, _months(negated, zone), complete)
+    months = _months(negated, zone)
+    index = TimelineIndex(
+        company_id, channel, total, negated, months, complete, since=since, until=until
+    )
     return index, rows
 
 
 def timeline_index(
-    conn: Connection, company_id: int, *, channel: str | None = None, zone: tzinfo | None = None
+    conn: Connection,
+    company_id: int,
+    *,
+    channel: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    zone: tzinfo | None = None,
 ) -> TimelineIndex:
     """Every item time of a company's timeline and its months in ``zone`` (None: the system's).
 
-    Without a channel the times come from the (company_id, occurred_at, id) index alone.
+    Without a channel the times come from the (company_id, occurred_at, id) index alone, also
+    between ``since`` and ``until`` (epoch seconds, until exclusive).
     """
-    where, params = _where(company_id, channel)
+    where, params = _where(company_id, channel, since, until)
     # 100,000 rows through SQLAlchemy's result rows take ~3x as long as through the driver.
     driver = conn.connection.driver_connection
     assert driver is not None
@@ -203,7 +231,10 @@ def timeline_index(
     while chunk := cursor.fetchmany(5000):
         # Chunks, and a generator: the UI thread gets the GIL back between them.
         negated.extend(value for (value,) in chunk)
-    return TimelineIndex(company_id, channel, len(negated), negated, _months(negated, zone))
+    months = _months(negated, zone)
+    return TimelineIndex(
+        company_id, channel, len(negated), negated, months, since=since, until=until
+    )
 
 
 def timeline_page(
@@ -218,6 +249,8 @@ def timeline_page(
         conn,
         index.company_id,
         channel=index.channel,
+        since=index.since,
+        until=index.until,
         after_key=after_key,
         limit=skip + limit,
     )
@@ -225,20 +258,24 @@ def timeline_page(
 
 
 def position_in_timeline(
-    conn: Connection, company_id: int, interaction_id: int, *, channel: str | None = None
+    conn: Connection,
+    company_id: int,
+    interaction_id: int,
+    *,
+    channel: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
 ) -> int | None:
-    """Where an item sits in its company's timeline (0 = newest), or None if it is not there."""
+    """Where an item sits in its company's (filtered) timeline (0 = newest), or None."""
+    where, params = _where(company_id, channel, since, until)
     row = conn.execute(
-        text("SELECT occurred_at, channel FROM interaction WHERE id = :i AND company_id = :c"),
-        {"i": interaction_id, "c": company_id},
+        text(f"SELECT occurred_at FROM interaction WHERE id = :i AND {where}"),
+        {**params, "i": interaction_id},
     ).first()
-    if row is None or (channel is not None and row.channel != channel):
+    if row is None:
         return None
-    where = "company_id = :c AND (occurred_at, id) > (:t, :i)"
-    params: dict[str, Any] = {"c": company_id, "t": row.occurred_at, "i": interaction_id}
-    if channel:
-        where += " AND channel = :ch"
-        params["ch"] = channel
+    where += " AND (occurred_at, id) > (:t, :i)"
+    params.update(t=row.occurred_at, i=interaction_id)
     return int(
         conn.execute(text(f"SELECT count(*) FROM interaction WHERE {where}"), params).scalar_one()
     )

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-
-from vault import company_edits, queries
 from vault import keys as keymod
+from vault import queries
 from vault.errors import InputError, UsageError, VaultLocked
 from vault.render import item_text, print_json, short_time, table, timeline_lines
 from vault.share_cli import COMMANDS as SHARE_COMMANDS
@@ -25,7 +23,9 @@ from vault.unlock import (
     check_new_passphrase,
     create_vault,
     open_vault,
+    remember_on_device,
     resolve_folder,
+    set_new_passphrase,
     unlock_key,
 )
 
@@ -93,6 +93,8 @@ def _timezone(name: str | None) -> Any:
 
 def import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
     """Import options from ``--me``, ``--timezone``, the profile and the stored cursors."""
+    from sqlalchemy import text
+
     from vault.ingest import load_cursors
     from vault.records import ImportOptions
 
@@ -114,11 +116,22 @@ def import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
 MAIL_FORMATS = frozenset({"eml", "mbox", "maildir", "takeout"})
 
 
-def _detect_me(store: Store, sample: Iterable[Item], options: ImportOptions) -> ImportOptions:
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _detect_me(
+    store: Store,
+    sample: Iterable[Item],
+    options: ImportOptions,
+    notice: Callable[[str], None] = _to_stderr,
+) -> ImportOptions:
     """Options with the mailbox owner's address guessed from a sample, remembered in the profile.
 
     Without it every mail the user sent would count as a mail from their own "company".
     """
+    from sqlalchemy import text
+
     from vault.me import most_frequent_recipient
 
     address = most_frequent_recipient(sample)
@@ -132,12 +145,86 @@ def _detect_me(store: Store, sample: Iterable[Item], options: ImportOptions) -> 
             ),
             {"v": address},
         )
-    print(
+    notice(
         f"Taking {address} as your own address (it received most of this mail); "
-        "use --me to say otherwise.",
-        file=sys.stderr,
+        "use --me to say otherwise."
     )
     return replace(options, me_addresses=frozenset({address}))
+
+
+def detect_format(path: Path) -> str:
+    """The format of ``path`` as ``--format auto`` finds it.
+
+    Raises:
+        InputError: there is no such file or folder.
+        UnsupportedFormat: kluis does not recognise it.
+    """
+    import importers
+
+    if not path.exists():
+        raise InputError(f"no such file or folder: {path}")
+    return importers.detect(path)
+
+
+def _until(stop: Callable[[], bool], items: Iterator[Item]) -> Iterator[Item]:
+    try:
+        for item in items:
+            yield item
+            if stop():
+                return
+    finally:
+        if isinstance(items, Generator):
+            items.close()  # an mbox reader's process pool shuts down now, not at garbage collection
+
+
+def import_source(
+    store: Store,
+    path: Path,
+    format_name: str,
+    options: ImportOptions,
+    *,
+    progress: Callable[[Summary], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    notice: Callable[[str], None] = _to_stderr,
+) -> tuple[Summary, ImportOptions]:
+    """Import one file or folder; returns its summary and the options for the next source
+    (which know the mailbox owner's address once a mail import detected it).
+
+    ``stop`` is asked after every item: once it says yes, what was read is written and the
+    import ends there. Nothing is lost: the next import of the source resumes from its last
+    checkpoint and skips what is already in the vault.
+    """
+    import importers
+    from vault.ingest import Ingestor
+
+    importer = importers.load(format_name)
+    if format_name in MAIL_FORMATS and not options.me_addresses:
+        options = _detect_me(store, importer.read(path, options), options, notice)
+    items = importer.read(path, options)
+    if stop is not None:
+        items = _until(stop, items)
+    ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
+    return ingestor.run(items), options
+
+
+def quarantined_items(
+    store: Store, paths: Iterable[Path], limit: int = 200
+) -> list[tuple[str, str]]:
+    """(source reference, reason) of what the imports of ``paths`` could not read, newest first."""
+    from sqlalchemy import text
+
+    locators = [str(path.resolve()) for path in paths]
+    marks = ", ".join(f":l{n}" for n in range(len(locators)))
+    with store.read() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT q.source_ref, q.reason FROM quarantine q "
+                "JOIN importrun r ON r.id = q.import_run_id JOIN source s ON s.id = r.source_id "
+                f"WHERE s.locator IN ({marks}) ORDER BY q.id DESC LIMIT :limit"
+            ),
+            {"limit": limit, **{f"l{n}": locator for n, locator in enumerate(locators)}},
+        ).all()
+    return [(str(ref), str(reason)) for ref, reason in rows]
 
 
 def progress_printer() -> Callable[[Summary], None] | None:
@@ -156,8 +243,7 @@ def progress_printer() -> Callable[[Summary], None] | None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    import importers
-    from vault.ingest import Ingestor, Summary
+    from vault.ingest import Summary
 
     paths = [Path(p).expanduser() for p in args.paths]
     for path in paths:
@@ -168,12 +254,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         total = Summary()
         progress = progress_printer()
         for path in paths:
-            format_name = importers.detect(path) if args.format == "auto" else args.format
-            importer = importers.load(format_name)
-            if format_name in MAIL_FORMATS and not options.me_addresses:
-                options = _detect_me(store, importer.read(path, options), options)
-            ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
-            total.add(ingestor.run(importer.read(path, options)))
+            format_name = detect_format(path) if args.format == "auto" else args.format
+            summary, options = import_source(store, path, format_name, options, progress=progress)
+            total.add(summary)
         if progress is not None:
             sys.stderr.write("\n")
     print_summary(total, as_json=args.json)
@@ -201,7 +284,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_companies(args: argparse.Namespace) -> int:
-    with opened(args) as store, store.read() as conn:
+    with opened(args) as store, store.reader() as conn:
         rows = queries.list_companies(conn)
     if args.json:
         print_json([row.to_json() for row in rows])
@@ -224,7 +307,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         raise UsageError("--limit must be at least 1")
     since = parse_user_date(args.since) if args.since else None
     until = parse_user_date(args.until, end_of_day=True) if args.until else None
-    with opened(args) as store, store.read() as conn:
+    with opened(args) as store, store.reader() as conn:
         company_id, name = queries.find_company(conn, args.company)
         rows = queries.timeline(
             conn, company_id, channel=args.channel, since=since, until=until, limit=args.limit
@@ -238,7 +321,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    with opened(args) as store, store.read() as conn:
+    with opened(args) as store, store.reader() as conn:
         item = queries.show(conn, args.id)
     if args.json:
         print_json(item)
@@ -252,7 +335,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    with opened(args) as store, store.read() as conn:
+    with opened(args) as store, store.reader() as conn:
         rows = search(
             conn, " ".join(args.query), company=args.company, channel=args.channel, limit=args.limit
         )
@@ -266,7 +349,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_bookings(args: argparse.Namespace) -> int:
-    with opened(args) as store, store.read() as conn:
+    with opened(args) as store, store.reader() as conn:
         company_id = queries.find_company(conn, args.company)[0] if args.company else None
         rows = queries.list_bookings(conn, company_id=company_id, upcoming=args.upcoming)
     if args.ics:
@@ -296,6 +379,8 @@ def cmd_bookings(args: argparse.Namespace) -> int:
 
 
 def cmd_company(args: argparse.Namespace) -> int:
+    from vault import company_edits
+
     with opened(args) as store, store.begin() as conn:
         if args.edit == "rename":
             message = company_edits.rename(conn, args.company, args.name)
@@ -325,8 +410,7 @@ def _set_new_passphrase(
     folder: Path, keyfile: keymod.KeyFile, dek: bytes, from_stdin: bool
 ) -> None:
     """Ask for a new passphrase and re-wrap the data key under it (the database is untouched)."""
-    keymod.rewrap_passphrase(keyfile, dek, ask_new_passphrase(from_stdin))
-    keymod.save_keys(folder, keyfile)
+    set_new_passphrase(folder, keyfile, dek, ask_new_passphrase(from_stdin))
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
@@ -343,12 +427,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_remember(args: argparse.Namespace) -> int:
-    from vault.device import store_device_key
-
     folder = resolve_folder(args.vault)
     keyfile, dek = unlock_key(folder, _source(args))
-    keymod.wrap_device_key(keyfile, dek, store_device_key(keyfile.vault_id))
-    keymod.save_keys(folder, keyfile)
+    remember_on_device(folder, keyfile, dek)
     print("This device now opens the vault without asking. `kluis forget` undoes it.")
     return 0
 

@@ -239,6 +239,14 @@ def split(conn: Connection, company: str, value: str, new_name: str | None = Non
     return _record(conn, "split", f"split {value} off {name!r} as {new_name or value!r}", undo)
 
 
+def last_edit(conn: Connection) -> str | None:
+    """The summary of the edit ``undo_last`` would reverse, or None when there is none."""
+    summary = conn.execute(
+        text("SELECT summary FROM companyedit WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1")
+    ).scalar()
+    return str(summary) if summary is not None else None
+
+
 def undo_last(conn: Connection) -> str:
     """Reverse the most recent edit not yet undone."""
     row = conn.execute(

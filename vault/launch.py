@@ -1,4 +1,10 @@
-"""Opening the terminal app: unlock first, and on a machine with no vault offer the demo."""
+"""Opening the terminal app on the right first screen.
+
+A vault that opens without asking (``--passphrase-stdin``, ``KLUIS_PASSPHRASE``, the remembered
+device key) starts on the main screen; one that needs its passphrase on the app's unlock screen;
+no vault at all on the welcome screen (the demo, or a new vault). Without a terminal nothing
+is asked: the vault opens from a script's passphrase or kluis says how to give one.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,10 @@ from vault.unlock import (
     PassphraseSource,
     default_folder,
     open_vault,
+    open_vault_without_prompt,
     resolve_folder,
     vault_exists,
 )
-
-
-def _ask_yes(question: str) -> bool:
-    answer = input(f"{question} [Y/n] ").strip().casefold()
-    return answer in ("", "y", "yes", "j", "ja")
 
 
 def command_name() -> str:
@@ -63,17 +65,21 @@ def open_app(folder: Path, source: PassphraseSource, passphrase_hint: str | None
 
 
 def launch_app(args: argparse.Namespace) -> int:
-    """`kluis` / `kluis tui`: open the app, offering the demo vault when there is none."""
+    """`kluis` / `kluis tui`: open the app on the main, unlock or welcome screen."""
     folder = resolve_folder(args.vault)
-    if vault_exists(folder):
-        return open_app(folder, PassphraseSource(from_stdin=args.passphrase_stdin))
-    print(f"There is no vault at {folder} yet.")
-    if not sys.stdin.isatty():
+    source = PassphraseSource(from_stdin=args.passphrase_stdin)
+    interactive = sys.stdin.isatty()
+    if vault_exists(folder) and not interactive:
+        return open_app(folder, source)  # a script's passphrase, or one line saying how to give it
+    if not vault_exists(folder) and not interactive:
+        print(f"There is no vault at {folder} yet.")
         print("Create yours with `kluis init`, or try `kluis demo` for a realistic demo vault.")
         return 1
-    if _ask_yes("Open the demo vault (6 years of a made-up person's mail and chats)?"):
-        from vault.demo import run_demo
+    from tui.app import run_app  # type: ignore[import-not-found, unused-ignore]
 
-        return run_demo(argparse.Namespace(vault=None, no_tui=False))
-    print("Create your own with `kluis init`, then `kluis import PATH`.")
-    return 0
+    if not vault_exists(folder):
+        from vault.demo import demo_folder
+
+        return int(run_app(folder=folder, demo_folder=demo_folder(None)))
+    store = open_vault_without_prompt(folder, source)
+    return int(run_app(store) if store is not None else run_app(folder=folder))

@@ -115,7 +115,7 @@ def normalise_phone(value: str, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidValue(
             f"not a valid phone number: {value!r} (national numbers are read as {region.upper()}; "
-            "write +CC… or pass --region)"
+            "write it with its country code, +CC…)"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -97,24 +97,56 @@ def create_vault(folder: Path, passphrase: str) -> tuple[Store, str]:
     return store, made.recovery_code
 
 
-def unlock_key(folder: Path, source: PassphraseSource) -> tuple[keymod.KeyFile, bytes]:
-    """The key file and the data key, unlocked from the first source that has one."""
-    keyfile = keymod.load_keys(folder)
+def _unlock_without_prompt(keyfile: keymod.KeyFile, source: PassphraseSource) -> bytes | None:
     passphrase = source.non_interactive()
     if passphrase is not None:
-        return keyfile, keymod.unwrap_with_passphrase(keyfile, passphrase)
+        return keymod.unwrap_with_passphrase(keyfile, passphrase)
     if source.allow_device and "device" in keyfile.wraps:
         device_key = load_device_key(keyfile.vault_id)
         if device_key is not None:
             try:
-                return keyfile, keymod.unwrap_with_device_key(keyfile, device_key)
+                return keymod.unwrap_with_device_key(keyfile, device_key)
             except WrongPassphrase:
                 pass  # a stale keyring entry: fall through to the prompt
-    passphrase = source.ask(f"Passphrase for {folder}: ")
-    return keyfile, keymod.unwrap_with_passphrase(keyfile, passphrase)
+    return None
+
+
+def unlock_key(folder: Path, source: PassphraseSource) -> tuple[keymod.KeyFile, bytes]:
+    """The key file and the data key, unlocked from the first source that has one."""
+    keyfile = keymod.load_keys(folder)
+    dek = _unlock_without_prompt(keyfile, source)
+    if dek is None:
+        dek = keymod.unwrap_with_passphrase(keyfile, source.ask(f"Passphrase for {folder}: "))
+    return keyfile, dek
 
 
 def open_vault(folder: Path, source: PassphraseSource) -> Store:
     """Unlock and open the vault in ``folder``."""
     keyfile, dek = unlock_key(folder, source)
     return open_store(folder, dek, keyfile.vault_id)
+
+
+def open_vault_without_prompt(folder: Path, source: PassphraseSource) -> Store | None:
+    """The vault opened from stdin, the environment or the remembered device key, if any has
+    it; None when only asking the user would unlock it (the app's unlock screen does that)."""
+    keyfile = keymod.load_keys(folder)
+    dek = _unlock_without_prompt(keyfile, source)
+    return None if dek is None else open_store(folder, dek, keyfile.vault_id)
+
+
+def remember_on_device(folder: Path, keyfile: keymod.KeyFile, dek: bytes) -> None:
+    """Keep a device key in the OS keyring that opens this vault without asking.
+
+    Raises:
+        KeyringUnavailable: there is no usable keyring here (nothing is changed then).
+    """
+    from vault.device import store_device_key
+
+    keymod.wrap_device_key(keyfile, dek, store_device_key(keyfile.vault_id))
+    keymod.save_keys(folder, keyfile)
+
+
+def set_new_passphrase(folder: Path, keyfile: keymod.KeyFile, dek: bytes, passphrase: str) -> None:
+    """Re-wrap the data key under a new passphrase (the database is untouched)."""
+    keymod.rewrap_passphrase(keyfile, dek, check_new_passphrase(passphrase))
+    keymod.save_keys(folder, keyfile)
