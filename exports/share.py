@@ -272,7 +272,7 @@ def build_share(
         end = parse_user_date(request.expires, end_of_day=True) - 1
         expires_at = datetime.fromtimestamp(end, UTC)
         if expires_at <= now:
-            raise UsageError(f"--expires {request.expires} is not in the future")
+            raise UsageError(f"the consent end date {request.expires} is not in the future")
     receipt_id = receipt_id or new_receipt_id()
     values: dict[str, list[str]] = {}
     for shared in fields:
