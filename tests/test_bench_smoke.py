@@ -55,3 +55,9 @@ def test_the_import_bench_imports_every_generated_mail(tmp_path: Path) -> None:
 def test_the_search_bench_runs_its_fifty_queries(tmp_path: Path) -> None:
     out = _bench("search.py", "--items", "400", "--repeat", "1", "--data", str(tmp_path / "s"))
     assert "50 queries" in out and "p95" in out
+
+
+def test_the_chat_bench_imports_every_generated_message() -> None:
+    out = _bench("import_chat.py", "--messages", "300")
+    assert "whatsapp 300 messages:" in out
+    assert "0 quarantined" in out and "305 new items" in out
