@@ -139,6 +139,7 @@ class SourceRow(Horizontal):
     }
     SourceRow .source-path {
         width: 1fr;
+        min-width: 12;
     }
     SourceRow ProgressBar {
         width: 20;
@@ -148,7 +149,7 @@ class SourceRow(Horizontal):
         width: 18;
     }
     SourceRow .source-counts {
-        width: 46;
+        width: 2fr;
         color: $text-muted;
     }
     """
@@ -166,8 +167,11 @@ class SourceRow(Horizontal):
             Text("✓ " + FORMAT_NAMES.get(self.format_name, self.format_name)),
             classes="source-format",
         )
+        # The name says which source it is; the folder it is in is the first thing to cut.
         yield Static(
-            Text(one_line(str(self.path), 300), no_wrap=True, overflow="ellipsis"),
+            Text(
+                one_line(self.path.name or str(self.path), 300), no_wrap=True, overflow="ellipsis"
+            ),
             classes="source-path",
         )
         yield ProgressBar(total=1, show_eta=False, show_percentage=False)
