@@ -184,6 +184,8 @@ def test_rename_from_the_timeline_keeps_its_filter_and_cursor(vault: Store) -> N
         assert str(timeline.border_title) == "KLM Airlines · mail · 18 items"
         assert timeline.current_item is not None and timeline.current_item.id == item.id
         assert app.focused is timeline
+        # The item pane reads the item again after a short delay, in a worker.
+        await until(pilot, lambda: app.main.detail.item is not None)
         assert app.main.detail.item is not None
         assert app.main.detail.item["company"]["name"] == "KLM Airlines"
 

@@ -251,6 +251,7 @@ class DetailPane(VerticalScroll, can_focus=True, inherit_bindings=False):
             self._show(message.item, message.context)
 
     def _show(self, item: dict[str, Any] | None, context: list[ContextMessage]) -> None:
+        had_files = self._has_files()
         self.item = item
         body = self.query_one("#detail-body", Static)
         if item is None:
@@ -260,17 +261,22 @@ class DetailPane(VerticalScroll, can_focus=True, inherit_bindings=False):
             body.update(render_item(item, context, self.zone))
             self.border_title = Text(f"Item {item['id']}")
         self.scroll_home(animate=False)
-        self.refresh_bindings()
+        if self._has_files() != had_files:
+            # Only then: redrawing the footer on every item cost a third of a key's time.
+            self.refresh_bindings()
+
+    def _has_files(self) -> bool:
+        return bool(self.item and self.item.get("attachments"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Save files only shows for an item that has files."""
         if action == "save_attachments":
-            return bool(self.item and self.item.get("attachments"))
+            return self._has_files()
         return True
 
     def action_save_attachments(self) -> None:
         """s: write one or all of the item's files to a folder."""
-        if self.item is not None and self.item.get("attachments"):
+        if self.item is not None and self._has_files():
             self.app.push_screen(SaveAttachmentScreen(self.store, int(self.item["id"])))
         else:
             self.notify("This item has no files to save", timeout=3)
