@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from vault.queries import TimelineRow, timeline
+from vault.queries import TimelineRow, timeline, timeline_filter
 from vault.text import one_line, strip_controls
 from vault.timefmt import iso
 
@@ -157,17 +157,7 @@ def _months(negated: array[int], zone: tzinfo | None) -> list[MonthMark]:
 def _where(
     company_id: int, channel: str | None, since: int | None, until: int | None
 ) -> tuple[str, dict[str, Any]]:
-    where = ["company_id = :c"]
-    params: dict[str, Any] = {"c": company_id}
-    if channel:
-        where.append("channel = :ch")
-        params["ch"] = channel
-    if since is not None:
-        where.append("occurred_at >= :since")
-        params["since"] = since
-    if until is not None:
-        where.append("occurred_at < :until")
-        params["until"] = until
+    where, params = timeline_filter(company_id, channel, since, until)
     return " AND ".join(where), params
 
 

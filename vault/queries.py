@@ -155,6 +155,31 @@ def timeline_row(row: Any) -> TimelineRow:
     )
 
 
+def timeline_filter(
+    company_id: int,
+    channel: str | None,
+    since: int | None,
+    until: int | None,
+    *,
+    table: str = "",
+) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE terms and parameters of a company's timeline, narrowed to ``channel`` and to
+    ``since``/``until`` (epoch seconds, until exclusive); ``table`` prefixes the columns
+    (e.g. ``"i."``). One copy for the CLI's timeline and the app's keyset paging."""
+    where = [f"{table}company_id = :c"]
+    params: dict[str, Any] = {"c": company_id}
+    if channel:
+        where.append(f"{table}channel = :ch")
+        params["ch"] = channel
+    if since is not None:
+        where.append(f"{table}occurred_at >= :since")
+        params["since"] = since
+    if until is not None:
+        where.append(f"{table}occurred_at < :until")
+        params["until"] = until
+    return where, params
+
+
 def timeline(
     conn: Connection,
     company_id: int,
@@ -170,17 +195,8 @@ def timeline(
     Paging is by key, never OFFSET: pass the (occurred_at epoch, id) of the last row of the
     previous page as ``after_key``. ``since``/``until`` are epoch seconds (until exclusive).
     """
-    where = ["i.company_id = :company"]
-    params: dict[str, Any] = {"company": company_id, "limit": limit}
-    if channel:
-        where.append("i.channel = :channel")
-        params["channel"] = channel
-    if since is not None:
-        where.append("i.occurred_at >= :since")
-        params["since"] = since
-    if until is not None:
-        where.append("i.occurred_at < :until")
-        params["until"] = until
+    where, params = timeline_filter(company_id, channel, since, until, table="i.")
+    params["limit"] = limit
     if after_key is not None:
         where.append("(i.occurred_at, i.id) < (:key_time, :key_id)")
         params["key_time"], params["key_id"] = after_key
