@@ -17,6 +17,7 @@ from tests.support import PASSPHRASE
 from vault import queries
 from vault.backup import restore_backup
 from vault.errors import VaultCorrupt, VaultExists, WrongPassphrase
+from vault.search import search
 from vault.store import Store
 from vault.unlock import PassphraseSource, open_vault
 
@@ -39,9 +40,7 @@ def _everything(folder: Path) -> dict[str, Any]:
             ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM interaction ORDER BY id")]
             items = [queries.show(conn, int(i)) for i in ids]
             profile = conn.exec_driver_sql("SELECT key, value FROM profilefield ORDER BY id").all()
-            found = conn.exec_driver_sql(
-                "SELECT rowid FROM interaction_fts WHERE interaction_fts MATCH 'fietsen'"
-            ).all()
+            found = [row["id"] for row in search(conn, "fietsen")]
     finally:
         store.close()
     return {"companies": companies, "items": items, "profile": profile, "fts": found}

@@ -1,6 +1,6 @@
-"""Schema upgrades and the search index they lay out: a v2 vault upgrades to the time-keyed
-index of v3 and finds the same items, newest first, as a vault made new; read-only commands
-run without SQLAlchemy and give what the app's connections give."""
+"""Schema upgrades and the search index they lay out: a v2 or v3 vault upgrades to the index
+of v4 (time-keyed, one table per period) and finds the same items, newest first, as a vault
+made new; read-only commands run without SQLAlchemy and give what the app's connections give."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support import PASSPHRASE, mail, options
-from vault import company_edits, migrations, queries
+from vault import company_edits, ingest, migrations, queries, search_index
 from vault.ingest import Ingestor
 from vault.records import Interaction, Party
 from vault.search import search
@@ -76,15 +76,16 @@ def _results(store: Store) -> dict[str, list[tuple[int, str, str | None]]]:
         }
 
 
-def _v2_vault(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A vault as kluis wrote it before migration 3, with the items in it."""
+def _old_vault(folder: Path, monkeypatch: pytest.MonkeyPatch, version: int) -> None:
+    """A vault as kluis wrote it at schema ``version``, with the items in it."""
     with monkeypatch.context() as patch:
-        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
-        patch.setattr(migrations, "SCHEMA_VERSION", 2)
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:version])
+        patch.setattr(migrations, "SCHEMA_VERSION", version)
+        patch.setattr(ingest, "ensure_periods", lambda *_: None)  # older kluis had none
         store, _ = create_vault(folder, PASSPHRASE)
         Ingestor(store, options(), "test", "t").run(_items())
         with store.read() as conn:
-            assert migrations.current_version(conn) == 2
+            assert migrations.current_version(conn) == version
         store.close()
 
 
@@ -92,17 +93,29 @@ def _open(folder: Path) -> Store:
     return open_vault(folder, PassphraseSource(prompt=lambda _: PASSPHRASE, allow_env=False))
 
 
-def test_a_v2_vault_upgrades_and_finds_what_a_new_vault_finds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _check_index(store: Store) -> int:
+    """FTS5's own integrity check of every period's table; returns how many there are."""
+    with store.reader() as conn:
+        tables = [search_index.period_table(p) for p in search_index.periods(conn)]
+        for table in tables:
+            execute(conn, f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+    return len(tables)
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_older_vault_upgrades_and_finds_what_a_new_vault_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
-    _v2_vault(tmp_path / "old", monkeypatch)
+    _old_vault(tmp_path / "old", monkeypatch, version)
     upgraded = _open(tmp_path / "old")
     fresh, _ = create_vault(tmp_path / "new", PASSPHRASE)
     Ingestor(fresh, options(), "test", "t").run(_items())
     try:
         with upgraded.reader() as conn:
-            assert migrations.current_version(conn) == migrations.SCHEMA_VERSION == 3
-            execute(conn, "INSERT INTO interaction_fts(interaction_fts) VALUES ('integrity-check')")
+            assert migrations.current_version(conn) == migrations.SCHEMA_VERSION == 4
+            assert execute(conn, "SELECT count(*) FROM sqlite_master WHERE name = "
+                           "'interaction_fts'").scalar() == 0  # fmt: skip
+        assert _check_index(upgraded) == _check_index(fresh) == 1
         found = _results(upgraded)
         assert found == _results(fresh)
         assert all(found[q] for q in QUERIES)
@@ -144,6 +157,78 @@ def test_search_pages_newest_first_with_every_filter_inside_the_index(store: Sto
         assert ids("email") == [] and ids(f"c{shop1}") == []
         snippet = search(conn, "company:shop1.nl bestelling", limit=1)[0]["snippet"]
         assert "«bestelling»" in snippet
+
+
+def _over_the_years() -> list[Interaction]:
+    """Mail from two shops over seven years (several index periods), stored out of time order;
+    "storing", "stormschade" and "factuur" are spread unevenly over the years."""
+    base = datetime(2018, 11, 5, 8, tzinfo=UTC)
+    words = ["storing", "stormschade", "factuur", "storing factuur", "stoel"]
+    return [
+        mail(
+            n,
+            f"Shop{n % 2} <a@shop{n % 2}.nl>",
+            body=f"{words[(n * n) % len(words)]} melding {n}",
+            when=base + timedelta(days=(n * 53) % 120 * 21, hours=n),
+        )
+        for n in range(120)
+    ]
+
+
+def test_search_over_many_periods_pages_newest_first_across_them(store: Store) -> None:
+    items = _over_the_years()
+    Ingestor(store, options(), "test", "t").run(items)
+    periods = {search_index.period_of(int(i.occurred_at.timestamp())) for i in items}
+    assert _check_index(store) == len(periods) >= 6
+
+    def expected(match: Any, where: str = "1=1") -> list[int]:
+        with store.reader() as conn:
+            rows = execute(
+                conn,
+                f"SELECT id, body FROM interaction WHERE {where} "
+                "ORDER BY occurred_at DESC, id DESC",
+            ).all()
+        return [r.id for r in rows if match(r.body.split())]
+
+    with store.reader() as conn:
+        shop1 = queries.find_company(conn, "shop1.nl")[0]
+        june_2021 = int(datetime(2021, 6, 1, tzinfo=UTC).timestamp())
+        new_year_2023 = int(datetime(2023, 1, 1, tzinfo=UTC).timestamp())
+
+        def ids(query: str, limit: int) -> list[int]:
+            return [r["id"] for r in search(conn, query, limit=limit)]
+
+        def prefix(words: list[str]) -> bool:
+            return any(w.startswith("storm") for w in words)
+
+        def storing(words: list[str]) -> bool:
+            return "storing" in words
+
+        for limit in (1, 7, 30, 500):  # a page inside the newest period, and across several
+            assert ids("storing", limit) == expected(storing)[:limit]
+            assert ids("storm*", limit) == expected(prefix)[:limit]
+            assert (
+                ids("sto*", limit)
+                == expected(lambda w: any(x.startswith("sto") for x in w))[:limit]
+            )
+        assert ids("company:shop1.nl storm*", 500) == expected(prefix, f"company_id = {shop1}")
+        assert ids("after:2021-06-01 before:2023-01-01 storing", 500) == expected(
+            storing, f"occurred_at >= {june_2021} AND occurred_at < {new_year_2023}"
+        )
+        assert ids("storing -factuur", 500) == expected(lambda w: storing(w) and "factuur" not in w)
+
+
+def test_an_item_stored_without_its_period_is_refused_not_left_unfindable(
+    store: Store,
+) -> None:
+    Ingestor(store, options(), "test", "t").run([mail(1)])
+    with store.begin() as conn, pytest.raises(Exception, match="no search index for this date"):
+        execute(
+            conn,
+            "INSERT INTO interaction(company_id, channel, direction, occurred_at, title, body, "
+            "recipients, source_id, source_ref, dedup_key, extras) SELECT company_id, channel, "
+            "direction, 0, title, body, recipients, source_id, 'x', 'y', extras FROM interaction",
+        )
 
 
 def test_a_merged_company_finds_its_new_items_by_company(store: Store) -> None:

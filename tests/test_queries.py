@@ -154,6 +154,7 @@ def test_a_case_gathers_mail_and_chat_naming_its_reference_numbers(store: Store)
     reply = mail(3, "Coolblue <k@coolblue.nl>", title="Re: Wasmachine lekt [CB-65609899]")
     chat = mail(4, "Coolblue <k@coolblue.nl>", title="Hoi", body="Je case CB-65609899 is opgelost")
     chat.channel = "chat"
+    chat.occurred_at = datetime(2026, 3, 1, tzinfo=UTC)  # two years on: another index period
     unrelated = mail(5, "Coolblue <a@coolblue.nl>", title="Nieuwsbrief 2024-05")
     Ingestor(store, options("me@example.org"), "test", "t").run(
         [order, complaint, reply, chat, unrelated]

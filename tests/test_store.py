@@ -102,6 +102,6 @@ def test_schema_is_versioned_from_the_first_release(store: Store) -> None:
         "importrun",
         "sourcecursor",
         "quarantine",
-        "interaction_fts",
+        "interaction_fts_period",
         "ix_interaction_timeline",
     } <= tables

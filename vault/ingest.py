@@ -32,6 +32,7 @@ from vault.records import (
     Quarantined,
     content_key,
 )
+from vault.search_index import ensure_periods
 from vault.store import Store, raw_connection
 
 DEFAULT_BATCH = 1000
@@ -156,6 +157,10 @@ class _BatchWriter:
     def write(self, batch: list[Item], summary: Summary) -> None:
         interactions = [item for item in batch if isinstance(item, Interaction)]
         existing = self._existing_keys([item.dedup_key for item in interactions])
+        ensure_periods(
+            self.db,
+            (int(i.occurred_at.timestamp()) for i in interactions if i.dedup_key not in existing),
+        )
         cursors: dict[str, dict[str, Any]] = {}  # the latest checkpoint of each source
         for item in batch:
             if isinstance(item, Checkpoint):

@@ -9,6 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from vault.search_index import (
+    GUARD_SQL,
+    ID_BITS,
+    PERIOD_BITS,
+    fts_values,
+    key_sql,
+    period_keys,
+    period_sql,
+)
 from vault.store import RawConnection, execute
 
 if TYPE_CHECKING:
@@ -76,59 +85,33 @@ def _gdpr_requests(conn: Connection) -> None:
 # holds "c<company id> <channel>" so the company and channel filters are FTS terms too, and
 # prefix='2 3' indexes short prefixes ("ab*", "abo*") ahead. Ids stay below 2**30, and times
 # outside 1833-2106 (a mail dated 1 Jan 0001 or 9999) are clamped so the key fits 64 bits: such
-# items still sort before or after everything else.
-ID_BITS = 30
-TIME_LIMIT = 1 << 32
-"""Key times are clamped to [-TIME_LIMIT, TIME_LIMIT - 1] seconds since 1970."""
-FTS_ID = f"(rowid & {(1 << ID_BITS) - 1})"
-"""SQL giving the interaction id of an ``interaction_fts`` row."""
-FTS_TEXT_COLUMNS = "{title body counterpart}"
-"""The FTS5 column filter of the text a user searches (not ``scope``)."""
-
-
-def time_key(epoch: int) -> int:
-    """The smallest search key of an item at ``epoch`` seconds (for date ranges)."""
-    return min(max(epoch, -TIME_LIMIT), TIME_LIMIT - 1) << ID_BITS
-
-
-def _key(row: str = "") -> str:
-    return f"min(max({row}occurred_at, {-TIME_LIMIT}), {TIME_LIMIT - 1}) * {1 << ID_BITS} + {row}id"
-
-
-def _fts_values(row: str = "") -> str:
-    """The FTS row (key, title, body, counterpart, scope) of ``row`` ("new.", "old." or "")."""
-    return (
-        f"{_key(row)}, {row}title, {row}body, {row}counterpart, "
-        f"'c' || {row}company_id || ' ' || {row}channel"
-    )
-
-
+# items still sort before or after everything else. (v4 splits this one table by period.)
 SEARCH_V3_SQL = [
     "DROP TRIGGER IF EXISTS interaction_fts_insert",
     "DROP TRIGGER IF EXISTS interaction_fts_delete",
     "DROP TRIGGER IF EXISTS interaction_fts_update",
     "DROP TABLE IF EXISTS interaction_fts",
     # FTS5 fetches snippet text by key through the view: this index makes that a seek.
-    f"CREATE INDEX ix_interaction_search_key ON interaction({_key()})",
+    f"CREATE INDEX ix_interaction_search_key ON interaction({key_sql()})",
     "CREATE VIEW interaction_search(search_key, title, body, counterpart, scope) AS "
-    f"SELECT {_fts_values()} FROM interaction",
+    f"SELECT {fts_values()} FROM interaction",
     """CREATE VIRTUAL TABLE interaction_fts USING fts5(
         title, body, counterpart, scope, content='interaction_search',
         content_rowid='search_key', tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
     f"""CREATE TRIGGER interaction_fts_insert AFTER INSERT ON interaction BEGIN
         INSERT INTO interaction_fts(rowid, title, body, counterpart, scope)
-        VALUES ({_fts_values("new.")});
+        VALUES ({fts_values("new.")});
     END""",
     f"""CREATE TRIGGER interaction_fts_delete AFTER DELETE ON interaction BEGIN
         INSERT INTO interaction_fts(interaction_fts, rowid, title, body, counterpart, scope)
-        VALUES ('delete', {_fts_values("old.")});
+        VALUES ('delete', {fts_values("old.")});
     END""",
     f"""CREATE TRIGGER interaction_fts_update AFTER UPDATE OF
         title, body, counterpart, occurred_at, company_id, channel ON interaction BEGIN
         INSERT INTO interaction_fts(interaction_fts, rowid, title, body, counterpart, scope)
-        VALUES ('delete', {_fts_values("old.")});
+        VALUES ('delete', {fts_values("old.")});
         INSERT INTO interaction_fts(rowid, title, body, counterpart, scope)
-        VALUES ({_fts_values("new.")});
+        VALUES ({fts_values("new.")});
     END""",
     # One transaction: a vault killed mid-rebuild rolls back to v2 whole and upgrades on the
     # next open, never a half-built index.
@@ -141,10 +124,29 @@ def _time_keyed_search(conn: Connection) -> None:
         execute(conn, statement)
 
 
+def _search_by_period(conn: Connection) -> None:
+    # v4: one FTS table per period of time (vault.search_index), so a prefix query merges the
+    # doclists of the newest period only. The view and key index of v3 stay.
+    for statement in SEARCH_V3_SQL[:4] + GUARD_SQL:
+        execute(conn, statement)
+    # Walk the key index from period to period: one seek each, not a scan of every item.
+    key = execute(conn, f"SELECT min({key_sql()}) FROM interaction").scalar()
+    while key is not None:
+        period = int(key) >> (PERIOD_BITS + ID_BITS)
+        for statement in period_sql(period):
+            execute(conn, statement)
+        key = execute(
+            conn,
+            f"SELECT min({key_sql()}) FROM interaction WHERE {key_sql()} > :high",
+            {"high": period_keys(period)[1]},
+        ).scalar()
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _initial_schema,
     _gdpr_requests,
     _time_keyed_search,
+    _search_by_period,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

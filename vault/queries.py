@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
-from vault.migrations import FTS_ID, FTS_TEXT_COLUMNS
+from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, period_table, periods
 from vault.store import execute
 from vault.text import one_line, strip_controls
 from vault.timefmt import iso
@@ -362,9 +362,9 @@ def related_items(
     if refs:
         quoted = " OR ".join('"' + r.replace('"', '""') + '"' for r in refs)
         params["refs"] = f"{FTS_TEXT_COLUMNS}: ({quoted})"
-        union.append(
-            f"SELECT {FTS_ID} FROM interaction_fts WHERE interaction_fts MATCH :refs "
-            f"AND {FTS_ID} != :i"
-        )
+        union += [
+            f"SELECT {FTS_ID} FROM {table} WHERE {table} MATCH :refs AND {FTS_ID} != :i"
+            for table in map(period_table, periods(conn))
+        ]
     rows = execute(conn, " UNION ".join(union) + f" ORDER BY 1 LIMIT {CASE_LIMIT}", params).all()
     return [int(r[0]) for r in rows]

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
-from vault.migrations import FTS_ID, FTS_TEXT_COLUMNS, time_key
 from vault.queries import _TIMELINE_COLUMNS, find_company, timeline_row
+from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, period_table, periods, time_key
 from vault.store import RawConnection, Row, execute
 from vault.text import one_line
 from vault.timefmt import parse_user_date
@@ -180,35 +180,47 @@ def _matching(
 ) -> list[Row]:
     """Items matching the words, newest first.
 
-    The FTS rowid is the time key (migration 3), so FTS5 walks its doclists newest first and
-    stops at ``limit``; company and channel are ``scope`` terms and dates a rowid range, so
-    every filter is applied inside the index. Snippets are made for that one page only.
+    The FTS rowid is the time key, so each period's index (``vault.search_index``) yields its
+    hits newest first and stops at what the page still needs; the periods are asked newest
+    first until the page is full. Company and channel are ``scope`` terms and dates a rowid
+    range, so every filter is applied inside the index. Snippets are made for that page only.
     """
     match = f"{FTS_TEXT_COLUMNS}: ({parsed.fts})"
     if company_id is not None:
         match += f' AND scope:"c{int(company_id)}"'
     if parsed.channel:
         match += f' AND scope:"{parsed.channel}"'
-    where = ["interaction_fts MATCH :fts"]
-    params: dict[str, Any] = {"fts": match, "limit": limit}
+    where = ["{table} MATCH :fts"]
+    params: dict[str, Any] = {"fts": match}
+    low = high = None
     if parsed.after is not None:
         where.append("rowid >= :low")
-        params["low"] = time_key(parsed.after)
+        params["low"] = low = time_key(parsed.after)
     if parsed.before is not None:
         where.append("rowid < :high")
-        params["high"] = time_key(parsed.before)
+        params["high"] = high = time_key(parsed.before)
+    rows: list[Row] = []
+    for period in periods(conn, low, high):
+        params["limit"] = limit - len(rows)
+        rows += execute(conn, _page_sql(period_table(period), where), params).all()
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def _page_sql(table: str, where: list[str]) -> str:
+    """One period's hits for the page, newest first, joined to their items and companies."""
     # Three snippets, the best one kept: snippet(-1) could pick the scope column.
     marks = "'«', '»', '…', 16"
     page = (
-        f"SELECT {FTS_ID} AS id, snippet(interaction_fts, 0, {marks}) AS t, "
-        f"snippet(interaction_fts, 1, {marks}) AS b, snippet(interaction_fts, 2, {marks}) AS p "
-        f"FROM interaction_fts WHERE {' AND '.join(where)} ORDER BY rowid DESC LIMIT :limit"
+        f"SELECT {FTS_ID} AS id, snippet({table}, 0, {marks}) AS t, "
+        f"snippet({table}, 1, {marks}) AS b, snippet({table}, 2, {marks}) AS p "
+        f"FROM {table} WHERE {' AND '.join(where).format(table=table)} "
+        "ORDER BY rowid DESC LIMIT :limit"
     )
-    return execute(
-        conn,
+    return (
         f"{_SELECT}, CASE WHEN instr(h.b, '«') THEN h.b WHEN instr(h.t, '«') THEN h.t "
         f"WHEN instr(h.p, '«') THEN h.p END AS hit FROM ({page}) h "
         "JOIN interaction i ON i.id = h.id JOIN company c ON c.id = i.company_id "
-        "ORDER BY i.occurred_at DESC, i.id DESC",
-        params,
-    ).all()
+        "ORDER BY i.occurred_at DESC, i.id DESC"
+    )
