@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -231,6 +233,34 @@ def test_a_file_that_does_not_start_with_a_from_line_is_not_an_mbox(tmp_path: Pa
 
 
 # --- resuming ----------------------------------------------------------------------------------
+
+
+def test_a_big_mbox_parsed_in_the_pool_keeps_every_mail_byte_for_byte(
+    store: Store, tmp_path: Path
+) -> None:
+    # Over POOL_MIN_BYTES, the workers hash and compress each mail ahead of the writer.
+    mails = [
+        f"From: Shop <news@shop.nl>\nTo: sanne@example.org\nSubject: Aanbieding {n}\n"
+        f"Message-ID: <{n}@shop.nl>\nDate: Mon, 4 Mar 2024 10:00:00 +0100\n\n"
+        f"{'Korting op alles. ' * 400}{n}\n"
+        for n in range(700)
+    ]
+    path = tmp_path / "big.mbox"
+    path.write_text("".join(f"From news@shop.nl Mon Mar  4 10:00:00 2024\n{m}\n" for m in mails))
+    assert path.stat().st_size > mbox.POOL_MIN_BYTES
+
+    assert ingest(store, mbox.read(path, ME)).new == len(mails)
+
+    with store.read() as conn:
+        stored = conn.execute(
+            text("SELECT i.title, b.sha256, b.size, b.data FROM interaction i "
+                 "JOIN blob b ON b.sha256 = i.raw_blob")
+        ).all()  # fmt: skip
+    raw = {f"Aanbieding {n}": m.encode() for n, m in enumerate(mails)}
+    assert len(stored) == len(mails)
+    for title, digest, size, data in stored:
+        assert zlib.decompress(data) == raw[title]
+        assert (digest, size) == (hashlib.sha256(raw[title]).hexdigest(), len(raw[title]))
 
 
 def test_reimporting_the_same_mbox_reads_nothing(store: Store) -> None:

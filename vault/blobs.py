@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
@@ -13,14 +14,31 @@ from vault.store import RawConnection
 COMPRESSION_LEVEL = 1
 
 
-def put_blob(db: RawConnection, data: bytes) -> str:
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """Bytes made ready for the blob table: their digest, size and compressed form."""
+
+    sha256: str
+    size: int
+    data: bytes
+
+
+def pack(data: bytes) -> Packed:
+    """Hash and compress ``data``: the CPU part of storing a blob, done where it is cheapest
+    (the parse workers, for mail), so the single writer only inserts."""
+    return Packed(
+        hashlib.sha256(data).hexdigest(), len(data), zlib.compress(data, COMPRESSION_LEVEL)
+    )
+
+
+def put_blob(db: RawConnection, data: bytes | Packed) -> str:
     """Store ``data`` (if not stored yet) and return its SHA-256 hex digest."""
-    digest = hashlib.sha256(data).hexdigest()
+    packed = data if isinstance(data, Packed) else pack(data)
     db.execute(
         "INSERT OR IGNORE INTO blob(sha256, size, data) VALUES (?, ?, ?)",
-        (digest, len(data), zlib.compress(data, COMPRESSION_LEVEL)),
+        (packed.sha256, packed.size, packed.data),
     )
-    return digest
+    return packed.sha256
 
 
 def get_blob(conn: Connection, digest: str) -> bytes | None:

@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from vault.blobs import Packed
 
 Channel = Literal["email", "chat", "booking", "order", "call", "letter", "note"]
 Direction = Literal["in", "out", "system"]
@@ -143,6 +146,8 @@ class Interaction:
     bookings: list[Booking] = field(default_factory=list)
     hints: CompanyHints = field(default_factory=CompanyHints)
     extras: dict[str, Any] = field(default_factory=dict)
+    raw_packed: Packed | None = field(default=None, compare=False, repr=False)
+    """``raw`` hashed and compressed ahead by a parse worker (``vault.ingest.map_in_pool``)."""
 
     @property
     def counterpart(self) -> Party | None:

@@ -29,7 +29,7 @@ from typing import IO, Any
 from importers.archive import zip_aware
 from importers.email.message import parse_message
 from vault.errors import InputError, MalformedInput
-from vault.ingest import map_in_pool
+from vault.ingest import map_in_pool, packed_ahead
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -142,7 +142,7 @@ def _parsed(
     message: MboxMessage, *, ref: str, parse: MessageParser, options: ImportOptions
 ) -> tuple[Interaction | Quarantined, int, str]:
     """One message's record and where the next one starts (picklable, for the pool)."""
-    return message_item(message, ref, parse, options), message.end, message.tail
+    return packed_ahead(message_item(message, ref, parse, options)), message.end, message.tail
 
 
 def resume_offset(handle: IO[bytes], size: int, cursor: dict[str, Any] | None) -> int:
