@@ -96,7 +96,7 @@ def map_in_pool(
     inputs: Iterable[T],
     workers: int = 2,
     chunksize: int = 64,
-    window: int = 24,
+    window: int = 16,
 ) -> Iterator[R]:
     """Apply ``function`` in a process pool, yielding results in input order.
 
@@ -104,8 +104,8 @@ def map_in_pool(
     the single writer. ``function`` and the inputs must be picklable. A thread reads
     ``inputs`` and hands chunks to the pool, so neither that reading nor the workers wait while
     the caller writes a batch: measured on 5,000 mails, the writer thread's CPU fell by a
-    fifth once the mbox splitting left it. At most ``window`` chunks (by default 1,536 items,
-    more than a batch) are in flight or waiting to be taken (``Executor.map`` would read all of
+    fifth once the mbox splitting left it. At most ``window`` chunks (by default 1,024 items,
+    about a batch) are in flight or waiting to be taken (``Executor.map`` would read all of
     ``inputs`` first), so a stream stays a stream and memory stays flat.
     """
     done: queue.SimpleQueue[Future[list[R]] | BaseException | None] = queue.SimpleQueue()
