@@ -135,13 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     store_run = rows[variants[0][0]]
     print(
         table(
-            ["stage", "wall s", "CPU s", "msg/s (wall)", "vault MiB"],
+            ["stage", "wall s", "CPU s", "msg/s (wall)", "stored", "vault MiB"],
             [
                 [
                     label,
                     f"{f['wall']:.1f}",
                     f"{f['cpu']:.1f}",
                     f"{args.mails / f['wall']:,.0f}",
+                    f"{f['stored']:,.0f}" if "stored" in f else "",
                     f"{f['size'] / 2**20:.0f}" if "size" in f else "",
                 ]
                 for label, f in rows.items()

@@ -52,6 +52,13 @@ def test_the_import_bench_imports_every_generated_mail(tmp_path: Path) -> None:
     assert "40" in out.split("kluis import mbox (SQLCipher)")[1].splitlines()[0]
 
 
+def test_the_floor_bench_stores_every_mail_in_each_variant(tmp_path: Path) -> None:
+    out = _bench("import_floor.py", "--mails", "40", "--data", str(tmp_path / "mail"))
+    rows = [line for line in out.splitlines() if line.startswith("store: ")]
+    assert len(rows) == 3 and all(" 40 " in row for row in rows)
+    assert "floor on " in out
+
+
 def test_the_search_bench_runs_its_fifty_queries(tmp_path: Path) -> None:
     out = _bench("search.py", "--items", "400", "--repeat", "1", "--data", str(tmp_path / "s"))
     assert "50 queries" in out and "p95" in out
