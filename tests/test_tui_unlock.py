@@ -27,6 +27,7 @@ from tui.app import KluisApp
 from tui.import_screen import EmptyVaultHint, ImportScreen
 from tui.unlock import UnlockScreen
 from tui.welcome import WelcomeScreen
+from vault import ingest, migrations
 from vault import keys as keymod
 from vault.errors import WrongPassphrase
 from vault.ingest import Ingestor
@@ -154,6 +155,36 @@ def test_a_wrong_passphrase_is_said_plainly_and_the_right_one_then_opens_the_vau
     run(app, story)
     assert (locked / "keys.json").read_bytes() == keys_before  # nothing remembered, nothing changed
     assert app.opened is not None
+    app.opened.close()
+
+
+def test_an_older_vault_says_it_is_upgrading_while_it_does(
+    vault_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:  # a vault as the kluis before the period index wrote it
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+        patch.setattr(migrations, "SCHEMA_VERSION", 3)
+        patch.setattr(ingest, "ensure_periods", lambda *_: None)
+        store, _ = create_vault(vault_dir, PASSPHRASE)
+        Ingestor(store, options("me@example.org"), "test", "fixture").run([mail(1)])
+        store.close()
+    app = KluisApp(folder=vault_dir, tz=UTC)
+
+    async def story(pilot: Pilot[Any]) -> None:
+        said = watch_status(app.screen)
+        await type_into(pilot, "#unlock-passphrase", PASSPHRASE)
+        await pilot.press("enter")
+        await until(pilot, lambda: unlocked_with_klm(app), "the main screen with KLM")
+        assert [text.split(".")[0] for text, _ in said] == [
+            "Unlocking…",
+            "Upgrading this vault for the new kluis, once",
+        ]
+        assert all(busy for _, busy in said)
+
+    run(app, story)
+    assert app.opened is not None
+    with app.opened.reader() as conn:
+        assert migrations.current_version(conn) == migrations.SCHEMA_VERSION
     app.opened.close()
 
 

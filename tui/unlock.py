@@ -188,12 +188,23 @@ class UnlockScreen(Screen[None]):
         try:
             keyfile = keymod.load_keys(self.folder)
             dek = unwrap(keyfile)
-            return keyfile, dek, open_store(self.folder, dek, keyfile.vault_id)
+            store = open_store(self.folder, dek, keyfile.vault_id, upgrading=self._upgrading)
+            return keyfile, dek, store
         except WrongPassphrase as exc:
             self.post_message(wrong(exc))
         except Exception as exc:  # a damaged vault: say so on the screen, never a traceback
             self.post_message(UnlockFailed(_problem(exc)))
         return None
+
+    def _upgrading(self) -> None:
+        # Called in the worker: a big vault's upgrade takes minutes, and someone who thinks
+        # the app hangs and quits it makes the upgrade start over next time.
+        self.app.call_from_thread(
+            self.show_status,
+            "Upgrading this vault for the new kluis, once. A large vault takes a few minutes: "
+            "please keep kluis open.",
+            busy=True,
+        )
 
     @work(thread=True, exclusive=True, group="unlock", description="Unlocking the vault")
     def _unlock(self, passphrase: str, remember: bool) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,8 +242,25 @@ def create_store(folder: Path, dek: bytes, vault_id: str) -> Store:
     return store
 
 
-def open_store(folder: Path, dek: bytes, vault_id: str) -> Store:
+UPGRADING = (
+    "upgrading this vault to the new kluis (once; a large vault takes a few minutes, and an "
+    "interrupted upgrade starts again next time)"
+)
+"""What a user is told before a schema upgrade, which can rebuild the search index."""
+
+
+def _say_upgrading() -> None:
+    if sys.stderr.isatty():
+        print(f"kluis: {UPGRADING}…", file=sys.stderr, flush=True)
+
+
+def open_store(
+    folder: Path, dek: bytes, vault_id: str, *, upgrading: Callable[[], None] = _say_upgrading
+) -> Store:
     """Open the vault database in ``folder``, migrating it if this kluis is newer.
+
+    ``upgrading`` is called before an existing vault is migrated (by default a line on a
+    terminal's stderr; the app shows it in its status line instead).
 
     Raises:
         VaultCorrupt: the database is missing, damaged, from another vault, or from a newer kluis.
@@ -272,14 +289,8 @@ def open_store(folder: Path, dek: bytes, vault_id: str) -> Store:
             if stored_id != vault_id:
                 raise VaultCorrupt(f"{path.name} does not belong to this vault's keys.json")
         if version < SCHEMA_VERSION:
-            if version and sys.stderr.isatty():
-                # Migration 3 rebuilds the search index: minutes for a million items.
-                print(
-                    "kluis: upgrading this vault to the new kluis (once; a large vault takes a "
-                    "few minutes, and an interrupted upgrade starts again next time)…",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if version:
+                upgrading()  # migrations 3 and 4 rebuild the search index: minutes at 1M items
             with store.begin() as conn:
                 migrate(conn)  # checks the version again inside its transaction
     except BaseException:
