@@ -171,6 +171,26 @@ def test_unchanged_folders_are_skipped_and_a_new_mail_reopens_only_its_folder(
     ]
 
 
+def test_a_big_maildir_parsed_by_the_workers_gives_what_reading_it_here_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "Maildir"
+    shutil.copytree(MAILDIR, copy)
+    letter = b"Beste klant, hierbij uw overzicht. " * 400
+    for n in range(400):  # 5 MiB in the inbox and in Sent: the pool reads them
+        folder = copy / ("cur" if n % 2 else ".Sent/cur")
+        write(folder / f"17000{n:05}.M{n}P1.host:2,S", PLAIN % b"Overzicht %d" % n + letter)
+    assert sum(f.stat().st_size for f in copy.rglob("*") if f.is_file()) > mbox.POOL_MIN_BYTES
+
+    pooled = read_all(copy)
+    monkeypatch.setattr(maildir, "POOL_MIN_BYTES", 1 << 40)
+    here = read_all(copy)
+
+    assert pooled == here  # same records and checkpoints, in the same order
+    assert len(mails_of(pooled)) == MAILS + 400
+    assert all(m.raw_packed is not None for m in mails_of(pooled))
+
+
 def test_reimporting_an_unchanged_maildir_through_the_vault_reads_nothing(store: Store) -> None:
     ingest(store, maildir.read(MAILDIR, ME), "maildir")
 

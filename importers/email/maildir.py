@@ -17,12 +17,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from importers.archive import zip_aware
+from importers.email.mbox import POOL_MIN_BYTES
 from importers.email.message import parse_message
 from vault.errors import UnsupportedFormat
+from vault.ingest import map_in_pool, packed_ahead
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -55,6 +58,9 @@ def is_maildir(path: Path) -> bool:
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     """Yield the mails of every maildir in ``path``, a ``Checkpoint`` after each folder.
 
+    From ``POOL_MIN_BYTES`` of mail on, the files are read by a thread and parsed in worker
+    processes (as for an mbox) while this process stores what comes back, in order.
+
     Raises:
         UnsupportedFormat: there is no maildir in ``path``.
     """
@@ -63,8 +69,41 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     if not folders:
         raise UnsupportedFormat(f"{path}: no Maildir here (a folder with cur/ and new/)")
     names = folder_names(folder.relative_to(root.parent).parts for folder in folders)
-    for folder in folders:
-        yield from _read_folder(folder, names[folder.relative_to(root.parent).parts], options)
+    listings = [
+        _Listing(folder, names[folder.relative_to(root.parent).parts], *_listing(folder))
+        for folder in folders
+    ]
+    parse = partial(_parsed, options=options)
+    tasks = _tasks(listings, options)
+    big = sum(listing.size for listing in listings) >= POOL_MIN_BYTES
+    yield from map_in_pool(parse, tasks) if big else map(parse, tasks)
+
+
+class _Listing(NamedTuple):
+    """One maildir: its folder name, mail files in reading order, state and total size."""
+
+    path: Path
+    name: str
+    files: list[str]
+    state: dict[str, Any]
+    size: int
+
+
+class _Mail(NamedTuple):
+    """A mail file read, to be parsed (in a worker, for a big maildir)."""
+
+    raw: bytes
+    source_ref: str
+    folder: str
+    filename: str
+
+
+def _parsed(task: _Mail | Item, *, options: ImportOptions) -> Item:
+    """The record of a mail read; anything else (a checkpoint, a quarantined file) as it is."""
+    if isinstance(task, _Mail):
+        mail = parse_file(task.raw, task.source_ref, task.folder, task.filename, options)
+        return packed_ahead(mail)
+    return task
 
 
 def parse_file(
@@ -137,49 +176,54 @@ def _maildirs(folder: Path) -> Iterator[Path]:
         yield from _maildirs(child)
 
 
-def _read_folder(folder: Path, name: str, options: ImportOptions) -> Iterator[Item]:
-    """The mails of one maildir, then its checkpoint (nothing if the cursor says unchanged)."""
-    source = f"maildir:{folder}"
-    files, state = _listing(folder)
-    cursor = options.cursors.get(source)
-    if cursor is not None and all(cursor.get(key) == value for key, value in state.items()):
-        return
-    complete = True
-    for file in files:
-        try:
-            if file.stat().st_size > MAX_MESSAGE_BYTES:
-                limit = MAX_MESSAGE_BYTES // (1024 * 1024)
-                yield Quarantined(str(file), b"", f"file is over the {limit} MB limit")
+def _tasks(listings: list[_Listing], options: ImportOptions) -> Iterator[_Mail | Item]:
+    """Each maildir's mail files read, then its checkpoint; nothing of an unchanged one."""
+    for listing in listings:
+        source = f"maildir:{listing.path}"
+        cursor = options.cursors.get(source)
+        if cursor is not None and all(cursor.get(k) == v for k, v in listing.state.items()):
+            continue
+        complete = True
+        for file in listing.files:
+            path = Path(file)
+            try:
+                if path.stat().st_size > MAX_MESSAGE_BYTES:
+                    limit = MAX_MESSAGE_BYTES // (1024 * 1024)
+                    yield Quarantined(file, b"", f"file is over the {limit} MB limit")
+                    continue
+                raw = path.read_bytes()
+            except FileNotFoundError:
+                # A running mail client moved it (new/ → cur/, flags changed): read it next time.
+                complete = False
                 continue
-            raw = file.read_bytes()
-        except FileNotFoundError:
-            # A running mail client moved it (new/ → cur/, flags changed): read it next time.
-            complete = False
-            continue
-        except OSError as exc:
-            complete = False
-            yield Quarantined(str(file), b"", f"cannot read file: {exc.strerror or exc}")
-            continue
-        yield parse_file(raw, str(file), name, file.name, options)
-    if complete:
-        yield Checkpoint(source, state)
+            except OSError as exc:
+                complete = False
+                yield Quarantined(file, b"", f"cannot read file: {exc.strerror or exc}")
+                continue
+            yield _Mail(raw, file, listing.name, path.name)
+        if complete:
+            yield Checkpoint(source, listing.state)
 
 
-def _listing(folder: Path) -> tuple[list[Path], dict[str, Any]]:
-    """The mail files of a maildir in sorted order, and its state: count and newest mtime."""
-    found: list[tuple[str, str, Path]] = []
-    newest = 0
+def _listing(folder: Path) -> tuple[list[str], dict[str, Any], int]:
+    """The mail files of a maildir in sorted order, its state (count and newest mtime) and
+    the files' total size. Lean on purpose: the parse workers are forked after the listing
+    and carry this process's heap (20,000 mails: 73 → 58 MB at the fork)."""
+    found: list[tuple[str, str]] = []
+    newest = size = 0
     for sub in MAIL_SUBFOLDERS:
         directory = folder / sub
-        try:
+        try:  # a folder missing, or a file a mail client moves away while we look
             newest = max(newest, directory.stat().st_mtime_ns)
-            entries = list(os.scandir(directory))
+            with os.scandir(directory) as entries:  # not list(): 20,000 entries at once
+                for entry in entries:
+                    if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
+                        continue
+                    info = entry.stat(follow_symlinks=False)
+                    newest = max(newest, info.st_mtime_ns)
+                    size += info.st_size
+                    found.append((entry.name, entry.path))  # by name; cur/ before new/ on a tie
         except OSError:
             continue
-        for entry in entries:
-            if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
-                continue
-            newest = max(newest, entry.stat(follow_symlinks=False).st_mtime_ns)
-            found.append((entry.name, sub, Path(entry.path)))
     found.sort()
-    return [path for _, _, path in found], {"files": len(found), "mtime_ns": newest}
+    return [path for _, path in found], {"files": len(found), "mtime_ns": newest}, size
