@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections.abc import Iterator
 
@@ -21,20 +22,27 @@ def _broken_after(count: int) -> Iterator[int]:
 
 
 def test_results_come_in_input_order_past_the_window() -> None:
-    results = map_in_pool(_square, range(500), workers=2, chunksize=7, window=3)
+    results = map_in_pool(_square, range(500), workers=2, chunksize=7, window=3, first=0)
     assert list(results) == [n * n for n in range(500)]
 
 
 def test_an_error_while_reading_reaches_the_caller_after_what_was_read_before() -> None:
     seen: list[int] = []
     with pytest.raises(MalformedInput, match="not an mbox"):
-        for result in map_in_pool(_square, _broken_after(20), chunksize=4, window=2):
+        for result in map_in_pool(_square, _broken_after(20), chunksize=4, window=2, first=0):
             seen.append(result)
     assert seen == [n * n for n in range(20)]
 
 
 def test_leaving_early_stops_the_reader_thread() -> None:
-    results = map_in_pool(_square, range(100_000), chunksize=8, window=2)
+    results = map_in_pool(_square, range(100_000), chunksize=8, window=2, first=0)
     assert [next(results) for _ in range(10)] == [n * n for n in range(10)]
     results.close()
     assert not any(t.name == "kluis-pool-feeder" for t in threading.enumerate())
+
+
+def test_a_reader_that_takes_only_the_first_items_starts_no_pool() -> None:
+    results = map_in_pool(_square, range(1000), chunksize=8, first=300)
+    assert [next(results) for _ in range(300)] == [n * n for n in range(300)]
+    assert multiprocessing.active_children() == []  # no worker forked for a sample
+    assert list(results) == [n * n for n in range(300, 1000)]  # then the pool does the rest

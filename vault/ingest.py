@@ -97,8 +97,13 @@ def map_in_pool(
     workers: int = 2,
     chunksize: int = 64,
     window: int = 16,
+    first: int = 320,
 ) -> Iterator[R]:
     """Apply ``function`` in a process pool, yielding results in input order.
+
+    The ``first`` inputs are done in this process before any worker starts, so a reader that
+    stops early, like the owner detection sampling 300 items of a mailbox, costs no pool (it
+    had cost a fork and about 1,000 mails parsed ahead: 0.3-0.5 s of a 20,000-mail import).
 
     The parsing hook of DESIGN: parsers run in worker processes while the main process stays
     the single writer. ``function`` and the inputs must be picklable. A thread reads
@@ -108,6 +113,9 @@ def map_in_pool(
     about a batch) are in flight or waiting to be taken (``Executor.map`` would read all of
     ``inputs`` first), so a stream stays a stream and memory stays flat.
     """
+    source = iter(inputs)
+    for value in islice(source, first):
+        yield function(value)
     done: queue.SimpleQueue[Future[list[R]] | BaseException | None] = queue.SimpleQueue()
     free = threading.Semaphore(window)
     stop = threading.Event()
@@ -115,7 +123,6 @@ def map_in_pool(
 
         def feed() -> None:
             try:
-                source = iter(inputs)
                 while free.acquire() and not stop.is_set():
                     chunk = list(islice(source, chunksize))
                     if not chunk:
