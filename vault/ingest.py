@@ -101,10 +101,6 @@ def map_in_pool(
 ) -> Iterator[R]:
     """Apply ``function`` in a process pool, yielding results in input order.
 
-    The ``first`` inputs are done in this process before any worker starts, so a reader that
-    stops early, like the owner detection sampling 300 items of a mailbox, costs no pool (it
-    had cost a fork and about 1,000 mails parsed ahead: 0.3-0.5 s of a 20,000-mail import).
-
     The parsing hook of DESIGN: parsers run in worker processes while the main process stays
     the single writer. ``function`` and the inputs must be picklable. A thread reads
     ``inputs`` and hands chunks to the pool, so neither that reading nor the workers wait while
@@ -112,6 +108,10 @@ def map_in_pool(
     fifth once the mbox splitting left it. At most ``window`` chunks (by default 1,024 items,
     about a batch) are in flight or waiting to be taken (``Executor.map`` would read all of
     ``inputs`` first), so a stream stays a stream and memory stays flat.
+
+    The ``first`` inputs are done in this process before any worker starts, so a reader that
+    stops early, like the owner detection sampling 300 items of a mailbox, costs no pool (it
+    had cost a fork and about 1,000 mails parsed ahead: 0.3-0.5 s of a 20,000-mail import).
     """
     source = iter(inputs)
     for value in islice(source, first):

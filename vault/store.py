@@ -242,16 +242,14 @@ def create_store(folder: Path, dek: bytes, vault_id: str) -> Store:
     return store
 
 
-UPGRADING = (
-    "upgrading this vault to the new kluis (once; a large vault takes a few minutes, and an "
-    "interrupted upgrade starts again next time)"
-)
-"""What a user is told before a schema upgrade, which can rebuild the search index."""
-
-
 def _say_upgrading() -> None:
     if sys.stderr.isatty():
-        print(f"kluis: {UPGRADING}…", file=sys.stderr, flush=True)
+        print(
+            "kluis: upgrading this vault to the new kluis (once; a large vault takes a few "
+            "minutes, and an interrupted upgrade starts again next time)…",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def open_store(
