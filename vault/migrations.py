@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING
 
 from vault.search_index import (
     GUARD_SQL,
-    ID_BITS,
-    PERIOD_BITS,
     fts_values,
     key_sql,
     period_keys,
+    period_of_key,
     period_sql,
 )
 from vault.store import RawConnection, execute
@@ -132,7 +131,7 @@ def _search_by_period(conn: Connection) -> None:
     # Walk the key index from period to period: one seek each, not a scan of every item.
     key = execute(conn, f"SELECT min({key_sql()}) FROM interaction").scalar()
     while key is not None:
-        period = int(key) >> (PERIOD_BITS + ID_BITS)
+        period = period_of_key(int(key))
         for statement in period_sql(period):
             execute(conn, statement)
         key = execute(

@@ -47,6 +47,11 @@ def period_of(epoch: int) -> int:
     return _clamp(epoch) >> PERIOD_BITS
 
 
+def period_of_key(key: int) -> int:
+    """The period a time key (``time_key`` or an FTS rowid) falls in."""
+    return key >> (PERIOD_BITS + ID_BITS)
+
+
 def period_table(period: int) -> str:
     """The FTS5 table holding ``period``'s items."""
     return f"interaction_fts_p{period + _OFFSET}"
@@ -144,8 +149,8 @@ def periods(
     conn: Connection | RawConnection, low_key: int | None = None, high_key: int | None = None
 ) -> list[int]:
     """The periods with an FTS table, newest first, overlapping [low_key, high_key) if given."""
-    low = -_OFFSET if low_key is None else low_key >> (PERIOD_BITS + ID_BITS)
-    high = _OFFSET if high_key is None else (high_key - 1) >> (PERIOD_BITS + ID_BITS)
+    low = -_OFFSET if low_key is None else period_of_key(low_key)
+    high = _OFFSET if high_key is None else period_of_key(high_key - 1)
     rows = execute(
         conn,
         f"SELECT id FROM {PERIODS} WHERE id BETWEEN :low AND :high ORDER BY id DESC",
