@@ -24,8 +24,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mailgen
 from measure import machine_line, run, table
+from plain_kluis import plaintext
 
 import importers
-from vault import ingest, store
+from vault import ingest
 from vault.ingest import Ingestor
 from vault.records import ImportOptions
 from vault.unlock import create_vault
@@ -66,18 +67,6 @@ def _without_index() -> Iterator[None]:
         yield
     finally:
         ingest.ensure_periods = saved
-
-
-@contextmanager
-def _plaintext() -> Iterator[None]:
-    """Bench-only: an unkeyed store (plain SQLite), as bench/plain_kluis.py does."""
-    saved = store._key_pragma, store._CONNECTION_PRAGMAS
-    store._key_pragma = lambda _dek: f"PRAGMA page_size = {store.PAGE_SIZE}"  # type: ignore[assignment]
-    store._CONNECTION_PRAGMAS = tuple(p for p in saved[1] if "cipher_" not in p)
-    try:
-        yield
-    finally:
-        store._key_pragma, store._CONNECTION_PRAGMAS = saved
 
 
 def _store(
@@ -116,14 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     with _timed(parse):
         records = list(importers.load("mbox").read(mbox, options))
     rows: dict[str, dict[str, float]] = {"parse (mbox importer, its pool included)": parse}
-    variants: list[tuple[str, bool, Callable[[], Any]]] = [
-        ("store: SQLCipher + full-text index (what kluis does)", True, _nothing),
-        ("store: SQLCipher, no full-text index", False, _without_index),
-        ("store: plain SQLite, no full-text index", False, _plain_without_index),
+    variants = [  # (label, with the full-text index, encrypted)
+        ("store: SQLCipher + full-text index (what kluis does)", True, True),
+        ("store: SQLCipher, no full-text index", False, True),
+        ("store: plain SQLite, no full-text index", False, False),
     ]
     with tempfile.TemporaryDirectory(prefix="kluis-floor-") as tmp:
-        for number, (label, index, switches) in enumerate(variants):
-            with switches():
+        for number, (label, index, encrypted) in enumerate(variants):
+            with (
+                nullcontext() if index else _without_index(),
+                nullcontext() if encrypted else plaintext(),
+            ):
                 rows[label] = _store(records, options, Path(tmp) / f"v{number}", index)
         tool = shutil.which("mbox-to-sqlite") or str(Path(sys.executable).parent / "mbox-to-sqlite")
         m2s = None
@@ -169,17 +161,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("mbox-to-sqlite: not installed (pip install mbox-to-sqlite), no budget printed")
     return 0
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
-@contextmanager
-def _plain_without_index() -> Iterator[None]:
-    with _plaintext(), _without_index():
-        yield
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ init`` then ``python bench/plain_kluis.py import …`` with ``KLUIS_VAULT``/``KL
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from vault import store
 
@@ -20,14 +22,25 @@ def _unkeyed(dek: bytes) -> str:
     return f"PRAGMA page_size = {store.PAGE_SIZE}"
 
 
-def main() -> int:
+@contextmanager
+def plaintext() -> Iterator[None]:
+    """Within: every store kluis opens is unkeyed (plain SQLite); restored afterwards."""
+    saved = store._key_pragma, store._CONNECTION_PRAGMAS  # type: ignore[attr-defined]
     store._key_pragma = _unkeyed  # type: ignore[attr-defined]
     store._CONNECTION_PRAGMAS = tuple(  # type: ignore[attr-defined]
-        p for p in store._CONNECTION_PRAGMAS if "cipher_" not in p
+        p for p in saved[1] if "cipher_" not in p
     )
+    try:
+        yield
+    finally:
+        store._key_pragma, store._CONNECTION_PRAGMAS = saved  # type: ignore[attr-defined]
+
+
+def main() -> int:
     from vault.cli import main as kluis
 
-    return kluis(sys.argv[1:])
+    with plaintext():
+        return kluis(sys.argv[1:])
 
 
 if __name__ == "__main__":
