@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conformance.compare import times_match
+from vault import ingest, migrations
 from vault.records import CompanyHints, ImportOptions, Interaction, Item, Party, Quarantined
+from vault.unlock import create_vault
 
 PASSPHRASE = "correct horse battery"
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -20,6 +22,25 @@ SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 def options(*me: str) -> ImportOptions:
     """Import options in UTC for the given own addresses."""
     return ImportOptions(timezone=UTC, me_addresses=frozenset(m.casefold() for m in me))
+
+
+def vault_at_schema(
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    version: int,
+    items: list[Interaction],
+    opts: ImportOptions | None = None,
+) -> None:
+    """A closed vault in ``folder`` as the kluis of schema ``version`` wrote it, with ``items``."""
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:version])
+        patch.setattr(migrations, "SCHEMA_VERSION", version)
+        patch.setattr(ingest, "ensure_periods", lambda *_: None)  # before schema 4 there were none
+        store, _ = create_vault(folder, PASSPHRASE)
+        ingest.Ingestor(store, opts or options(), "test", "t").run(items)
+        with store.read() as conn:
+            assert migrations.current_version(conn) == version
+        store.close()
 
 
 def mail(

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import PASSPHRASE, mail, options
-from vault import company_edits, ingest, migrations, queries, search_index
+from tests.support import PASSPHRASE, mail, options, vault_at_schema
+from vault import company_edits, migrations, queries, search_index
 from vault.ingest import Ingestor
 from vault.records import Interaction, Party
 from vault.search import search
@@ -77,19 +77,6 @@ def _results(store: Store) -> dict[str, list[tuple[int, str, str | None]]]:
         }
 
 
-def _old_vault(folder: Path, monkeypatch: pytest.MonkeyPatch, version: int) -> None:
-    """A vault as kluis wrote it at schema ``version``, with the items in it."""
-    with monkeypatch.context() as patch:
-        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:version])
-        patch.setattr(migrations, "SCHEMA_VERSION", version)
-        patch.setattr(ingest, "ensure_periods", lambda *_: None)  # older kluis had none
-        store, _ = create_vault(folder, PASSPHRASE)
-        Ingestor(store, options(), "test", "t").run(_items())
-        with store.read() as conn:
-            assert migrations.current_version(conn) == version
-        store.close()
-
-
 def _open(folder: Path) -> Store:
     return open_vault(folder, PassphraseSource(prompt=lambda _: PASSPHRASE, allow_env=False))
 
@@ -107,7 +94,7 @@ def _check_index(store: Store) -> int:
 def test_an_older_vault_upgrades_and_finds_what_a_new_vault_finds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
-    _old_vault(tmp_path / "old", monkeypatch, version)
+    vault_at_schema(tmp_path / "old", monkeypatch, version, _items())
     upgraded = _open(tmp_path / "old")
     fresh, _ = create_vault(tmp_path / "new", PASSPHRASE)
     Ingestor(fresh, options(), "test", "t").run(_items())

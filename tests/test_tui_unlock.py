@@ -21,14 +21,14 @@ from keyring.errors import PasswordDeleteError
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input
 
-from tests.support import PASSPHRASE, mail, options
+from tests.support import PASSPHRASE, mail, options, vault_at_schema
 from tests.tui_support import SIZE, text_of, until
 from tui.app import KluisApp
 from tui.import_screen import EmptyVaultHint, ImportScreen
 from tui.unlock import UnlockScreen
 from tui.welcome import WelcomeScreen
-from vault import ingest, migrations
 from vault import keys as keymod
+from vault import migrations
 from vault.errors import WrongPassphrase
 from vault.ingest import Ingestor
 from vault.unlock import (
@@ -161,13 +161,8 @@ def test_a_wrong_passphrase_is_said_plainly_and_the_right_one_then_opens_the_vau
 def test_an_older_vault_says_it_is_upgrading_while_it_does(
     vault_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with monkeypatch.context() as patch:  # a vault as the kluis before the period index wrote it
-        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
-        patch.setattr(migrations, "SCHEMA_VERSION", 3)
-        patch.setattr(ingest, "ensure_periods", lambda *_: None)
-        store, _ = create_vault(vault_dir, PASSPHRASE)
-        Ingestor(store, options("me@example.org"), "test", "fixture").run([mail(1)])
-        store.close()
+    # A vault as the kluis before the period index (schema 4) wrote it.
+    vault_at_schema(vault_dir, monkeypatch, 3, [mail(1)], options("me@example.org"))
     app = KluisApp(folder=vault_dir, tz=UTC)
 
     async def story(pilot: Pilot[Any]) -> None:
