@@ -8,6 +8,7 @@ from pathlib import Path
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows, where links need privileges
 
 
 def make_private_folder(path: Path) -> None:
@@ -42,7 +43,8 @@ def write_atomically(path: Path, data: bytes, *, backup: bool = False) -> None:
     if backup and path.exists():
         write_atomically(path.with_name(path.name + ".bak"), path.read_bytes())
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
+    # Never through a link planted under the temporary name: it would write outside the folder.
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC | _NO_FOLLOW, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
