@@ -109,7 +109,7 @@ class KluisApp(App[int]):
         main = MainScreen(self.store, self.zone)
         self.switch_screen(main)
         if message.note:
-            self.notify(message.note, timeout=8)
+            self.notify(message.note, timeout=8, markup=False)
         if message.then_import:
             main.action_import_sources()
 

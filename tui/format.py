@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 
 from rich.cells import cell_len, set_cell_size
 
-from vault.text import one_line
+from vault.text import visible, visible_line
 
 CHANNEL_ICONS = {
     "email": "✉",
@@ -39,9 +39,14 @@ ELLIPSIS = "…"
 _VARIATION_SELECTOR_16 = "\ufe0f"
 
 
-def display(text: str) -> str:
-    """``text`` as wide on screen as Rich measures it."""
+def _as_measured(text: str) -> str:
     return text.replace(_VARIATION_SELECTOR_16, "")
+
+
+def display(text: str) -> str:
+    """``text`` as the app shows it: control sequences gone, hidden and direction-changing
+    characters shown as ``⟨U+202E⟩`` (``vault.text.visible``), as wide as Rich measures it."""
+    return _as_measured(visible(text))
 
 
 def channel_icon(channel: str) -> str:
@@ -140,5 +145,6 @@ def plural(n: int, word: str) -> str:
 
 
 def safe(value: object, limit: int = 200) -> str:
-    """Any vault value as one safe line: control sequences stripped, whitespace collapsed."""
-    return display(one_line("" if value is None else str(value), limit))
+    """Any vault value as one safe line: control sequences stripped, hidden characters shown
+    as ``⟨U+202E⟩``, whitespace collapsed, at most ``limit`` characters."""
+    return _as_measured(visible_line("" if value is None else str(value), limit))

@@ -24,11 +24,11 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, ProgressBar, Static
 
+from tui.format import safe
 from tui.forms import FORM_CSS, sentence
 from tui.path_input import PathInput
 from vault.errors import VaultError
 from vault.store import Store
-from vault.text import one_line
 
 if TYPE_CHECKING:
     from vault.ingest import Summary
@@ -169,9 +169,7 @@ class SourceRow(Horizontal):
         )
         # The name says which source it is; the folder it is in is the first thing to cut.
         yield Static(
-            Text(
-                one_line(self.path.name or str(self.path), 300), no_wrap=True, overflow="ellipsis"
-            ),
+            Text(safe(self.path.name or str(self.path), 300), no_wrap=True, overflow="ellipsis"),
             classes="source-path",
         )
         yield ProgressBar(total=1, show_eta=False, show_percentage=False)
@@ -334,12 +332,12 @@ class ImportScreen(ModalScreen[None]):
             return
         path = Path(typed).expanduser()
         if any(row.path.resolve() == path.resolve() for row in self.rows):
-            self.show_status(f"{one_line(str(path))} is already in the list.", error=True)
+            self.show_status(f"{safe(str(path))} is already in the list.", error=True)
             return
         field_.clear()
         self.detecting += 1
         self._update_buttons()
-        self.show_status(f"Looking at {one_line(str(path))}…", busy=True)
+        self.show_status(f"Looking at {safe(str(path))}…", busy=True)
         self._detect(path)
 
     @work(thread=True, group="import-detect", description="Recognising a source")
@@ -351,7 +349,7 @@ class ImportScreen(ModalScreen[None]):
         except VaultError as exc:
             self.post_message(Detected(path, None, sentence(exc)))
         except Exception as exc:  # an unreadable folder, say: a message, never a traceback
-            self.post_message(Detected(path, None, f"{one_line(str(path))}: {sentence(exc)}"))
+            self.post_message(Detected(path, None, f"{safe(str(path))}: {sentence(exc)}"))
 
     def on_detected(self, message: Detected) -> None:
         """Add the source with its format, or say why it cannot be imported."""
@@ -362,7 +360,7 @@ class ImportScreen(ModalScreen[None]):
             row = SourceRow(message.path, message.format_name)
             self.query_one("#import-sources").mount(row)
             self.show_status(
-                f"{one_line(str(message.path))}: "
+                f"{safe(str(message.path))}: "
                 f"{FORMAT_NAMES.get(message.format_name, message.format_name)}. "
                 "Add more, or start the import."
             )
@@ -458,11 +456,17 @@ class ImportScreen(ModalScreen[None]):
             message.summary, stopped=message.stopped, problem=message.problem
         )
         if message.problem:
-            self.notify(message.problem, title="Import stopped", severity="error", timeout=10)
+            self.notify(
+                safe(message.problem, 300),
+                title="Import stopped",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
 
     def on_import_notice(self, message: ImportNotice) -> None:
         """Pass on what the import says."""
-        self.notify(one_line(message.text, 300), timeout=8)
+        self.notify(safe(message.text, 300), timeout=8, markup=False)
 
     def on_import_finished(self, message: ImportFinished) -> None:
         """The summary, the quarantine list, and the main screen reloads."""
@@ -507,7 +511,7 @@ class ImportScreen(ModalScreen[None]):
         if total.errors:
             text.append(f", {total.errors:,} errors", style="bold")
             for error in total.messages:
-                text.append(f"\n  error: {one_line(error, 200)}")
+                text.append(f"\n  error: {safe(error, 200)}")
         return text
 
     def _quarantine_text(self) -> Text:
@@ -519,8 +523,8 @@ class ImportScreen(ModalScreen[None]):
             style="dim",
         )
         for ref, reason in self.quarantine[:QUARANTINE_SHOWN]:
-            text.append(f"  {one_line(ref, 120)}", style="bold")
-            text.append(f" — {one_line(reason, 200)}\n")
+            text.append(f"  {safe(ref, 120)}", style="bold")
+            text.append(f" — {safe(reason, 200)}\n")
         if len(self.quarantine) > QUARANTINE_SHOWN:
             text.append(f"  … and {len(self.quarantine) - QUARANTINE_SHOWN:,} more\n", style="dim")
         return text

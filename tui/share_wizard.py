@@ -46,7 +46,7 @@ from vault.sharing import (
     share_request,
 )
 from vault.store import Store
-from vault.text import strip_controls
+from vault.text import visible
 from vault.timefmt import parse_user_date
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def readable(name: str, data: bytes) -> str:
         parser.feed(text)
         lines = ("".join(parser.parts)).splitlines()
         text = "\n".join(" ".join(line.split()) for line in lines if line.strip())
-    return strip_controls(text.replace("\r\n", "\n"))
+    return visible(text.replace("\r\n", "\n"))
 
 
 def size_text(size: int) -> str:

@@ -414,7 +414,7 @@ class Timeline(VirtualList):
             self.border_subtitle = None
             return
         total = len(self.index) if self.index is not None else None
-        parts = [self.company_name]
+        parts = [safe(self.company_name, 80)]
         if self.channel:
             parts.append(CHANNEL_NAMES.get(self.channel, self.channel))
         if self.dates.active:

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from vault import __version__
 from vault.errors import UsageError, VaultError
+from vault.text import escaped
 
 FORMATS = (
     "auto",
@@ -221,7 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VaultError as exc:
         if debug:
             traceback.print_exc()
-        print(f"kluis: {exc}", file=sys.stderr)
+        # A file name or a value from a source may hold ESC, newlines, bidi controls: one line.
+        print(f"kluis: {escaped(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("kluis: interrupted; what was imported so far is kept", file=sys.stderr)
@@ -233,7 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if debug:
             traceback.print_exc()
-        print(f"kluis: unexpected error: {exc} (run with --debug for details)", file=sys.stderr)
+        print(
+            f"kluis: unexpected error: {escaped(str(exc))} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -17,6 +17,7 @@ from vault.errors import InputError, UsageError, VaultLocked
 from vault.render import item_text, print_json, short_time, table, timeline_lines
 from vault.share_cli import COMMANDS as SHARE_COMMANDS
 from vault.store import Store
+from vault.text import escaped, visible_line
 from vault.timefmt import parse_user_date
 from vault.unlock import (
     PassphraseSource,
@@ -117,7 +118,7 @@ MAIL_FORMATS = frozenset({"eml", "mbox", "maildir", "takeout"})
 
 
 def _to_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
+    print(escaped(message), file=sys.stderr)
 
 
 def _detect_me(
@@ -274,7 +275,7 @@ def print_summary(summary: Summary, *, as_json: bool) -> None:
         f"{summary.errors:,} errors"
     )
     for message in summary.messages:
-        print(f"  error: {message}")
+        print(f"  error: {escaped(message)}")
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -315,7 +316,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     if args.json:
         print_json([row.to_json() for row in rows])
     else:
-        print(f"{name} — newest first")
+        print(f"{visible_line(name)} — newest first")
         timeline_lines(row.to_json() for row in rows)
     return 0
 
@@ -356,7 +357,8 @@ def cmd_bookings(args: argparse.Namespace) -> int:
         from exports.ics import write_bookings_ics
 
         out = Path(args.ics).expanduser()
-        print(f"Wrote {write_bookings_ics(rows, out)} bookings to {out}", file=sys.stderr)
+        written = write_bookings_ics(rows, out)
+        print(f"Wrote {written} bookings to {escaped(str(out))}", file=sys.stderr)
     if args.json:
         print_json(rows)
     elif not rows:
@@ -392,7 +394,7 @@ def cmd_company(args: argparse.Namespace) -> int:
             message = company_edits.split(conn, args.company, args.value, args.name)
         else:
             message = company_edits.undo_last(conn)
-    print(message[:1].upper() + message[1:] + ".")
+    print(visible_line(message[:1].upper() + message[1:], 1000) + ".")
     return 0
 
 

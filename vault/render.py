@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from vault.text import one_line, strip_controls
+from vault.text import HIDDEN, visible, visible_line
 
 CHANNEL_MARK = {
     "email": "✉",
@@ -21,22 +21,28 @@ CHANNEL_MARK = {
 }
 DIRECTION_MARK = {"in": "←", "out": "→", "system": "·"}
 # json escapes C0 controls but not DEL and the C1 range, where U+009B is an 8-bit CSI that some
-# terminals obey even in UTF-8: escape those too (they only ever occur inside JSON strings).
-_JSON_UNESCAPED_CONTROLS = re.compile("[\x7f-\x9f]")
+# terminals obey even in UTF-8, nor the hidden characters of vault.text (a right-to-left
+# override): escape those too (they only ever occur inside JSON strings). Decoded, the text is
+# exactly what the view returned; on a terminal, it is inert.
+_JSON_UNESCAPED = re.compile(f"[\x7f-\x9f]|{HIDDEN.pattern}")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return json.dumps(match.group())[1:-1]  # \u202e; a surrogate pair beyond the BMP
 
 
 def print_json(data: Any, out: TextIO | None = None) -> None:
-    """Pretty JSON; non-ASCII kept readable, every control character escaped (``\\u001b``)."""
+    """Pretty JSON; non-ASCII kept readable, every control and hidden character escaped
+    (``\\u001b``, ``\\u202e``), so the exact text arrives and nothing in it acts on a terminal."""
     stream = out or sys.stdout
     text = json.dumps(data, ensure_ascii=False, indent=2)
-    text = _JSON_UNESCAPED_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    stream.write(text + "\n")
+    stream.write(_JSON_UNESCAPED.sub(_json_escape, text) + "\n")
 
 
 def table(rows: Iterable[Sequence[str]], headers: Sequence[str], out: TextIO | None = None) -> None:
     """A plain aligned table; the last column takes what is left."""
     stream = out or sys.stdout
-    materialised = [[one_line(str(cell), 80) for cell in row] for row in rows]
+    materialised = [[visible_line(str(cell), 80) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in materialised:
         for i, cell in enumerate(row[:-1]):
@@ -51,7 +57,7 @@ def table(rows: Iterable[Sequence[str]], headers: Sequence[str], out: TextIO | N
 def sender_name(sender: str) -> str:
     """``KLM <noreply@klm.com>`` → ``KLM``; a bare address stays as it is."""
     name, _, address = sender.partition(" <")
-    return one_line(name if address else sender, 40)
+    return visible_line(name if address else sender, 40)
 
 
 def short_time(iso_time: str | None) -> str:
@@ -70,16 +76,18 @@ def timeline_lines(rows: Iterable[dict[str, Any]], out: TextIO | None = None) ->
             stream.write(f"── {month} ──\n")
         mark = CHANNEL_MARK.get(row["channel"], "?") + DIRECTION_MARK.get(row["direction"], " ")
         who = f"  {sender_name(row['sender'])}" if row.get("sender") else ""
-        company = f"  [{row['company']['name']}]" if isinstance(row.get("company"), dict) else ""
-        stream.write(f"{row['id']:>7}  {short_time(when)}  {mark}  {row['title']}{company}{who}\n")
+        company = row.get("company")
+        where = f"  [{visible_line(company['name'], 80)}]" if isinstance(company, dict) else ""
+        title = visible_line(row["title"], 300)
+        stream.write(f"{row['id']:>7}  {short_time(when)}  {mark}  {title}{where}{who}\n")
         if row.get("snippet"):
-            stream.write(f"{'':>7}  {one_line(row['snippet'], 110)}\n")
+            stream.write(f"{'':>7}  {visible_line(row['snippet'], 110)}\n")
 
 
 def item_text(item: dict[str, Any], out: TextIO | None = None) -> None:
     """One interaction in full; every field from the source made inert for the terminal."""
     stream = out or sys.stdout
-    stream.write(f"{one_line(item['title'], 500)}\n")
+    stream.write(f"{visible_line(item['title'], 500)}\n")
     fields = [
         ("When", item["occurred_at"]),
         ("Company", f"{item['company']['name']} ({item['company']['id']})"),
@@ -89,16 +97,17 @@ def item_text(item: dict[str, Any], out: TextIO | None = None) -> None:
         ("Source", item["source_ref"]),
     ]
     for label, value in fields:
-        stream.write(f"{label + ':':<9}{one_line(str(value), 1000)}\n")
+        stream.write(f"{label + ':':<9}{visible_line(str(value), 1000)}\n")
     for attachment in item["attachments"]:
         stream.write(
-            f"{'Attached:':<9}{one_line(attachment['filename'])} ({one_line(attachment['mime'])}, "
+            f"{'Attached:':<9}{visible_line(attachment['filename'])} "
+            f"({visible_line(attachment['mime'])}, "
             f"{attachment['size']:,} bytes)\n"
         )
     for booking in item["bookings"]:
         route = " → ".join(filter(None, [booking["origin"], booking["destination"]]))
         line = f"{booking['kind']} {booking['reference'] or ''} {route} {booking['status']}"
-        stream.write(f"{'Booking:':<9}{one_line(line, 500)}\n")
+        stream.write(f"{'Booking:':<9}{visible_line(line, 500)}\n")
     if item.get("case"):
         stream.write(f"{'Related:':<9}{', '.join(str(i) for i in item['case'][:20])}\n")
-    stream.write("\n" + strip_controls(item["body"]).rstrip() + "\n")
+    stream.write("\n" + visible(item["body"]).rstrip() + "\n")

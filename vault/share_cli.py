@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
+from vault.text import visible_line
 
 if TYPE_CHECKING:
     from vault.store import Store
@@ -144,7 +145,7 @@ def cmd_share(args: argparse.Namespace) -> int:
         )
         return 0
     print(
-        f"Wrote {result.path} for {result.company}: {', '.join(result.fields)}"
+        f"Wrote {result.path} for {visible_line(result.company)}: {', '.join(result.fields)}"
         + (f", {result.items} items" if result.items else "")
         + (f", {result.bookings} bookings" if result.bookings else "")
         + f" (disclosure {result.disclosure_id}; `kluis revoke {result.disclosure_id}` "
@@ -211,7 +212,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(result.body)
     message = (
-        f"Revoked disclosure {args.id} to {result.company}; erasure request "
+        f"Revoked disclosure {args.id} to {visible_line(result.company)}; erasure request "
         f"{result.request_id} is due within a month (`kluis gdpr status`)."
     )
     if out is not None:
@@ -232,12 +233,13 @@ def cmd_knows(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
         return 0
+    name = visible_line(name)
     if not rows:
         print(f"No evidence that {name} has any of your profile fields.")
         return 0
     print(f"{name} has {len(rows)} of your profile values:")
     for row in rows:
-        print(f"\n  {row['key']}: {row['value']}  ({row['sensitivity']})")
+        print(f"\n  {row['key']}: {visible_line(row['value'])}  ({row['sensitivity']})")
         for evidence in row["evidence"]:
             where = (
                 f"disclosure {evidence['disclosure_id']}"
@@ -246,9 +248,9 @@ def cmd_knows(args: argparse.Namespace) -> int:
                 if evidence["interaction_id"]
                 else f"booking {evidence.get('booking_id')}"
             )
-            print(f"    {(evidence['at'] or '')[:10]}  {where}: {evidence['how']}")
+            print(f"    {(evidence['at'] or '')[:10]}  {where}: {visible_line(evidence['how'])}")
             if evidence["excerpt"]:
-                print(f"        “{evidence['excerpt']}”")
+                print(f"        “{visible_line(evidence['excerpt'])}”")
         if row["evidence_count"] > len(row["evidence"]):
             print(f"    … and {row['evidence_count'] - len(row['evidence'])} more")
     return 0
@@ -277,7 +279,8 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
                 force=args.force,
             )
         print(
-            f"Wrote {out}: {args.type} request {result.request_id} to {result.company}, "
+            f"Wrote {out}: {args.type} request {result.request_id} to "
+            f"{visible_line(result.company)}, "
             "due within a month."
         )
         return 0
