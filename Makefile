@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check conformance hardening bench bench-import demo clean
+.PHONY: run test check conformance identity hardening bench bench-import demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ check: $(STAMP)
 ## conformance: every case of ../shared/corpus (skips cleanly when it is absent)
 conformance: $(STAMP)
 	$(BIN)/python tests/conformance/run.py
+
+## identity: who each item of the labelled identity set is with: pairwise precision, recall, names
+identity: $(STAMP)
+	$(BIN)/python tests/identity/run.py
 
 ## hardening: the long crash, hostile-input and property runs (make test runs the short ones)
 hardening: $(STAMP)
