@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from importers.email import imap
 from importers.email.message import parse_message
+from tests.hardening.generate import LONE_SURROGATE, booking_mail, flight_jsonld
 from tests.imap_server import Dovecot, DovecotMissing, MailUser, free_port
 from tests.support import PASSPHRASE
 from vault import sync
@@ -196,6 +197,22 @@ def test_a_changed_uidvalidity_rescans_the_folder_without_duplicates(
     assert (rescan["new"], rescan["duplicate"]) == (1, 2)
     assert companies(capsys) == {"ns.nl": 3}
     assert synced(capsys, *sync_args(dovecot, sanne))["duplicate"] == 0
+
+
+def test_a_mail_with_a_lone_surrogate_in_its_booking_stops_no_sync(
+    vault: Path, dovecot: Dovecot, sanne: MailUser, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 14: this first mail of a new sender made every later batch fail, on every sync.
+    booking = booking_mail(flight_jsonld(reference=LONE_SURROGATE), shop="klm.com")
+    later = [numbered_mail(n) for n in range(1, 6)]
+    dovecot.append(sanne, "INBOX", [booking.replace(b"\n", b"\r\n"), *later])
+
+    first = synced(capsys, *sync_args(dovecot, sanne))
+    again = synced(capsys, *sync_args(dovecot, sanne))
+
+    assert (first["new"], first["quarantined"], first["errors"]) == (6, 0, 0), first
+    assert (again["new"], again["errors"]) == (0, 0), again
+    assert companies(capsys) == {"klm.com": 6}
 
 
 def test_syncing_never_marks_mail_as_read(

@@ -194,6 +194,7 @@ class CompanyResolver:
         self.me = me
         # (kind, value) → (identifier id, company id), or None when the vault has none: the
         # batch's transaction is the only writer, and every insert goes through this class.
+        # These caches and the votes hold only what the transaction did: see ``forget``.
         self._identifiers: dict[tuple[str, str], tuple[int, int] | None] = {}
         self._votes: Counter[tuple[int, str]] = Counter()
         self._kinds: dict[int, str] = {}
@@ -287,6 +288,13 @@ class CompanyResolver:
         if claim.name and claim.kind != "chat_handle":
             self._votes[(hit[1], claim.name)] += 1
         return hit[1], hit[0]
+
+    def forget(self) -> None:
+        """Drop the caches and the votes not flushed yet: the rows they stand for, or the item
+        that cast them, were rolled back (the ingest writer's savepoint)."""
+        self._identifiers.clear()
+        self._kinds.clear()
+        self._votes.clear()
 
     def flush(self) -> None:
         """Store the display-name votes and rename companies the user has not named."""

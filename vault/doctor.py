@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from vault import keys as keymod
 from vault.device import load_device_key
@@ -120,6 +120,20 @@ def _check_keys(keyfile: keymod.KeyFile, report: Report) -> None:
         )
 
 
+def _check_references(conn: Connection, report: Report) -> None:
+    """Every reference points to a row: an item's company, thread and blobs, a booking's items."""
+    dangling = conn.execute(text("PRAGMA foreign_key_check")).all()
+    tables = ", ".join(sorted({str(row[0]) for row in dangling}))
+    rows = "1 row refers" if len(dangling) == 1 else f"{len(dangling):,} rows refer"
+    report.add(
+        "references",
+        not dangling,
+        f"{rows} to rows that do not exist (in {tables})"
+        if dangling
+        else "every row a row refers to exists",
+    )
+
+
 def run_checks(folder: Path, source: PassphraseSource) -> Report:
     """Run every check on the vault in ``folder``."""
     report = Report()
@@ -136,6 +150,7 @@ def run_checks(folder: Path, source: PassphraseSource) -> Report:
                 not cipher,
                 "every page authenticates" if not cipher else "; ".join(cipher[:5]),
             )
+            _check_references(conn, report)
             for table in COUNTED_TABLES:
                 report.counts[table] = int(
                     conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()

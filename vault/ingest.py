@@ -33,7 +33,9 @@ from vault.records import (
     content_key,
 )
 from vault.search_index import ensure_periods
+from vault.storable import storable, storable_text
 from vault.store import Store, raw_connection
+from vault.text import one_line
 
 DEFAULT_BATCH = 1000
 MAX_ERROR_MESSAGES = 20
@@ -77,6 +79,19 @@ class Summary:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _one_line_reason(message: str) -> str:
+    """``message`` fit for a quarantine reason or error line: one line, storable."""
+    return one_line(storable_text(message))
+
+
+def _epoch(item: Interaction) -> int | None:
+    """``item``'s time in seconds, or None if it has none (storing it will refuse it)."""
+    try:
+        return int(item.occurred_at.timestamp())
+    except (ValueError, OverflowError, AttributeError):
+        return None
 
 
 def _apply(function: Callable[[T], R], chunk: list[T]) -> list[R]:
@@ -151,7 +166,18 @@ def map_in_pool(
 
 
 class _BatchWriter:
-    """Writes one batch of items inside the caller's transaction."""
+    """Writes one batch of items inside the caller's transaction.
+
+    The fast path (``careful=False``) writes the batch as one transaction and nothing else; if
+    the store refuses anything, the caller rolls it back and redoes the batch with a new,
+    careful writer, so no state of the failed attempt survives it. A careful writer stores
+    each item in a savepoint: an item the store refuses is rolled back and quarantined, and
+    the rest of the batch stored. What this writer keeps in memory across items must roll back
+    with such an item too: the thread ids and the resolver's identifiers and company kinds are
+    caches of rows, dropped when a savepoint rolls back (``_forget``); the resolver's name votes
+    are flushed inside each item's savepoint; dedup keys count as stored once the savepoint is
+    released.
+    """
 
     def __init__(
         self,
@@ -170,24 +196,31 @@ class _BatchWriter:
         self.threads: dict[str, int] = {}
 
     def write(self, batch: list[Item], summary: Summary) -> None:
+        if self.careful:
+            # The one place records enter the store made safe: text the driver cannot encode
+            # (lone surrogates) becomes U+FFFD. The fast path fails on such text instead and
+            # the batch comes here, so the common case pays nothing for it.
+            batch = [storable(item) for item in batch]
         interactions = [item for item in batch if isinstance(item, Interaction)]
         existing = self._existing_keys([item.dedup_key for item in interactions])
         ensure_periods(
             self.db,
-            (int(i.occurred_at.timestamp()) for i in interactions if i.dedup_key not in existing),
+            (
+                epoch
+                for item in interactions
+                if item.dedup_key not in existing and (epoch := _epoch(item)) is not None
+            ),
         )
         cursors: dict[str, dict[str, Any]] = {}  # the latest checkpoint of each source
         for item in batch:
             if isinstance(item, Checkpoint):
                 cursors[item.source] = item.state
             elif isinstance(item, Quarantined):
-                self._quarantine(item)
-                summary.quarantined += 1
+                self._keep_quarantined(item, summary)
             elif item.dedup_key in existing:
                 summary.duplicate += 1
-            else:
+            elif self._store_one(item, summary):
                 existing.add(item.dedup_key)
-                self._store_one(item, summary)
         self.resolver.flush()
         self.db.executemany(
             "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (?, ?, ?)",
@@ -206,28 +239,53 @@ class _BatchWriter:
             found.update(row[0] for row in rows)
         return found
 
-    def _store_one(self, item: Interaction, summary: Summary) -> None:
+    def _attempt(self, write: Callable[[], R]) -> R | Exception:
+        """``write()``'s result; in careful mode, the exception if the store refused it.
+
+        Careful mode runs ``write`` in a savepoint: a refusal rolls back its rows and this
+        writer's memory of them, so the next item starts from what the vault holds. The fast
+        path raises, and the caller redoes the batch carefully.
+        """
         if not self.careful:
-            summary.updated += self._insert(item)
-            summary.new += 1
-            return
-        # A savepoint per item: one item that cannot be stored must not cost the batch.
+            return write()
         self.db.execute("SAVEPOINT item")
         try:
-            updated = self._insert(item)
+            result = write()
         except VaultError:
             raise
-        except Exception as exc:  # a record the store refuses is reported and quarantined
+        except Exception as exc:  # a record the store refuses: the caller quarantines it
             self.db.execute("ROLLBACK TO item")
             self.db.execute("RELEASE item")
-            summary.error(f"{item.source_ref}: could not be stored ({exc})")
-            self._quarantine(
-                Quarantined(item.source_ref, item.raw or b"", f"could not be stored: {exc}")
-            )
-            return
+            self._forget()
+            return exc
         self.db.execute("RELEASE item")
+        return result
+
+    def _forget(self) -> None:
+        """Drop every cache of rows: a savepoint was rolled back, maybe with some of them."""
+        self.threads.clear()
+        self.resolver.forget()
+
+    def _store_one(self, item: Interaction, summary: Summary) -> bool:
+        """Store ``item``; False if the store refused it (it is quarantined with the reason)."""
+        updated = self._attempt(lambda: self._insert(item))
+        if isinstance(updated, Exception):
+            reason = _one_line_reason(f"could not be stored: {updated}")
+            self._keep_quarantined(Quarantined(item.source_ref, item.raw or b"", reason), summary)
+            return False
         summary.new += 1
         summary.updated += updated
+        return True
+
+    def _keep_quarantined(self, item: Quarantined, summary: Summary) -> None:
+        """Keep ``item`` in quarantine; an error if even that is refused (the source has it)."""
+        refused = self._attempt(lambda: self._quarantine(item))
+        if isinstance(refused, Exception):
+            summary.error(
+                _one_line_reason(f"{item.source_ref}: could not be quarantined: {refused}")
+            )
+        else:
+            summary.quarantined += 1
 
     def _thread_id(self, item: Interaction) -> int | None:
         if not item.thread_key:
@@ -305,6 +363,8 @@ class _BatchWriter:
         updated = False
         for booking in item.bookings:
             updated |= merge_booking(self.db, company_id, interaction_id, booking)
+        if self.careful:
+            self.resolver.flush()  # in the item's savepoint: its name votes roll back with it
         return updated
 
     def _quarantine(self, item: Quarantined) -> None:
@@ -350,18 +410,19 @@ class Ingestor:
         self.progress = progress
 
     def _start(self) -> tuple[int, int]:
+        locator = storable_text(self.locator)  # a path not in UTF-8 (decoded surrogateescape)
         with self.store.begin() as conn:
             conn.execute(
                 text(
                     "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
                     "VALUES (:k, :l, :t, '{}')"
                 ),
-                {"k": self.format_name, "l": self.locator, "t": _now()},
+                {"k": self.format_name, "l": locator, "t": _now()},
             )
             source_id = int(
                 conn.execute(
                     text("SELECT id FROM source WHERE kind=:k AND locator=:l"),
-                    {"k": self.format_name, "l": self.locator},
+                    {"k": self.format_name, "l": locator},
                 ).scalar_one()
             )
             result = conn.execute(
@@ -395,7 +456,8 @@ class Ingestor:
     def _commit(self, batch: list[Item], source_id: int, run_id: int, summary: Summary) -> None:
         # A savepoint per item makes SQLite copy every page an item touches into a
         # statement journal (16 KiB pages): write the batch without them, and only when
-        # the store refuses an item, roll the batch back and redo it item by item.
+        # the store refuses an item, roll the batch back and redo it item by item, with a
+        # new writer, so nothing the failed attempt remembered carries over.
         done = Summary()
         try:
             with self.store.begin() as conn:

@@ -51,6 +51,7 @@ from vault.records import (
     Quarantined,
     chat_key,
 )
+from vault.storable import storable_text  # a lone surrogate is valid JSON, not UTF-8
 
 RESULT_NAME = "result.json"
 """The file name Telegram Desktop gives every JSON export."""
@@ -83,7 +84,6 @@ _SNIFF_TELEGRAM = re.compile(
 )
 # Telegram Desktop writes control characters other than \n \r \t as "\xHH", which is not JSON.
 _BAD_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\x([0-9A-Fa-f]{2})")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # Channel posts often open with a text_link on a zero-width space: an invisible link preview.
 _INVISIBLE = " \t\r\n\u00a0\u115f\u1160\u200b\u200c\u200d\u2060\u3164\ufeff\uffa0"
 # Telegram Desktop 1.x wrote "edited" on every message; midnight 1970 (local) means "never".
@@ -704,23 +704,23 @@ def _text(message: dict[str, Any]) -> _Text:
     if value is None:
         return result
     if isinstance(value, str):
-        result.bare = result.plain = _clean(value)
+        result.bare = result.plain = storable_text(value)
         return result
     if not isinstance(value, list):
         raise _MalformedError(f"text is neither a string nor a list ({type(value).__name__})")
     result.plain = "".join(_entity_text(part, result.hidden_links) for part in value)
     result.bare = "".join(
-        _clean(part if isinstance(part, str) else part.get("text", "")) for part in value
+        storable_text(part if isinstance(part, str) else part.get("text", "")) for part in value
     )
     return result
 
 
 def _entity_text(part: Any, hidden_links: list[str]) -> str:
     if isinstance(part, str):
-        return _clean(part)
+        return storable_text(part)
     if not isinstance(part, dict) or not isinstance(part.get("text", ""), str):
         raise _MalformedError("text holds an entity that is neither a string nor {type, text}")
-    text = _clean(part.get("text", ""))
+    text = storable_text(part.get("text", ""))
     href = _string(part.get("href"))
     if part.get("type") != "text_link" or not href or href == text.strip():
         return text
@@ -730,15 +730,10 @@ def _entity_text(part: Any, hidden_links: list[str]) -> str:
     return f"{text} ({href})"
 
 
-def _clean(text: str) -> str:
-    # A lone surrogate ("\ud83d" cut from its pair) is valid JSON but cannot be stored as UTF-8.
-    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
-
-
 def _string(value: Any) -> str | None:
     """A non-empty string field, cleaned; None for anything else (null, numbers, "")."""
     if isinstance(value, str) and value:
-        return _clean(value)
+        return storable_text(value)
     return None
 
 

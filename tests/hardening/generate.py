@@ -7,6 +7,7 @@ import json
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,9 +18,12 @@ START = datetime(2023, 1, 2, 8, 0, tzinfo=AMSTERDAM)
 SHOPS = ("klm.com", "bol.com", "ns.nl", "eneco.nl", "coolblue.nl", "ah.nl", "ikea.com")
 
 
-def mail_bytes(n: int, *, subject: str | None = None, body: str | None = None) -> bytes:
-    """One plausible shop mail; ``n`` makes its Message-ID, date and subject unique."""
-    shop = SHOPS[n % len(SHOPS)]
+def mail_bytes(
+    n: int, *, subject: str | None = None, body: str | None = None, shop: str | None = None
+) -> bytes:
+    """One plausible shop mail; ``n`` makes its Message-ID, date and subject unique (and picks
+    the shop, unless ``shop`` is given)."""
+    shop = shop or SHOPS[n % len(SHOPS)]
     when = format_datetime(START + timedelta(minutes=37 * n))
     text = body if body is not None else f"Dear customer,\n\nyour order {n} ships today.\n"
     return (
@@ -42,6 +46,16 @@ def write_mbox(path: Path, count: int) -> Path:
             body = f"Order {n}\n" + (">From the warehouse: packed\n" if n % 10 == 0 else "")
             out.write(f"From service@shop {START:%a %b %d %H:%M:%S %Y}\n".encode())
             out.write(mail_bytes(n, body=body + "Thank you for shopping.\n" * 8))
+            out.write(b"\n")
+    return path
+
+
+def write_mbox_of(path: Path, mails: Iterable[bytes]) -> Path:
+    """An mbox of ``mails``, each after its ``From `` line."""
+    with path.open("wb") as out:
+        for mail in mails:
+            out.write(f"From service@shop {START:%a %b %d %H:%M:%S %Y}\n".encode())
+            out.write(mail)
             out.write(b"\n")
     return path
 
@@ -287,3 +301,23 @@ def booking_page(data: dict[str, object], extra_html: str = "") -> str:
         f'<script type="application/ld+json">{json.dumps(data)}</script></head>'
         f"<body><p>Thank you for booking.</p>{extra_html}</body></html>"
     )
+
+
+LONE_SURROGATE = "AB\udfffC"
+"""A reservation number with a lone surrogate: valid JSON (``"AB\\udfffC"``), not UTF-8."""
+
+
+def booking_mail(data: dict[str, object], *, shop: str = "klm.com", n: int = 0) -> bytes:
+    """A confirmation mail from ``shop`` whose HTML carries ``data`` as JSON-LD."""
+    when = format_datetime(START - timedelta(days=1, minutes=n))
+    return (
+        f"From: {shop.split('.')[0].upper()} <service@{shop}>\n"
+        "To: Sanne de Vries <sanne@example.org>\n"
+        "Subject: Your booking is confirmed\n"
+        f"Date: {when}\n"
+        f"Message-ID: <booking-{n}@{shop}>\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/html; charset=utf-8\n"
+        "\n"
+        f"{booking_page(data)}\n"
+    ).encode()
