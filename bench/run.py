@@ -70,7 +70,8 @@ def main() -> None:
             listing = timed(lambda: queries.list_companies(conn), repeat=5)
             rows.append(("company list", f"{statistics.median(listing):.1f} ms"))
             biggest = max(companies, key=lambda c: c.interactions)
-            page = timed(lambda: queries.timeline(conn, biggest.id, limit=50), repeat=20)
+            biggest_only = queries.TimelineFilter(biggest.id)
+            page = timed(lambda: queries.timeline(conn, biggest_only, limit=50), repeat=20)
             rows.append(
                 (
                     f"timeline page of 50 ({biggest.interactions:,} items)",

@@ -250,7 +250,7 @@ def test_the_quick_reader_gives_what_the_app_connection_gives(store: Store) -> N
 
     def everything(conn: Any) -> Any:
         company = queries.find_company(conn, "shop1.nl")[0]
-        first = queries.timeline(conn, company, limit=5)
+        first = queries.timeline(conn, queries.TimelineFilter(company), limit=5)
         return (
             [row.to_json() for row in queries.list_companies(conn)],
             [row.to_json() for row in first],

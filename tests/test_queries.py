@@ -10,6 +10,7 @@ from tests.support import mail, options
 from vault import queries
 from vault.errors import UsageError
 from vault.ingest import Ingestor
+from vault.queries import TimelineFilter
 from vault.records import Attachment
 from vault.search import parse_query, search
 from vault.store import Store
@@ -37,9 +38,10 @@ def klm(store: Store) -> int:
 
 def test_timeline_is_newest_first_and_keeps_the_sources_offset(store: Store, klm: int) -> None:
     with store.read() as conn:
-        rows = queries.timeline(conn, klm, limit=3)
+        rows = queries.timeline(conn, TimelineFilter(klm), limit=3)
     assert [r.title for r in rows] == ["Trip 119", "Trip 118", "Trip 117"]
-    assert rows[0].occurred_at.endswith("+02:00")
+    assert rows[0].occurred_at.utcoffset() == timedelta(hours=2)
+    assert rows[0].to_json()["occurred_at"].endswith("+02:00")
 
 
 def test_keyset_pages_cover_everything_once_in_order(store: Store, klm: int) -> None:
@@ -47,12 +49,12 @@ def test_keyset_pages_cover_everything_once_in_order(store: Store, klm: int) -> 
     key = None
     with store.read() as conn:
         while True:
-            page = queries.timeline(conn, klm, limit=25, after_key=key)
+            page = queries.timeline(conn, TimelineFilter(klm), limit=25, after_key=key)
             if not page:
                 break
             seen += [r.id for r in page]
             last = page[-1]
-            key = (int(datetime.fromisoformat(last.occurred_at).timestamp()), last.id)
+            key = (int(last.occurred_at.timestamp()), last.id)
     assert len(seen) == 120 and len(set(seen)) == 120
     assert seen == sorted(seen, reverse=True)
 
@@ -62,9 +64,9 @@ def test_items_at_the_same_second_page_without_loss(store: Store) -> None:
     Ingestor(store, options(), "test", "t").run([mail(n, when=when) for n in range(10)])
     with store.read() as conn:
         company = queries.find_company(conn, "klm.com")[0]
-        first = queries.timeline(conn, company, limit=4)
+        first = queries.timeline(conn, TimelineFilter(company), limit=4)
         key = (int(when.timestamp()), first[-1].id)
-        rest = queries.timeline(conn, company, limit=100, after_key=key)
+        rest = queries.timeline(conn, TimelineFilter(company), limit=100, after_key=key)
     assert len(first) + len(rest) == 10
 
 
@@ -72,8 +74,8 @@ def test_timeline_date_and_channel_filters(store: Store, klm: int) -> None:
     since = int(datetime(2023, 7, 1, tzinfo=UTC).timestamp())
     until = int(datetime(2023, 7, 11, tzinfo=UTC).timestamp())
     with store.read() as conn:
-        rows = queries.timeline(conn, klm, since=since, until=until, limit=100)
-        chats = queries.timeline(conn, klm, channel="chat")
+        rows = queries.timeline(conn, TimelineFilter(klm, since=since, until=until), limit=100)
+        chats = queries.timeline(conn, TimelineFilter(klm, channel="chat"))
     assert len(rows) == 10 and chats == []
 
 
@@ -84,7 +86,7 @@ def test_show_has_body_recipients_attachments_and_thread_case(store: Store) -> N
     Ingestor(store, options(), "test", "t").run([first, reply])
     with store.read() as conn:
         company = queries.find_company(conn, "KLM")[0]
-        newest = queries.timeline(conn, company)[0]
+        newest = queries.timeline(conn, TimelineFilter(company))[0]
         item = queries.show(conn, newest.id)
         with pytest.raises(UsageError, match="no item"):
             queries.show(conn, 9999)

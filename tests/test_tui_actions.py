@@ -374,21 +374,19 @@ def test_date_bounds_page_the_index_like_the_plain_query(vault: Store) -> None:
     since, until_ = 1680307200, 1688169600  # 2023-04-01 .. 2023-07-01
     with vault.read() as conn:
         company = queries.find_company(conn, "KLM")[0]
-        expected = [
-            r.id for r in queries.timeline(conn, company, since=since, until=until_, limit=100)
-        ]
-        index = browse.timeline_index(conn, company, since=since, until=until_, zone=UTC)
-        start, _ = browse.timeline_start(conn, company, since=since, until=until_, limit=2)
+        dated = queries.TimelineFilter(company, since=since, until=until_)
+        expected = [r.id for r in queries.timeline(conn, dated, limit=100)]
+        index = browse.timeline_index(conn, dated, zone=UTC)
+        start, _ = browse.timeline_start(conn, dated, limit=2)
         assert len(index) == len(start) == len(expected) == 5
         for first in range(5):
             assert [r.id for r in browse.timeline_page(conn, index, first, 2)] == expected[
                 first : first + 2
             ]
-        assert (
-            browse.position_in_timeline(conn, company, expected[3], since=since, until=until_) == 3
-        )
-        assert browse.position_in_timeline(conn, company, expected[0], until=since) is None
-        assert browse.channel_counts(conn, company, since=since, until=until_) == {
+        assert browse.position_in_timeline(conn, dated, expected[3]) == 3
+        before = queries.TimelineFilter(company, until=since)
+        assert browse.position_in_timeline(conn, before, expected[0]) is None
+        assert browse.channel_counts(conn, dated) == {
             "email": 3,
             "order": 2,
         }

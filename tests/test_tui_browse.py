@@ -10,6 +10,7 @@ import pytest
 from tests.support import mail, options
 from vault import browse, queries
 from vault.ingest import Ingestor
+from vault.queries import TimelineFilter
 from vault.records import Interaction, Party
 from vault.store import Store
 
@@ -33,13 +34,13 @@ def shop(store: Store) -> int:
 
 def _all_ids(store: Store, company: int) -> list[int]:
     with store.read() as conn:
-        return [r.id for r in queries.timeline(conn, company, limit=10_000)]
+        return [r.id for r in queries.timeline(conn, TimelineFilter(company), limit=10_000)]
 
 
 def test_any_page_of_the_index_matches_the_full_timeline(store: Store, shop: int) -> None:
     expected = _all_ids(store, shop)
     with store.read() as conn:
-        index = browse.timeline_index(conn, shop, zone=UTC)
+        index = browse.timeline_index(conn, TimelineFilter(shop), zone=UTC)
         assert len(index) == 450 and index.complete
         for start in (0, 1, 99, 100, 245, 246, 247, 248, 249, 400, 449):
             page = browse.timeline_page(conn, index, start, 7)
@@ -48,7 +49,7 @@ def test_any_page_of_the_index_matches_the_full_timeline(store: Store, shop: int
 
 def test_months_partition_the_timeline_newest_first(store: Store, shop: int) -> None:
     with store.read() as conn:
-        index = browse.timeline_index(conn, shop, zone=UTC)
+        index = browse.timeline_index(conn, TimelineFilter(shop), zone=UTC)
     months = index.months
     assert (months[0].year, months[0].month) == (2024, 3)
     assert (months[-1].year, months[-1].month) == (2023, 1)
@@ -65,8 +66,10 @@ def test_months_follow_the_viewers_zone(store: Store) -> None:
     )
     with store.read() as conn:
         company = queries.find_company(conn, "KLM")[0]
-        in_utc = browse.timeline_index(conn, company, zone=UTC).months
-        in_amsterdam = browse.timeline_index(conn, company, zone=AMSTERDAM_WINTER).months
+        in_utc = browse.timeline_index(conn, TimelineFilter(company), zone=UTC).months
+        in_amsterdam = browse.timeline_index(
+            conn, TimelineFilter(company), zone=AMSTERDAM_WINTER
+        ).months
     assert [(m.month, m.count) for m in in_utc] == [(1, 2)]
     assert [(m.month, m.count) for m in in_amsterdam] == [(2, 1), (1, 1)]
 
@@ -74,8 +77,8 @@ def test_months_follow_the_viewers_zone(store: Store) -> None:
 def test_first_screen_is_partial_but_exact(store: Store, shop: int) -> None:
     expected = _all_ids(store, shop)
     with store.read() as conn:
-        start, rows = browse.timeline_start(conn, shop, zone=UTC, limit=100)
-        full = browse.timeline_index(conn, shop, zone=UTC)
+        start, rows = browse.timeline_start(conn, TimelineFilter(shop), zone=UTC, limit=100)
+        full = browse.timeline_index(conn, TimelineFilter(shop), zone=UTC)
         assert [r.id for r in rows] == expected[:100]
         assert len(start) == 450 and start.known == 100 and not start.complete
         assert start.negated == full.negated[:100]
@@ -96,18 +99,21 @@ def test_channel_filter_indexes_only_that_channel(store: Store, shop: int) -> No
     )
     Ingestor(store, options(), "test", "chat").run([chat])
     with store.read() as conn:
-        index = browse.timeline_index(conn, shop, channel="chat", zone=UTC)
+        index = browse.timeline_index(conn, TimelineFilter(shop, "chat"), zone=UTC)
         assert len(index) == 1
         assert [r.title for r in browse.timeline_page(conn, index, 0, 5)] == ["Hoi"]
-        assert browse.channel_counts(conn, shop) == {"email": 450, "chat": 1}
+        assert browse.channel_counts(conn, TimelineFilter(shop)) == {"email": 450, "chat": 1}
 
 
 def test_position_in_timeline_counts_newer_items(store: Store, shop: int) -> None:
     expected = _all_ids(store, shop)
     with store.read() as conn:
         for position in (0, 17, 247, 449):
-            assert browse.position_in_timeline(conn, shop, expected[position]) == position
-        assert browse.position_in_timeline(conn, shop, expected[3], channel="chat") is None
+            assert (
+                browse.position_in_timeline(conn, TimelineFilter(shop), expected[position])
+                == position
+            )
+        assert browse.position_in_timeline(conn, TimelineFilter(shop, "chat"), expected[3]) is None
 
 
 def test_thread_context_is_the_messages_around_one(store: Store) -> None:
@@ -129,7 +135,7 @@ def test_thread_context_is_the_messages_around_one(store: Store) -> None:
     Ingestor(store, options(), "test", "chat").run(items)
     with store.read() as conn:
         company = queries.find_company(conn, "Lotte")[0]
-        rows = queries.timeline(conn, company, limit=50)
+        rows = queries.timeline(conn, TimelineFilter(company), limit=50)
         middle = next(r for r in rows if r.title == "Bericht 10")
         context = browse.thread_context(conn, middle.id, before=3, after=2)
     assert [m.title for m in context] == [f"Bericht {n}" for n in range(7, 13)]

@@ -97,8 +97,11 @@ def sparkline(counts: list[int]) -> str:
     return "".join(bars)
 
 
-def parse_time(value: str, zone: tzinfo | None) -> datetime | None:
-    """An ISO 8601 time from the vault in the viewer's zone (None: the system's)."""
+def parse_time(value: str | datetime, zone: tzinfo | None) -> datetime | None:
+    """A time from the vault (a datetime, or ISO 8601 text) in the viewer's zone (None: the
+    system's)."""
+    if isinstance(value, datetime):
+        return value.astimezone(zone)
     if not value:
         return None
     try:
@@ -108,7 +111,7 @@ def parse_time(value: str, zone: tzinfo | None) -> datetime | None:
     return moment.astimezone(zone)
 
 
-def short_time(value: str, zone: tzinfo | None) -> str:
+def short_time(value: str | datetime, zone: tzinfo | None) -> str:
     """``14 Nov 09:12`` — a timeline row's time (the month separator above gives the year)."""
     moment = parse_time(value, zone)
     return moment.strftime("%d %b %H:%M") if moment else "—"

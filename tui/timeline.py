@@ -1,35 +1,30 @@
-"""A company's timeline: newest first, month separators, pages read on demand, filterable.
+"""A company's timeline on screen: newest first, month separators, pages read on demand.
 
+The widget draws and takes keys; ``TimelineModel`` (tui/timeline_model.py) holds what it shows.
 Opening a company reads its ``TimelineIndex`` (the time of every item, from the covering index)
 and the first page in one worker, so the scrollbar, the month separators and the first screen
 are right at once. Further pages of ``PAGE_ROWS`` rows are read by keyset from the index's
-anchors when a line on screen needs them, into an LRU page cache. Lines whose page has not
-arrived yet are drawn as a dim placeholder and not cached.
+anchors when a line on screen needs them, into the model's LRU page cache. Lines whose page has
+not arrived yet are drawn as a dim placeholder and not cached.
 
 Filters: ``c`` cycles the channels, ``d`` asks for a date range (``DateRangeScreen``), ``a``
-clears both. Every read (count, index, pages, months) goes through the same filtered queries.
+clears both. Every read (count, index, pages, months) goes through one ``TimelineFilter``.
 """
 
 from __future__ import annotations
 
 import time
-from bisect import bisect_right
-from dataclasses import dataclass
 from datetime import tzinfo
 from typing import ClassVar
 
 from rich.segment import Segment
 from rich.text import Text
-from textual import on, work
-from textual.app import ComposeResult
+from textual import work
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
-from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
-from tui.dialogs import Dialog
+from tui.date_range import DateRangeScreen
 from tui.format import (
     CHANNEL_NAMES,
     channel_icon,
@@ -39,143 +34,24 @@ from tui.format import (
     fit,
     month_label,
     plural,
-    safe,
     short_time,
 )
 from tui.messages import ItemChosen, ItemHighlighted
-from tui.virtual_list import VirtualList
-from vault.browse import (
-    TimelineIndex,
-    channel_counts,
-    position_in_timeline,
-    timeline_index,
-    timeline_page,
-    timeline_start,
+from tui.timeline_model import (
+    NO_DATES,
+    PAGE_ROWS,
+    DateFilter,
+    IndexRead,
+    PageRequest,
+    PagesRead,
+    TimelineModel,
 )
-from vault.errors import UsageError
-from vault.queries import TimelineRow
+from tui.virtual_list import VirtualList
+from vault.browse import TimelineIndex
+from vault.queries import TimelineFilter, TimelineRow
 from vault.store import Store
-from vault.timefmt import parse_user_date
 
-PAGE_ROWS = 100
-PAGE_CACHE = 64  # pages, i.e. 6,400 rows kept
 TIME_WIDTH = 12
-
-
-@dataclass(frozen=True, slots=True)
-class DateFilter:
-    """A date range as the user typed it (either side may be empty) and its epoch bounds."""
-
-    start: str = ""
-    end: str = ""
-    since: int | None = None
-    until: int | None = None  # exclusive: the first second after the end day, month or year
-
-    @classmethod
-    def parse(cls, start: str, end: str) -> DateFilter:
-        """The range from ``start`` to ``end`` inclusive, as ``kluis timeline`` reads dates.
-
-        Raises:
-            UsageError: a side is not a date, or the range ends before it starts.
-        """
-        start, end = start.strip(), end.strip()
-        since = _parse_side("From", start, end_of_day=False)
-        until = _parse_side("To", end, end_of_day=True)
-        if since is not None and until is not None and since >= until:
-            raise UsageError(f"{start} is after {end}: put the earlier date first")
-        return cls(start, end, since, until)
-
-    @property
-    def active(self) -> bool:
-        """True when the range limits anything."""
-        return self.since is not None or self.until is not None
-
-    @property
-    def label(self) -> str:
-        """``2023-01 → 2023-06``, ``2023-01 → …`` or ``… → 2023-06``."""
-        return f"{self.start or '…'} → {self.end or '…'}"
-
-
-def _parse_side(side: str, value: str, *, end_of_day: bool) -> int | None:
-    if not value:
-        return None
-    try:
-        return parse_user_date(value, end_of_day=end_of_day)
-    except UsageError:
-        raise UsageError(
-            f"{side}: {safe(value, 40)!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD"
-        ) from None
-
-
-NO_DATES = DateFilter()
-
-
-class DateRangeScreen(Dialog[DateFilter | None]):
-    """d in the timeline: "From … to …"; dismissed with the range, or None when cancelled."""
-
-    DEFAULT_CSS = """
-    #dates-box {
-        width: 64;
-    }
-    #dates-row {
-        height: auto;
-    }
-    #dates-row Input {
-        width: 1fr;
-    }
-    #dates-row Label {
-        padding: 1 1;
-    }
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel", id="dates.cancel"),
-    ]
-
-    def __init__(self, current: DateFilter) -> None:
-        super().__init__()
-        self.current = current
-
-    def compose(self) -> ComposeResult:
-        """Two inputs side by side, a hint, and a line for errors."""
-        with Vertical(id="dates-box", classes="dialog-box"):
-            yield Static(
-                Text(
-                    "Show only the items between two dates (both included). "
-                    "Dates: YYYY, YYYY-MM or YYYY-MM-DD; leave a side empty for no limit.",
-                    style="dim",
-                )
-            )
-            with Horizontal(id="dates-row"):
-                yield Label("From")
-                yield Input(self.current.start, placeholder="2023-01", id="dates-from")
-                yield Label("to")
-                yield Input(self.current.end, placeholder="2023-06", id="dates-to")
-            yield Static("", id="dates-error", classes="dialog-error")
-
-    def on_mount(self) -> None:
-        """Title the box and start in the first input."""
-        self.title_box("Timeline dates", "enter: apply · tab: other side · esc: cancel")
-        self.query_one("#dates-from", Input).focus()
-
-    @on(Input.Submitted)
-    def _apply(self, event: Input.Submitted) -> None:
-        start = self.query_one("#dates-from", Input).value
-        end = self.query_one("#dates-to", Input).value
-        try:
-            chosen = DateFilter.parse(start, end)
-        except UsageError as exc:
-            self.query_one("#dates-error", Static).update(Text(safe(str(exc), 120)))
-            return
-        self.dismiss(chosen)
-
-    @on(Input.Changed)
-    def _typed(self, event: Input.Changed) -> None:
-        self.query_one("#dates-error", Static).update("")
-
-    def action_close(self) -> None:
-        """Esc: keep the timeline as it was."""
-        self.dismiss(None)
 
 
 def _snippet(row: TimelineRow) -> str:
@@ -202,64 +78,72 @@ class Timeline(VirtualList):
     class IndexLoaded(Message):
         """The worker read a timeline's index and the page at the cursor (None: keep it)."""
 
-        def __init__(
-            self,
-            token: int,
-            index: TimelineIndex,
-            pages: dict[int, list[TimelineRow]],
-            cursor: int | None,
-        ) -> None:
+        def __init__(self, read: IndexRead) -> None:
             super().__init__()
-            self.token = token
-            self.index = index
-            self.pages = pages
-            self.cursor = cursor
+            self.read = read
 
     class PagesLoaded(Message):
-        """The worker read some pages (``asked`` says which were requested)."""
+        """The worker read some pages."""
 
-        def __init__(
-            self, token: int, pages: dict[int, list[TimelineRow]], asked: list[int]
-        ) -> None:
+        def __init__(self, read: PagesRead) -> None:
             super().__init__()
-            self.token = token
-            self.pages = pages
-            self.asked = asked
+            self.read = read
 
     class ChannelsCounted(Message):
-        """The worker counted the company's items per channel (within ``dates``)."""
+        """The worker counted the items per channel within ``scope`` (a company and dates)."""
 
-        def __init__(self, company_id: int, dates: DateFilter, counts: dict[str, int]) -> None:
+        def __init__(self, scope: TimelineFilter, counts: dict[str, int]) -> None:
             super().__init__()
-            self.company_id = company_id
-            self.dates = dates
+            self.scope = scope
             self.counts = counts
 
     def __init__(self, store: Store, zone: tzinfo | None, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.store = store
+        self.model = TimelineModel(store, zone)
         self.zone = zone
-        self.company_id: int | None = None
-        self.company_name = ""
-        self.channel: str | None = None
-        self.dates = NO_DATES
-        self.channels: dict[str, int] = {}
-        self._counted: tuple[int, DateFilter] | None = None
-        self.index: TimelineIndex | None = None
-        self.reading = False
         self.first_paint_at: float | None = None  # read by bench/tui_latency.py
-        self._token = 0
-        self._pages: LRUCache[int, list[TimelineRow]] = LRUCache(PAGE_CACHE)
-        self._requested: set[int] = set()
-        self._wanted: set[int] = set()
-        self._fetch_scheduled = False
-        self._separator_lines: list[int] = []
-        self._month_firsts: list[int] = []
         self._announced: int | None = None
 
     def on_mount(self) -> None:
         """Titles before any company is chosen."""
         self._update_titles()
+
+    # ---- what the model holds ---------------------------------------------------------------
+
+    @property
+    def company_id(self) -> int | None:
+        """The company shown, if any."""
+        return self.model.company_id
+
+    @property
+    def company_name(self) -> str:
+        """Its name."""
+        return self.model.company_name
+
+    @property
+    def channel(self) -> str | None:
+        """The one channel shown, or None for all."""
+        return self.model.channel
+
+    @property
+    def dates(self) -> DateFilter:
+        """The date range shown."""
+        return self.model.dates
+
+    @property
+    def channels(self) -> dict[str, int]:
+        """The company's items per channel (within the dates), most first."""
+        return self.model.channels
+
+    @property
+    def index(self) -> TimelineIndex | None:
+        """The index of the timeline shown, once read."""
+        return self.model.index
+
+    @property
+    def reading(self) -> bool:
+        """True until the index of the timeline shown is read."""
+        return self.model.reading
 
     # ---- opening ----------------------------------------------------------------------------
 
@@ -278,27 +162,16 @@ class Timeline(VirtualList):
         ``total`` is the company's item count when the caller knows it (saves a count on large
         ones; ignored while a filter is on).
         """
-        if (company_id, dates) != self._counted:
-            self.channels = {}
-            self._counted = (company_id, dates)
-            self._count_channels(company_id, dates)
-        self._token += 1
-        self.company_id = company_id
-        self.company_name = name
-        self.channel = channel
-        self.dates = dates
-        self.index = None
-        self.reading = True
+        scope = self.model.open(company_id, name, channel=channel, dates=dates)
+        counting = self.model.counts_wanted()
+        if counting is not None:
+            self._count_channels(counting)
         self.first_paint_at = None
-        self._pages.clear()
-        self._requested.clear()
-        self._wanted.clear()
-        self._separator_lines, self._month_firsts = [], []
         self._announced = None
         self.reset(0)
         self.scroll_to(y=0, animate=False, immediate=True)
         self._update_titles()
-        self._load_index(self._token, company_id, channel, dates, item_id, total)
+        self._load_index(self.model.token, scope, item_id, total)
 
     def reload(self, company_id: int, name: str, total: int | None) -> None:
         """Read the timeline again (the vault changed): the same company keeps its filters
@@ -307,7 +180,7 @@ class Timeline(VirtualList):
             self.show_company(company_id, name, total=total)
             return
         item = self.current_item
-        self._counted = None  # the counts per channel may have changed too
+        self.model.forget_counts()  # the counts per channel may have changed too
         self.show_company(
             company_id,
             name,
@@ -319,93 +192,44 @@ class Timeline(VirtualList):
 
     @work(thread=True, exclusive=True, group="timeline-index", description="Reading a timeline")
     def _load_index(
-        self,
-        token: int,
-        company_id: int,
-        channel: str | None,
-        dates: DateFilter,
-        item_id: int | None,
-        total: int | None,
+        self, token: int, scope: TimelineFilter, item_id: int | None, total: int | None
     ) -> None:
         worker = get_current_worker()
-        since, until = dates.since, dates.until
-        with self.store.read() as conn:
-            cursor = None
-            if item_id is not None:
-                cursor = position_in_timeline(
-                    conn, company_id, item_id, channel=channel, since=since, until=until
-                )
-            if cursor is None:
-                # First screen first: one page and a count, whatever the timeline's size.
-                # The full index is read once that screen is drawn (see the handler).
-                start, rows = timeline_start(
-                    conn,
-                    company_id,
-                    channel=channel,
-                    since=since,
-                    until=until,
-                    zone=self.zone,
-                    limit=PAGE_ROWS,
-                    total=None if channel or dates.active else total,
-                )
-                if not worker.is_cancelled:
-                    self.post_message(self.IndexLoaded(token, start, {0: rows}, 0))
-                return
-            index = timeline_index(
-                conn, company_id, channel=channel, since=since, until=until, zone=self.zone
-            )
-            page = cursor // PAGE_ROWS
-            pages = {page: timeline_page(conn, index, page * PAGE_ROWS, PAGE_ROWS)}
-        if not worker.is_cancelled:
-            self.post_message(self.IndexLoaded(token, index, pages, cursor))
+        read = self.model.read_opening(token, scope, item_id, total, lambda: worker.is_cancelled)
+        if read is not None:
+            self.post_message(self.IndexLoaded(read))
 
     @work(thread=True, exclusive=True, group="timeline-index", description="Indexing a timeline")
     def _load_full_index(self, token: int, start: TimelineIndex) -> None:
-        with self.store.read() as conn:
-            index = timeline_index(
-                conn,
-                start.company_id,
-                channel=start.channel,
-                since=start.since,
-                until=start.until,
-                zone=self.zone,
-            )
+        read = self.model.read_full_index(token, start)
         if not get_current_worker().is_cancelled:
-            self.post_message(self.IndexLoaded(token, index, {}, None))
+            self.post_message(self.IndexLoaded(read))
 
     def on_timeline_index_loaded(self, message: IndexLoaded) -> None:
         """The timeline (or its first screen) is known: size it, place the cursor, draw."""
         message.stop()
-        if message.token != self._token:
+        read = message.read
+        if not self.model.index_read(read):
             return
-        self.index = message.index
-        self.reading = False
-        self._month_firsts = [m.first for m in message.index.months]
-        self._separator_lines = [m.first + n for n, m in enumerate(message.index.months)]
-        for page, rows in message.pages.items():
-            self._pages[page] = rows
-        if message.cursor is None:
+        if read.cursor is None:
             # The full index after the first screen: the user may have moved meanwhile.
             self.reset(self.cursor)
         else:
-            self.reset(message.cursor)
-            self.scroll_to_cursor(center=message.cursor > 0)
+            self.reset(read.cursor)
+            self.scroll_to_cursor(center=read.cursor > 0)
         self._update_titles()
         self._announce()
-        if not message.index.complete:
-            self.call_after_refresh(self._load_full_index, message.token, message.index)
+        if not read.index.complete:
+            self.call_after_refresh(self._load_full_index, read.token, read.index)
 
     @work(thread=True, exclusive=True, group="timeline-channels", description="Counting channels")
-    def _count_channels(self, company_id: int, dates: DateFilter) -> None:
-        with self.store.read() as conn:
-            counts = channel_counts(conn, company_id, since=dates.since, until=dates.until)
-        self.post_message(self.ChannelsCounted(company_id, dates, counts))
+    def _count_channels(self, scope: TimelineFilter) -> None:
+        self.post_message(self.ChannelsCounted(scope, self.model.read_channels(scope)))
 
     def on_timeline_channels_counted(self, message: ChannelsCounted) -> None:
         """Keep the counts for the channel filter and the title."""
         message.stop()
-        if (message.company_id, message.dates) == self._counted:
-            self.channels = message.counts
+        if self.model.channels_counted(message.scope, message.counts):
             self._update_titles()
 
     def _update_titles(self) -> None:
@@ -439,15 +263,10 @@ class Timeline(VirtualList):
         """c: all → the company's channels, most used first → all."""
         if self.company_id is None:
             return
-        channels = list(self.channels)
-        if len(channels) < 2:
+        if len(self.channels) < 2:
             self.notify("Every item here is on one channel", timeout=2)
             return
-        if self.channel in channels:
-            following = channels.index(self.channel) + 1
-            channel = channels[following] if following < len(channels) else None
-        else:
-            channel = channels[0]
+        channel = self.model.next_channel()
         self.show_company(self.company_id, self.company_name, channel=channel, dates=self.dates)
 
     def action_dates(self) -> None:
@@ -474,43 +293,28 @@ class Timeline(VirtualList):
     @property
     def row_count(self) -> int:
         """Items in the (filtered) timeline."""
-        return len(self.index) if self.index is not None else 0
+        return self.model.row_count
 
     @property
     def line_count(self) -> int:
         """Items plus one separator per month."""
-        return self.row_count + len(self._separator_lines)
-
-    def _month_of_row(self, row: int) -> int:
-        return bisect_right(self._month_firsts, row) - 1
+        return self.model.line_count
 
     def line_of_row(self, row: int) -> int:
         """A row sits below its month's separator and every earlier month's."""
-        return row + self._month_of_row(row) + 1
+        return self.model.line_of_row(row)
 
     def row_of_line(self, line: int) -> int | None:
         """None on a separator line."""
-        month = bisect_right(self._separator_lines, line) - 1
-        if month < 0 or line == self._separator_lines[month]:
-            return None
-        row = line - month - 1
-        return row if row < self.row_count else None
+        return self.model.row_of_line(line)
 
     def lines_of_row(self, row: int) -> tuple[int, int]:
         """The first row of a month keeps its separator in view."""
-        line = self.line_of_row(row)
-        month = self._month_of_row(row)
-        if month >= 0 and self._month_firsts[month] == row:
-            return line - 1, line
-        return line, line
+        return self.model.lines_of_row(row)
 
     def item_at(self, row: int) -> TimelineRow | None:
         """The loaded item at ``row``, or None while its page is being read."""
-        rows = self._pages.get(row // PAGE_ROWS)
-        if rows is None:
-            return None
-        offset = row % PAGE_ROWS
-        return rows[offset] if offset < len(rows) else None
+        return self.model.item_at(row)
 
     @property
     def current_item(self) -> TimelineRow | None:
@@ -558,13 +362,11 @@ class Timeline(VirtualList):
         return segments
 
     def _separator(self, line: int, width: int) -> list[Segment]:
-        if self.index is None:
+        separator = self.model.month_at(line)
+        if separator is None:
             return []
-        number = bisect_right(self._separator_lines, line) - 1
-        month = self.index.months[number]
+        month, counted = separator
         label = f"── {month_label(month.year, month.month)} "
-        # A partial index has not counted its last month to the end yet.
-        counted = self.index.complete or number < len(self.index.months) - 1
         tail = f" {count(month.count)} " if counted else " "
         rule = "─" * max(0, width - len(label) - len(tail) - 3)
         return [Segment(label + rule + tail + "──", self.style("separator"))]
@@ -572,46 +374,26 @@ class Timeline(VirtualList):
     # ---- paging -----------------------------------------------------------------------------
 
     def _want(self, page: int) -> None:
-        # Neighbours too: a page is a few ms to read, and Down/PageDown then never waits.
-        last_page = (self.row_count - 1) // PAGE_ROWS
-        for candidate in (page, page + 1, page - 1):
-            if 0 <= candidate <= last_page and candidate not in self._pages:
-                self._wanted.add(candidate)
-        if not self._fetch_scheduled:
-            self._fetch_scheduled = True
+        if self.model.want(page):
             self.call_after_refresh(self._fetch)
 
     def _fetch(self) -> None:
-        self._fetch_scheduled = False
-        index = self.index
-        pages = sorted(self._wanted - self._requested - set(self._pages.keys()))
-        self._wanted.clear()
-        if index is not None and not index.complete:
-            # Pages past the first screen wait for the full index, which redraws them.
-            pages = [p for p in pages if p * PAGE_ROWS < index.known]
-        if pages and index is not None:
-            self._requested.update(pages)
-            self._load_pages(self._token, index, pages)
+        request = self.model.pages_to_fetch()
+        if request is not None:
+            self._load_pages(request)
 
     @work(thread=True, exclusive=True, group="timeline-pages", description="Reading pages")
-    def _load_pages(self, token: int, index: TimelineIndex, pages: list[int]) -> None:
+    def _load_pages(self, request: PageRequest) -> None:
         worker = get_current_worker()
-        loaded: dict[int, list[TimelineRow]] = {}
-        with self.store.read() as conn:
-            for page in pages:
-                if worker.is_cancelled:
-                    break  # a newer request covers what is on screen now
-                loaded[page] = timeline_page(conn, index, page * PAGE_ROWS, PAGE_ROWS)
-        self.post_message(self.PagesLoaded(token, loaded, pages))
+        self.post_message(
+            self.PagesLoaded(self.model.read_pages(request, lambda: worker.is_cancelled))
+        )
 
     def on_timeline_pages_loaded(self, message: PagesLoaded) -> None:
         """Keep the pages and draw the lines that were waiting for them."""
         message.stop()
-        if message.token != self._token:
+        if not self.model.pages_read(message.read):
             return
-        self._requested.difference_update(message.asked)
-        for page, rows in message.pages.items():
-            self._pages[page] = rows
         self.redraw()
         self._announce()
 

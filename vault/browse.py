@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from vault.queries import TimelineRow, timeline, timeline_filter
+from vault.queries import TimelineFilter, TimelineRow, timeline
 from vault.text import one_line, strip_controls
-from vault.timefmt import iso
+from vault.timefmt import from_stored
 
 CONTEXT_BODY_CHARS = 2000
 
@@ -66,11 +66,9 @@ def monthly_activity(conn: Connection, months: int = 12) -> Activity:
     return Activity(labels, counts)
 
 
-def channel_counts(
-    conn: Connection, company_id: int, *, since: int | None = None, until: int | None = None
-) -> dict[str, int]:
-    """How many items a company has per channel (between ``since`` and ``until``), most first."""
-    where, params = _where(company_id, None, since, until)
+def channel_counts(conn: Connection, scope: TimelineFilter) -> dict[str, int]:
+    """How many of the items ``scope`` lets through are on each channel, most first."""
+    where, params = _where(scope)
     rows = conn.execute(
         text(
             f"SELECT channel, count(*) AS n FROM interaction WHERE {where} "
@@ -98,18 +96,15 @@ class TimelineIndex:
     ``negated`` holds minus the occurred_at of the items in timeline order, so it ascends and
     ``bisect`` works on it; ``months`` are the non-empty months, newest first. A partial index
     (``complete`` False) knows only the first items' times: enough to draw the first screen
-    while the full index is read, but not to find anchors further down. ``since`` and
-    ``until`` (epoch seconds, until exclusive) are the date filter the index was read with.
+    while the full index is read, but not to find anchors further down. ``scope`` is the
+    filter the index was read with.
     """
 
-    company_id: int
-    channel: str | None
+    scope: TimelineFilter
     total: int
     negated: array[int]
     months: list[MonthMark] = field(default_factory=list)
     complete: bool = True
-    since: int | None = None
-    until: int | None = None
 
     def __len__(self) -> int:
         return self.total
@@ -154,20 +149,15 @@ def _months(negated: array[int], zone: tzinfo | None) -> list[MonthMark]:
     return months
 
 
-def _where(
-    company_id: int, channel: str | None, since: int | None, until: int | None
-) -> tuple[str, dict[str, Any]]:
-    where, params = timeline_filter(company_id, channel, since, until)
+def _where(scope: TimelineFilter) -> tuple[str, dict[str, Any]]:
+    where, params = scope.where()
     return " AND ".join(where), params
 
 
 def timeline_start(
     conn: Connection,
-    company_id: int,
+    scope: TimelineFilter,
     *,
-    channel: str | None = None,
-    since: int | None = None,
-    until: int | None = None,
     zone: tzinfo | None = None,
     limit: int = 100,
     total: int | None = None,
@@ -175,41 +165,30 @@ def timeline_start(
     """The first ``limit`` rows of a timeline and a partial index: a first screen, fast.
 
     Costs one page and, unless the caller knows ``total`` (e.g. from the company list), one
-    count, whatever the size of the timeline. ``since``/``until`` are epoch seconds (until
-    exclusive), as for ``vault.queries.timeline``.
+    count, whatever the size of the timeline.
     """
-    rows = timeline(conn, company_id, channel=channel, since=since, until=until, limit=limit)
+    rows = timeline(conn, scope, limit=limit)
     if total is None or total < len(rows):
-        where, params = _where(company_id, channel, since, until)
+        where, params = _where(scope)
         total = int(
             conn.execute(
                 text(f"SELECT count(*) FROM interaction WHERE {where}"), params
             ).scalar_one()
         )
-    negated = array("q", (-int(datetime.fromisoformat(r.occurred_at).timestamp()) for r in rows))
+    negated = array("q", (-int(r.occurred_at.timestamp()) for r in rows))
     complete = len(rows) >= total
-    months = _months(negated, zone)
-    index = TimelineIndex(
-        company_id, channel, total, negated, months, complete, since=since, until=until
-    )
-    return index, rows
+    return TimelineIndex(scope, total, negated, _months(negated, zone), complete), rows
 
 
 def timeline_index(
-    conn: Connection,
-    company_id: int,
-    *,
-    channel: str | None = None,
-    since: int | None = None,
-    until: int | None = None,
-    zone: tzinfo | None = None,
+    conn: Connection, scope: TimelineFilter, *, zone: tzinfo | None = None
 ) -> TimelineIndex:
-    """Every item time of a company's timeline and its months in ``zone`` (None: the system's).
+    """Every item time of a (filtered) timeline and its months in ``zone`` (None: the system's).
 
     Without a channel the times come from the (company_id, occurred_at, id) index alone, also
-    between ``since`` and ``until`` (epoch seconds, until exclusive).
+    between dates.
     """
-    where, params = _where(company_id, channel, since, until)
+    where, params = _where(scope)
     # 100,000 rows through SQLAlchemy's result rows take ~3x as long as through the driver.
     driver = conn.connection.driver_connection
     assert driver is not None
@@ -221,10 +200,7 @@ def timeline_index(
     while chunk := cursor.fetchmany(5000):
         # Chunks, and a generator: the UI thread gets the GIL back between them.
         negated.extend(value for (value,) in chunk)
-    months = _months(negated, zone)
-    return TimelineIndex(
-        company_id, channel, len(negated), negated, months, since=since, until=until
-    )
+    return TimelineIndex(scope, len(negated), negated, _months(negated, zone))
 
 
 def timeline_page(
@@ -235,29 +211,15 @@ def timeline_page(
     if anchor is None:
         return []  # a partial index: wait for the full one
     after_key, skip = anchor
-    rows = timeline(
-        conn,
-        index.company_id,
-        channel=index.channel,
-        since=index.since,
-        until=index.until,
-        after_key=after_key,
-        limit=skip + limit,
-    )
+    rows = timeline(conn, index.scope, after_key=after_key, limit=skip + limit)
     return rows[skip:]
 
 
 def position_in_timeline(
-    conn: Connection,
-    company_id: int,
-    interaction_id: int,
-    *,
-    channel: str | None = None,
-    since: int | None = None,
-    until: int | None = None,
+    conn: Connection, scope: TimelineFilter, interaction_id: int
 ) -> int | None:
-    """Where an item sits in its company's (filtered) timeline (0 = newest), or None."""
-    where, params = _where(company_id, channel, since, until)
+    """Where an item sits in the (filtered) timeline (0 = newest), or None when not in it."""
+    where, params = _where(scope)
     row = conn.execute(
         text(f"SELECT occurred_at FROM interaction WHERE id = :i AND {where}"),
         {**params, "i": interaction_id},
@@ -273,10 +235,10 @@ def position_in_timeline(
 
 @dataclass(frozen=True, slots=True)
 class ContextMessage:
-    """A message of a thread shown around the selected one."""
+    """A message of a thread shown around the selected one (``occurred_at`` in its own offset)."""
 
     id: int
-    occurred_at: str
+    occurred_at: datetime
     direction: str
     sender: str | None
     title: str
@@ -289,7 +251,7 @@ def _context_message(row: Any) -> ContextMessage:
         body = body[: CONTEXT_BODY_CHARS - 1] + "…"
     return ContextMessage(
         id=int(row.id),
-        occurred_at=iso(row.occurred_at, row.tz_offset) or "",
+        occurred_at=from_stored(row.occurred_at, row.tz_offset),
         direction=str(row.direction),
         sender=one_line(row.sender) if row.sender else None,
         title=one_line(row.title),

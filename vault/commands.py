@@ -310,9 +310,8 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     until = parse_user_date(args.until, end_of_day=True) if args.until else None
     with opened(args) as store, store.reader() as conn:
         company_id, name = queries.find_company(conn, args.company)
-        rows = queries.timeline(
-            conn, company_id, channel=args.channel, since=since, until=until, limit=args.limit
-        )
+        scope = queries.TimelineFilter(company_id, args.channel, since, until)
+        rows = queries.timeline(conn, scope, limit=args.limit)
     if args.json:
         print_json([row.to_json() for row in rows])
     else:

@@ -16,7 +16,7 @@ from vault.errors import UsageError
 from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, period_table, periods
 from vault.store import execute
 from vault.text import one_line, strip_controls
-from vault.timefmt import iso
+from vault.timefmt import from_stored, iso
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -119,10 +119,10 @@ def find_company(conn: Connection, ref: str) -> tuple[int, str]:
 
 @dataclass(frozen=True, slots=True)
 class TimelineRow:
-    """One line of a timeline."""
+    """One line of a timeline; ``occurred_at`` in the source's own offset (UTC when unknown)."""
 
     id: int
-    occurred_at: str
+    occurred_at: datetime
     channel: str
     direction: str
     sender: str | None
@@ -131,8 +131,8 @@ class TimelineRow:
     thread: int | None
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's object."""
-        return asdict(self)
+        """The contract's object (the time as ISO 8601 with its offset)."""
+        return {**asdict(self), "occurred_at": self.occurred_at.isoformat()}
 
 
 _TIMELINE_COLUMNS = (
@@ -145,7 +145,7 @@ def timeline_row(row: Any) -> TimelineRow:
     """A TimelineRow from a row selected with the timeline columns."""
     return TimelineRow(
         id=int(row.id),
-        occurred_at=iso(row.occurred_at, row.tz_offset) or "",
+        occurred_at=from_stored(row.occurred_at, row.tz_offset),
         channel=row.channel,
         direction=row.direction,
         sender=one_line(row.sender) if row.sender else None,
@@ -155,47 +155,54 @@ def timeline_row(row: Any) -> TimelineRow:
     )
 
 
-def timeline_filter(
-    company_id: int,
-    channel: str | None,
-    since: int | None,
-    until: int | None,
-    *,
-    table: str = "",
-) -> tuple[list[str], dict[str, Any]]:
-    """The WHERE terms and parameters of a company's timeline, narrowed to ``channel`` and to
-    ``since``/``until`` (epoch seconds, until exclusive); ``table`` prefixes the columns
-    (e.g. ``"i."``). One copy for the CLI's timeline and the app's keyset paging."""
-    where = [f"{table}company_id = :c"]
-    params: dict[str, Any] = {"c": company_id}
-    if channel:
-        where.append(f"{table}channel = :ch")
-        params["ch"] = channel
-    if since is not None:
-        where.append(f"{table}occurred_at >= :since")
-        params["since"] = since
-    if until is not None:
-        where.append(f"{table}occurred_at < :until")
-        params["until"] = until
-    return where, params
+@dataclass(frozen=True, slots=True)
+class TimelineFilter:
+    """Which of a company's items a timeline shows: one channel or all, between two times.
+
+    ``since`` and ``until`` are epoch seconds, ``until`` exclusive (the first second after the
+    range). One value for the CLI's ``kluis timeline`` and the app's index, pages, positions
+    and channel counts.
+    """
+
+    company_id: int
+    channel: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        """True when a channel or a date leaves out some of the company's items."""
+        return bool(self.channel) or self.since is not None or self.until is not None
+
+    def where(self, table: str = "") -> tuple[list[str], dict[str, Any]]:
+        """The WHERE terms and their parameters; ``table`` prefixes the columns (``"i."``)."""
+        where = [f"{table}company_id = :c"]
+        params: dict[str, Any] = {"c": self.company_id}
+        if self.channel:
+            where.append(f"{table}channel = :ch")
+            params["ch"] = self.channel
+        if self.since is not None:
+            where.append(f"{table}occurred_at >= :since")
+            params["since"] = self.since
+        if self.until is not None:
+            where.append(f"{table}occurred_at < :until")
+            params["until"] = self.until
+        return where, params
 
 
 def timeline(
     conn: Connection,
-    company_id: int,
+    scope: TimelineFilter,
     *,
-    channel: str | None = None,
-    since: int | None = None,
-    until: int | None = None,
     limit: int = 50,
     after_key: tuple[int, int] | None = None,
 ) -> list[TimelineRow]:
-    """A company's interactions, newest first.
+    """The items ``scope`` lets through, newest first.
 
     Paging is by key, never OFFSET: pass the (occurred_at epoch, id) of the last row of the
-    previous page as ``after_key``. ``since``/``until`` are epoch seconds (until exclusive).
+    previous page as ``after_key``.
     """
-    where, params = timeline_filter(company_id, channel, since, until, table="i.")
+    where, params = scope.where("i.")
     params["limit"] = limit
     if after_key is not None:
         where.append("(i.occurred_at, i.id) < (:key_time, :key_id)")
