@@ -34,6 +34,7 @@ from tui.format import (
     fit,
     month_label,
     plural,
+    safe,
     short_time,
 )
 from tui.messages import ItemChosen, ItemHighlighted
