@@ -4,6 +4,10 @@ One JSON Lines file per table (JSON columns decoded, times kept as stored plus I
 the store keeps epoch seconds), attachments and original items as files, and ``schema.json``
 plus ``README.md`` saying what every field means. The folder is 0700 and every file 0600:
 the export is as private as the data in it, only no longer encrypted.
+
+``kluis doctor --salvage DIR`` writes the same format from a damaged vault: it hands in a
+``vault.salvage.SalvageReader`` as the source, which skips the rows it cannot read and lists them
+(``unreadable_ids`` in ``schema.json``).
 """
 
 from __future__ import annotations
@@ -12,17 +16,18 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, text
 
 from vault.blobs import get_blob
 from vault.errors import UsageError
 from vault.fsutil import FILE_MODE, make_private_folder
+from vault.salvage import id_range
 from vault.timefmt import iso
 
 FORMAT = "kluis-export"
@@ -90,6 +95,60 @@ class ExportSummary:
     folder: Path
     rows: dict[str, int] = field(default_factory=dict)
     files: int = 0
+    unreadable_files: int = 0
+    """Files that rows name but whose bytes could not be read (only from a damaged vault)."""
+
+
+class ExportSource(Protocol):
+    """Where the export reads the vault from: its tables, their rows, and blobs."""
+
+    @property
+    def unreadable(self) -> Mapping[str, Sequence[tuple[int, int | None]]]:
+        """Per table, the rowid ranges (inclusive; None: no end) that could not be read."""
+        ...
+
+    def table_names(self) -> list[str]:
+        """Every table of the database."""
+        ...
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """The (name, declared type) of each column of ``table``."""
+        ...
+
+    def rows(self, table: str) -> Iterator[dict[str, Any]]:
+        """The rows of ``table`` by column name, in rowid order."""
+        ...
+
+    def blob(self, digest: str) -> bytes | None:
+        """The bytes stored under ``digest``, or None."""
+        ...
+
+
+class _Vault:
+    """A whole vault read in one transaction: the source of ``kluis export``."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @property
+    def unreadable(self) -> Mapping[str, Sequence[tuple[int, int | None]]]:
+        return {}  # read whole, or not at all (`kluis export` stops at a damaged page)
+
+    def table_names(self) -> list[str]:
+        rows = self.conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+        return [str(r[0]) for r in rows]
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        rows = self.conn.execute(text(f'PRAGMA table_info("{table}")'))
+        return [(str(r[1]), str(r[2])) for r in rows]
+
+    def rows(self, table: str) -> Iterator[dict[str, Any]]:
+        result = self.conn.execute(text(f'SELECT * FROM "{table}" ORDER BY rowid'))
+        for mapping in result.mappings():
+            yield dict(mapping)
+
+    def blob(self, digest: str) -> bytes | None:
+        return get_blob(self.conn, digest)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -105,23 +164,17 @@ def safe_name(name: str, fallback: str = "attachment") -> str:
     return (cleaned or fallback)[:120]
 
 
-def _tables(conn: Connection) -> list[str]:
-    names = [
-        str(r[0]) for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
-    ]
+def _tables(source: ExportSource) -> list[str]:
+    names = source.table_names()
     ordered = [t for t in TABLES if t in names]
     return ordered + sorted(t for t in names if t not in TABLES and not _SKIPPED.fullmatch(t))
-
-
-def _columns(conn: Connection, table: str) -> list[tuple[str, str]]:
-    return [(str(r[1]), str(r[2])) for r in conn.execute(text(f'PRAGMA table_info("{table}")'))]
 
 
 class _Writer:
     """Writes one export folder."""
 
-    def __init__(self, conn: Connection, folder: Path) -> None:
-        self.conn = conn
+    def __init__(self, source: ExportSource, folder: Path) -> None:
+        self.source = source
         self.folder = folder
         self.summary = ExportSummary(folder)
         self.written: set[str] = set()
@@ -131,8 +184,9 @@ class _Writer:
         if not sha:
             return None
         if relative not in self.written:
-            data = get_blob(self.conn, sha)
+            data = self.source.blob(sha)
             if data is None:
+                self.summary.unreadable_files += 1
                 return None
             path = self.folder / relative
             folder = self.folder
@@ -156,9 +210,7 @@ class _Writer:
 
     def rows(self, table: str) -> Iterator[dict[str, Any]]:
         json_columns = JSON_COLUMNS.get(table, ())
-        result = self.conn.execute(text(f'SELECT * FROM "{table}" ORDER BY rowid'))
-        for mapping in result.mappings():
-            row = dict(mapping)
+        for row in self.source.rows(table):
             for column in json_columns:
                 with contextlib.suppress(ValueError):  # else kept as the text it is
                     row[column] = json.loads(row[column]) if row.get(column) else row.get(column)
@@ -192,12 +244,12 @@ def _bytes_hex(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def _schema(conn: Connection, tables: list[str], rows: dict[str, int]) -> dict[str, Any]:
+def _schema(source: ExportSource, tables: list[str], rows: dict[str, int]) -> dict[str, Any]:
     documented = {}
     for table in tables:
         columns = [
             {"name": name, "type": kind or "ANY", "description": COLUMNS.get(name, "")}
-            for name, kind in _columns(conn, table)
+            for name, kind in source.columns(table)
         ]
         columns += [
             {"name": name, "type": "TEXT", "description": about}
@@ -212,6 +264,8 @@ def _schema(conn: Connection, tables: list[str], rows: dict[str, int]) -> dict[s
             "description": TABLES.get(table, ""),
             "columns": columns,
         }
+        if source.unreadable.get(table):
+            documented[table]["unreadable_ids"] = [list(span) for span in source.unreadable[table]]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -237,6 +291,9 @@ def _readme(schema: dict[str, Any]) -> str:
     ]
     for table, about in schema["tables"].items():
         lines += [f"## {table} ({about['rows']} rows)", "", about["description"], ""]
+        if about.get("unreadable_ids"):
+            spans = ", ".join(id_range(first, last) for first, last in about["unreadable_ids"])
+            lines += [f"Salvaged from a damaged vault: rows {spans} could not be read.", ""]
         lines += [
             f"- `{c['name']}` ({c['type']})" + (f": {c['description']}" if c["description"] else "")
             for c in about["columns"]
@@ -245,8 +302,9 @@ def _readme(schema: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def export_all(conn: Connection, folder: Path) -> ExportSummary:
-    """Write the whole vault to ``folder`` (which must be new or empty).
+def export_all(conn: Connection | ExportSource, folder: Path) -> ExportSummary:
+    """Write the whole vault to ``folder`` (which must be new or empty), read in one
+    transaction on ``conn`` or, from a damaged vault, what a salvage reader can read.
 
     Raises:
         UsageError: ``folder`` is a file or is not empty.
@@ -254,11 +312,12 @@ def export_all(conn: Connection, folder: Path) -> ExportSummary:
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(f"{folder} is not an empty folder; export into a new one")
     make_private_folder(folder)
-    writer = _Writer(conn, folder)
-    tables = _tables(conn)
+    source = _Vault(conn) if isinstance(conn, Connection) else conn
+    writer = _Writer(source, folder)
+    tables = _tables(source)
     for table in tables:
         writer.table(table)
-    schema = _schema(conn, tables, writer.summary.rows)
+    schema = _schema(source, tables, writer.summary.rows)
     _write_private(
         folder / "schema.json", (json.dumps(schema, indent=2, ensure_ascii=False) + "\n").encode()
     )

@@ -197,6 +197,17 @@ def build_parser() -> OneLineParser:
     command("remember", "remember the vault on this device (OS keyring)")
     command("forget", "forget the vault on this device")
     p = command("doctor", "check the vault: integrity, keys, file modes, counts")
+    p.epilog = (
+        "Exit status: 0 healthy; 1 a problem that loses nothing (file modes, the keyring); "
+        "13 the vault is damaged: the report says what is readable, and --salvage DIR saves it "
+        "(13 then means some rows could not be read)."
+    )
+    p.add_argument(
+        "--salvage",
+        metavar="DIR",
+        help="save every readable row and file of a damaged vault into the new folder DIR, "
+        "in the format of `kluis export`",
+    )
     _add_json(p)
 
     p = command("demo", 'build a realistic demo vault (passphrase "demo") and open it')
@@ -235,6 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if debug:
             traceback.print_exc()
+        from vault.store import damaged, is_damage
+
+        if is_damage(exc):  # a damaged page met outside the store's own connections
+            error = damaged(exc)
+            print(f"kluis: {escaped(str(error))}", file=sys.stderr)
+            return error.exit_code
         print(
             f"kluis: unexpected error: {escaped(str(exc))} (run with --debug for details)",
             file=sys.stderr,

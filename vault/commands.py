@@ -452,12 +452,52 @@ def cmd_forget(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from vault.doctor import run_checks
 
+    if args.salvage:
+        return _salvage(args, Path(args.salvage).expanduser())
     report = run_checks(resolve_folder(args.vault), _source(args))
     if args.json:
         print_json(report.to_json())
     else:
         report.print()
-    return 0 if report.ok else 1
+    return report.exit_code
+
+
+def _salvage(args: argparse.Namespace, out: Path) -> int:
+    """``kluis doctor --salvage DIR``: the full export's writer, fed by a reader that skips
+    the rows a damaged vault cannot give."""
+    from exports.full import export_all
+    from vault.doctor import after_salvage
+    from vault.errors import VaultDamaged
+    from vault.salvage import SalvageReader, id_range
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out} is not an empty folder; salvage into a new one")
+    folder = resolve_folder(args.vault)
+    _, dek = unlock_key(folder, _source(args))
+    with SalvageReader(folder, dek) as reader:
+        summary = export_all(reader, out)
+        lost = {table: spans for table, spans in reader.unreadable.items() if spans}
+    result = {
+        "folder": str(out),
+        "rows": summary.rows,
+        "files": summary.files,
+        "unreadable_ids": {table: [list(span) for span in spans] for table, spans in lost.items()},
+        "unreadable_files": summary.unreadable_files,
+    }
+    if args.json:
+        print_json(result)
+    else:
+        print(
+            f"Saved {sum(summary.rows.values()):,} rows ({len(summary.rows)} tables) and "
+            f"{summary.files:,} files into {out} (unencrypted: keep it safe)."
+        )
+        for table, spans in lost.items():
+            print(f"Not readable: {table} ids {', '.join(id_range(*span) for span in spans)}")
+        if summary.unreadable_files:
+            print(f"Not readable: {summary.unreadable_files:,} files")
+        if lost or summary.unreadable_files:
+            print(after_salvage(str(out)))
+    return VaultDamaged.exit_code if lost or summary.unreadable_files else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

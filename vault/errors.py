@@ -1,6 +1,7 @@
 """Every error kluis raises on purpose, in one place.
 
-The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` exit 2, the rest 1::
+The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` exit 2,
+``VaultDamaged`` 13, the rest 1::
 
     VaultError
     ├── UsageError            bad arguments or an unknown name (exit 2)
@@ -13,6 +14,7 @@ The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` ex
     ├── VaultLocked           no way to unlock without a prompt
     ├── WrongPassphrase       the passphrase or recovery code does not unwrap the key
     ├── VaultCorrupt          keys.json or vault.db is damaged or does not belong together
+    │   └── VaultDamaged          a page of vault.db fails its check (exit 13, also `doctor`'s)
     ├── KeyringUnavailable    no usable OS keyring on this machine
     └── ImportFailed          an import stopped part-way (what was written so far is kept)
         └── MailServerError       the IMAP server could not be used
@@ -75,6 +77,16 @@ class WrongPassphrase(VaultError):
 
 class VaultCorrupt(VaultError):
     """keys.json or vault.db is damaged, or they do not belong together."""
+
+
+class VaultDamaged(VaultCorrupt):
+    """A page of vault.db fails its check: the file was damaged on disk.
+
+    Exit status 13, which ``kluis doctor`` also returns when it finds the vault damaged; what is
+    readable can still be saved with ``kluis doctor --salvage DIR``.
+    """
+
+    exit_code = 13
 
 
 class KeyringUnavailable(VaultError):

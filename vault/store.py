@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlcipher3
 
-from vault.errors import VaultCorrupt
+from vault.errors import VaultCorrupt, VaultDamaged
 from vault.fsutil import create_private_file, make_private_folder
 
 if TYPE_CHECKING:
@@ -55,25 +55,69 @@ def _key_pragma(dek: bytes) -> str:
     return f"PRAGMA key = \"x'{hex_key}'\""
 
 
-def connect_raw(path: Path, dek: bytes) -> Any:
+# SQLCipher logs "ERROR CORE ..." lines to the process's stderr (fd 2, from C) for every page
+# that fails to decrypt, which would break the one-line error contract; its level is global to
+# the process, set again on each connection before the key because that is when it logs.
+_QUIET_LOG = "PRAGMA cipher_log_level = NONE"
+_SALVAGE_PRAGMAS = ("PRAGMA query_only = ON", "PRAGMA writable_schema = ON")
+_DAMAGE_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
+DAMAGE_HINT = "`kluis doctor` shows what is readable and `kluis doctor --salvage DIR` saves it"
+"""What to do about a damaged vault.db, said once wherever damage is reported."""
+
+
+def connect_raw(path: Path, dek: bytes, *, salvage: bool = False) -> Any:
     """A keyed, configured DB-API connection to ``path`` (which must already exist).
 
+    ``salvage`` opens a damaged file for reading only, even one cut short (SQLite otherwise
+    refuses a file smaller than its header says; the missing pages then fail as damaged ones).
+
     Raises:
-        VaultCorrupt: the key does not open the file, or it is not a database.
+        VaultDamaged: the key does not open the file: its first pages are damaged, or it is not
+            this vault's database.
     """
     conn = sqlcipher3.connect(str(path), check_same_thread=False, isolation_level=None)
     try:
+        conn.execute(_QUIET_LOG)
         conn.execute(_key_pragma(dek))
+        for pragma in _SALVAGE_PRAGMAS if salvage else ():
+            conn.execute(pragma)
         for pragma in _CONNECTION_PRAGMAS:
             conn.execute(pragma)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlcipher3.DatabaseError as exc:
         conn.close()
-        raise VaultCorrupt(
-            f"{path.name} cannot be opened with this vault's key: it is damaged or belongs to "
-            f"another vault ({exc})"
+        if not is_damage(exc):
+            raise
+        raise VaultDamaged(
+            f"{path.name} cannot be opened with this vault's key: it is damaged (its first "
+            f"pages, or cut short) or belongs to another vault ({exc})"
         ) from None
     return conn
+
+
+def _driver_damage(exc: BaseException) -> BaseException | None:
+    """The driver's error under ``exc`` (SQLAlchemy wraps it) if it says a page of the
+    database failed its check: SQLCipher's HMAC, or SQLite's own structure checks."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a driver error is at most a wrapper or two down
+        if seen is None or isinstance(seen, VaultDamaged):
+            break
+        code = getattr(seen, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _DAMAGE_CODES:
+            return seen
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` says that a page of the database is damaged."""
+    return _driver_damage(exc) is not None
+
+
+def damaged(exc: BaseException) -> VaultDamaged:
+    """The one-line error for a read or write that hit a damaged page."""
+    cause = _driver_damage(exc) or exc
+    return VaultDamaged(f"{DB_FILE} is damaged: a page fails its check ({cause}); {DAMAGE_HINT}")
 
 
 RawConnection = Any
@@ -176,27 +220,46 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A connection inside one transaction, committed on success, rolled back on error."""
-        with self.engine.begin() as conn:
+        """A connection inside one transaction, committed on success, rolled back on error.
+
+        Raises:
+            VaultDamaged: the work hit a damaged page (nothing was committed).
+        """
+        with self.engine.connect() as conn, _damage_ends(conn), conn.begin():
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reading."""
-        with self.engine.connect() as conn:
+        """A connection for reading.
+
+        Raises:
+            VaultDamaged: a read hit a damaged page.
+        """
+        with self.engine.connect() as conn, _damage_ends(conn):
             yield conn
 
     @contextmanager
     def reader(self) -> Iterator[RawConnection]:
         """A plain DB-API connection reading one consistent snapshot, for ``execute`` and the
-        query functions; it never loads SQLAlchemy (the quick path of read-only commands)."""
+        query functions; it never loads SQLAlchemy (the quick path of read-only commands).
+
+        Raises:
+            VaultDamaged: a read hit a damaged page.
+        """
         conn = self._idle.pop() if self._idle else connect_raw(db_path(self.folder), self._dek)
         conn.execute("BEGIN")
         try:
             yield conn
+        except Exception as exc:
+            if not is_damage(exc):
+                raise
+            conn.close()  # SQLCipher keeps failing on a connection that met a bad page
+            conn = None
+            raise damaged(exc) from exc
         finally:
-            conn.execute("ROLLBACK")
-            self._idle.append(conn)
+            if conn is not None:
+                conn.execute("ROLLBACK")
+                self._idle.append(conn)
 
     def close(self) -> None:
         """Close every connection (checkpointing the WAL)."""
@@ -204,6 +267,19 @@ class Store:
             self._idle.pop().close()
         if self._engine is not None:
             self._engine.dispose()
+
+
+@contextmanager
+def _damage_ends(conn: Connection) -> Iterator[None]:
+    """Turn a damaged page met on ``conn`` into ``VaultDamaged``, and keep the pool from
+    handing the connection out again (SQLCipher keeps failing on one that met a bad page)."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_damage(exc):
+            raise
+        conn.invalidate()
+        raise damaged(exc) from exc
 
 
 def _make_engine(path: Path, dek: bytes) -> Engine:
