@@ -27,7 +27,7 @@ from sqlalchemy import Connection, text
 from vault.blobs import get_blob
 from vault.errors import UsageError
 from vault.fsutil import FILE_MODE, make_private_folder
-from vault.salvage import id_range
+from vault.salvage import id_ranges
 from vault.timefmt import iso
 
 FORMAT = "kluis-export"
@@ -292,7 +292,7 @@ def _readme(schema: dict[str, Any]) -> str:
     for table, about in schema["tables"].items():
         lines += [f"## {table} ({about['rows']} rows)", "", about["description"], ""]
         if about.get("unreadable_ids"):
-            spans = ", ".join(id_range(first, last) for first, last in about["unreadable_ids"])
+            spans = id_ranges(about["unreadable_ids"])
             lines += [f"Salvaged from a damaged vault: rows {spans} could not be read.", ""]
         lines += [
             f"- `{c['name']}` ({c['type']})" + (f": {c['description']}" if c["description"] else "")

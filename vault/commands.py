@@ -468,7 +468,7 @@ def _salvage(args: argparse.Namespace, out: Path) -> int:
     from exports.full import export_all
     from vault.doctor import after_salvage
     from vault.errors import VaultDamaged
-    from vault.salvage import SalvageReader, id_range
+    from vault.salvage import SalvageReader, id_ranges
 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out} is not an empty folder; salvage into a new one")
@@ -492,7 +492,7 @@ def _salvage(args: argparse.Namespace, out: Path) -> int:
             f"{summary.files:,} files into {out} (unencrypted: keep it safe)."
         )
         for table, spans in lost.items():
-            print(f"Not readable: {table} ids {', '.join(id_range(*span) for span in spans)}")
+            print(f"Not readable: {table} ids {id_ranges(spans, shown=8)}")
         if summary.unreadable_files:
             print(f"Not readable: {summary.unreadable_files:,} files")
         if lost or summary.unreadable_files:

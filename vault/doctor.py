@@ -19,7 +19,7 @@ from vault import keys as keymod
 from vault.device import load_device_key
 from vault.errors import VaultCorrupt, VaultDamaged, VaultError
 from vault.fsutil import FILE_MODE, FOLDER_MODE
-from vault.salvage import SEARCH_INDEX_PREFIX, SalvageReader, id_range
+from vault.salvage import SEARCH_INDEX_PREFIX, SalvageReader, id_ranges
 from vault.search_index import ID_BITS, PERIODS, key_sql, period_keys, period_table
 from vault.store import DB_FILE, PAGE_SIZE, db_path
 from vault.unlock import PassphraseSource, unlock_key
@@ -46,6 +46,7 @@ _IMPORT_COLUMNS = (
 )
 _PAGE = re.compile(r"page (\d+)")
 _TREE_PAGE = re.compile(r"Tree (\d+) page (\d+)")
+_TREE = re.compile(r"^Tree \d+ ")
 _SHOWN = 12  # pages or problems listed in a detail line before "and N more"
 
 
@@ -139,9 +140,9 @@ class Report:
             out.write(step + "\n")
 
 
-def _listed(items: list[str]) -> str:
+def _listed(items: list[str], separator: str = ", ") -> str:
     more = len(items) - _SHOWN
-    return ", ".join(items[:_SHOWN]) + (f" and {more:,} more" if more > 0 else "")
+    return separator.join(items[:_SHOWN]) + (f" and {more:,} more" if more > 0 else "")
 
 
 def _check_modes(folder: Path, report: Report) -> None:
@@ -246,12 +247,14 @@ def _check_structure(reader: SalvageReader, report: Report) -> tuple[bool, set[s
         lines = [line for line in str(rows[0][0]).splitlines() if not line.startswith("***")]
         first = (lines or ["damaged"])[0]
         # Only the first finding counts: after one bad page, SQLCipher fails every later read.
-        match = _TREE_PAGE.search(first)
-        if match:
-            problems.append(f"{_object(name, trees, int(match[1]))} (page {match[2]})")
-        else:
-            problems.append(f"{_object(name, trees, None)}: {first[:120]}")
-    report.add("integrity_check", False, _listed(problems) or "the free-page list is damaged")
+        match = _TREE_PAGE.match(first)
+        what = _object(name, trees, int(match[1]) if match else None)
+        if match and int(match[2]) in report.damaged_pages:
+            problems.append(f"{what} (page {match[2]})")
+        else:  # e.g. "Tree 29 page 29 cell 0: invalid page number 2469": a file cut short
+            problems.append(f"{what}: {_TREE.sub('', first)[:120]}")
+    found = _listed(problems, "; ") or "the free-page list is damaged"
+    report.add("integrity_check", False, found)
     return False, damaged
 
 
@@ -309,7 +312,7 @@ def _check_search_index(reader: SalvageReader, damaged: set[str], report: Report
     report.add(
         "search index",
         not problems,
-        _listed(problems) or f"{items:,} items in {len(rows)} period(s), each indexed once",
+        _listed(problems, "; ") or f"{items:,} items in {len(rows)} period(s), each indexed once",
     )
 
 
@@ -329,13 +332,12 @@ def _count_readable(reader: SalvageReader, tables: list[str], report: Report) ->
         spans = reader.unreadable[table]
         report.readable[table] = {"rows": rows, "unreadable_ids": [list(s) for s in spans]}
         if spans:
-            ids = ", ".join(id_range(first, last) for first, last in spans)
-            lost.append(f"{table}: {rows:,} readable, not ids {ids}")
+            lost.append(f"{table}: {rows:,} readable, not ids {id_ranges(spans, shown=8)}")
     report.counts = {t: report.readable[t]["rows"] for t in COUNTED_TABLES if t in tables}
     report.add(
         "readable rows",
         not lost,
-        _listed(lost) if lost else "every row of every table reads",
+        _listed(lost, "; ") if lost else "every row of every table reads",
     )
 
 
@@ -354,7 +356,7 @@ def _check_database(folder: Path, dek: bytes, vault_id: str, report: Report) -> 
         return
     try:
         reader = SalvageReader(folder, dek)
-    except VaultDamaged as exc:
+    except VaultCorrupt as exc:
         report.add(DB_FILE, False, f"{exc}: nothing in it can be read")
         report.damaged = True
         report.next_steps = [

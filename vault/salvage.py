@@ -23,9 +23,11 @@ from typing import Any
 
 import sqlcipher3
 
-from vault.store import RawConnection, connect_raw, db_path, is_damage
+from vault.store import PAGE_SIZE, RawConnection, connect_raw, db_path, is_damage
 
 MAX_ROWID = (1 << 63) - 1
+_PROBES = 256
+"""Failed seeks in a row, a step apart, before they gallop (doubling the step each time)."""
 SEARCH_INDEX_PREFIX = "interaction_fts"
 """The search index's tables: rebuilt from the items, never part of what is salvaged."""
 
@@ -33,11 +35,14 @@ Span = tuple[int, int | None]
 """An unreadable range of rowids, both ends inclusive; ``None``: every rowid from the first on."""
 
 
-def id_range(first: int, last: int | None) -> str:
-    """A span of ids for people: "258", "258–265" or "231 and up"."""
-    if last is None:
-        return f"{first} and up"
-    return str(first) if first == last else f"{first}–{last}"
+def id_ranges(spans: Sequence[Sequence[int | None]], shown: int | None = None) -> str:
+    """Spans of ids for people: "12, 258–265, 301 and up", the first ``shown`` of them."""
+    words = [
+        f"{first} and up" if last is None else str(first) if first == last else f"{first}–{last}"
+        for first, last in spans[:shown]
+    ]
+    more = len(spans) - len(words)
+    return ", ".join(words) + (f" and {more:,} more ranges" if more else "")
 
 
 @dataclass
@@ -78,7 +83,7 @@ class SalvageReader:
     """A vault.db that may be damaged, read as far as it can be.
 
     Raises:
-        VaultDamaged: on opening, when not even the schema can be read (the first pages are
+        VaultCorrupt: on opening, when not even the schema can be read (the first pages are
             damaged, or the file is not this vault's database).
     """
 
@@ -157,23 +162,18 @@ class SalvageReader:
 
     def blob(self, digest: str) -> bytes | None:
         """The bytes stored under ``digest``, or None if they are missing or unreadable."""
-        rows = self.query("SELECT data FROM blob WHERE sha256 = ?", (digest,))
-        if rows is None:  # the lookup index or the row is damaged: try the row by its rowid
-            rowid = self._blob_rowid(digest)
-            if rowid is not None:
-                rows = self.query("SELECT data FROM blob WHERE rowid = ?", (rowid,))
-        if not rows or rows[0][0] is None:
-            return None
-        try:
-            return zlib.decompress(rows[0][0])
-        except zlib.error:
-            return None
-
-    def _blob_rowid(self, digest: str) -> int | None:
         if self._blob_rowids is None:
+            rows = self.query("SELECT data FROM blob WHERE sha256 = ?", (digest,))
+            if rows is not None:
+                return _unpacked(rows)
+            # The lookup index (or this blob's row) is damaged: from now on find blobs by their
+            # rowid, from one scan of the readable rows' digests.
             readable = self._readable("blob", "sha256", [])
             self._blob_rowids = {str(values[1]): int(values[0]) for _, values in readable}
-        return self._blob_rowids.get(digest)
+        rowid = self._blob_rowids.get(digest)
+        if rowid is None:
+            return None
+        return _unpacked(self.query("SELECT data FROM blob WHERE rowid = ?", (rowid,)))
 
     def _readable(
         self, table: str, columns: str, unreadable: list[Span]
@@ -183,19 +183,22 @@ class SalvageReader:
         names = ["rowid", *listed]
         select = f'SELECT rowid, {columns} FROM "{table}" WHERE rowid'
         scan = self._link()  # its cursor stays open while the caller uses the rows
+        rows, size = 0, 0  # read so far, to guess how many rows a page holds
         try:
             start: int | None = 1
             while start is not None:
                 try:
                     for values in scan.get().execute(f"{select} >= ? ORDER BY rowid", (start,)):
                         start = int(values[0]) + 1
+                        rows, size = rows + 1, size + _size(values)
                         yield names, values
                     return
                 except sqlcipher3.DatabaseError as exc:
                     scan.failed(exc)
                 following = self._first_from(table, start)
                 if following is None:  # the page of the rows from ``start`` is damaged
-                    start = self._skip(table, start, unreadable)
+                    step = max(1, PAGE_SIZE // 3 * rows // max(size, 1))
+                    start = self._skip(table, start, step, unreadable)
                 elif following:
                     # The driver reads a row ahead, so the scan may have stopped before a whole
                     # row: read it alone. If that fails too, its own overflow pages are damaged.
@@ -218,23 +221,41 @@ class SalvageReader:
             f'SELECT rowid FROM "{table}" WHERE rowid >= ? ORDER BY rowid LIMIT 1', (start,)
         )
 
-    def _skip(self, table: str, start: int, unreadable: list[Span]) -> int | None:
-        """Past the damaged page holding the rows from rowid ``start``: the rowid to read on
-        from (None: nothing readable follows), with the skipped range added to ``unreadable``.
+    def _skip(self, table: str, start: int, step: int, unreadable: list[Span]) -> int | None:
+        """The rows from rowid ``start`` on are on a damaged page: the rowid from which rows
+        read again (None: none do), with the rowids skipped added to ``unreadable``.
+
+        Seeks probe ahead ``step`` rowids at a time (a third of a page of rows), so no
+        readable page is stepped over; after ``_PROBES`` failures in a row they gallop, since
+        the damage may run to the table's end, whose rowid is unknown. A seek lands on the
+        page where its rowid would be, so the first rowid that reads is found by bisection.
         """
-        # Find the smallest ``high`` from which rows read again: gallop ahead, then bisect back.
-        low, high = start, start + 1
+        low, high, probes = start, min(MAX_ROWID, start + step), 1
         while self._first_from(table, high) is None:
             if high == MAX_ROWID:
                 unreadable.append((start, None))
                 return None
-            low, high = high, min(MAX_ROWID, start + 2 * (high - start))
+            probes += 1
+            step = step * 2 if probes > _PROBES else step
+            low, high = high, min(MAX_ROWID, high + step)
         while high - low > 1:
             middle = (low + high) // 2
             if self._first_from(table, middle) is None:
                 low = middle
             else:
                 high = middle
-        # A seek lands on the leaf where its rowid would be: ``high - 1``'s is the damaged one.
         unreadable.append((start, high - 1))
         return high
+
+
+def _size(values: tuple[Any, ...]) -> int:
+    return sum(len(v) if isinstance(v, str | bytes) else 8 for v in values)
+
+
+def _unpacked(rows: list[tuple[Any, ...]] | None) -> bytes | None:
+    if not rows or rows[0][0] is None:
+        return None
+    try:
+        return zlib.decompress(rows[0][0])
+    except zlib.error:
+        return None

@@ -72,8 +72,7 @@ def connect_raw(path: Path, dek: bytes, *, salvage: bool = False) -> Any:
     refuses a file smaller than its header says; the missing pages then fail as damaged ones).
 
     Raises:
-        VaultDamaged: the key does not open the file: its first pages are damaged, or it is not
-            this vault's database.
+        VaultCorrupt: the key does not open the file, or it is not a database.
     """
     conn = sqlcipher3.connect(str(path), check_same_thread=False, isolation_level=None)
     try:
@@ -86,11 +85,9 @@ def connect_raw(path: Path, dek: bytes, *, salvage: bool = False) -> Any:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlcipher3.DatabaseError as exc:
         conn.close()
-        if not is_damage(exc):
-            raise
-        raise VaultDamaged(
-            f"{path.name} cannot be opened with this vault's key: it is damaged (its first "
-            f"pages, or cut short) or belongs to another vault ({exc})"
+        raise VaultCorrupt(
+            f"{path.name} cannot be opened with this vault's key: it is damaged or belongs to "
+            f"another vault ({exc})"
         ) from None
     return conn
 
