@@ -61,6 +61,8 @@ def _key_pragma(dek: bytes) -> str:
 _QUIET_LOG = "PRAGMA cipher_log_level = NONE"
 _SALVAGE_PRAGMAS = ("PRAGMA query_only = ON", "PRAGMA writable_schema = ON")
 _DAMAGE_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
+# The same, as the text SQLite gives them; sqlcipher_export() reports them as a plain error.
+_DAMAGE_MESSAGES = frozenset({"database disk image is malformed", "file is not a database"})
 DAMAGE_HINT = "`kluis doctor` shows what is readable and `kluis doctor --salvage DIR` saves it"
 """What to do about a damaged vault.db, said once wherever damage is reported."""
 
@@ -100,7 +102,9 @@ def _driver_damage(exc: BaseException) -> BaseException | None:
         if seen is None or isinstance(seen, VaultDamaged):
             break
         code = getattr(seen, "sqlite_errorcode", None)
-        if isinstance(code, int) and code & 0xFF in _DAMAGE_CODES:
+        if isinstance(code, int) and (
+            code & 0xFF in _DAMAGE_CODES or str(seen) in _DAMAGE_MESSAGES
+        ):
             return seen
         seen = getattr(seen, "orig", None) or seen.__cause__
     return None

@@ -196,6 +196,7 @@ def test_salvage_saves_every_readable_item_in_the_export_format(kluis: Kluis) ->
 
 
 def test_reading_a_damaged_item_is_one_line_that_points_to_doctor(kluis: Kluis) -> None:
+    """A backup too: it copies every page, so it stops rather than carry the damage along."""
     flip_byte(kluis.vault, _middle_of_page(page_holding_items(kluis.vault)))
     lost = min(set(range(1, ITEMS + 1)) - readable_ids(kluis.vault))
     shop = f"Shop {(lost - 1) % 12}"
@@ -203,6 +204,7 @@ def test_reading_a_damaged_item_is_one_line_that_points_to_doctor(kluis: Kluis) 
         ("show", str(lost)),
         ("timeline", shop, "--limit", str(ITEMS)),
         ("search", f"item{lost}x"),
+        ("backup", "--out", str(kluis.home / "backup.kluis")),
     ):
         line = assert_clean_failure(kluis.run(*args), DAMAGED)
         assert "vault.db is damaged" in line and "kluis doctor" in line, (args, line)
