@@ -13,6 +13,7 @@ The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` ex
     ├── VaultLocked           no way to unlock without a prompt
     ├── WrongPassphrase       the passphrase or recovery code does not unwrap the key
     ├── VaultCorrupt          keys.json or vault.db is damaged or does not belong together
+    │   └── ForeignKeys           keys.json was made for another vault's vault.db
     ├── KeyringUnavailable    no usable OS keyring on this machine
     └── ImportFailed          an import stopped part-way (what was written so far is kept)
         └── MailServerError       the IMAP server could not be used
@@ -75,6 +76,10 @@ class WrongPassphrase(VaultError):
 
 class VaultCorrupt(VaultError):
     """keys.json or vault.db is damaged, or they do not belong together."""
+
+
+class ForeignKeys(VaultCorrupt):
+    """keys.json belongs to another vault than vault.db (copied over it, or its id changed)."""
 
 
 class KeyringUnavailable(VaultError):
