@@ -7,7 +7,10 @@ a tampered header fails to unwrap instead of being silently used.
 
 It also names its database without any key: ``database`` is a hash of the vault id and the
 salt that starts ``vault.db``. A wrap that fails for every passphrase looks the same whether
-the passphrase is wrong or the file belongs to another vault; this field tells the two apart.
+the passphrase is wrong or the file belongs to another vault; this field tells the two apart
+before any key is derived or the database touched (SQLCipher's salt stays for the database's
+life: VACUUM keeps it, and a restored backup's keys.json records no database until its next
+write).
 
 No other copy is kept: a passphrase change replaces the file atomically, and a copy that held
 the data key under an old passphrase (``keys.json.bak`` of earlier versions, the temporary
@@ -298,6 +301,7 @@ def load_keys(folder: Path) -> KeyFile:
     Raises:
         VaultMissing: there is no vault there.
         VaultCorrupt: the file is damaged or not a regular file.
+        ForeignKeys: it was written for another vault's vault.db (``check_belongs``).
     """
     path = keys_path(folder)
     try:
@@ -307,11 +311,13 @@ def load_keys(folder: Path) -> KeyFile:
     except OSError as exc:
         raise VaultCorrupt(f"cannot read {path}: {exc.strerror}") from None
     try:
-        return KeyFile.from_bytes(data)
+        keys = KeyFile.from_bytes(data)
     except VaultCorrupt as exc:
         if path.with_name(LEGACY_BACKUP).exists():
             raise VaultCorrupt(f"{exc}; the previous version is in {LEGACY_BACKUP}") from None
         raise
+    check_belongs(folder, keys)
+    return keys
 
 
 def database_binding(vault_id: str, salt: bytes) -> str:
@@ -321,10 +327,10 @@ def database_binding(vault_id: str, salt: bytes) -> str:
 
 
 def check_belongs(folder: Path, keys: KeyFile) -> None:
-    """Say so when ``keys`` were written for another database than ``folder``'s vault.db.
+    """Refuse ``keys`` written for another database than ``folder``'s vault.db.
 
     Only a keys.json that records its database (``database``) and a readable vault.db can
-    tell; otherwise nothing is said.
+    tell; otherwise nothing is said (and a wrong passphrase stays "wrong passphrase").
 
     Raises:
         ForeignKeys: keys.json was made for another vault (or its vault id was changed).

@@ -133,8 +133,15 @@ def run_passphrase_command(command: str) -> str:
     except OSError as exc:
         raise InputError(f"the {where} cannot run: {exc.strerror}") from None
     assert process.stdout is not None  # stdout=PIPE
-    with process.stdout:  # closed before the wait: a command that keeps printing ends then
+    with process.stdout:
         output = process.stdout.read(MAX_PASSPHRASE_BYTES + 1)
+        if len(output) > MAX_PASSPHRASE_BYTES:
+            process.kill()  # before the pipe closes, so it does not die of a broken pipe aloud
+            process.wait()
+            raise InputError(
+                f"the {where} printed more than {MAX_PASSPHRASE_BYTES:,} bytes; it should "
+                "print the passphrase only"
+            )
     status = process.wait()
     if status != 0:
         ended = f"exit {status}" if status > 0 else f"signal {-status}"

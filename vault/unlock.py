@@ -13,20 +13,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from vault import keys as keymod
 from vault import passphrase_input as given
 from vault.device import load_device_key
-from vault.errors import (
-    ForeignKeys,
-    InvalidValue,
-    UsageError,
-    VaultCorrupt,
-    VaultExists,
-    VaultLocked,
-    WrongPassphrase,
-)
+from vault.errors import InvalidValue, UsageError, VaultExists, VaultLocked, WrongPassphrase
 from vault.fsutil import make_private_folder
 from vault.store import Store, create_store, db_path, open_store
 
@@ -34,8 +26,6 @@ ENV_VAULT = "KLUIS_VAULT"
 ENV_PASSPHRASE = given.ENV_PASSPHRASE
 MIN_PASSPHRASE_CHARS = 4
 ALLOW_WEAK_OPTION = "--allow-weak-passphrase"
-
-T = TypeVar("T")
 
 
 def default_folder() -> Path:
@@ -169,26 +159,13 @@ def _unlock_without_prompt(keyfile: keymod.KeyFile, source: PassphraseSource) ->
     return None
 
 
-def _telling_foreign_keys(folder: Path, keyfile: keymod.KeyFile, attempt: Callable[[], T]) -> T:
-    """``attempt()``; when it fails because keys.json belongs to another vault, say that
-    instead of "wrong passphrase" or "vault.db cannot be opened"."""
-    try:
-        return attempt()
-    except (WrongPassphrase, VaultCorrupt) as exc:
-        if not isinstance(exc, ForeignKeys):
-            keymod.check_belongs(folder, keyfile)
-        raise
-
-
 def _open_unlocked(
     folder: Path, keyfile: keymod.KeyFile, dek: bytes, upgrading: Callable[[], None] | None
 ) -> Store:
     """The database opened with ``dek``; then the vault is known to be whole, so any stale
     copy of keys.json (which may open with an old passphrase) is removed."""
     extra = {} if upgrading is None else {"upgrading": upgrading}
-    store = _telling_foreign_keys(
-        folder, keyfile, lambda: open_store(folder, dek, keyfile.vault_id, **extra)
-    )
+    store = open_store(folder, dek, keyfile.vault_id, **extra)
     keymod.remove_stale_copies(folder)
     return store
 
@@ -196,14 +173,10 @@ def _open_unlocked(
 def unlock_key(folder: Path, source: PassphraseSource) -> tuple[keymod.KeyFile, bytes]:
     """The key file and the data key, unlocked from the first source that has one."""
     keyfile = keymod.load_keys(folder)
-
-    def unwrap() -> bytes:
-        dek = _unlock_without_prompt(keyfile, source)
-        if dek is None:
-            dek = keymod.unwrap_with_passphrase(keyfile, source.ask(f"Passphrase for {folder}: "))
-        return dek
-
-    return keyfile, _telling_foreign_keys(folder, keyfile, unwrap)
+    dek = _unlock_without_prompt(keyfile, source)
+    if dek is None:
+        dek = keymod.unwrap_with_passphrase(keyfile, source.ask(f"Passphrase for {folder}: "))
+    return keyfile, dek
 
 
 def open_vault(folder: Path, source: PassphraseSource) -> Store:
@@ -217,7 +190,7 @@ def open_vault_without_prompt(folder: Path, source: PassphraseSource) -> Store |
     key, if any has it; None when only asking the user would unlock it (the app's unlock screen
     does that)."""
     keyfile = keymod.load_keys(folder)
-    dek = _telling_foreign_keys(folder, keyfile, lambda: _unlock_without_prompt(keyfile, source))
+    dek = _unlock_without_prompt(keyfile, source)
     return None if dek is None else _open_unlocked(folder, keyfile, dek, None)
 
 
@@ -229,7 +202,7 @@ def open_with(
     """The vault opened with the data key ``unwrap`` finds in its keys (the app's unlock
     screen: a typed passphrase or the recovery code); ``upgrading`` as for ``open_store``."""
     keyfile = keymod.load_keys(folder)
-    dek = _telling_foreign_keys(folder, keyfile, lambda: unwrap(keyfile))
+    dek = unwrap(keyfile)
     return keyfile, dek, _open_unlocked(folder, keyfile, dek, upgrading)
 
 
