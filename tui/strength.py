@@ -53,11 +53,9 @@ class PassphraseStrength(Vertical):
             return
         strength = estimate(passphrase)
         self.set_class(not strength.strong_enough, "-weak")
-        if strength.strong_enough:
-            line.update(Text(f"Strength: good ({strength.describe()})."))
-        else:
-            advice = f" {strength.advice}" if strength.advice else ""
-            line.update(Text(f"Strength: weak, {strength.describe()}.{advice}"))
+        verdict = "good" if strength.strong_enough else "weak"
+        advice = f" {strength.advice}" if strength.advice and not strength.strong_enough else ""
+        line.update(Text(f"Strength: {verdict}, {strength.describe()}.{advice}"))
 
     @property
     def allow_weak(self) -> bool:
