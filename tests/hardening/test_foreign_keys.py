@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.hardening.harness import Kluis, assert_clean_failure, make_vault, snapshot
+from vault import keys as keymod
 
 FOREIGN = "keys.json does not belong to this vault"
 QUICK = 20.0
@@ -90,3 +91,15 @@ def test_keys_json_that_is_not_a_file_is_one_line_within_seconds(
     line = refused(kluis, timeout=QUICK)
     assert "keys.json" in line and kind in line, line
     assert time.monotonic() - started < QUICK
+
+
+def test_the_keys_of_a_restored_vault_know_their_database(kluis: Kluis, tmp_path: Path) -> None:
+    out = tmp_path / "vault.kluisbak"
+    assert kluis.run("backup", "--out", str(out)).returncode == 0
+    restored = tmp_path / "restored"
+    assert kluis.run("restore", str(out), "--vault", str(restored)).returncode == 0
+    assert keymod.load_keys(restored).database is not None  # and load_keys found it matches
+    kluis.vault = tmp_path / "other"
+    make_vault(kluis.vault, kluis.passphrase)
+    shutil.copy2(restored / "keys.json", kluis.vault / "keys.json")
+    assert FOREIGN in refused(kluis)
