@@ -136,6 +136,9 @@ def test_killing_passwd_at_random_moments_leaves_old_or_new_never_neither(kluis:
             killed += 1
         working = [p for p in (kluis.passphrase, new) if opens(kluis.vault, p)]
         assert len(working) == 1, (attempt, working)
+        count("kills", "passwd: new passphrase" if working[0] == new else "passwd: old passphrase")
+        if {p.name for p in kluis.vault.iterdir()} - VAULT_FILES:
+            count("kills", "passwd: leftovers removed at the next start")
         kluis.passphrase = working[0]
         assert kluis.run("companies").returncode == 0  # the next start
         assert {p.name for p in kluis.vault.iterdir()} <= VAULT_FILES, attempt
