@@ -117,11 +117,28 @@ def test_copies_left_by_a_killed_write_are_removed_at_the_next_start(kluis: Klui
     assert names - VAULT_FILES == {running_write.name}
 
 
+def _kill_at_the_write(process: subprocess.Popen[bytes], folder: Path, *, after: bool) -> None:
+    """SIGKILL ``process`` as soon as its temporary keys.json appears, or (``after``) as soon as
+    it is gone again, renamed over keys.json (or when the process ends first)."""
+    tmp = folder / f".keys.json.{process.pid}.tmp"  # execv keeps the pid of the fenced start
+    deadline = time.monotonic() + 60
+    while process.poll() is None and not tmp.exists() and time.monotonic() < deadline:
+        time.sleep(0)
+    while after and process.poll() is None and tmp.exists() and time.monotonic() < deadline:
+        time.sleep(0)
+    process.send_signal(signal.SIGKILL)
+
+
 def test_killing_passwd_at_random_moments_leaves_old_or_new_never_neither(kluis: Kluis) -> None:
+    """A third of the kills land at a random moment of the run, a third the moment the new
+    keys.json is being written, a third right after it replaced the old one: the vault opens
+    with exactly one of the two passphrases, and the next start leaves nothing but the vault's
+    own files."""
     kills = 30 if LONG else 3
     rng = random.Random(14)
+    passwd(kluis, NEW)  # the first change raises the cheap test KDF to kluis's own
     started = time.monotonic()
-    passwd(kluis, NEW)  # one whole run: how long a passwd takes here
+    passwd(kluis, f"{NEW} again")  # one whole run: how long a passwd takes here
     whole = time.monotonic() - started
     killed, attempt = 0, 0
     while killed < kills:
@@ -129,8 +146,11 @@ def test_killing_passwd_at_random_moments_leaves_old_or_new_never_neither(kluis:
         assert attempt < kills * 4, f"only {killed} of {attempt} runs were killed before the end"
         new = f"{NEW} {attempt}"
         process = kluis.popen("passwd", stdin=f"{new}\n".encode())
-        time.sleep(rng.uniform(0.0, whole))
-        process.send_signal(signal.SIGKILL)
+        if attempt % 3 == 1:
+            time.sleep(rng.uniform(0.0, whole * 1.2))
+            process.send_signal(signal.SIGKILL)
+        else:
+            _kill_at_the_write(process, kluis.vault, after=attempt % 3 == 0)
         process.communicate(timeout=60)
         if process.returncode == -signal.SIGKILL:
             killed += 1
