@@ -40,7 +40,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     Writes a 0600 temporary file beside it (``.<name>.<pid>.tmp``), fsyncs, renames over it and
     fsyncs the folder. No other copy is kept: the temporary file lives only while it is written.
     """
-    tmp = temporary_name(path, os.getpid())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -52,11 +52,6 @@ def write_atomically(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
-
-
-def temporary_name(path: Path, pid: int) -> Path:
-    """Where process ``pid`` writes the next version of ``path`` (see ``write_atomically``)."""
-    return path.with_name(f".{path.name}.{pid}.tmp")
 
 
 _KINDS = (

@@ -9,7 +9,7 @@ The command is split like a shell would (``shlex``) but run without one: ``pass 
 works, a pipe needs ``sh -c '…'``. It inherits standard error (for its own prompts) but not
 standard input (which ``kluis passwd`` reads the new passphrase from).
 
-While a command runs, ``KLUIS_PASSPHRASE`` is taken out of ``os.environ`` (see
+While a kluis command runs, ``KLUIS_PASSPHRASE`` is out of ``os.environ`` (see
 ``secrets_out_of_environment``), so no process kluis starts inherits it.
 """
 
