@@ -88,7 +88,7 @@ def small_company_items() -> Iterator[Interaction]:
 def build(folder: Path, items: int) -> None:
     """Create the bench vault in ``folder``."""
     started = time.perf_counter()
-    store, _ = create_vault(folder, PASSPHRASE)
+    store, _ = create_vault(folder, PASSPHRASE, allow_weak=True)
     options = ImportOptions(timezone=UTC, me_addresses=frozenset({"me@example.org"}))
     try:
         Ingestor(store, options, "bench", "small").run(small_company_items())

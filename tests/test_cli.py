@@ -182,7 +182,7 @@ def test_passwd_then_recover_from_scripts(
     env = {**os.environ, "KLUIS_PASSPHRASE": ""}
     done = subprocess.run(
         [*run, "passwd", "--passphrase-stdin"],
-        input=f"{PASSPHRASE}\nnew one\n",
+        input=f"{PASSPHRASE}\nplum orbit kettle\n",
         capture_output=True,
         text=True,
         env=env,
@@ -191,14 +191,14 @@ def test_passwd_then_recover_from_scripts(
     assert done.returncode == 0, done.stderr
     done = subprocess.run(
         [*run, "recover"],
-        input=f"{code}\nthird one\n",
+        input=f"{code}\nnine quiet lanterns\n",
         capture_output=True,
         text=True,
         env=env,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    env["KLUIS_PASSPHRASE"] = "third one"
+    env["KLUIS_PASSPHRASE"] = "nine quiet lanterns"
     done = subprocess.run(
         [*run, "companies", "--json"], capture_output=True, text=True, env=env, check=False
     )

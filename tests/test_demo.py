@@ -76,7 +76,7 @@ def test_demo_is_reused_and_never_replaces_a_real_vault(demo: Path, tmp_path: Pa
     again = kluis(demo, "demo", "--no-tui")
     assert again.returncode == 0 and "already" in again.stdout
     real = tmp_path / "mine"
-    env_init = kluis(real, "init")
+    env_init = kluis(real, "init", "--allow-weak-passphrase")  # "demo", on purpose
     assert env_init.returncode == 0
     refused = subprocess.run(
         [sys.executable, "-m", "vault", "demo", "--no-tui", "--vault", str(real)],

@@ -9,10 +9,21 @@ import pytest
 from sqlalchemy import text
 
 from tests.support import PASSPHRASE, mail, options
+
+# An autouse fixture: every test here gets an empty in-memory keyring, never the user's.
+from tests.test_tui_unlock import memory_keyring  # noqa: F401
 from vault import keys as keymod
+from vault.device import delete_device_key
 from vault.errors import VaultCorrupt, WrongPassphrase
 from vault.ingest import Ingestor
-from vault.unlock import PassphraseSource, create_vault, open_vault
+from vault.unlock import (
+    PassphraseSource,
+    create_vault,
+    open_vault,
+    open_vault_without_prompt,
+    remember_on_device,
+    set_new_passphrase,
+)
 
 
 def source(passphrase: str) -> PassphraseSource:
@@ -91,7 +102,7 @@ def test_passphrase_change_keeps_all_data_and_the_old_one_stops_working(vault_di
     reopened.close()
     # The recovery code made at init still opens the vault after the change.
     assert keymod.unwrap_with_recovery_code(keymod.load_keys(vault_dir), code) == dek
-    assert (vault_dir / "keys.json.bak").exists()
+    assert sorted(p.name for p in vault_dir.iterdir() if "keys" in p.name) == ["keys.json"]
 
 
 def test_wrong_passphrase_leaves_every_file_byte_identical(vault_dir: Path) -> None:
@@ -125,12 +136,30 @@ def test_tampered_keys_json_gives_a_clear_error(vault_dir: Path, field: str) -> 
         open_vault(vault_dir, source(PASSPHRASE))
 
 
-def test_truncated_keys_json_names_the_backup(vault_dir: Path) -> None:
+def test_truncated_keys_json_names_the_copy_an_older_kluis_kept(vault_dir: Path) -> None:
     store, _ = create_vault(vault_dir, PASSPHRASE)
     store.close()
-    keyfile = keymod.load_keys(vault_dir)
-    keymod.save_keys(vault_dir, keyfile)  # makes keys.json.bak
     path = vault_dir / "keys.json"
+    (vault_dir / "keys.json.bak").write_bytes(path.read_bytes())  # as kluis before 0.2 kept it
     path.write_bytes(path.read_bytes()[:40])
     with pytest.raises(VaultCorrupt, match=r"keys\.json\.bak"):
         open_vault(vault_dir, source(PASSPHRASE))
+
+
+def test_a_remembered_device_still_opens_after_a_passphrase_change_until_forgotten(
+    vault_dir: Path,
+) -> None:
+    store, _ = create_vault(vault_dir, PASSPHRASE)
+    store.close()
+    keyfile = keymod.load_keys(vault_dir)
+    dek = keymod.unwrap_with_passphrase(keyfile, PASSPHRASE)
+    remember_on_device(vault_dir, keyfile, dek)
+    set_new_passphrase(vault_dir, keymod.load_keys(vault_dir), dek, "plum orbit kettle lantern")
+    device = PassphraseSource(allow_env=False)  # no prompt: only the keyring can open it
+    opened = open_vault_without_prompt(vault_dir, device)
+    assert opened is not None
+    opened.close()
+    with pytest.raises(WrongPassphrase):
+        open_vault(vault_dir, source(PASSPHRASE))
+    delete_device_key(keymod.load_keys(vault_dir).vault_id)
+    assert open_vault_without_prompt(vault_dir, device) is None

@@ -24,10 +24,11 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, ContentSwitcher, Input, Static
 
 from tui.forms import FORM_CSS, sentence, set_status
+from tui.strength import INSIST, PassphraseStrength
 from vault import keys as keymod
 from vault.errors import InvalidValue, VaultError, WrongPassphrase
-from vault.store import Store, open_store
-from vault.unlock import check_new_passphrase, remember_on_device, set_new_passphrase
+from vault.store import Store
+from vault.unlock import check_new_passphrase, open_with, remember_on_device, set_new_passphrase
 
 WRONG_PASSPHRASE = "That passphrase does not open this vault. Check it and try again."
 
@@ -93,6 +94,7 @@ class UnlockScreen(Screen[None]):
                     )
                     yield Input(placeholder="Recovery code (XXXX-XXXX-…)", id="unlock-code")
                     yield Input(placeholder="New passphrase", password=True, id="unlock-new")
+                    yield PassphraseStrength(id="unlock-strength")
                     yield Input(
                         placeholder="New passphrase again", password=True, id="unlock-new-again"
                     )
@@ -142,6 +144,11 @@ class UnlockScreen(Screen[None]):
         self.show_status("")
         self.query_one("#unlock-passphrase", Input).focus()
 
+    @on(Input.Changed, "#unlock-new")
+    def estimate(self, event: Input.Changed) -> None:
+        """Show how hard the new passphrase typed so far is to guess."""
+        self.query_one(PassphraseStrength).show(event.value)
+
     @on(Input.Submitted, "#unlock-code")
     @on(Input.Submitted, "#unlock-new")
     def next_field(self) -> None:
@@ -160,8 +167,9 @@ class UnlockScreen(Screen[None]):
         if not code.strip():
             self.show_status("Type your recovery code first.", error=True)
             return
+        allow_weak = self.query_one(PassphraseStrength).allow_weak
         try:
-            check_new_passphrase(new)
+            check_new_passphrase(new, allow_weak=allow_weak, insist_with=INSIST)
         except InvalidValue as exc:
             self.show_status(sentence(exc), error=True)
             self.query_one("#unlock-new", Input).focus()
@@ -173,7 +181,7 @@ class UnlockScreen(Screen[None]):
             self.query_one("#unlock-new", Input).focus()
             return
         self._start("Checking the recovery code…")
-        self._recover(code, new)
+        self._recover(code, new, allow_weak)
 
     # ---- the workers ------------------------------------------------------------------------
 
@@ -186,10 +194,7 @@ class UnlockScreen(Screen[None]):
         posting what ``wrong`` says of a wrong key, or the problem.
         """
         try:
-            keyfile = keymod.load_keys(self.folder)
-            dek = unwrap(keyfile)
-            store = open_store(self.folder, dek, keyfile.vault_id, upgrading=self._upgrading)
-            return keyfile, dek, store
+            return open_with(self.folder, unwrap, self._upgrading)
         except WrongPassphrase as exc:
             self.post_message(wrong(exc))
         except Exception as exc:  # a damaged vault: say so on the screen, never a traceback
@@ -228,7 +233,7 @@ class UnlockScreen(Screen[None]):
         self.post_message(VaultOpened(store, note))
 
     @work(thread=True, exclusive=True, group="unlock", description="Recovering the vault")
-    def _recover(self, code: str, new_passphrase: str) -> None:
+    def _recover(self, code: str, new_passphrase: str, allow_weak: bool) -> None:
         opened = self._open(
             partial(keymod.unwrap_with_recovery_code, code=code),
             lambda exc: UnlockFailed(sentence(exc) + " Check it and try again.", "#unlock-code"),
@@ -237,14 +242,17 @@ class UnlockScreen(Screen[None]):
             return
         keyfile, dek, store = opened
         try:
-            set_new_passphrase(self.folder, keyfile, dek, new_passphrase)
+            set_new_passphrase(self.folder, keyfile, dek, new_passphrase, allow_weak=allow_weak)
         except Exception as exc:
             store.close()
             self.post_message(
                 UnlockFailed(f"The new passphrase could not be saved: {sentence(exc)}")
             )
             return
-        note = "New passphrase set. Your recovery code stays the same."
+        note = (
+            "New passphrase set; the old one no longer opens the vault. Your recovery code "
+            "stays the same."
+        )
         self.post_message(VaultOpened(store, note))
 
     def on_unlock_failed(self, message: UnlockFailed) -> None:

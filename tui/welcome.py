@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Button, ContentSwitcher, Input, ProgressBar, Static
 
 from tui.forms import FORM_CSS, sentence, set_status
+from tui.strength import INSIST, PassphraseStrength
 from tui.unlock import VaultOpened
 from vault.errors import InvalidValue, VaultExists
 from vault.store import Store
@@ -133,6 +134,7 @@ class WelcomeScreen(Screen[None]):
                         classes="form-note",
                     )
                     yield Input(placeholder="Passphrase", password=True, id="welcome-passphrase")
+                    yield PassphraseStrength(id="welcome-strength")
                     yield Input(
                         placeholder="Passphrase again", password=True, id="welcome-passphrase-again"
                     )
@@ -194,6 +196,11 @@ class WelcomeScreen(Screen[None]):
             self._page("welcome-choices")
             self.query_one("#welcome-create", Button).focus()
 
+    @on(Input.Changed, "#welcome-passphrase")
+    def estimate(self, event: Input.Changed) -> None:
+        """Show how hard the passphrase typed so far is to guess."""
+        self.query_one(PassphraseStrength).show(event.value)
+
     @on(Input.Submitted, "#welcome-passphrase")
     def next_field(self) -> None:
         """Enter in the first field: on to the second."""
@@ -207,8 +214,9 @@ class WelcomeScreen(Screen[None]):
             return
         first = self.query_one("#welcome-passphrase", Input)
         again = self.query_one("#welcome-passphrase-again", Input)
+        allow_weak = self.query_one(PassphraseStrength).allow_weak
         try:
-            check_new_passphrase(first.value)
+            check_new_passphrase(first.value, allow_weak=allow_weak, insist_with=INSIST)
         except InvalidValue as exc:
             self.show_status(sentence(exc), error=True)
             first.focus()
@@ -220,12 +228,12 @@ class WelcomeScreen(Screen[None]):
             first.focus()
             return
         self._start("Creating your vault…", lock=True)
-        self._create(first.value)
+        self._create(first.value, allow_weak)
 
     @work(thread=True, exclusive=True, group="welcome", description="Creating the vault")
-    def _create(self, passphrase: str) -> None:
+    def _create(self, passphrase: str, allow_weak: bool) -> None:
         try:
-            store, code = create_vault(self.folder, passphrase)
+            store, code = create_vault(self.folder, passphrase, allow_weak=allow_weak)
         except Exception as exc:  # a folder kluis cannot write: say so, never a traceback
             self.post_message(WelcomeFailed(f"The vault could not be created: {sentence(exc)}"))
             return

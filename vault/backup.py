@@ -40,7 +40,7 @@ from vault import keys as keymod
 from vault.errors import InputError, UsageError, VaultCorrupt, VaultExists
 from vault.fsutil import FILE_MODE, make_private_folder
 from vault.migrations import SCHEMA_VERSION
-from vault.store import DB_FILE, PAGE_SIZE, connect_raw, db_path, open_store
+from vault.store import DB_FILE, PAGE_SIZE, connect_raw, database_salt, db_path, open_store
 from vault.unlock import PassphraseSource
 
 FORMAT = "kluis-backup"
@@ -136,10 +136,12 @@ def create_backup(
                 raise VaultCorrupt("the copy of the database failed its integrity check")
         finally:
             check.close()
+        salt = database_salt(work)  # the copy's own: sqlcipher_export made a new database
         portable = keymod.KeyFile(
             keyfile.vault_id,
             keyfile.kdf,
             {slot: wrap for slot, wrap in keyfile.wraps.items() if slot != "device"},
+            database=None if salt is None else keymod.database_binding(keyfile.vault_id, salt),
         )
         keys_bytes = portable.to_bytes()
         manifest: dict[str, Any] = {

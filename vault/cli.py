@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from vault import __version__
 from vault.errors import UsageError, VaultError
+from vault.passphrase_input import secrets_out_of_environment
 from vault.text import escaped
 
 FORMATS = (
@@ -67,6 +68,18 @@ def _global_options(*, top_level: bool) -> OneLineParser:
         help="read the passphrase from the first line of standard input",
     )
     parser.add_argument(
+        "--passphrase-file",
+        metavar="FILE",
+        default=default(None),
+        help="read the passphrase from the first line of FILE (also $KLUIS_PASSPHRASE_FILE)",
+    )
+    parser.add_argument(
+        "--passphrase-command",
+        metavar="CMD",
+        default=default(None),
+        help="run CMD (no shell) and take the first line it prints as the passphrase",
+    )
+    parser.add_argument(
         "--debug", action="store_true", default=default(False), help="show tracebacks of errors"
     )
     return parser
@@ -90,7 +103,14 @@ def build_parser() -> OneLineParser:
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help_text, description=help_text, parents=[common])
 
-    command("init", "create a new vault and show its recovery code once")
+    def allow_weak(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--allow-weak-passphrase",
+            action="store_true",
+            help="accept a new passphrase that zxcvbn estimates easy to guess",
+        )
+
+    allow_weak(command("init", "create a new vault and show its recovery code once"))
 
     p = command("import", "import mail, chat exports and bookings into the vault")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
@@ -192,8 +212,8 @@ def build_parser() -> OneLineParser:
     e.add_argument("--name", help="name of the new company")
     edits.add_parser("undo", help="undo the last company edit")
 
-    command("passwd", "change the passphrase (the data is not re-encrypted)")
-    command("recover", "set a new passphrase with the recovery code")
+    allow_weak(command("passwd", "change the passphrase (the data is not re-encrypted)"))
+    allow_weak(command("recover", "set a new passphrase with the recovery code"))
     command("remember", "remember the vault on this device (OS keyring)")
     command("forget", "forget the vault on this device")
     p = command("doctor", "check the vault: integrity, keys, file modes, counts")
@@ -229,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(args_list)
         from vault import commands
 
-        return commands.run(args)
+        with secrets_out_of_environment():  # no child process kluis starts inherits them
+            return commands.run(args)
     except VaultError as exc:
         if debug:
             traceback.print_exc()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from vault import keys as keymod
 from vault import queries
 from vault.errors import InputError, UsageError, VaultLocked
+from vault.passphrase_input import read_stdin_line
 from vault.render import item_text, print_json, short_time, table, timeline_lines
 from vault.share_cli import COMMANDS as SHARE_COMMANDS
 from vault.store import Store
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 
 def _source(args: argparse.Namespace) -> PassphraseSource:
-    return PassphraseSource(from_stdin=bool(getattr(args, "passphrase_stdin", False)))
+    return PassphraseSource.from_args(args)
 
 
 @contextmanager
@@ -49,14 +50,17 @@ def opened(args: argparse.Namespace) -> Iterator[Store]:
         store.close()
 
 
-def ask_new_passphrase(from_stdin: bool, what: str = "New passphrase") -> str:
-    """A new passphrase: the next stdin line in scripts, else typed twice at the terminal."""
+def ask_new_passphrase(from_stdin: bool, allow_weak: bool, what: str = "New passphrase") -> str:
+    """A new passphrase: the next stdin line in scripts, else typed twice at the terminal.
+
+    Either way it is checked (``check_new_passphrase``) before anything changes.
+    """
     if from_stdin or not sys.stdin.isatty():
-        line = sys.stdin.readline()
-        if not line:
+        line = read_stdin_line(what.lower())
+        if line is None:
             raise VaultLocked(f"{what.lower()} expected on standard input")
-        return check_new_passphrase(line.rstrip("\r\n"))
-    first = check_new_passphrase(getpass.getpass(f"{what}: "))
+        return check_new_passphrase(line, allow_weak=allow_weak)
+    first = check_new_passphrase(getpass.getpass(f"{what}: "), allow_weak=allow_weak)
     if getpass.getpass(f"{what} again: ") != first:
         raise UsageError("the two passphrases differ; nothing was changed")
     return first
@@ -66,8 +70,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     folder = resolve_folder(args.vault)
     passphrase = _source(args).non_interactive()
     if passphrase is None:
-        passphrase = ask_new_passphrase(False, "Passphrase for the new vault")
-    store, code = create_vault(folder, passphrase)
+        passphrase = ask_new_passphrase(
+            False, args.allow_weak_passphrase, "Passphrase for the new vault"
+        )
+    store, code = create_vault(folder, passphrase, allow_weak=args.allow_weak_passphrase)
     store.close()
     print(f"Created a vault at {folder}")
     print()
@@ -399,19 +405,22 @@ def cmd_company(args: argparse.Namespace) -> int:
 
 def cmd_passwd(args: argparse.Namespace) -> int:
     folder = resolve_folder(args.vault)
-    keyfile, dek = unlock_key(
-        folder, PassphraseSource(from_stdin=args.passphrase_stdin, allow_device=False)
+    keyfile, dek = unlock_key(folder, PassphraseSource.from_args(args, allow_device=False))
+    _set_new_passphrase(folder, keyfile, dek, args)
+    print(
+        "Passphrase changed; the old one no longer opens anything kluis keeps (backups made "
+        "before keep theirs). The recovery code and remembered devices still work."
     )
-    _set_new_passphrase(folder, keyfile, dek, args.passphrase_stdin)
-    print("Passphrase changed. The recovery code and remembered devices still work.")
     return 0
 
 
 def _set_new_passphrase(
-    folder: Path, keyfile: keymod.KeyFile, dek: bytes, from_stdin: bool
+    folder: Path, keyfile: keymod.KeyFile, dek: bytes, args: argparse.Namespace
 ) -> None:
     """Ask for a new passphrase and re-wrap the data key under it (the database is untouched)."""
-    set_new_passphrase(folder, keyfile, dek, ask_new_passphrase(from_stdin))
+    allow_weak = args.allow_weak_passphrase
+    new = ask_new_passphrase(args.passphrase_stdin, allow_weak)
+    set_new_passphrase(folder, keyfile, dek, new, allow_weak=allow_weak)
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
@@ -420,10 +429,13 @@ def cmd_recover(args: argparse.Namespace) -> int:
     if sys.stdin.isatty() and not args.passphrase_stdin:
         code = getpass.getpass("Recovery code: ")
     else:
-        code = sys.stdin.readline().strip()
+        code = (read_stdin_line("recovery code") or "").strip()
     dek = keymod.unwrap_with_recovery_code(keyfile, code)
-    _set_new_passphrase(folder, keyfile, dek, args.passphrase_stdin)
-    print("New passphrase set. Your recovery code stays the same.")
+    _set_new_passphrase(folder, keyfile, dek, args)
+    print(
+        "New passphrase set; the old one no longer opens anything kluis keeps. Your recovery "
+        "code stays the same."
+    )
     return 0
 
 

@@ -14,7 +14,8 @@ The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` ex
     ├── VaultLocked           no way to unlock without a prompt
     ├── WrongPassphrase       the passphrase or recovery code does not unwrap the key
     ├── VaultCorrupt          keys.json or vault.db is damaged or does not belong together
-    │   └── VaultDamaged          a page of vault.db fails its check (exit 13, also `doctor`'s)
+    │   ├── VaultDamaged          a page of vault.db fails its check (exit 13, also `doctor`'s)
+    │   └── ForeignKeys           keys.json was made for another vault's vault.db
     ├── KeyringUnavailable    no usable OS keyring on this machine
     └── ImportFailed          an import stopped part-way (what was written so far is kept)
         └── MailServerError       the IMAP server could not be used
@@ -87,6 +88,10 @@ class VaultDamaged(VaultCorrupt):
     """
 
     exit_code = 13
+
+
+class ForeignKeys(VaultCorrupt):
+    """keys.json belongs to another vault than vault.db (copied over it, or its id changed)."""
 
 
 class KeyringUnavailable(VaultError):

@@ -1,9 +1,10 @@
-"""Private files and folders: 0700 folders, 0600 files, atomic replacement."""
+"""Private files and folders: 0700 folders, 0600 files, atomic replacement, bounded reads."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 FOLDER_MODE = 0o700
@@ -34,14 +35,12 @@ def _fsync_folder(path: Path) -> None:
             os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes, *, backup: bool = False) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
 
-    Writes a 0600 temporary file beside it, fsyncs, renames over it and fsyncs the folder.
-    With ``backup``, the previous contents are kept (the same way) as ``<name>.bak``.
+    Writes a 0600 temporary file beside it (``.<name>.<pid>.tmp``), fsyncs, renames over it and
+    fsyncs the folder. No other copy is kept: the temporary file lives only while it is written.
     """
-    if backup and path.exists():
-        write_atomically(path.with_name(path.name + ".bak"), path.read_bytes())
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # Never through a link planted under the temporary name: it would write outside the folder.
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC | _NO_FOLLOW, FILE_MODE)
@@ -55,3 +54,67 @@ def write_atomically(path: Path, data: bytes, *, backup: bool = False) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _open_regular(path: Path) -> int:
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+        raise OSError(0, f"{kind}, not a regular file", str(path))
+    return fd
+
+
+def _read_up_to(fd: int, size: int) -> bytes:
+    chunks, got = [], 0
+    while got < size and (chunk := os.read(fd, size - got)):
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file at ``path`` (symbolic links followed), at most ``limit``.
+
+    A FIFO would block the open and ``/dev/zero`` would never end, so the file is opened
+    without blocking, checked to be a regular file, and read only to ``limit + 1`` bytes,
+    whatever size it reports.
+
+    Raises:
+        FileNotFoundError: nothing is there.
+        OSError: it cannot be read; ``strerror`` says why in words ("a FIFO, not a regular
+            file", "larger than 4,096 bytes").
+    """
+    fd = _open_regular(path)
+    try:
+        data = _read_up_to(fd, limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(0, f"larger than {limit:,} bytes", str(path))
+    return data
+
+
+def read_file_start(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes (fewer if it is shorter) of the regular file at ``path``.
+
+    Raises:
+        FileNotFoundError: nothing is there.
+        OSError: it cannot be read, or it is not a regular file.
+    """
+    fd = _open_regular(path)
+    try:
+        return _read_up_to(fd, size)
+    finally:
+        os.close(fd)

@@ -4,13 +4,27 @@ and optionally a device key kept in the OS keyring (DESIGN, "The vault on disk")
 ``keys.json`` holds only wrapped keys and public parameters. Each wrap is AES-256-GCM with
 the file's header (format, vault id, KDF parameters and the slot name) as associated data, so
 a tampered header fails to unwrap instead of being silently used.
+
+It also names its database without any key: ``database`` is a hash of the vault id and the
+salt that starts ``vault.db``. A wrap that fails for every passphrase looks the same whether
+the passphrase is wrong or the file belongs to another vault; this field tells the two apart
+before any key is derived or the database touched (SQLCipher's salt stays for the database's
+life: VACUUM keeps it, and a restored backup's keys.json records no database until its next
+write).
+
+No other copy is kept: a passphrase change replaces the file atomically, and a copy that held
+the data key under an old passphrase (``keys.json.bak`` of earlier versions, the temporary
+file of a killed write) is removed at the next successful unlock.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import os
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -23,10 +37,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from vault.errors import VaultCorrupt, VaultMissing, WrongPassphrase
-from vault.fsutil import write_atomically
+from vault.errors import ForeignKeys, VaultCorrupt, VaultMissing, WrongPassphrase
+from vault.fsutil import read_regular_file, write_atomically
+from vault.store import database_salt
 
 KEYS_FILE = "keys.json"
+LEGACY_BACKUP = KEYS_FILE + ".bak"
+# What a killed write leaves: ``.keys.json.<pid>.tmp`` (and ``.keys.json.bak.<pid>.tmp`` of
+# versions that still kept a backup copy).
+_LEFTOVER = re.compile(r"\.keys\.json(?:\.bak)?\.(\d+)\.tmp")
+MAX_KEYS_BYTES = 64 * 1024  # a real keys.json is about 1 KB
 FORMAT_VERSION = 1
 DEK_BYTES = 32
 
@@ -186,6 +206,8 @@ class KeyFile:
     vault_id: str
     kdf: KdfParams
     wraps: dict[str, dict[str, str]] = field(default_factory=dict)
+    database: str | None = None
+    """``database_binding`` of the vault.db this file was written for (None in older files)."""
 
     def _associated_data(self, slot: str) -> bytes:
         # The passphrase slot also binds the KDF parameters; the other slots do not, so a
@@ -224,12 +246,14 @@ class KeyFile:
 
     def to_bytes(self) -> bytes:
         """The JSON file contents."""
-        document = {
+        document: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "vault_id": self.vault_id,
             "kdf": self.kdf.to_json(),
             "wraps": self.wraps,
         }
+        if self.database is not None:
+            document["database"] = self.database
         return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 
     @classmethod
@@ -252,7 +276,15 @@ class KeyFile:
             raise VaultCorrupt("keys.json is damaged: vault id or wrapped keys are missing")
         if not all(isinstance(v, dict) for v in wraps.values()):
             raise VaultCorrupt("keys.json is damaged: a wrapped key is malformed")
-        return cls(vault_id=vault_id, kdf=KdfParams.from_json(document.get("kdf")), wraps=wraps)
+        database = document.get("database")
+        if database is not None and not isinstance(database, str):
+            raise VaultCorrupt("keys.json is damaged: its database field is not text")
+        return cls(
+            vault_id=vault_id,
+            kdf=KdfParams.from_json(document.get("kdf")),
+            wraps=wraps,
+            database=database,
+        )
 
 
 def keys_path(folder: Path) -> Path:
@@ -263,28 +295,92 @@ def keys_path(folder: Path) -> Path:
 def load_keys(folder: Path) -> KeyFile:
     """Read ``keys.json`` of the vault in ``folder``.
 
+    Only a regular file of at most ``MAX_KEYS_BYTES`` is read: a FIFO or a link to a device in
+    its place is an error, never a hang.
+
     Raises:
         VaultMissing: there is no vault there.
-        VaultCorrupt: the file is damaged.
+        VaultCorrupt: the file is damaged or not a regular file.
+        ForeignKeys: it was written for another vault's vault.db (``check_belongs``).
     """
     path = keys_path(folder)
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, MAX_KEYS_BYTES)
     except FileNotFoundError:
         raise VaultMissing(f"no vault at {folder} (create one with `kluis init`)") from None
     except OSError as exc:
         raise VaultCorrupt(f"cannot read {path}: {exc.strerror}") from None
     try:
-        return KeyFile.from_bytes(data)
+        keys = KeyFile.from_bytes(data)
     except VaultCorrupt as exc:
-        if path.with_name(KEYS_FILE + ".bak").exists():
-            raise VaultCorrupt(f"{exc}; the previous version is in {KEYS_FILE}.bak") from None
+        if path.with_name(LEGACY_BACKUP).exists():
+            raise VaultCorrupt(f"{exc}; the previous version is in {LEGACY_BACKUP}") from None
         raise
+    check_belongs(folder, keys)
+    return keys
+
+
+def database_binding(vault_id: str, salt: bytes) -> str:
+    """What keys.json records of its database: a hash of the vault id and vault.db's salt."""
+    digest = hashlib.sha256(b"kluis keys.json for vault.db\0" + vault_id.encode() + salt)
+    return digest.hexdigest()[:32]
+
+
+def check_belongs(folder: Path, keys: KeyFile) -> None:
+    """Refuse ``keys`` written for another database than ``folder``'s vault.db.
+
+    Only a keys.json that records its database (``database``) and a readable vault.db can
+    tell; otherwise nothing is said (and a wrong passphrase stays "wrong passphrase").
+
+    Raises:
+        ForeignKeys: keys.json was made for another vault (or its vault id was changed).
+    """
+    salt = database_salt(folder)
+    if keys.database is None or salt is None:
+        return
+    if keys.database != database_binding(keys.vault_id, salt):
+        raise ForeignKeys(
+            f"{KEYS_FILE} does not belong to this vault: it was made for another vault's "
+            "vault.db (put this vault's own keys.json back, e.g. from a backup)"
+        )
 
 
 def save_keys(folder: Path, keys: KeyFile) -> None:
-    """Write ``keys.json`` atomically, keeping the previous version as ``keys.json.bak``."""
-    write_atomically(keys_path(folder), keys.to_bytes(), backup=True)
+    """Write ``keys.json`` atomically and remove any older copy of it (see the module note).
+
+    The file records the vault.db beside it (``database``), when there is one.
+    """
+    salt = database_salt(folder)
+    if salt is not None:
+        keys.database = database_binding(keys.vault_id, salt)
+    write_atomically(keys_path(folder), keys.to_bytes())
+    remove_stale_copies(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def remove_stale_copies(folder: Path) -> None:
+    """Remove every copy of keys.json but keys.json itself: ``keys.json.bak`` (which earlier
+    versions kept, wrapping the data key under the passphrase before the last change) and the
+    temporary files of writes that were killed. A temporary file of a process that still runs
+    is its write in progress and stays. Best effort: a vault on a read-only disk still opens.
+    """
+    stale = [folder / LEGACY_BACKUP]
+    for path in folder.glob(".keys.json*.tmp"):
+        match = _LEFTOVER.fullmatch(path.name)
+        if match is not None and int(match[1]) != os.getpid() and not _alive(int(match[1])):
+            stale.append(path)
+    for path in stale:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 @dataclass(frozen=True, slots=True)

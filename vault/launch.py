@@ -1,9 +1,10 @@
 """Opening the terminal app on the right first screen.
 
-A vault that opens without asking (``--passphrase-stdin``, ``KLUIS_PASSPHRASE``, the remembered
-device key) starts on the main screen; one that needs its passphrase on the app's unlock screen;
-no vault at all on the welcome screen (the demo, or a new vault). Without a terminal nothing
-is asked: the vault opens from a script's passphrase or kluis says how to give one.
+A vault that opens without asking (``--passphrase-stdin``, ``--passphrase-file``,
+``KLUIS_PASSPHRASE``, the remembered device key) starts on the main screen; one that needs its
+passphrase on the app's unlock screen; no vault at all on the welcome screen (the demo, or a new
+vault). Without a terminal nothing is asked: the vault opens from a script's passphrase or kluis
+says how to give one.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def open_app(folder: Path, source: PassphraseSource, passphrase_hint: str | None
 def launch_app(args: argparse.Namespace) -> int:
     """`kluis` / `kluis tui`: open the app on the main, unlock or welcome screen."""
     folder = resolve_folder(args.vault)
-    source = PassphraseSource(from_stdin=args.passphrase_stdin)
+    source = PassphraseSource.from_args(args)
     interactive = sys.stdin.isatty()
     if vault_exists(folder) and not interactive:
         return open_app(folder, source)  # a script's passphrase, or one line saying how to give it

@@ -360,8 +360,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise UsageError(f"{out} exists; pass --force to replace it")
     folder = resolve_folder(args.vault)
-    source = PassphraseSource(from_stdin=bool(getattr(args, "passphrase_stdin", False)))
-    keyfile, dek = unlock_key(folder, source)
+    keyfile, dek = unlock_key(folder, PassphraseSource.from_args(args))
     summary = create_backup(folder, keyfile, dek, out, force=args.force)
     print(
         f"Backup written to {summary.path} ({summary.size / 1e6:.1f} MB, sha256 "
@@ -376,9 +375,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from vault.unlock import PassphraseSource, resolve_folder
 
     target = resolve_folder(args.vault)
-    source = PassphraseSource(
-        from_stdin=bool(getattr(args, "passphrase_stdin", False)), allow_device=False
-    )
+    source = PassphraseSource.from_args(args, allow_device=False)
     vault_id = restore_backup(Path(args.file).expanduser(), target, source)
     print(f"Restored vault {vault_id[:8]}… to {target}. Open it with its passphrase.")
     return 0

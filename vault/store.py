@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sqlcipher3
 
 from vault.errors import VaultCorrupt, VaultDamaged
-from vault.fsutil import create_private_file, make_private_folder
+from vault.fsutil import create_private_file, make_private_folder, read_file_start
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 DB_FILE = "vault.db"
 PAGE_SIZE = 16384
+SALT_BYTES = 16
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
 _CONNECTION_PRAGMAS = (
     f"PRAGMA cipher_page_size = {PAGE_SIZE}",
@@ -45,6 +46,17 @@ _CONNECTION_PRAGMAS = (
 def db_path(folder: Path) -> Path:
     """Where a vault folder keeps its database."""
     return folder / DB_FILE
+
+
+def database_salt(folder: Path) -> bytes | None:
+    """The SQLCipher salt that starts ``vault.db``: random per database, readable without the
+    key, kept for the database's life (VACUUM keeps it; ``sqlcipher_export`` makes a new one).
+    None when there is no readable, non-empty database file."""
+    try:
+        salt = read_file_start(db_path(folder), SALT_BYTES)
+    except OSError:
+        return None
+    return salt if len(salt) == SALT_BYTES and any(salt) else None
 
 
 def _key_pragma(dek: bytes) -> str:

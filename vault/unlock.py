@@ -1,7 +1,8 @@
 """Finding, creating and unlocking a vault (DESIGN, unlock order).
 
-Order: ``--passphrase-stdin``, ``KLUIS_PASSPHRASE``, the remembered device key, then an
-interactive prompt. A passphrase is never taken from the command line.
+Order: one of ``--passphrase-stdin``, ``--passphrase-file FILE`` and ``--passphrase-command
+CMD``, then ``KLUIS_PASSPHRASE_FILE``, ``KLUIS_PASSPHRASE``, the remembered device key, and
+last an interactive prompt. A passphrase is never taken from the command line.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vault import keys as keymod
+from vault import passphrase_input as given
 from vault.device import load_device_key
-from vault.errors import InvalidValue, VaultExists, VaultLocked, WrongPassphrase
+from vault.errors import InvalidValue, UsageError, VaultExists, VaultLocked, WrongPassphrase
 from vault.fsutil import make_private_folder
 from vault.store import Store, create_store, db_path, open_store
 
 ENV_VAULT = "KLUIS_VAULT"
-ENV_PASSPHRASE = "KLUIS_PASSPHRASE"
+ENV_PASSPHRASE = given.ENV_PASSPHRASE
 MIN_PASSPHRASE_CHARS = 4
+ALLOW_WEAK_OPTION = "--allow-weak-passphrase"
 
 
 def default_folder() -> Path:
@@ -42,10 +46,25 @@ def vault_exists(folder: Path) -> bool:
     return keymod.keys_path(folder).exists()
 
 
-def check_new_passphrase(passphrase: str) -> str:
-    """Refuse an empty or trivially short passphrase."""
+def check_new_passphrase(
+    passphrase: str, *, allow_weak: bool = False, insist_with: str = ALLOW_WEAK_OPTION
+) -> str:
+    """Refuse a passphrase shorter than 4 characters, and one that zxcvbn estimates too easy
+    to guess unless ``allow_weak`` (the user insisted, with what ``insist_with`` names).
+
+    Raises:
+        InvalidValue: one line naming the estimate.
+    """
+    from vault.strength import estimate
+
     if len(passphrase) < MIN_PASSPHRASE_CHARS:
         raise InvalidValue(f"a passphrase needs at least {MIN_PASSPHRASE_CHARS} characters")
+    strength = estimate(passphrase)
+    if not strength.strong_enough and not allow_weak:
+        raise InvalidValue(
+            f"that passphrase is too weak: it would be {strength.describe()}; use a longer "
+            f"one (four or five unrelated words), or insist with {insist_with}"
+        )
     return passphrase
 
 
@@ -54,20 +73,47 @@ class PassphraseSource:
     """Where a passphrase may come from, in DESIGN's order."""
 
     from_stdin: bool = False
+    file: str | None = None
+    command: str | None = None
     allow_env: bool = True
     allow_device: bool = True
     prompt: Callable[[str], str] | None = None
 
+    @classmethod
+    def from_args(cls, args: Any, **choices: Any) -> PassphraseSource:
+        """The sources the command line names (``--passphrase-stdin``, ``--passphrase-file``,
+        ``--passphrase-command``), with ``choices`` for the other fields.
+
+        Raises:
+            UsageError: more than one of the three is given.
+        """
+        source = cls(
+            from_stdin=bool(getattr(args, "passphrase_stdin", False)),
+            file=getattr(args, "passphrase_file", None),
+            command=getattr(args, "passphrase_command", None),
+            **choices,
+        )
+        if sum((source.from_stdin, source.file is not None, source.command is not None)) > 1:
+            raise UsageError(
+                "give only one of --passphrase-stdin, --passphrase-file and --passphrase-command"
+            )
+        return source
+
     def non_interactive(self) -> str | None:
-        """A passphrase from stdin or the environment, if either was given."""
+        """A passphrase from standard input, a file, a command or the environment, in that
+        order; None when none of them was given."""
         if self.from_stdin:
-            line = sys.stdin.readline()
-            return line.rstrip("\r\n")
-        if self.allow_env:
-            value = os.environ.get(ENV_PASSPHRASE)
-            if value:
-                return value
-        return None
+            return given.read_stdin_line() or ""
+        if self.file is not None:
+            return given.read_passphrase_file(self.file)
+        if self.command is not None:
+            return given.run_passphrase_command(self.command)
+        if not self.allow_env:
+            return None
+        file = given.environment(given.ENV_PASSPHRASE_FILE)
+        if file is not None:
+            return given.read_passphrase_file(file)
+        return given.environment(ENV_PASSPHRASE)
 
     def ask(self, question: str) -> str:
         """Prompt on the terminal, or fail clearly when there is none."""
@@ -75,21 +121,23 @@ class PassphraseSource:
             return self.prompt(question)
         if not sys.stdin.isatty():
             raise VaultLocked(
-                "the vault is locked: set KLUIS_PASSPHRASE, pass --passphrase-stdin, "
-                "or run `kluis remember` once"
+                "the vault is locked: set KLUIS_PASSPHRASE or KLUIS_PASSPHRASE_FILE, pass "
+                "--passphrase-stdin, --passphrase-file or --passphrase-command, or run "
+                "`kluis remember` once"
             )
         return getpass.getpass(question)
 
 
-def create_vault(folder: Path, passphrase: str) -> tuple[Store, str]:
+def create_vault(folder: Path, passphrase: str, *, allow_weak: bool = False) -> tuple[Store, str]:
     """A new vault in ``folder``; returns the open store and the recovery code to show once.
 
     Raises:
         VaultExists: ``folder`` already holds a vault.
+        InvalidValue: the passphrase is too short, or too weak and ``allow_weak`` is not set.
     """
     if vault_exists(folder) or db_path(folder).exists():
         raise VaultExists(f"there is already a vault at {folder}")
-    check_new_passphrase(passphrase)
+    check_new_passphrase(passphrase, allow_weak=allow_weak)
     made = keymod.create_keys(passphrase)
     make_private_folder(folder)
     store = create_store(folder, made.dek, made.keys.vault_id)
@@ -111,6 +159,17 @@ def _unlock_without_prompt(keyfile: keymod.KeyFile, source: PassphraseSource) ->
     return None
 
 
+def _open_unlocked(
+    folder: Path, keyfile: keymod.KeyFile, dek: bytes, upgrading: Callable[[], None] | None
+) -> Store:
+    """The database opened with ``dek``; then the vault is known to be whole, so any stale
+    copy of keys.json (which may open with an old passphrase) is removed."""
+    extra = {} if upgrading is None else {"upgrading": upgrading}
+    store = open_store(folder, dek, keyfile.vault_id, **extra)
+    keymod.remove_stale_copies(folder)
+    return store
+
+
 def unlock_key(folder: Path, source: PassphraseSource) -> tuple[keymod.KeyFile, bytes]:
     """The key file and the data key, unlocked from the first source that has one."""
     keyfile = keymod.load_keys(folder)
@@ -123,15 +182,28 @@ def unlock_key(folder: Path, source: PassphraseSource) -> tuple[keymod.KeyFile, 
 def open_vault(folder: Path, source: PassphraseSource) -> Store:
     """Unlock and open the vault in ``folder``."""
     keyfile, dek = unlock_key(folder, source)
-    return open_store(folder, dek, keyfile.vault_id)
+    return _open_unlocked(folder, keyfile, dek, None)
 
 
 def open_vault_without_prompt(folder: Path, source: PassphraseSource) -> Store | None:
-    """The vault opened from stdin, the environment or the remembered device key, if any has
-    it; None when only asking the user would unlock it (the app's unlock screen does that)."""
+    """The vault opened from stdin, a file, a command, the environment or the remembered device
+    key, if any has it; None when only asking the user would unlock it (the app's unlock screen
+    does that)."""
     keyfile = keymod.load_keys(folder)
     dek = _unlock_without_prompt(keyfile, source)
-    return None if dek is None else open_store(folder, dek, keyfile.vault_id)
+    return None if dek is None else _open_unlocked(folder, keyfile, dek, None)
+
+
+def open_with(
+    folder: Path,
+    unwrap: Callable[[keymod.KeyFile], bytes],
+    upgrading: Callable[[], None] | None = None,
+) -> tuple[keymod.KeyFile, bytes, Store]:
+    """The vault opened with the data key ``unwrap`` finds in its keys (the app's unlock
+    screen: a typed passphrase or the recovery code); ``upgrading`` as for ``open_store``."""
+    keyfile = keymod.load_keys(folder)
+    dek = unwrap(keyfile)
+    return keyfile, dek, _open_unlocked(folder, keyfile, dek, upgrading)
 
 
 def remember_on_device(folder: Path, keyfile: keymod.KeyFile, dek: bytes) -> None:
@@ -146,7 +218,19 @@ def remember_on_device(folder: Path, keyfile: keymod.KeyFile, dek: bytes) -> Non
     keymod.save_keys(folder, keyfile)
 
 
-def set_new_passphrase(folder: Path, keyfile: keymod.KeyFile, dek: bytes, passphrase: str) -> None:
-    """Re-wrap the data key under a new passphrase (the database is untouched)."""
-    keymod.rewrap_passphrase(keyfile, dek, check_new_passphrase(passphrase))
+def set_new_passphrase(
+    folder: Path,
+    keyfile: keymod.KeyFile,
+    dek: bytes,
+    passphrase: str,
+    *,
+    allow_weak: bool = False,
+) -> None:
+    """Re-wrap the data key under a new passphrase (the database is untouched).
+
+    keys.json is replaced atomically and no copy of the old one is kept, so afterwards the old
+    passphrase opens nothing in the folder. The recovery code and a remembered device key are
+    separate wraps of the same data key and keep working.
+    """
+    keymod.rewrap_passphrase(keyfile, dek, check_new_passphrase(passphrase, allow_weak=allow_weak))
     keymod.save_keys(folder, keyfile)

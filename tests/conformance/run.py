@@ -41,7 +41,7 @@ REPO = HERE.parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 EXPECTED_FAILURES = HERE / "expected_failures.txt"
 TIMEOUT_SECONDS = 120.0
-PASSPHRASE = "conformance"
+PASSPHRASE = "conformance corpus passphrase"
 SHOWN_MISMATCHES = 8
 
 

@@ -54,12 +54,14 @@ def cheap_kdf() -> keymod.KdfParams:
     )
 
 
-def make_vault(folder: Path, passphrase: str = PASSPHRASE) -> None:
-    """A new, empty vault in ``folder`` (as ``kluis init`` makes it, with a cheap KDF)."""
+def make_vault(folder: Path, passphrase: str = PASSPHRASE) -> str:
+    """A new, empty vault in ``folder`` (as ``kluis init`` makes it, with a cheap KDF); returns
+    its recovery code."""
     made = keymod.create_keys(passphrase, cheap_kdf())
     make_private_folder(folder)
     create_store(folder, made.dek, made.keys.vault_id).close()
     keymod.save_keys(folder, made.keys)
+    return made.recovery_code
 
 
 def open_for_test(folder: Path, passphrase: str = PASSPHRASE) -> Store:
@@ -106,30 +108,42 @@ class Kluis:
         return [sys.executable, "-c", _LIMITED, str(MEMORY_LIMIT), *args]
 
     def run(
-        self, *args: str, timeout: float = TIMEOUT, env: dict[str, str] | None = None
+        self,
+        *args: str,
+        timeout: float = TIMEOUT,
+        env: dict[str, str] | None = None,
+        stdin: bytes | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
-        """Run ``kluis ARGS``; a run past ``timeout`` fails the test as a hang."""
+        """Run ``kluis ARGS`` (with ``stdin`` as its input, else none); a run past ``timeout``
+        fails the test as a hang."""
         try:
             return subprocess.run(
                 self.command(*args),
                 env=env or self.env(),
                 capture_output=True,
                 timeout=timeout,
-                stdin=subprocess.DEVNULL,
+                input=stdin,
+                stdin=subprocess.DEVNULL if stdin is None else None,
                 check=False,
             )
         except subprocess.TimeoutExpired:
             pytest.fail(f"kluis {' '.join(args)} hung (no end within {timeout:.0f} s)")
 
-    def popen(self, *args: str) -> subprocess.Popen[bytes]:
-        """Start ``kluis ARGS`` without waiting (to kill it)."""
-        return subprocess.Popen(
+    def popen(self, *args: str, stdin: bytes | None = None) -> subprocess.Popen[bytes]:
+        """Start ``kluis ARGS`` without waiting (to kill it), ``stdin`` already written to it."""
+        process = subprocess.Popen(
             self.command(*args),
             env=self.env(),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        if stdin is not None:
+            assert process.stdin is not None
+            process.stdin.write(stdin)  # a few lines: the pipe's buffer takes them at once
+            process.stdin.close()
+            process.stdin = None  # all written: communicate() must not flush it again
+        return process
 
     def json(self, *args: str) -> Any:
         """Run a command with ``--json`` that must succeed; its parsed output."""
