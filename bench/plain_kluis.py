@@ -37,7 +37,7 @@ def plaintext() -> Iterator[None]:
 
 
 def main() -> int:
-    from vault.cli import main as kluis
+    from cli.main import main as kluis
 
     with plaintext():
         return kluis(sys.argv[1:])

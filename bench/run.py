@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from demo.builder import DEMO_PASSPHRASE, build_demo
 from vault import queries
-from vault.demo import DEMO_PASSPHRASE, build_demo
 from vault.search import search
 from vault.unlock import PassphraseSource, open_vault
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from tests.support import PASSPHRASE
-from vault.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "email"
 
@@ -236,7 +236,7 @@ def test_remember_without_a_keyring_is_a_clear_message(filled: Path) -> None:
 
 def test_import_vault_loads_no_ui_importer_or_exporter() -> None:
     code = (
-        "import sys, vault, vault.cli, vault.queries, vault.ingest, vault.search;"
+        "import sys, vault, cli.main, vault.queries, vault.ingest, vault.search;"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('textual', 'importers', 'exports', 'tui')];"
         "print(','.join(bad))"

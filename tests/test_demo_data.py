@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from vault.demo_data import DEMO_ANCHOR, DEMO_OWNER, DemoSource, demo_sources
+from demo.data import DEMO_ANCHOR, DEMO_OWNER, DemoSource, demo_sources
 
 AMS = ZoneInfo("Europe/Amsterdam")
 FREEMAIL = ("gmail.com", "hotmail.com", "outlook.com")
@@ -340,7 +340,7 @@ def test_the_parcel_bot_follows_parcels_that_were_mailed_about(
 
 def test_importing_the_module_stays_light() -> None:
     code = (
-        "import sys, vault.demo_data\n"
+        "import sys, demo.data\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in "
         "('importers', 'tui', 'exports', 'textual', 'sqlalchemy')]\n"
         "print(heavy)"

@@ -98,7 +98,7 @@ def test_export_refuses_a_folder_that_is_not_empty(
 
 def test_importing_the_core_loads_no_exporter_or_validation_library() -> None:
     code = (
-        "import sys, vault, vault.share_cli, vault.profile, vault.ledger, vault.backup;"
+        "import sys, vault, cli.share, vault.profile, vault.ledger, vault.backup;"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('exports', 'phonenumbers', 'schwifty', 'pyzipper', 'vobject', 'jsonschema')];"
         "print(bad)"

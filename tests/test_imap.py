@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from cli import sync
+from cli.main import main
 from importers.email import imap
 from importers.email.message import parse_message
 from tests.hardening.generate import LONE_SURROGATE, booking_mail, flight_jsonld
 from tests.imap_server import Dovecot, DovecotMissing, MailUser, free_port
 from tests.support import PASSPHRASE
-from vault import sync
-from vault.cli import main
 from vault.errors import UsageError
 from vault.unlock import PassphraseSource, create_vault, open_vault
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 
 import importers
+from cli.main import main
 from importers.email import eml, mbox, takeout
 from tests.support import options
-from vault.cli import main
 from vault.errors import ImportFailed, MalformedInput
 from vault.ingest import Ingestor, Summary, load_cursors
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import importers
+from cli.main import main
 from importers.chat import instagram, messenger
 from tests.support import chat_options, interactions, quarantined
-from vault.cli import main
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
 
 FIXTURES = Path(__file__).parent / "fixtures"

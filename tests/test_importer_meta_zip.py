@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import importers
+from cli.main import main
 from importers.chat import instagram, messenger
 from importers.chat.meta_zip import sibling_parts
 from tests.support import chat_options, interactions, quarantined
-from vault.cli import main
 from vault.errors import MalformedInput, UnsupportedFormat
 from vault.records import Checkpoint, ImportOptions, Item
 

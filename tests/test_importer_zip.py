@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import importers
+from cli.main import main
 from importers import archive
 from importers.chat import telegram
 from tests.test_importer_mbox import (
@@ -24,7 +25,6 @@ from tests.test_importer_mbox import (
     resumed,
     stored_keys,
 )
-from vault.cli import main
 from vault.errors import ImportFailed, MalformedInput, UnsupportedFormat
 from vault.records import Checkpoint, Interaction, Item, Quarantined
 from vault.store import Store

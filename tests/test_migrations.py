@@ -270,7 +270,7 @@ def test_read_only_commands_do_not_load_sqlalchemy(store: Store, vault_dir: Path
     store.close()
     script = (
         "import contextlib, io, sys\n"
-        "from vault.cli import main\n"
+        "from cli.main import main\n"
         "out = io.StringIO()\n"
         "with contextlib.redirect_stdout(out):\n"
         "    codes = [main(['companies', '--json']), main(['search', 'factuur', '--json'])]\n"

@@ -17,11 +17,11 @@ from sqlalchemy import text
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from cli.commands import detect_format, import_options, import_source
 from tests.support import PASSPHRASE
 from tests.tui_support import text_of, until
 from tui.app import KluisApp, help_sections
 from tui.import_screen import EmptyVaultHint, ImportScreen
-from vault.commands import detect_format, import_options, import_source
 from vault.doctor import run_checks
 from vault.store import Store
 from vault.unlock import PassphraseSource

@@ -1,6 +1,6 @@
 """The kluis terminal app: ``KluisApp`` on an unlocked store, and ``run_app`` for the CLI.
 
-``vault.launch`` opens the vault first when it can without asking (the environment, the
+``cli.launch`` opens the vault first when it can without asking (the environment, the
 keyring); otherwise the app starts on its unlock screen, or on the welcome screen when there is
 no vault yet. The app reads the store from workers only.
 """

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from exports.sharing import LetterResult
 from tui.format import safe, short_date
 from tui.gdpr_screen import LetterForm, letter_written
 from tui.messages import JumpTo
@@ -26,7 +27,6 @@ from tui.profile_screen import label_of
 from tui.share_wizard import ShareWizard
 from vault.ledger import knows, list_disclosures
 from vault.profile import ProfileValue, mask
-from vault.sharing import LetterResult
 from vault.store import Store
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ The requests tab lists what ``vault.ledger.gdpr_status`` tracks (overdue ones in
 marks the one under the cursor answered). The marketing tab is ``vault.ledger.consent_view``:
 how often each company mails you, when you last dealt with it, and dormant accounts, where
 ``g`` writes an erasure request. ``LetterForm`` writes any request letter (also for ``x``, a
-revocation, on a company's data screen) through ``vault.sharing``.
+revocation, on a company's data screen) through ``exports.sharing``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from textual.widgets import (
     TabPane,
 )
 
+from exports.sharing import LETTER_KINDS, LetterResult, request_letter, revoke
 from tui.dialogs import Dialog, ask, asked_to_replace
 from tui.format import safe, short_date
 from tui.forms import sentence
@@ -42,7 +43,6 @@ from tui.profile_choices import ProfileChoices
 from tui.profile_screen import label_of
 from vault.errors import VaultError
 from vault.ledger import consent_view, gdpr_status, mark_answered, now_utc
-from vault.sharing import LETTER_KINDS, LetterResult, request_letter, revoke
 from vault.store import Store
 
 KIND_TEXT = {

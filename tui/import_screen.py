@@ -342,7 +342,7 @@ class ImportScreen(ModalScreen[None]):
 
     @work(thread=True, group="import-detect", description="Recognising a source")
     def _detect(self, path: Path) -> None:
-        from vault.commands import detect_format
+        from cli.commands import detect_format
 
         try:
             self.post_message(Detected(path, detect_format(path)))
@@ -396,7 +396,7 @@ class ImportScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="import", description="Importing")
     def _import(self, sources: list[tuple[Path, str]], me: list[str], zone: str | None) -> None:
         # Messages, not call_from_thread: a worker that waits on the UI would hold up quitting.
-        from vault.commands import import_options, import_source, quarantined_items
+        from cli.commands import import_options, import_source, quarantined_items
         from vault.ingest import Summary
 
         try:

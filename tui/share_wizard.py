@@ -1,7 +1,7 @@
 """The share wizard (s on a company's data): choose fields, history, purpose, expiry, format
 and file; see exactly what will be written; confirm.
 
-The preview is not a second rendering: ``vault.sharing.preview_share`` builds the package with
+The preview is not a second rendering: ``exports.sharing.preview_share`` builds the package with
 the same code that writes it (in a transaction that is rolled back) and the screen shows the
 files it holds, read back from those bytes. Confirming builds it again with the same time,
 receipt id and password and writes it only if it holds the same files.
@@ -31,6 +31,13 @@ from textual.widgets import (
     Static,
 )
 
+from exports.sharing import (
+    PreviewOutdated,
+    SharePreview,
+    confirm_share,
+    preview_share,
+    share_request,
+)
 from tui.dialogs import Dialog, asked_to_replace
 from tui.format import plural, safe
 from tui.forms import sentence
@@ -38,13 +45,6 @@ from tui.path_input import PathInput, default_folder, free_path, shown_path, slu
 from tui.profile_choices import ProfileChoices
 from tui.profile_screen import label_of
 from vault.errors import VaultError
-from vault.sharing import (
-    PreviewOutdated,
-    SharePreview,
-    confirm_share,
-    preview_share,
-    share_request,
-)
 from vault.store import Store
 from vault.text import visible
 from vault.timefmt import parse_user_date

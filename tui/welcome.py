@@ -1,7 +1,7 @@
 """The welcome screen, when there is no vault yet: try the demo vault, or create one's own.
 
 Creating asks for the passphrase twice, shows the recovery code once (the user confirms having
-written it down), then opens the import screen. The demo is built by ``vault.demo`` in a
+written it down), then opens the import screen. The demo is built by ``demo.builder`` in a
 worker, beside (never in) the user's own vault.
 """
 
@@ -275,7 +275,7 @@ class WelcomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="welcome", description="Building the demo vault")
     def _open_demo(self) -> None:
-        from vault.demo import DEMO_PASSPHRASE, build_demo, is_demo
+        from demo.builder import DEMO_PASSPHRASE, build_demo, is_demo
 
         source = PassphraseSource(
             prompt=lambda _: DEMO_PASSPHRASE, allow_env=False, allow_device=False

@@ -1,4 +1,4 @@
-"""kluis's core: the encrypted vault, its data model, ingest, queries and the CLI.
+"""kluis's core: the encrypted vault, its data model, company resolution, ingest and queries.
 
 Importing this package is cheap and loads no UI, importer or exporter code.
 """

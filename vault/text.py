@@ -22,7 +22,7 @@ message) may reach a screen, in three forms:
   ``\\x1b``, ``\\u202e``).
 
 ``--json`` keeps the hidden characters exactly, written as JSON escapes (``\\u202e``) that
-no terminal obeys (``vault.render.print_json`` escapes ``HIDDEN`` with the controls).
+no terminal obeys (``cli.render.print_json`` escapes ``HIDDEN`` with the controls).
 """
 
 from __future__ import annotations

@@ -187,12 +187,12 @@ def count(kind: str, key: str, amount: int = 1) -> None:
 
 
 def run_in_process(kluis: Kluis, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """``kluis ARGS`` through ``vault.cli.main`` in this process, for small inputs where a
+    """``kluis ARGS`` through ``cli.main.main`` in this process, for small inputs where a
     subprocess's start-up would dominate; the same environment, output captured as bytes."""
     import contextlib
     import io
 
-    from vault.cli import main
+    from cli.main import main
 
     saved_env = {name: os.environ.get(name) for name in kluis.env()}
     out, err = io.StringIO(), io.StringIO()

@@ -87,7 +87,7 @@ def run_cases(kluis: Kluis, klass: str, cases: list[Case], *, fenced: bool = Tru
     """Every case of one class, all failures reported together.
 
     Fenced: each in a CLI subprocess (timeout, memory limit), two at a time, one vault each.
-    Otherwise through ``vault.cli.main`` in this process: for small inputs, where the work is
+    Otherwise through ``cli.main.main`` in this process: for small inputs, where the work is
     nothing next to a subprocess's start-up.
     """
     if not fenced:

@@ -15,6 +15,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from demo.builder import DEMO_PASSPHRASE, build_demo, demo_folder, is_demo
+from vault.errors import VaultExists
 from vault.unlock import (
     PassphraseSource,
     default_folder,
@@ -79,8 +81,32 @@ def launch_app(args: argparse.Namespace) -> int:
     from tui.app import run_app  # type: ignore[import-not-found, unused-ignore]
 
     if not vault_exists(folder):
-        from vault.demo import demo_folder
-
         return int(run_app(folder=folder, demo_folder=demo_folder(None)))
     store = open_vault_without_prompt(folder, source)
     return int(run_app(store) if store is not None else run_app(folder=folder))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Build (or reuse) the demo vault, then open the app on it or say how to explore it."""
+    folder = demo_folder(args.vault)
+    source = PassphraseSource(prompt=lambda _: DEMO_PASSPHRASE, allow_env=False, allow_device=False)
+    if vault_exists(folder):
+        store = open_vault(folder, source)
+        try:
+            if not is_demo(store):
+                raise VaultExists(
+                    f"{folder} holds a vault that is not the demo; kluis demo never touches it "
+                    "(pass --vault DIR for another folder)"
+                )
+        finally:
+            store.close()
+        print(f"The demo vault is already at {folder}.")
+    else:
+        print(f"Building the demo vault at {folder} …", flush=True)
+        summary, seconds = build_demo(folder)
+        print(f"Done in {seconds:.1f} s: {summary.new:,} items from 6 years of mail and chats.")
+    if args.no_tui or not sys.stdout.isatty():
+        print(f'Explore it (passphrase "{DEMO_PASSPHRASE}"):')
+        print_cli_hints(folder, DEMO_PASSPHRASE)
+        return 0
+    return open_app(folder, source, DEMO_PASSPHRASE)

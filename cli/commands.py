@@ -11,12 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cli.render import item_text, print_json, short_time, table, timeline_lines
+from cli.share import COMMANDS as SHARE_COMMANDS
 from vault import keys as keymod
 from vault import queries
 from vault.errors import InputError, UsageError, VaultLocked
 from vault.passphrase_input import read_stdin_line
-from vault.render import item_text, print_json, short_time, table, timeline_lines
-from vault.share_cli import COMMANDS as SHARE_COMMANDS
 from vault.store import Store
 from vault.text import escaped, visible_line
 from vault.timefmt import parse_user_date
@@ -285,7 +285,7 @@ def print_summary(summary: Summary, *, as_json: bool) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from vault.sync import sync_imap
+    from cli.sync import sync_imap
 
     return sync_imap(args)
 
@@ -513,13 +513,13 @@ def _salvage(args: argparse.Namespace, out: Path) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from vault.demo import run_demo
+    from cli.launch import run_demo
 
     return run_demo(args)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from vault.launch import launch_app
+    from cli.launch import launch_app
 
     return launch_app(args)
 

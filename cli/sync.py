@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from vault.commands import import_options, opened, print_summary, progress_printer
+from cli.commands import import_options, opened, print_summary, progress_printer
 from vault.errors import UsageError
 from vault.store import Store
 

@@ -233,7 +233,7 @@ def build_parser() -> OneLineParser:
     p = command("demo", 'build a realistic demo vault (passphrase "demo") and open it')
     p.add_argument("--no-tui", action="store_true", help="only build the vault")
 
-    from vault.share_cli import add_commands as add_share_commands
+    from cli.share import add_commands as add_share_commands
 
     add_share_commands(commands, common)
     command("tui", "open the terminal app (the default)")
@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_list
     try:
         args = build_parser().parse_args(args_list)
-        from vault import commands
+        from cli import commands
 
         with secrets_out_of_environment():  # no child process kluis starts inherits them
             return commands.run(args)

@@ -1,7 +1,7 @@
 """The "customer decides" actions on an open ``Store``: write a share package, revoke a
 disclosure with its erasure letter, write a GDPR request letter.
 
-The CLI (``vault.share_cli``) and the app (``tui``) both call these, so the transaction around
+The CLI (``cli.share``) and the app (``tui``) both call these, so the transaction around
 each (record, write the file, remove the file again if the record does not commit) exists
 once. A share can also be previewed: the package is built in a transaction that is rolled
 back, and confirming builds it again with the same time, receipt id and password and writes

@@ -32,14 +32,14 @@ def _keys(values: list[str]) -> list[str]:
 
 @contextmanager
 def _opened(args: argparse.Namespace) -> Iterator[Store]:
-    from vault.commands import opened
+    from cli.commands import opened
 
     with opened(args) as store:
         yield store
 
 
 def _print_json(data: Any) -> None:
-    from vault.render import print_json
+    from cli.render import print_json
 
     print_json(data)
 
@@ -52,7 +52,7 @@ def _view(
     cells: Callable[[dict[str, Any]], list[str]],
 ) -> int:
     """A list view: JSON with ``--json``, else a table (or ``empty`` when there is nothing)."""
-    from vault.render import table
+    from cli.render import table
 
     if args.json:
         _print_json(rows)
@@ -78,7 +78,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         elif not values:
             print("Your profile is empty. Add to it with `kluis profile set KEY VALUE`.")
         else:
-            from vault.render import table
+            from cli.render import table
 
             table(
                 (
@@ -114,7 +114,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def cmd_share(args: argparse.Namespace) -> int:
     """``kluis share COMPANY --fields … --out PATH``."""
     from exports.share import ShareRequest, check_request
-    from vault.sharing import share_package
+    from exports.sharing import share_package
 
     request = ShareRequest(
         company=args.company,
@@ -185,7 +185,7 @@ def cmd_disclosures(args: argparse.Namespace) -> int:
 
 def _letter_target(args: argparse.Namespace) -> Path | None:
     """The letter's file (None: standard output), refused early if it exists without --force."""
-    from vault.sharing import check_target
+    from exports.sharing import check_target
 
     if args.out is None:
         return None
@@ -196,7 +196,7 @@ def _letter_target(args: argparse.Namespace) -> Path | None:
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     """``kluis revoke ID``: mark the disclosure revoked and write the Art. 17 letter."""
-    from vault.sharing import revoke
+    from exports.sharing import revoke
 
     out = _letter_target(args)
     with _opened(args) as store:
@@ -264,7 +264,7 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
     from vault.ledger import gdpr_status, mark_answered, now_utc
 
     if args.gdpr_action == "request":
-        from vault.sharing import request_letter
+        from exports.sharing import request_letter
 
         out = _letter_target(args)
         with _opened(args) as store:
@@ -417,7 +417,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         commands: what ``ArgumentParser.add_subparsers`` returned for the top level.
         common: the parent parser with the global options (``--vault`` …).
     """
-    parser_class = type(common)  # OneLineParser, without importing vault.cli (a cycle)
+    parser_class = type(common)  # OneLineParser, without importing cli.main (a cycle)
 
     def command(name: str, help_text: str, under: Any = None) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = (under or commands).add_parser(
