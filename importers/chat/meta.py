@@ -204,7 +204,8 @@ def pages_under(path: Path, suffix: str = ".json") -> Iterator[Path]:
     for depth in range(MAX_DEPTH + 1):
         pattern = "/".join(["*"] * depth + [f"message_*{suffix}"])
         for page in sorted(path.glob(pattern)):
-            if PAGE_NAME.match(page.name) and page.is_file():
+            # A FIFO or a device named like a page is listed: reading it quarantines it.
+            if PAGE_NAME.match(page.name) and not page.is_dir():
                 yield page
 
 
