@@ -15,7 +15,8 @@ from cli.render import item_text, print_json, short_time, table, timeline_lines
 from cli.share import COMMANDS as SHARE_COMMANDS
 from vault import keys as keymod
 from vault import queries
-from vault.errors import InputError, UsageError, VaultLocked
+from vault.errors import UsageError, VaultLocked
+from vault.fsutil import require_file_or_folder
 from vault.passphrase_input import read_stdin_line
 from vault.store import Store
 from vault.text import escaped, visible_line
@@ -164,12 +165,12 @@ def detect_format(path: Path) -> str:
 
     Raises:
         InputError: there is no such file or folder.
+        RefusedInput: it is a FIFO, a device or a socket (sniffing it could block forever).
         UnsupportedFormat: kluis does not recognise it.
     """
     import importers
 
-    if not path.exists():
-        raise InputError(f"no such file or folder: {path}")
+    require_file_or_folder(path)
     return importers.detect(path)
 
 
@@ -204,6 +205,7 @@ def import_source(
     import importers
     from vault.ingest import Ingestor
 
+    require_file_or_folder(path)
     importer = importers.load(format_name)
     if format_name in MAIL_FORMATS and not options.me_addresses:
         options = _detect_me(store, importer.read(path, options), options, notice)
@@ -254,8 +256,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     paths = [Path(p).expanduser() for p in args.paths]
     for path in paths:
-        if not path.exists():
-            raise InputError(f"no such file or folder: {path}")
+        require_file_or_folder(path)  # before unlocking: a FIFO or a device is refused at once
     with opened(args) as store:
         options = import_options(store, args)
         total = Summary()

@@ -6,8 +6,9 @@ An importer module provides two functions and never touches the store::
     def read(path: Path, options: ImportOptions) -> Iterator[Item]
 
 ``read`` streams: it yields ``Interaction`` items, ``Quarantined`` items for what it cannot
-parse, and ``Checkpoint`` items that let a killed import resume. Modules are loaded lazily,
-so ``kluis --help`` does not pay for parsers it does not run.
+parse, and ``Checkpoint`` items that let a killed import resume. Every file is opened through
+``importers.files``: only inside the chosen source, only regular files, every read bounded.
+Modules are loaded lazily, so ``kluis --help`` does not pay for parsers it does not run.
 """
 
 from __future__ import annotations

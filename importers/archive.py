@@ -33,11 +33,13 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from vault.errors import MalformedInput, UnsupportedFormat
+from importers.files import Source, byte_size, name_reason, open_file, peek
+from vault.errors import MalformedInput, RefusedInput, UnsupportedFormat
 from vault.records import Checkpoint, ImportOptions, Item, Quarantined
 
 MAX_MEMBERS = 200_000
@@ -96,22 +98,39 @@ def sniff(path: Path) -> bool:
 
 
 def is_zip(path: Path) -> bool:
-    """True if ``path`` is a file that starts like a zip archive."""
+    """True if ``path`` is a regular file that starts like a zip archive."""
+    return peek(path, 4) in _MAGIC
+
+
+@contextmanager
+def open_zip(path: Path, within: Source | None = None) -> Iterator[zipfile.ZipFile]:
+    """The zip at ``path``, opened as a regular file only (see ``importers.files.open_file``),
+    and only inside the source ``within`` if given.
+
+    Raises:
+        RefusedInput: ``path`` is a FIFO, a device or a socket, or leads out of ``within``.
+        MalformedInput: it cannot be opened as a zip.
+    """
     try:
-        if not path.is_file():
-            return False
-        with path.open("rb") as handle:
-            return handle.read(4) in _MAGIC
-    except OSError:
-        return False
+        handle = within.open(path) if within is not None else open_file(path)
+        try:
+            archive = zipfile.ZipFile(handle)
+        except BaseException:
+            handle.close()
+            raise
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise MalformedInput(f"{path}: not a readable zip archive ({exc})") from None
+    archive.filename = str(path)  # not the descriptor's number, for source references
+    with handle, archive:
+        yield archive
 
 
 def member_names(path: Path) -> list[str]:
     """The member names of a zip (for sniffing); empty if it cannot be read."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_zip(path) as archive:
             return archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (MalformedInput, RefusedInput):
         return []
 
 
@@ -147,11 +166,7 @@ def read_zip(path: Path, options: ImportOptions, only: str | None) -> Iterator[I
     if only is not None and only not in FORMATS_INSIDE:
         inside = ", ".join(FORMATS_INSIDE)
         raise UnsupportedFormat(f"{path}: kluis reads {inside} inside a zip, not {only}")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise MalformedInput(f"{path}: not a readable zip archive ({exc})") from None
-    with archive:
+    with open_zip(path) as archive:
         stat_result = path.stat()
         infos = archive.infolist()
         check_bomb(path, infos, stat_result.st_size)
@@ -182,30 +197,25 @@ def check_bomb(path: Path, infos: list[zipfile.ZipInfo], archive_bytes: int) -> 
     limit = max(MAX_EXPANSION * archive_bytes, MIN_TOTAL_BYTES)
     if total > limit:
         raise MalformedInput(
-            f"{refused} it would unpack to {_size(total)}, more than {MAX_EXPANSION}× "
-            f"its {_size(archive_bytes)}"
+            f"{refused} it would unpack to {byte_size(total)}, more than {MAX_EXPANSION}× "
+            f"its {byte_size(archive_bytes)}"
         )
     if sum(info.compress_size for info in infos) > archive_bytes:
         raise MalformedInput(f"{refused} its members overlap one another")
     for info in infos:
         if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * info.compress_size:
             raise MalformedInput(
-                f"{refused} {info.filename!r} unpacks from {_size(info.compress_size)} "
-                f"to {_size(info.file_size)}, more than {MAX_RATIO}×"
+                f"{refused} {info.filename!r} unpacks from {byte_size(info.compress_size)} "
+                f"to {byte_size(info.file_size)}, more than {MAX_RATIO}×"
             )
 
 
 def unsafe_reason(info: zipfile.ZipInfo) -> str | None:
     """Why a member must not be read, or None: names that would escape an extraction folder,
     symbolic links, encrypted members."""
-    name = info.filename
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return "its name is an absolute path"
-    if ".." in parts:
-        return "its name leads out of the archive (..)"
-    if "\x00" in name:
-        return "its name holds a NUL byte"
+    reason = name_reason(info.filename)
+    if reason is not None:
+        return reason
     if stat.S_ISLNK(info.external_attr >> 16):
         return "it is a symbolic link"
     if info.flag_bits & 0x1:
@@ -343,7 +353,7 @@ def _whole_member_items(archive: zipfile.ZipFile, unit: _Unit, run: _Run) -> Ite
     info, ref = unit.info, run.ref(unit.info)
     limit = telegram.MAX_EXPORT_BYTES if unit.kind == "telegram" else maildir.MAX_MESSAGE_BYTES
     if info.file_size > limit:
-        reason = f"member is {_size(info.file_size)}, over the {_size(limit)} limit"
+        reason = f"member is {byte_size(info.file_size)}, over the {byte_size(limit)} limit"
         yield Quarantined(ref, b"", reason)
         return
     data = archive.read(info)
@@ -354,11 +364,3 @@ def _whole_member_items(archive: zipfile.ZipFile, unit: _Unit, run: _Run) -> Ite
         yield maildir.parse_file(data, ref, unit.folder, name, run.options)
     else:
         yield parse_message(data, ref, run.options)
-
-
-def _size(count: int) -> str:
-    """A byte count for people: ``3.2 GB``, ``870 KB``."""
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{count} bytes"

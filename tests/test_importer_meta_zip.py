@@ -194,7 +194,7 @@ def test_a_member_leaving_the_archive_is_quarantined_unread(tmp_path: Path) -> N
         extra={evil: (ENERGIE / "message_1.json").read_bytes()},
     )
     items = read(messenger, archive)
-    refused = (f"{archive}!{evil}", "zip member not read: its name leads out of the archive (..)")
+    refused = (f"{archive}!{evil}", "zip member not read: its name leads out of the source (..)")
     assert refused in [(q.source_ref, q.reason) for q in quarantined(items)]
     assert seen_by_user(items) == seen_by_user(read(messenger, FACEBOOK))
 

@@ -8,7 +8,9 @@ The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` ex
     ├── InputError            the user's input cannot be used (exit 2)
     │   ├── UnsupportedFormat     a file kluis does not read
     │   ├── MalformedInput        a file of a known format that is broken as a whole
-    │   └── InvalidValue          a value that fails validation
+    │   ├── InvalidValue          a value that fails validation
+    │   └── RefusedInput          a path kluis will not read: outside the chosen source, not a
+    │                             regular file or folder, or over a size limit
     ├── VaultMissing          no vault at the path (run `kluis init`)
     ├── VaultExists           `init` on a folder that already holds a vault
     ├── VaultLocked           no way to unlock without a prompt
@@ -55,6 +57,23 @@ class MalformedInput(InputError):
 
 class InvalidValue(InputError):
     """A value that fails validation."""
+
+
+class RefusedInput(InputError):
+    """A path kluis will not read: outside the chosen source (``..``, an absolute name, a link
+    leading out), not a regular file or folder (a FIFO, a device, a socket), or over a limit.
+
+    Inside a source the importer quarantines the path with ``reason`` and goes on; as the source
+    itself it is the one-line error of the command.
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[RefusedInput], tuple[str, str]]:
+        return RefusedInput, (self.path, self.reason)  # picklable across the parse pool
 
 
 class VaultMissing(VaultError):

@@ -1,4 +1,5 @@
-"""Private files and folders: 0700 folders, 0600 files, atomic replacement, bounded reads."""
+"""Private files and folders: 0700 folders, 0600 files, atomic replacement, bounded reads;
+what kind a path is."""
 
 from __future__ import annotations
 
@@ -7,9 +8,45 @@ import os
 import stat
 from pathlib import Path
 
+from vault.errors import InputError, RefusedInput
+
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows, where links need privileges
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISREG, "a file"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a ``st_mode`` is, for a message: ``a FIFO (named pipe)``, ``a character device`` …"""
+    return next((name for test, name in _KINDS if test(mode)), "not a file")
+
+
+def require_file_or_folder(path: Path) -> None:
+    """Check that ``path`` (a link followed) is a regular file or a folder, the only things
+    kluis reads: a FIFO or a device would block or never end.
+
+    Raises:
+        InputError: there is no such file or folder.
+        RefusedInput: it is a FIFO, a device or a socket.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"no such file or folder: {path}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise RefusedInput(path, f"{file_kind(mode)}; kluis reads only files and folders")
 
 
 def make_private_folder(path: Path) -> None:
@@ -56,23 +93,13 @@ def write_atomically(path: Path, data: bytes) -> None:
     _fsync_folder(path.parent)
 
 
-_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def _open_regular(path: Path) -> int:
     # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        kind = next((name for test, name in _KINDS if test(mode)), "not a file")
-        raise OSError(0, f"{kind}, not a regular file", str(path))
+        raise OSError(0, f"{file_kind(mode)}, not a regular file", str(path))
     return fd
 
 

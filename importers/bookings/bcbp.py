@@ -26,8 +26,8 @@ from pathlib import Path
 from importers.bookings.airports import local_midnight
 from importers.bookings.document import booking_interaction, read_document
 from importers.bookings.schemaorg import segment_key
-from importers.files import file_checkpoint
-from vault.errors import MalformedInput
+from importers.files import file_checkpoint, read_source
+from vault.errors import InputError, MalformedInput
 from vault.records import Booking, ImportOptions, Item, Place
 
 MAX_BARCODE_CHARS = 4096
@@ -333,13 +333,11 @@ def text_of(raw: bytes) -> str:
 
 def sniff(path: Path) -> bool:
     """A small text file holding one valid barcode string."""
+    if path.suffix.casefold() not in SUFFIXES:
+        return False
     try:
-        if not path.is_file() or path.suffix.casefold() not in SUFFIXES:
-            return False
-        if path.stat().st_size > MAX_BARCODE_CHARS:
-            return False
-        text = text_of(path.read_bytes())
-    except OSError:
+        text = text_of(read_source(path, MAX_BARCODE_CHARS))
+    except InputError:
         return False
     if not looks_like_bcbp(text):
         return False

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from importers.files import file_checkpoint
-from vault.errors import InputError
+from importers.files import file_checkpoint, read_source
 from vault.records import (
     BOOKING_LABELS,
     Booking,
@@ -42,14 +41,12 @@ def describe(booking: Booking) -> str:
 
 
 def read_document(path: Path) -> bytes:
-    """The bytes of a booking document, refusing what is too big to be one."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            raise InputError(f"{path}: {size:,} bytes is too big for a booking document")
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    """The bytes of a booking document, refusing what is too big to be one.
+
+    Raises:
+        InputError: it cannot be read, is not a regular file, or is too big.
+    """
+    return read_source(path, MAX_DOCUMENT_BYTES)
 
 
 def document_items(

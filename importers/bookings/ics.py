@@ -28,7 +28,14 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from importers.bookings.markup import flatten, loads_leniently
 from importers.bookings.schemaorg import bookings_from, segment_key
-from importers.files import file_checkpoint
+from importers.files import (
+    LongLine,
+    capped_lines,
+    file_checkpoint,
+    long_line_reason,
+    open_source,
+    peek,
+)
 from vault.errors import InputError, MalformedInput
 from vault.records import (
     Attachment,
@@ -48,6 +55,9 @@ from vault.records import (
 SUFFIXES = (".ics", ".ical", ".icalendar", ".ifb", ".vcs")
 MIMES = ("text/calendar", "application/ics")
 MAX_CALENDAR_BYTES = 200 * 1024 * 1024
+MAX_LINE_BYTES = 4 * 1024 * 1024
+"""A calendar line longer than this is left out, quarantined with the reason: lines are folded
+at 75 bytes, and only an inline attachment left unfolded comes near it."""
 _SNIFF_BYTES = 4096
 _KITINERARY = "X-KDE-KITINERARY-RESERVATION"
 # Keywords of each kind of trip, in the order they are tried: a flight's text often mentions
@@ -649,27 +659,37 @@ def sniff(path: Path) -> bool:
             return False
         if path.suffix.casefold() in SUFFIXES:
             return True
-        with path.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
     except OSError:
         return False
+    head = peek(path, _SNIFF_BYTES)
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").upper().startswith(b"BEGIN:VCALENDAR")
 
 
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
-    """Every event of a calendar file, then a checkpoint.
+    """Every event of a calendar file, then a checkpoint; a line over ``MAX_LINE_BYTES`` is
+    left out and quarantined with the reason.
 
     Raises:
+        InputError: the file cannot be read, is not a regular file or is too big.
         MalformedInput: the file holds no calendar at all.
     """
-    try:
-        stat = path.stat()
-        if stat.st_size > MAX_CALENDAR_BYTES:
-            raise InputError(f"{path}: {stat.st_size:,} bytes is too big for a calendar file")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    kept: list[bytes] = []
+    cut: list[Quarantined] = []
+    with open_source(path) as handle:
+        try:
+            for number, line in enumerate(
+                capped_lines(handle, MAX_CALENDAR_BYTES, path, MAX_LINE_BYTES), 1
+            ):
+                if isinstance(line, LongLine):
+                    reason = long_line_reason(number, line, MAX_LINE_BYTES)
+                    cut.append(Quarantined(f"{path}#line={number}", line.head, reason))
+                else:
+                    kept.append(line)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    raw = b"".join(kept)
     if b"BEGIN:VCALENDAR" not in raw.upper() and b"BEGIN:VEVENT" not in raw.upper():
         raise MalformedInput(f"{path}: not an iCalendar file (no BEGIN:VCALENDAR)")
+    yield from cut
     yield from items_of(raw, str(path), options)
     yield file_checkpoint(path)

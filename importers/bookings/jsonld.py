@@ -8,6 +8,7 @@ from pathlib import Path
 from importers.bookings.document import document_items, read_document
 from importers.bookings.markup import flatten, loads_leniently
 from importers.bookings.schemaorg import bookings_from
+from importers.files import peek
 from vault.errors import MalformedInput
 from vault.records import ImportOptions, Item
 
@@ -16,10 +17,9 @@ SUFFIXES = (".json", ".jsonld")
 
 def sniff(path: Path) -> bool:
     """A JSON file whose start names schema.org and a ``@type``."""
-    if not path.is_file() or path.suffix.casefold() not in SUFFIXES:
+    if path.suffix.casefold() not in SUFFIXES:
         return False
-    with path.open("rb") as handle:
-        head = handle.read(4096)
+    head = peek(path, 4096)
     return b"schema.org" in head and b"@type" in head
 
 

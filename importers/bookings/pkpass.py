@@ -21,6 +21,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from importers.archive import member_names
 from importers.bookings import bcbp
 from importers.bookings.document import booking_interaction, read_document
 from importers.bookings.markup import loads_leniently
@@ -427,12 +428,9 @@ def sniff(path: Path) -> bool:
             return False
         if path.suffix.casefold() == SUFFIX:
             return True
-        if not zipfile.is_zipfile(path):
-            return False
-        with zipfile.ZipFile(path) as archive:
-            return "pass.json" in archive.namelist()
-    except (OSError, zipfile.BadZipFile):
+    except OSError:
         return False
+    return "pass.json" in member_names(path)
 
 
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:

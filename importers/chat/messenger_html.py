@@ -49,6 +49,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from importers import archive
 from importers.chat import meta, meta_zip
+from importers.files import Source, peek
 from vault.errors import InputError
 from vault.records import ImportOptions, Item, Quarantined
 
@@ -232,16 +233,13 @@ def sniff(path: Path) -> bool:
             return found.html_pages and found.app != "instagram"
         if path.is_dir():
             first = next(meta.pages_under(path, PAGE_SUFFIX), None)
-        elif path.is_file() and _PAGE_NAME.match(path.name):
+        elif _PAGE_NAME.match(path.name):
             first = path
         else:
             return False
-        if first is None:
-            return False
-        with first.open("rb") as handle:
-            return _MARKUP.search(handle.read(SNIFF_BYTES)) is not None
     except (OSError, ValueError):
         return False
+    return first is not None and _MARKUP.search(peek(first, SNIFF_BYTES)) is not None
 
 
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
@@ -263,27 +261,23 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     root = meta.export_root(path)
-    liked = _liked_pages(meta.files_in(root, meta.PAGES_FOLDERS, "*.html")) if root else set()
+    within = Source(path, root=root)
+    liked = set[str]()
     if root:
-        liked |= meta.page_names(root)
+        liked = _liked_pages(meta.files_in(root, meta.PAGES_FOLDERS, "*.html", within))
+        liked |= meta.page_names(root, within)
     owner = None
     if not options.me_names:
-        owner = meta.common_name(_names_in_page(_first_page(t.files)) for t in threads)
+        owner = meta.common_name(
+            _names_in_page(meta.read_or_nothing(within, t.files[0], meta.MAX_PAGE_BYTES))
+            for t in threads
+        )
     parse = _parser(options, owner, frozenset(liked))
     for thread in threads:
-        yield from meta.read_folder_thread(thread, options, parse)
+        yield from meta.read_folder_thread(thread, options, parse, within)
 
 
 # --- folders -------------------------------------------------------------------------------------
-
-
-def _first_page(files: list[Path]) -> bytes:
-    try:
-        if files[0].stat().st_size > meta.MAX_PAGE_BYTES:
-            return b""  # quarantined when the thread is read
-        return files[0].read_bytes()
-    except OSError:
-        return b""
 
 
 def _liked_pages(files: Iterable[bytes]) -> set[str]:

@@ -20,9 +20,12 @@ Decisions worth knowing:
   page the user liked or follows (the export's ``pages/`` files) ``"page"``: both mean a company.
 - The owner: ``--me``, else the profile name in the export, else the one participant present in
   every thread imported together. Without any of these every message is ``in``.
-- Attachments are read from their relative ``uri`` only when the file lies inside the export
-  folder (or its zip: ``importers.chat.meta_zip``); URLs and paths with ``..`` are described,
-  never opened.
+- A ``uri`` is relative to the export root (the folder holding ``messages/`` or
+  ``your_*_activity/``) and is read only there, and only when it lies in the export's
+  ``messages`` folder (or its zip: ``importers.chat.meta_zip``): URLs, absolute paths, ``..``
+  and links leading out are described, never opened, the reason kept in
+  ``extras["media"][n]["missing"]``. Pages, the profile and the liked pages are read inside the
+  chosen folder or the export it lies in, regular files only (``importers.files``).
 - Messenger's HTML export (``importers.chat.messenger_html``) reads its pages into the same
   ``Document`` shape and shares everything from ``parse_documents`` on, with its own clock.
 """
@@ -40,8 +43,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from importers.chat.text import brief, one_line, title_of
-from importers.files import file_state, unchanged
-from vault.errors import InputError
+from importers.files import Source, file_state, peek, unchanged
+from vault.errors import InputError, RefusedInput
 from vault.records import (
     Attachment,
     ChatKind,
@@ -58,7 +61,8 @@ from vault.records import (
 
 App = Literal["messenger", "instagram"]
 MediaLookup = Callable[[str], bytes | None]
-"""Finds an attached file by its ``uri`` as the export writes it; None if it is not there."""
+"""Finds an attached file by its ``uri`` as the export writes it; None if it is not there.
+Raises ``RefusedInput`` for a ``uri`` that must not be read (outside the export, too large)."""
 
 MAX_PAGE_BYTES = 256 * 1024 * 1024
 """Larger ``message_N.json`` pages are quarantined instead of loaded."""
@@ -164,12 +168,11 @@ def looks_like_export(path: Path) -> bool:
     try:
         if path.is_dir():
             return next(pages_under(path), None) is not None
-        if not path.is_file() or path.suffix.lower() != ".json":
+        if path.suffix.lower() != ".json":
             return False
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
     except OSError:
         return False
+    head = peek(path, SNIFF_BYTES)
     return bool(_SNIFF_SENDER.search(head) and _SNIFF_MESSAGES.search(head))
 
 
@@ -201,7 +204,8 @@ def pages_under(path: Path, suffix: str = ".json") -> Iterator[Path]:
     for depth in range(MAX_DEPTH + 1):
         pattern = "/".join(["*"] * depth + [f"message_*{suffix}"])
         for page in sorted(path.glob(pattern)):
-            if PAGE_NAME.match(page.name) and page.is_file():
+            # A FIFO or a device named like a page is listed: reading it quarantines it.
+            if PAGE_NAME.match(page.name) and not page.is_dir():
                 yield page
 
 
@@ -222,11 +226,12 @@ def read_export(path: Path, options: ImportOptions, app: App) -> Iterator[Item]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     root = export_root(path)
-    owner = export_owner(options, _profile_files(root, app), _first_pages(threads))
-    liked = page_names(root) if app == "messenger" and root else frozenset[str]()
+    within = Source(path, root=root)
+    owner = export_owner(options, _profile_files(root, app, within), _first_pages(threads, within))
+    liked = page_names(root, within) if app == "messenger" and root else frozenset[str]()
     parse = json_parser(options, app, owner, liked)
     for thread in threads:
-        yield from read_folder_thread(thread, options, parse)
+        yield from read_folder_thread(thread, options, parse, within)
 
 
 def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
@@ -281,8 +286,7 @@ def export_root(path: Path) -> Path | None:
             return resolved
     for folder in (resolved, *resolved.parents):
         if folder.name == "messages":
-            root = folder.parent
-            return root.parent if re.fullmatch(r"your_\w+_activity", root.name) else root
+            return _root_above(folder)
     return None
 
 
@@ -313,20 +317,20 @@ def json_parser(
 
 
 def read_folder_thread(
-    thread: Thread, options: ImportOptions, parse: ThreadParser
+    thread: Thread, options: ImportOptions, parse: ThreadParser, within: Source
 ) -> Iterator[Item]:
     """The items of a thread's page files, then one ``Checkpoint`` per file; nothing at all if
-    every file is as the cursors recorded it. Pages too large or unreadable are quarantined."""
+    every file is as the cursors recorded it. Pages that are too large, unreadable or not
+    inside ``within`` are quarantined with the reason."""
     states = [file_state(file) for file in thread.files]
     if all(unchanged(options.cursors.get(source), state) for source, state in states):
         return
     loaded: list[Page] = []
-    for file, (source, state) in zip(thread.files, states, strict=True):
-        if state["size"] > MAX_PAGE_BYTES:
-            yield Quarantined(source, b"", f"{state['size'] // 2**20} MB page is too large")
-            continue
+    for file, (source, _) in zip(thread.files, states, strict=True):
         try:
-            loaded.append(Page(source, file.read_bytes()))
+            loaded.append(Page(source, within.read(file, MAX_PAGE_BYTES)))
+        except RefusedInput as exc:
+            yield Quarantined(source, b"", f"page not read: {exc.reason}")
         except OSError as exc:
             yield Quarantined(source, b"", f"cannot read: {exc.strerror or exc}")
     yield from parse(thread.folder, thread.category, loaded, folder_media(thread.files[0].parent))
@@ -335,32 +339,38 @@ def read_folder_thread(
 
 
 def folder_media(thread_folder: Path) -> MediaLookup:
-    """Opens a ``uri`` relative to one of the thread's ancestors, never outside that ancestor."""
+    """Opens a ``uri`` relative to the export root of a thread, only inside the export's
+    ``messages`` folder; a thread outside any export only inside its own folder.
+
+    The lookup raises ``RefusedInput`` for a ``uri`` that must not be read."""
+    thread_folder = thread_folder.absolute()
+    messages = _messages_folder(thread_folder)
+    if messages is None:
+        within, base = Source(thread_folder), thread_folder
+    else:
+        within, base = Source(messages), _root_above(messages)
 
     def lookup(uri: str) -> bytes | None:
-        relative = PurePosixPath(uri)
-        if not uri or "://" in uri or relative.is_absolute() or ".." in relative.parts:
+        try:
+            return within.read(within.join(uri, base), MAX_MEDIA_BYTES)
+        except OSError:
             return None
-        for base in (thread_folder, *list(thread_folder.parents)[: MAX_DEPTH + 1]):
-            found = _file_inside(base, relative)
-            if found is not None:
-                return found
-        return None
 
     return lookup
 
 
-def _file_inside(base: Path, relative: PurePosixPath) -> bytes | None:
-    try:
-        root = base.resolve()
-        target = (root / relative).resolve()
-        if not target.is_relative_to(root) or not target.is_file():
-            return None
-        if target.stat().st_size > MAX_MEDIA_BYTES:
-            return None
-        return target.read_bytes()
-    except (OSError, ValueError):
-        return None
+def _messages_folder(thread_folder: Path) -> Path | None:
+    """The ``messages`` folder a thread folder lies in (``messages/<category>/<thread>``)."""
+    for folder in list(thread_folder.parents)[:2]:
+        if folder.name == "messages":
+            return folder
+    return None
+
+
+def _root_above(messages: Path) -> Path:
+    """The export root holding a ``messages`` folder (``your_*_activity`` skipped)."""
+    root = messages.parent
+    return root.parent if re.fullmatch(r"your_\w+_activity", root.name) else root
 
 
 # --- the owner and pages -------------------------------------------------------------------------
@@ -407,13 +417,18 @@ def participants_in(data: bytes) -> set[str]:
     }
 
 
-def _first_pages(threads: Iterable[Thread]) -> Iterator[bytes]:
+def _first_pages(threads: Iterable[Thread], within: Source) -> Iterator[bytes]:
     for thread in threads:
-        try:
-            too_large = thread.files[0].stat().st_size > MAX_PAGE_BYTES
-            yield b"" if too_large else thread.files[0].read_bytes()
-        except OSError:
-            yield b""
+        yield read_or_nothing(within, thread.files[0], MAX_PAGE_BYTES)
+
+
+def read_or_nothing(within: Source, path: Path, limit: int) -> bytes:
+    """A file that only helps (a first page for the owner, a profile): empty if it cannot or
+    must not be read; reading it for real, if ever, says why."""
+    try:
+        return within.read(path, limit)
+    except (OSError, RefusedInput):
+        return b""
 
 
 PROFILE_FILES: Mapping[App, tuple[str, ...]] = {
@@ -430,14 +445,12 @@ PROFILE_FILES: Mapping[App, tuple[str, ...]] = {
 """Where each app's export keeps the account's own name, relative to the export root."""
 
 
-def _profile_files(root: Path | None, app: App) -> Iterator[bytes]:
+def _profile_files(root: Path | None, app: App, within: Source) -> Iterator[bytes]:
     if root is None:
         return
     for relative in PROFILE_FILES[app]:
-        try:
-            yield (root / relative).read_bytes()
-        except OSError:
-            continue
+        if data := read_or_nothing(within, root / relative, MAX_PAGE_BYTES):
+            yield data
 
 
 def profile_name_in(data: bytes) -> str | None:
@@ -470,24 +483,22 @@ PAGES_FOLDERS = ("your_facebook_activity/pages", "pages")
 """Where a Facebook export lists the pages the user liked or follows, relative to its root."""
 
 
-def page_names(root: Path) -> frozenset[str]:
+def page_names(root: Path, within: Source) -> frozenset[str]:
     """Names of the Facebook pages the user liked or follows (``pages/*.json``), casefolded."""
-    return liked_page_names(files_in(root, PAGES_FOLDERS, "*.json"))
+    return liked_page_names(files_in(root, PAGES_FOLDERS, "*.json", within))
 
 
-def files_in(root: Path, folders: Iterable[str], pattern: str) -> Iterator[bytes]:
+def files_in(root: Path, folders: Iterable[str], pattern: str, within: Source) -> Iterator[bytes]:
     """The bytes of the files matching ``pattern`` in each of ``root``'s ``folders``; files
-    that cannot be read are left out."""
+    that cannot or must not be read are left out."""
     for folder in folders:
         try:
             files = sorted((root / folder).glob(pattern))
         except OSError:
             continue
         for file in files:
-            try:
-                yield file.read_bytes()
-            except OSError:
-                continue
+            if data := read_or_nothing(within, file, MAX_PAGE_BYTES):
+                yield data
 
 
 def liked_page_names(files: Iterable[bytes]) -> frozenset[str]:
@@ -812,7 +823,7 @@ def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) ->
     if _REACTION_LINE.match(text):
         return _Content("system", title_of(text), text, key_text, extras=extras)
     lines = [text] if text else []
-    attachments, described = _attachments(files, media)
+    attachments, described, missing = _attachments(files, media)
     lines += described
     if share is not None:
         lines += _share_lines(share)
@@ -825,6 +836,7 @@ def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) ->
                 "type": label,
                 "uri": uri,
                 "attached": any(a.filename == PurePosixPath(uri).name for a in attachments),
+                **({"missing": missing[uri]} if uri in missing else {}),
             }
             for label, uri in files
         ]
@@ -863,16 +875,22 @@ def _media_files(message: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _attachments(
     files: list[tuple[str, str]], media: MediaLookup | None
-) -> tuple[list[Attachment], list[str]]:
+) -> tuple[list[Attachment], list[str], dict[str, str]]:
+    """The files found, a line describing each, and why each refused ``uri`` was not read."""
     attachments: list[Attachment] = []
     described: list[str] = []
+    missing: dict[str, str] = {}
     for label, uri in files:
         name = PurePosixPath(uri).name
         described.append(f"[{label}: {name}]")
-        data = media(uri) if media is not None else None
+        try:
+            data = media(uri) if media is not None else None
+        except RefusedInput as exc:
+            missing[uri] = exc.reason
+            continue
         if data is not None:
             attachments.append(Attachment(name, _mime(name), data))
-    return attachments, described
+    return attachments, described, missing
 
 
 def _share_lines(share: dict[str, Any]) -> list[str]:

@@ -36,8 +36,8 @@ from pathlib import Path, PurePosixPath
 
 from importers import archive
 from importers.chat import meta
-from importers.files import unchanged
-from vault.errors import MalformedInput, UnsupportedFormat
+from importers.files import Source, name_reason, unchanged
+from vault.errors import MalformedInput, RefusedInput, UnsupportedFormat
 from vault.records import Checkpoint, ImportOptions, Item, Quarantined
 
 APP_NAMES: dict[meta.App, str] = {"messenger": "Messenger", "instagram": "Instagram"}
@@ -263,19 +263,15 @@ class ExportZip:
         return refused
 
     def media_for(self, thread_key: str) -> meta.MediaLookup:
-        """Opens a ``uri`` relative to the thread folder or one of its ancestors, in any part."""
-        thread = PurePosixPath(thread_key)
-        bases = [thread, *thread.parents][: meta.MAX_DEPTH + 2]
+        """Opens a ``uri`` relative to the export root of the thread, in any part; a ``uri``
+        that is a URL, absolute or leads up (``..``) is refused (``RefusedInput``)."""
+        root = export_root(thread_key)
 
         def lookup(uri: str) -> bytes | None:
-            relative = PurePosixPath(uri)
-            if not uri or "://" in uri or relative.is_absolute() or ".." in relative.parts:
-                return None
-            for base in bases:
-                data = self._read(str(base / relative), meta.MAX_MEDIA_BYTES)
-                if data is not None:
-                    return data
-            return None
+            reason = name_reason(uri)
+            if reason is not None:
+                raise RefusedInput(uri, f"{reason}: not read")
+            return self._read(under(root, uri), meta.MAX_MEDIA_BYTES)
 
         return lookup
 
@@ -333,38 +329,35 @@ def under(root: str, relative: str) -> str:
 def opened_export(path: Path) -> Iterator[ExportZip]:
     """The export zip at ``path`` with its other parts, open; all closed afterwards.
 
-    A part that cannot be opened, or would be refused, is left out (importing it says why).
+    A part that cannot be opened, would be refused, or leads out of the zip's folder is left out
+    (importing it says why).
 
     Raises:
         MalformedInput: ``path`` is not a readable zip, or is refused as a likely zip bomb.
+        RefusedInput: ``path`` is not a regular file.
     """
     with ExitStack() as stack:
-        main = _open_part(path)
-        stack.callback(main.opened.close)
+        main = _open_part(path, stack)
         others: list[_Part] = []
+        within = Source(path)
         for sibling in sibling_parts(path):
             try:
-                other = _open_part(sibling)
-            except MalformedInput:
+                others.append(_open_part(sibling, stack, within))
+            except (MalformedInput, RefusedInput):
                 continue
-            stack.callback(other.opened.close)
-            others.append(other)
         yield ExportZip(main, others)
 
 
-def _open_part(path: Path) -> _Part:
-    try:
-        opened = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise MalformedInput(f"{path}: not a readable zip archive ({exc})") from None
-    try:
+def _open_part(path: Path, stack: ExitStack, within: Source | None = None) -> _Part:
+    """A zip of the export, open until ``stack`` closes, with its members sorted out."""
+    with ExitStack() as own:
+        opened = own.enter_context(archive.open_zip(path, within))
         infos = opened.infolist()
-        archive.check_bomb(path, infos, path.stat().st_size)
-    except (MalformedInput, OSError) as exc:
-        opened.close()
-        if isinstance(exc, OSError):
+        try:
+            archive.check_bomb(path, infos, path.stat().st_size)
+        except OSError as exc:
             raise MalformedInput(f"{path}: cannot read: {exc.strerror or exc}") from None
-        raise
+        stack.enter_context(own.pop_all())
     part = _Part(path, opened)
     for info in infos:
         if info.is_dir():
@@ -457,9 +450,11 @@ def read_zips_in(folder: Path, options: ImportOptions) -> Iterator[Item]:
     that cannot be read is quarantined with the reason and the others are read."""
     from importers.chat import instagram, messenger  # they build on this module
 
+    within = Source(folder)
     for path in export_zips_in(folder):
         importer = instagram if contents(path).app == "instagram" else messenger
         try:
+            within.inside(path)
             yield from importer.read(path, options)
-        except (MalformedInput, UnsupportedFormat) as exc:
+        except (MalformedInput, UnsupportedFormat, RefusedInput) as exc:
             yield Quarantined(str(path), b"", str(exc).removeprefix(f"{path}: "))

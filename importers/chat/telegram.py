@@ -19,6 +19,9 @@ Decisions worth knowing:
   never become a company of their own.
 - Chat handles follow Telegram's own ``from_id`` spelling (``user123``, ``chat123``,
   ``channel123``), so a channel's posts and the channel itself resolve to one company.
+- Media are read only inside the export folder (``importers.files.Source``): a ``file`` with
+  ``..``, an absolute path or a link leading out stays unread, the reason in
+  ``extras["media"]["missing"]``.
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ from typing import Any, TypeGuard
 
 from importers.archive import zip_aware
 from importers.chat.text import brief, clip, one_line, title_of
-from importers.files import unchanged
-from vault.errors import InputError
+from importers.files import Source, peek, unchanged
+from vault.errors import InputError, RefusedInput
 from vault.records import (
     Attachment,
     ChatKind,
@@ -154,7 +157,7 @@ class _Context:
     source_ref: str
     options: ImportOptions
     owner: str | None
-    media_root: Path | None
+    media_root: Source | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +201,9 @@ def sniff(path: Path) -> bool:
             return True
         if path.suffix.lower() != ".json":
             return False
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
     except OSError:
         return False
+    head = peek(path, SNIFF_BYTES)
     return bool(_SNIFF_CONTAINER.search(head) and _SNIFF_TELEGRAM.search(head))
 
 
@@ -215,6 +217,7 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
 
     Raises:
         InputError: the file cannot be opened or read (missing, no permission).
+        RefusedInput: it is not a regular file, or a ``result.json`` leading out of the folder.
     """
     file = path / RESULT_NAME if path.is_dir() else path
     source = str(file.resolve())
@@ -225,17 +228,17 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     state = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     if unchanged(options.cursors.get(source), state):
         return
-    if stat.st_size > MAX_EXPORT_BYTES:
-        size_mb = stat.st_size // (1024 * 1024)
-        limit_mb = MAX_EXPORT_BYTES // (1024 * 1024)
-        reason = f"export is {size_mb} MB; Telegram exports are read up to {limit_mb} MB"
-        yield Quarantined(source, b"", reason)
+    within = Source(path)
+    try:
+        data = within.read(file, MAX_EXPORT_BYTES)
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from exc
+    except RefusedInput as exc:
+        if stat.st_size <= MAX_EXPORT_BYTES:
+            raise
+        yield Quarantined(source, b"", f"{exc.reason}: the Telegram export is not read")
     else:
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from exc
-        yield from _parse(data, source, options, file.parent)
+        yield from _parse(data, source, options, within)
     yield Checkpoint(source=source, state=state)
 
 
@@ -258,7 +261,7 @@ def parse_export(data: bytes, source_ref: str, options: ImportOptions) -> Iterat
 
 
 def _parse(
-    data: bytes, source_ref: str, options: ImportOptions, media_root: Path | None
+    data: bytes, source_ref: str, options: ImportOptions, media_root: Source | None
 ) -> Iterator[Item]:
     try:
         document = _load(data)
@@ -508,10 +511,15 @@ def _message(message: dict[str, Any], chat: _Chat, context: _Context) -> _Conten
     extras = _message_extras(message)
     attachments: list[Attachment] = []
     if media is not None:
-        attachment = _attachment(context.media_root, media)
+        try:
+            attachment, missing = _attachment(context.media_root, media), None
+        except RefusedInput as exc:
+            attachment, missing = None, exc.reason
         if attachment is not None:
             attachments.append(attachment)
         extras["media"] = _media_extras(media, attached=attachment is not None)
+        if missing is not None:
+            extras["media"]["missing"] = missing
     fallback = media.description if media else "Message"
     return _Content(
         direction=direction,
@@ -882,25 +890,22 @@ def _media_extras(media: _Media, *, attached: bool) -> dict[str, Any]:
     return extras
 
 
-def _attachment(root: Path | None, media: _Media) -> Attachment | None:
-    """The media file if it lies inside the export folder; never a path outside it."""
+def _attachment(root: Source | None, media: _Media) -> Attachment | None:
+    """The media file if it lies inside the export folder; never a path outside it.
+
+    Raises:
+        RefusedInput: the file is named but must not be read (outside, not a regular file,
+            too large).
+    """
     if root is None or not _included(media.file):
         return None
-    relative = PurePosixPath(media.file)
-    if relative.is_absolute() or ".." in relative.parts:
-        return None
     try:
-        base = root.resolve()
-        target = (base / relative).resolve()
-        if not target.is_relative_to(base) or not target.is_file():
-            return None
-        if target.stat().st_size > MAX_ATTACHMENT_BYTES:
-            return None
-        data = target.read_bytes()
+        data = root.read(root.join(media.file), MAX_ATTACHMENT_BYTES)
     except (OSError, ValueError):
         return None
-    mime = media.mime or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    return Attachment(filename=target.name, mime=mime, data=data)
+    name = PurePosixPath(media.file).name
+    mime = media.mime or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Attachment(filename=name, mime=mime, data=data)
 
 
 # --- service entries -----------------------------------------------------------------------------

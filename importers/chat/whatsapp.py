@@ -24,6 +24,10 @@ Decisions worth knowing:
 - The chat's name comes from the file name (localised "WhatsApp Chat with X"), else from the
   folder or zip (iOS names its text ``_chat.txt``), else from a "created group" line, else from the
   file name as is. It keys the thread, so the ``.txt`` and the ``.zip`` of one chat dedup together.
+- Texts are read line by line (``importers.files.capped_lines``): a line over ``MAX_LINE_BYTES``
+  is never held whole, and its message is quarantined with the reason. Media are read only
+  from beside the text inside the chosen folder (or from the zip), by plain file name; one that
+  leads out of it is refused, and the reason is kept in ``extras["media"]["missing"]``.
 """
 
 from __future__ import annotations
@@ -36,11 +40,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
+from importers.archive import open_zip
 from importers.chat.text import one_line, title_of
-from importers.files import file_state, unchanged
-from vault.errors import InputError
+from importers.files import (
+    LongLine,
+    Source,
+    capped_lines,
+    file_state,
+    long_line_reason,
+    name_reason,
+    peek,
+    read_at_most,
+    too_large,
+    unchanged,
+)
+from vault.errors import InputError, MalformedInput, RefusedInput
 from vault.records import (
     Attachment,
     ChatKind,
@@ -56,7 +72,11 @@ from vault.records import (
 )
 
 MediaLookup = Callable[[str], bytes | None]
-"""Finds an attached file by the name the chat gives it; None if it is not in the export."""
+"""Finds an attached file by the name the chat gives it; None if it is not in the export.
+Raises ``RefusedInput`` for a file that is there but must not be read."""
+
+Line = str | LongLine
+"""A line of a chat text, decoded, or what stands in for one over ``MAX_LINE_BYTES``."""
 
 MAX_CHAT_BYTES = 256 * 1024 * 1024
 """Larger chat texts are quarantined instead of loaded: a chat is parsed in one piece."""
@@ -186,6 +206,9 @@ class _Entry:
     def raw(self) -> bytes:
         return "\n".join([self.match.string, *self.lines]).encode("utf-8", "surrogatepass")
 
+    too_long: str | None = None
+    """Why it is quarantined: one of its lines was over ``MAX_LINE_BYTES`` and left out."""
+
 
 @dataclass(slots=True)
 class _Said:
@@ -215,6 +238,8 @@ class _Parsed:
     preamble: list[str]
     orders: dict[tuple[str, bool, int], str]
     said: list[_Said] = field(default_factory=list)
+    long_lines: list[tuple[int, LongLine]] = field(default_factory=list)
+    """Lines over the limit before the first message, by line number."""
 
 
 # --- the module protocol -------------------------------------------------------------------------
@@ -227,17 +252,14 @@ def sniff(path: Path) -> bool:
     """
     try:
         if path.is_dir():
-            return any(True for _ in _chat_sources(path))
-        if not path.is_file():
-            return False
+            return any(True for _ in _chat_sources(path, Source(path)))
         suffix = path.suffix.lower()
         if suffix == ".txt":
-            with path.open("rb") as handle:
-                return looks_like_chat(handle.read(SNIFF_BYTES).decode("utf-8", "replace"))
+            return looks_like_chat(peek(path, SNIFF_BYTES).decode("utf-8", "replace"))
         if suffix == ".zip":
-            with zipfile.ZipFile(path) as archive:
+            with open_zip(path) as archive:
                 return bool(_zip_chats(archive))
-    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError):
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, MalformedInput, RefusedInput):
         return False
     return False
 
@@ -252,15 +274,16 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     Raises:
         InputError: the file or folder cannot be opened (missing, no permission).
     """
+    within = Source(path)
     if path.is_dir():
-        sources = sorted(_chat_sources(path))
+        sources = sorted(_chat_sources(path, within))
     elif path.exists():
         sources = [path]
     else:
         raise InputError(f"{path}: no such file or folder")
-    owner = None if options.me_names else _common_sender(sources)
+    owner = None if options.me_names else _common_sender(sources, within)
     for source in sources:
-        yield from _read_source(source, options, owner)
+        yield from _read_source(source, options, owner, within)
 
 
 def parse_chat(
@@ -283,18 +306,39 @@ def parse_chat(
         chat_name: the chat's name, when the caller knows it (``chat_name_from_path``).
         owner: the export owner's name as the chat writes it, when ``--me`` is not given.
     """
-    parsed = _split(text)
+    return parse_lines(
+        text.split("\n"), source_ref, options, media, chat_name=chat_name, owner=owner
+    )
+
+
+def parse_lines(
+    lines: Iterable[Line],
+    source_ref: str,
+    options: ImportOptions,
+    media: MediaLookup | None = None,
+    *,
+    chat_name: str | None = None,
+    owner: str | None = None,
+) -> Iterator[Item]:
+    """``parse_chat`` of a text given line by line (split at ``\n`` only), where a line over
+    the limit stands as a ``LongLine``: its message is quarantined with the reason."""
+    parsed = _split(lines)
+    for number, line in parsed.long_lines:
+        yield Quarantined(f"{source_ref}#line={number}", line.head, long_line_reason(number, line))
     if parsed.preamble:
         reason = "text before the first WhatsApp message line"
         yield Quarantined(f"{source_ref}#line=1", "\n".join(parsed.preamble).encode(), reason)
     if not parsed.entries:
-        if not parsed.preamble:
+        if not parsed.preamble and not parsed.long_lines:
             yield Quarantined(source_ref, b"", "no WhatsApp message lines in this text")
         return
     chat = _chat(parsed, options, chat_name, owner)
     seen: Counter[tuple[str, str, str]] = Counter()
     for entry, said in zip(parsed.entries, parsed.said, strict=True):
         ref = f"{source_ref}#line={entry.line}"
+        if entry.too_long is not None:
+            yield Quarantined(ref, entry.raw(), entry.too_long)
+            continue
         try:
             yield _interaction(entry, said, parsed, chat, options, media, ref, seen)
         except (_MalformedError, ValueError, OverflowError) as exc:
@@ -326,9 +370,14 @@ def chat_name_from_path(name: str) -> str | None:
 # --- sources: text files, zips, folders ----------------------------------------------------------
 
 
-def _chat_sources(folder: Path) -> Iterator[Path]:
-    """Chat texts and zips in ``folder`` and in its direct subfolders (unzipped exports)."""
+def _chat_sources(folder: Path, within: Source) -> Iterator[Path]:
+    """Chat texts and zips in ``folder`` and in its direct subfolders (unzipped exports); a
+    link leading out of the source is listed by its name alone, never followed."""
     for child in sorted(folder.iterdir()):
+        if not within.contains(child):
+            if child.is_dir() or child.suffix.lower() in (".txt", ".zip"):
+                yield child  # not looked into: reading it quarantines it with the reason
+            continue
         if child.is_dir():
             if any(_is_chat_text(grandchild) for grandchild in child.glob("*.txt")):
                 yield child
@@ -337,34 +386,67 @@ def _chat_sources(folder: Path) -> Iterator[Path]:
 
 
 def _is_chat_text(path: Path) -> bool:
-    return path.suffix.lower() == ".txt" and path.is_file() and sniff(path)
+    return path.suffix.lower() == ".txt" and sniff(path)
 
 
-def _read_source(source: Path, options: ImportOptions, owner: str | None) -> Iterator[Item]:
+def _read_source(
+    source: Path, options: ImportOptions, owner: str | None, within: Source
+) -> Iterator[Item]:
+    try:
+        within.inside(source)
+    except RefusedInput as exc:
+        yield Quarantined(str(source), b"", exc.reason)
+        return
     if source.is_dir():
         for text_file in sorted(p for p in source.glob("*.txt") if _is_chat_text(p)):
-            yield from _read_text_file(text_file, options, owner)
+            yield from _read_text_file(text_file, options, owner, within)
     elif source.suffix.lower() == ".zip":
-        yield from _read_zip(source, options, owner)
+        yield from _read_zip(source, options, owner, within)
     else:
-        yield from _read_text_file(source, options, owner)
+        yield from _read_text_file(source, options, owner, within)
 
 
-def _read_text_file(path: Path, options: ImportOptions, owner: str | None) -> Iterator[Item]:
+def _read_text_file(
+    path: Path, options: ImportOptions, owner: str | None, within: Source
+) -> Iterator[Item]:
     source, state = file_state(path)
     if unchanged(options.cursors.get(source), state):
         return
-    if state["size"] > MAX_CHAT_BYTES:
-        yield Quarantined(source, b"", _too_large(state["size"]))
+    try:
+        lines = _file_lines(path, within)
+    except RefusedInput as exc:
+        yield Quarantined(source, b"", exc.reason)
     else:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
         name = chat_name_from_path(path.name) or _folder_chat_name(path)
-        media = _folder_media(path.parent)
-        yield from parse_chat(_decode(data), source, options, media, chat_name=name, owner=owner)
+        media = _folder_media(path.parent, within)
+        yield from parse_lines(lines, source, options, media, chat_name=name, owner=owner)
     yield Checkpoint(source=source, state=state)
+
+
+def _file_lines(path: Path, within: Source) -> list[Line]:
+    """The lines of a chat text file inside the source.
+
+    Raises:
+        InputError: it cannot be read.
+        RefusedInput: not a regular file inside the source, or over ``MAX_CHAT_BYTES``.
+    """
+    try:
+        with within.open(path) as handle:
+            return _lines(handle, path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def _lines(stream: IO[bytes], what: object) -> list[Line]:
+    """A chat text's lines, decoded, each at most ``MAX_LINE_BYTES``.
+
+    Raises:
+        RefusedInput: more than ``MAX_CHAT_BYTES`` in all.
+    """
+    return [
+        line if isinstance(line, LongLine) else _decode(line.removesuffix(b"\n"))
+        for line in capped_lines(stream, MAX_CHAT_BYTES, what)
+    ]
 
 
 def _folder_chat_name(path: Path) -> str | None:
@@ -375,20 +457,15 @@ def _folder_chat_name(path: Path) -> str | None:
     return chat_name_from_path(folder) or folder or None
 
 
-def _folder_media(folder: Path) -> MediaLookup:
-    """Files directly in ``folder``, by plain name; never a path that leaves it."""
+def _folder_media(folder: Path, within: Source) -> MediaLookup:
+    """Files directly in ``folder``, by plain name, inside the source; a name that is not plain
+    or a file that leads out of the source is refused (``RefusedInput``)."""
 
     def lookup(name: str) -> bytes | None:
         if not _plain_name(name):
-            return None
+            raise RefusedInput(name, "not a plain file name: not read")
         try:
-            base = folder.resolve()
-            target = (base / name).resolve()
-            if target.parent != base or not target.is_file():
-                return None
-            if target.stat().st_size > MAX_MEDIA_BYTES:
-                return None
-            return target.read_bytes()
+            return within.read(folder / name, MAX_MEDIA_BYTES)
         except (OSError, ValueError):
             return None
 
@@ -396,16 +473,22 @@ def _folder_media(folder: Path) -> MediaLookup:
 
 
 def _plain_name(name: str) -> bool:
-    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0:")
+    return name not in (".", "..") and name_reason(name) is None and "/" not in name
 
 
-def _read_zip(path: Path, options: ImportOptions, owner: str | None) -> Iterator[Item]:
+def _read_zip(
+    path: Path, options: ImportOptions, owner: str | None, within: Source
+) -> Iterator[Item]:
     source, state = file_state(path)
     if unchanged(options.cursors.get(source), state):
         return
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_zip(path, within) as archive:
             yield from _zip_items(archive, path, source, options, owner)
+    except RefusedInput as exc:
+        yield Quarantined(source, b"", exc.reason)
+    except MalformedInput as exc:
+        yield Quarantined(source, b"", one_line(str(exc).removeprefix(f"{path}: ")))
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as exc:
         yield Quarantined(source, b"", one_line(f"not a readable zip: {exc}"))
     yield Checkpoint(source=source, state=state)
@@ -422,12 +505,12 @@ def _zip_items(
     for info in chats:
         ref = f"{source}!{info.filename}"
         try:
-            data = _read_member(archive, info, MAX_CHAT_BYTES)
+            lines = _member_lines(archive, info)
         except _MalformedError as exc:
             yield Quarantined(ref, b"", str(exc))
             continue
         name = chat_name_from_path(info.filename) or chat_name_from_path(path.name) or path.stem
-        yield from parse_chat(_decode(data), ref, options, media, chat_name=name, owner=owner)
+        yield from parse_lines(lines, ref, options, media, chat_name=name, owner=owner)
 
 
 def _zip_chats(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
@@ -469,32 +552,40 @@ def _zip_media(archive: zipfile.ZipFile) -> MediaLookup:
 
 def _safe_member(name: str) -> bool:
     """No absolute path, drive, or ``..``: a member name must stay inside the export (zip slip)."""
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    return (
-        bool(parts)
-        and not name.startswith(("/", "\\"))
-        and ".." not in parts
-        and (":" not in parts[0])
-    )
+    return name_reason(name) is None
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """A member's bytes, refusing sizes past ``limit`` and zip-bomb ratios before reading."""
+    _check_member(info, limit)
+    try:
+        with archive.open(info) as handle:
+            return read_at_most(handle, limit, info.filename)  # the header's size may lie
+    except RefusedInput as exc:
+        raise _MalformedError(str(exc)) from None
+
+
+def _member_lines(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> list[Line]:
+    """A chat text member's lines (see ``_lines``), with the checks of ``_read_member``."""
+    _check_member(info, MAX_CHAT_BYTES)
+    try:
+        with archive.open(info) as handle:
+            return _lines(handle, info.filename)
+    except RefusedInput as exc:
+        raise _MalformedError(str(exc)) from None
+
+
+def _check_member(info: zipfile.ZipInfo, limit: int) -> None:
     if info.file_size > limit:
         raise _MalformedError(f"{info.filename}: {_too_large(info.file_size)}")
     packed = max(info.compress_size, 1)
     if info.file_size > 1024 * 1024 and info.file_size > MAX_ZIP_RATIO * packed:
         ratio = info.file_size // packed
         raise _MalformedError(f"{info.filename}: expands {ratio}:1, refused as a zip bomb")
-    with archive.open(info) as handle:
-        data = handle.read(limit + 1)  # the header's size may lie
-    if len(data) > limit:
-        raise _MalformedError(f"{info.filename}: {_too_large(len(data))}")
-    return data
 
 
 def _too_large(size: int) -> str:
-    return f"{size // (1024 * 1024)} MB is more than kluis reads from one WhatsApp file"
+    return f"{too_large(size, MAX_CHAT_BYTES)}: more than kluis reads from one WhatsApp file"
 
 
 def _decode(data: bytes) -> str:
@@ -505,15 +596,15 @@ def _decode(data: bytes) -> str:
 # --- the export owner ----------------------------------------------------------------------------
 
 
-def _common_sender(sources: list[Path]) -> str | None:
+def _common_sender(sources: list[Path], within: Source) -> str | None:
     """The one sender present in every chat of a folder or zip of several chats: the owner."""
-    texts = list(_source_texts(sources))
+    texts = list(_source_texts(sources, within))
     if len(texts) < 2:
         return None
     common: set[str] | None = None
     spelled: dict[str, str] = {}
-    for text in texts:
-        parsed = _split(text)
+    for lines in texts:
+        parsed = _split(lines)
         names = {said.sender for said in parsed.said if said.sender}
         spelled.update({_fold(name): name for name in names})
         folded = {_fold(name) for name in names}
@@ -521,20 +612,21 @@ def _common_sender(sources: list[Path]) -> str | None:
     return spelled[next(iter(common))] if common and len(common) == 1 else None
 
 
-def _source_texts(sources: list[Path]) -> Iterator[str]:
+def _source_texts(sources: list[Path], within: Source) -> Iterator[list[Line]]:
     for source in sources:
         try:
+            within.inside(source)
             if source.is_dir():
                 for text_file in source.glob("*.txt"):
-                    if _is_chat_text(text_file) and text_file.stat().st_size <= MAX_CHAT_BYTES:
-                        yield _decode(text_file.read_bytes())
+                    if _is_chat_text(text_file):
+                        yield _file_lines(text_file, within)
             elif source.suffix.lower() == ".zip":
-                with zipfile.ZipFile(source) as archive:
+                with open_zip(source, within) as archive:
                     for info in _zip_chats(archive):
-                        yield _decode(_read_member(archive, info, MAX_CHAT_BYTES))
-            elif source.stat().st_size <= MAX_CHAT_BYTES:
-                yield _decode(source.read_bytes())
-        except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError):
+                        yield _member_lines(archive, info)
+            else:
+                yield _file_lines(source, within)
+        except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError, InputError):
             continue  # read() reports the same file again, as a quarantined item
 
 
@@ -548,12 +640,17 @@ def _fold(name: str) -> str:
 # --- splitting a text into entries ---------------------------------------------------------------
 
 
-def _split(text: str) -> _Parsed:
+def _split(lines: Iterable[Line]) -> _Parsed:
+    """Entries from the lines of a text, split at ``\n`` only (``str.splitlines()`` would also
+    cut at U+2028 and friends inside messages)."""
     entries: list[_Entry] = []
     preamble: list[str] = []
-    # Split on "\n" only: str.splitlines() would also cut at U+2028 and friends inside messages.
-    for number, line in enumerate(text.lstrip("\ufeff").split("\n"), start=1):
-        line = line.removesuffix("\r")
+    long_lines: list[tuple[int, LongLine]] = []
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, LongLine):
+            _add_long_line(number, line, entries, long_lines)
+            continue
+        line = line.removesuffix("\r").lstrip("\ufeff") if number == 1 else line.removesuffix("\r")
         match = _HEADER.match(line)
         if match is not None:
             entries.append(_Entry(number, match, []))
@@ -563,9 +660,24 @@ def _split(text: str) -> _Parsed:
             preamble.append(line)
     for entry in entries:
         _trim_trailing_blank_lines(entry)
-    parsed = _Parsed(entries, preamble, _date_orders(entries))
+    parsed = _Parsed(entries, preamble, _date_orders(entries), long_lines=long_lines)
     parsed.said = _who_said_what(entries)
     return parsed
+
+
+def _add_long_line(
+    number: int, line: LongLine, entries: list[_Entry], long_lines: list[tuple[int, LongLine]]
+) -> None:
+    """A line over the limit: its message (the one it starts, or the one it continues) is
+    quarantined with the reason; before the first message it is quarantined on its own."""
+    reason = long_line_reason(number, line)
+    match = _HEADER.match(_decode(line.head))
+    if match is not None:
+        entries.append(_Entry(number, match, [], too_long=reason))
+    elif entries:
+        entries[-1].too_long = entries[-1].too_long or reason
+    else:
+        long_lines.append((number, line))
 
 
 def _trim_trailing_blank_lines(entry: _Entry) -> None:
@@ -845,9 +957,13 @@ def _message(said: _Said, media: MediaLookup | None) -> _Content:
     if file_name is None:
         return _Content("in", title_of(text, _BIDI), text, extras=extras)
     label = _media_label(file_name)
-    data = media(file_name) if media is not None else None
+    extras["media"] = {"type": label, "file": file_name}
+    try:
+        data = media(file_name) if media is not None else None
+    except RefusedInput as exc:
+        data, extras["media"]["missing"] = None, exc.reason
     attachments = [Attachment(file_name, _mime(file_name), data)] if data is not None else []
-    extras["media"] = {"type": label, "file": file_name, "attached": bool(attachments)}
+    extras["media"]["attached"] = bool(attachments)
     described = f"[{label}: {file_name}]"
     body = f"{caption}\n{described}" if caption else described
     return _Content(

@@ -10,6 +10,10 @@ names. A ``Checkpoint`` per finished folder (``maildir:<resolved folder>``: file
 newest mtime, counting the ``cur``/``new`` folders themselves, which change on every delivery or
 rename) lets a re-import skip unchanged folders; a folder interrupted part-way is read again and
 dedup (Message-ID) keeps it at zero duplicates, also against the same mail from an mbox.
+
+Only what lies inside the chosen folder is read: a ``cur/`` or ``new/`` that is a link leading out
+of it is quarantined once with the reason, and so is each mail file that is a link leading out,
+a FIFO or a device (see ``importers.files``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from typing import Any, NamedTuple
 from importers.archive import zip_aware
 from importers.email.mbox import POOL_MIN_BYTES
 from importers.email.message import parse_message
-from vault.errors import UnsupportedFormat
+from importers.files import Source
+from vault.errors import RefusedInput, UnsupportedFormat
 from vault.ingest import map_in_pool, packed_ahead
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
 
@@ -68,25 +73,28 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     folders = list(_maildirs(root))
     if not folders:
         raise UnsupportedFormat(f"{path}: no Maildir here (a folder with cur/ and new/)")
+    within = Source(root)
     names = folder_names(folder.relative_to(root.parent).parts for folder in folders)
     listings = [
-        _Listing(folder, names[folder.relative_to(root.parent).parts], *_listing(folder))
+        _Listing(folder, names[folder.relative_to(root.parent).parts], *_listing(folder, within))
         for folder in folders
     ]
     parse = partial(_parsed, options=options)
-    tasks = _tasks(listings, options)
+    tasks = _tasks(listings, options, within)
     big = sum(listing.size for listing in listings) >= POOL_MIN_BYTES
     yield from map_in_pool(parse, tasks) if big else map(parse, tasks)
 
 
 class _Listing(NamedTuple):
-    """One maildir: its folder name, mail files in reading order, state and total size."""
+    """One maildir: its folder name, mail files in reading order, state and total size, and
+    its ``cur``/``new`` folders that were not read, with the reason."""
 
     path: Path
     name: str
     files: list[str]
     state: dict[str, Any]
     size: int
+    refused: list[Quarantined]
 
 
 class _Mail(NamedTuple):
@@ -176,22 +184,24 @@ def _maildirs(folder: Path) -> Iterator[Path]:
         yield from _maildirs(child)
 
 
-def _tasks(listings: list[_Listing], options: ImportOptions) -> Iterator[_Mail | Item]:
+def _tasks(
+    listings: list[_Listing], options: ImportOptions, within: Source
+) -> Iterator[_Mail | Item]:
     """Each maildir's mail files read, then its checkpoint; nothing of an unchanged one."""
     for listing in listings:
         source = f"maildir:{listing.path}"
         cursor = options.cursors.get(source)
         if cursor is not None and all(cursor.get(k) == v for k, v in listing.state.items()):
             continue
+        yield from listing.refused
         complete = True
         for file in listing.files:
             path = Path(file)
             try:
-                if path.stat().st_size > MAX_MESSAGE_BYTES:
-                    limit = MAX_MESSAGE_BYTES // (1024 * 1024)
-                    yield Quarantined(file, b"", f"file is over the {limit} MB limit")
-                    continue
-                raw = path.read_bytes()
+                raw = within.read(path, MAX_MESSAGE_BYTES)
+            except RefusedInput as exc:
+                yield Quarantined(file, b"", exc.reason)
+                continue
             except FileNotFoundError:
                 # A running mail client moved it (new/ → cur/, flags changed): read it next time.
                 complete = False
@@ -205,19 +215,28 @@ def _tasks(listings: list[_Listing], options: ImportOptions) -> Iterator[_Mail |
             yield Checkpoint(source, listing.state)
 
 
-def _listing(folder: Path) -> tuple[list[str], dict[str, Any], int]:
-    """The mail files of a maildir in sorted order, its state (count and newest mtime) and
-    the files' total size. Lean on purpose: the parse workers are forked after the listing
-    and carry this process's heap (20,000 mails: 73 → 58 MB at the fork)."""
+def _listing(
+    folder: Path, within: Source
+) -> tuple[list[str], dict[str, Any], int, list[Quarantined]]:
+    """The mail files of a maildir in sorted order, its state (count and newest mtime), the
+    files' total size, and its mail folders refused as leading out of the source. Lean on
+    purpose: the parse workers are forked after the listing and carry this process's heap
+    (20,000 mails: 73 → 58 MB at the fork)."""
     found: list[tuple[str, str]] = []
+    refused: list[Quarantined] = []
     newest = size = 0
     for sub in MAIL_SUBFOLDERS:
         directory = folder / sub
+        if not within.contains(directory):
+            reason = f"{sub}/ leads out of the source folder (a link): its mail is not read"
+            refused.append(Quarantined(str(directory), b"", reason))
+            continue
         try:  # a folder missing, or a file a mail client moves away while we look
             newest = max(newest, directory.stat().st_mtime_ns)
             with os.scandir(directory) as entries:  # not list(): 20,000 entries at once
                 for entry in entries:
-                    if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
+                    # Links, FIFOs and devices are listed: reading them quarantines them.
+                    if entry.name.startswith(".") or entry.is_dir(follow_symlinks=False):
                         continue
                     info = entry.stat(follow_symlinks=False)
                     newest = max(newest, info.st_mtime_ns)
@@ -226,4 +245,5 @@ def _listing(folder: Path) -> tuple[list[str], dict[str, Any], int]:
         except OSError:
             continue
     found.sort()
-    return [path for _, path in found], {"files": len(found), "mtime_ns": newest}, size
+    state = {"files": len(found), "mtime_ns": newest}
+    return [path for _, path in found], state, size, refused

@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from importers.archive import zip_aware
 from importers.email.message import parse_message
+from importers.files import Source, peek
 from vault.errors import InputError, MalformedInput
 from vault.ingest import map_in_pool, packed_ahead
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
@@ -75,12 +76,7 @@ def sniff(path: Path) -> bool:
     file = _mbox_file(path)
     if file.suffix.lower() not in _SUFFIXES and file.name != "mbox":
         return False
-    try:
-        with file.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError:
-        return False
-    return looks_like_mbox(head)
+    return looks_like_mbox(peek(file, _SNIFF_BYTES))
 
 
 def looks_like_mbox(head: bytes) -> bool:
@@ -100,21 +96,26 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
 
     Raises:
         InputError: the file cannot be opened.
+        RefusedInput: it is not a regular file, or (Apple's ``mbox`` in a folder) leads out.
         MalformedInput: the file does not start with a From_ line, so it is not an mbox.
     """
-    return read_file(_mbox_file(path), options, parse_message)
+    return read_file(_mbox_file(path), options, parse_message, Source(path))
 
 
-def read_file(path: Path, options: ImportOptions, parse: MessageParser) -> Iterator[Item]:
-    """``read`` with a chosen message parser; resumes from ``options.cursors`` when it can.
+def read_file(
+    path: Path, options: ImportOptions, parse: MessageParser, within: Source
+) -> Iterator[Item]:
+    """``read`` with a chosen message parser, of a file ``within`` a source; resumes from
+    ``options.cursors`` when it can.
 
     Raises:
         InputError: the file cannot be opened.
+        RefusedInput: it is not a regular file inside ``within``.
         MalformedInput: the file does not start with a From_ line, so it is not an mbox.
     """
     source = f"mbox:{path.resolve()}"
     try:
-        handle = path.open("rb")
+        handle = within.open(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     with handle:

@@ -19,6 +19,7 @@ from importers.bookings.schemaorg import bookings_in_page
 from importers.email.addresses import parse_addresses
 from importers.email.decode import decode_header_value, unfold_header
 from importers.email.mime import PARSER, Content, extract_content
+from importers.files import too_large
 from vault.records import (
     Booking,
     CompanyHints,
@@ -31,10 +32,17 @@ from vault.records import (
 
 NO_SUBJECT = "(no subject)"
 
+MAX_HEADER_BYTES = 1024 * 1024
+"""A mail with a header block (its own, a MIME part's, a forwarded message's) larger than this
+is quarantined unparsed: real headers are kilobytes, and parsing costs ten times a header's
+size in memory (a 50 MB ``To:`` list took 1.1 GB)."""
+
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _HEAD_LIMIT = 65536
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_BOUNDARY = re.compile(rb'boundary[ \t]*=[ \t]*"?([^"\s;]{1,200})', re.I)
+_MESSAGE_PART = re.compile(rb"^content-type:[ \t]*message/", re.I | re.M)
 _FIRST_LINE_IS_HEADER = re.compile(rb"From |[!-9;-~]+[ \t]*:")
 _KEY_HEADER = re.compile(rb"^(?:from|date|subject|received|message-id)[ \t]*:", re.I | re.M)
 _MESSAGE_ID = re.compile(r"<([^<>]*)>")
@@ -88,10 +96,43 @@ def _header_block(data: bytes) -> bytes:
     return head[: blank.start()] if blank else head
 
 
+def _oversized_headers(data: bytes) -> str | None:
+    """Why a header block of the mail is too large to parse, or None.
+
+    Header blocks start at the top, after each delimiter line of a boundary the mail declares,
+    and after the header block of a ``message/*`` part (the forwarded mail's own headers).
+    """
+    if len(data) <= MAX_HEADER_BYTES:
+        return None
+    starts = [0]
+    for boundary in set(_BOUNDARY.findall(data)):
+        delimiter = b"\n--" + boundary
+        found = data.find(delimiter)
+        while found >= 0:
+            line_end = data.find(b"\n", found + 1)
+            if line_end < 0:
+                break
+            if not data.startswith(b"--", found + len(delimiter)):
+                starts.append(line_end)
+            found = data.find(delimiter, line_end)
+    while starts:
+        start = starts.pop()
+        blank = _BLANK_LINE.search(data, start, start + MAX_HEADER_BYTES + 4)
+        if blank is None:
+            if len(data) - start <= MAX_HEADER_BYTES:
+                continue
+            ends = [data.find(blank, start) for blank in (b"\n\n", b"\n\r\n")]
+            size = min((end for end in ends if end >= 0), default=len(data)) - start
+            return f"a mail header block {too_large(size, MAX_HEADER_BYTES)}"
+        if _MESSAGE_PART.search(data, start, blank.start()):
+            starts.append(blank.end() - 1)
+    return None
+
+
 def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction | Quarantined:
     """``parse_message`` without the safety net."""
     data = raw.removeprefix(_UTF8_BOM).lstrip(b"\r\n")
-    reason = not_a_mail_reason(data)
+    reason = not_a_mail_reason(data) or _oversized_headers(data)
     if reason is not None:
         return Quarantined(source_ref, raw, reason)
     message = PARSER.parsebytes(data)

@@ -21,7 +21,8 @@ from importers.archive import is_zip, member_names, zip_aware
 from importers.email import mbox
 from importers.email.decode import decode_encoded_words, unfold_header
 from importers.email.message import parse_message
-from vault.errors import UnsupportedFormat
+from importers.files import Source, peek
+from vault.errors import RefusedInput, UnsupportedFormat
 from vault.records import ImportOptions, Interaction, Item, Quarantined
 
 TAKEOUT_MEMBER = re.compile(r"(?:^|/)Takeout/Mail/[^/]+\.mbox$", re.IGNORECASE)
@@ -57,15 +58,25 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     """Yield the mails of a Takeout mbox, or of every ``.mbox`` in a Takeout folder, with
     Gmail's labels and threads; a ``Checkpoint`` after each mail, as for any mbox.
 
+    An ``.mbox`` in the folder that is a link leading out of it, a FIFO or a device is
+    quarantined with the reason, unread.
+
     Raises:
         UnsupportedFormat: a folder with no ``.mbox`` file in the Takeout places.
         MalformedInput: a file that is not an mbox.
     """
-    files = sorted(_mbox_files(path)) if path.is_dir() else [path]
+    if not path.is_dir():
+        yield from mbox.read_file(path, options, parse_gmail_message, Source(path))
+        return
+    files = sorted(_mbox_files(path))
     if not files:
         raise UnsupportedFormat(f"{path}: no Takeout mail here (Takeout/Mail/*.mbox)")
+    within = Source(path)
     for file in files:
-        yield from mbox.read_file(file, options, parse_gmail_message)
+        try:
+            yield from mbox.read_file(file, options, parse_gmail_message, within)
+        except RefusedInput as exc:
+            yield Quarantined(str(file), b"", exc.reason)
 
 
 def parse_gmail_message(
@@ -127,14 +138,11 @@ def _header_block(mail: bytes) -> bytes:
 
 
 def _is_gmail_mbox(file: Path) -> bool:
-    if not file.is_file() or not mbox.sniff(file):
-        return False
-    with file.open("rb") as handle:
-        return looks_like_gmail(handle.read(_SNIFF_BYTES))
+    return mbox.sniff(file) and looks_like_gmail(peek(file, _SNIFF_BYTES))
 
 
 def _mbox_files(folder: Path) -> Iterator[Path]:
     """The ``.mbox`` files in the places Takeout uses: here, ``Mail/``, ``Takeout/Mail/``."""
     for place in (folder, folder / "Mail", folder / "Takeout" / "Mail"):
         if place.is_dir():
-            yield from (file for file in place.glob("*.mbox") if file.is_file())
+            yield from (file for file in place.glob("*.mbox") if not file.is_dir())

@@ -9,11 +9,14 @@ the machine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,6 +148,28 @@ class Kluis:
             process.stdin = None  # all written: communicate() must not flush it again
         return process
 
+    def measure(self, *args: str, timeout: float = TIMEOUT) -> Measured:
+        """Run ``kluis ARGS`` like ``run``, measuring its seconds and its peak memory."""
+        started = time.monotonic()
+        with subprocess.Popen(
+            self.command(*args),
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as process:
+            peak = _PeakMemory(process.pid)
+            try:
+                out, err = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                pytest.fail(f"kluis {' '.join(args)} hung (no end within {timeout:.0f} s)")
+            finally:
+                peak.stop()
+        done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+        return Measured(done, time.monotonic() - started, peak.megabytes)
+
     def json(self, *args: str) -> Any:
         """Run a command with ``--json`` that must succeed; its parsed output."""
         done = self.run(*args, "--json")
@@ -164,6 +189,53 @@ class Kluis:
         return dict(report)
 
 
+@dataclass(frozen=True)
+class Measured:
+    """A CLI run with its wall-clock seconds and peak resident memory."""
+
+    done: subprocess.CompletedProcess[bytes]
+    seconds: float
+    peak_mb: int
+    """The child's VmHWM (0 where /proc does not say): its own high-water mark after the exec,
+    never the parent's pages it was forked with (which ``ru_maxrss`` would count)."""
+
+
+class _PeakMemory:
+    """Reads the high-water mark of resident memory of a process and of its children (parse
+    workers) until it is stopped; ``megabytes`` is the largest of any one of them."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self.megabytes = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.02):
+            for pid in _family(self._pid):
+                with contextlib.suppress(OSError, ValueError):
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):  # kB, and only ever grows
+                            self.megabytes = max(self.megabytes, int(line.split()[1]) // 1024)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def _family(pid: int) -> list[int]:
+    """``pid`` and its descendants, as /proc lists them now."""
+    family, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        family.append(current)
+        with contextlib.suppress(OSError, ValueError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+    return family
+
+
 def assert_clean_failure(done: subprocess.CompletedProcess[bytes], exit_code: int) -> str:
     """The contract for errors: one line on stderr, ``kluis: ...``, the expected exit status,
     no traceback and no "unexpected error" (which means a bug reached the last defence)."""
@@ -176,14 +248,19 @@ def assert_clean_failure(done: subprocess.CompletedProcess[bytes], exit_code: in
     return lines[0]
 
 
-FIGURES: dict[str, dict[str, int]] = {"kills": {}, "hostile": {}, "canary": {}}
+FIGURES: dict[str, dict[str, int]] = {"kills": {}, "hostile": {}, "canary": {}, "peak MB": {}}
 """What the suite measured, printed in the terminal summary: kills survived per import,
-hostile inputs tried per class, canary hits per place scanned."""
+hostile inputs tried per class, canary hits per place scanned, the peak memory per input."""
 
 
 def count(kind: str, key: str, amount: int = 1) -> None:
     """Add ``amount`` to one figure."""
     FIGURES[kind][key] = FIGURES[kind].get(key, 0) + amount
+
+
+def record_peak(key: str, megabytes: int) -> None:
+    """Keep the largest peak memory measured for ``key``."""
+    FIGURES["peak MB"][key] = max(FIGURES["peak MB"].get(key, 0), megabytes)
 
 
 def run_in_process(kluis: Kluis, *args: str) -> subprocess.CompletedProcess[bytes]:
