@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cli.render import item_text, print_json, short_time, table, timeline_lines
 from cli.share import COMMANDS as SHARE_COMMANDS
@@ -34,7 +33,7 @@ from vault.unlock import (
 
 if TYPE_CHECKING:
     from vault.ingest import Summary
-    from vault.records import ImportOptions, Item
+    from vault.records import ImportOptions
 
 
 def _source(args: argparse.Namespace) -> PassphraseSource:
@@ -86,154 +85,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _timezone(name: str | None) -> Any:
-    if not name:
-        from dateutil import tz
-
-        return tz.tzlocal()
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {name!r} (use a name like Europe/Amsterdam)") from None
-
-
 def import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
     """Import options from ``--me``, ``--timezone``, the profile and the stored cursors."""
-    from sqlalchemy import text
+    from vault.imports import import_options as options_for
 
-    from vault.ingest import load_cursors
-    from vault.records import ImportOptions
-
-    addresses = {m.casefold() for m in args.me if "@" in m}
-    names = {m.casefold() for m in args.me if "@" not in m}
-    with store.read() as conn:
-        for key, value in conn.execute(
-            text("SELECT key, value FROM profilefield WHERE key IN ('email', 'name')")
-        ):
-            (addresses if key == "email" else names).add(str(value).casefold())
-    return ImportOptions(
-        timezone=_timezone(args.timezone),
-        me_addresses=frozenset(addresses),
-        me_names=frozenset(names),
-        cursors=load_cursors(store),
-    )
-
-
-MAIL_FORMATS = frozenset({"eml", "mbox", "maildir", "takeout"})
+    return options_for(store, args.me, args.timezone)
 
 
 def _to_stderr(message: str) -> None:
     print(escaped(message), file=sys.stderr)
-
-
-def _detect_me(
-    store: Store,
-    sample: Iterable[Item],
-    options: ImportOptions,
-    notice: Callable[[str], None] = _to_stderr,
-) -> ImportOptions:
-    """Options with the mailbox owner's address guessed from a sample, remembered in the profile.
-
-    Without it every mail the user sent would count as a mail from their own "company".
-    """
-    from sqlalchemy import text
-
-    from vault.me import most_frequent_recipient
-
-    address = most_frequent_recipient(sample)
-    if address is None:
-        return options
-    with store.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT OR IGNORE INTO profilefield(key, value, category, updated_at) "
-                "VALUES ('email', :v, 'detected', datetime('now'))"
-            ),
-            {"v": address},
-        )
-    notice(
-        f"Taking {address} as your own address (it received most of this mail); "
-        "use --me to say otherwise."
-    )
-    return replace(options, me_addresses=frozenset({address}))
-
-
-def detect_format(path: Path) -> str:
-    """The format of ``path`` as ``--format auto`` finds it.
-
-    Raises:
-        InputError: there is no such file or folder.
-        RefusedInput: it is a FIFO, a device or a socket (sniffing it could block forever).
-        UnsupportedFormat: kluis does not recognise it.
-    """
-    import importers
-
-    require_file_or_folder(path)
-    return importers.detect(path)
-
-
-def _until(stop: Callable[[], bool], items: Iterator[Item]) -> Iterator[Item]:
-    try:
-        for item in items:
-            yield item
-            if stop():
-                return
-    finally:
-        if isinstance(items, Generator):
-            items.close()  # an mbox reader's process pool shuts down now, not at garbage collection
-
-
-def import_source(
-    store: Store,
-    path: Path,
-    format_name: str,
-    options: ImportOptions,
-    *,
-    progress: Callable[[Summary], None] | None = None,
-    stop: Callable[[], bool] | None = None,
-    notice: Callable[[str], None] = _to_stderr,
-) -> tuple[Summary, ImportOptions]:
-    """Import one file or folder; returns its summary and the options for the next source
-    (which know the mailbox owner's address once a mail import detected it).
-
-    ``stop`` is asked after every item: once it says yes, what was read is written and the
-    import ends there. Nothing is lost: the next import of the source resumes from its last
-    checkpoint and skips what is already in the vault.
-    """
-    import importers
-    from vault.ingest import Ingestor
-
-    require_file_or_folder(path)
-    importer = importers.load(format_name)
-    if format_name in MAIL_FORMATS and not options.me_addresses:
-        options = _detect_me(store, importer.read(path, options), options, notice)
-    items = importer.read(path, options)
-    if stop is not None:
-        items = _until(stop, items)
-    ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
-    return ingestor.run(items), options
-
-
-def quarantined_items(
-    store: Store, paths: Iterable[Path], limit: int = 200
-) -> list[tuple[str, str]]:
-    """(source reference, reason) of what the imports of ``paths`` could not read, newest first."""
-    from sqlalchemy import text
-
-    locators = [str(path.resolve()) for path in paths]
-    marks = ", ".join(f":l{n}" for n in range(len(locators)))
-    with store.read() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT q.source_ref, q.reason FROM quarantine q "
-                "JOIN importrun r ON r.id = q.import_run_id JOIN source s ON s.id = r.source_id "
-                f"WHERE s.locator IN ({marks}) ORDER BY q.id DESC LIMIT :limit"
-            ),
-            {"limit": limit, **{f"l{n}": locator for n, locator in enumerate(locators)}},
-        ).all()
-    return [(str(ref), str(reason)) for ref, reason in rows]
 
 
 def progress_printer() -> Callable[[Summary], None] | None:
@@ -252,6 +112,8 @@ def progress_printer() -> Callable[[Summary], None] | None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    import importers
+    from vault.imports import detect_format, import_source
     from vault.ingest import Summary
 
     paths = [Path(p).expanduser() for p in args.paths]
@@ -262,8 +124,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         total = Summary()
         progress = progress_printer()
         for path in paths:
-            format_name = detect_format(path) if args.format == "auto" else args.format
-            summary, options = import_source(store, path, format_name, options, progress=progress)
+            format_name = detect_format(importers, path) if args.format == "auto" else args.format
+            summary, options = import_source(
+                store, importers, path, format_name, options, progress=progress, notice=_to_stderr
+            )
             total.add(summary)
         if progress is not None:
             sys.stderr.write("\n")

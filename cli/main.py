@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from vault import __version__
 from vault.errors import UsageError, VaultError
@@ -37,7 +37,13 @@ FORMATS = (
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is a single line on stderr (exit 2), as the contract says."""
+    """argparse, but a usage error is a single line on stderr (exit 2), as the contract says,
+    and no option is ever guessed from its first letters: ``--pass secret`` must never be
+    taken for ``--passphrase-file secret`` or ``--passphrase-command secret``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Report a usage error in one line, without echoing unknown values (a mistyped

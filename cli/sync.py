@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from cli.commands import import_options, opened, print_summary, progress_printer
+from cli.commands import opened, print_summary, progress_printer
 from vault.errors import UsageError
+from vault.imports import import_options
 from vault.store import Store
 
 if TYPE_CHECKING:
@@ -200,4 +201,4 @@ def _keyring_password(account: Account) -> str | None:
 def _options(store: Store, args: argparse.Namespace, account: Account) -> ImportOptions:
     """Import options as ``kluis import`` builds them; the login counts as the user's address."""
     me = list(args.me) + ([account.user] if "@" in account.user else [])
-    return import_options(store, argparse.Namespace(**{**vars(args), "me": me}))
+    return import_options(store, me, args.timezone)

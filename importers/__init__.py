@@ -63,6 +63,12 @@ def load(format_name: str) -> Importer:
     return cast(Importer, importlib.import_module(module_name))
 
 
+def read(path: Path, format_name: str, options: ImportOptions) -> Iterator[Item]:
+    """The records of ``path`` read by the ``format_name`` importer (``vault.imports``'s
+    ``SourceReader``: the faces hand this package to the core's import service)."""
+    return load(format_name).read(path, options)
+
+
 def detect(path: Path) -> str:
     """The format of ``path``, by asking each importer in turn.
 

@@ -17,12 +17,13 @@ from sqlalchemy import text
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from cli.commands import detect_format, import_options, import_source
+import importers
 from tests.support import PASSPHRASE
 from tests.tui_support import text_of, until
 from tui.app import KluisApp, help_sections
 from tui.import_screen import EmptyVaultHint, ImportScreen
 from vault.doctor import run_checks
+from vault.imports import detect_format, import_options, import_source
 from vault.store import Store
 from vault.unlock import PassphraseSource
 
@@ -217,10 +218,8 @@ def test_stopping_mid_import_keeps_a_consistent_vault_and_a_reimport_adds_the_re
     assert 0 < kept < total
     monkeypatch.setenv("KLUIS_PASSPHRASE", PASSPHRASE)
     assert run_checks(vault_dir, PassphraseSource()).ok
-    import argparse
-
-    options = import_options(store, argparse.Namespace(me=[], timezone="UTC"))
-    again, _ = import_source(store, box, detect_format(box), options)
+    options = import_options(store, timezone="UTC")
+    again, _ = import_source(store, importers, box, detect_format(importers, box), options)
     assert again.new == total - kept
     assert interactions(store) == total
 

@@ -8,7 +8,6 @@ checkpoint. At the end: the counts per source and in total, and what went to qua
 
 from __future__ import annotations
 
-import argparse
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -342,10 +341,11 @@ class ImportScreen(ModalScreen[None]):
 
     @work(thread=True, group="import-detect", description="Recognising a source")
     def _detect(self, path: Path) -> None:
-        from cli.commands import detect_format
+        import importers
+        from vault.imports import detect_format
 
         try:
-            self.post_message(Detected(path, detect_format(path)))
+            self.post_message(Detected(path, detect_format(importers, path)))
         except VaultError as exc:
             self.post_message(Detected(path, None, sentence(exc)))
         except Exception as exc:  # an unreadable folder, say: a message, never a traceback
@@ -396,11 +396,12 @@ class ImportScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="import", description="Importing")
     def _import(self, sources: list[tuple[Path, str]], me: list[str], zone: str | None) -> None:
         # Messages, not call_from_thread: a worker that waits on the UI would hold up quitting.
-        from cli.commands import import_options, import_source, quarantined_items
+        import importers
+        from vault.imports import import_options, import_source, quarantined_items
         from vault.ingest import Summary
 
         try:
-            options = import_options(self.store, argparse.Namespace(me=me, timezone=zone))
+            options = import_options(self.store, me, zone)
         except VaultError as exc:
             self.post_message(ImportFinished(None, problem=sentence(exc)))
             return
@@ -420,6 +421,7 @@ class ImportScreen(ModalScreen[None]):
             try:
                 summary, options = import_source(
                     self.store,
+                    importers,
                     path,
                     format_name,
                     options,

@@ -1,0 +1,192 @@
+"""Importing a source into the vault: the one service both faces call with plain values.
+
+The command line (``kluis import``, ``kluis sync``) and the app's import screen hand it a
+path, a format, who "me" is and a time zone, and hear back through callbacks: ``progress``
+after every batch, ``notice`` for a sentence worth telling the user, ``stop`` to end early.
+Reading a source is the importers' work; the core never imports them, so the face passes
+them in as a ``SourceReader`` (the ``importers`` package is one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import replace
+from datetime import tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from vault.errors import UsageError
+from vault.fsutil import require_file_or_folder
+
+if TYPE_CHECKING:
+    from vault.ingest import Summary
+    from vault.records import ImportOptions, Item
+    from vault.store import Store
+
+MAIL_FORMATS = frozenset({"eml", "mbox", "maildir", "takeout"})
+"""Formats whose owner kluis guesses from the mail when the user did not say who they are."""
+
+Notice = Callable[[str], None]
+
+
+class SourceReader(Protocol):
+    """What turns a file or folder into records (the ``importers`` package)."""
+
+    def detect(self, path: Path) -> str:
+        """The format of ``path``; raises ``UnsupportedFormat`` when none recognises it."""
+        ...
+
+    def read(self, path: Path, format_name: str, options: ImportOptions) -> Iterator[Item]:
+        """The records of ``path`` read as ``format_name``, streamed."""
+        ...
+
+
+def zone_named(name: str | None) -> tzinfo:
+    """The time zone called ``name`` (``Europe/Amsterdam``), or this machine's when None.
+
+    Raises:
+        UsageError: no zone has that name.
+    """
+    if not name:
+        from dateutil import tz
+
+        return tz.tzlocal()
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"unknown time zone {name!r} (use a name like Europe/Amsterdam)") from None
+
+
+def import_options(
+    store: Store, me: Iterable[str] = (), timezone: str | None = None
+) -> ImportOptions:
+    """Options for an import: who "me" is (addresses and names given, plus the profile's), the
+    zone of times that carry none, and the stored cursors a resumed import starts from."""
+    from sqlalchemy import text
+
+    from vault.ingest import load_cursors
+    from vault.records import ImportOptions
+
+    given = list(me)
+    addresses = {m.casefold() for m in given if "@" in m}
+    names = {m.casefold() for m in given if "@" not in m}
+    with store.read() as conn:
+        for key, value in conn.execute(
+            text("SELECT key, value FROM profilefield WHERE key IN ('email', 'name')")
+        ):
+            (addresses if key == "email" else names).add(str(value).casefold())
+    return ImportOptions(
+        timezone=zone_named(timezone),
+        me_addresses=frozenset(addresses),
+        me_names=frozenset(names),
+        cursors=load_cursors(store),
+    )
+
+
+def _remember_owner(
+    store: Store, sample: Iterable[Item], options: ImportOptions, notice: Notice
+) -> ImportOptions:
+    """Options with the mailbox owner's address guessed from a sample, remembered in the profile.
+
+    Without it every mail the user sent would count as a mail from their own "company".
+    """
+    from sqlalchemy import text
+
+    from vault.me import most_frequent_recipient
+
+    address = most_frequent_recipient(sample)
+    if address is None:
+        return options
+    with store.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT OR IGNORE INTO profilefield(key, value, category, updated_at) "
+                "VALUES ('email', :v, 'detected', datetime('now'))"
+            ),
+            {"v": address},
+        )
+    notice(
+        f"Taking {address} as your own address (it received most of this mail); "
+        "use --me to say otherwise."
+    )
+    return replace(options, me_addresses=frozenset({address}))
+
+
+def detect_format(reader: SourceReader, path: Path) -> str:
+    """The format of ``path`` as ``--format auto`` finds it.
+
+    Raises:
+        InputError: there is no such file or folder.
+        RefusedInput: it is a FIFO, a device or a socket (sniffing it could block forever).
+        UnsupportedFormat: kluis does not recognise it.
+    """
+    require_file_or_folder(path)
+    return reader.detect(path)
+
+
+def _until(stop: Callable[[], bool], items: Iterator[Item]) -> Iterator[Item]:
+    try:
+        for item in items:
+            yield item
+            if stop():
+                return
+    finally:
+        if isinstance(items, Generator):
+            items.close()  # an mbox reader's process pool shuts down now, not at garbage collection
+
+
+def _silent(_: str) -> None:
+    """A notice nobody asked to hear."""
+
+
+def import_source(
+    store: Store,
+    reader: SourceReader,
+    path: Path,
+    format_name: str,
+    options: ImportOptions,
+    *,
+    progress: Callable[[Summary], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    notice: Notice = _silent,
+) -> tuple[Summary, ImportOptions]:
+    """Import one file or folder; returns its summary and the options for the next source
+    (which know the mailbox owner's address once a mail import detected it).
+
+    ``stop`` is asked after every item: once it says yes, what was read is written and the
+    import ends there. Nothing is lost: the next import of the source resumes from its last
+    checkpoint and skips what is already in the vault.
+    """
+    from vault.ingest import Ingestor
+
+    require_file_or_folder(path)
+    if format_name in MAIL_FORMATS and not options.me_addresses:
+        sample = reader.read(path, format_name, options)
+        options = _remember_owner(store, sample, options, notice)
+    items = reader.read(path, format_name, options)
+    if stop is not None:
+        items = _until(stop, items)
+    ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
+    return ingestor.run(items), options
+
+
+def quarantined_items(
+    store: Store, paths: Iterable[Path], limit: int = 200
+) -> list[tuple[str, str]]:
+    """(source reference, reason) of what the imports of ``paths`` could not read, newest first."""
+    from sqlalchemy import text
+
+    locators = [str(path.resolve()) for path in paths]
+    marks = ", ".join(f":l{n}" for n in range(len(locators)))
+    with store.read() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT q.source_ref, q.reason FROM quarantine q "
+                "JOIN importrun r ON r.id = q.import_run_id JOIN source s ON s.id = r.source_id "
+                f"WHERE s.locator IN ({marks}) ORDER BY q.id DESC LIMIT :limit"
+            ),
+            {"limit": limit, **{f"l{n}": locator for n, locator in enumerate(locators)}},
+        ).all()
+    return [(str(ref), str(reason)) for ref, reason in rows]
