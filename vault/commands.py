@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from vault import keys as keymod
 from vault import queries
 from vault.errors import InputError, UsageError, VaultLocked
-from vault.render import item_text, print_json, short_time, table, timeline_lines
+from vault.render import booking_time, item_text, print_json, short_time, table, timeline_lines
 from vault.share_cli import COMMANDS as SHARE_COMMANDS
 from vault.store import Store
 from vault.text import escaped, visible_line
@@ -367,7 +367,7 @@ def cmd_bookings(args: argparse.Namespace) -> int:
         table(
             (
                 [
-                    short_time(r["start"]),
+                    booking_time(r["start"]),
                     r["kind"],
                     r["status"],
                     r["reference"] or "",

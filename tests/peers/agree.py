@@ -138,9 +138,17 @@ def person(name: str) -> frozenset[str]:
 
 
 def seats(value: Json) -> set[str]:
-    """Seat numbers as a set ("16E, 16F" is two seats); leading zeros dropped."""
+    """Seat numbers as a set ("16E, 16F" is two seats); leading zeros dropped. Of a seat
+    written with its section and row ("section 1 · row 2 · seat 3"), the seat number, as
+    KItinerary keeps those apart."""
     parts = value if isinstance(value, list) else re.split(r"[,;]", str(value or ""))
-    return {squash(p).lstrip("0") for p in parts if squash(p)}
+    numbers = set()
+    for part in parts:
+        labelled = re.search(r"(?i)\bseat\s+(\S+)\s*$", str(part))
+        number = squash(labelled.group(1) if labelled else part).lstrip("0")
+        if number:
+            numbers.add(number)
+    return numbers
 
 
 # --- KItinerary's expected result -----------------------------------------------------------------
@@ -165,6 +173,7 @@ class Trip:
     currency: str | None = None
     start_zone: tzinfo | None = None
     end_zone: tzinfo | None = None
+    boarding: When | None = None
 
     def label(self) -> str:
         """``flight RXJ34P UA110 2027-03-04`` for messages."""
@@ -263,6 +272,7 @@ def trip_of(obj: Mapping[str, Json]) -> Trip | None:
     found.status = _status(obj)
     found.start = _when(obj, trip, _START) or read_time(trip.get("departureDay"))
     found.end = _when(obj, trip, _END)
+    found.boarding = read_time(trip.get("boardingTime"))
     found.number = _number(trip, kind)
     if kind == "rental_car":
         found.origin = _place_names(obj.get("pickupLocation"))
@@ -378,8 +388,14 @@ def field_differences(trip: Trip, row: Mapping[str, Json]) -> list[str]:
     got_people = {person(str(n)) for n in row.get("travellers") or []}
     if trip.travellers and got_people != trip.travellers:
         differ("travellers", _people(trip.travellers), _people(got_people))
-    if trip.provider and not _same_company(trip.provider, row.get("company")):
-        differ("provider", trip.provider, row.get("company"))
+    if trip.provider and not any(
+        _same_company(trip.provider, row.get(name)) for name in ("provider", "company")
+    ):
+        differ("provider", trip.provider, row.get("provider") or row.get("company"))
+    if trip.boarding is not None and not times_agree(
+        trip.boarding, read_time(row.get("boarding")), trip.start_zone
+    ):
+        differ("boarding", trip.boarding, row.get("boarding"))
     if trip.price is not None:
         got_price = _decimal(row.get("price"))
         if got_price != trip.price or (row.get("currency") or "").upper() != trip.currency:
