@@ -14,7 +14,8 @@ from importers.bookings.hafas import journey_bookings
 from importers.email.message import parse_message
 from tests.hardening.harness import Kluis, make_vault
 from tests.support import FIXTURES, options, packed_pass
-from vault.records import Interaction
+from vault.errors import MalformedInput
+from vault.records import Interaction, Quarantined
 
 BOOKINGS = FIXTURES / "bookings"
 
@@ -119,3 +120,25 @@ def test_an_event_that_only_looks_like_a_journey_gives_no_legs() -> None:
     assert len(journey_bookings("Frankfurt(Main)Hbf -> Köln Hbf", text, at, None)) == 1
     assert journey_bookings("Team day", text, at, None) == []  # no route in the summary
     assert journey_bookings("Frankfurt -> Köln", text, at.replace(hour=9), None) == []
+
+
+def test_a_broken_pass_in_a_bundle_is_quarantined_and_the_others_kept(tmp_path: Path) -> None:
+    bundle = tmp_path / "trip.pkpasses"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.write(packed_pass("hotel-stay", tmp_path), "hotel.pkpass")
+        archive.writestr("broken.pkpass", b"PK\x03\x04 not a pass")
+    items = list(pkpass.read(bundle, options()))
+    kept = [i for i in items if isinstance(i, Interaction)]
+    quarantined = [i for i in items if isinstance(i, Quarantined)]
+    assert [b.kind for i in kept for b in i.bookings] == ["lodging"]
+    assert [q.source_ref for q in quarantined] == [f"{bundle}#broken.pkpass"]
+
+
+def test_a_bundle_that_unpacks_to_too_much_is_refused_in_one_line(tmp_path: Path) -> None:
+    bundle = tmp_path / "bomb.pkpasses"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+        for n in range(3):
+            archive.writestr(f"{n}.pkpass", b"\0" * (8 * 1024 * 1024))
+    with pytest.raises(MalformedInput, match=r"bomb\.pkpasses: .*too big") as raised:
+        list(pkpass.read(bundle, options()))
+    assert "\n" not in str(raised.value)

@@ -92,7 +92,8 @@ _OPERATED_BY = re.compile(
 _CODED = r"(?P<name>[^()\n,;:]*?)\s*\((?P<code>[A-Z]{3})\)"
 _CODED_PLACE = re.compile(_CODED)
 _FROM_WORDS = r"(?i:from|von|van|vanuit|de|depuis|da|dal|desde|från|fra)"
-_FROM_WORD = re.compile(rf"^\s*{_FROM_WORDS}\s+")
+# Only the unambiguous ones: "de" and "van" also begin Dutch and French names ("Van Gogh").
+_FROM_WORD = re.compile(r"^\s*(?i:from|von)\s+")
 _FROM_PLACE = re.compile(rf"\b{_FROM_WORDS}\s+{_CODED}")
 _TO_PLACE = re.compile(rf"\b(?i:to|nach|naar|à|vers|a|hacia|till|til)\s+{_CODED}")
 _TEXT_ESCAPE = re.compile(r"\\([\\;,nN])")

@@ -47,7 +47,8 @@ MIMES = ("application/vnd.apple.pkpass", "application/vnd.apple.pkpasses")
 MAX_PASS_JSON_BYTES = 1024 * 1024
 MAX_BUNDLE_PASSES = 50
 """A ``.pkpasses`` bundle (iOS 15+: several passes in one file, e.g. every leg of a trip)."""
-MAX_PASS_BYTES = 10 * 1024 * 1024
+MAX_BUNDLE_BYTES = 20 * 1024 * 1024
+"""All passes of a bundle together, unpacked (a pass is some kilobytes of JSON and images)."""
 PREFERRED_LANGUAGES = ("en", "base")
 _STYLES = ("boardingPass", "eventTicket", "storeCard", "coupon", "generic")
 _FIELD_GROUPS = (
@@ -187,8 +188,8 @@ def passes_in(data: bytes) -> list[tuple[str, bytes]]:
                 raise MalformedInput("not a wallet pass: no pass.json in it")
             if len(members) > MAX_BUNDLE_PASSES:
                 raise MalformedInput(f"a bundle of {len(members)} passes is too many")
-            if any(i.file_size > MAX_PASS_BYTES for i in members):
-                raise MalformedInput("a pass in the bundle is too big for a wallet pass")
+            if sum(i.file_size for i in members) > MAX_BUNDLE_BYTES:
+                raise MalformedInput("the passes in the bundle are too big for wallet passes")
             return [(i.filename, archive.read(i)) for i in members]
     except _ZIP_ERRORS as exc:
         raise MalformedInput(f"not a readable wallet pass ({exc})") from None
