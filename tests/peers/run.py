@@ -242,6 +242,7 @@ class Tally:
     cases: dict[str, int] = field(default_factory=dict)
     agree: dict[str, int] = field(default_factory=dict)
     explained: dict[str, int] = field(default_factory=dict)
+    no_booking: dict[str, int] = field(default_factory=dict)
     unexplained: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
 
@@ -249,6 +250,8 @@ class Tally:
         """Add one case's result."""
         folder = result.case.folder
         self.cases[folder] = self.cases.get(folder, 0) + 1
+        if not expected_trips(result.case.expected):
+            self.no_booking[folder] = self.no_booking.get(folder, 0) + 1
         if not result.differences:
             self.agree[folder] = self.agree.get(folder, 0) + 1
             if reason is not None:
@@ -257,6 +260,10 @@ class Tally:
             self.explained[folder] = self.explained.get(folder, 0) + 1
         else:
             self.unexplained.append(result.case.id)
+
+    def columns(self) -> tuple[dict[str, int], ...]:
+        """The per-folder counts in the table's order."""
+        return self.cases, self.agree, self.explained, self.no_booking
 
 
 def report(result: Result, reason: str | None, verbose: bool) -> None:
@@ -277,22 +284,20 @@ def report(result: Result, reason: str | None, verbose: bool) -> None:
 
 
 def table(tally: Tally) -> None:
-    """Each folder's "N of M agree", then the total."""
+    """Each folder's "N of M agree", then the total; how many of the M expect no booking at
+    all (a page with a place or an event on it, broken markup), where agreeing means making none.
+    """
     print()
-    width = max(len(f) for f in [*tally.cases, "total"])
-    for folder in [f for f in FOLDERS if f in tally.cases]:
-        agree, cases = tally.agree.get(folder, 0), tally.cases[folder]
-        explained = tally.explained.get(folder, 0)
+    folders = [f for f in FOLDERS if f in tally.cases]
+    width = max(len(f) for f in [*folders, "total"])
+    rows = [(f, *(n.get(f, 0) for n in tally.columns())) for f in folders]
+    rows.append(("total", *(sum(n.values()) for n in tally.columns())))
+    for name, cases, agree, explained, nothing in rows:
+        share = agree / cases if cases else 1.0
         print(
-            f"{folder:<{width}}  {agree:>3} of {cases:>3} agree ({agree / cases:6.1%})"
-            f"  {explained} explained"
+            f"{name:<{width}}  {agree:>3} of {cases:>3} agree ({share:6.1%})"
+            f"  {explained} explained  ({nothing} expect no booking)"
         )
-    agree, cases = sum(tally.agree.values()), sum(tally.cases.values())
-    explained = sum(tally.explained.values())
-    share = agree / cases if cases else 1.0
-    print(
-        f"{'total':<{width}}  {agree:>3} of {cases:>3} agree ({share:6.1%})  {explained} explained"
-    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
