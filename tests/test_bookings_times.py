@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from importers.bookings import bcbp, jsonld, pkpass
+from importers.bookings.schemaorg import bookings_from
 from tests.hardening.harness import Kluis, make_vault
-from tests.support import FIXTURES, options, packed_pass
+from tests.support import FIXTURES, mail, options, packed_pass
 from tui.format import booking_time as app_time
 from vault import queries
 from vault.ingest import Ingestor
@@ -90,3 +91,22 @@ def test_a_minimal_barcode_from_a_booking_confirmation_is_a_flight(tmp_path: Pat
     assert done.returncode == 0, done.stderr  # before: "leg 1 is cut short"
     listed = kluis.run("bookings").stdout.decode()
     assert "2027-04-20  flight" in listed and "XXX007" in listed and "TXL → BRU" in listed
+
+
+def test_a_flight_known_by_its_day_is_upcoming_all_that_day(store: Store) -> None:
+    today = datetime.now(UTC).astimezone().date()
+    item = mail(1, "KLM <noreply@klm.com>", title="Your flights")
+    item.bookings = bookings_from(
+        [
+            {
+                "@type": "FlightReservation",
+                "reservationNumber": ref,
+                "reservationFor": {"@type": "Flight", "flightNumber": "1275", "departureDay": day},
+            }
+            for ref, day in (("TODAY1", today.isoformat()), ("GONE01", "2020-01-01"))
+        ]
+    )
+    Ingestor(store, options(), "test", "t").run([item])
+    with store.read() as conn:
+        upcoming = queries.list_bookings(conn, upcoming=True)
+    assert [r["reference"] for r in upcoming] == ["TODAY1"]

@@ -245,7 +245,7 @@ def booking_json(row: Any) -> dict[str, Any]:
         "seat": safe(row["seat"]),
         "price": row["price"],
         "currency": safe(row["currency"]),
-        "boarding": details.get("boarding"),
+        "boarding": safe(details.get("boarding")),
         "provider": safe(details.get("provider")),
     }
 
