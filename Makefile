@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check conformance identity hardening bench bench-import demo clean
+.PHONY: run test check conformance peers identity hardening bench bench-import demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ check: $(STAMP)
 ## conformance: every case of ../shared/corpus (skips cleanly when it is absent)
 conformance: $(STAMP)
 	$(BIN)/python tests/conformance/run.py
+
+## peers: KDE KItinerary's own test inputs through kluis import, compared with its results
+## (../shared/peers; skips cleanly when it is absent)
+peers: $(STAMP)
+	$(BIN)/python tests/peers/run.py
 
 ## identity: who each item of the labelled identity set is with: pairwise precision, recall, names
 identity: $(STAMP)

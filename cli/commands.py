@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli.render import item_text, print_json, short_time, table, timeline_lines
+from cli.render import booking_time, item_text, print_json, short_time, table, timeline_lines
 from cli.share import COMMANDS as SHARE_COMMANDS
 from vault import keys as keymod
 from vault import queries
@@ -237,7 +237,7 @@ def cmd_bookings(args: argparse.Namespace) -> int:
         table(
             (
                 [
-                    short_time(r["start"]),
+                    booking_time(r["start"]),
                     r["kind"],
                     r["status"],
                     r["reference"] or "",

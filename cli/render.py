@@ -6,6 +6,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, TextIO
 
 from vault.text import HIDDEN, visible, visible_line
@@ -63,6 +64,18 @@ def sender_name(sender: str) -> str:
 def short_time(iso_time: str | None) -> str:
     """``2024-03-01T10:15:00+01:00`` → ``2024-03-01 10:15``."""
     return iso_time[:16].replace("T", " ") if iso_time else "—"
+
+
+def booking_time(iso_time: str | None) -> str:
+    """A booking's time as the place shows it: ``2024-03-01 10:15`` in the place's own offset,
+    ``2024-03-01 10:15 local`` where its zone is unknown, ``2024-03-01`` for a day."""
+    if not iso_time or len(iso_time) <= 10:
+        return iso_time or "—"
+    try:
+        zoned = datetime.fromisoformat(iso_time).tzinfo is not None
+    except ValueError:
+        zoned = True
+    return short_time(iso_time) + ("" if zoned else " local")
 
 
 def timeline_lines(rows: Iterable[dict[str, Any]], out: TextIO | None = None) -> None:

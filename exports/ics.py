@@ -51,17 +51,17 @@ def uid(row: dict[str, Any]) -> str:
 
 
 def _times(row: dict[str, Any]) -> tuple[datetime | date, datetime | date | None] | None:
-    """(DTSTART, DTEND) of a row: UTC instants, or days for a booking known by its day only."""
+    """(DTSTART, DTEND) of a row: instants, floating local times where the booking's zone is
+    unknown (RFC 5545 form 1), or days for a booking known by its day only."""
     if not row.get("start"):
         return None
     start = datetime.fromisoformat(row["start"])
     end = datetime.fromisoformat(row["end"]) if row.get("end") else None
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    if end is not None and end.tzinfo is None:
-        end = end.replace(tzinfo=start.tzinfo)
-    # Local midnight with no end, or midnight to midnight, is a day rather than a moment.
-    if start.time() == time(0) and (end is None or end.time() == time(0)):
+    if end is not None and (end.tzinfo is None) != (start.tzinfo is None):
+        end = None  # iCalendar cannot end a floating event at an instant, or the other way
+    # A day, or local midnight to midnight, is a day rather than a moment.
+    day_only = len(row["start"]) <= 10
+    if day_only or (start.time() == time(0) and (end is None or end.time() == time(0))):
         first = start.date()
         last = end.date() if end is not None and end.date() > first else first + timedelta(days=1)
         return first, last

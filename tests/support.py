@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,19 @@ from vault.unlock import create_vault
 
 PASSPHRASE = "correct horse battery"
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def packed_pass(folder: str, target_dir: Path) -> Path:
+    """A folder of ``fixtures/pkpass`` zipped as a ``.pkpass`` (unsigned: pass.json and
+    strings only)."""
+    source = FIXTURES / "pkpass" / folder
+    target = target_dir / f"{folder}.pkpass"
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(source).as_posix())
+    return target
 
 
 def options(*me: str) -> ImportOptions:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import stat
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +88,14 @@ def test_orders_without_a_start_are_left_out(tmp_path: Path) -> None:
 
 
 def test_imported_trips_export_and_read_back(store: Store, tmp_path: Path) -> None:
+    barcode = tmp_path / "klm-ams-vie.txt"
+    barcode.write_bytes((FIXTURES / "bcbp" / "klm-ams-vie.txt").read_bytes())
+    saved = datetime(2026, 6, 12, tzinfo=UTC).timestamp()  # a week before the flight
+    os.utime(barcode, (saved, saved))
     sources = [
         (ics, FIXTURES / "ics" / "outlook-flight.ics"),
         (ics, FIXTURES / "ics" / "hotel-all-day.ics"),
-        (bcbp, FIXTURES / "bcbp" / "klm-ams-vie.txt"),
+        (bcbp, barcode),
     ]
     for module, path in sources:
         Ingestor(store, options(), "test", str(path)).run(module.read(path, options()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,7 +46,7 @@ def test_an_all_day_hotel_stay_keeps_its_dates_and_confirmation_number() -> None
     (booking,) = event.bookings
     assert (booking.kind, booking.reference) == ("lodging", "4471-2290")
     assert booking.destination and booking.destination.name == "Philharmoniker Str. 4, 1010 Wien"
-    assert booking.details == {"date_only": True}
+    assert (booking.start, booking.end) == (date(2026, 6, 19), date(2026, 6, 21))
 
 
 def test_a_weekly_class_is_a_note_at_its_floating_local_time() -> None:

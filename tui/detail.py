@@ -25,6 +25,7 @@ from textual.widgets import Static
 
 from tui.format import (
     CHANNEL_NAMES,
+    booking_time,
     channel_icon,
     direction_arrow,
     display,
@@ -93,8 +94,8 @@ def headers(item: dict[str, Any], zone: tzinfo | None) -> RenderableType:
     return Group(title, Text(""), table)
 
 
-def booking_card(booking: dict[str, Any], zone: tzinfo | None) -> RenderableType:
-    """A booking as a card: route, times in the viewer's zone, reference, status."""
+def booking_card(booking: dict[str, Any]) -> RenderableType:
+    """A booking as a card: route, times as the place shows them, reference, status."""
     kind = safe(booking.get("kind")).replace("_", " ").capitalize()
     number = safe(booking.get("number"))
     status = safe(booking.get("status"))
@@ -109,9 +110,11 @@ def booking_card(booking: dict[str, Any], zone: tzinfo | None) -> RenderableType
     if origin or destination:
         _kv(table, "Route", f"{origin or '?'} → {destination or '?'}", "bold")
     if booking.get("start"):
-        _kv(table, "Starts", long_time(booking["start"], zone))
+        _kv(table, "Starts", booking_time(booking["start"]))
+    if booking.get("boarding"):
+        _kv(table, "Boarding", booking_time(booking["boarding"]))
     if booking.get("end"):
-        _kv(table, "Ends", long_time(booking["end"], zone))
+        _kv(table, "Ends", booking_time(booking["end"]))
     if booking.get("reference"):
         _kv(table, "Reference", safe(booking["reference"]), "bold")
     if booking.get("seat"):
@@ -158,7 +161,7 @@ def render_item(
     parts: list[RenderableType] = [headers(item, zone)]
     for booking in item.get("bookings") or []:
         parts.append(Text(""))
-        parts.append(booking_card(booking, zone))
+        parts.append(booking_card(booking))
     chat = item.get("channel") == "chat"
     if not (chat and context):
         body = str(item.get("body") or "")

@@ -132,6 +132,22 @@ def long_time(value: str | None, zone: tzinfo | None) -> str:
     return moment.strftime("%a %d %b %Y, %H:%M") + f" ({offset[:3]}:{offset[3:]})"
 
 
+def booking_time(value: str | None) -> str:
+    """A booking's time as the place shows it, never moved to the viewer's zone: ``Sat 14 Nov
+    2026, 09:12 (+01:00)``, ``…, 09:12 (local time)`` where its zone is unknown, or the day
+    alone (``Sat 14 Nov 2026``) for a booking known by its day."""
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        return "unknown"
+    if len(value or "") <= 10:
+        return moment.strftime("%a %d %b %Y")
+    if moment.tzinfo is None:
+        return moment.strftime("%a %d %b %Y, %H:%M") + " (local time)"
+    offset = moment.strftime("%z")
+    return moment.strftime("%a %d %b %Y, %H:%M") + f" ({offset[:3]}:{offset[3:]})"
+
+
 def month_label(year: int, month: int) -> str:
     """``November 2026``."""
     return datetime(year, month, 1).strftime("%B %Y")

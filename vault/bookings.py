@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlcipher3
 
-from vault.records import Booking
+from vault.records import Booking, join_people, join_seats, seat_list
 from vault.store import RawConnection
 
 _MERGED_FIELDS = (
+    "segment",
     "number",
     "start_at",
     "end_at",
@@ -47,7 +49,12 @@ def booking_row(booking: Booking) -> dict[str, Any]:
         "seat": booking.seat,
         "price": str(booking.price) if booking.price is not None else None,
         "currency": booking.currency,
-        "details": json.dumps(booking.details, ensure_ascii=False, sort_keys=True, default=str),
+        "details": json.dumps(
+            {**booking.details, **({"provider": booking.provider} if booking.provider else {})},
+            ensure_ascii=False,
+            sort_keys=True,
+            default=str,
+        ),
         "modified_at": _iso(booking.modified_at),
     }
 
@@ -58,12 +65,21 @@ def _rows(db: RawConnection, query: str, params: dict[str, Any]) -> list[Any]:
     return list(cursor.execute(query, params))
 
 
-def _matches(db: RawConnection, row: dict[str, Any]) -> list[Any]:
-    """Bookings this record updates: the same leg of the same company's reference first.
+def strong_reference(reference: str) -> bool:
+    """A reference specific enough to find a booking by itself: six characters or more, and
+    not a short run of digits (shops number their orders 1, 2, 3 … each on their own)."""
+    plain = "".join(c for c in reference if c.isalnum())
+    return len(plain) >= 6 and not (plain.isdigit() and len(plain) < 8)
+
+
+def _matches(db: RawConnection, row: dict[str, Any], named: bool) -> list[Any]:
+    """Bookings this record updates: the same leg of the same company's reference.
 
     A record without leg facts (a cancellation that carries only its reference) updates every
-    leg of that reference. A reference is specific enough that, when the company differs (a
-    bare cancellation with no airline in it), the booking is still found across companies.
+    leg of that reference. Another company's booking is a match only with a second signal,
+    since two shops number orders alike and two airlines' PNRs can collide: the same leg
+    (number, day and origin), or, for a record that names no company at all (a bare
+    cancellation), a strong reference.
     """
     if not row["reference"]:
         query = (
@@ -72,62 +88,126 @@ def _matches(db: RawConnection, row: dict[str, Any]) -> list[Any]:
         )
         return _rows(db, query, row)
     leg = "" if not row["segment"] else " AND segment=:segment"
-    for scope in (" AND company_id=:company_id", ""):
-        query = f"SELECT * FROM booking WHERE kind=:kind AND reference=:reference{leg}{scope}"
-        found = _rows(db, query + " ORDER BY id", row)
-        if found:
-            return found if scope or not leg else found[:1]
-    return []
+    query = f"SELECT * FROM booking WHERE kind=:kind AND reference=:reference{leg}"
+    found = _rows(db, query + " AND company_id=:company_id ORDER BY id", row)
+    if not found and row["segment"]:  # a booking first known by its reference alone
+        bare = "SELECT * FROM booking WHERE kind=:kind AND reference=:reference AND segment=''"
+        found = _rows(db, bare + " AND company_id=:company_id ORDER BY id LIMIT 1", row)
+    if found or not (row["segment"] or (not named and strong_reference(row["reference"]))):
+        return found
+    elsewhere = _rows(db, query + " ORDER BY id", row)
+    if leg:
+        return elsewhere[:1]
+    company = elsewhere[0]["company_id"] if elsewhere else None
+    return [b for b in elsewhere if b["company_id"] == company]
 
 
-def _less_precise(name: str, row: dict[str, Any], existing: Any) -> bool:
-    """True when ``row`` only restates what the booking has, less precisely.
+def _precision(value: str) -> int:
+    """0 for a day, 1 for a local time, 2 for an instant (``vault.records.Booking``)."""
+    if len(value) <= 10:
+        return 0
+    return 2 if _instant(value) is not None else 1
 
-    A boarding pass knows the flight's day but not its time, and spells names its own way
-    ("DE VRIES/SANNE MS"): neither is a change of the booking.
+
+def _instant(value: str | None) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value) if value and len(value) > 10 else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+def _same_time(new: str, old: str) -> bool:
+    """True when two times agree as far as both go: the day as written, the wall clock where
+    both have one, the instant where both are instants."""
+    if new[:10] != old[:10]:
+        return False
+    if min(_precision(new), _precision(old)) == 0:
+        return True
+    if new[11:16] != old[11:16]:
+        return False
+    a, b = _instant(new), _instant(old)
+    return a is None or b is None or a == b
+
+
+def _merged(name: str, new: Any, old: Any, adds_people: bool) -> tuple[Any, bool]:
+    """(value to keep, whether it is a change of the booking) for one field of a later source.
+
+    Learning more is not a change: a time on a booking known by its day, a traveller or seat
+    on one that had fewer, a spelling of the same name ("DE VRIES/SANNE MS").
     """
-    if name in ("start_at", "end_at"):
-        date_only = json.loads(row["details"] or "{}").get("date_only")
-        same_day = (existing[name] or "")[:10] == (row[name] or "")[:10]
-        return bool(date_only and existing[name] and same_day)
+    if name in ("start_at", "end_at") and _same_time(new, old):
+        return (new if _precision(new) > _precision(old) else old), False
     if name == "travellers":
-        return existing[name] not in (None, "[]")
-    return False
+        joined = join_people(json.loads(old), json.loads(new))
+        return json.dumps(joined, ensure_ascii=False), False
+    if name == "seat":
+        if set(seat_list(new)) <= set(seat_list(old)):
+            return old, False
+        if adds_people:  # the seat of the traveller this source adds
+            return join_seats(old, new), False
+    return new, True
+
+
+def _older(row: dict[str, Any], existing: Any) -> bool:
+    """True when this source says it was written before the booking's latest source did."""
+    new, old = _instant(row["modified_at"]), _instant(existing["modified_at"])
+    return new is not None and old is not None and new < old
 
 
 def _update(
     db: RawConnection, existing: Any, row: dict[str, Any], cancelled: bool
 ) -> tuple[str, bool]:
-    """Apply ``row`` to one existing booking; returns (role of the source, changed)."""
-    updates = {
-        name: row[name]
-        for name in _MERGED_FIELDS
-        if row[name] not in (None, "[]", "{}")
-        and row[name] != existing[name]
-        and not _less_precise(name, row, existing)
-    }
-    if cancelled:
+    """Apply ``row`` to one existing booking; returns (role of the source, changed).
+
+    Sources apply in the order they were written, whatever order they are imported in: an
+    older source only fills what the booking lacks, and never sets its status.
+    """
+    older = _older(row, existing)
+    # A bill states what is due; it does not change the order it bills.
+    billed = "invoice" in json.loads(row["details"] or "{}")
+    had = json.loads(existing["travellers"] or "[]")
+    adds_people = len(join_people(had, json.loads(row["travellers"]))) > len(had)
+    updates: dict[str, Any] = {}
+    changed = False
+    for name in _MERGED_FIELDS:
+        new, old = row[name], existing[name]
+        if new in (None, "", "[]", "{}") or new == old:
+            continue
+        if old in (None, "", "[]"):
+            updates[name] = new  # filling a gap is learning more, not a change
+            continue
+        if older or (billed and name in ("price", "currency")):
+            continue
+        value, is_change = _merged(name, new, old, adds_people)
+        if value != old:
+            updates[name] = value
+        changed |= is_change
+    if older:
+        role, status = ("cancelled" if cancelled else "confirmed"), existing["status"]
+    elif cancelled:
         role, status = "cancelled", "cancelled"
-    elif updates:
+    elif changed:
         role, status = "changed", "changed"
     else:
         role, status = "confirmed", existing["status"]
-    changed = bool(updates) or status != existing["status"]
-    if changed:
+    if status != existing["status"]:
         updates["status"] = status
-        updates["modified_at"] = row["modified_at"]
+    if not older and (changed or status != existing["status"] or row["modified_at"]):
+        updates["modified_at"] = row["modified_at"] or existing["modified_at"]
     # Details (ticket numbers, barcodes) accumulate from every source without being a change.
     details = {**json.loads(existing["details"] or "{}"), **json.loads(row["details"] or "{}")}
     merged = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
     if merged != existing["details"]:
         updates["details"] = merged
+    updates = {k: v for k, v in updates.items() if v != existing[k]}
     if updates:
         assignments = ", ".join(f"{name}=:{name}" for name in updates)
         db.execute(
             f"UPDATE booking SET {assignments} WHERE id=:booking_id",
             {**updates, "booking_id": existing["id"]},
         )
-    return role, changed
+    return role, changed or "status" in updates
 
 
 def _link(db: RawConnection, booking_id: int, interaction_id: int, role: str) -> None:
@@ -138,12 +218,21 @@ def _link(db: RawConnection, booking_id: int, interaction_id: int, role: str) ->
 
 
 def existing_company(db: RawConnection, booking: Booking) -> int | None:
-    """The company that already holds this booking's reference, if one does."""
+    """The company that already holds this booking, for a document that names no one.
+
+    The same second signal as a merge across companies: the same leg, or, for a record with
+    no leg facts, a strong reference.
+    """
     if not booking.reference:
         return None
+    row = booking_row(booking)
+    if not row["segment"] and not strong_reference(booking.reference):
+        return None
+    leg = " AND segment=:segment" if row["segment"] else ""
     found = db.execute(
-        "SELECT company_id FROM booking WHERE kind=? AND reference=? ORDER BY id LIMIT 1",
-        (booking.kind, booking.reference),
+        f"SELECT company_id FROM booking WHERE kind=:kind AND reference=:reference{leg} "
+        "ORDER BY id LIMIT 1",
+        row,
     ).fetchone()
     return int(found[0]) if found is not None else None
 
@@ -154,12 +243,13 @@ def merge_booking(
     """Insert or update the booking and link the interaction; True if an existing one changed."""
     row = booking_row(booking)
     row["company_id"] = company_id
-    matches = _matches(db, row)
+    matches = _matches(db, row, named=bool(booking.provider or booking.provider_domain))
     if not matches:
         columns = ", ".join(row)
         values = ", ".join(f":{name}" for name in row)
         cursor = db.execute(f"INSERT INTO booking({columns}) VALUES ({values})", row)
-        _link(db, int(cursor.lastrowid or 0), interaction_id, "confirmed")
+        role = "cancelled" if booking.status == "cancelled" else "confirmed"
+        _link(db, int(cursor.lastrowid or 0), interaction_id, role)
         return False
     changed = False
     for existing in matches:

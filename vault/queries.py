@@ -236,6 +236,7 @@ def booking_json(row: Any) -> dict[str, Any]:
     def safe(value: Any) -> str | None:
         return one_line(str(value)) if value else None
 
+    details = json.loads(row["details"] or "{}")
     return {
         "id": row["id"],
         "kind": row["kind"],
@@ -251,6 +252,8 @@ def booking_json(row: Any) -> dict[str, Any]:
         "seat": safe(row["seat"]),
         "price": row["price"],
         "currency": safe(row["currency"]),
+        "boarding": safe(details.get("boarding")),
+        "provider": safe(details.get("provider")),
     }
 
 
@@ -265,14 +268,19 @@ def list_bookings(
     rows = _bookings_where(" AND ".join(where), params, conn)
     if upcoming:
         now = datetime.now(UTC)
-        rows = [
-            r
-            for r in rows
-            if r["start"]
-            and datetime.fromisoformat(r["start"]).astimezone(UTC) >= now
-            and r["status"] != "cancelled"
-        ]
+        rows = [r for r in rows if _not_begun(r["start"], now) and r["status"] != "cancelled"]
     return rows
+
+
+def _not_begun(start: str | None, now: datetime) -> bool:
+    """A booking's start not yet past: a day until it ends, a local time (its zone unknown)
+    read on this machine's clock, an instant exactly."""
+    if not start:
+        return False
+    moment = datetime.fromisoformat(start)
+    if len(start) <= 10:
+        return moment.date() >= now.astimezone().date()
+    return moment.astimezone(UTC) >= now
 
 
 def show(conn: Connection, interaction_id: int) -> dict[str, Any]:

@@ -8,9 +8,11 @@ Importers know formats; they never touch the store. They turn a source into a st
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,6 +51,7 @@ BOOKING_LABELS: dict[str, str] = {
     "parcel": "Parcel",
 }
 """How a person calls each kind of booking, in titles and calendar summaries."""
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mstr", "dr", "prof", "herr", "frau", "mme"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,12 @@ class Booking:
 
     ``reference`` plus ``segment`` identify it within its company and kind, so a later
     change or cancellation of the same reference updates it instead of adding a row.
+
+    ``start`` and ``end`` are as precise as the source: an aware datetime is an instant, a
+    naive one a local time whose zone nobody stated (floating), a ``date`` a day with no time.
+    ``travellers`` and ``seat`` cover everyone on the segment (seats joined with ", ").
+    ``modified_at`` is when the source itself says it was written (schema.org
+    ``modifiedTime``, a mail's date), so that documents apply in their own order.
     """
 
     kind: BookingKind
@@ -96,8 +105,8 @@ class Booking:
     status: BookingStatus = "confirmed"
     number: str | None = None
     segment: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
+    start: datetime | date | None = None
+    end: datetime | date | None = None
     origin: Place | None = None
     destination: Place | None = None
     travellers: list[str] = field(default_factory=list)
@@ -108,6 +117,37 @@ class Booking:
     provider_domain: str | None = None
     modified_at: datetime | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def person_key(name: str) -> frozenset[str]:
+    """A traveller's name as a set of words, titles dropped: "KRAUSE/VOLKER MR", "Volker
+    Krause" and "Dr Volker Krause" are the same person."""
+    words = re.split(r"[\s/,.]+", unicodedata.normalize("NFKC", name).casefold())
+    return frozenset(w for w in words if w and w not in _TITLES)
+
+
+def join_people(names: list[str], others: list[str]) -> list[str]:
+    """``names`` followed by each of ``others`` who is not already among them."""
+    joined = list(names)
+    keys = {person_key(n) for n in names}
+    for name in others:
+        key = person_key(name)
+        if key and key not in keys:
+            joined.append(name)
+            keys.add(key)
+    return joined
+
+
+def seat_list(seat: str | None) -> list[str]:
+    """The seats of a segment's ``seat`` text ("16E, 16F")."""
+    return [s.strip() for s in (seat or "").split(",") if s.strip()]
+
+
+def join_seats(seat: str | None, other: str | None) -> str | None:
+    """Both seat texts as one, each seat once."""
+    seats = seat_list(seat)
+    seats += [s for s in seat_list(other) if s not in seats]
+    return ", ".join(seats) or None
 
 
 @dataclass(slots=True)

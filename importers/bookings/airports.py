@@ -1,17 +1,18 @@
 """Airports by IATA code (from ``airportsdata``): the local time zone of a flight's times.
 
-Boarding passes and wallet passes give local times or days only; the airport says which
+Boarding passes, wallet passes and much markup give local times only; the airport says which
 zone they are in. The table (~8,000 airports) is loaded once, on first use.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, tzinfo
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import airportsdata
+
+from importers.bookings.times import When, at_place
 
 
 @cache
@@ -38,11 +39,7 @@ def is_airport(code: str | None) -> bool:
     return code is not None and code.strip().upper() in _airports()
 
 
-def local_midnight(day: date, code: str | None, fallback: tzinfo) -> tuple[datetime, bool]:
-    """The start of ``day`` at airport ``code``; (datetime, True if the airport's zone is known).
-
-    A flight known only by its day (an IATA barcode) starts, for sorting and display, at the
-    departure airport's local midnight, so its date reads right in the airport's own offset.
-    """
-    zone = airport_zone(code)
-    return datetime.combine(day, time(0), zone or fallback), zone is not None
+def at_airport(when: When | None, code: str | None) -> When | None:
+    """A flight time read at airport ``code``: a local time becomes the instant it is there,
+    an instant is shown in the airport's offset; unchanged where the airport is unknown."""
+    return at_place(when, airport_zone(code))

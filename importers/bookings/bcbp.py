@@ -12,7 +12,12 @@ sections, up to SIZE, is for the airline's own use. Every section is read by its
 so an unknown version or airline data is skipped, never misread.
 
 The barcode has no year and no time: the flight day is a day of the year, resolved against a
-date from context (the pass's relevant date, the mail's date, the import time).
+date from context (the pass's relevant date, the mail's date, the file's date), and the booking
+starts on that day, with no time made up for it.
+
+Airlines cut barcodes short on booking confirmations (Brussels Airlines): a single leg that
+ends after its day of flight, or after the compartment, still names the flight, and is read
+with the missing items blank.
 """
 
 from __future__ import annotations
@@ -20,10 +25,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from importers.bookings.airports import local_midnight
 from importers.bookings.document import booking_interaction, read_document
 from importers.bookings.schemaorg import segment_key
 from importers.files import file_checkpoint, read_source
@@ -34,6 +38,7 @@ MAX_BARCODE_CHARS = 4096
 SUFFIXES = ("", ".txt", ".bcbp")
 _HEADER = 23  # format code, leg count, passenger name, e-ticket indicator
 _LEG = 37  # the mandatory items repeated per leg, up to and including the field size
+_LEG_DAY = 24  # a leg's items up to and including the day of flight
 _AIRPORT = re.compile(r"[A-Z]{3}")
 _CARRIER = re.compile(r"[A-Z0-9]{2,3}")
 _FLIGHT = re.compile(r"0*(\d{1,4})([A-Z]?)")
@@ -111,7 +116,7 @@ class BoardingPass:
 
 def looks_like_bcbp(text: str) -> bool:
     """A cheap test before ``parse``: the start of a Resolution 792 string."""
-    return len(text) >= _HEADER + _LEG and text[0] == "M" and text[1] in "1234"
+    return len(text) >= _HEADER + _LEG_DAY and text[0] == "M" and text[1] in "1234"
 
 
 def parse(text: str) -> BoardingPass:
@@ -134,7 +139,7 @@ def parse(text: str) -> BoardingPass:
     unique: dict[str, str] = {}
     for index in range(count):
         if len(text) < pos + _LEG:
-            raise MalformedInput(f"invalid boarding-pass barcode: leg {index + 1} is cut short")
+            text = _complete_last_leg(text, pos, last=index == count - 1, number=index + 1)
         leg = _mandatory(text[pos : pos + _LEG], index + 1)
         size = int(text[pos + _LEG - 2 : pos + _LEG], 16)
         pos += _LEG
@@ -157,6 +162,19 @@ def parse(text: str) -> BoardingPass:
         unique=unique,
         has_security_data=rest.startswith("^"),
     )
+
+
+def _complete_last_leg(text: str, pos: int, *, last: bool, number: int) -> str:
+    """A last leg cut short after its day of flight, padded with blank items and size 00.
+
+    Raises:
+        MalformedInput: the leg is not the last, or ends before its day of flight.
+    """
+    rest = text[pos:]
+    # Cut anywhere else (inside the day, the seat or the sequence), an item would be misread.
+    if not last or len(rest) not in (_LEG_DAY, _LEG_DAY + 1):
+        raise MalformedInput(f"invalid boarding-pass barcode: leg {number} is cut short")
+    return text[:pos] + rest.ljust(_LEG - 2) + "00"
 
 
 def _mandatory(block: str, number: int) -> Leg:
@@ -246,12 +264,20 @@ def _repeated_section(variable: str, *, first: bool) -> dict[str, str]:
     return items
 
 
-def flight_day(day_of_year: int, context: date, issued: tuple[int, int] | None = None) -> date:
+def flight_day(
+    day_of_year: int,
+    context: date,
+    issued: tuple[int, int] | None = None,
+    *,
+    arrived: bool = False,
+) -> date:
     """The date of a flight known by its day of the year, near ``context``.
 
     With the pass's issue date (last digit of the year and day), the year is the latest one
     ending in that digit up to ``context``'s year, and the flight is on or after the issue
-    day. Without it, the year puts the day closest to ``context``.
+    day. Without it: when ``context`` is when the pass arrived (a mail's or a file's date),
+    the flight is the first such day from then on, as a boarding pass comes before its
+    flight (a day of slack for zones); otherwise the day closest to ``context``.
     """
     if issued is not None:
         digit, issue_day = issued
@@ -259,8 +285,10 @@ def flight_day(day_of_year: int, context: date, issued: tuple[int, int] | None =
         if day_of_year < issue_day:
             year += 1  # issued in December for a flight in January
         return _day(year, day_of_year) or _day(year + 1, day_of_year) or date(year, 12, 31)
-    candidates = [_day(context.year + delta, day_of_year) for delta in (-1, 0, 1)]
-    return min((d for d in candidates if d), key=lambda d: abs((d - context).days))
+    candidates = [d for d in (_day(context.year + n, day_of_year) for n in (-1, 0, 1, 2)) if d]
+    if arrived:
+        return next(d for d in candidates if d >= context - timedelta(days=1))
+    return min(candidates, key=lambda d: abs((d - context).days))
 
 
 def _day(year: int, day_of_year: int) -> date | None:
@@ -270,37 +298,29 @@ def _day(year: int, day_of_year: int) -> date | None:
 
 
 def leg_bookings(
-    boarding_pass: BoardingPass,
-    context: date,
-    fallback: tzinfo,
-    *,
-    year_known: bool = False,
+    boarding_pass: BoardingPass, context: date, *, year_known: bool = False
 ) -> list[Booking]:
-    """One flight booking per leg.
+    """One flight booking per leg, starting on its day (the barcode has no time).
 
     Args:
         boarding_pass: the decoded barcode.
         context: a date near the flight, for the year the barcode does not hold.
-        fallback: the zone of a flight whose departure airport is unknown.
         year_known: ``context`` comes from the pass itself (its relevant or expiry date)
-            rather than from the import or a mail, so the year is not merely assumed.
+            rather than from when it arrived (a mail's or a file's date), so the year is not
+            merely assumed.
     """
     issued = boarding_pass.issue_date()
     bookings = []
     for leg in boarding_pass.legs:
-        day = flight_day(leg.day_of_year, context, issued)
-        start, zone_known = local_midnight(day, leg.origin, fallback)
+        day = flight_day(leg.day_of_year, context, issued, arrived=not year_known)
         origin = Place(code=leg.origin)
         details: dict[str, str | bool] = {
-            "date_only": True,
             "carrier": leg.carrier,
             "compartment": leg.compartment,
             "sequence": leg.sequence,
         }
         if not year_known:
             details["year_assumed"] = True
-        if not zone_known:
-            details["tz_assumed"] = True
         for name in ("ticket_number", "marketing_carrier", "frequent_flyer_number"):
             if name in leg.conditional:
                 details[name] = leg.conditional[name]
@@ -309,8 +329,8 @@ def leg_bookings(
                 kind="flight",
                 reference=leg.pnr,
                 number=leg.number,
-                segment=segment_key(leg.number, start, origin),
-                start=start,
+                segment=segment_key(leg.number, day, origin),
+                start=day,
                 origin=origin,
                 destination=Place(code=leg.destination),
                 travellers=[boarding_pass.traveller],
@@ -362,7 +382,9 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
         boarding_pass = parse(text)
     except MalformedInput as exc:
         raise MalformedInput(f"{path}: {exc}") from None
-    stat = path.stat()
-    bookings = leg_bookings(boarding_pass, datetime.now(UTC).date(), options.timezone)
-    yield booking_interaction(bookings, raw, str(path), stat.st_mtime)
+    # The file's date stands for when the barcode arrived: a re-import years later must not
+    # move the flight to another year.
+    saved = path.stat().st_mtime
+    bookings = leg_bookings(boarding_pass, datetime.fromtimestamp(saved, UTC).date())
+    yield booking_interaction(bookings, raw, str(path), saved)
     yield file_checkpoint(path)

@@ -68,7 +68,8 @@ def booking_interaction(
     """One ``booking`` (or ``order``) interaction listing every booking of a document."""
     first = bookings[0]
     when = next((b.modified_at for b in bookings if b.modified_at), None) or min(
-        (b.start for b in bookings if b.start and b.start.tzinfo), default=None
+        (b.start for b in bookings if isinstance(b.start, datetime) and b.start.tzinfo),
+        default=None,
     )
     provider = next((b.provider for b in bookings if b.provider), None)
     return Interaction(

@@ -22,4 +22,4 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     """The bookings of one page, as one interaction."""
     raw = read_document(path)
     page = decode_bytes(raw, html_charset(raw))
-    yield from document_items(path, raw, bookings_in_page(page, options.timezone), options)
+    yield from document_items(path, raw, bookings_in_page(page), options)

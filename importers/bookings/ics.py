@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icalendar import Calendar, Component
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from importers.bookings import hafas
 from importers.bookings.markup import flatten, loads_leniently
 from importers.bookings.schemaorg import bookings_from, segment_key
 from importers.files import (
@@ -90,6 +91,21 @@ _NAMED_ROUTE = re.compile(
 )
 _CODE_ROUTE = re.compile(r"\b([A-Z]{3})\s*(?:→|->|–|-|to)\s*([A-Z]{3})\b")
 _FLIGHT_NUMBER = re.compile(r"\b([A-Z]{2}|[A-Z]\d|\d[A-Z])\s?(\d{1,4})\b")
+_LABELLED_FLIGHT = re.compile(
+    r"(?i:flight|flug|vlucht|vol|volo|vuelo|lot)\s*(?i:no\.?|number|nummer|nr\.?|n°|nº)?\s*:?\s*"
+    r"\b([A-Z]{2}|[A-Z]\d|\d[A-Z])\s?(\d{1,4})\b"
+)
+_OPERATED_BY = re.compile(
+    r"(?i:operated by|durchgeführt von|uitgevoerd door|opéré par|operado por)\s*:?\s*([^\n]+)"
+)
+# An airport or station written with its code: "MUNICH DE (MUC)".
+_CODED = r"(?P<name>[^()\n,;:]*?)\s*\((?P<code>[A-Z]{3})\)"
+_CODED_PLACE = re.compile(_CODED)
+_FROM_WORDS = r"(?i:from|von|van|vanuit|de|depuis|da|dal|desde|från|fra)"
+# Only the unambiguous ones: "de" and "van" also begin Dutch and French names ("Van Gogh").
+_FROM_WORD = re.compile(r"^\s*(?i:from|von)\s+")
+_FROM_PLACE = re.compile(rf"\b{_FROM_WORDS}\s+{_CODED}")
+_TO_PLACE = re.compile(rf"\b(?i:to|nach|naar|à|vers|a|hacia|till|til)\s+{_CODED}")
 _TEXT_ESCAPE = re.compile(r"\\([\\;,nN])")
 _FIXED_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d\d)$")
 # PRODID owners that are calendar programs, not the business that sent the event.
@@ -119,6 +135,8 @@ class Event:
     location: str
     start: datetime
     end: datetime | None
+    stated_start: datetime | date
+    stated_end: datetime | date | None
     all_day: bool
     tz_known: bool
     uid: str | None
@@ -133,6 +151,7 @@ class Event:
     provider: str | None = None
     sequence: int = 0
     cancelled: bool = False
+    modified: datetime | None = None
 
 
 # --- parsing, tolerant of what calendar programs write -------------------------------------------
@@ -262,22 +281,36 @@ def zone_named(name: str) -> tzinfo | None:
     return timezone(sign * timedelta(minutes=minutes)) if minutes < 24 * 60 else None
 
 
-def _moment(prop: Any, context: CalendarContext) -> tuple[datetime, bool, bool] | None:
-    """(aware time, offset known, all-day) of a DTSTART/DTEND-like property."""
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """A DTSTART/DTEND-like property: an aware time to place the event on the timeline, and
+    the time as the calendar states it (aware, floating or a day) for a booking."""
+
+    at: datetime
+    stated: datetime | date
+    tz_known: bool
+    all_day: bool
+
+
+def _moment(prop: Any, context: CalendarContext) -> _Moment | None:
+    """The times of a DTSTART/DTEND-like property (see ``_Moment``)."""
     if prop is None:
         return None
     value = prop.dt
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            return value, True, False
+            return _Moment(value, value, True, False)
         # A TZID icalendar could not resolve (no VTIMEZONE for it), else a floating time.
         zone = zone_named(str(prop.params.get("TZID", ""))) if "TZID" in prop.params else None
         zone = zone or context.default_zone
-        return value.replace(tzinfo=zone or context.timezone), zone is not None, False
+        stated = value.replace(tzinfo=zone) if zone is not None else value
+        return _Moment(
+            value.replace(tzinfo=zone or context.timezone), stated, zone is not None, False
+        )
     if isinstance(value, date):
         # All-day: the day itself, wherever the user is; midnight in their zone.
         zone = context.default_zone or context.timezone
-        return datetime.combine(value, time(0), zone), False, True
+        return _Moment(datetime.combine(value, time(0), zone), value, False, True)
     return None
 
 
@@ -323,19 +356,23 @@ def read_event(component: Component, context: CalendarContext) -> Event:
         raise ValueError("event without a start (DTSTART)")
     end = _moment(component.get("DTEND"), context)
     duration = component.get("DURATION")
-    end_at = end[0] if end else None
+    end_at = end.at if end else None
+    stated_end = end.stated if end else None
     if end_at is None and duration is not None and isinstance(duration.dt, timedelta):
-        end_at = start[0] + duration.dt
+        end_at = start.at + duration.dt
+        stated_end = start.stated + duration.dt
     recurrence = component.get("RECURRENCE-ID")
     attendees = component.get("ATTENDEE")
     event = Event(
         summary=" ".join(_text(component.get("SUMMARY")).split()),
         description=_text(component.get("DESCRIPTION")),
         location=_text(component.get("LOCATION")),
-        start=start[0],
+        start=start.at,
         end=end_at,
-        all_day=start[2],
-        tz_known=start[1],
+        stated_start=start.stated,
+        stated_end=stated_end,
+        all_day=start.all_day,
+        tz_known=start.tz_known,
         uid=_text(component.get("UID")) or None,
         recurrence_id=_iso(recurrence.dt) if recurrence is not None else None,
         status=_text(component.get("STATUS")).upper(),
@@ -350,6 +387,10 @@ def read_event(component: Component, context: CalendarContext) -> Event:
         ],
     )
     event.sequence = _sequence(component.get("SEQUENCE"))
+    written = component.get("LAST-MODIFIED") or component.get("DTSTAMP")
+    written_at = getattr(written, "dt", None)
+    if isinstance(written_at, datetime) and written_at.tzinfo is not None:
+        event.modified = written_at
     event.extras = _extras(component, event)
     return event
 
@@ -386,7 +427,7 @@ def _extras(component: Component, event: Event) -> dict[str, Any]:
 # --- which events are trips, and their bookings --------------------------------------------------
 
 
-def _kitinerary_bookings(component: Component, fallback: tzinfo) -> list[Booking]:
+def _kitinerary_bookings(component: Component) -> list[Booking]:
     """The schema.org reservation KDE Itinerary stores in its events, if there is one."""
     value = component.get(_KITINERARY)
     if value is None:
@@ -394,7 +435,7 @@ def _kitinerary_bookings(component: Component, fallback: tzinfo) -> list[Booking
     raw = value.to_ical().decode("utf-8", "replace") if hasattr(value, "to_ical") else str(value)
     # An X- property is not unescaped by icalendar, but KItinerary writes it as TEXT.
     text = _TEXT_ESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), raw)
-    return bookings_from(flatten(_unwrap_times(loads_leniently(text))), fallback)
+    return bookings_from(flatten(_unwrap_times(loads_leniently(text))))
 
 
 def _unwrap_times(data: Any) -> Any:
@@ -441,6 +482,31 @@ def _route(text: str) -> tuple[Place | None, Place | None]:
     return None, None
 
 
+def _coded_place(match: re.Match[str] | None) -> Place | None:
+    if match is None:
+        return None
+    return Place(name=match.group("name").strip() or None, code=match.group("code"))
+
+
+def _labelled_route(event: Event) -> tuple[Place | None, Place | None]:
+    """(origin, destination) written apart, as airlines do: the LOCATION "Von MUNICH DE (MUC)"
+    or "from Munich (MUC)", the SUMMARY "… to Berlin (BER)"."""
+    text = f"{event.summary}\n{event.description}"
+    origin = _coded_place(_FROM_PLACE.search(event.location) or _CODED_PLACE.search(event.location))
+    origin = origin or _coded_place(_FROM_PLACE.search(text))
+    destination = _coded_place(_TO_PLACE.search(text))
+    if origin is None and event.location:
+        origin = Place(name=_FROM_WORD.sub("", event.location).strip() or None)
+    return origin, destination
+
+
+def _flight_number(event: Event) -> str | None:
+    """A flight number after its label ("Flight no: LH 2029", "Flugnummer: LH2029"), else one
+    in the summary ("Flight UA 110 from SFO to JFK")."""
+    found = _LABELLED_FLIGHT.search(event.description) or _FLIGHT_NUMBER.search(event.summary)
+    return f"{found.group(1)}{found.group(2)}".upper() if found else None
+
+
 def _status(event: Event, context: CalendarContext) -> BookingStatus:
     if event.status == "CANCELLED" or context.method == "CANCEL":
         return "cancelled"
@@ -450,39 +516,43 @@ def _status(event: Event, context: CalendarContext) -> BookingStatus:
 def _keyword_booking(
     event: Event, kind: BookingKind, reference: str, context: CalendarContext
 ) -> Booking:
-    """A booking from an event's own words: a reference, places, times."""
+    """A booking from an event's own words: a reference, places, times as the event states
+    them (a day for an all-day event, a local time for a floating one)."""
     origin, destination = _route(f"{event.summary}\n{event.description}")
-    place = Place(name=event.location) if event.location else None
     if kind in ("lodging", "restaurant", "event"):
-        destination = destination or place
-    else:
-        origin = origin or place
-    number = None
-    if kind == "flight":
-        found = _FLIGHT_NUMBER.search(event.summary)
-        number = f"{found.group(1)}{found.group(2)}" if found else None
+        destination = destination or (Place(name=event.location) if event.location else None)
+    elif origin is None:
+        origin, labelled_destination = _labelled_route(event)
+        destination = destination or labelled_destination
+    number = _flight_number(event) if kind == "flight" else None
+    operator = _OPERATED_BY.search(event.description)
+    provider = event.organizer.name if event.organizer else None
     return Booking(
         kind=kind,
         reference=reference,
         status=_status(event, context),
         number=number,
-        segment=segment_key(number, event.start, origin),
-        start=event.start,
-        end=event.end,
+        segment=segment_key(number, event.stated_start, origin),
+        start=event.stated_start,
+        end=event.stated_end,
         origin=origin,
         destination=destination,
-        provider=event.organizer.name if event.organizer else context.producer,
-        details={"date_only": True} if event.all_day else {},
+        provider=provider or (operator.group(1).strip() if operator else context.producer),
     )
 
 
 def classify(component: Component, event: Event, context: CalendarContext) -> None:
     """Set the event's trip kind and bookings (KItinerary data first, then its words)."""
     event.cancelled = _status(event, context) == "cancelled"
-    bookings = _kitinerary_bookings(component, context.timezone)
+    bookings = _kitinerary_bookings(component)
     for booking in bookings:
-        booking.start = booking.start or event.start
-        booking.end = booking.end or event.end
+        booking.start = booking.start or event.stated_start
+        booking.end = booking.end or event.stated_end
+    bookings = bookings or hafas.journey_bookings(
+        event.summary, event.description, event.stated_start, event.stated_end
+    )
+    for booking in bookings:
+        booking.modified_at = booking.modified_at or event.modified
         if event.cancelled:
             booking.status = "cancelled"
     if bookings:
@@ -495,6 +565,7 @@ def classify(component: Component, event: Event, context: CalendarContext) -> No
         event.kind = kind
         if reference:
             event.bookings = [_keyword_booking(event, kind, reference, context)]
+            event.bookings[0].modified_at = event.modified
     # Who it is with when no organizer says so: the reservation's provider, else the
     # business whose software wrote the file ("-//Sixt//RAC//EN").
     event.provider = next((b.provider for b in event.bookings if b.provider), context.producer)

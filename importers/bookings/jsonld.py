@@ -29,4 +29,4 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     data = loads_leniently(raw.decode("utf-8", "replace"))
     if data is None:
         raise MalformedInput(f"{path}: not valid JSON-LD")
-    yield from document_items(path, raw, bookings_from(flatten(data), options.timezone), options)
+    yield from document_items(path, raw, bookings_from(flatten(data)), options)

@@ -99,28 +99,41 @@ def _prop_value(node: LexborNode) -> Any:
 
 
 def microdata_objects(page: str) -> list[dict[str, Any]]:
-    """Top-level microdata items as JSON-LD-like dicts (``@type`` plus properties)."""
+    """Top-level microdata items as JSON-LD-like dicts (``@type`` plus properties).
+
+    A property outside every item belongs to the last top-level item before it: a browser's
+    parser closes an item's ``<p>`` at the first ``<div>`` inside it (Google's own Gmail
+    markup example does this), leaving the rest of the item's properties after it.
+    """
     if len(page) > MAX_MARKUP_CHARS or "itemscope" not in page:
         return []
     tree = LexborHTMLParser(page)
     items: dict[int, dict[str, Any]] = {}
     tops: list[dict[str, Any]] = []
-    scopes = tree.css("[itemscope]")
-    for scope in scopes:
-        items[id_of(scope)] = {"@type": _type_name(scope.attributes.get("itemtype"))}
-    for scope in scopes:
-        owner = _owning_scope(scope)
-        item = items[id_of(scope)]
-        if owner is None or "itemprop" not in scope.attributes:
-            tops.append(item)
-        else:
-            _add(items[id_of(owner)], scope.attributes.get("itemprop") or "", item)
-    for node in tree.css("[itemprop]"):
-        if "itemscope" in node.attributes:
+    last_top: dict[str, Any] | None = None
+    seen: set[int] = set()
+    for node in tree.css("[itemscope], [itemprop]"):
+        if id_of(node) in seen:  # lexbor lists a node once per selector it matches
             continue
+        seen.add(id_of(node))
+        attrs = node.attributes
+        value: Any
+        if "itemscope" in attrs:
+            value = items[id_of(node)] = {"@type": _type_name(attrs.get("itemtype"))}
+        else:
+            value = _prop_value(node)
         owner = _owning_scope(node)
-        if owner is not None:
-            _add(items[id_of(owner)], node.attributes.get("itemprop") or "", _prop_value(node))
+        target = items.get(id_of(owner)) if owner is not None else None
+        if "itemprop" not in attrs:
+            if "itemscope" in attrs:
+                tops.append(value)
+                last_top = value
+            continue
+        target = target if owner is not None else last_top
+        if target is not None:
+            _add(target, attrs.get("itemprop") or "", value)
+        elif "itemscope" in attrs:
+            tops.append(value)
     return tops
 
 

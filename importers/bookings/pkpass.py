@@ -17,15 +17,17 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from importers.archive import member_names
 from importers.bookings import bcbp
+from importers.bookings.airports import airport_zone, at_airport
 from importers.bookings.document import booking_interaction, read_document
 from importers.bookings.markup import loads_leniently
-from importers.bookings.schemaorg import parse_time, segment_key
+from importers.bookings.schemaorg import segment_key
+from importers.bookings.times import When, day_of, local_on, parse_instant, parse_when
 from importers.files import file_checkpoint
 from vault.errors import MalformedInput
 from vault.records import (
@@ -37,12 +39,17 @@ from vault.records import (
     Interaction,
     Item,
     Place,
+    Quarantined,
     content_key,
 )
 
-SUFFIX = ".pkpass"
-MIME = "application/vnd.apple.pkpass"
+SUFFIXES = (".pkpass", ".pkpasses")
+MIMES = ("application/vnd.apple.pkpass", "application/vnd.apple.pkpasses")
 MAX_PASS_JSON_BYTES = 1024 * 1024
+MAX_BUNDLE_PASSES = 50
+"""A ``.pkpasses`` bundle (iOS 15+: several passes in one file, e.g. every leg of a trip)."""
+MAX_BUNDLE_BYTES = 20 * 1024 * 1024
+"""All passes of a bundle together, unpacked (a pass is some kilobytes of JSON and images)."""
 PREFERRED_LANGUAGES = ("en", "base")
 _STYLES = ("boardingPass", "eventTicket", "storeCard", "coupon", "generic")
 _FIELD_GROUPS = (
@@ -66,9 +73,21 @@ _KEYS = {
     "destination": ("destination", "dest", "arrival", "to", "arrivalairport", "tostation"),
     "seat": ("seat", "seatnumber", "seats"),
     "number": ("flight", "flightnumber", "flightno", "train", "trainnumber"),
-    "passenger": ("passenger", "passengername", "name", "traveller", "traveler"),
+    "passenger": ("passenger", "passengername", "name", "traveller", "traveler", "guest"),
     "reference": ("pnr", "bookingreference", "booking", "reference", "confirmation", "bookingcode"),
+    "boarding": ("boarding", "boardingtime", "boards", "board"),
+    "checkin": ("checkin", "checkindate", "arrival", "arrivaldate"),
+    "checkout": ("checkout", "checkoutdate", "departure", "departuredate"),
+    "hotel": ("hotel", "hotelname", "property"),
+    "room": ("room", "roomnumber", "roomtype"),
+    "operator": ("operatingcarrier", "operatedby", "operator", "operated"),
 }
+# Field keys carry the group they sit in on some passes (airBaltic "aux_boarding").
+_GROUP_PREFIX = re.compile(r"^(?:prim(?:ary)?|sec(?:ondary)?|aux(?:iliary)?|header|back)")
+_LODGING = re.compile(
+    r"\b(?:hotels?|hostels?|motel|resort|inn|b&b|airbnb|lodge|pension|herberg|h[ôo]tel)\b", re.I
+)
+_SEAT_PARTS = ("seatSection", "seatRow", "seatNumber", "seatIdentifier")
 
 
 @dataclass(slots=True)
@@ -115,7 +134,8 @@ class Pass:
         """The value of the first field whose key names ``fact`` (see ``_KEYS``)."""
         wanted = _KEYS[fact]
         for key, _label, value in self.fields():
-            if re.sub(r"[^a-z]", "", key.casefold()) in wanted:
+            plain = re.sub(r"[^a-z]", "", key.casefold())
+            if plain in wanted or _GROUP_PREFIX.sub("", plain) in wanted:
                 return value
         return None
 
@@ -130,12 +150,50 @@ class Pass:
         ]
 
     def date(self, *names: str) -> datetime | None:
-        """The first of the pass's top-level dates ``names`` that parses."""
+        """The first of the pass's top-level dates ``names`` that parses (with its offset)."""
         for name in names:
-            found = parse_time(self.data.get(name))
-            if found is not None and found.tzinfo is not None:
+            found = parse_instant(self.data.get(name))
+            if found is not None:
                 return found
         return None
+
+
+# ValueError: a central directory that points before the file's start ("negative seek");
+# RuntimeError, NotImplementedError, zlib.error: encrypted, or an unknown or broken codec.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+    zlib.error,
+)
+
+
+def passes_in(data: bytes) -> list[tuple[str, bytes]]:
+    """(member name, bytes) of each pass in a ``.pkpass`` (one, named "") or in a
+    ``.pkpasses`` bundle (a zip of passes).
+
+    Raises:
+        MalformedInput: not a zip, or a zip holding neither ``pass.json`` nor passes.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if any(i.filename.rsplit("/", 1)[-1] == "pass.json" for i in infos):
+                return [("", data)]
+            members = [i for i in infos if i.filename.casefold().endswith(".pkpass")]
+            if not members:
+                raise MalformedInput("not a wallet pass: no pass.json in it")
+            if len(members) > MAX_BUNDLE_PASSES:
+                raise MalformedInput(f"a bundle of {len(members)} passes is too many")
+            if sum(i.file_size for i in members) > MAX_BUNDLE_BYTES:
+                raise MalformedInput("the passes in the bundle are too big for wallet passes")
+            return [(i.filename, archive.read(i)) for i in members]
+    except _ZIP_ERRORS as exc:
+        raise MalformedInput(f"not a readable wallet pass ({exc})") from None
 
 
 def open_pass(data: bytes) -> Pass:
@@ -150,18 +208,7 @@ def open_pass(data: bytes) -> Pass:
             if raw is None:
                 raise MalformedInput("not a wallet pass: no pass.json in it")
             strings = _strings(archive)
-    # ValueError: a central directory that points before the file's start ("negative seek");
-    # RuntimeError, NotImplementedError, zlib.error: encrypted, or an unknown or broken codec.
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        OSError,
-        EOFError,
-        ValueError,
-        RuntimeError,
-        NotImplementedError,
-        zlib.error,
-    ) as exc:
+    except _ZIP_ERRORS as exc:
         raise MalformedInput(f"not a readable wallet pass ({exc})") from None
     text = raw.decode("utf-8-sig", "replace")
     try:
@@ -210,22 +257,24 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text)
 
 
-def pass_bookings(wallet: Pass, context: datetime, fallback: tzinfo) -> list[Booking]:
-    """The bookings a pass stands for: one per flight leg, one per ticket; none for cards.
+def pass_bookings(wallet: Pass, context: datetime) -> list[Booking]:
+    """The bookings a pass stands for: one per flight leg, one per ticket or stay; none for
+    cards.
 
     Args:
         wallet: the opened pass.
-        context: when the pass was received or imported, for a barcode's missing year when
-            the pass gives no date of its own.
-        fallback: the zone of times that have none.
+        context: when the pass was received (the mail's or the file's date), for a barcode's
+            missing year when the pass gives no date of its own.
     """
     provider = wallet.text(wallet.data.get("organizationName")) or None
-    if wallet.style == "eventTicket":
-        bookings = [_event(wallet, fallback)]
-    elif wallet.style == "boardingPass":
+    if wallet.style == "boardingPass":
         body = wallet.data["boardingPass"]
         kind = _TRANSIT.get(str(body.get("transitType") or ""))
-        bookings = _journey(wallet, kind, context, fallback) if kind else []
+        bookings = _journey(wallet, kind, context) if kind else []
+    elif _is_stay(wallet):
+        bookings = [_stay(wallet)]
+    elif wallet.style == "eventTicket":
+        bookings = [_event(wallet)]
     else:
         bookings = []
     for booking in bookings:
@@ -233,21 +282,52 @@ def pass_bookings(wallet: Pass, context: datetime, fallback: tzinfo) -> list[Boo
     return bookings
 
 
-def _event(wallet: Pass, fallback: tzinfo) -> Booking:
+def _is_stay(wallet: Pass) -> bool:
+    """A hotel's pass (a room key, a stay), whatever style it was made in: the issuer names a
+    hotel, or the pass has both a check-in and a check-out."""
+    names = " ".join(
+        wallet.text(wallet.data.get(k)) for k in ("organizationName", "description", "logoText")
+    )
+    keys = {re.sub(r"[^a-z]", "", f"{key} {label}".casefold()) for key, label, _ in wallet.fields()}
+    has_in = any("checkin" in k for k in keys)
+    has_out = any("checkout" in k for k in keys)
+    return bool(_LODGING.search(names)) or (has_in and has_out)
+
+
+def _stay(wallet: Pass) -> Booking:
+    """A stay: check-in and check-out from the fields (Wallet dates are ISO 8601)."""
+    hotel = wallet.field("hotel") or wallet.text(wallet.data.get("organizationName")) or None
+    guest = wallet.field("passenger")
+    start = parse_when(wallet.field("checkin")) or wallet.date("relevantDate")
+    destination = Place(name=hotel) if hotel else None
+    return Booking(
+        kind="lodging",
+        reference=wallet.text(wallet.semantics.get("confirmationNumber"))
+        or wallet.field("reference"),
+        segment=segment_key(None, start, destination),
+        start=start,
+        end=parse_when(wallet.field("checkout")),
+        destination=destination,
+        travellers=[guest] if guest else [],
+        details={"room": wallet.field("room")} if wallet.field("room") else {},
+    )
+
+
+def _event(wallet: Pass) -> Booking:
     """An event ticket: dates and venue from the semantics, else the relevant date."""
     tags = wallet.semantics
     start_info = tags.get("eventStartDateInfo")
     start = (
-        parse_time(tags.get("eventStartDate"), fallback)
-        or parse_time(start_info.get("date") if isinstance(start_info, dict) else None, fallback)
+        parse_when(tags.get("eventStartDate"))
+        or parse_when(start_info.get("date") if isinstance(start_info, dict) else None)
         or wallet.date("relevantDate")
     )
     venue = wallet.text(tags.get("venueName")) or wallet.field("origin")
+    seat = _seats(tags.get("seats"), transit=False)
     details = {
         "event": wallet.text(tags.get("eventName")) or wallet.text(wallet.data.get("description")),
         "serialNumber": wallet.text(wallet.data.get("serialNumber")),
         "ticketToken": next(iter(wallet.barcode_messages()), ""),
-        "seats": _seats(tags.get("seats")),
     }
     destination = Place(name=venue) if venue else None
     return Booking(
@@ -255,38 +335,50 @@ def _event(wallet: Pass, fallback: tzinfo) -> Booking:
         reference=wallet.text(tags.get("confirmationNumber")) or wallet.field("reference"),
         segment=segment_key(None, start, destination),
         start=start,
-        end=parse_time(tags.get("eventEndDate"), fallback),
+        end=parse_when(tags.get("eventEndDate")),
         destination=destination,
-        seat=_seats(tags.get("seats")) or wallet.field("seat"),
+        seat=seat or wallet.field("seat"),
         details={k: v for k, v in details.items() if v},
     )
 
 
-def _seats(value: Any) -> str | None:
-    """Apple's ``seats`` semantic tag as one line: ``section 1, row 2, seat 3``."""
-    if not isinstance(value, list) or not value or not isinstance(value[0], dict):
+def _seats(value: Any, *, transit: bool) -> str | None:
+    """Apple's ``seats`` semantic tag as people write it: ``52C`` on a plane or train (row and
+    letter), ``section 1 · row 2 · seat 3`` in a hall; several seats joined with ", "."""
+    if not isinstance(value, list):
         return None
-    seat = value[0]
-    parts = [
-        f"{label} {seat[key]}"
-        for key, label in (("seatSection", "section"), ("seatRow", "row"), ("seatNumber", "seat"))
-        if seat.get(key)
-    ]
-    return ", ".join(parts) or None
+    written = []
+    for seat in value:
+        if not isinstance(seat, dict):
+            continue
+        parts = {k: str(seat[k]).strip() for k in _SEAT_PARTS if str(seat.get(k) or "").strip()}
+        if transit and parts.get("seatNumber"):
+            number = parts["seatNumber"]
+            row = parts.get("seatRow", "")
+            written.append(number if number.startswith(row) else f"{row}{number}")
+        elif parts.get("seatIdentifier"):
+            written.append(parts["seatIdentifier"])
+        else:
+            labels = (("seatSection", "section"), ("seatRow", "row"), ("seatNumber", "seat"))
+            line = " · ".join(f"{label} {parts[key]}" for key, label in labels if key in parts)
+            if line:
+                written.append(line)
+    return ", ".join(written) or None
 
 
-def _journey(wallet: Pass, kind: BookingKind, context: datetime, fallback: tzinfo) -> list[Booking]:
+def _journey(wallet: Pass, kind: BookingKind, context: datetime) -> list[Booking]:
     """A boarding pass: its barcode's legs, completed by the semantics and the fields."""
-    legs = _barcode_legs(wallet, context, fallback) if kind == "flight" else []
-    tags = wallet.semantics
+    legs = _barcode_legs(wallet, context) if kind == "flight" else []
     if not legs:
-        legs = [_fields_leg(wallet, kind, fallback)]
+        legs = [_fields_leg(wallet, kind)]
     if len(legs) == 1:
-        _apply_semantics(legs[0], tags, fallback)
+        _apply_semantics(legs[0], wallet.semantics)
+        _apply_boarding(legs[0], wallet)
+        legs[0].provider = wallet.field("operator")  # "operated by Germanwings"
     return legs
 
 
-def _barcode_legs(wallet: Pass, context: datetime, fallback: tzinfo) -> list[Booking]:
+def _barcode_legs(wallet: Pass, context: datetime) -> list[Booking]:
     """The flights of the pass's IATA barcode, the year taken from the pass's own dates."""
     own = wallet.date("relevantDate", "expirationDate")
     for message in wallet.barcode_messages():
@@ -297,17 +389,18 @@ def _barcode_legs(wallet: Pass, context: datetime, fallback: tzinfo) -> list[Boo
         except MalformedInput:
             continue
         year_from = own or context
-        return bcbp.leg_bookings(
-            boarding_pass, year_from.date(), fallback, year_known=own is not None
-        )
+        return bcbp.leg_bookings(boarding_pass, year_from.date(), year_known=own is not None)
     return []
 
 
-def _fields_leg(wallet: Pass, kind: BookingKind, fallback: tzinfo) -> Booking:
-    """A journey from the visible fields, for passes without a readable barcode."""
+def _fields_leg(wallet: Pass, kind: BookingKind) -> Booking:
+    """A journey from the visible fields, for passes without a readable barcode: its day is
+    the relevant date's day at the place of departure."""
     origin = _place(wallet.field("origin"))
     number = wallet.field("number")
-    start = wallet.date("relevantDate")
+    relevant = wallet.date("relevantDate")
+    at_origin = at_airport(relevant, origin.code if origin else None)
+    start = day_of(at_origin) if at_origin else None
     passenger = wallet.field("passenger")
     return Booking(
         kind=kind,
@@ -329,21 +422,22 @@ def _place(text: str | None) -> Place | None:
     return Place(code=text) if re.fullmatch(r"[A-Z]{3}", text) else Place(name=text)
 
 
-def _apply_semantics(booking: Booking, tags: dict[str, Any], fallback: tzinfo) -> None:
+def _apply_semantics(booking: Booking, tags: dict[str, Any]) -> None:
     """Fill and correct a journey from Apple's semantic tags, which are meant for machines."""
-    start = parse_time(tags.get("currentDepartureDate") or tags.get("originalDepartureDate"))
-    end = parse_time(tags.get("currentArrivalDate") or tags.get("originalArrivalDate"))
-    if start is not None and start.tzinfo is not None:
-        booking.start = start
-        booking.details.pop("date_only", None)
-    if end is not None and end.tzinfo is not None:
-        booking.end = end
     code = tags.get("departureAirportCode") or tags.get("departureStationName")
     if isinstance(code, str) and code.strip():
         booking.origin = _place(code.strip())
     code = tags.get("destinationAirportCode") or tags.get("destinationStationName")
     if isinstance(code, str) and code.strip():
         booking.destination = _place(code.strip())
+    origin = booking.origin.code if booking.origin else None
+    destination = booking.destination.code if booking.destination else None
+    start = parse_instant(tags.get("currentDepartureDate") or tags.get("originalDepartureDate"))
+    end = parse_instant(tags.get("currentArrivalDate") or tags.get("originalArrivalDate"))
+    if start is not None:
+        booking.start = at_airport(start, origin)
+    if end is not None:
+        booking.end = at_airport(end, destination)
     number = tags.get("flightCode") or tags.get("vehicleNumber")
     if number is None and tags.get("flightNumber") and tags.get("airlineCode"):
         number = f"{tags['airlineCode']}{tags['flightNumber']}"
@@ -351,8 +445,30 @@ def _apply_semantics(booking: Booking, tags: dict[str, Any], fallback: tzinfo) -
         booking.number = str(number).replace(" ", "")
     if isinstance(tags.get("confirmationNumber"), str):
         booking.reference = tags["confirmationNumber"].strip() or booking.reference
-    booking.seat = _seats(tags.get("seats")) or booking.seat
+    booking.seat = _seats(tags.get("seats"), transit=True) or booking.seat
+    boarding = parse_instant(tags.get("currentBoardingDate") or tags.get("originalBoardingDate"))
+    if boarding is not None:
+        booking.details["boarding"] = _iso(at_airport(boarding, origin))
     booking.segment = segment_key(booking.number, booking.start, booking.origin)
+
+
+def _apply_boarding(booking: Booking, wallet: Pass) -> None:
+    """When to be at the gate, unless the semantics said: the pass's boarding-time field on
+    the day of departure, read at the place of departure, else its relevant date."""
+    if "boarding" in booking.details:
+        return
+    origin = booking.origin.code if booking.origin else None
+    clock = wallet.field("boarding")
+    boarding: When | None = None
+    if clock and booking.start is not None:
+        boarding = local_on(day_of(booking.start), clock, airport_zone(origin))
+    boarding = boarding or at_airport(wallet.date("relevantDate"), origin)
+    if boarding is not None:
+        booking.details["boarding"] = _iso(boarding)
+
+
+def _iso(when: When | None) -> str | None:
+    return when.isoformat() if when is not None else None
 
 
 def pass_interaction(
@@ -364,7 +480,7 @@ def pass_interaction(
         MalformedInput: the bytes are not a readable pass.
     """
     wallet = open_pass(data)
-    bookings = pass_bookings(wallet, received, options.timezone)
+    bookings = pass_bookings(wallet, received)
     body = "\n".join(_body_lines(wallet))
     organisation = wallet.text(wallet.data.get("organizationName")) or None
     if bookings:
@@ -406,27 +522,28 @@ def _body_lines(wallet: Pass) -> Iterator[str]:
             yield line
 
 
-def bookings_in_attachments(
-    attachments: list[Attachment], timezone: tzinfo, received: datetime
-) -> list[Booking]:
-    """The bookings of every wallet pass attached to a mail; unreadable passes give none."""
+def bookings_in_attachments(attachments: list[Attachment], received: datetime) -> list[Booking]:
+    """The bookings of every wallet pass (or bundle of passes) attached to a mail; unreadable
+    passes give none."""
     found: list[Booking] = []
     for attachment in attachments:
-        if attachment.mime != MIME and not attachment.filename.casefold().endswith(SUFFIX):
+        name = attachment.filename.casefold()
+        if attachment.mime not in MIMES and not name.endswith(SUFFIXES):
             continue
         try:
-            found.extend(pass_bookings(open_pass(attachment.data), received, timezone))
+            for _member, data in passes_in(attachment.data):
+                found.extend(pass_bookings(open_pass(data), received))
         except MalformedInput:
             continue
     return found
 
 
 def sniff(path: Path) -> bool:
-    """A ``.pkpass`` file, or a zip with ``pass.json`` at its top."""
+    """A ``.pkpass`` or ``.pkpasses`` file, or a zip with ``pass.json`` at its top."""
     try:
         if not path.is_file():
             return False
-        if path.suffix.casefold() == SUFFIX:
+        if path.suffix.casefold() in SUFFIXES:
             return True
     except OSError:
         return False
@@ -434,16 +551,24 @@ def sniff(path: Path) -> bool:
 
 
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
-    """The pass as one interaction.
+    """The pass as one interaction; each pass of a bundle as one (a broken one quarantined).
 
     Raises:
-        MalformedInput: the file is not a readable pass.
+        MalformedInput: the file is not a readable pass or bundle.
     """
     raw = read_document(path)
     stat = path.stat()
     received = datetime.fromtimestamp(stat.st_mtime, UTC)
     try:
-        yield pass_interaction(raw, str(path), options, received)
+        passes = passes_in(raw)
     except MalformedInput as exc:
         raise MalformedInput(f"{path}: {exc}") from None
+    for member, data in passes:
+        source_ref = f"{path}#{member}" if member else str(path)
+        try:
+            yield pass_interaction(data, source_ref, options, received)
+        except MalformedInput as exc:
+            if not member:
+                raise MalformedInput(f"{path}: {exc}") from None
+            yield Quarantined(source_ref, data, str(exc))
     yield file_checkpoint(path)

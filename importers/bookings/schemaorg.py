@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from importers.bookings.airports import at_airport
 from importers.bookings.markup import schema_objects
-from vault.records import Booking, BookingKind, BookingStatus, Place
+from importers.bookings.money import price_of
+from importers.bookings.times import When, day_of, parse_instant, parse_when
+from vault.records import Booking, BookingKind, BookingStatus, Place, join_people, join_seats
 
 _KINDS: dict[str, BookingKind] = {
     "FlightReservation": "flight",
@@ -26,6 +30,7 @@ _KINDS: dict[str, BookingKind] = {
     "FoodEstablishmentReservation": "restaurant",
     "EventReservation": "event",
     "Order": "order",
+    "Invoice": "order",  # a bill: its price joins the order it references
     "ParcelDelivery": "parcel",
 }
 _STATUS: dict[str, BookingStatus] = {
@@ -84,8 +89,10 @@ _PROVIDER = (
     "organizer",
     "broker",
 )
-_NON_ISO_OFFSET = re.compile(r"([+-])(\d):(\d\d)$")
-_US_DATE = re.compile(r"^(\d\d)-(\d\d)-(\d{4})[ T](\d\d:\d\d(?::\d\d)?)$")
+_TRACKING_PARAMETER = re.compile(
+    r"(?i)track(?:ing)?[-_]?(?:num(?:ber)?|no|id|code)?|tracknum|tn|barcode|shipment(?:id)?"
+)
+_TRACKING_CODE = re.compile(r"[A-Z0-9]{8,40}")
 
 
 def _type(obj: Any) -> str:
@@ -119,29 +126,6 @@ def _get(obj: Any, *names: str) -> Any:
         if value not in (None, "", []):
             return value
     return None
-
-
-def parse_time(value: Any, fallback: tzinfo | None = None) -> datetime | None:
-    """An ISO-ish time as written in markup; a zone-less one takes ``fallback`` (if given)."""
-    text = _text(value)
-    if not text:
-        return None
-    text = _NON_ISO_OFFSET.sub(
-        r"\g<1>0\2:\3",
-        text.replace(" ", "T", 1)
-        if "T" not in text and re.match(r"\d{4}-\d\d-\d\d \d", text)
-        else text,
-    )
-    us = _US_DATE.match(text)
-    if us:  # Eurowings: MM-DD-YYYY HH:MM
-        text = f"{us.group(3)}-{us.group(1)}-{us.group(2)}T{us.group(4)}"
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None and fallback is not None:
-        parsed = parsed.replace(tzinfo=fallback)
-    return parsed
 
 
 def _place(obj: Any) -> Place | None:
@@ -203,15 +187,31 @@ def _find(obj: Any, *names: str) -> Any:
 
 
 def _price(obj: dict[str, Any]) -> tuple[Decimal | None, str | None]:
-    raw = _find(obj, "totalPrice", "price")
-    currency = _text(_find(obj, "priceCurrency"))
-    if isinstance(raw, dict):
-        currency = currency or _text(raw.get("priceCurrency"))
-        raw = raw.get("price") or raw.get("value")
-    try:
-        return (Decimal(str(raw).replace(",", ".")) if raw not in (None, "") else None), currency
-    except InvalidOperation:
-        return None, currency
+    """The booking's price; one level down too, as ``_find`` (an Order's single Offer)."""
+    price, currency = price_of(obj)
+    for child in obj.values() if price is None else ():
+        price, currency = price_of(_first(child))
+        if price is not None:
+            break
+    if price is not None and currency is None:
+        currency = _text(_find(obj, "priceCurrency"))
+    return price, currency
+
+
+def _tracking(obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(tracking number, tracking URL) of a parcel; the number may live only in the URL."""
+    url = _text(obj.get("trackingUrl"))
+    number = _text(obj.get("trackingNumber"))
+    if number is None and url:
+        query = parse_qs(urlsplit(url).query)
+        for key, values in query.items():
+            if _TRACKING_PARAMETER.fullmatch(key) and values and values[0].strip():
+                number = values[0].strip()
+                break
+        else:
+            last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+            number = last if _TRACKING_CODE.fullmatch(last) else None
+    return number, url
 
 
 def _details(obj: dict[str, Any], kind: BookingKind) -> dict[str, Any]:
@@ -226,6 +226,11 @@ def _details(obj: dict[str, Any], kind: BookingKind) -> dict[str, Any]:
     if kind == "parcel":
         details["carrier"] = _text(_get(obj, "carrier", "provider"))
         details["order"] = _text(_get(_get(obj, "partOfOrder"), "orderNumber"))
+        details["trackingUrl"] = _tracking(obj)[1]
+    if _type(obj) == "Invoice":
+        details["invoice"] = _text(_get(obj, "confirmationNumber", "accountId")) or "unnumbered"
+        details["paymentDueDate"] = _text(obj.get("paymentDueDate"))
+        details["paymentStatus"] = _text(obj.get("paymentStatus"))
     for name in ("ticketNumber", "ticketToken", "partySize", "url"):
         value = _text(obj.get(name))
         if value:
@@ -233,15 +238,16 @@ def _details(obj: dict[str, Any], kind: BookingKind) -> dict[str, Any]:
     return {k: v for k, v in details.items() if v}
 
 
-def booking_from(obj: Any, fallback: tzinfo | None = None) -> Booking | None:
-    """A Booking from one top-level schema.org object, or None if it is not one."""
-    kind = _KINDS.get(_type(obj))
-    if kind is None or not isinstance(obj, dict):
-        return None
-    trip = _first(obj.get("reservationFor")) or (obj if kind in ("order", "parcel") else {})
-    if not isinstance(trip, dict):
-        trip = {}
-    reference = _text(
+def _reference(obj: dict[str, Any], kind: BookingKind) -> str | None:
+    if kind == "parcel":
+        tracking = _tracking(obj)[0]
+        if tracking:
+            return tracking
+    if _type(obj) == "Invoice":  # an invoice belongs to the order it bills
+        order = _text(_get(_get(obj, "referencesOrder"), "orderNumber"))
+        if order:
+            return order
+    return _text(
         _get(
             obj,
             "reservationNumber",
@@ -251,15 +257,33 @@ def booking_from(obj: Any, fallback: tzinfo | None = None) -> Booking | None:
             "reservationId",
         )
     )
-    start_raw = _get(trip, *_START) or _find(obj, *_START)
-    end_raw = _get(trip, *_END) or _find(obj, *_END)
-    start = parse_time(start_raw)
-    end = parse_time(end_raw)
-    # A zone-less end beside a zoned start is read in the start's offset (same trip, same day).
-    if end is not None and end.tzinfo is None:
-        end = end.replace(tzinfo=start.tzinfo if start and start.tzinfo else fallback)
-    if start is not None and start.tzinfo is None:
-        start = start.replace(tzinfo=end.tzinfo if end and end.tzinfo else fallback)
+
+
+def _trips(obj: dict[str, Any], kind: BookingKind) -> list[dict[str, Any]]:
+    """What the reservation is for: every element of a ``reservationFor`` array is a leg."""
+    found = obj.get("reservationFor")
+    trips = [t for t in (found if isinstance(found, list) else [found]) if isinstance(t, dict)]
+    if trips:
+        return trips
+    return [obj] if kind in ("order", "parcel") else [{}]
+
+
+def bookings_of(obj: Any) -> list[Booking]:
+    """The bookings of one top-level schema.org object: one per leg; none if it is not one.
+
+    Times are as precise as the markup: a local time stays local unless the flight's airport
+    gives its zone, a day stays a day (``departureDay`` when no time is given).
+    """
+    kind = _KINDS.get(_type(obj))
+    if kind is None or not isinstance(obj, dict):
+        return []
+    return [_booking(obj, kind, trip) for trip in _trips(obj, kind)]
+
+
+def _booking(obj: dict[str, Any], kind: BookingKind, trip: dict[str, Any]) -> Booking:
+    start = parse_when(_get(trip, *_START) or _find(obj, *_START))
+    start = start or parse_when(trip.get("departureDay"))
+    end = parse_when(_get(trip, *_END) or _find(obj, *_END))
     provider = _get(trip, *_PROVIDER) or _get(obj, *_PROVIDER)
     price, currency = _price(obj)
     # Rental cars keep pickup and drop-off on the reservation, not on the car.
@@ -269,10 +293,18 @@ def booking_from(obj: Any, fallback: tzinfo | None = None) -> Booking | None:
         destination = destination or _place(trip)
     if kind in ("event", "restaurant") and destination is None:
         origin, destination = None, origin or _place(trip)  # where it takes place
+    details = _details(obj, kind)
+    boarding = parse_when(trip.get("boardingTime"))
+    if kind == "flight":
+        start = at_airport(start, origin.code if origin else None)
+        end = at_airport(end, destination.code if destination else None)
+        boarding = at_airport(boarding, origin.code if origin else None)
+    if isinstance(boarding, datetime):
+        details["boarding"] = boarding.isoformat()
     number = _number(trip, kind)
     return Booking(
         kind=kind,
-        reference=reference,
+        reference=_reference(obj, kind),
         status=_status(obj),
         number=number,
         segment=segment_key(number, start, origin),
@@ -285,31 +317,43 @@ def booking_from(obj: Any, fallback: tzinfo | None = None) -> Booking | None:
         price=price,
         currency=currency,
         provider=_text(provider) or (_text(trip.get("name")) if kind != "order" else None),
-        modified_at=parse_time(obj.get("modifiedTime")),
-        details=_details(obj, kind),
+        modified_at=parse_instant(obj.get("modifiedTime")),
+        details=details,
     )
 
 
-def segment_key(number: str | None, start: datetime | None, origin: Place | None) -> str | None:
+def segment_key(number: str | None, start: When | None, origin: Place | None) -> str | None:
     """Which leg of a multi-leg reference this is: number, day and origin when known."""
     parts = [
         number or "",
-        start.date().isoformat() if start else "",
+        day_of(start).isoformat() if start else "",
         (origin.code or origin.name or "") if origin else "",
     ]
     return "|".join(parts) if any(parts) else None
 
 
-def bookings_from(objects: Iterable[Any], fallback: tzinfo | None = None) -> list[Booking]:
-    """Every booking among top-level schema.org objects."""
-    found = []
-    for obj in objects:
-        booking = booking_from(obj, fallback)
-        if booking is not None:
-            found.append(booking)
-    return found
+def join_travellers(bookings: list[Booking]) -> list[Booking]:
+    """One booking per segment: a confirmation for two passengers (KItinerary and Google
+    write one reservation each) gives one booking with both travellers and both seats."""
+    joined: list[Booking] = []
+    seen: dict[tuple[str, str | None, str | None], Booking] = {}
+    for booking in bookings:
+        key = (booking.kind, booking.reference, booking.segment)
+        first = seen.get(key) if booking.reference or booking.segment else None
+        if first is None:
+            seen.setdefault(key, booking)
+            joined.append(booking)
+            continue
+        first.travellers = join_people(first.travellers, booking.travellers)
+        first.seat = join_seats(first.seat, booking.seat)
+    return joined
 
 
-def bookings_in_page(page: str, fallback: tzinfo | None = None) -> list[Booking]:
+def bookings_from(objects: Iterable[Any]) -> list[Booking]:
+    """Every booking among top-level schema.org objects, one per segment."""
+    return join_travellers([b for obj in objects for b in bookings_of(obj)])
+
+
+def bookings_in_page(page: str) -> list[Booking]:
     """Every booking in the schema.org markup of an HTML page (a mail's HTML part)."""
-    return bookings_from(schema_objects(page), fallback)
+    return bookings_from(schema_objects(page))

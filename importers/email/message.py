@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from importers.bookings import ics, pkpass
-from importers.bookings.schemaorg import bookings_in_page
+from importers.bookings.markup import flatten, loads_leniently, schema_objects
+from importers.bookings.schemaorg import bookings_from
 from importers.email.addresses import parse_addresses
 from importers.email.decode import decode_header_value, unfold_header
 from importers.email.mime import PARSER, Content, extract_content
@@ -181,10 +182,23 @@ def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction |
 
 
 def _bookings(content: Content, options: ImportOptions, sent: datetime) -> list[Booking]:
-    """Bookings in the mail's schema.org markup and in attached calendars and Wallet passes."""
-    found = [b for page in content.html for b in bookings_in_page(page, options.timezone)]
+    """Bookings in the mail's schema.org markup (in its HTML or a JSON-LD part of its own) and
+    in attached calendars and Wallet passes.
+
+    A booking the mail states no date for is dated by the mail: a change or cancellation
+    applies in the order the mails were sent, whatever order they are imported in, and an
+    order or parcel the mail gives no date was ordered or sent when the mail was.
+    """
+    objects = [obj for page in content.html for obj in schema_objects(page)]
+    objects += [obj for text in content.jsonld for obj in flatten(loads_leniently(text))]
+    found = bookings_from(objects)
     found += ics.bookings_in_attachments(content.attachments, options.timezone)
-    found += pkpass.bookings_in_attachments(content.attachments, options.timezone, sent)
+    found += pkpass.bookings_in_attachments(content.attachments, sent)
+    for booking in found:
+        booking.modified_at = booking.modified_at or sent
+        if booking.kind in ("order", "parcel") and booking.start is None:
+            booking.start = sent
+            booking.details["date_from"] = "mail"
     return found
 
 

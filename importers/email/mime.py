@@ -69,6 +69,8 @@ _EXTENSIONS = {
     "image/jpeg": ".jpg",
     "image/gif": ".gif",
 }
+_JSONLD_TYPES = ("application/ld+json", "application/json")
+MAX_JSONLD_BYTES = 2_000_000
 _UNSAFE_IN_FILENAME = re.compile(r"[\x00-\x1f\x7f]")
 _BASE64_LINE = re.compile(rb"[A-Za-z0-9+/]+=*")
 
@@ -80,6 +82,7 @@ class Content:
     body: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     html: list[str] = field(default_factory=list)  # HTML parts that carry schema.org markup
+    jsonld: list[str] = field(default_factory=list)  # JSON-LD sent as a part of its own
 
 
 @dataclass(slots=True, eq=False)
@@ -111,7 +114,9 @@ def extract_content(message: Message) -> Content:
         for number, part in enumerate(_leaves(root), start=1)
         if id(part) not in used and _is_attachment(part)
     ]
-    return Content(body=body, attachments=attachments, html=_markup_pages(root))
+    return Content(
+        body=body, attachments=attachments, html=_markup_pages(root), jsonld=_jsonld_parts(root)
+    )
 
 
 def _markup_pages(root: _Part) -> list[str]:
@@ -126,6 +131,20 @@ def _markup_pages(root: _Part) -> list[str]:
                 decode_bytes(data, part.message.get_content_charset() or html_charset(data))
             )
     return pages
+
+
+def _jsonld_parts(root: _Part) -> list[str]:
+    """Decoded JSON-LD parts, inline or attached: some senders put a confirmation's markup in
+    an ``application/ld+json`` part (or a ``.jsonld`` file) rather than in the HTML."""
+    found = []
+    for part in _leaves(root):
+        named = (part.filename or "").casefold().endswith((".jsonld", ".json"))
+        if part.ctype not in _JSONLD_TYPES and not named:
+            continue
+        data = _decoded(part.message)
+        if b"schema.org" in data and len(data) <= MAX_JSONLD_BYTES:
+            found.append(decode_bytes(data, part.message.get_content_charset() or "utf-8"))
+    return found
 
 
 def _tree(message: Message) -> _Part:

@@ -121,7 +121,7 @@ def test_any_barcode_decodes_or_is_a_clear_error(raw: bytes) -> None:
     except MalformedInput as exc:
         assert "\n" not in str(exc)
         return
-    legs = bcbp.leg_bookings(boarding_pass, datetime(2024, 6, 1, tzinfo=UTC).date(), UTC)
+    legs = bcbp.leg_bookings(boarding_pass, datetime(2024, 6, 1, tzinfo=UTC).date())
     assert all(isinstance(b, Booking) for b in legs)
 
 
@@ -135,7 +135,7 @@ def test_any_barcode_decodes_or_is_a_clear_error(raw: bytes) -> None:
     ).map(lambda b: b.decode("utf-8", "replace"))
 )
 def test_any_page_gives_bookings_or_none(page: str) -> None:
-    assert all(isinstance(b, Booking) for b in bookings_in_page(page, UTC))
+    assert all(isinstance(b, Booking) for b in bookings_in_page(page))
 
 
 @FUZZ
