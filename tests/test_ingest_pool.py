@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from vault.errors import MalformedInput
-from vault.ingest import map_in_pool
+from vault.pool import map_in_pool
 
 
 def _square(n: int) -> int:

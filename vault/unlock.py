@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vault import environment
 from vault import keys as keymod
 from vault.device import load_device_key
 from vault.errors import InvalidValue, VaultExists, VaultLocked, WrongPassphrase
@@ -20,7 +21,7 @@ from vault.fsutil import make_private_folder
 from vault.store import Store, create_store, db_path, open_store
 
 ENV_VAULT = "KLUIS_VAULT"
-ENV_PASSPHRASE = "KLUIS_PASSPHRASE"
+ENV_PASSPHRASE = environment.PASSPHRASE
 MIN_PASSPHRASE_CHARS = 4
 
 
@@ -64,7 +65,7 @@ class PassphraseSource:
             line = sys.stdin.readline()
             return line.rstrip("\r\n")
         if self.allow_env:
-            value = os.environ.get(ENV_PASSPHRASE)
+            value = environment.secret(ENV_PASSPHRASE)
             if value:
                 return value
         return None
