@@ -75,6 +75,14 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON (stable field names)")
 
 
+def _add_no_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="while another import or sync writes to the vault, fail (exit 11) instead of waiting",
+    )
+
+
 def build_parser() -> OneLineParser:
     """The whole command tree."""
     common = _global_options(top_level=False)
@@ -106,6 +114,7 @@ def build_parser() -> OneLineParser:
         metavar="NAME_OR_ADDRESS",
         help="you, as a name or mail address (repeatable)",
     )
+    _add_no_wait(p)
     _add_json(p)
 
     p = command("sync", "fetch new mail from an account (read-only: nothing is marked read)")
@@ -141,6 +150,7 @@ def build_parser() -> OneLineParser:
     )
     a.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS")
     a.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
+    _add_no_wait(a)
     _add_json(a)
 
     p = command("companies", "list companies and people, most recent contact first")
@@ -215,9 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_list
     try:
         args = build_parser().parse_args(args_list)
-        from vault import commands
+        from vault import commands, environment
 
-        return commands.run(args)
+        with environment.withheld():  # nothing kluis starts inherits a secret
+            return commands.run(args)
     except VaultError as exc:
         if debug:
             traceback.print_exc()

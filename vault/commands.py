@@ -28,6 +28,7 @@ from vault.unlock import (
     set_new_passphrase,
     unlock_key,
 )
+from vault.writelock import writer_lock
 
 if TYPE_CHECKING:
     from vault.ingest import Summary
@@ -116,15 +117,16 @@ def import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
 MAIL_FORMATS = frozenset({"eml", "mbox", "maildir", "takeout"})
 
 
-def _to_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
+def to_stderr(message: str) -> None:
+    """Say ``message`` on stderr (a notice of a command that goes on)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def _detect_me(
     store: Store,
     sample: Iterable[Item],
     options: ImportOptions,
-    notice: Callable[[str], None] = _to_stderr,
+    notice: Callable[[str], None] = to_stderr,
 ) -> ImportOptions:
     """Options with the mailbox owner's address guessed from a sample, remembered in the profile.
 
@@ -185,26 +187,35 @@ def import_source(
     *,
     progress: Callable[[Summary], None] | None = None,
     stop: Callable[[], bool] | None = None,
-    notice: Callable[[str], None] = _to_stderr,
+    notice: Callable[[str], None] = to_stderr,
+    wait: bool = True,
 ) -> tuple[Summary, ImportOptions]:
     """Import one file or folder; returns its summary and the options for the next source
     (which know the mailbox owner's address once a mail import detected it).
 
     ``stop`` is asked after every item: once it says yes, what was read is written and the
     import ends there. Nothing is lost: the next import of the source resumes from its last
-    checkpoint and skips what is already in the vault.
+    checkpoint and skips what is already in the vault. While another import or sync writes
+    to the vault, this one waits its turn (``notice`` says for whom), unless ``wait`` is false.
+
+    Raises:
+        VaultBusy: another import or sync is writing and ``wait`` is false, or ``stop`` said
+            yes while waiting for it.
     """
     import importers
-    from vault.ingest import Ingestor
+    from vault.ingest import Ingestor, load_cursors
 
     importer = importers.load(format_name)
-    if format_name in MAIL_FORMATS and not options.me_addresses:
-        options = _detect_me(store, importer.read(path, options), options, notice)
-    items = importer.read(path, options)
-    if stop is not None:
-        items = _until(stop, items)
-    ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
-    return ingestor.run(items), options
+    with writer_lock(store.folder, "import", wait=wait, notice=notice, stop=stop):
+        # Where the source stands now: an import waited for may have read part of it.
+        options = replace(options, cursors=load_cursors(store))
+        if format_name in MAIL_FORMATS and not options.me_addresses:
+            options = _detect_me(store, importer.read(path, options), options, notice)
+        items = importer.read(path, options)
+        if stop is not None:
+            items = _until(stop, items)
+        ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
+        return ingestor.run(items), options
 
 
 def quarantined_items(
@@ -255,7 +266,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         progress = progress_printer()
         for path in paths:
             format_name = detect_format(path) if args.format == "auto" else args.format
-            summary, options = import_source(store, path, format_name, options, progress=progress)
+            summary, options = import_source(
+                store, path, format_name, options, progress=progress, wait=not args.no_wait
+            )
             total.add(summary)
         if progress is not None:
             sys.stderr.write("\n")

@@ -1,6 +1,7 @@
 """Every error kluis raises on purpose, in one place.
 
-The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` exit 2, the rest 1::
+The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` exit 2,
+``VaultBusy`` 11 (restic's "failed to lock the repository"), the rest 1::
 
     VaultError
     ├── UsageError            bad arguments or an unknown name (exit 2)
@@ -14,6 +15,7 @@ The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` ex
     ├── WrongPassphrase       the passphrase or recovery code does not unwrap the key
     ├── VaultCorrupt          keys.json or vault.db is damaged or does not belong together
     ├── KeyringUnavailable    no usable OS keyring on this machine
+    ├── VaultBusy             another kluis is writing to the vault (exit 11)
     └── ImportFailed          an import stopped part-way (what was written so far is kept)
         └── MailServerError       the IMAP server could not be used
             ├── LoginRefused          it refused the user name or password
@@ -79,6 +81,13 @@ class VaultCorrupt(VaultError):
 
 class KeyringUnavailable(VaultError):
     """No usable OS keyring on this machine."""
+
+
+class VaultBusy(VaultError):
+    """Another kluis is writing to the vault, and waiting for it was not wanted (or took
+    longer than SQLite's busy timeout, for a short write)."""
+
+    exit_code = 11
 
 
 class ImportFailed(VaultError):
