@@ -197,8 +197,8 @@ class Store:
             if "database is locked" not in str(getattr(exc, "orig", exc)):
                 raise
             raise VaultBusy(
-                "the vault is busy (another kluis is writing to it); nothing changed, "
-                "try again in a moment"
+                "the vault is busy (another kluis is writing to it); this change was not "
+                "made, try again in a moment"
             ) from None
 
     @contextmanager
