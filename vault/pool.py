@@ -64,8 +64,10 @@ def _done_here(function: Callable[[T], R], chunk: list[T]) -> Future[list[R]]:
     return future
 
 
-def _die_with_parent(parent: int) -> None:
-    """A worker's initializer: end this worker when the process that started it ends."""
+def _start_worker(parent: int) -> None:
+    """A worker's initializer: it ends when the process that started it ends, and leaves
+    Ctrl-C to that process (which stops the pool), instead of printing a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -120,7 +122,7 @@ def map_in_pool(
             pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_die_with_parent,
+                initializer=_start_worker,
                 initargs=(os.getpid(),),
             )
             # Start every worker now, from this thread. A fresh interpreter takes 0.2-0.5 s

@@ -1,11 +1,13 @@
-"""The parse workers of an import hold nothing of the vault: no passphrase, no data key, no file.
+"""The parse workers of an import hold nothing of the vault: no passphrase, no data key, no file;
+and they end with it, quietly.
 
 They used to be forked from the process that had unlocked the vault, so each one carried the
 passphrase in its environment, the data key (raw and hex) in its memory and ``vault.db``, its
 WAL and the source open. Here a real CLI import of an mbox big enough for the parse pool is
 frozen (SIGSTOP) while its workers run; then every process it started is searched: its
 environment, its open files and every readable page of its memory. The importing process
-itself is searched too, to show that the search finds the key where it is.
+itself is searched too, to show that the search finds the key where it is. Ctrl-C used to make
+each worker print a traceback. (SIGKILL of the importer: ``test_crash_safety``.)
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.hardening.generate import write_mbox
-from tests.hardening.harness import MARK, Kluis, children
+from tests.hardening.harness import (
+    MARK,
+    Kluis,
+    assert_clean_failure,
+    assert_exactly_once,
+    children,
+    no_process_left,
+)
 from tests.support import PASSPHRASE
 from vault import keys as keymod
 
@@ -94,3 +104,30 @@ def test_parse_workers_get_no_passphrase_no_key_and_no_vault_file(
         process.wait()
     assert process.returncode == 0, process.stderr.read() if process.stderr else ""
     assert len(kluis.json("companies")) > 0
+
+
+def test_ctrl_c_stops_a_pooled_import_with_one_line_and_leaves_no_process(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    mbox = write_mbox(tmp_path / "inbox.mbox", MAILS, lines=180)
+    mark = secrets.token_hex(8)
+    process = subprocess.Popen(
+        kluis.command("import", str(mbox)),
+        env=kluis.env(**{MARK: mark}),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        wait_for_workers(process.pid)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole group
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    stopped = subprocess.CompletedProcess(process.args, process.returncode, b"", stderr)
+    assert "interrupted" in assert_clean_failure(stopped, 130)
+    no_process_left(mark)
+    assert kluis.run("import", str(mbox)).returncode == 0  # and it carries on where it stopped
+    assert_exactly_once(kluis, MAILS)
