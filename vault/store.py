@@ -233,8 +233,10 @@ class Store:
 
     def close(self) -> None:
         """Close every connection (checkpointing the WAL)."""
-        if self._watcher is not None:
-            self._watcher.close()
+        with self._making:  # not while the app's watch asks it
+            if self._watcher is not None:
+                self._watcher.close()
+                self._watcher = None
         while self._idle:
             self._idle.pop().close()
         if self._engine is not None:
