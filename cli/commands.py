@@ -92,8 +92,9 @@ def import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
     return options_for(store, args.me, args.timezone)
 
 
-def _to_stderr(message: str) -> None:
-    print(escaped(message), file=sys.stderr)
+def to_stderr(message: str) -> None:
+    """Say ``message`` on stderr (a notice of a command that goes on), on one line."""
+    print(escaped(message), file=sys.stderr, flush=True)
 
 
 def progress_printer() -> Callable[[Summary], None] | None:
@@ -126,7 +127,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         for path in paths:
             format_name = detect_format(importers, path) if args.format == "auto" else args.format
             summary, options = import_source(
-                store, importers, path, format_name, options, progress=progress, notice=_to_stderr
+                store,
+                importers,
+                path,
+                format_name,
+                options,
+                progress=progress,
+                notice=to_stderr,
+                wait=not args.no_wait,
             )
             total.add(summary)
         if progress is not None:

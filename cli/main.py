@@ -15,7 +15,6 @@ from typing import Any, NoReturn
 
 from vault import __version__
 from vault.errors import UsageError, VaultError
-from vault.passphrase_input import secrets_out_of_environment
 from vault.text import escaped
 
 FORMATS = (
@@ -95,6 +94,14 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON (stable field names)")
 
 
+def _add_no_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="while another import or sync writes to the vault, fail (exit 11) instead of waiting",
+    )
+
+
 def build_parser() -> OneLineParser:
     """The whole command tree."""
     common = _global_options(top_level=False)
@@ -133,6 +140,7 @@ def build_parser() -> OneLineParser:
         metavar="NAME_OR_ADDRESS",
         help="you, as a name or mail address (repeatable)",
     )
+    _add_no_wait(p)
     _add_json(p)
 
     p = command("sync", "fetch new mail from an account (read-only: nothing is marked read)")
@@ -168,6 +176,7 @@ def build_parser() -> OneLineParser:
     )
     a.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS")
     a.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
+    _add_no_wait(a)
     _add_json(a)
 
     p = command("companies", "list companies and people, most recent contact first")
@@ -254,8 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(args_list)
         from cli import commands
+        from vault import environment
 
-        with secrets_out_of_environment():  # no child process kluis starts inherits them
+        with environment.withheld():  # nothing kluis starts inherits a secret
             return commands.run(args)
     except VaultError as exc:
         if debug:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 from contextlib import closing
 from datetime import UTC, datetime
@@ -19,16 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from cli.commands import opened, print_summary, progress_printer
+from cli.commands import opened, print_summary, progress_printer, to_stderr
+from vault import environment
 from vault.errors import UsageError
 from vault.imports import import_options
 from vault.store import Store
+from vault.writelock import writer_lock
 
 if TYPE_CHECKING:
     from importers.email.imap import Account
     from vault.records import ImportOptions
 
-PASSWORD_ENV = "KLUIS_IMAP_PASSWORD"
+PASSWORD_ENV = environment.IMAP_PASSWORD
 KEYRING_SERVICE = "kluis-imap"
 SOURCE_KIND = "imap"
 
@@ -61,7 +62,10 @@ def sync_imap(args: argparse.Namespace) -> int:
             account, password, options, on_login=lambda: remember_account(store, account)
         )
         try:
-            with closing(items):
+            with (
+                writer_lock(store.folder, "sync", wait=not args.no_wait, notice=to_stderr),
+                closing(items),
+            ):
                 summary = ingestor.run(items)
         finally:
             if progress is not None:
@@ -175,7 +179,7 @@ def imap_password(account: Account) -> str:
     Raises:
         UsageError: none of them has it and there is no terminal to ask at.
     """
-    password = os.environ.get(PASSWORD_ENV) or _keyring_password(account)
+    password = environment.secret(PASSWORD_ENV) or _keyring_password(account)
     if password:
         return password
     if sys.stdin.isatty():

@@ -10,7 +10,8 @@ from sqlalchemy import text
 
 from tests.support import mail, options
 from vault.errors import ImportFailed
-from vault.ingest import Ingestor, load_cursors, map_in_pool
+from vault.ingest import Ingestor, load_cursors
+from vault.pool import map_in_pool
 from vault.records import Attachment, Booking, Checkpoint, Item, Quarantined
 from vault.store import Store
 

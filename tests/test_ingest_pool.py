@@ -1,15 +1,22 @@
-"""The parse pool keeps order, hands a reader's error to the caller, and stops when left."""
+"""The parse pool keeps order, hands a reader's error to the caller, stops when left, and
+starts no worker for the owner detection's sample."""
 
 from __future__ import annotations
 
 import multiprocessing
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from importers.email.mbox import POOL_MIN_BYTES
+from importers.email.mbox import read as read_mbox
+from tests.hardening.generate import write_mbox
+from tests.support import options
 from vault.errors import MalformedInput
-from vault.ingest import map_in_pool
+from vault.me import most_frequent_recipient
+from vault.pool import map_in_pool
 
 
 def _square(n: int) -> int:
@@ -46,3 +53,11 @@ def test_a_reader_that_takes_only_the_first_items_starts_no_pool() -> None:
     assert [next(results) for _ in range(300)] == [n * n for n in range(300)]
     assert multiprocessing.active_children() == []  # no worker forked for a sample
     assert list(results) == [n * n for n in range(300, 1000)]  # then the pool does the rest
+
+
+def test_the_owner_detection_sample_of_a_pool_sized_mbox_starts_no_worker(tmp_path: Path) -> None:
+    mbox = write_mbox(tmp_path / "inbox.mbox", 1100, lines=180)
+    assert mbox.stat().st_size >= POOL_MIN_BYTES
+    sample = read_mbox(mbox, options())
+    assert most_frequent_recipient(sample) == "sanne@example.org"  # SAMPLE_SIZE items read
+    assert multiprocessing.active_children() == []

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from sqlalchemy import Connection
-from sqlalchemy.exc import OperationalError
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -31,7 +30,7 @@ from tui.format import count, fit, kind_icon, plural, safe
 from tui.forms import sentence
 from tui.help import HelpSection
 from vault import company_edits
-from vault.errors import UsageError
+from vault.errors import UsageError, VaultBusy
 from vault.store import Store
 
 if TYPE_CHECKING:
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 
 MERGE_CHOICES = 50  # targets listed at once; typing narrows the rest
 UNDO_HINT = "ctrl+e → Undo takes it back"
-BUSY = "the vault is busy (an import may be running); nothing changed, try again in a moment"
 IDENTIFIER_WORDS = {
     "email_address": "Mail from {value}",
     "email_domain": "Mail from any address at {value}",
@@ -285,12 +283,8 @@ class EditScreen(Dialog[EditDone | None]):
         try:
             with self.store.begin() as conn:
                 summary = edit(conn)
-        except UsageError as exc:
+        except (UsageError, VaultBusy) as exc:  # busy: an import kept the vault past the timeout
             self.post_message(self.Failed(str(exc)))
-            return
-        except OperationalError:
-            # Another writer (an import) held the vault past the busy timeout.
-            self.post_message(self.Failed(BUSY))
             return
         with self.store.read() as conn:
             entries = read_entries(conn)

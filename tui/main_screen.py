@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import ClassVar
 
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -39,12 +40,19 @@ class MainScreen(Screen[None], inherit_bindings=False):
         Binding("ctrl+e", "edit_company", "Edit company", id="company-edit"),
     ]
 
+    WATCH_SECONDS: ClassVar[float] = 2.0
+    """How often the app looks whether the vault changed (another process imported, say)."""
+
+    class VaultChanged(Message):
+        """Something was committed to the vault since the last look."""
+
     def __init__(self, store: Store, zone: tzinfo | None) -> None:
         super().__init__(id="main")
         self.store = store
         self.zone = zone
         self._focus_on_resume: Widget | None = None
         self._reload_timeline = False
+        self._seen_version: int | None = None
 
     def compose(self) -> ComposeResult:
         """The three panes and the footer."""
@@ -57,8 +65,25 @@ class MainScreen(Screen[None], inherit_bindings=False):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Start where a user starts: choosing a company."""
+        """Start where a user starts: choosing a company; look for changes from now on."""
         self.companies.focus()
+        self._look_for_changes()
+        self.set_interval(self.WATCH_SECONDS, self._watch)
+
+    def _watch(self) -> None:
+        if self.is_current:  # a screen on top (the app's own import) reloads when it closes
+            self._look_for_changes()
+
+    @work(thread=True, exclusive=True, group="vault-watch", description="Looking for changes")
+    def _look_for_changes(self) -> None:
+        version = self.store.data_version()
+        if self._seen_version is not None and version != self._seen_version:
+            self.post_message(self.VaultChanged())
+        self._seen_version = version
+
+    def on_main_screen_vault_changed(self, message: VaultChanged) -> None:
+        """Show what another process wrote: the counts, new companies, the open timeline."""
+        self.reload()
 
     @property
     def companies(self) -> CompanyList:
@@ -160,7 +185,8 @@ class MainScreen(Screen[None], inherit_bindings=False):
             self.app.push_screen(ImportScreen(self.store, after_import=self.reload))
 
     def reload(self) -> None:
-        """Read the companies again, then the open timeline (after an import)."""
+        """Read the companies again, then the open timeline (after an import, here or in
+        another process)."""
         self._reload_timeline = True
         self.companies.load()
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, text
+if TYPE_CHECKING:  # the parse workers pack blobs without loading the store
+    from sqlalchemy import Connection
 
-from vault.store import RawConnection
+    from vault.store import RawConnection
 
 # Level 1: mail and JSON still shrink about 3x, at a fraction of level 6's CPU cost on import.
 COMPRESSION_LEVEL = 1
@@ -43,5 +45,7 @@ def put_blob(db: RawConnection, data: bytes | Packed) -> str:
 
 def get_blob(conn: Connection, digest: str) -> bytes | None:
     """The bytes stored under ``digest``, or None."""
+    from sqlalchemy import text
+
     data = conn.execute(text("SELECT data FROM blob WHERE sha256=:s"), {"s": digest}).scalar()
     return zlib.decompress(data) if data is not None else None

@@ -1,7 +1,7 @@
 """Every error kluis raises on purpose, in one place.
 
 The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` exit 2,
-``VaultDamaged`` 13, the rest 1::
+``VaultBusy`` 11 (restic's "failed to lock the repository"), ``VaultDamaged`` 13, the rest 1::
 
     VaultError
     ├── UsageError            bad arguments or an unknown name (exit 2)
@@ -19,6 +19,7 @@ The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` ex
     │   ├── VaultDamaged          a page of vault.db fails its check (exit 13, also `doctor`'s)
     │   └── ForeignKeys           keys.json was made for another vault's vault.db
     ├── KeyringUnavailable    no usable OS keyring on this machine
+    ├── VaultBusy             another kluis is writing to the vault (exit 11)
     └── ImportFailed          an import stopped part-way (what was written so far is kept)
         └── MailServerError       the IMAP server could not be used
             ├── LoginRefused          it refused the user name or password
@@ -115,6 +116,13 @@ class ForeignKeys(VaultCorrupt):
 
 class KeyringUnavailable(VaultError):
     """No usable OS keyring on this machine."""
+
+
+class VaultBusy(VaultError):
+    """Another kluis is writing to the vault, and waiting for it was not wanted (or took
+    longer than SQLite's busy timeout, for a short write)."""
+
+    exit_code = 11
 
 
 class ImportFailed(VaultError):

@@ -151,25 +151,35 @@ def import_source(
     progress: Callable[[Summary], None] | None = None,
     stop: Callable[[], bool] | None = None,
     notice: Notice = _silent,
+    wait: bool = True,
 ) -> tuple[Summary, ImportOptions]:
     """Import one file or folder; returns its summary and the options for the next source
     (which know the mailbox owner's address once a mail import detected it).
 
     ``stop`` is asked after every item: once it says yes, what was read is written and the
     import ends there. Nothing is lost: the next import of the source resumes from its last
-    checkpoint and skips what is already in the vault.
+    checkpoint and skips what is already in the vault. While another import or sync writes
+    to the vault, this one waits its turn (``notice`` says for whom), unless ``wait`` is false.
+
+    Raises:
+        VaultBusy: another import or sync is writing and ``wait`` is false, or ``stop`` said
+            yes while waiting for it.
     """
-    from vault.ingest import Ingestor
+    from vault.ingest import Ingestor, load_cursors
+    from vault.writelock import writer_lock
 
     require_file_or_folder(path)
-    if format_name in MAIL_FORMATS and not options.me_addresses:
-        sample = reader.read(path, format_name, options)
-        options = _remember_owner(store, sample, options, notice)
-    items = reader.read(path, format_name, options)
-    if stop is not None:
-        items = _until(stop, items)
-    ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
-    return ingestor.run(items), options
+    with writer_lock(store.folder, "import", wait=wait, notice=notice, stop=stop):
+        # Where the source stands now: an import waited for may have read part of it.
+        options = replace(options, cursors=load_cursors(store))
+        if format_name in MAIL_FORMATS and not options.me_addresses:
+            sample = reader.read(path, format_name, options)
+            options = _remember_owner(store, sample, options, notice)
+        items = reader.read(path, format_name, options)
+        if stop is not None:
+            items = _until(stop, items)
+        ingestor = Ingestor(store, options, format_name, str(path.resolve()), progress=progress)
+        return ingestor.run(items), options
 
 
 def quarantined_items(

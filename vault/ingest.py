@@ -8,18 +8,14 @@ stopped with no duplicate and no loss. Items that failed to parse are kept in qu
 from __future__ import annotations
 
 import json
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 
-from vault.blobs import pack, put_blob
+from vault.blobs import put_blob
 from vault.bookings import existing_company, merge_booking
 from vault.companies import CompanyResolver, counterpart_of
 from vault.errors import ImportFailed, VaultError
@@ -37,11 +33,10 @@ from vault.storable import storable, storable_text
 from vault.store import Store, raw_connection
 from vault.text import one_line
 
+R = TypeVar("R")
+
 DEFAULT_BATCH = 1000
 MAX_ERROR_MESSAGES = 20
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass
@@ -92,77 +87,6 @@ def _epoch(item: Interaction) -> int | None:
         return int(item.occurred_at.timestamp())
     except (ValueError, OverflowError, AttributeError):
         return None
-
-
-def _apply(function: Callable[[T], R], chunk: list[T]) -> list[R]:
-    return [function(value) for value in chunk]
-
-
-def packed_ahead(item: Interaction | Quarantined) -> Interaction | Quarantined:
-    """``item`` with its raw bytes hashed and compressed, for a parse worker to call: that is
-    an eighth of the single writer's work on a mail import, taken off it."""
-    if isinstance(item, Interaction) and item.raw:
-        item.raw_packed = pack(item.raw)
-    return item
-
-
-def map_in_pool(
-    function: Callable[[T], R],
-    inputs: Iterable[T],
-    workers: int = 2,
-    chunksize: int = 64,
-    window: int = 16,
-    first: int = 320,
-) -> Iterator[R]:
-    """Apply ``function`` in a process pool, yielding results in input order.
-
-    The parsing hook of DESIGN: parsers run in worker processes while the main process stays
-    the single writer. ``function`` and the inputs must be picklable. A thread reads
-    ``inputs`` and hands chunks to the pool, so neither that reading nor the workers wait while
-    the caller writes a batch: measured on 5,000 mails, the writer thread's CPU fell by a
-    fifth once the mbox splitting left it. At most ``window`` chunks (by default 1,024 items,
-    about a batch) are in flight or waiting to be taken (``Executor.map`` would read all of
-    ``inputs`` first), so a stream stays a stream and memory stays flat.
-
-    The ``first`` inputs are done in this process before any worker starts, so a reader that
-    stops early, like the owner detection sampling 300 items of a mailbox, costs no pool (it
-    had cost a fork and about 1,000 mails parsed ahead: 0.3-0.5 s of a 20,000-mail import).
-    """
-    source = iter(inputs)
-    for value in islice(source, first):
-        yield function(value)
-    done: queue.SimpleQueue[Future[list[R]] | BaseException | None] = queue.SimpleQueue()
-    free = threading.Semaphore(window)
-    stop = threading.Event()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-
-        def feed() -> None:
-            try:
-                while free.acquire() and not stop.is_set():
-                    chunk = list(islice(source, chunksize))
-                    if not chunk:
-                        break
-                    done.put(pool.submit(_apply, function, chunk))
-            except BaseException as exc:  # handed to the caller, which raises it
-                done.put(exc)
-            done.put(None)
-
-        feeder = threading.Thread(target=feed, name="kluis-pool-feeder", daemon=True)
-        feeder.start()
-        try:
-            while (entry := done.get()) is not None:
-                if isinstance(entry, BaseException):
-                    raise entry
-                yield from entry.result()
-                free.release()
-        finally:
-            stop.set()
-            free.release()  # wakes the feeder if it waits for a free slot
-            feeder.join()
-            while not done.empty():
-                entry = done.get()
-                if isinstance(entry, Future):
-                    entry.cancel()
 
 
 class _BatchWriter:

@@ -9,51 +9,22 @@ The command is split like a shell would (``shlex``) but run without one: ``pass 
 works, a pipe needs ``sh -c '…'``. It inherits standard error (for its own prompts) but not
 standard input (which ``kluis passwd`` reads the new passphrase from).
 
-While a kluis command runs, ``KLUIS_PASSPHRASE`` is out of ``os.environ`` (see
-``secrets_out_of_environment``), so no process kluis starts inherits it.
+While a kluis command runs, ``KLUIS_PASSPHRASE`` and ``KLUIS_PASSPHRASE_FILE`` are out of
+``os.environ`` (``vault.environment``), so no process kluis starts inherits them.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from vault.errors import InputError, UsageError
 from vault.fsutil import read_file_start
 
-ENV_PASSPHRASE = "KLUIS_PASSPHRASE"
-ENV_PASSPHRASE_FILE = "KLUIS_PASSPHRASE_FILE"
 MAX_PASSPHRASE_BYTES = 4096
-
-_taken: dict[str, str] = {}
-
-
-@contextmanager
-def secrets_out_of_environment() -> Iterator[None]:
-    """Take ``KLUIS_PASSPHRASE`` out of ``os.environ`` while the block runs (child processes
-    never see it) and put it back after, for callers that run several commands in one process.
-    """
-    value = os.environ.pop(ENV_PASSPHRASE, None)
-    if value is not None:
-        _taken[ENV_PASSPHRASE] = value
-    try:
-        yield
-    finally:
-        if value is not None:
-            _taken.pop(ENV_PASSPHRASE, None)
-            os.environ.setdefault(ENV_PASSPHRASE, value)
-
-
-def environment(name: str) -> str | None:
-    """The variable ``name`` (also when ``secrets_out_of_environment`` holds it); None if unset
-    or empty."""
-    return _taken.get(name) or os.environ.get(name) or None
 
 
 def first_line(data: bytes, where: str) -> str:

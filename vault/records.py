@@ -187,7 +187,7 @@ class Interaction:
     hints: CompanyHints = field(default_factory=CompanyHints)
     extras: dict[str, Any] = field(default_factory=dict)
     raw_packed: Packed | None = field(default=None, compare=False, repr=False)
-    """``raw`` hashed and compressed ahead by a parse worker (``vault.ingest.packed_ahead``)."""
+    """``raw`` hashed and compressed ahead by a parse worker (``vault.pool.packed_ahead``)."""
 
     @property
     def counterpart(self) -> Party | None:

@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlcipher3
 
-from vault.errors import VaultCorrupt, VaultDamaged
+from vault.errors import VaultBusy, VaultCorrupt, VaultDamaged
 from vault.fsutil import create_private_file, make_private_folder, read_file_start
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 DB_FILE = "vault.db"
+_WRITING = "kluis_writing"  # execution option of ``Store.begin``'s connections
 PAGE_SIZE = 16384
 SALT_BYTES = 16
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
@@ -222,6 +223,7 @@ class Store:
     _engine: Engine | None = field(default=None, repr=False)
     _idle: list[RawConnection] = field(default_factory=list, repr=False)
     _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _watcher: RawConnection | None = field(default=None, repr=False)
 
     @property
     def engine(self) -> Engine:
@@ -235,11 +237,29 @@ class Store:
     def begin(self) -> Iterator[Connection]:
         """A connection inside one transaction, committed on success, rolled back on error.
 
+        The transaction takes SQLite's write lock at once (``BEGIN IMMEDIATE``): a deferred
+        one that read first fails at its first write, without waiting, when another process
+        writes meanwhile. So a short write waits up to the busy timeout for an import's batch.
+
         Raises:
+            VaultBusy: another process kept the vault busy past the busy timeout; nothing of
+                this transaction was written.
             VaultDamaged: the work hit a damaged page (nothing was committed).
         """
-        with self.engine.connect() as conn, _damage_ends(conn), conn.begin():
-            yield conn
+        try:
+            with self.engine.connect() as conn, _damage_ends(conn):
+                conn.execution_options(**{_WRITING: True})
+                with conn.begin():
+                    yield conn
+        except VaultDamaged:
+            raise
+        except Exception as exc:
+            if "database is locked" not in str(getattr(exc, "orig", exc)):
+                raise
+            raise VaultBusy(
+                "the vault is busy (another kluis is writing to it); this change was not "
+                "made, try again in a moment"
+            ) from None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -274,8 +294,24 @@ class Store:
                 conn.execute("ROLLBACK")
                 self._idle.append(conn)
 
+    def data_version(self) -> int:
+        """A number that changes whenever anything is committed to the vault, by this process
+        or another (an import in a terminal): the app looks at it to refresh what it shows.
+
+        ``PRAGMA data_version`` counts commits by other connections than the one asking, so
+        it is asked on a connection of its own that never writes.
+        """
+        with self._making:
+            if self._watcher is None:
+                self._watcher = connect_raw(db_path(self.folder), self._dek)
+            return int(self._watcher.execute("PRAGMA data_version").fetchone()[0])
+
     def close(self) -> None:
         """Close every connection (checkpointing the WAL)."""
+        with self._making:  # not while the app's watch asks it
+            if self._watcher is not None:
+                self._watcher.close()
+                self._watcher = None
         while self._idle:
             self._idle.pop().close()
         if self._engine is not None:
@@ -312,7 +348,8 @@ def _make_engine(path: Path, dek: bytes) -> Engine:
     # SQLite docs recommend: autocommit at the driver, explicit BEGIN from SQLAlchemy.
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        writing = conn.get_execution_options().get(_WRITING, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
     return engine
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vault import environment
 from vault import keys as keymod
 from vault import passphrase_input as given
 from vault.device import load_device_key
@@ -23,7 +24,7 @@ from vault.fsutil import make_private_folder
 from vault.store import Store, create_store, db_path, open_store
 
 ENV_VAULT = "KLUIS_VAULT"
-ENV_PASSPHRASE = given.ENV_PASSPHRASE
+ENV_PASSPHRASE = environment.PASSPHRASE
 MIN_PASSPHRASE_CHARS = 4
 ALLOW_WEAK_OPTION = "--allow-weak-passphrase"
 
@@ -110,10 +111,10 @@ class PassphraseSource:
             return given.run_passphrase_command(self.command)
         if not self.allow_env:
             return None
-        file = given.environment(given.ENV_PASSPHRASE_FILE)
+        file = environment.secret(environment.PASSPHRASE_FILE)
         if file is not None:
             return given.read_passphrase_file(file)
-        return given.environment(ENV_PASSPHRASE)
+        return environment.secret(ENV_PASSPHRASE)
 
     def ask(self, question: str) -> str:
         """Prompt on the terminal, or fail clearly when there is none."""

@@ -30,7 +30,7 @@ from importers.archive import zip_aware
 from importers.email.message import parse_message
 from importers.files import Source, peek
 from vault.errors import InputError, MalformedInput
-from vault.ingest import map_in_pool, packed_ahead
+from vault.pool import map_in_pool, packed_ahead
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024

@@ -39,13 +39,14 @@ def mail_bytes(
     ).encode()
 
 
-def write_mbox(path: Path, count: int) -> Path:
-    """An mbox of ``count`` mails (with a quoted From line in every tenth body)."""
+def write_mbox(path: Path, count: int, *, first: int = 0, lines: int = 8) -> Path:
+    """An mbox of ``count`` mails numbered from ``first`` (with a quoted From line in every
+    tenth body), each with ``lines`` lines of text (8: ~450 bytes a mail, 180: ~4.6 KB)."""
     with path.open("wb") as out:
-        for n in range(count):
+        for n in range(first, first + count):
             body = f"Order {n}\n" + (">From the warehouse: packed\n" if n % 10 == 0 else "")
             out.write(f"From service@shop {START:%a %b %d %H:%M:%S %Y}\n".encode())
-            out.write(mail_bytes(n, body=body + "Thank you for shopping.\n" * 8))
+            out.write(mail_bytes(n, body=body + "Thank you for shopping.\n" * lines))
             out.write(b"\n")
     return path
 

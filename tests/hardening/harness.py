@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.support import PASSPHRASE
 from vault import keys as keymod
@@ -132,11 +133,14 @@ class Kluis:
         except subprocess.TimeoutExpired:
             pytest.fail(f"kluis {' '.join(args)} hung (no end within {timeout:.0f} s)")
 
-    def popen(self, *args: str, stdin: bytes | None = None) -> subprocess.Popen[bytes]:
-        """Start ``kluis ARGS`` without waiting (to kill it), ``stdin`` already written to it."""
+    def popen(
+        self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start ``kluis ARGS`` without waiting (to kill it), ``stdin`` already written to it,
+        in ``env`` (default: this test's)."""
         process = subprocess.Popen(
             self.command(*args),
-            env=self.env(),
+            env=env or self.env(),
             stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -234,6 +238,71 @@ def _family(pid: int) -> list[int]:
             for task in Path(f"/proc/{current}/task").iterdir():
                 todo += [int(child) for child in (task / "children").read_text().split()]
     return family
+
+
+MARK = "KLUIS_TEST_MARK"
+"""An environment variable every process a test's CLI starts inherits, to find them all."""
+
+
+def marked(mark: str) -> list[int]:
+    """The live processes whose environment holds ``MARK=mark``: a CLI and all it started."""
+    needle = f"{MARK}={mark}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile, or not ours
+                continue
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # "pid (name) state ppid ...": the name may hold spaces, so split after ")".
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _command(pid: int) -> str:
+    try:
+        return f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return f"{pid}: (ended)"
+
+
+def no_process_left(mark: str, seconds: float = 10.0) -> None:
+    """Fail unless every process marked ``mark`` has ended within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while left := marked(mark):
+        if time.monotonic() > deadline:
+            pytest.fail(f"processes outlived the killed import: {[_command(p) for p in left]}")
+        time.sleep(0.05)
+
+
+def assert_exactly_once(kluis: Kluis, expected: int) -> None:
+    """``expected`` interactions, each source item once."""
+    store = open_for_test(kluis.vault)
+    try:
+        with store.read() as conn:
+            total, keys, refs = conn.execute(
+                text(
+                    "SELECT count(*), count(DISTINCT dedup_key), count(DISTINCT source_ref) "
+                    "FROM interaction"
+                )
+            ).one()
+    finally:
+        store.close()
+    assert (total, keys, refs) == (expected, expected, expected)
 
 
 def assert_clean_failure(done: subprocess.CompletedProcess[bytes], exit_code: int) -> str:

@@ -1,0 +1,143 @@
+"""The parse workers of an import hold nothing of the vault: no passphrase, no data key, no file;
+and they end with it, quietly.
+
+They used to be forked from the process that had unlocked the vault, so each one carried the
+passphrase in its environment, the data key (raw and hex) in its memory and ``vault.db``, its
+WAL and the source open. Here a real CLI import of an mbox big enough for the parse pool is
+frozen (SIGSTOP) while its workers run; then every process it started is searched: its
+environment, its open files and every readable page of its memory. The importing process
+itself is searched too, to show that the search finds the key where it is. Ctrl-C used to make
+each worker print a traceback. (SIGKILL of the importer: ``test_crash_safety``.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.hardening.generate import write_mbox
+from tests.hardening.harness import (
+    MARK,
+    Kluis,
+    assert_clean_failure,
+    assert_exactly_once,
+    children,
+    no_process_left,
+)
+from tests.support import PASSPHRASE
+from vault import keys as keymod
+
+MAILS = 1100  # 5.1 MB: over POOL_MIN_BYTES, so parsing runs in the pool
+
+
+def memory_holding(pid: int, needles: dict[str, bytes]) -> set[str]:
+    """The names of the ``needles`` found anywhere in the readable memory of ``pid``."""
+    found: set[str] = set()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            fields = line.split()
+            start, end = (int(bound, 16) for bound in fields[0].split("-"))
+            if not fields[1].startswith("r") or fields[-1] in ("[vvar]", "[vsyscall]"):
+                continue
+            try:
+                mem.seek(start)
+                data = mem.read(end - start)
+            except (OSError, ValueError, OverflowError):  # a mapping that cannot be read
+                continue
+            found.update(name for name, needle in needles.items() if needle in data)
+    return found
+
+
+def wait_for_workers(pid: int, seconds: float = 60) -> list[int]:
+    """The worker processes of the import ``pid`` once its parse pool runs."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            workers = [
+                child
+                for child in children(pid)
+                if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+            ]
+            if workers and all(_ignores_ctrl_c(worker) for worker in workers):
+                return workers
+        time.sleep(0.02)
+    pytest.fail("the import never started its parse pool")
+
+
+def _ignores_ctrl_c(pid: int) -> bool:
+    """True once the worker ``pid`` is set up (its initializer ignores SIGINT first thing)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    return False
+
+
+def test_parse_workers_get_no_passphrase_no_key_and_no_vault_file(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    mbox = write_mbox(tmp_path / "inbox.mbox", MAILS, lines=180)
+    dek = keymod.unwrap_with_passphrase(keymod.load_keys(kluis.vault), PASSPHRASE)
+    needles = {
+        "passphrase": PASSPHRASE.encode(),
+        "raw data key": dek,
+        "hex data key": dek.hex().encode(),
+    }
+    process = kluis.popen("import", str(mbox), env=kluis.env(**{MARK: secrets.token_hex(8)}))
+    try:
+        workers = wait_for_workers(process.pid)
+        os.kill(process.pid, signal.SIGSTOP)  # the importer, frozen with its workers alive
+        try:
+            started = children(process.pid)
+            assert set(workers) <= set(started)
+            assert "raw data key" in memory_holding(process.pid, needles)  # the search works
+            for pid in started:
+                environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                assert not [v for v in environment if v.startswith(b"KLUIS_PASSPHRASE=")]
+                assert PASSPHRASE.encode() not in b"\0".join(environment)
+                fd_folder = Path(f"/proc/{pid}/fd")
+                files = [os.readlink(fd_folder / fd) for fd in os.listdir(fd_folder)]
+                leaked = [f for f in files if f.startswith(str(kluis.vault)) or f == str(mbox)]
+                assert leaked == [], (pid, leaked)
+                assert memory_holding(pid, needles) == set(), pid
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+        process.wait(timeout=300)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    assert len(kluis.json("companies")) > 0
+
+
+def test_ctrl_c_stops_a_pooled_import_with_one_line_and_leaves_no_process(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    mbox = write_mbox(tmp_path / "inbox.mbox", MAILS, lines=180)
+    mark = secrets.token_hex(8)
+    process = subprocess.Popen(
+        kluis.command("import", str(mbox)),
+        env=kluis.env(**{MARK: mark}),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        wait_for_workers(process.pid)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole group
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    stopped = subprocess.CompletedProcess(process.args, process.returncode, b"", stderr)
+    assert "interrupted" in assert_clean_failure(stopped, 130)
+    no_process_left(mark)
+    assert kluis.run("import", str(mbox)).returncode == 0  # and it carries on where it stopped
+    assert_exactly_once(kluis, MAILS)
