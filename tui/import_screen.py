@@ -45,6 +45,7 @@ FORMAT_NAMES = {
     "ics": "calendar (.ics)",
     "pkpass": "wallet pass",
     "bcbp": "boarding pass",
+    "ticket": "ticket (PDF or image)",
     "html": "booking page",
     "jsonld": "booking data",
     "zip": "zip archive",
