@@ -12,26 +12,16 @@ from pathlib import Path
 import pytest
 
 import importers
-from importers.scan import Scan, kind_of, scan_document, with_scans
+from importers.email.mbox import POOL_MIN_BYTES
+from importers.scan import Scan, kind_of, sandbox, scan_document, with_scans
+from tests.hardening.generate import mail_bytes, write_mbox_of
 from tests.hardening.harness import make_vault, open_for_test
 from tests.support import PASSPHRASE
-from vault.cli import main
+from tests.test_cli import kluis, kluis_json
 from vault.store import execute
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tickets"
 BARCODE = (Path(__file__).parent / "fixtures" / "bcbp" / "klm-ams-vie.txt").read_text().rstrip()
-
-
-def kluis(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    status = main(list(args))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def kluis_json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
-    status, out, err = kluis(capsys, *args, "--json")
-    assert status == 0, err
-    return json.loads(out)
 
 
 @pytest.fixture
@@ -200,3 +190,39 @@ print(heavy, b"KLUIS_PASSPHRASE" in environ, b"hunter2" in environ)
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[]", "False", "False"]
+
+
+def test_boarding_passes_in_a_big_mbox_are_read_by_every_parse_worker(
+    vault: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Past POOL_MIN_BYTES the mails after the first 320 are parsed in worker processes, which
+    # start readers of their own.
+    passes = {
+        3: (FIXTURES / "klm-boarding-pass-pdf.eml").read_bytes(),
+        350: (FIXTURES / "klm-boarding-pass-png.eml").read_bytes(),
+        399: (FIXTURES / "klm-boarding-pass-pdf.eml")
+        .read_bytes()
+        .replace(b"bp-pdf-kl1275", b"bp-pdf-again"),
+    }
+    filler = "Thank you for your order.\n" * 420
+    mails = [passes.get(n) or mail_bytes(n, body=filler) for n in range(400)]
+    mbox = write_mbox_of(tmp_path / "inbox.mbox", mails)
+    assert mbox.stat().st_size >= POOL_MIN_BYTES
+
+    summary = kluis_json(capsys, "import", str(mbox), "--format", "mbox")
+    assert isinstance(summary, dict) and (summary["new"], summary["errors"]) == (400, 0)
+    the_klm_flight(capsys)
+    hits = kluis_json(capsys, "search", "M1DEVRIES")
+    assert isinstance(hits, list) and len(hits) == 3
+
+
+def test_a_forked_parse_worker_never_shares_its_parents_reader() -> None:
+    png = (FIXTURES / "boarding-pass.png").read_bytes()
+    assert scan_document(png, "image", "a.png").barcodes
+    assert sandbox._READER.process is not None
+    pid = os.fork()
+    if pid == 0:  # a worker, as ProcessPoolExecutor forks it
+        os._exit(0 if sandbox._READER.process is None else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert scan_document(png + b"\0", "image", "b.png").barcodes  # the parent's still answers

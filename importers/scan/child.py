@@ -1,4 +1,4 @@
-"""The reader child's main loop: ``python -I -m importers.scan.child`` (see ``sandbox``).
+"""The reader child's main loop (started by ``importers.scan.sandbox``).
 
 It limits itself first (address space, no core file that could hold a document's plaintext),
 then answers one request after another until its stdin closes. Each document runs under an
@@ -65,7 +65,3 @@ def _limit_self() -> None:
     soft = READER_MEMORY if hard == resource.RLIM_INFINITY else min(READER_MEMORY, hard)
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,8 @@
 """The reader child: PDFs and images are decoded in a process of their own, never in kluis's.
 
 One child per kluis process (the main one and each parse worker), started when the first PDF or
-image is met and reused for the next ones. It runs ``python -I -m importers.scan.child`` with
-an environment that holds no secret of the parent's, reads requests on its stdin and answers on
+image is met and reused for the next ones. It runs ``importers.scan.child`` in an isolated Python
+with an environment that holds no secret of the parent's, reads requests on its stdin and answers on
 its stdout, each message a frame: four bytes of length, then the bytes. A request is a JSON
 header (``{"kind": "pdf"}``) and the file's bytes; the answer is ``Scan.to_json`` as JSON.
 
@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from importers.scan import READ_SECONDS, READER_MEMORY
@@ -31,7 +32,16 @@ START_SECONDS = 15.0
 """What the child may take to start and load its libraries, on top of ``READ_SECONDS``."""
 MAX_REPLY = 8 * 1024 * 1024
 _LENGTH = struct.Struct(">I")
-_CHILD = [sys.executable, "-I", "-m", "importers.scan.child"]
+# Isolated mode (-I: no PYTHON* variables, no user site, no current folder on the path), with the
+# folder kluis runs from put on the path, however kluis was installed.
+_ROOT = str(Path(__file__).resolve().parents[2])
+_CHILD = [
+    sys.executable,
+    "-I",
+    "-c",
+    "import sys; sys.path.insert(0, sys.argv[1]); from importers.scan.child import main; main()",
+    _ROOT,
+]
 # What the child gets of the environment: nothing of the parent's (KLUIS_PASSPHRASE stays there).
 _ENVIRONMENT = {"LC_ALL": "C.UTF-8"}
 
