@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -226,3 +227,23 @@ def test_a_forked_parse_worker_never_shares_its_parents_reader() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert scan_document(png + b"\0", "image", "b.png").barcodes  # the parent's still answers
+
+
+@pytest.mark.parametrize(
+    ("form", "mode"),
+    [("JPEG", "L"), ("JPEG", "RGB"), ("GIF", "P"), ("WEBP", "RGB"), ("PNG", "LA"), ("PNG", "1")],
+)
+def test_a_boarding_pass_picture_is_read_in_every_image_format(form: str, mode: str) -> None:
+    from PIL import Image, ImageOps
+
+    code = Image.open(FIXTURES / "boarding-pass.png").convert("L")
+    photo = ImageOps.expand(code.resize((code.width * 2, code.height * 2)), 200, fill=255)
+    if mode == "LA":  # black bars on nothing, as barcode generators draw them
+        photo = Image.merge("LA", [photo.point(lambda _: 0), ImageOps.invert(photo)])
+    else:
+        photo = photo.convert(mode)
+    data = io.BytesIO()
+    photo.save(data, form, quality=90)
+
+    scan = scan_document(data.getvalue(), "image", f"pass.{form.lower()}")
+    assert [c.text for c in scan.barcodes] == [BARCODE] and scan.notes == []

@@ -103,13 +103,17 @@ def _gray(image: Image, factor: int) -> Image:
     import PIL.Image
 
     transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    image = image.convert("RGBA" if transparent else "L")
+    mode = "RGBA" if transparent else "L"
+    if image.mode != mode:  # convert() to the same mode would copy it, a 200 MB copy at 50 MP
+        image = image.convert(mode)
     if factor > 1:
         image = image.reduce(factor)
     if transparent:
         white = PIL.Image.new("RGBA", image.size, "white")
         image = PIL.Image.alpha_composite(white, image).convert("L")
-    return image
+    # Still the opened file (gray already, small enough): its pixels, in a plain image zxing
+    # takes (at most SCAN_PIXELS bytes).
+    return image if type(image) is PIL.Image.Image else image.copy()
 
 
 def _too_many_pixels(size: tuple[int, int] | None = None) -> str:

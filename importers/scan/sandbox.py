@@ -147,9 +147,10 @@ class _Reader:
             process.kill()
             code = process.wait()
         _close(process)
-        if isinstance(exc, TimeoutError) or code == -signal.SIGALRM:
+        signals = {-getattr(signal, name, 0): name for name in ("SIGALRM", "SIGABRT", "SIGKILL")}
+        if isinstance(exc, TimeoutError) or signals.get(code) == "SIGALRM":
             return f"reading it took longer than {READ_SECONDS} s"
-        if code in (-signal.SIGABRT, -signal.SIGKILL):
+        if signals.get(code) in ("SIGABRT", "SIGKILL"):  # PDFium aborts when out of memory
             return f"reading it needed more than {READER_MEMORY // 2**20} MB of memory"
         if code == 0 and isinstance(exc, ValueError):
             return f"the reader's answer was not understood ({exc})"
@@ -192,7 +193,8 @@ def _exit_status(code: int) -> str:
 
 _READER = _Reader()
 atexit.register(_READER.close)
-os.register_at_fork(after_in_child=_READER.forget)
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_READER.forget)
 
 
 def read_in_sandbox(kind: str, data: bytes) -> Any:

@@ -60,7 +60,7 @@ def test_hostile_pdfs_and_images_cost_a_note_never_the_import(kluis: Kluis, tmp_
     cases = {
         "many pages": ("a.pdf", PDF, many_pages(200_000 if LONG else 20_000), "the first 10 of"),
         "huge pages": ("b.pdf", PDF, huge_pages(3), "at a lower resolution (too large)"),
-        "inflating": ("c.pdf", PDF, inflating_page(3000 if LONG else 1500), "more than 768 MB"),
+        "inflating": ("c.pdf", PDF, inflating_page(3000 if LONG else 1500), "more than 512 MB"),
         "slow pages": ("d.pdf", PDF, slow_pages(10, 20_000), "s a document may take were spent"),
         "broken pdf": ("e.pdf", PDF, good[: len(good) // 2], "not a readable PDF"),
         "pixel bomb": ("f.png", "image/png", png_bomb(60_000 if LONG else 30_000), "megapixels"),
