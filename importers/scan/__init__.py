@@ -26,6 +26,7 @@ Limits, each ending in a note rather than an error (the file itself is always ke
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -54,7 +55,9 @@ _PDF_TYPES = ("application/pdf", "application/x-pdf")
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/pjpeg", "image/gif", "image/webp")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 _CACHE_SIZE = 64
+# The same logo or pass comes with many mails: what it held is remembered by its hash.
 _cache: OrderedDict[tuple[Kind, str], Scan] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,19 +140,21 @@ def scan_document(data: bytes, kind: Kind, filename: str) -> Scan:
     if len(data) > MAX_BYTES:
         return Scan(filename, notes=[_too_big(len(data))])
     key = (kind, hashlib.sha256(data).hexdigest())
-    cached = _cache.get(key)
-    if cached is not None:
-        _cache.move_to_end(key)
-        return Scan(filename, cached.text, list(cached.barcodes), list(cached.notes))
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return Scan(filename, cached.text, list(cached.barcodes), list(cached.notes))
     from importers.scan.sandbox import ReaderFailed, read_in_sandbox
 
     try:
         scan = Scan.from_json(read_in_sandbox(kind, data), filename)
     except ReaderFailed as exc:
         return Scan(filename, notes=[f"not read: {exc}"])
-    _cache[key] = scan
-    if len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
+    with _cache_lock:
+        _cache[key] = scan
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
     return scan
 
 
