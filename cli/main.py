@@ -32,6 +32,7 @@ FORMATS = (
     "html",
     "jsonld",
     "bcbp",
+    "ticket",
 )
 
 

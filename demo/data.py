@@ -1340,6 +1340,11 @@ def _tiny_pdf(title: str, lines: Sequence[str]) -> bytes:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
     ]
+    return pdf_document(objects)
+
+
+def pdf_document(objects: Sequence[bytes]) -> bytes:
+    """A PDF of ``objects`` (numbered from 1, the first the catalog) with a valid xref table."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

@@ -31,6 +31,7 @@ FORMATS: dict[str, str] = {
     "messenger": "importers.chat.messenger",
     "ics": "importers.bookings.ics",
     "pkpass": "importers.bookings.pkpass",
+    "ticket": "importers.bookings.tickets",
     # Before WhatsApp: a boarding-pass barcode is a one-line .txt file too.
     "bcbp": "importers.bookings.bcbp",
     "whatsapp": "importers.chat.whatsapp",

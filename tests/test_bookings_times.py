@@ -6,8 +6,7 @@ import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from vault.render import booking_time as cli_time
-
+from cli.render import booking_time as cli_time
 from importers.bookings import bcbp, jsonld, pkpass
 from importers.bookings.schemaorg import bookings_from
 from tests.hardening.harness import Kluis, make_vault

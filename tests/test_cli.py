@@ -149,8 +149,8 @@ def test_unsupported_file_is_rejected_in_one_line(
     cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     kluis(capsys, "init")
-    odd = tmp_path / "photo.jpg"
-    odd.write_bytes(b"\xff\xd8\xff\xe0" + bytes(200))
+    odd = tmp_path / "song.mp3"
+    odd.write_bytes(b"ID3\x04\x00" + bytes(200))
     status, _, err = kluis(capsys, "import", str(odd))
     assert status == 2 and "does not recognise" in err and len(err.splitlines()) == 1
 

@@ -257,7 +257,11 @@ def test_attachment_filenames_are_decoded_and_lose_any_directory() -> None:
     item = parse(raw)
 
     assert [a.filename for a in item.attachments] == ["Factuur février.pdf", "evil.txt"]
-    assert item.body == "See attached."
+    # The "PDF" is four bytes: kept as it is, with a note why its text is not in the body.
+    assert item.body == (
+        "See attached.\n\n── Factuur février.pdf ──\n"
+        "Note: not read: not a readable PDF (data format error)"
+    )
 
 
 # --- headers: subjects, names, dates -----------------------------------------------------------

@@ -44,6 +44,7 @@ FORMAT_NAMES = {
     "ics": "calendar (.ics)",
     "pkpass": "wallet pass",
     "bcbp": "boarding pass",
+    "ticket": "ticket (PDF or image)",
     "html": "booking page",
     "jsonld": "booking data",
     "zip": "zip archive",
@@ -52,7 +53,8 @@ QUARANTINE_SHOWN = 50
 EMPTY_VAULT_HINT = "Nothing here yet — press ctrl+o to import your mail, chats or bookings."
 WHAT_KLUIS_READS = (
     "Mail: mbox, Maildir, .eml, Google Takeout. Chats: WhatsApp, Telegram, Messenger and "
-    "Instagram exports. Bookings: .ics, .pkpass. Folders and .zip files too."
+    "Instagram exports. Bookings: .ics, .pkpass, boarding passes as PDF or image. Folders and "
+    ".zip files too."
 )
 
 

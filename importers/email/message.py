@@ -14,13 +14,14 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from importers.bookings import ics, pkpass
+from importers.bookings import ics, pkpass, tickets
 from importers.bookings.markup import flatten, loads_leniently, schema_objects
 from importers.bookings.schemaorg import bookings_from
 from importers.email.addresses import parse_addresses
 from importers.email.decode import decode_header_value, unfold_header
 from importers.email.mime import PARSER, Content, extract_content
 from importers.files import too_large
+from importers.scan import scan_attachments, with_scans
 from vault.records import (
     Booking,
     CompanyHints,
@@ -151,6 +152,7 @@ def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction |
     references = _ids(headers, "References")
     in_reply_to = _first_id(headers, "In-Reply-To")
     content = extract_content(message)
+    scans = scan_attachments(content.attachments)
     extras.update(
         message_id=message_id,
         in_reply_to=in_reply_to,
@@ -167,7 +169,7 @@ def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction |
         tz_known=tz_known,
         title=subject or NO_SUBJECT,
         thread_title=_REPLY_PREFIX.sub("", subject) or NO_SUBJECT,
-        body=content.body,
+        body=with_scans(content.body, scans),
         source_ref=source_ref,
         dedup_key=message_id_key(message_id, raw),
         sender=sender,
@@ -175,7 +177,8 @@ def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction |
         raw=raw,
         thread_key=_normalise_id(thread_root),
         attachments=content.attachments,
-        bookings=_bookings(content, options, occurred_at),
+        bookings=_bookings(content, options, occurred_at)
+        + tickets.bookings_in_scans(scans, occurred_at.date()),
         hints=_hints(headers),
         extras=extras,
     )

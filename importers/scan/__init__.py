@@ -1,0 +1,188 @@
+"""What is inside attached PDFs and images: their text and their barcodes.
+
+Boarding passes, rail tickets and invoices often come only as a PDF or a picture. ``scan``
+reads such a file: the text of a PDF's pages (for search and the detail view) and the barcodes
+(PDF417, Aztec, QR, DataMatrix) on its pages or in the image, which ``importers.bookings.tickets``
+turns into bookings.
+
+Reading untrusted PDFs and images is the riskiest work kluis does: a few kilobytes can inflate
+to gigabytes, ask for a billion pixels or send a decoder into a loop, and a PDF engine that runs
+out of memory aborts its process. So the decoders (pypdfium2, Pillow, zxing-cpp) never run in
+kluis's own processes: a reader child (``importers.scan.child``) does the work under a memory
+limit and an alarm, and this side waits for it with a deadline (``importers.scan.sandbox``). The
+heavy libraries are loaded only there, and only when a PDF or image is met.
+
+Limits, each ending in a note rather than an error (the file itself is always kept as it is):
+
+- files over ``MAX_BYTES`` are not read; of one mail, at most ``MAX_ATTACHMENTS`` files are,
+  and no more once ``MAIL_SECONDS`` were spent on its files;
+- a PDF is read up to its first ``MAX_PAGES`` pages and ``MAX_TEXT`` characters;
+- images over ``MAX_IMAGE_PIXELS`` are refused before anything is decoded; pages and images are
+  searched for barcodes at ``SCAN_PIXELS`` at most;
+- a document's reading stops between pages once ``TIME_BUDGET`` seconds are spent, the reader
+  is ended after ``READ_SECONDS``, and it may use ``READER_MEMORY`` bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from vault.records import Attachment
+
+Kind = Literal["pdf", "image"]
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ATTACHMENTS = 10
+MAX_PAGES = 10
+MAX_TEXT = 100_000
+MAX_IMAGE_PIXELS = 50_000_000
+SCAN_PIXELS = 8_000_000
+MAX_BARCODES = 20
+MAX_BARCODE_CHARS = 4096
+TIME_BUDGET = 5.0
+MAIL_SECONDS = 10.0
+READ_SECONDS = 10
+READER_MEMORY = 512 * 1024 * 1024
+
+_PDF_MAGIC = b"%PDF-"
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+_PDF_TYPES = ("application/pdf", "application/x-pdf")
+_IMAGE_TYPES = ("image/png", "image/jpeg", "image/pjpeg", "image/gif", "image/webp")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+_CACHE_SIZE = 64
+# The same logo or pass comes with many mails: what it held is remembered by its hash.
+_cache: OrderedDict[tuple[Kind, str], Scan] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Barcode:
+    """One barcode found in a file."""
+
+    symbology: str
+    """``PDF417``, ``Aztec``, ``QRCode`` or ``DataMatrix``."""
+    text: str | None
+    """What it encodes, or None for binary content (a UIC rail ticket's compressed data)."""
+    size: int
+    """How many bytes it encodes."""
+
+    def line(self) -> str:
+        """The barcode as one line of the item's text."""
+        content = self.text if self.text is not None else f"binary data, {self.size:,} bytes"
+        return f"{self.symbology} barcode: {content}"
+
+
+@dataclass(slots=True)
+class Scan:
+    """What reading one PDF or image gave: text, barcodes, and notes on what was not read."""
+
+    filename: str = ""
+    text: str = ""
+    barcodes: list[Barcode] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def section(self) -> str:
+        """The file's part of its item's text: a heading, the text, the barcodes, the notes."""
+        lines = [self.text.strip()] if self.text.strip() else []
+        lines += [code.line() for code in self.barcodes]
+        lines += [f"Note: {note}" for note in self.notes]
+        return f"── {self.filename} ──\n" + "\n".join(lines) if lines else ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The scan as the reader child sends it."""
+        return {
+            "text": self.text,
+            "barcodes": [[c.symbology, c.text, c.size] for c in self.barcodes],
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, filename: str) -> Scan:
+        """A scan from the reader's reply; anything not of the agreed shape is dropped."""
+        if not isinstance(data, dict):
+            return cls(filename, notes=["the reader's reply was not understood"])
+        text = data.get("text")
+        codes = data.get("barcodes")
+        notes = data.get("notes")
+        return cls(
+            filename=filename,
+            text=text[:MAX_TEXT] if isinstance(text, str) else "",
+            barcodes=[
+                Barcode(
+                    str(c[0]), c[1][:MAX_BARCODE_CHARS] if isinstance(c[1], str) else None, c[2]
+                )
+                for c in (codes if isinstance(codes, list) else [])[:MAX_BARCODES]
+                if isinstance(c, list) and len(c) == 3 and isinstance(c[2], int)
+            ],
+            notes=[n for n in (notes if isinstance(notes, list) else []) if isinstance(n, str)],
+        )
+
+
+def kind_of(filename: str, mime: str, data: bytes) -> Kind | None:
+    """``pdf`` or ``image`` if the file is one by its first bytes or by what it claims to be."""
+    name = filename.casefold()
+    if _PDF_MAGIC in data[:1024] or mime in _PDF_TYPES or name.endswith(".pdf"):
+        return "pdf"
+    if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return "image"
+    if mime in _IMAGE_TYPES or name.endswith(_IMAGE_SUFFIXES):
+        return "image"
+    return None
+
+
+def scan_document(data: bytes, kind: Kind, filename: str) -> Scan:
+    """Read one PDF or image in the reader child; never raises (trouble becomes a note)."""
+    if len(data) > MAX_BYTES:
+        return Scan(filename, notes=[_too_big(len(data))])
+    key = (kind, hashlib.sha256(data).hexdigest())
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return Scan(filename, cached.text, list(cached.barcodes), list(cached.notes))
+    from importers.scan.sandbox import ReaderFailed, read_in_sandbox
+
+    try:
+        scan = Scan.from_json(read_in_sandbox(kind, data), filename)
+    except ReaderFailed as exc:
+        return Scan(filename, notes=[f"not read: {exc}"])
+    with _cache_lock:
+        _cache[key] = scan
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return scan
+
+
+def scan_attachments(attachments: list[Attachment]) -> list[Scan]:
+    """The scans of a mail's PDFs and images, in order. Past ``MAX_ATTACHMENTS`` files or
+    ``MAIL_SECONDS`` of reading, the rest get only a note."""
+    scans: list[Scan] = []
+    started = time.monotonic()
+    for attachment in attachments:
+        kind = kind_of(attachment.filename, attachment.mime, attachment.data)
+        if kind is None:
+            continue
+        if len(scans) >= MAX_ATTACHMENTS:
+            note = f"not read: kluis reads the first {MAX_ATTACHMENTS} PDFs and images of a mail"
+        elif time.monotonic() - started > MAIL_SECONDS:
+            note = f"not read: the {MAIL_SECONDS:.0f} s kluis gives one mail's files were spent"
+        else:
+            scans.append(scan_document(attachment.data, kind, attachment.filename))
+            continue
+        scans.append(Scan(attachment.filename, notes=[note]))
+    return scans
+
+
+def with_scans(body: str, scans: list[Scan]) -> str:
+    """``body`` followed by what the scans found, so that search finds it too."""
+    sections = [section for scan in scans if (section := scan.section())]
+    return "\n\n".join([body, *sections] if body.strip() else sections)
+
+
+def _too_big(size: int) -> str:
+    return f"not read: {size:,} bytes is more than the {MAX_BYTES // 2**20} MB kluis reads"

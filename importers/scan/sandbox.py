@@ -1,0 +1,206 @@
+"""The reader child: PDFs and images are decoded in a process of their own, never in kluis's.
+
+One child per kluis process (the main one and each parse worker), started when the first PDF or
+image is met and reused for the next ones. It runs ``importers.scan.child`` in an isolated Python
+with an environment that holds no secret of the parent's, reads requests on its stdin and answers on
+its stdout, each message a frame: four bytes of length, then the bytes. A request is a JSON
+header (``{"kind": "pdf"}``) and the file's bytes; the answer is ``Scan.to_json`` as JSON.
+
+A child that dies (out of memory, its alarm, a crash) or misses the deadline is ended and the
+file gets a note saying why; the next file starts a new child. A forked parse worker never
+shares its parent's child: it forgets it and starts its own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from importers.scan import READ_SECONDS, READER_MEMORY
+
+START_SECONDS = 15.0
+"""What the child may take to start and load its libraries, on top of ``READ_SECONDS``."""
+MAX_REPLY = 8 * 1024 * 1024
+_LENGTH = struct.Struct(">I")
+# Isolated mode (-I: no PYTHON* variables, no user site, no current folder on the path), with the
+# folder kluis runs from put on the path, however kluis was installed.
+_ROOT = str(Path(__file__).resolve().parents[2])
+_CHILD = [
+    sys.executable,
+    "-I",
+    "-c",
+    "import sys; sys.path.insert(0, sys.argv[1]); from importers.scan.child import main; main()",
+    _ROOT,
+]
+# What the child gets of the environment: nothing of the parent's (KLUIS_PASSPHRASE stays there).
+_ENVIRONMENT = {"LC_ALL": "C.UTF-8"}
+
+
+class ReaderFailed(Exception):
+    """The reader child could not read a file; the message says why, for the file's note."""
+
+
+def write_frame(fd: int, payload: bytes) -> None:
+    """Write one frame to ``fd`` (blocking)."""
+    view = memoryview(_LENGTH.pack(len(payload)) + payload)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def read_frame(fd: int, limit: int, deadline: float | None = None) -> bytes | None:
+    """One frame from ``fd``; None at end of file before a frame starts.
+
+    Raises:
+        TimeoutError: ``deadline`` (a ``time.monotonic`` value) passed first.
+        EOFError: the stream ended inside a frame.
+        ValueError: the frame is longer than ``limit``.
+    """
+    head = _read_exactly(fd, _LENGTH.size, deadline)
+    if not head:
+        return None
+    (size,) = _LENGTH.unpack(head)
+    if size > limit:
+        raise ValueError(f"a message of {size:,} bytes, more than {limit:,}")
+    payload = _read_exactly(fd, size, deadline)
+    if len(payload) < size:
+        raise EOFError("the stream ended inside a message")
+    return payload
+
+
+def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
+    """``size`` bytes, or fewer if the stream ends; an empty stream gives b""."""
+    chunks: list[bytes] = []
+    wanted = size
+    while wanted:
+        wait = None if deadline is None else deadline - time.monotonic()
+        if wait is not None and (wait <= 0 or not select.select([fd], [], [], wait)[0]):
+            raise TimeoutError
+        chunk = os.read(fd, min(wanted, 1 << 20))
+        if not chunk:
+            if chunks:
+                raise EOFError("the stream ended inside a message")
+            break
+        chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks)
+
+
+class _Reader:
+    """This process's reader child, started on first use."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def read(self, kind: str, data: bytes) -> Any:
+        """The child's answer for one file.
+
+        Raises:
+            ReaderFailed: the child failed or took too long; it has been ended.
+        """
+        with self.lock:
+            process = self.process or self._start()
+            assert process.stdin is not None and process.stdout is not None
+            deadline = time.monotonic() + READ_SECONDS + START_SECONDS
+            try:
+                write_frame(process.stdin.fileno(), json.dumps({"kind": kind}).encode())
+                write_frame(process.stdin.fileno(), data)
+                reply = read_frame(process.stdout.fileno(), MAX_REPLY, deadline)
+                if reply is None:
+                    raise EOFError
+                return json.loads(reply)
+            except (OSError, EOFError, TimeoutError, ValueError) as exc:
+                raise ReaderFailed(self._end(process, exc)) from None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        try:
+            self.process = subprocess.Popen(
+                _CHILD,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=_ENVIRONMENT,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise ReaderFailed(f"the reader could not start ({exc.strerror or exc})") from None
+        return self.process
+
+    def _end(self, process: subprocess.Popen[bytes], exc: BaseException) -> str:
+        """End the child after ``exc``; why it failed, in words."""
+        self.process = None
+        if isinstance(exc, TimeoutError):
+            process.kill()
+        try:
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+        _close(process)
+        signals = {-getattr(signal, name, 0): name for name in ("SIGALRM", "SIGABRT", "SIGKILL")}
+        if isinstance(exc, TimeoutError) or signals.get(code) == "SIGALRM":
+            return f"reading it took longer than {READ_SECONDS} s"
+        if signals.get(code) in ("SIGABRT", "SIGKILL"):  # PDFium aborts when out of memory
+            return f"reading it needed more than {READER_MEMORY // 2**20} MB of memory"
+        if code == 0 and isinstance(exc, ValueError):
+            return f"the reader's answer was not understood ({exc})"
+        return f"the reader stopped ({_exit_status(code)})"
+
+    def close(self) -> None:
+        """End the child at exit: it stops when its stdin closes."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        _close(process)
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def forget(self) -> None:
+        """In a forked child process: drop the parent's reader without touching it."""
+        if self.process is not None:
+            _close(self.process)
+        self.process = None
+        self.lock = threading.Lock()
+
+
+def _close(process: subprocess.Popen[bytes]) -> None:
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            stream.close()
+
+
+def _exit_status(code: int) -> str:
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit status {code}"
+
+
+_READER = _Reader()
+atexit.register(_READER.close)
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_READER.forget)
+
+
+def read_in_sandbox(kind: str, data: bytes) -> Any:
+    """The reader child's answer (``Scan.to_json``) for one file.
+
+    Raises:
+        ReaderFailed: it could not be read; the message says why.
+    """
+    return _READER.read(kind, data)
