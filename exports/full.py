@@ -3,7 +3,8 @@
 One JSON Lines file per table (JSON columns decoded, times kept as stored plus ISO 8601 where
 the store keeps epoch seconds), attachments and original items as files, and ``schema.json``
 plus ``README.md`` saying what every field means. The folder is 0700 and every file 0600:
-the export is as private as the data in it, only no longer encrypted.
+the export is as private as the data in it, only no longer encrypted. Until it is whole it is
+``FOLDER.partial-PID/FOLDER`` beside a note saying so, and the next export removes it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, text
 from vault.blobs import get_blob
 from vault.errors import UsageError
 from vault.fsutil import FILE_MODE, make_private_folder
+from vault.leftovers import Swept, partial, sweep
 from vault.timefmt import iso
 
 FORMAT = "kluis-export"
@@ -90,6 +92,8 @@ class ExportSummary:
     folder: Path
     rows: dict[str, int] = field(default_factory=dict)
     files: int = 0
+    swept: Swept = field(default_factory=Swept)
+    """What killed exports had left beside ``folder``, removed first."""
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -248,19 +252,32 @@ def _readme(schema: dict[str, Any]) -> str:
 def export_all(conn: Connection, folder: Path) -> ExportSummary:
     """Write the whole vault to ``folder`` (which must be new or empty).
 
+    It is written in ``FOLDER.partial-PID/`` beside an ``INCOMPLETE`` note and moved to
+    ``folder`` by one rename at the end, after removing what killed exports left beside it
+    (``vault.leftovers``): a killed export leaves a folder that says it is incomplete.
+
     Raises:
         UsageError: ``folder`` is a file or is not empty.
     """
+    _check_empty(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    swept = sweep(folder.parent, "export")
+    try:
+        with partial(folder) as work:
+            writer = _Writer(conn, work)
+            tables = _tables(conn)
+            for table in tables:
+                writer.table(table)
+            schema = _schema(conn, tables, writer.summary.rows)
+            schema_json = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+            _write_private(work / "schema.json", schema_json.encode())
+            _write_private(work / "README.md", _readme(schema).encode("utf-8"))
+    except OSError:
+        _check_empty(folder)  # something else filled it meanwhile: say so
+        raise
+    return ExportSummary(folder, writer.summary.rows, writer.summary.files, swept)
+
+
+def _check_empty(folder: Path) -> None:
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(f"{folder} is not an empty folder; export into a new one")
-    make_private_folder(folder)
-    writer = _Writer(conn, folder)
-    tables = _tables(conn)
-    for table in tables:
-        writer.table(table)
-    schema = _schema(conn, tables, writer.summary.rows)
-    _write_private(
-        folder / "schema.json", (json.dumps(schema, indent=2, ensure_ascii=False) + "\n").encode()
-    )
-    _write_private(folder / "README.md", _readme(schema).encode("utf-8"))
-    return writer.summary

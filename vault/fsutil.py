@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from pathlib import Path
 
@@ -23,8 +24,18 @@ def create_private_file(path: Path) -> None:
     path.chmod(FILE_MODE)
 
 
-def _fsync_folder(path: Path) -> None:
-    # Not every platform can open a directory; durability there is best effort.
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's contents (hex), read a MiB at a time."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync_folder(path: Path) -> None:
+    """Make a rename or removal in ``path`` durable (best effort: not every platform can open
+    a folder)."""
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -33,15 +44,18 @@ def _fsync_folder(path: Path) -> None:
             os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes, *, backup: bool = False) -> None:
+def write_atomically(
+    path: Path, data: bytes, *, backup: bool = False, tmp: Path | None = None
+) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
 
-    Writes a 0600 temporary file beside it, fsyncs, renames over it and fsyncs the folder.
-    With ``backup``, the previous contents are kept (the same way) as ``<name>.bak``.
+    Writes a 0600 temporary file beside it (``tmp``, by default ``.NAME.PID.tmp``), fsyncs,
+    renames over it and fsyncs the folder. With ``backup``, the previous contents are kept
+    (the same way) as ``<name>.bak``.
     """
     if backup and path.exists():
         write_atomically(path.with_name(path.name + ".bak"), path.read_bytes())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = tmp or path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -52,4 +66,4 @@ def write_atomically(path: Path, data: bytes, *, backup: bool = False) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)

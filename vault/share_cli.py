@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
+    from vault.leftovers import Swept
     from vault.store import Store
 
 HISTORY_HELP = "none (default), bookings, all, or since:YYYY-MM-DD"
@@ -345,7 +346,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     rows = sum(summary.rows.values())
     print(f"Exported {rows:,} rows in {len(summary.rows)} tables and {summary.files:,} files to")
     print(f"{folder} (unencrypted: keep it safe; README.md explains the files)")
+    _say_swept(summary.swept, "exports")
     return 0
+
+
+def _say_swept(swept: Swept, what: str) -> None:
+    if swept.count:
+        print(f"Removed {swept} that interrupted {what} had left there.")
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -364,6 +371,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         f"Backup written to {summary.path} ({summary.size / 1e6:.1f} MB, sha256 "
         f"{summary.sha256[:16]}…). It opens with this vault's passphrase."
     )
+    _say_swept(summary.swept, "backups")
     return 0
 
 
