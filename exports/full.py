@@ -259,7 +259,7 @@ def export_all(conn: Connection, folder: Path) -> ExportSummary:
     Raises:
         UsageError: ``folder`` is a file or is not empty.
     """
-    _check_empty(folder)
+    check_folder(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     swept = sweep(folder.parent, "export")
     try:
@@ -273,11 +273,16 @@ def export_all(conn: Connection, folder: Path) -> ExportSummary:
             _write_private(work / "schema.json", schema_json.encode())
             _write_private(work / "README.md", _readme(schema).encode("utf-8"))
     except OSError:
-        _check_empty(folder)  # something else filled it meanwhile: say so
+        check_folder(folder)  # something else filled it meanwhile: say so
         raise
     return ExportSummary(folder, writer.summary.rows, writer.summary.files, swept)
 
 
-def _check_empty(folder: Path) -> None:
+def check_folder(folder: Path) -> None:
+    """Refuse an export folder that is a file or is not empty.
+
+    Raises:
+        UsageError: it is.
+    """
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(f"{folder} is not an empty folder; export into a new one")

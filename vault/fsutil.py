@@ -44,18 +44,34 @@ def fsync_folder(path: Path) -> None:
             os.close(fd)
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's counts as alive): a temporary file
+    named for a process that is gone is a killed run's leftover."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_atomically(
     path: Path, data: bytes, *, backup: bool = False, tmp: Path | None = None
 ) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
 
-    Writes a 0600 temporary file beside it (``tmp``, by default ``.NAME.PID.tmp``), fsyncs,
-    renames over it and fsyncs the folder. With ``backup``, the previous contents are kept
-    (the same way) as ``<name>.bak``.
+    Writes a 0600 temporary file beside it (``tmp``, by default ``.NAME.PID.tmp``, after
+    removing those of killed writes), fsyncs, renames over it and fsyncs the folder. With
+    ``backup``, the previous contents are kept (the same way) as ``<name>.bak``.
     """
     if backup and path.exists():
         write_atomically(path.with_name(path.name + ".bak"), path.read_bytes())
-    tmp = tmp or path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if tmp is None:
+        _remove_killed_temporaries(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -67,3 +83,19 @@ def write_atomically(
         tmp.unlink(missing_ok=True)
         raise
     fsync_folder(path.parent)
+
+
+def _remove_killed_temporaries(path: Path) -> None:
+    # ``.NAME.PID.tmp`` of a process that is gone: a write of this very file that was killed.
+    prefix = f".{path.name}."
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            pid = entry.name[len(prefix) : -len(".tmp")]
+            if (
+                entry.name.startswith(prefix)
+                and entry.name.endswith(".tmp")
+                and pid.isdecimal()
+                and entry.is_file(follow_symlinks=False)
+                and not process_alive(int(pid))
+            ):
+                Path(entry.path).unlink()

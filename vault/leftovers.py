@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vault.fsutil import FILE_MODE, fsync_folder
+from vault.fsutil import FILE_MODE, fsync_folder, process_alive
 
 INCOMPLETE = "INCOMPLETE"
 _INCOMPLETE_TEXT = (
@@ -39,7 +39,7 @@ _INCOMPLETE_TEXT = (
 _SIGNATURE = _INCOMPLETE_TEXT.split("{", 1)[0].encode()
 _WORK = re.compile(r"\.kluis-(?P<kind>[a-z]+)-(?P<pid>[1-9]\d*)-[0-9a-z_]{8}(?:\.tmp)?")
 _PARTIAL = re.compile(r".+\.partial-(?P<pid>[1-9]\d*)")
-# kluis before 0.9 named its work folders ``.kluis-backup-XXXXXXXX`` (mkdtemp, no pid) and left
+# kluis up to 0.1.0 named its work folders ``.kluis-backup-XXXXXXXX`` (mkdtemp, no pid) and left
 # them behind when killed: removed once nothing in them changed for an hour and they hold only
 # what a backup or restore puts there.
 _UNNAMED = re.compile(r"\.kluis-(?P<kind>backup|restore)-[0-9a-z_]{8}")
@@ -60,19 +60,6 @@ class Swept:
     def __str__(self) -> str:
         what = "leftover" if self.count == 1 else "leftovers"
         return f"{self.count} {what} ({self.size / 1e6:.1f} MB)"
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (on this machine; another user's counts as alive)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def work_folder(near: Path, kind: str) -> Path:

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vault.fsutil import sha256_file, write_atomically
-from vault.leftovers import process_alive, work_file
+from vault.fsutil import process_alive, sha256_file, write_atomically
+from vault.leftovers import work_file
 from vault.store import RawConnection, execute
 
 if TYPE_CHECKING:
@@ -114,6 +114,8 @@ class Outbox:
 
     def deliver(self, store: Store) -> None:
         """Write every file and clear its entry; if that fails, take them all back."""
+        if not self._files:
+            return
         try:
             for entry, data in self._files:
                 write_atomically(entry.path, data, tmp=entry.temp)
@@ -148,25 +150,20 @@ def unsettled(conn: Connection | RawConnection) -> bool:
     return any(not process_alive(entry.pid) for entry in entries(conn))
 
 
-def settle(conn: RawConnection) -> int:
-    """Take back, in one transaction, every entry whose process is gone; how many were."""
+def settle(conn: RawConnection) -> None:
+    """Take back, in one transaction, every entry whose process is gone."""
     # IMMEDIATE: wait for the write lock before reading, so two starts settle one after another.
     conn.execute("BEGIN IMMEDIATE")
     try:
-        taken = 0
         for entry in entries(conn):
-            if process_alive(entry.pid):
-                continue
-            try:
-                _take_back(conn, entry)
-            except OSError:
-                continue  # a file we may not remove (now): keep its row, try at the next open
-            taken += 1
+            if not process_alive(entry.pid):
+                # A file we may not remove (now) raises: its row stays until the next open.
+                with contextlib.suppress(OSError):
+                    _take_back(conn, entry)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return taken
 
 
 def forget(conn: RawConnection) -> None:
@@ -177,10 +174,15 @@ def forget(conn: RawConnection) -> None:
 
 def _take_back(conn: Connection | RawConnection, entry: Entry) -> None:
     # The files first: if this stops half-way the entry is still there for the next try.
-    entry.temp.unlink(missing_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        if sha256_file(entry.path) == entry.sha256:  # only what this run wrote, never a user's file
-            entry.path.unlink()
+    _remove(entry.temp)
+    _remove(entry.path, entry.sha256)  # only what this run wrote, never a user's file
     for kind, row in entry.undo:
         execute(conn, UNDO[kind], {"id": row})
     execute(conn, "DELETE FROM meta WHERE key = :k", {"k": entry.key})
+
+
+def _remove(path: Path, sha256: str | None = None) -> None:
+    """Delete ``path`` (if its contents have that digest); a path that is not there is fine."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        if sha256 is None or sha256_file(path) == sha256:
+            path.unlink()

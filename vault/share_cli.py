@@ -336,11 +336,10 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``kluis export --out DIR``."""
-    from exports.full import export_all
+    from exports.full import check_folder, export_all
 
     folder = Path(args.out).expanduser()
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise UsageError(f"{folder} is not an empty folder; export into a new one")
+    check_folder(folder)  # before unlocking
     with _opened(args) as store, store.read() as conn:
         summary = export_all(conn, folder)
     rows = sum(summary.rows.values())

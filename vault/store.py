@@ -258,6 +258,7 @@ def _settle_outbox(path: Path, dek: bytes) -> None:
 
     conn = connect_raw(path, dek)
     try:
+        conn.execute("PRAGMA busy_timeout = 200")  # a start never waits for another's write
         outbox.settle(conn)
     except sqlcipher3.OperationalError:
         pass  # another kluis is writing: the next start settles them (reads never wait)

@@ -45,12 +45,12 @@ from tests.hardening.harness import (
 from vault.blobs import put_blob
 from vault.store import raw_connection
 
-MAILS = 3000
-BLOB_MB = 40  # incompressible bytes, so that a backup and a restore take about a second
+MAILS = 3000 if LONG else 1000
+BLOB_MB = 40 if LONG else 8  # incompressible: a backup or restore of 40 MB takes about a second
 SEED = int(os.environ.get("KLUIS_HARDENING_SEED", "0")) or random.randrange(1, 2**32)
-STEP_KILLS = 60 if LONG else 4
+STEP_KILLS = 60 if LONG else 3
 """Kill points per command: every step when there are fewer (the last ones always)."""
-RANDOM_KILLS = 30 if LONG else 2
+RANDOM_KILLS = 30 if LONG else 1
 
 # The CLI as ``python -m vault``, dying right after its STEP-th call of one of STEP_CALLS (0: never;
 # the number of steps taken is written to stderr at exit, to choose the kill points).
@@ -222,7 +222,7 @@ def runs(
 
 @pytest.fixture(scope="module")
 def big_vault(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A vault of 3,000 mails from 7 shops, a profile, and 40 MB of attachment bytes."""
+    """A vault of MAILS mails from 7 shops, a profile, and BLOB_MB of attachment bytes."""
     root = tmp_path_factory.mktemp("big")
     folder = root / "vault"
     make_vault(folder)
@@ -260,6 +260,13 @@ def interactions(vault: Path) -> int:
             return int(conn.execute(text("SELECT count(*) FROM interaction")).scalar_one())
     finally:
         store.close()
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           check=True, capture_output=True)  # fmt: skip
+    return int(child.stdout)
 
 
 def sha256(path: Path) -> str:
@@ -430,6 +437,122 @@ def test_a_killed_share_leaves_no_package_without_its_ledger_row_nor_the_reverse
         assert done.returncode == 0, (how, done.stderr.decode(errors="replace"))
         figures.after_next_run.add(packages_match_the_ledger(kluis, folder, how))
     figures.report()
+
+
+def test_a_killed_revoke_takes_back_its_letter_and_the_revocation_together(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    letters, packages = tmp_path / "letters", tmp_path / "packages"
+    letters.mkdir()
+    packages.mkdir()
+    figures = Figures("revoke --out")
+
+    def share(name: str) -> None:
+        done = kluis.run(
+            "share",
+            "KLM",
+            "--fields",
+            "name",
+            "--purpose",
+            "Loyalty",
+            "--out",
+            str(packages / name),
+        )
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+
+    share("first.zip")
+    # Run N revokes disclosure N + 1: each round shares once more for the next run to revoke.
+    rounds = runs(
+        kluis, figures, lambda n: ["revoke", str(n + 1), "--out", str(letters / f"{n}.txt")]
+    )
+    for number, how in rounds:
+        figures.after_kill.add(leftovers(letters, lambda entry: entry.suffix == ".txt"))
+        revoked = {r["id"] for r in ledger(kluis) if r["status"] == "revoked"}  # the next start
+        requests = {r["disclosure_id"]: r["letter_path"] for r in kluis.json("gdpr", "status")}
+        assert set(requests) == revoked, how
+        left = leftovers(letters, {Path(str(p)) for p in requests.values()}.__contains__)
+        figures.after_next_run.add(left)
+        assert left.count == 0, (how, sorted(p.name for p in letters.iterdir()), requests)
+        assert (number + 1 in revoked) == (letters / f"{number}.txt").exists(), how
+        share(f"round-{number}.zip")
+    figures.report()
+
+
+def test_a_share_that_cannot_be_written_records_nothing(kluis: Kluis, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the package's folder should be")
+    done = kluis.run(
+        "share", "KLM", "--fields", "name", "--purpose", "x", "--out", str(blocker / "p.zip")
+    )
+    assert done.returncode != 0 and b"Traceback" not in done.stderr, done.stderr
+    assert ledger(kluis) == []
+
+
+def test_the_next_run_removes_only_what_killed_kluis_runs_left(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    gone = dead_pid()
+    hours_ago = time.time() - 7200
+
+    def made(name: str, files: dict[str, str], *, old: bool = False) -> Path:
+        path = folder / name
+        path.mkdir()
+        for file, content in files.items():
+            (path / file).write_text(content)
+            if old:
+                os.utime(path / file, (hours_ago, hours_ago))
+        if old:
+            os.utime(path, (hours_ago, hours_ago))
+        return path
+
+    removed = {
+        made(f".kluis-backup-{gone}-a1b2c3d4", {"vault.db": "x" * 1000, "backup.tar": "y"}),
+        made(".kluis-backup-k2x9_qpz", {"vault.db": "x", "backup.tar": "y"}, old=True),
+        made(f"export.partial-{gone}", {"INCOMPLETE": "kluis: the export in export/ beside"}),
+        made(f"empty.partial-{gone}", {}),
+    }
+    kept = {
+        made(f".kluis-backup-{os.getpid()}-a1b2c3d4", {"vault.db": "x"}),  # still running
+        made(".kluis-backup-m3n4o5p6", {"vault.db": "x", "notes.txt": "mine"}, old=True),
+        made(".kluis-backup-q7r8s9t0", {"vault.db": "x", "backup.tar": "y"}),  # not old yet
+        made(f".kluis-restore-{gone}-a1b2c3d4", {"vault.db": "x"}),  # a restore's: not ours here
+        made(f"holiday.partial-{gone}", {"photo.jpg": "mine"}),
+        made(f"letters.partial-{gone}", {"INCOMPLETE": "my own note"}),
+    }
+    elsewhere = made("elsewhere", {"vault.db": "precious"})
+    link = folder / f".kluis-backup-{gone}-e5f6g7h8"
+    link.symlink_to(elsewhere)
+    kept |= {elsewhere, link}
+
+    backup = kluis.run("backup", "--out", str(folder / "vault.kluis-backup"))
+    assert backup.returncode == 0, backup.stderr
+    assert b"Removed 2 leftovers" in backup.stdout, backup.stdout
+    export = kluis.run("export", "--out", str(folder / "export"))
+    assert export.returncode == 0, export.stderr
+    assert b"Removed 2 leftovers" in export.stdout, export.stdout
+    left = set(folder.iterdir()) - {folder / "vault.kluis-backup", folder / "export"}
+    assert left == kept, (sorted(p.name for p in left), sorted(p.name for p in removed))
+    assert (elsewhere / "vault.db").read_text() == "precious"
+
+
+def test_the_next_write_of_a_file_removes_the_temporary_copies_killed_writes_left(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    gone = dead_pid()
+    calendar = tmp_path / "trips.ics"
+    killed = tmp_path / f".trips.ics.{gone}.tmp"  # what a kill between write and rename leaves
+    killed.write_text("BEGIN:VCALENDAR (half)")
+    running = tmp_path / f".trips.ics.{os.getpid()}.tmp"  # a write still going on
+    running.write_text("BEGIN:VCALENDAR")
+    others = [tmp_path / f".trips.ics.{gone}.swp", tmp_path / f".other.ics.{gone}.tmp"]
+    for other in others:
+        other.write_text("not a temporary copy of trips.ics")
+    done = kluis.run("bookings", "--ics", str(calendar))
+    assert done.returncode == 0, done.stderr
+    assert calendar.exists() and not killed.exists()
+    assert running.exists() and all(other.exists() for other in others)
 
 
 # --- company merge ------------------------------------------------------------------------------
