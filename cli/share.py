@@ -20,6 +20,7 @@ from vault.errors import UsageError
 from vault.text import visible_line
 
 if TYPE_CHECKING:
+    from vault.leftovers import Swept
     from vault.store import Store
 
 HISTORY_HELP = "none (default), bookings, all, or since:YYYY-MM-DD"
@@ -338,17 +339,22 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``kluis export --out DIR``."""
-    from exports.full import export_all
+    from exports.full import check_folder, export_all
 
     folder = Path(args.out).expanduser()
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise UsageError(f"{folder} is not an empty folder; export into a new one")
+    check_folder(folder)  # before unlocking
     with _opened(args) as store, store.read() as conn:
         summary = export_all(conn, folder)
     rows = sum(summary.rows.values())
     print(f"Exported {rows:,} rows in {len(summary.rows)} tables and {summary.files:,} files to")
     print(f"{folder} (unencrypted: keep it safe; README.md explains the files)")
+    _say_swept(summary.swept, "exports")
     return 0
+
+
+def _say_swept(swept: Swept, what: str) -> None:
+    if swept.count:
+        print(f"Removed {swept} that interrupted {what} had left there.")
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -366,6 +372,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         f"Backup written to {summary.path} ({summary.size / 1e6:.1f} MB, sha256 "
         f"{summary.sha256[:16]}…). It opens with this vault's passphrase."
     )
+    _say_swept(summary.swept, "backups")
     return 0
 
 

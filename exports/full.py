@@ -3,7 +3,8 @@
 One JSON Lines file per table (JSON columns decoded, times kept as stored plus ISO 8601 where
 the store keeps epoch seconds), attachments and original items as files, and ``schema.json``
 plus ``README.md`` saying what every field means. The folder is 0700 and every file 0600:
-the export is as private as the data in it, only no longer encrypted.
+the export is as private as the data in it, only no longer encrypted. Until it is whole it is
+``FOLDER.partial-PID/FOLDER`` beside a note saying so, and the next export removes it.
 
 ``kluis doctor --salvage DIR`` writes the same format from a damaged vault: it hands in a
 ``vault.salvage.SalvageReader`` as the source, which skips the rows it cannot read and lists them
@@ -27,6 +28,7 @@ from sqlalchemy import Connection, text
 from vault.blobs import get_blob
 from vault.errors import UsageError
 from vault.fsutil import FILE_MODE, make_private_folder
+from vault.leftovers import Swept, partial, sweep
 from vault.salvage import id_ranges
 from vault.timefmt import iso
 
@@ -97,6 +99,8 @@ class ExportSummary:
     files: int = 0
     unreadable_files: int = 0
     """Files that rows name but whose bytes could not be read (only from a damaged vault)."""
+    swept: Swept = field(default_factory=Swept)
+    """What killed exports had left beside ``folder``, removed first."""
 
 
 class ExportSource(Protocol):
@@ -306,20 +310,40 @@ def export_all(conn: Connection | ExportSource, folder: Path) -> ExportSummary:
     """Write the whole vault to ``folder`` (which must be new or empty), read in one
     transaction on ``conn`` or, from a damaged vault, what a salvage reader can read.
 
+    It is written in ``FOLDER.partial-PID/`` beside an ``INCOMPLETE`` note and moved to
+    ``folder`` by one rename at the end, after removing what killed exports left beside it
+    (``vault.leftovers``): a killed export leaves a folder that says it is incomplete.
+
     Raises:
         UsageError: ``folder`` is a file or is not empty.
     """
+    check_folder(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    swept = sweep(folder.parent, "export")
+    try:
+        with partial(folder) as work:
+            source = _Vault(conn) if isinstance(conn, Connection) else conn
+            writer = _Writer(source, work)
+            tables = _tables(source)
+            for table in tables:
+                writer.table(table)
+            schema = _schema(source, tables, writer.summary.rows)
+            schema_json = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+            _write_private(work / "schema.json", schema_json.encode())
+            _write_private(work / "README.md", _readme(schema).encode("utf-8"))
+    except OSError:
+        check_folder(folder)  # something else filled it meanwhile: say so
+        raise
+    return ExportSummary(
+        folder, writer.summary.rows, writer.summary.files, writer.summary.unreadable_files, swept
+    )
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse an export folder that is a file or is not empty.
+
+    Raises:
+        UsageError: it is.
+    """
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(f"{folder} is not an empty folder; export into a new one")
-    make_private_folder(folder)
-    source = _Vault(conn) if isinstance(conn, Connection) else conn
-    writer = _Writer(source, folder)
-    tables = _tables(source)
-    for table in tables:
-        writer.table(table)
-    schema = _schema(source, tables, writer.summary.rows)
-    _write_private(
-        folder / "schema.json", (json.dumps(schema, indent=2, ensure_ascii=False) + "\n").encode()
-    )
-    _write_private(folder / "README.md", _readme(schema).encode("utf-8"))
-    return writer.summary

@@ -1,14 +1,12 @@
 """``kluis share``: a package of exactly the chosen fields and history, recorded in the ledger.
 
-Order of work, so that the ledger and the file never disagree: the disclosure row is
-inserted first (the receipt cites its id), the package is built and written, then the row
-gets the package's path and digest, all in the caller's transaction. A failure anywhere
-removes the file and rolls the row back.
+The disclosure row is inserted first (the receipt cites its id) and the package is built, in
+the caller's transaction; ``exports.sharing`` writes it through ``vault.outbox``, so that the
+ledger and the disk never disagree, not even after a kill.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -27,7 +25,6 @@ from exports.receipt import Controller, build_receipt, new_receipt_id
 from exports.vcard import vcard
 from vault import ledger
 from vault.errors import UsageError
-from vault.fsutil import write_atomically
 from vault.keys import RECOVERY_ALPHABET
 from vault.profile import ProfileValue, load_profile, redact, spec_for
 from vault.queries import find_company
@@ -327,33 +324,3 @@ def unpack(data: bytes, fmt: str, password: str | None) -> dict[str, bytes]:
     with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
         archive.setpassword(password.encode("ascii"))
         return {name: archive.read(name) for name in archive.namelist()}
-
-
-def write_built(conn: Connection, built: BuiltShare) -> ShareResult:
-    """Write a built package to its path and complete its disclosure row."""
-    digest = hashlib.sha256(built.data).hexdigest()
-    write_atomically(built.path, built.data)
-    try:
-        ledger.complete_disclosure(conn, built.disclosure_id, str(built.path), digest)
-    except BaseException:
-        built.path.unlink(missing_ok=True)
-        raise
-    return ShareResult(
-        built.disclosure_id,
-        built.company,
-        built.path,
-        digest,
-        built.keys,
-        built.items,
-        built.bookings,
-        built.password,
-    )
-
-
-def share(conn: Connection, request: ShareRequest, now: datetime | None = None) -> ShareResult:
-    """Build, write and record one share package inside the caller's transaction.
-
-    Raises:
-        UsageError: unknown company, a field the profile lacks, an expiry in the past.
-    """
-    return write_built(conn, build_share(conn, request, now))

@@ -2,18 +2,18 @@
 disclosure with its erasure letter, write a GDPR request letter.
 
 The CLI (``cli.share``) and the app (``tui``) both call these, so the transaction around
-each (record, write the file, remove the file again if the record does not commit) exists
-once. A share can also be previewed: the package is built in a transaction that is rolled
-back, and confirming builds it again with the same time, receipt id and password and writes
-it only if it holds exactly the files the preview showed.
+each exists once: the ledger row commits first, with an outbox entry that takes it back if the
+file is never written (``vault.outbox``), and a killed run leaves neither.
+
+A share can also be previewed: the package is built in a transaction that is rolled back, and
+confirming builds it again with the same time, receipt id and password and writes it only if
+it holds exactly the files the preview showed.
 
 ``exports`` is imported inside the functions, so ``import vault`` stays light.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from exports.share import ShareRequest, ShareResult
+    from vault.outbox import Outbox
     from vault.store import Store
 
 LETTER_KINDS = ("access", "erasure", "rectification", "portability")
@@ -80,17 +81,17 @@ def share_request(
     return request
 
 
-def share_package(store: Store, request: ShareRequest) -> ShareResult:
-    """Build, write and record a share package in one transaction.
+def share_package(store: Store, request: ShareRequest, now: datetime | None = None) -> ShareResult:
+    """Build, record and write a share package (dated ``now``, by default the present).
 
-    If the transaction does not commit, the written file is removed again: the ledger and
-    the disk never disagree.
+    The ledger and the disk never disagree: if the package is not written, its disclosure is
+    taken back (``vault.outbox``).
 
     Raises:
         UsageError: the request cannot be made (see ``exports.share.check_request``), the
             company is unknown, the profile lacks a chosen field, the expiry is past.
     """
-    return _write_share(store, request, None)
+    return _write_share(store, request, None, now)
 
 
 def preview_share(store: Store, request: ShareRequest, now: datetime | None = None) -> SharePreview:
@@ -136,12 +137,16 @@ def confirm_share(store: Store, preview: SharePreview) -> ShareResult:
     return _write_share(store, preview.request, preview)
 
 
-def _write_share(store: Store, request: ShareRequest, preview: SharePreview | None) -> ShareResult:
-    from exports.share import build_share, unpack, write_built
+def _write_share(
+    store: Store, request: ShareRequest, preview: SharePreview | None, now: datetime | None = None
+) -> ShareResult:
+    from exports.share import ShareResult, build_share, unpack
+    from vault.ledger import complete_disclosure
+    from vault.outbox import transaction
 
-    with _removed_on_failure() as written, store.begin() as conn:
+    with transaction(store) as (conn, outbox):
         if preview is None:
-            built = build_share(conn, request)
+            built = build_share(conn, request, now)
         else:
             built = build_share(
                 conn,
@@ -155,21 +160,20 @@ def _write_share(store: Store, request: ShareRequest, preview: SharePreview | No
                     "the package changed since the preview (the vault was updated); "
                     "look at the new preview and confirm again"
                 )
-        result = write_built(conn, built)
-        written.append(result.path)
-    return result
-
-
-@contextmanager
-def _removed_on_failure() -> Iterator[list[Path]]:
-    """Files appended to the yielded list are removed if the block (its commit) fails."""
-    written: list[Path] = []
-    try:
-        yield written
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+        digest = outbox.add(
+            conn, built.path, built.data, [("disclosure", built.disclosure_id)], "share"
+        )
+        complete_disclosure(conn, built.disclosure_id, str(built.path), digest)
+    return ShareResult(
+        built.disclosure_id,
+        built.company,
+        built.path,
+        digest,
+        built.keys,
+        built.items,
+        built.bookings,
+        built.password,
+    )
 
 
 # --- letters ----------------------------------------------------------------------------------
@@ -241,13 +245,14 @@ def request_letter(
         UsageError: unknown company, kind or language; a detail the profile lacks; ``out``
             exists and ``force`` is false.
     """
+    from vault.outbox import transaction
     from vault.queries import find_company
 
     _check_letter(kind, language, out, force)
-    with _removed_on_failure() as written, store.begin() as conn:
+    with transaction(store) as (conn, outbox):
         company_id, name = find_company(conn, company)
         return _write_letter(
-            conn, written, kind, language, company_id, name, keys or [], out, fmt, None
+            conn, outbox, kind, language, company_id, name, keys or [], out, fmt, None
         )
 
 
@@ -267,13 +272,14 @@ def revoke(
         UsageError: no such disclosure, or already revoked; as ``request_letter``.
     """
     from vault.ledger import now_utc, revoke_disclosure
+    from vault.outbox import transaction
 
     _check_letter("erasure", language, out, force)
-    with _removed_on_failure() as written, store.begin() as conn:
+    with transaction(store) as (conn, outbox):
         disclosure = revoke_disclosure(conn, disclosure_id, now_utc())
         return _write_letter(
             conn,
-            written,
+            outbox,
             "erasure",
             language,
             disclosure["company_id"],
@@ -298,7 +304,7 @@ def _check_letter(kind: str, language: str, out: Path | None, force: bool) -> No
 
 def _write_letter(
     conn: Connection,
-    written: list[Path],
+    outbox: Outbox,
     kind: str,
     language: str,
     company_id: int,
@@ -308,8 +314,8 @@ def _write_letter(
     fmt: str | None,
     disclosure: dict[str, Any] | None,
 ) -> LetterResult:
+    """Record the request and put its letter in ``outbox``; ``disclosure``: the one revoked."""
     from exports.letters import build_letter
-    from vault.fsutil import write_atomically
     from vault.ledger import due_date, now_utc, record_request
     from vault.text import one_line
 
@@ -338,6 +344,8 @@ def _write_letter(
         disclosure_id=disclosure["id"] if disclosure else None,
     )
     if path is not None:
-        write_atomically(path, body.encode("utf-8"))
-        written.append(path)
+        undo = [("gdpr_request", request_id)] + (
+            [("revocation", disclosure["id"])] if disclosure else []
+        )
+        outbox.add(conn, path, body.encode("utf-8"), undo, "letter")
     return LetterResult(request_id, one_line(company), kind, due, path, body, disclosure)

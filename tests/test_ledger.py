@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from exports.share import ShareRequest, share
+from exports.share import ShareRequest
+from exports.sharing import share_package
 from tests.fixtures.share.cli import run, run_json
 from tests.fixtures.share.vaults import ME, fill_profile, import_share_mail, ingest
 from tests.support import mail
@@ -133,13 +134,12 @@ def test_expired_disclosures_are_flagged(
     jan: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     then = datetime(2024, 1, 1, tzinfo=UTC)
-    with jan.begin() as conn:
-        share(
-            conn,
-            ShareRequest("korenschoof", ["name"], "none", "Cake order", "2024-02-01", "html",
-                         tmp_path / "old.html"),
-            now=then,
-        )  # fmt: skip
+    share_package(
+        jan,
+        ShareRequest("korenschoof", ["name"], "none", "Cake order", "2024-02-01", "html",
+                     tmp_path / "old.html"),
+        now=then,
+    )  # fmt: skip
     run_json(capsys, "share", "korenschoof", "--fields", "name", "--purpose", "Now",
              "--out", str(tmp_path / "new.html"), "--format", "html")  # fmt: skip
     rows = run_json(capsys, "disclosures")
@@ -214,19 +214,14 @@ def test_the_consent_view_shows_marketing_frequency_and_dormant_accounts(
 
 
 def test_list_disclosures_filters_by_company(jan: Store, tmp_path: Path) -> None:
-    with jan.begin() as conn:
-        share(
-            conn,
-            ShareRequest(
-                "korenschoof", ["name"], "none", "Cake", None, "html", tmp_path / "a.html"
-            ),
-        )
-        share(
-            conn,
-            ShareRequest(
-                "fietsverhuur", ["name"], "none", "Bikes", None, "html", tmp_path / "b.html"
-            ),
-        )
+    share_package(
+        jan,
+        ShareRequest("korenschoof", ["name"], "none", "Cake", None, "html", tmp_path / "a.html"),
+    )
+    share_package(
+        jan,
+        ShareRequest("fietsverhuur", ["name"], "none", "Bikes", None, "html", tmp_path / "b.html"),
+    )
     with jan.read() as conn:
         assert [d["purpose"] for d in list_disclosures(conn)] == ["Bikes", "Cake"]
         company = conn.exec_driver_sql(

@@ -11,7 +11,9 @@ The file is a plain tar of three members:
   member and fix the sums up.
 
 Restore unlocks the data key from the backup's own ``keys.json``, checks the HMAC and every
-sum, opens the database, and only then moves it into a folder that holds no vault.
+sum, opens the database, and only then moves it into a folder that holds no vault. Both work
+in a folder beside their destination named for their process, moved into place by one rename
+at the end; the next run removes what a killed one left (``vault.leftovers``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import os
 import secrets
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,8 +38,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vault import keys as keymod
+from vault import outbox
 from vault.errors import InputError, UsageError, VaultCorrupt, VaultExists
-from vault.fsutil import FILE_MODE, make_private_folder
+from vault.fsutil import FILE_MODE, fsync_folder, sha256_file
+from vault.leftovers import Swept, sweep, work_folder
 from vault.migrations import SCHEMA_VERSION
 from vault.store import DB_FILE, PAGE_SIZE, connect_raw, database_salt, db_path, open_store
 from vault.unlock import PassphraseSource
@@ -59,6 +62,8 @@ class BackupSummary:
     size: int
     sha256: str
     vault_id: str
+    swept: Swept
+    """What killed backups had left beside ``path``, removed first."""
 
 
 def _manifest_key(dek: bytes, salt: bytes) -> bytes:
@@ -75,21 +80,18 @@ def _sign(manifest: dict[str, Any], dek: bytes) -> str:
     return hmac.new(_manifest_key(dek, salt), _canonical(manifest), hashlib.sha256).hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @contextmanager
-def _private_tempdir(near: Path, prefix: str) -> Iterator[Path]:
-    # Beside the destination, not in /tmp: same file system for the final rename, and no copy
-    # of the vault left in a shared place if the process dies.
-    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=near))
+def _work_folder(near: Path, kind: str) -> Iterator[tuple[Path, Swept]]:
+    """A 0700 work folder in ``near``, after removing what killed runs of ``kind`` left there.
+
+    Beside the destination, not in /tmp: the same file system for the final rename, and no copy
+    of the vault in a shared place. Its name carries this process's id, so that the next run
+    knows a killed run's work folder from one still in use (``vault.leftovers``).
+    """
+    swept = sweep(near, kind)
+    folder = work_folder(near, kind)
     try:
-        yield folder
+        yield folder, swept
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -127,11 +129,13 @@ def create_backup(
     if out.exists() and not force:
         raise UsageError(f"{out} exists; pass --force to replace it")
     out = out.expanduser().resolve()
-    with _private_tempdir(out.parent, ".kluis-backup-") as work:
+    with _work_folder(out.parent, "backup") as (work, swept):
         copy = work / DB_FILE
         _export_db(db_path(folder), dek, copy)
         check = connect_raw(copy, dek)
         try:
+            # A share being written right now is the original's to finish or take back.
+            outbox.forget(check)
             if check.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise VaultCorrupt("the copy of the database failed its integrity check")
         finally:
@@ -156,7 +160,7 @@ def create_backup(
                     "sha256": hashlib.sha256(keys_bytes).hexdigest(),
                     "size": len(keys_bytes),
                 },
-                DB_FILE: {"sha256": _sha256_file(copy), "size": copy.stat().st_size},
+                DB_FILE: {"sha256": sha256_file(copy), "size": copy.stat().st_size},
             },
         }
         signed = {"manifest": manifest, "hmac_sha256": _sign(manifest, dek)}
@@ -171,7 +175,8 @@ def create_backup(
         with tmp.open("rb+") as handle:
             os.fsync(handle.fileno())
         tmp.replace(out)
-    return BackupSummary(out, out.stat().st_size, _sha256_file(out), keyfile.vault_id)
+        fsync_folder(out.parent)
+    return BackupSummary(out, out.stat().st_size, sha256_file(out), keyfile.vault_id, swept)
 
 
 # --- restore ----------------------------------------------------------------------------------
@@ -257,7 +262,7 @@ def restore_backup(archive_path: Path, target: Path, source: PassphraseSource) -
     except (tarfile.TarError, OSError) as exc:
         raise VaultCorrupt(f"{archive_path} is not a kluis backup ({exc})") from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    with archive, _private_tempdir(target.parent, ".kluis-restore-") as work:
+    with archive, _work_folder(target.parent, "restore") as (work, _swept):
         members = _members(archive)
         manifest, signature = _manifest(_read_small(archive, members[MANIFEST]))
         keys_bytes = _read_small(archive, members[keymod.KEYS_FILE])
@@ -283,9 +288,13 @@ def restore_backup(archive_path: Path, target: Path, source: PassphraseSource) -
         finally:
             store.close()
         _refuse_existing(target)  # again: something may have appeared while we worked
-        make_private_folder(target)
-        # The database first, keys.json last: a folder is a vault only once both are there.
-        names = sorted((p.name for p in work.iterdir()), key=lambda n: n == keymod.KEYS_FILE)
-        for name in names:
-            (work / name).replace(target / name)
+        # The whole vault moves into place in one rename (over an empty folder, too): a killed
+        # restore leaves its work folder for the next one to remove, never half a vault.
+        try:
+            work.rename(target)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot restore into {target} ({exc.strerror}); restore into a new folder"
+            ) from None
+        fsync_folder(target.parent)
     return keyfile.vault_id

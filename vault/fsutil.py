@@ -4,6 +4,7 @@ what kind a path is."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -62,8 +63,18 @@ def create_private_file(path: Path) -> None:
     path.chmod(FILE_MODE)
 
 
-def _fsync_folder(path: Path) -> None:
-    # Not every platform can open a directory; durability there is best effort.
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's contents (hex), read a MiB at a time."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync_folder(path: Path) -> None:
+    """Make a rename or removal in ``path`` durable (best effort: not every platform can open
+    a folder)."""
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -72,13 +83,30 @@ def _fsync_folder(path: Path) -> None:
             os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's counts as alive): a temporary file
+    named for a process that is gone is a killed run's leftover."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_atomically(path: Path, data: bytes, *, tmp: Path | None = None) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
 
-    Writes a 0600 temporary file beside it (``.<name>.<pid>.tmp``), fsyncs, renames over it and
-    fsyncs the folder. No other copy is kept: the temporary file lives only while it is written.
+    Writes a 0600 temporary file beside it (``tmp``, by default ``.NAME.PID.tmp``, after
+    removing those of killed writes), fsyncs, renames over it and fsyncs the folder. No other
+    copy is kept: the temporary file lives only while it is written.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if tmp is None:
+        _remove_killed_temporaries(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # Never through a link planted under the temporary name: it would write outside the folder.
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC | _NO_FOLLOW, FILE_MODE)
     try:
@@ -90,7 +118,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
 def _open_regular(path: Path) -> int:
@@ -145,3 +173,19 @@ def read_file_start(path: Path, size: int) -> bytes:
         return _read_up_to(fd, size)
     finally:
         os.close(fd)
+
+
+def _remove_killed_temporaries(path: Path) -> None:
+    # ``.NAME.PID.tmp`` of a process that is gone: a write of this very file that was killed.
+    prefix = f".{path.name}."
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            pid = entry.name[len(prefix) : -len(".tmp")]
+            if (
+                entry.name.startswith(prefix)
+                and entry.name.endswith(".tmp")
+                and pid.isdecimal()
+                and entry.is_file(follow_symlinks=False)
+                and not process_alive(int(pid))
+            ):
+                Path(entry.path).unlink()

@@ -378,17 +378,33 @@ def _say_upgrading() -> None:
         )
 
 
+def _settle_outbox(path: Path, dek: bytes) -> None:
+    """Take back the share packages and letters that killed runs left half-written."""
+    from vault import outbox
+
+    conn = connect_raw(path, dek)
+    try:
+        conn.execute("PRAGMA busy_timeout = 200")  # a start never waits for another's write
+        outbox.settle(conn)
+    except sqlcipher3.OperationalError:
+        pass  # another kluis is writing: the next start settles them (reads never wait)
+    finally:
+        conn.close()
+
+
 def open_store(
     folder: Path, dek: bytes, vault_id: str, *, upgrading: Callable[[], None] = _say_upgrading
 ) -> Store:
     """Open the vault database in ``folder``, migrating it if this kluis is newer.
 
     ``upgrading`` is called before an existing vault is migrated (by default a line on a
-    terminal's stderr; the app shows it in its status line instead).
+    terminal's stderr; the app shows it in its status line instead). A share package or letter
+    that a killed run left half-written is taken back (``vault.outbox``).
 
     Raises:
         VaultCorrupt: the database is missing, damaged, from another vault, or from a newer kluis.
     """
+    from vault import outbox
     from vault.migrations import SCHEMA_VERSION, current_version, migrate
 
     path = db_path(folder)
@@ -412,11 +428,14 @@ def open_store(
             )
             if stored_id != vault_id:
                 raise VaultCorrupt(f"{path.name} does not belong to this vault's keys.json")
+            unsettled = bool(version) and outbox.unsettled(conn)
         if version < SCHEMA_VERSION:
             if version:
                 upgrading()  # migrations 3 and 4 rebuild the search index: minutes at 1M items
             with store.begin() as conn:
                 migrate(conn)  # checks the version again inside its transaction
+        if unsettled:
+            _settle_outbox(path, dek)
     except BaseException:
         store.close()
         raise
