@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from typing import Any
 
 import sqlcipher3
@@ -59,11 +61,12 @@ def _rows(db: RawConnection, query: str, params: dict[str, Any]) -> list[Any]:
 
 
 def _matches(db: RawConnection, row: dict[str, Any]) -> list[Any]:
-    """Bookings this record updates: the same leg of the same company's reference first.
+    """Bookings of this company this record updates: the same leg of the same reference.
 
     A record without leg facts (a cancellation that carries only its reference) updates every
-    leg of that reference. A reference is specific enough that, when the company differs (a
-    bare cancellation with no airline in it), the booking is still found across companies.
+    leg of that reference. Another company's booking of the same reference is never touched:
+    a case never spans companies unless the user merges them (DESIGN: merge key company +
+    kind + reference).
     """
     if not row["reference"]:
         query = (
@@ -72,12 +75,11 @@ def _matches(db: RawConnection, row: dict[str, Any]) -> list[Any]:
         )
         return _rows(db, query, row)
     leg = "" if not row["segment"] else " AND segment=:segment"
-    for scope in (" AND company_id=:company_id", ""):
-        query = f"SELECT * FROM booking WHERE kind=:kind AND reference=:reference{leg}{scope}"
-        found = _rows(db, query + " ORDER BY id", row)
-        if found:
-            return found if scope or not leg else found[:1]
-    return []
+    query = (
+        "SELECT * FROM booking WHERE kind=:kind AND reference=:reference "
+        f"AND company_id=:company_id{leg} ORDER BY id"
+    )
+    return _rows(db, query, row)
 
 
 def _less_precise(name: str, row: dict[str, Any], existing: Any) -> bool:
@@ -135,6 +137,26 @@ def _link(db: RawConnection, booking_id: int, interaction_id: int, role: str) ->
         "INSERT OR IGNORE INTO bookingsource(booking_id, interaction_id, role) VALUES (?, ?, ?)",
         (booking_id, interaction_id, role),
     )
+
+
+_RUN = 5  # "12345", "ABCDE": a run this long is a placeholder or a counter, not a code
+
+
+def is_weak_reference(reference: str | None) -> bool:
+    """True for a reference too short or too regular to tie two sources together on its own:
+    "XXX007", "1234567", "ABCDEFG", "KDEKDEKDE", a 5-digit number. Such a reference needs a
+    second signal (the same company, thread or name) before it joins anything."""
+    code = re.sub(r"[^0-9A-Za-z]", "", reference or "").upper()
+    if len(code) < 6 or len(set(code)) <= len(code) // 2:
+        return True
+    if code.isdigit() and len(code) < 8:
+        return True
+    run = 1
+    for before, after in itertools.pairwise(code):
+        run = run + 1 if abs(ord(after) - ord(before)) == 1 else 1
+        if run >= _RUN:
+            return True
+    return False
 
 
 def existing_company(db: RawConnection, booking: Booking) -> int | None:

@@ -568,7 +568,7 @@ def _mails() -> list[MailSpec]:
             "Bericht van Hotel Am Naschmarkt",
         ],
     )
-    for n, subject in enumerate(
+    for _n, subject in enumerate(
         ["Betaalverzoek van Lisa", "Je hebt betaald", "Betaalverzoek verlopen"]
     ):
         specs.append(
