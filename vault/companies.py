@@ -228,8 +228,12 @@ def _person_claim(address: str, display: str | None) -> Claim:
     )
 
 
-def _domain_claim(domain: str, address: str, display: str | None) -> Claim:
+def _domain_claim(
+    domain: str, address: str, display: str | None, organisation: str | None = None
+) -> Claim:
     name, brand = company_name(display, address, domain)
+    if not brand and organisation_name(organisation):
+        name, brand = organisation_name(organisation), True  # the Organization header
     key = brand_key(name) if brand else None
     return Claim(
         "email_domain",
@@ -259,7 +263,7 @@ def _email_claim(item: Interaction, party: Party, me: ImportOptions) -> Claim:
     if is_relay(domain):
         brand = _brand_domain(item, me)
         if brand:
-            return _domain_claim(brand, address, party.name)
+            return _domain_claim(brand, address, party.name, item.hints.organisation)
         name = clean_display_name(party.name)
         key = brand_key(name)
         if name and key:
@@ -272,7 +276,7 @@ def _email_claim(item: Interaction, party: Party, me: ImportOptions) -> Claim:
                 keys=(("email_address", address), ("name", key)),
                 exact=("email_address", address),
             )
-    return _domain_claim(registrable_domain(domain), address, party.name)
+    return _domain_claim(registrable_domain(domain), address, party.name, item.hints.organisation)
 
 
 # --- rule 6: chats -------------------------------------------------------------------------------
