@@ -332,11 +332,14 @@ def _chat_claim(item: Interaction, party: Party | None) -> Claim:
 def _named_claim(name: str, *, airline: bool = False) -> Claim:
     key = brand_key(name) or name.casefold()
     prefixes = name_prefixes(key)
+    # An airline's name from the code table names a new company, but never outvotes the
+    # names the airline's own mail uses.
     return Claim(
         "name",
         key,
         "company",
-        name=name,
+        name=None if airline else name,
+        fallback=name,
         keys=(("name", key),),
         links=tuple(("name", p) for p in prefixes[1:]) if airline else (),
         document=True,
