@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 
 from vault.bookings import existing_company, is_weak_reference
 from vault.domains import (
     address_domain,
+    is_calendar_host,
     is_freemail,
     is_isp,
     is_list_host,
@@ -353,6 +354,12 @@ def _document_claim(item: Interaction) -> Claim:
     organisation = organisation_name(broker) or organisation_name(item.hints.organisation)
     if organisation:
         return _named_claim(organisation)
+    for host in item.hints.domains:
+        domain = registrable_domain(host)
+        if "." in domain and not (
+            is_personal_provider(domain) or is_relay(domain) or is_calendar_host(domain)
+        ):
+            return replace(_domain_claim(domain, "", None), exact=None, document=True)
     carriers = (
         str(b.details.get("carrier") or b.details.get("marketing_carrier") or "")
         for b in item.bookings

@@ -60,6 +60,17 @@ def list_hosts() -> frozenset[str]:
     return _domain_list("list_hosts.txt")
 
 
+@cache
+def calendar_hosts() -> frozenset[str]:
+    """Domains of calendar services and programs, whose hosts name no business."""
+    return _domain_list("calendar_hosts.txt")
+
+
+def is_calendar_host(host: str) -> bool:
+    """True for a calendar service's domain (an iCalendar UID made by Google, Apple, …)."""
+    return registrable_domain(host) in calendar_hosts()
+
+
 def is_relay(host: str) -> bool:
     """True for a host of a listed ESP or relay (``bounce.brand.com`` is the brand's own)."""
     return registrable_domain(host) in esp_domains()

@@ -127,6 +127,9 @@ class CompanyHints:
     precedence: str | None = None  # "list", "bulk", "junk"
     sender: str | None = None  # the Sender header's address (the list's owner address)
     original_sender: str | None = None  # X-Original-From / X-Original-Sender: the real poster
+    # Domains a document gives as its own, e.g. the host of an iCalendar UID
+    # ("dekas-77121@restaurantdekas.nl", RFC 5545 3.8.4.7): who wrote it when no one signs it.
+    domains: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

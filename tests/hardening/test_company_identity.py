@@ -339,6 +339,15 @@ def test_bookings_are_filed_under_the_business_never_the_calendar_program(
         encoding="utf-8",
     )
     _import(kluis, organizer, "ics")
+    uid_only = tmp_path / "again.ics"
+    uid_only.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hacksw/handcal//NONSGML v1.0//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:dekas-80412@restaurantdekas.nl\r\nDTSTAMP:20240301T120000Z\r\n"
+        "DTSTART:20240410T170000Z\r\nSUMMARY:Reservering Restaurant De Kas\r\n"
+        "DESCRIPTION:Reserveringsnummer 7HK2QXR\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    _import(kluis, uid_only, "ics")  # no ORGANIZER: the UID's host says who
     bcbp = tmp_path / "pass.txt"
     bcbp.write_text(
         "M1DEVRIES/SANNE       E2KED9SZAMSVIEKL 1843 054Y012A0031 100", encoding="utf-8"
@@ -363,7 +372,7 @@ def test_bookings_are_filed_under_the_business_never_the_calendar_program(
     names = {n: c["interactions"] for n, c in _companies(kluis).items()}
     assert "hacksw/handcal" not in names, names
     assert names.get("KLM") == 2, names  # the mail, and the pass whose code KL names the airline
-    assert names["Restaurant De Kas"] == 1
+    assert names["Restaurant De Kas"] == 2
     assert names["bol.com"] == 1  # the platform the user bought from
     with open_for_test(kluis.vault).reader() as conn:
         details = json.loads(
