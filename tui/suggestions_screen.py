@@ -93,10 +93,12 @@ class SuggestionsScreen(Screen[bool]):
 
     def _show_title(self, count: int | None = None) -> None:
         what = "Companies" if self.kind == "company" else "People"
-        shown = "…" if count is None else str(count)
-        self.query_one("#suggest-title", Static).update(
-            Text(f"{what} that may be one ({shown}): a merges, x keeps them apart")
-        )
+        if count == 0:
+            title = f"{what} that may be one: none, kluis found nothing that looks like one"
+        else:
+            shown = "…" if count is None else str(count)
+            title = f"{what} that may be one ({shown}): a merges, x keeps them apart"
+        self.query_one("#suggest-title", Static).update(Text(title))
 
     @work(thread=True, exclusive=True, group="suggestions", description="Reading suggestions")
     def _load(self) -> None:
@@ -121,8 +123,6 @@ class SuggestionsScreen(Screen[bool]):
         if self.rows:
             table.move_cursor(row=min(row, len(self.rows) - 1))
         self._show_title(len(self.rows))
-        if not self.rows:
-            self._status("Nothing to suggest: kluis found nothing that looks like one.")
 
     def _status(self, text: str) -> None:
         self.query_one("#suggest-status", Static).update(Text(text))
