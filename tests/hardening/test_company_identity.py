@@ -17,7 +17,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from tests.hardening.harness import Kluis, open_for_test, run_in_process
+from tests.hardening.harness import Kluis, assert_clean_failure, open_for_test, run_in_process
 
 ME = "sanne@example.org"
 START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
@@ -314,6 +314,9 @@ def test_accepting_a_suggestion_merges_and_undo_takes_it_back(kluis: Kluis, tmp_
     assert {n: c["interactions"] for n, c in _companies(kluis).items()} == {"Gazelle": 2}
     _ok(kluis, "company", "undo")
     assert set(_companies(kluis)) == {"Gazelle", "Fietsservice Noord"}
+    for wrong in ("banana", "999-998"):
+        line = assert_clean_failure(run_in_process(kluis, "company", "accept", wrong), 2)
+        assert "suggestion" in line
 
 
 def test_bookings_are_filed_under_the_business_never_the_calendar_program(
