@@ -219,7 +219,9 @@ def agrees_with_domain(name: str, domain: str) -> bool:
     if len(compact) >= 2 and label.startswith(compact):
         return True
     words = [w for w in key.split() if w not in _ARTICLES] or key.split()
-    if any(len(w) >= 3 and w == label for w in words):
+    # "klm-mail.com", "ing-news.nl": a word of the label's own is the brand.
+    parts = {p for p in domain_label(domain).casefold().split("-") if len(p) >= 3} | {label}
+    if any(len(w) >= 3 and w in parts for w in words):
         return True
     initials = "".join(w[0] for w in key.split() if w)
     return len(initials) >= 2 and initials == label

@@ -461,3 +461,21 @@ def test_people_are_one_contact_across_mail_and_chats(kluis: Kluis, tmp_path: Pa
     assert people["Lisa Bakker"]["phones"] == ["+31612345678"]
     # mail, WhatsApp (two lines, a notice), Telegram, "Lisa" accepted, the new chat's lines
     assert people["Lisa Bakker"]["interactions"] == 1 + 3 + 1 + 1 + 2
+
+
+def test_a_chat_the_user_split_off_stays_apart_on_later_imports(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    _import(kluis, _mbox(tmp_path, [("Picnic <hallo@picnic.app>", "Je boodschappen", {})]), "mbox")
+    _import(
+        kluis,
+        _whatsapp(tmp_path, "Picnic", ["Je bezorger komt", "Dank"], business=True),
+        "whatsapp",
+    )
+    assert set(_companies(kluis)) == {"Picnic"}  # the business account joined the mail company
+    _ok(kluis, "company", "split", "Picnic", "whatsapp:picnic", "--name", "Picnic bezorging")
+    _import(
+        kluis, _whatsapp(tmp_path, "Picnic", ["Morgen tussen 9 en 10"], business=True), "whatsapp"
+    )
+    companies = {n: c["interactions"] for n, c in _companies(kluis).items()}
+    assert companies == {"Picnic": 1, "Picnic bezorging": 5}  # four then, one line now
