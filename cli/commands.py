@@ -261,6 +261,10 @@ def cmd_bookings(args: argparse.Namespace) -> int:
 def cmd_company(args: argparse.Namespace) -> int:
     from vault import company_edits
 
+    if args.edit == "suggest":
+        return show_suggestions(args, "company")
+    if args.edit in ("accept", "reject"):
+        return decide_suggestion(args)
     with opened(args) as store, store.begin() as conn:
         if args.edit == "rename":
             message = company_edits.rename(conn, args.company, args.name)
@@ -273,6 +277,70 @@ def cmd_company(args: argparse.Namespace) -> int:
         else:
             message = company_edits.undo_last(conn)
     print(visible_line(message[:1].upper() + message[1:], 1000) + ".")
+    return 0
+
+
+def show_suggestions(args: argparse.Namespace, kind: str) -> int:
+    """``kluis company suggest`` / ``kluis people suggest``: open suggestions, with evidence."""
+    from vault.suggestions import suggestions
+
+    with opened(args) as store, store.reader() as conn:
+        rows = suggestions(conn, kind)
+    if args.json:
+        print_json([row.to_json() for row in rows])
+        return 0
+    if not rows:
+        print("No suggestions: nothing looks like it should be merged.")
+        return 0
+    for row in rows:
+        print(f"{row.id}  merge {visible_line(row.source)!r} into {visible_line(row.target)!r}")
+        for evidence in row.evidence:
+            print(f"      {visible_line(evidence, 200)}")
+    command = "company" if kind == "company" else "people"
+    print(f"\nkluis {command} accept ID merges them (undo takes it back); reject ID dismisses.")
+    return 0
+
+
+def decide_suggestion(args: argparse.Namespace) -> int:
+    """Accept (merge) or reject one suggestion; either is remembered."""
+    from vault import suggestions
+
+    action = getattr(args, "edit", None) or args.people_action
+    decide = suggestions.accept if action == "accept" else suggestions.reject
+    with opened(args) as store, store.begin() as conn:
+        message = decide(conn, args.suggestion)
+    print(visible_line(message[:1].upper() + message[1:], 1000) + ".")
+    return 0
+
+
+def cmd_people(args: argparse.Namespace) -> int:
+    if args.people_action == "suggest":
+        return show_suggestions(args, "person")
+    if args.people_action in ("accept", "reject"):
+        return decide_suggestion(args)
+    from vault.people import list_people
+
+    with opened(args) as store, store.reader() as conn:
+        rows = list_people(conn)
+    if args.json:
+        print_json([row.to_json() for row in rows])
+        return 0
+    if not rows:
+        print("No people yet: import mail or chats first.")
+        return 0
+    table(
+        (
+            [
+                str(r.id),
+                str(r.interactions),
+                short_time(r.last_at)[:10],
+                r.name,
+                ", ".join(r.channels),
+            ]
+            for r in rows
+        ),
+        ["ID", "ITEMS", "LAST", "NAME", "CHANNELS"],
+    )
     return 0
 
 
@@ -407,6 +475,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "search": cmd_search,
     "bookings": cmd_bookings,
     "company": cmd_company,
+    "people": cmd_people,
     "passwd": cmd_passwd,
     "recover": cmd_recover,
     "remember": cmd_remember,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conformance.compare import times_match
-from vault import ingest, migrations
+from vault import companies, ingest, migrations
 from vault.records import CompanyHints, ImportOptions, Interaction, Item, Party, Quarantined
 from vault.unlock import create_vault
 
@@ -50,6 +50,8 @@ def vault_at_schema(
         patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:version])
         patch.setattr(migrations, "SCHEMA_VERSION", version)
         patch.setattr(ingest, "ensure_periods", lambda *_: None)  # before schema 4 there were none
+        if version < 5:  # before schema 5 display names had no brand flag: keep the first names
+            patch.setattr(companies.CompanyResolver, "flush", lambda self: None)
         store, _ = create_vault(folder, PASSPHRASE)
         ingest.Ingestor(store, opts or options(), "test", "t").run(items)
         with store.read() as conn:

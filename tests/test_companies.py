@@ -7,9 +7,11 @@ from sqlalchemy import text
 
 from tests.support import mail, options
 from vault import company_edits, queries
+from vault.bookings import is_weak_reference
 from vault.companies import clean_display_name, identify
 from vault.errors import UsageError
 from vault.ingest import Ingestor
+from vault.names import airline_name, company_name, is_role_address
 from vault.records import CompanyHints, Interaction, Party
 from vault.store import Store
 
@@ -54,7 +56,7 @@ def chat(kind: str | None, title: str, sender: str = "Shop Bot") -> Interaction:
             mail(1, "News <n@amazonses.com>", hints=CompanyHints(list_domains=["news.ikea.nl"])),
             ("email_domain", "ikea.nl", "company"),
         ),
-        (mail(1, "Bol.com <a@mailgun.org>"), ("name", "bol.com", "company")),
+        (mail(1, "Bol.com <a@mailgun.org>"), ("name", "bol", "company")),
         # Rule 5: freemail means a person, identified by the address itself.
         (
             mail(1, "Oma Truus <truus1948@hotmail.nl>"),
@@ -66,6 +68,75 @@ def chat(kind: str | None, title: str, sender: str = "Shop Bot") -> Interaction:
         ),
         # A colleague on the user's own domain is a person, never the user's "company".
         (mail(1, "Jan <jan@devries.example>"), ("email_address", "jan@devries.example", "person")),
+        # Rule 5: at an internet provider's domain role addresses are the provider ...
+        (mail(1, "Ziggo <noreply@ziggo.nl>"), ("email_domain", "ziggo.nl", "company")),
+        (
+            mail(1, "KPN Klantenservice <klantenservice@kpnmail.nl>"),
+            ("email_domain", "kpnmail.nl", "company"),
+        ),
+        # ... and every other address there a person.
+        (
+            mail(1, "Henk de Boer <henk.deboer@ziggo.nl>"),
+            ("email_address", "henk.deboer@ziggo.nl", "person"),
+        ),
+        (
+            mail(1, "Gerrit <gerrit1957@kpnmail.nl>"),
+            ("email_address", "gerrit1957@kpnmail.nl", "person"),
+        ),
+        # Rule 5: a list's post is with the list, whoever posted it (gmane, Google Groups,
+        # groups.io, Mailman, a Sender at the list's domain).
+        (
+            mail(
+                1,
+                "Alice <alice-Xyz1Ab@public.gmane.org>",
+                hints=CompanyHints(list_id="linux-kernel.vger.kernel.org"),
+            ),
+            ("list_id", "linux-kernel.vger.kernel.org", "list"),
+        ),
+        (
+            mail(
+                1,
+                "'Bob' via Kluis Users <kluis-users@googlegroups.com>",
+                hints=CompanyHints(list_id="kluis-users.googlegroups.com"),
+            ),
+            ("list_id", "kluis-users.googlegroups.com", "list"),
+        ),
+        (
+            mail(
+                1,
+                "Ivan <ivan@suse.de>",
+                hints=CompanyHints(
+                    list_id="linux-kernel.vger.kernel.org",
+                    sender="linux-kernel-owner@vger.kernel.org",
+                ),
+            ),
+            ("list_id", "linux-kernel.vger.kernel.org", "list"),
+        ),
+        (
+            mail(
+                1,
+                "Timo <tss@iki.fi>",
+                hints=CompanyHints(list_id="dovecot.dovecot.org", list_post=True),
+            ),
+            ("list_id", "dovecot.dovecot.org", "list"),
+        ),
+        # A brand's own announcement list, or an ESP's campaign id, is the brand's marketing.
+        (
+            mail(
+                1,
+                "Coolblue <nieuwsbrief@coolblue.nl>",
+                hints=CompanyHints(list_id="nieuwsbrief.coolblue.nl", precedence="list"),
+            ),
+            ("email_domain", "coolblue.nl", "company"),
+        ),
+        (
+            mail(
+                1,
+                "Picnic <picnic@mcsv.net>",
+                hints=CompanyHints(list_id="abc123.list-id.mcsv.net", dkim_domains=["picnic.app"]),
+            ),
+            ("email_domain", "picnic.app", "company"),
+        ),
         # Rule 6: chats.
         (chat("bot", "Bol.com Bot"), ("chat_handle", "telegram:Bol.com Bot", "company")),
         (chat("channel", "NS Reisinfo"), ("chat_handle", "telegram:NS Reisinfo", "company")),
@@ -77,6 +148,77 @@ def test_identify_follows_the_design_rules(
 ) -> None:
     claim = identify(item, options(ME))
     assert (claim.kind, claim.value, claim.company_kind) == expected
+
+
+@pytest.mark.parametrize(
+    ("display", "address", "expected"),
+    [
+        # Brand evidence: the name agrees with the domain, whole or in part.
+        ("Coolblue Klantenservice", "klantenservice@coolblue.nl", ("Coolblue", True)),
+        ("Femke | Coolblue", "femke@coolblue.nl", ("Coolblue", True)),
+        ("Ruben van Coolblue", "ruben@coolblue.nl", ("Coolblue", True)),
+        ("KLM Customer Care", "customercare@klm.com", ("KLM", True)),
+        ("Albert Heijn", "nieuwsbrief@ah.nl", ("Albert Heijn", True)),
+        ("NS International", "info@nsinternational.com", ("NS", True)),
+        ("Jan Jansen via LinkedIn", "messages-noreply@linkedin.com", ("LinkedIn", True)),
+        ("Team Mollie", "support@mollie.com", ("Mollie", True)),
+        # A personal name never names a company: the address's own person, or one shaped so.
+        ("Nicoletta Bernasconi", "nicoletta.bernasconi@ibm.com", (None, False)),
+        ("John Smith", "jsmith@us.ibm.com", (None, False)),
+        ("Richard Earnshaw", "richard.earnshaw@arm.com", (None, False)),
+        ("Emmanuele Bassi", "ebassi@gnome.org", (None, False)),
+        ("Jan de Vries", "info@bakkerij.nl", (None, False)),
+        ("Ivan Suse", "ivan@suse.de", (None, False)),
+        # Neither brand nor person: counts only once several senders share it.
+        ("ICT Servicedesk", "desk@harvard.edu", ("ICT Servicedesk", False)),
+    ],
+)
+def test_only_brand_evidence_names_a_company(
+    display: str, address: str, expected: tuple[str | None, bool]
+) -> None:
+    assert company_name(display, address, address.rpartition("@")[2]) == expected
+
+
+@pytest.mark.parametrize(
+    ("reference", "weak"),
+    [
+        ("XXX007", True),
+        ("1234567", True),
+        ("ABCDEFG", True),
+        ("KDEKDEKDE", True),
+        ("IO12345", True),
+        ("4711", True),
+        ("2KED9S", False),
+        ("RXJ34P", False),
+        ("90109443", False),
+        ("CB-65609899", False),
+    ],
+)
+def test_short_or_regular_references_are_weak(reference: str, weak: bool) -> None:
+    assert is_weak_reference(reference) is weak
+
+
+@pytest.mark.parametrize(
+    ("code", "airline"),
+    [("KL", "KLM Royal Dutch Airlines"), ("LH", "Lufthansa"), ("U2", "easyJet"), ("Q?", None)],
+)
+def test_boarding_pass_airline_codes_name_the_airline(code: str, airline: str | None) -> None:
+    assert airline_name(code) == airline
+
+
+@pytest.mark.parametrize(
+    ("address", "role"),
+    [
+        ("noreply@ziggo.nl", True),
+        ("klantenservice@kpnmail.nl", True),
+        ("notifications-noreply@linkedin.com", True),
+        ("nieuwsbrief+nl@ah.nl", True),
+        ("henk.deboer@ziggo.nl", False),
+        ("gerrit1957@kpnmail.nl", False),
+    ],
+)
+def test_role_addresses_speak_for_an_organisation(address: str, role: bool) -> None:
+    assert is_role_address(address) is role
 
 
 @pytest.mark.parametrize(

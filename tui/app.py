@@ -26,6 +26,7 @@ from tui.main_screen import MainScreen
 from tui.messages import JumpTo
 from tui.profile_screen import ProfileScreen
 from tui.search import SearchResults, SearchScreen
+from tui.suggestions_screen import SuggestionsScreen
 from tui.timeline import Timeline
 from tui.unlock import UnlockScreen, VaultOpened
 from tui.virtual_list import VirtualList
@@ -243,6 +244,16 @@ class KluisApp(App[int]):
         )
         yield from company_actions.palette_commands(main)
         yield SystemCommand(
+            "Suggestions",
+            "Companies and people that may be one: accept merges, reject keeps apart (ctrl+t)",
+            main.action_suggestions,
+        )
+        yield SystemCommand(
+            "Show people / companies",
+            "The list shows everyone, companies, people or mailing lists (ctrl+n)",
+            main.companies.action_cycle_kind,
+        )
+        yield SystemCommand(
             "Save the item's files",
             "Write its attachments to a folder (s in the item)",
             main.detail.action_save_attachments,
@@ -276,6 +287,7 @@ def help_sections() -> list[HelpSection]:
             GdprScreen.BINDINGS,
             extra=[("tabs", "Requests; marketing and dormant accounts (g works there)")],
         ),
+        HelpSection("Suggestions (ctrl+t)", SuggestionsScreen.BINDINGS),
         save_attachment.help_section(),
         company_actions.help_section(),
         HelpSection(

@@ -44,6 +44,7 @@ IDENTIFIER_WORDS = {
     "phone": "The phone number {value}",
     "chat_handle": "The chat handle {value}",
     "name": "Senders named {value!r}",
+    "list_id": "Posts to the mailing list {value}",
 }
 
 

@@ -25,6 +25,9 @@ from vault.queries import list_companies
 from vault.store import Store
 
 SORTS = ("recent", "count", "name")
+# ctrl+n: everyone, then companies, people (the contacts view), mailing lists.
+KINDS: tuple[str | None, ...] = (None, "company", "person", "list")
+KIND_TITLES = {None: "Companies", "company": "Companies only", "person": "People", "list": "Lists"}
 SORT_LABELS = {"recent": "last contact", "count": "most items", "name": "name"}
 SPARK_MONTHS = 12
 # Keys that keep their global meaning even while typing a filter.
@@ -94,6 +97,7 @@ class CompanyList(VirtualList):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,right", "select", "Open", id="companies.open"),
         Binding("ctrl+s", "cycle_sort", "Sort", id="companies.sort"),
+        Binding("ctrl+n", "cycle_kind", "People", show=False, id="companies.kind"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="companies.clear"),
         Binding("backspace", "erase", "Erase filter", show=False, id="companies.erase"),
     ]
@@ -113,6 +117,7 @@ class CompanyList(VirtualList):
         self.shown: list[CompanyEntry] = []
         self.filter = ""
         self.sort = SORTS[0]
+        self.kind_filter: str | None = None
         self.loaded = False
 
     def on_mount(self) -> None:
@@ -154,6 +159,8 @@ class CompanyList(VirtualList):
         kept = next((e for e in entries if e.id == keep_id), None)
         if kept is not None and self.filter.casefold().strip() not in kept.folded:
             self.filter = ""
+        if kept is not None and self.kind_filter not in (None, kept.kind):
+            self.kind_filter = None
         self._rebuild(keep_id, announce=False)
 
     def entry(self, company_id: int | None) -> CompanyEntry | None:
@@ -162,7 +169,12 @@ class CompanyList(VirtualList):
 
     def _rebuild(self, keep_id: int | None, *, announce: bool = True) -> None:
         needle = self.filter.casefold().strip()
-        chosen = [e for e in self.entries if needle in e.folded] if needle else list(self.entries)
+        chosen = [
+            e
+            for e in self.entries
+            if (not needle or needle in e.folded)
+            and (self.kind_filter is None or e.kind == self.kind_filter)
+        ]
         if self.sort == "recent":
             chosen.sort(key=lambda e: (-e.last_epoch, e.name.casefold()))
         elif self.sort == "count":
@@ -179,8 +191,11 @@ class CompanyList(VirtualList):
 
     def _update_titles(self) -> None:
         total = len(self.entries)
+        if self.kind_filter is not None:
+            total = sum(1 for e in self.entries if e.kind == self.kind_filter)
+        title = KIND_TITLES[self.kind_filter]
         self.border_title = Text(
-            f"Companies {count(total)}" if self.loaded else "Companies …", no_wrap=True
+            f"{title} {count(total)}" if self.loaded else f"{title} …", no_wrap=True
         )
         if self.filter:
             shown = f"{count(len(self.shown))} of {count(total)}"
@@ -190,11 +205,12 @@ class CompanyList(VirtualList):
         self.border_subtitle = subtitle
 
     def select_company(self, company_id: int) -> bool:
-        """Put the cursor on ``company_id``, clearing the filter if it hides it."""
+        """Put the cursor on ``company_id``, clearing the filters if they hide it."""
         if not any(e.id == company_id for e in self.shown):
             if not any(e.id == company_id for e in self.entries):
                 return False
             self.filter = ""
+            self.kind_filter = None
         self._rebuild(company_id)
         return True
 
@@ -211,6 +227,8 @@ class CompanyList(VirtualList):
             return "Reading companies…"
         if self.filter:
             return "No company matches. Esc clears the filter."
+        if self.kind_filter is not None:
+            return f"No {KIND_TITLES[self.kind_filter].lower()} here. Ctrl+N shows everyone."
         return "No companies yet: import mail or chats first."
 
     def render_list_line(self, line: int, row: int | None, width: int) -> list[Segment]:
@@ -265,6 +283,13 @@ class CompanyList(VirtualList):
         if self.filter:
             self.filter = ""
             self._rebuild(self.current_id)
+
+    def action_cycle_kind(self) -> None:
+        """Ctrl+N: everyone → companies → people → mailing lists."""
+        self.kind_filter = KINDS[(KINDS.index(self.kind_filter) + 1) % len(KINDS)]
+        self._rebuild(self.current_id)
+        shown = KIND_TITLES[self.kind_filter] if self.kind_filter else "Everyone"
+        self.notify(f"{shown}; ctrl+t suggests who may be one", timeout=2)
 
     def action_cycle_sort(self) -> None:
         """Ctrl+S: last contact → most items → name."""

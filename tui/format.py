@@ -31,7 +31,7 @@ CHANNEL_NAMES = {
     "note": "note",
 }
 DIRECTION_ARROWS = {"in": "←", "out": "→", "system": "·"}
-KIND_ICONS = {"company": "■", "person": "●", "unknown": "○"}
+KIND_ICONS = {"company": "■", "person": "●", "list": "≡", "unknown": "○"}
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 ELLIPSIS = "…"
 # Emoji presentation selector: Rich counts "✈️" as one cell, most terminals draw two, and the

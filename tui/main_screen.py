@@ -23,6 +23,7 @@ from tui.company_list import CompanyList
 from tui.detail import DetailPane
 from tui.import_screen import EmptyVaultHint, ImportScreen
 from tui.messages import CompanyChosen, CompanyHighlighted, ItemChosen, ItemHighlighted, JumpTo
+from tui.suggestions_screen import SuggestionsScreen
 from tui.timeline import Timeline
 from vault.store import Store
 
@@ -38,6 +39,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
         Binding("z", "toggle_zoom", "Zoom item", id="zoom"),
         Binding("ctrl+o", "import_sources", "Import", id="import"),
         Binding("ctrl+e", "edit_company", "Edit company", id="company-edit"),
+        Binding("ctrl+t", "suggestions", "Suggestions", show=False, id="suggestions"),
     ]
 
     WATCH_SECONDS: ClassVar[float] = 2.0
@@ -178,6 +180,18 @@ class MainScreen(Screen[None], inherit_bindings=False):
     def action_edit_company(self) -> None:
         """ctrl+e: rename, merge, alias, split or undo (``tui.company_actions``)."""
         company_actions.open_menu(self)
+
+    def action_suggestions(self) -> None:
+        """ctrl+t: companies and people that may be one; accepting merges them."""
+        if isinstance(self.app.screen, SuggestionsScreen):
+            return
+        kind = "person" if self.companies.kind_filter == "person" else "company"
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.reload()
+
+        self.app.push_screen(SuggestionsScreen(self.store, kind), closed)
 
     def action_import_sources(self) -> None:
         """ctrl+o: the import screen; the lists reload when it has imported something."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -66,10 +68,9 @@ def _rows(db: RawConnection, query: str, params: dict[str, Any]) -> list[Any]:
 
 
 def strong_reference(reference: str) -> bool:
-    """A reference specific enough to find a booking by itself: six characters or more, and
-    not a short run of digits (shops number their orders 1, 2, 3 … each on their own)."""
-    plain = "".join(c for c in reference if c.isalnum())
-    return len(plain) >= 6 and not (plain.isdigit() and len(plain) < 8)
+    """A reference specific enough to find a booking by itself (``is_weak_reference`` says
+    which are not: short, regular, or a short run of digits that shops number orders with)."""
+    return not is_weak_reference(reference)
 
 
 def _matches(db: RawConnection, row: dict[str, Any], named: bool) -> list[Any]:
@@ -215,6 +216,26 @@ def _link(db: RawConnection, booking_id: int, interaction_id: int, role: str) ->
         "INSERT OR IGNORE INTO bookingsource(booking_id, interaction_id, role) VALUES (?, ?, ?)",
         (booking_id, interaction_id, role),
     )
+
+
+_RUN = 5  # "12345", "ABCDE": a run this long is a placeholder or a counter, not a code
+
+
+def is_weak_reference(reference: str | None) -> bool:
+    """True for a reference too short or too regular to tie two sources together on its own:
+    "XXX007", "1234567", "ABCDEFG", "KDEKDEKDE", a 5-digit number. Such a reference needs a
+    second signal (the same company, thread or name) before it joins anything."""
+    code = re.sub(r"[^0-9A-Za-z]", "", reference or "").upper()
+    if len(code) < 6 or len(set(code)) <= len(code) // 2:
+        return True
+    if code.isdigit() and len(code) < 8:
+        return True
+    run = 1
+    for before, after in itertools.pairwise(code):
+        run = run + 1 if abs(ord(after) - ord(before)) == 1 else 1
+        if run >= _RUN:
+            return True
+    return False
 
 
 def existing_company(db: RawConnection, booking: Booking) -> int | None:

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from vault.domains import registrable_domain
+from vault.domains import is_personal_provider, registrable_domain
 from vault.errors import UsageError
+from vault.names import brand_key, is_role_address
 from vault.queries import find_company
 
 _MOVABLE = ("identifier", "interaction", "booking", "disclosure", "gdpr_request")
@@ -59,9 +60,26 @@ def rename(conn: Connection, company: str, new_name: str) -> str:
         text("UPDATE company SET name=:n, user_named=1 WHERE id=:c"),
         {"n": new_name, "c": company_id},
     )
-    undo = [
+    undo: list[dict[str, Any]] = [
         {"op": "rename", "company": company_id, "name": old_name, "user_named": bool(user_named)}
     ]
+    # The user's name finds the company too: a chat or document under that name joins it.
+    key = brand_key(new_name)
+    if (
+        key
+        and conn.execute(
+            text("SELECT 1 FROM identifier WHERE kind='name' AND value=:v"), {"v": key}
+        ).first()
+        is None
+    ):
+        result = conn.execute(
+            text(
+                "INSERT INTO identifier(kind, value, company_id, origin) "
+                "VALUES ('name', :v, :c, 'user')"
+            ),
+            {"v": key, "c": company_id},
+        )
+        undo.append({"op": "delete_identifier", "id": int(result.lastrowid or 0)})
     return _record(conn, "rename", f"renamed {old_name!r} to {new_name!r}", undo)
 
 
@@ -125,13 +143,28 @@ def identifier_for(value: str) -> tuple[str, str]:
         return "email_domain", registrable_domain(value)
     if value.startswith(("telegram:", "whatsapp:", "messenger:", "instagram:")):
         return "chat_handle", value
-    return "name", value.casefold()
+    if value.casefold().startswith("list:"):
+        return "list_id", value[5:].strip().casefold()
+    return "name", brand_key(value) or value.casefold()
+
+
+def _address_of(counterpart: str | None) -> str:
+    """The address in a stored counterpart ``Name <address>`` (or a bare address)."""
+    text_value = (counterpart or "").strip()
+    if text_value.endswith(">") and "<" in text_value:
+        text_value = text_value[text_value.rindex("<") + 1 : -1]
+    return text_value.casefold()
 
 
 def _claim_matching_items(
     conn: Connection, kind: str, value: str, company_id: int, identifier_id: int
 ) -> list[dict[str, Any]]:
-    """Move items whose counterpart is this new address or domain; return the undo steps."""
+    """Move items whose counterpart is this new address or domain, and the addresses of that
+    domain known as identifiers, so the next import follows; return the undo steps.
+
+    At a domain anyone can have an address at (freemail, an internet provider), only role
+    addresses (klantenservice@, noreply@) move: the people there stay themselves.
+    """
     if kind == "email_address":
         pattern = f"%<{value}>"
         exact = value
@@ -141,11 +174,14 @@ def _claim_matching_items(
         return []
     rows = conn.execute(
         text(
-            "SELECT id, company_id, resolved_by FROM interaction "
+            "SELECT id, company_id, resolved_by, counterpart FROM interaction "
             "WHERE lower(counterpart) LIKE :p OR lower(counterpart) LIKE :e"
         ),
         {"p": pattern, "e": exact},
     ).all()
+    anyones = kind == "email_domain" and is_personal_provider(value)
+    if anyones:
+        rows = [r for r in rows if is_role_address(_address_of(r.counterpart))]
     undo: list[dict[str, Any]] = []
     for (old_company, old_identifier), group in _group(rows).items():
         undo.append({"op": "move", "table": "interaction", "ids": group, "company": old_company})
@@ -153,6 +189,23 @@ def _claim_matching_items(
     ids = [int(r.id) for r in rows]
     _move(conn, "interaction", ids, company_id)
     _set_resolved_by(conn, ids, identifier_id)
+    if kind == "email_domain":
+        addresses = conn.execute(
+            text(
+                "SELECT id, company_id, origin, value FROM identifier "
+                "WHERE kind='email_address' AND value LIKE :e AND company_id != :c"
+            ),
+            {"e": exact, "c": company_id},
+        ).all()
+        moved = [r for r in addresses if not anyones or is_role_address(str(r.value))]
+        for row in moved:
+            undo.append({"op": "origin", "ids": [row.id], "origin": row.origin})
+            undo.append(
+                {"op": "move", "table": "identifier", "ids": [row.id], "company": row.company_id}
+            )
+        _move(conn, "identifier", [int(r.id) for r in moved], company_id)
+        marks = ", ".join(str(int(r.id)) for r in moved) or "NULL"
+        conn.execute(text(f"UPDATE identifier SET origin='user' WHERE id IN ({marks})"))
     return undo
 
 

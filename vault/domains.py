@@ -1,4 +1,5 @@
-"""Mail domains: registrable domains (offline public suffix list), ESP and freemail lists."""
+"""Mail domains: registrable domains (offline public suffix list), ESP, freemail, internet
+provider and list-host lists."""
 
 from __future__ import annotations
 
@@ -25,11 +26,14 @@ def registrable_domain(host: str) -> str:
     return host
 
 
-def _domain_list(name: str) -> frozenset[str]:
+def data_lines(name: str) -> list[str]:
+    """The lines of data file ``vault/data/<name>`` that are neither blank nor comments."""
     text = files("vault").joinpath("data", name).read_text(encoding="utf-8")
-    return frozenset(
-        line.strip().casefold() for line in text.splitlines() if line.strip() and line[0] != "#"
-    )
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+def _domain_list(name: str) -> frozenset[str]:
+    return frozenset(line.casefold() for line in data_lines(name))
 
 
 @cache
@@ -44,6 +48,29 @@ def freemail_domains() -> frozenset[str]:
     return _domain_list("freemail_domains.txt")
 
 
+@cache
+def isp_domains() -> frozenset[str]:
+    """Domains of internet providers whose customers have addresses there too."""
+    return _domain_list("isp_domains.txt")
+
+
+@cache
+def list_hosts() -> frozenset[str]:
+    """Domains that rewrite a list post's From into an address of their own."""
+    return _domain_list("list_hosts.txt")
+
+
+@cache
+def calendar_hosts() -> frozenset[str]:
+    """Domains of calendar services and programs, whose hosts name no business."""
+    return _domain_list("calendar_hosts.txt")
+
+
+def is_calendar_host(host: str) -> bool:
+    """True for a calendar service's domain (an iCalendar UID made by Google, Apple, …)."""
+    return registrable_domain(host) in calendar_hosts()
+
+
 def is_relay(host: str) -> bool:
     """True for a host of a listed ESP or relay (``bounce.brand.com`` is the brand's own)."""
     return registrable_domain(host) in esp_domains()
@@ -53,6 +80,21 @@ def is_freemail(host: str) -> bool:
     """True for a free personal mail provider's domain."""
     host = host.casefold()
     return host in freemail_domains() or registrable_domain(host) in freemail_domains()
+
+
+def is_isp(host: str) -> bool:
+    """True for an internet provider's domain (its own mail and its customers')."""
+    return registrable_domain(host) in isp_domains()
+
+
+def is_personal_provider(host: str) -> bool:
+    """True where an address may be anyone's: freemail and internet providers."""
+    return is_freemail(host) or is_isp(host)
+
+
+def is_list_host(host: str) -> bool:
+    """True for a host whose From addresses stand for a list post's real poster."""
+    return registrable_domain(host) in list_hosts()
 
 
 def address_domain(address: str) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, text
 
 from vault.blobs import put_blob
-from vault.bookings import existing_company, merge_booking
+from vault.bookings import merge_booking
 from vault.companies import CompanyResolver, counterpart_of
 from vault.errors import ImportFailed, VaultError
 from vault.records import (
@@ -24,7 +24,6 @@ from vault.records import (
     ImportOptions,
     Interaction,
     Item,
-    Party,
     Quarantined,
     content_key,
 )
@@ -229,19 +228,10 @@ class _BatchWriter:
         self.threads[item.thread_key] = thread_id
         return thread_id
 
-    def _company_of(self, item: Interaction, party: Party | None) -> tuple[int, int | None]:
-        """(company, identifier): a document naming no one joins its booking's company."""
-        if party is None and not item.hints.organisation:
-            for booking in item.bookings:
-                company_id = existing_company(self.db, booking)
-                if company_id is not None:
-                    return company_id, None
-        return self.resolver.resolve(item)
-
     def _insert(self, item: Interaction) -> bool:
         """Insert ``item``; True if it updated an existing booking."""
         party = counterpart_of(item, self.resolver.me)
-        company_id, identifier_id = self._company_of(item, party)
+        company_id, identifier_id = self.resolver.resolve(item)
         when = item.occurred_at
         offset = when.utcoffset()
         extras = dict(item.extras)

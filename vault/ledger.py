@@ -261,7 +261,7 @@ def consent_view(conn: Connection, now: datetime | None = None) -> list[dict[str
     dormant_before = int((now - timedelta(days=365 * DORMANT_YEARS)).timestamp())
     rows = conn.execute(
         text(
-            "SELECT c.id, c.name, min(i.occurred_at) AS first_at, "
+            "SELECT c.id, c.name, c.kind, min(i.occurred_at) AS first_at, "
             f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} THEN 1 ELSE 0 END) AS lists, "
             f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} AND i.occurred_at >= :y "
             "THEN 1 ELSE 0 END) AS lists_year, "
@@ -275,12 +275,17 @@ def consent_view(conn: Connection, now: datetime | None = None) -> list[dict[str
         ),
         {"y": year_ago},
     ).all()
-    out = []
+    out: list[dict[str, Any]] = []
     for row in rows:
         last_mine = max(
             (t for t in (row.last_out, row.last_booking) if t is not None), default=None
         )
-        dormant = (last_mine if last_mine is not None else row.first_at) < dormant_before
+        # A mailing list's List-Unsubscribe is the list's, not marketing, and it is no company
+        # to ask for erasure: its posters are people (DESIGN, company resolution 5).
+        is_list = row.kind == "list"
+        dormant = not is_list and (
+            (last_mine if last_mine is not None else row.first_at) < dormant_before
+        )
         unsubscribe = None
         if row.lists:
             unsubscribe = conn.execute(
@@ -301,7 +306,7 @@ def consent_view(conn: Connection, now: datetime | None = None) -> list[dict[str
             {
                 "company_id": int(row.id),
                 "company": one_line(row.name),
-                "marketing": bool(row.lists),
+                "marketing": bool(row.lists) and not is_list,
                 "marketing_mails": int(row.lists or 0),
                 "marketing_last_year": int(row.lists_year or 0),
                 "per_month": round(int(row.lists_year or 0) / 12, 1),

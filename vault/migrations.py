@@ -141,11 +141,31 @@ def _search_by_period(conn: Connection) -> None:
         ).scalar()
 
 
+def _identity(conn: Connection) -> None:
+    # v5, company identity: a display name that is not brand evidence ("Admissions Office")
+    # votes only once several senders share it (``brand`` 0); merge suggestions the user
+    # accepted or rejected are remembered, so a rejected one is never offered again. Company
+    # ids are plain integers here, not references: undoing a split deletes its company.
+    execute(conn, "ALTER TABLE displayname ADD COLUMN brand INTEGER NOT NULL DEFAULT 1")
+    execute(
+        conn,
+        """CREATE TABLE suggestion_decision (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL,
+            target_id INTEGER NOT NULL,
+            decision TEXT NOT NULL,
+            evidence TEXT NOT NULL DEFAULT '[]',
+            decided_at TEXT NOT NULL,
+            UNIQUE (source_id, target_id))""",
+    )
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _initial_schema,
     _gdpr_requests,
     _time_keyed_search,
     _search_by_period,
+    _identity,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -31,7 +31,7 @@ class Company(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str
-    kind: str = default("company")  # company | person | unknown
+    kind: str = default("company")  # company | person | list | unknown
     created_at: str
     notes: str | None = None
     user_named: bool = default(False)  # renamed by the user: imports never rename it again
@@ -43,7 +43,7 @@ class Identifier(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("kind", "value"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str  # email_domain | email_address | phone | chat_handle | name
+    kind: str  # email_domain | email_address | phone | chat_handle | name | list_id
     value: str
     company_id: int = Field(foreign_key="company.id", index=True)
     origin: str = default("rule")  # rule | user

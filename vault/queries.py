@@ -318,7 +318,7 @@ def show(conn: Connection, interaction_id: int) -> dict[str, Any]:
             {"filename": one_line(a.filename), "mime": a.mime, "size": a.size} for a in attachments
         ],
         bookings=bookings,
-        case=related_items(conn, interaction_id, row.thread_id, row.title),
+        case=related_items(conn, interaction_id, row.thread_id, row.title, row.company_id),
         source_ref=one_line(row.source_ref, 500),
     )
     return item
@@ -358,13 +358,19 @@ def case_references(conn: Connection, interaction_id: int, title: str) -> list[s
 
 
 def related_items(
-    conn: Connection, interaction_id: int, thread_id: int | None, title: str = ""
+    conn: Connection,
+    interaction_id: int,
+    thread_id: int | None,
+    title: str,
+    company_id: int,
 ) -> list[int]:
     """Other items of the same case, oldest first.
 
     A case is the thread, the items that confirmed, changed or cancelled the same booking,
     and any mail or chat message that names one of the case's reference numbers (a booking
-    code in a WhatsApp message, an order number in a complaint's subject).
+    code in a WhatsApp message, an order number in a complaint's subject). A case never spans
+    companies (a weak reference like "XXX007" would tie strangers together): only items of
+    ``company_id`` count, so only the user's merge joins two companies' cases.
     """
     params: dict[str, Any] = {"t": thread_id if thread_id is not None else -1, "i": interaction_id}
     union = [
@@ -381,5 +387,7 @@ def related_items(
             f"SELECT {FTS_ID} FROM {table} WHERE {table} MATCH :refs AND {FTS_ID} != :i"
             for table in map(period_table, periods(conn))
         ]
-    rows = execute(conn, " UNION ".join(union) + f" ORDER BY 1 LIMIT {CASE_LIMIT}", params).all()
+    params["c"] = company_id
+    query = f"SELECT id FROM interaction WHERE company_id = :c AND id IN ({' UNION '.join(union)})"
+    rows = execute(conn, query + f" ORDER BY 1 LIMIT {CASE_LIMIT}", params).all()
     return [int(r[0]) for r in rows]

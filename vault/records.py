@@ -159,6 +159,17 @@ class CompanyHints:
     list_domains: list[str] = field(default_factory=list)
     chat_kind: ChatKind | None = None
     organisation: str | None = None
+    # Mailing lists (RFC 2919 List-Id, RFC 2369 List-Post): a post is with the list, never
+    # with the poster, when these show a list relayed it (DESIGN, company resolution 5).
+    list_id: str | None = None  # "linux-kernel.vger.kernel.org"
+    list_name: str | None = None  # the List-Id's phrase: "Dovecot Mailing List"
+    list_post: bool = False  # a List-Post with an address: a list people write to
+    precedence: str | None = None  # "list", "bulk", "junk"
+    sender: str | None = None  # the Sender header's address (the list's owner address)
+    original_sender: str | None = None  # X-Original-From / X-Original-Sender: the real poster
+    # Domains a document gives as its own, e.g. the host of an iCalendar UID
+    # ("dekas-77121@restaurantdekas.nl", RFC 5545 3.8.4.7): who wrote it when no one signs it.
+    domains: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

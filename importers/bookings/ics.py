@@ -626,7 +626,12 @@ def event_interaction(
         recipients=event.attendees,
         raw=raw,
         bookings=event.bookings,
-        hints=CompanyHints(organisation=event.provider if organizer is None else None),
+        hints=CompanyHints(
+            organisation=event.provider if organizer is None else None,
+            domains=[event.uid.rpartition("@")[2]]
+            if organizer is None and event.uid and "@" in event.uid
+            else [],
+        ),
         extras=event.extras,
     )
 

@@ -223,6 +223,10 @@ def _details(obj: dict[str, Any], kind: BookingKind) -> dict[str, Any]:
             for o in (offers if isinstance(offers, list) else [offers])
         ]
         details["items"] = [i for i in items if i]
+        # A platform's order (schema.org broker) sold by another business (seller): both kept,
+        # vault.companies files it under the platform the user dealt with.
+        details["seller"] = _text(_get(obj, "seller", "merchant"))
+        details["broker"] = _text(_get(obj, "broker"))
     if kind == "parcel":
         details["carrier"] = _text(_get(obj, "carrier", "provider"))
         details["order"] = _text(_get(_get(obj, "partOfOrder"), "orderNumber"))

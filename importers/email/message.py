@@ -329,15 +329,37 @@ def _hints(headers: _Headers) -> CompanyHints:
             if party.address:
                 _add(reply_to, party.address)
     list_domains: list[str] = []
-    _add(list_domains, _list_id_domain(headers.text("List-Id")))
+    list_id_header = headers.text("List-Id")
+    _add(list_domains, _list_id_domain(list_id_header))
     for domain in _unsubscribe_domains(unfold_header(headers.raw("List-Unsubscribe"))):
         _add(list_domains, domain)
+    list_id, list_name = _list_identity(list_id_header)
+    original = _first_party(headers, "X-Original-From") or _first_party(
+        headers, "X-Original-Sender"
+    )
+    sender = _first_party(headers, "Sender")
     return CompanyHints(
         dkim_domains=dkim,
         reply_to=reply_to,
         list_domains=list_domains,
         organisation=headers.text("Organization") or None,
+        list_id=list_id,
+        list_name=list_name,
+        list_post="mailto:" in headers.raw("List-Post").casefold(),
+        precedence=headers.text("Precedence").casefold() or None,
+        sender=sender.address if sender else None,
+        original_sender=original.address if original else None,
     )
+
+
+def _list_identity(list_id: str) -> tuple[str | None, str | None]:
+    """(id, phrase) of a List-Id: ``Dovecot Mailing List <dovecot.dovecot.org>``."""
+    match = _MESSAGE_ID.search(list_id)
+    ident = (match.group(1) if match else list_id).strip().strip(".").lower()
+    if not _DOMAIN.fullmatch(ident):
+        return None, None
+    phrase = list_id[: match.start()].strip().strip("\"'").strip() if match else ""
+    return ident, phrase or None
 
 
 def _add(values: list[str], value: str | None) -> None:

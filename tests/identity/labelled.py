@@ -99,6 +99,28 @@ LINKEDIN = Entity("linkedin", ("LinkedIn",))
 MOLLIE = Entity("mollie", ("Mollie",))
 IKEA = Entity("ikea", ("IKEA", "Ikea", "IKEA Nederland"))
 LISA = person("lisa", "Lisa Bakker")
+PIET = person("piet", "Piet Kramer")
+FIETSCLUB = Entity("fietsclub", ("fietsclub", "Fietsclub", "Fietsclub Utrecht"), "list")
+HILTON = Entity("hilton", ("Hilton", "Hilton Vienna"))
+EVENTBRITE = Entity("eventbrite", ("Eventbrite",))
+SNCF = Entity("sncf", ("SNCF",))
+AIRBERLIN = Entity("airberlin", ("airberlin", "Air Berlin"))
+NASCHMARKT = Entity("naschmarkt", ("Hotel Am Naschmarkt",))
+CONTINUITY = Entity("continuity", ("Continuity Insights",))
+BBVA = Entity("bbva", ("BBVA", "Bbva", "BBVA México"))
+CSC = Entity(
+    "csc", ("Centro Studi Commercialisti", "Centro Studi Commercialisti s.r.l.", "Voidstudicom")
+)
+SGIS = Entity("sgis", ("Sgis",))
+RANDTELEKOM = Entity("randtelekom", ("Randtelekom", "Rand Telekom"))
+GGG = Entity("ggg", ("Ggg", "GGG"))
+
+
+def unknown(key: str) -> Entity:
+    """A document that names no one: only its own entity, which a user calls Unknown."""
+    return Entity(f"unknown:{key}", ("Unknown",), "unknown")
+
+
 TOM = person("tom", "Tom Hendriks")
 HENK = person("henk", "Henk de Boer")
 ANS = person("ans", "Ans Visser")
@@ -428,6 +450,37 @@ def _mails() -> list[MailSpec]:
                 to="dovecot@dovecot.org",
             )
         )
+    # A Mailman list with List-Unsubscribe whose posters write from their employers' domains:
+    # the list is the entity, never a poster's company, and its unsubscribe is the list's.
+    for n, poster in enumerate(
+        [
+            "Jan Peters <jan.peters@bouwbedrijf-peters.nl>",
+            "Karin Smits <k.smits@fietsenmaker.nl>",
+            "Jan Peters <jan.peters@bouwbedrijf-peters.nl>",
+            "Ruud Wouters <ruud@wouters-advies.nl>",
+        ]
+    ):
+        specs.append(
+            MailSpec(
+                poster,
+                FIETSCLUB,
+                f"[Fietsclub] Rit zondag {n}",
+                (
+                    ("List-Id", "Fietsclub Utrecht <fietsclub.lists.fietsclub-utrecht.nl>"),
+                    (
+                        "List-Unsubscribe",
+                        "<https://lists.fietsclub-utrecht.nl/mailman/options/fietsclub>, "
+                        "<mailto:fietsclub-request@lists.fietsclub-utrecht.nl?subject=unsubscribe>",
+                    ),
+                    ("List-Post", "<mailto:fietsclub@lists.fietsclub-utrecht.nl>"),
+                    ("Precedence", "list"),
+                    ("Sender", "fietsclub-bounces@lists.fietsclub-utrecht.nl"),
+                ),
+                to="fietsclub@lists.fietsclub-utrecht.nl",
+            )
+        )
+    for subject in ["Fietstocht zaterdag?", "Re: Fietstocht zaterdag?"]:
+        specs.append(MailSpec("Piet Kramer <piet.kramer@outlook.com>", PIET, subject))
     # Internet providers: role addresses are the company, personal ones are people.
     brand(
         ZIGGO,
@@ -736,6 +789,7 @@ def _write_whatsapp(labelled: LabelledSet, folder: Path) -> None:
                 "Merci!",
             ],
         ),
+        ("Piet Kramer", PIET, False, ["Ben je er zaterdag?", "Ja, om 9 uur", "Top"]),
         (
             "IKEA",
             IKEA,
@@ -807,6 +861,7 @@ def _write_telegram(labelled: LabelledSet, folder: Path) -> None:
             ZALANDO,
             ["/start", "Je pakket is onderweg", "Bedankt", "Graag gedaan"],
         ),
+        ("Piet Kramer", "personal_chat", 5553, PIET, ["Zaterdag fietsen?", "Goed plan", "9 uur"]),
         (
             "Noor El Amrani",
             "personal_chat",
@@ -986,6 +1041,157 @@ def _write_bookings(labelled: LabelledSet, folder: Path) -> None:
     labelled.sources.append(("bcbp", bcbp))
 
 
+def _reservation(kind: str, reference: str, place: dict[str, object], **extra: object) -> dict:
+    return {
+        "@context": "http://schema.org",
+        "@type": kind,
+        "reservationNumber": reference,
+        "reservationFor": place,
+        **extra,
+    }
+
+
+def _write_documents(labelled: LabelledSet, folder: Path) -> None:
+    """Saved confirmations: weak references shared by unrelated companies (KItinerary's
+    "XXX007"), a platform's order sold by another shop, a calendar file and a reservation that
+    name no one."""
+    target = folder / "documents"
+    target.mkdir()
+    documents: list[tuple[Entity, object, str]] = [
+        (
+            HILTON,
+            _reservation(
+                "LodgingReservation",
+                "XXX007",
+                {"@type": "LodgingBusiness", "name": "Hilton Vienna"},
+                provider={"@type": "Organization", "name": "Hilton"},
+                checkinTime="2024-05-01T15:00:00+02:00",
+                checkoutTime="2024-05-03T11:00:00+02:00",
+            ),
+            "json",
+        ),
+        (
+            EVENTBRITE,
+            _reservation(
+                "EventReservation",
+                "XXX007",
+                {
+                    "@type": "Event",
+                    "name": "Concert",
+                    "startDate": "2024-06-01T20:00:00+02:00",
+                    "organizer": {"@type": "Organization", "name": "Eventbrite"},
+                },
+            ),
+            "json",
+        ),
+        (
+            SNCF,
+            _reservation(
+                "TrainReservation",
+                "1234567",
+                {
+                    "@type": "TrainTrip",
+                    "provider": {"@type": "Organization", "name": "SNCF"},
+                    "departureTime": "2024-07-01T08:00:00+02:00",
+                    "departureStation": {"@type": "TrainStation", "name": "Paris Gare de Lyon"},
+                    "arrivalStation": {"@type": "TrainStation", "name": "Lyon Part-Dieu"},
+                },
+            ),
+            "json",
+        ),
+        (
+            AIRBERLIN,
+            _reservation(
+                "FlightReservation",
+                "1234567",
+                {
+                    "@type": "Flight",
+                    "flightNumber": "8588",
+                    "airline": {"@type": "Airline", "name": "airberlin", "iataCode": "AB"},
+                    "departureTime": "2024-07-02T10:00:00+02:00",
+                    "departureAirport": {"@type": "Airport", "iataCode": "TXL"},
+                    "arrivalAirport": {"@type": "Airport", "iataCode": "MUC"},
+                },
+            ),
+            "json",
+        ),
+        (
+            BOL,
+            {
+                "@context": "http://schema.org",
+                "@type": "Order",
+                "orderNumber": "BOL-8830-2291-7",
+                "seller": {"@type": "Organization", "name": "Fietsplaats Utrecht"},
+                "broker": {"@type": "Organization", "name": "bol.com"},
+                "orderDate": "2024-03-01T10:00:00+01:00",
+                "acceptedOffer": {"@type": "Offer", "itemOffered": {"name": "Fietsslot"}},
+            },
+            "json",
+        ),
+    ]
+    for entity, document, suffix in documents:
+        marker = labelled.marker(entity)
+        path = target / f"{marker}.{suffix}"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        labelled.sources.append(("jsonld", path))
+    # A reservation with the weak reference and no provider, only the hotel's own name: the
+    # reference alone must not file it under Hilton.
+    marker = labelled.marker(NASCHMARKT)
+    bare = _reservation(
+        "LodgingReservation",
+        "XXX007",
+        {"@type": "LodgingBusiness", "name": "Hotel Am Naschmarkt"},
+        checkinTime="2024-08-01T15:00:00+02:00",
+    )
+    path = target / f"{marker}.json"
+    path.write_text(json.dumps(bare), encoding="utf-8")
+    labelled.sources.append(("jsonld", path))
+    # De Kas again, from a calendar program that writes no ORGANIZER: its UID's host says who.
+    marker = labelled.marker(DEKAS)
+    ics = folder / f"{marker}.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hacksw/handcal//NONSGML v1.0//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:dekas-80412@restaurantdekas.nl\r\nDTSTAMP:20240301T120000Z\r\n"
+        "DTSTART:20240410T170000Z\r\nSUMMARY:Reservering Restaurant De Kas\r\n"
+        "DESCRIPTION:Reserveringsnummer 7HK2QXR\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    labelled.sources.append(("ics", ics))
+    # The RFC 5545 example: no ORGANIZER, only the calendar program's PRODID.
+    marker = labelled.marker(unknown("rfc5545-party"))
+    ics = folder / f"{marker}.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hacksw/handcal//NONSGML v1.0//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:19970610T172345Z-AF23B2@example.com\r\n"
+        "DTSTAMP:19970610T172345Z\r\nDTSTART:19970714T170000Z\r\nDTEND:19970715T040000Z\r\n"
+        "SUMMARY:Bastille Day Party\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    labelled.sources.append(("ics", ics))
+
+
+PUBLIC = Path(__file__).with_name("public")
+PUBLIC_MAILS = {
+    "mail_test_10": IBM,  # an IBM employee in Italy (it.ibm.com): the issue's own example
+    "mail_test_13": CONTINUITY,  # a newsletter
+    "mail_test_17": BBVA,  # phishing: the display name is an address at bbva.mx
+    "mail_test_7": CSC,  # an employee under her company's Organization header
+    "mail_test_9": SGIS,  # spam with a random display name
+    "mail_test_3": RANDTELEKOM,  # spam from a person at a company domain
+    "mail_test_6": GGG,  # a Russian newsletter with a List-Id of its own domain
+}
+
+
+def _write_public(labelled: LabelledSet, folder: Path) -> None:
+    """mail-parser's real test mails (``public/README.md``), one .eml each."""
+    target = folder / "public"
+    target.mkdir()
+    for name, entity in PUBLIC_MAILS.items():
+        marker = labelled.marker(entity)
+        (target / f"{marker}-{name}.eml").write_bytes((PUBLIC / name).read_bytes())
+    labelled.sources.append(("eml", target))
+
+
 def build(folder: Path) -> LabelledSet:
     """Write every source of the set into ``folder``; returns the labels and the sources."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -995,4 +1201,6 @@ def build(folder: Path) -> LabelledSet:
     _write_telegram(labelled, folder)
     _write_messenger(labelled, folder)
     _write_bookings(labelled, folder)
+    _write_documents(labelled, folder)
+    _write_public(labelled, folder)
     return labelled
