@@ -6,6 +6,7 @@ import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from cli.render import booking_time as cli_time
 from importers.bookings import bcbp, jsonld, pkpass
 from importers.bookings.schemaorg import bookings_from
 from tests.hardening.harness import Kluis, make_vault
@@ -13,7 +14,6 @@ from tests.support import FIXTURES, mail, options, packed_pass
 from tui.format import booking_time as app_time
 from vault import queries
 from vault.ingest import Ingestor
-from vault.render import booking_time as cli_time
 from vault.store import Store
 
 BOOKINGS = FIXTURES / "bookings"
