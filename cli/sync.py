@@ -14,7 +14,6 @@ import json
 import os
 import sys
 from contextlib import closing
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -23,6 +22,7 @@ from cli.commands import opened, print_summary, progress_printer
 from vault.errors import UsageError
 from vault.imports import import_options
 from vault.store import Store
+from vault.timefmt import now_iso
 
 if TYPE_CHECKING:
     from importers.email.imap import Account
@@ -160,7 +160,7 @@ def remember_account(store: Store, account: Account) -> None:
             {
                 "k": SOURCE_KIND,
                 "l": account.locator,
-                "t": datetime.now(UTC).isoformat(timespec="seconds"),
+                "t": now_iso(),
             },
         )
         conn.execute(

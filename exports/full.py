@@ -18,7 +18,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,7 +27,7 @@ from vault.blobs import get_blob
 from vault.errors import UsageError
 from vault.fsutil import FILE_MODE, make_private_folder
 from vault.salvage import id_ranges
-from vault.timefmt import iso
+from vault.timefmt import iso, now_iso
 
 FORMAT = "kluis-export"
 VERSION = 1
@@ -269,7 +268,7 @@ def _schema(source: ExportSource, tables: list[str], rows: dict[str, int]) -> di
     return {
         "format": FORMAT,
         "version": VERSION,
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "exported_at": now_iso(),
         "tables": documented,
     }
 

@@ -41,6 +41,7 @@ from vault.errors import InputError, UsageError, VaultCorrupt, VaultExists
 from vault.fsutil import FILE_MODE, make_private_folder
 from vault.migrations import SCHEMA_VERSION
 from vault.store import DB_FILE, PAGE_SIZE, connect_raw, database_salt, db_path, open_store
+from vault.timefmt import now_iso
 from vault.unlock import PassphraseSource
 
 FORMAT = "kluis-backup"
@@ -149,7 +150,7 @@ def create_backup(
             "version": VERSION,
             "vault_id": keyfile.vault_id,
             "schema_version": SCHEMA_VERSION,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "created_at": now_iso(),
             "hmac_salt": base64.b64encode(secrets.token_bytes(16)).decode(),
             "files": {
                 keymod.KEYS_FILE: {

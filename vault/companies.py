@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 
 from vault.domains import address_domain, is_freemail, is_relay, registrable_domain
 from vault.records import ImportOptions, Interaction, Party
 from vault.store import RawConnection
 from vault.text import strip_controls
+from vault.timefmt import now_iso
 
 UNKNOWN = ("name", "(unknown)")
 
@@ -182,10 +182,6 @@ def _is_full_name(claim: Claim) -> bool:
     return claim.company_kind == "person" and bool(claim.name) and " " in (claim.name or "").strip()
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class CompanyResolver:
     """Resolves claims to company ids inside an ingest transaction, creating what is new."""
 
@@ -229,7 +225,7 @@ class CompanyResolver:
             name = claim.value
         result = self.db.execute(
             "INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, 0)",
-            {"n": name, "k": claim.company_kind, "t": _now()},
+            {"n": name, "k": claim.company_kind, "t": now_iso()},
         )
         company_id = int(result.lastrowid or 0)
         # A name identifier lets a chat of the same name, an ESP mail known only by its display

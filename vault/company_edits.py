@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -16,18 +15,15 @@ from sqlalchemy import Connection, text
 from vault.domains import registrable_domain
 from vault.errors import UsageError
 from vault.queries import find_company
+from vault.timefmt import now_iso
 
 _MOVABLE = ("identifier", "interaction", "booking", "disclosure", "gdpr_request")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _record(conn: Connection, action: str, summary: str, undo: list[dict[str, Any]]) -> str:
     conn.execute(
         text("INSERT INTO companyedit(action, summary, undo, created_at) VALUES (:a, :s, :u, :t)"),
-        {"a": action, "s": summary, "u": json.dumps(undo), "t": _now()},
+        {"a": action, "s": summary, "u": json.dumps(undo), "t": now_iso()},
     )
     return summary
 
@@ -223,7 +219,7 @@ def split(conn: Connection, company: str, value: str, new_name: str | None = Non
     ).scalar()
     result = conn.execute(
         text("INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, :u)"),
-        {"n": new_name or value, "k": kind_of_company, "t": _now(), "u": new_name is not None},
+        {"n": new_name or value, "k": kind_of_company, "t": now_iso(), "u": new_name is not None},
     )
     new_id = int(result.lastrowid or 0)
     items = _ids(conn, "SELECT id FROM interaction WHERE resolved_by=:i", i=row.id)
@@ -260,7 +256,7 @@ def undo_last(conn: Connection) -> str:
     for step in json.loads(row.undo):
         _reverse(conn, step)
     conn.execute(
-        text("UPDATE companyedit SET undone_at=:t WHERE id=:i"), {"t": _now(), "i": row.id}
+        text("UPDATE companyedit SET undone_at=:t WHERE id=:i"), {"t": now_iso(), "i": row.id}
     )
     return f"undid: {row.summary}"
 

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -36,6 +35,7 @@ from vault.search_index import ensure_periods
 from vault.storable import storable, storable_text
 from vault.store import Store, raw_connection
 from vault.text import one_line
+from vault.timefmt import now_iso
 
 DEFAULT_BATCH = 1000
 MAX_ERROR_MESSAGES = 20
@@ -75,10 +75,6 @@ class Summary:
         data = asdict(self)
         data["error_messages"] = data.pop("messages")
         return data
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _one_line_reason(message: str) -> str:
@@ -224,7 +220,7 @@ class _BatchWriter:
         self.resolver.flush()
         self.db.executemany(
             "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (?, ?, ?)",
-            [(key, json.dumps(state), _now()) for key, state in cursors.items()],
+            [(key, json.dumps(state), now_iso()) for key, state in cursors.items()],
         )
 
     def _existing_keys(self, keys: list[str]) -> set[str]:
@@ -380,7 +376,7 @@ class _BatchWriter:
                 "s": item.source_ref,
                 "b": digest,
                 "why": item.reason,
-                "t": _now(),
+                "t": now_iso(),
                 "k": content_key(item.source_ref.encode() + b"\0" + item.raw),
             },
         )
@@ -417,7 +413,7 @@ class Ingestor:
                     "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
                     "VALUES (:k, :l, :t, '{}')"
                 ),
-                {"k": self.format_name, "l": locator, "t": _now()},
+                {"k": self.format_name, "l": locator, "t": now_iso()},
             )
             source_id = int(
                 conn.execute(
@@ -430,7 +426,7 @@ class Ingestor:
                     "INSERT INTO importrun(source_id, format, started_at, status) "
                     "VALUES (:s, :f, :t, 'running')"
                 ),
-                {"s": source_id, "f": self.format_name, "t": _now()},
+                {"s": source_id, "f": self.format_name, "t": now_iso()},
             )
             return source_id, int(result.lastrowid or 0)
 
@@ -442,7 +438,7 @@ class Ingestor:
                     "updated=:u, quarantined=:q, errors=:e WHERE id=:id"
                 ),
                 {
-                    "t": _now(),
+                    "t": now_iso(),
                     "st": status,
                     "n": summary.new,
                     "d": summary.duplicate,
