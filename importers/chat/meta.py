@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from importers.chat.text import brief, one_line, title_of
+from importers.chat.text import brief, title_of
 from importers.files import Source, file_state, peek, unchanged
 from vault.errors import InputError, RefusedInput
 from vault.records import (
@@ -58,6 +58,7 @@ from vault.records import (
     Quarantined,
     chat_key,
 )
+from vault.text import one_line
 
 App = Literal["messenger", "instagram"]
 MediaLookup = Callable[[str], bytes | None]

@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeGuard
 
 from importers.archive import zip_aware
-from importers.chat.text import brief, clip, one_line, title_of
+from importers.chat.text import TITLE_CHARS, brief, title_of
 from importers.files import Source, peek, unchanged
 from vault.errors import InputError, RefusedInput
 from vault.records import (
@@ -55,6 +55,7 @@ from vault.records import (
     chat_key,
 )
 from vault.storable import storable_text  # a lone surrogate is valid JSON, not UTF-8
+from vault.text import one_line
 
 RESULT_NAME = "result.json"
 """The file name Telegram Desktop gives every JSON export."""
@@ -914,7 +915,7 @@ def _attachment(root: Source | None, media: _Media) -> Attachment | None:
 def _service(message: dict[str, Any], chat: _Chat, context: _Context) -> _Content:
     actor = _party(message, "actor")
     action = _string(message.get("action"))
-    title = clip(one_line(_service_title(message, action, actor, chat)))
+    title = one_line(_service_title(message, action, actor, chat), TITLE_CHARS)
     text = _text(message).plain
     extras: dict[str, Any] = {"action": action} if action else {}
     if actor.name or actor.address:

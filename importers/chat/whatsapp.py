@@ -43,7 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from importers.archive import open_zip
-from importers.chat.text import one_line, title_of
+from importers.chat.text import title_of
 from importers.files import (
     LongLine,
     Source,
@@ -70,6 +70,7 @@ from vault.records import (
     Quarantined,
     chat_key,
 )
+from vault.text import one_line
 
 MediaLookup = Callable[[str], bytes | None]
 """Finds an attached file by the name the chat gives it; None if it is not in the export.
