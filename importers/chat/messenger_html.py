@@ -49,6 +49,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from importers import archive
 from importers.chat import meta, meta_zip
+from importers.chat.base import MediaLookup, Moment
 from importers.files import Source, peek
 from vault.errors import InputError
 from vault.records import ImportOptions, Item, Quarantined
@@ -321,7 +322,7 @@ def _parser(options: ImportOptions, owner: str | None, liked: frozenset[str]) ->
     everything else as for JSON, with the wall-clock times of ``options.timezone``."""
 
     def parse(
-        folder: str, category: str | None, pages: list[meta.Page], media: meta.MediaLookup
+        folder: str, category: str | None, pages: list[meta.Page], media: MediaLookup
     ) -> Iterator[Item]:
         documents: list[meta.Document] = []
         for page in pages:
@@ -346,13 +347,13 @@ def _parser(options: ImportOptions, owner: str | None, liked: frozenset[str]) ->
 
 
 def _clock(zone: tzinfo) -> meta.Clock:
-    def moment(message: dict[str, Any]) -> meta.Moment:
+    def moment(message: dict[str, Any]) -> Moment:
         wall = message.get("wall_time")
         if not isinstance(wall, datetime):
             raise ValueError(str(message.get("date_problem") or "the message has no date"))
         at = wall.replace(tzinfo=zone)
         at.astimezone(UTC)  # year 9999 plus an offset leaves datetime's range: quarantine
-        return meta.Moment(at, wall, tz_known=False)
+        return Moment(at, wall, tz_known=False)
 
     return moment
 

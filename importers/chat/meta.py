@@ -33,15 +33,14 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import json
-import mimetypes
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from importers.chat.base import Chat, Malformed, MediaLookup, Message, Moment, mime_of
 from importers.chat.text import brief, title_of
 from importers.files import Source, file_state, peek, unchanged
 from vault.errors import InputError, RefusedInput
@@ -49,22 +48,15 @@ from vault.records import (
     Attachment,
     ChatKind,
     Checkpoint,
-    CompanyHints,
-    Direction,
     ImportOptions,
     Interaction,
     Item,
     Party,
     Quarantined,
-    chat_key,
 )
 from vault.text import one_line
 
 App = Literal["messenger", "instagram"]
-MediaLookup = Callable[[str], bytes | None]
-"""Finds an attached file by its ``uri`` as the export writes it; None if it is not there.
-Raises ``RefusedInput`` for a ``uri`` that must not be read (outside the export, too large)."""
-
 MAX_PAGE_BYTES = 256 * 1024 * 1024
 """Larger ``message_N.json`` pages are quarantined instead of loaded."""
 
@@ -97,10 +89,6 @@ _REACTION_LINE = re.compile(r"^(?:Reacted .+ to your message|Liked a message)$",
 _EXTRA_MIME = {".opus": "audio/ogg", ".webp": "image/webp", ".aac": "audio/aac"}
 
 
-class _MalformedError(ValueError):
-    """A page or message that cannot be read; its text is the one-line quarantine reason."""
-
-
 @dataclass(slots=True)
 class Page:
     """One ``message_N.json`` of a thread: where it came from and its bytes."""
@@ -128,37 +116,8 @@ class Document:
     messages: list[tuple[Any, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """When a message was sent: the instant, the time its dedup key uses, and whether the
-    zone was in the source (JSON: milliseconds since the epoch) or assumed (HTML: wall clock)."""
-
-    at: datetime
-    key: datetime
-    tz_known: bool = True
-
-
 Clock = Callable[[dict[str, Any]], Moment]
 """Reads a message's time; raises ``ValueError`` (the quarantine reason) when it cannot."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Chat:
-    key: str
-    title: str
-    kind: ChatKind
-    party: Party
-    owner: str | None
-
-
-@dataclass(slots=True)
-class _Content:
-    direction: Direction
-    title: str
-    body: str
-    key_text: str
-    attachments: list[Attachment] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 # --- recognising an export -----------------------------------------------------------------------
@@ -555,7 +514,7 @@ def parse_thread(
     for page in pages:
         try:
             documents.append(_document(page))
-        except _MalformedError as exc:
+        except Malformed as exc:
             yield Quarantined(page.ref, page.data, str(exc))
     yield from parse_documents(
         documents,
@@ -590,11 +549,10 @@ def parse_documents(
         return
     when = clock or json_moment
     chat = _chat(list(documents), options, app, folder, category, owner, page_names)
-    seen: Counter[tuple[str, str, str]] = Counter()
     for ref, original, message in _in_time_order(documents, when):
         try:
-            yield _interaction(message, chat, options, app, media, ref, seen, original, when)
-        except (_MalformedError, ValueError, TypeError, OverflowError) as exc:
+            yield _interaction(message, chat, options, media, ref, original, when)
+        except (ValueError, TypeError, OverflowError) as exc:  # Malformed among them
             yield Quarantined(ref, _raw(original), one_line(str(exc) or type(exc).__name__))
 
 
@@ -602,14 +560,14 @@ def _document(page: Page) -> Document:
     try:
         document = json.loads(page.data)
     except UnicodeDecodeError as exc:
-        raise _MalformedError(f"not valid JSON: not UTF-8 ({exc.reason})") from exc
+        raise Malformed(f"not valid JSON: not UTF-8 ({exc.reason})") from exc
     except json.JSONDecodeError as exc:
         reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise _MalformedError(reason) from exc
+        raise Malformed(reason) from exc
     except (ValueError, RecursionError) as exc:
-        raise _MalformedError(one_line(f"not valid JSON: {exc}")) from exc
+        raise Malformed(one_line(f"not valid JSON: {exc}")) from exc
     if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
-        raise _MalformedError("not a message export: no list of 'messages'")
+        raise Malformed("not a message export: no list of 'messages'")
     originals = document["messages"]
     fields = _normalised(document)
     return Document(page.ref, fields, list(zip(originals, fields["messages"], strict=True)))
@@ -696,7 +654,7 @@ def _chat(
     category: str | None,
     owner: str | None,
     page_names: frozenset[str],
-) -> _Chat:
+) -> Chat:
     first = documents[0].fields
     participants = list(dict.fromkeys(p for d in documents for p in d.fields["participants"]))
     senders = list(
@@ -712,7 +670,8 @@ def _chat(
         folder = thread_path.rstrip("/").rsplit("/", 1)[-1]
     group = first["thread_type"] == "RegularGroup" or len(everyone) > 2
     kind = _kind(category, group, title, others, page_names)
-    return _Chat(
+    return Chat(
+        source=app,
         key=f"{app}:{folder}",
         title=title,
         kind=kind,
@@ -742,48 +701,23 @@ def _kind(
 
 def _interaction(
     message: Any,
-    chat: _Chat,
+    chat: Chat,
     options: ImportOptions,
-    app: App,
     media: MediaLookup | None,
     ref: str,
-    seen: Counter[tuple[str, str, str]],
     original: Any,
     clock: Clock,
 ) -> Interaction:
     if not isinstance(message, dict):
-        raise _MalformedError(f"message is a {type(message).__name__}, not an object")
+        raise Malformed(f"message is a {type(message).__name__}, not an object")
     moment = clock(message)
-    when = moment.at
     sender_name = _sender_name(message) or ""
     content = _content(message, sender_name, media)
-    direction = content.direction
-    if direction == "in" and sender_name and sender_name.casefold() == chat.owner:
-        direction = "out"
-    sender = chat.party if direction == "system" or not sender_name else _person(sender_name)
-    if direction == "system" and sender_name:
+    if content.direction == "in" and sender_name and sender_name.casefold() == chat.owner:
+        content.direction = "out"
+    if content.direction == "system" and sender_name:
         content.extras["actor"] = sender_name
-    fingerprint = (moment.key.isoformat(), sender_name, content.key_text)
-    ordinal = seen[fingerprint]
-    seen[fingerprint] += 1
-    return Interaction(
-        channel="chat",
-        direction=direction,
-        occurred_at=when,
-        title=content.title,
-        body=content.body,
-        source_ref=ref,
-        dedup_key=chat_key(app, chat.key, moment.key, sender_name, content.key_text, ordinal),
-        sender=sender,
-        recipients=[chat.party] if direction == "out" else [],
-        raw=_raw(original),
-        thread_key=chat.key,
-        thread_title=chat.title,
-        tz_known=moment.tz_known,
-        attachments=content.attachments,
-        hints=CompanyHints(chat_kind=chat.kind),
-        extras=content.extras,
-    )
+    return chat.record(content, moment, ref, _raw(original))
 
 
 def _person(name: str) -> Party:
@@ -793,10 +727,10 @@ def _person(name: str) -> Party:
 def _millis(message: dict[str, Any]) -> int:
     value = message.get("timestamp_ms", message.get("timestamp"))
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _MalformedError(f"timestamp {brief(value)} is not a number")
+        raise Malformed(f"timestamp {brief(value)} is not a number")
     millis = int(value)
     if not 0 < millis < 253_402_300_800_000:  # year 9999
-        raise _MalformedError(f"timestamp {millis} is out of range")
+        raise Malformed(f"timestamp {millis} is out of range")
     return millis
 
 
@@ -806,7 +740,7 @@ def _sender_name(message: Any) -> str | None:
     return _string(message.get("sender_name")) or _string(message.get("senderName"))
 
 
-def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) -> _Content:
+def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) -> Message:
     text = _string(message.get("content")) or _string(message.get("text")) or ""
     files = _media_files(message)
     share = message.get("share") if isinstance(message.get("share"), dict) else None
@@ -818,11 +752,12 @@ def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) ->
     if message.get("is_unsent") or message.get("isUnsent"):
         extras["unsent"] = True
         shown = text or f"{sender or 'Someone'} unsent a message"
-        return _Content("system", title_of(shown), shown, key_text, extras=extras)
+        return Message("system", title_of(shown), shown, sender, key_text, extras=extras)
     if message.get("type") in _SYSTEM_TYPES or "call_duration" in message:
-        return _call_or_event(message, text, key_text, extras)
+        shown = _call_or_event(message, text, extras)
+        return Message("system", title_of(shown), shown, sender, key_text, extras=extras)
     if _REACTION_LINE.match(text):
-        return _Content("system", title_of(text), text, key_text, extras=extras)
+        return Message("system", title_of(text), text, sender, key_text, extras=extras)
     lines = [text] if text else []
     attachments, described, missing = _attachments(files, media)
     lines += described
@@ -842,21 +777,25 @@ def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) ->
             for label, uri in files
         ]
     title = text or (described[0].strip("[]") if described else "") or _share_title(share)
-    return _Content(
-        "in", title_of(title or "Message"), "\n".join(lines), key_text, attachments, extras
+    return Message(
+        "in",
+        title_of(title or "Message"),
+        "\n".join(lines),
+        sender,
+        key_text,
+        _person(sender) if sender else None,
+        attachments,
+        extras,
     )
 
 
-def _call_or_event(
-    message: dict[str, Any], text: str, key_text: str, extras: dict[str, Any]
-) -> _Content:
+def _call_or_event(message: dict[str, Any], text: str, extras: dict[str, Any]) -> str:
+    """What a call or another event shows; a call's length goes to ``extras``."""
     duration = message.get("call_duration")
     if isinstance(duration, int) and not isinstance(duration, bool):
         extras["call_duration"] = duration
-        shown = text or (f"Call ({duration} s)" if duration else "Missed call")
-    else:
-        shown = text or str(message.get("type", "Event"))
-    return _Content("system", title_of(shown), shown, key_text, extras=extras)
+        return text or (f"Call ({duration} s)" if duration else "Missed call")
+    return text or str(message.get("type", "Event"))
 
 
 def _media_files(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -890,7 +829,7 @@ def _attachments(
             missing[uri] = exc.reason
             continue
         if data is not None:
-            attachments.append(Attachment(name, _mime(name), data))
+            attachments.append(Attachment(name, mime_of(name), data))
     return attachments, described, missing
 
 
@@ -922,11 +861,6 @@ def _reactions(message: dict[str, Any]) -> list[dict[str, str]]:
             if emoji or actor:
                 found.append({"reaction": emoji, "actor": actor})
     return found
-
-
-def _mime(name: str) -> str:
-    suffix = PurePosixPath(name).suffix.lower()
-    return _EXTRA_MIME.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 # --- small helpers -------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from pathlib import Path, PurePosixPath
 
 from importers import archive
 from importers.chat import meta
+from importers.chat.base import MediaLookup
 from importers.files import Source, name_reason, unchanged
 from vault.errors import MalformedInput, RefusedInput, UnsupportedFormat
 from vault.records import Checkpoint, ImportOptions, Item, Quarantined
@@ -262,7 +263,7 @@ class ExportZip:
         refused, self._refused = self._refused, []
         return refused
 
-    def media_for(self, thread_key: str) -> meta.MediaLookup:
+    def media_for(self, thread_key: str) -> MediaLookup:
         """Opens a ``uri`` relative to the export root of the thread, in any part; a ``uri``
         that is a URL, absolute or leads up (``..``) is refused (``RefusedInput``)."""
         root = export_root(thread_key)

@@ -27,9 +27,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import json
-import mimetypes
 import re
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -38,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeGuard
 
 from importers.archive import zip_aware
+from importers.chat.base import Chat, Malformed, Message, Moment, mime_of
 from importers.chat.text import TITLE_CHARS, brief, title_of
 from importers.files import Source, peek, unchanged
 from vault.errors import InputError, RefusedInput
@@ -45,14 +44,12 @@ from vault.records import (
     Attachment,
     ChatKind,
     Checkpoint,
-    CompanyHints,
     Direction,
     ImportOptions,
     Interaction,
     Item,
     Party,
     Quarantined,
-    chat_key,
 )
 from vault.storable import storable_text  # a lone surrogate is valid JSON, not UTF-8
 from vault.text import one_line
@@ -135,20 +132,16 @@ _SERVICE_TITLES = {
 }
 
 
-class _MalformedError(ValueError):
-    """A message (or chat) that cannot be read; its text is the one-line quarantine reason."""
-
-
 @dataclass(frozen=True, slots=True)
-class _Chat:
-    """What every message of one chat shares."""
+class _Chat(Chat):
+    """A chat with Telegram's own word for its kind (``personal_chat``, ``saved_messages``, …)."""
 
-    ref: str
-    type: str | None
-    title: str | None
-    kind: ChatKind | None
-    counterpart: Party | None
-    notes_to_self: bool
+    type: str | None = None
+
+    @property
+    def notes_to_self(self) -> bool:
+        """Saved Messages: the owner's notes to self."""
+        return self.type == "saved_messages"
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +260,7 @@ def _parse(
     try:
         document = _load(data)
         chats = _chat_list(document)
-    except _MalformedError as exc:
+    except Malformed as exc:
         yield Quarantined(source_ref, data, str(exc))
         return
     context = _Context(source_ref, options, _owner(document), media_root)
@@ -282,13 +275,13 @@ def _load(data: bytes) -> dict[str, Any]:
         # Retry with Telegram Desktop's "\xHH" control-character escapes made valid.
         repaired = _BAD_ESCAPE.sub(rb"\1\\u00\2", data)
         if repaired == data:
-            raise _MalformedError(_json_reason(exc)) from exc
+            raise Malformed(_json_reason(exc)) from exc
         try:
             document = _decode(repaired)
         except ValueError:
-            raise _MalformedError(_json_reason(exc)) from exc
+            raise Malformed(_json_reason(exc)) from exc
     if not isinstance(document, dict):
-        raise _MalformedError(f"not a Telegram export: the JSON is a {type(document).__name__}")
+        raise Malformed(f"not a Telegram export: the JSON is a {type(document).__name__}")
     return document
 
 
@@ -299,10 +292,10 @@ def _decode(data: bytes) -> Any:
         raise
     except UnicodeDecodeError as exc:
         reason = f"not valid JSON: not UTF-8 text ({exc.reason} at byte {exc.start})"
-        raise _MalformedError(reason) from exc
+        raise Malformed(reason) from exc
     except (ValueError, RecursionError) as exc:  # e.g. a 5000-digit number, nesting too deep
         reason = f"not valid JSON: {one_line(str(exc) or type(exc).__name__)}"
-        raise _MalformedError(reason) from exc
+        raise Malformed(reason) from exc
 
 
 def _json_reason(exc: json.JSONDecodeError) -> str:
@@ -314,7 +307,7 @@ def _chat_list(document: dict[str, Any]) -> list[Any]:
     if "messages" in document:
         return [document]
     if not any(key in document for key in ("chats", "left_chats", "personal_information")):
-        raise _MalformedError("not a Telegram export: no 'messages' or 'chats'")
+        raise Malformed("not a Telegram export: no 'messages' or 'chats'")
     chats: list[Any] = []
     for key in ("chats", "left_chats"):
         section = document.get(key)
@@ -322,7 +315,7 @@ def _chat_list(document: dict[str, Any]) -> list[Any]:
             continue
         listed = section.get("list") if isinstance(section, dict) else None
         if not isinstance(listed, list):
-            raise _MalformedError(f"not a Telegram export: '{key}' has no list of chats")
+            raise Malformed(f"not a Telegram export: '{key}' has no list of chats")
         chats.extend(listed)
     return chats
 
@@ -344,36 +337,37 @@ def _owner(document: dict[str, Any]) -> str | None:
 
 
 def _chat_items(raw_chat: Any, context: _Context) -> Iterator[Item]:
+    chat_ref = _chat_ref(raw_chat)
     try:
-        chat, messages = _chat(raw_chat, context)
-    except (ValueError, TypeError) as exc:  # _MalformedError, or a value of an unforeseen type
-        ref = f"{context.source_ref}#chat={_chat_ref(raw_chat)}"
+        chat, messages = _chat(raw_chat, chat_ref, context)
+    except (ValueError, TypeError) as exc:  # Malformed, or a value of an unforeseen type
+        ref = f"{context.source_ref}#chat={chat_ref}"
         yield Quarantined(ref, _raw(raw_chat), one_line(str(exc) or type(exc).__name__))
         return
-    seen: Counter[tuple[str, str, str]] = Counter()
     for position, message in enumerate(messages):
-        ref = f"{context.source_ref}#chat={chat.ref}&message={_message_ref(message, position)}"
+        ref = f"{context.source_ref}#chat={chat_ref}&message={_message_ref(message, position)}"
         try:
-            yield _interaction(message, chat, context, ref, seen)
-        except (_MalformedError, ValueError, TypeError, OverflowError) as exc:
+            yield _interaction(message, chat, context, ref)
+        except (ValueError, TypeError, OverflowError) as exc:  # Malformed among them
             yield Quarantined(ref, _raw(message), one_line(str(exc) or type(exc).__name__))
 
 
-def _chat(raw_chat: Any, context: _Context) -> tuple[_Chat, list[Any]]:
+def _chat(raw_chat: Any, ref: str, context: _Context) -> tuple[_Chat, list[Any]]:
     if not isinstance(raw_chat, dict):
-        raise _MalformedError(f"chat is a {type(raw_chat).__name__}, not an object")
+        raise Malformed(f"chat is a {type(raw_chat).__name__}, not an object")
     messages = raw_chat.get("messages")
     if not isinstance(messages, list):
-        raise _MalformedError("chat has no list of messages")
+        raise Malformed("chat has no list of messages")
     chat_type = _string(raw_chat.get("type"))
     name = _string(raw_chat.get("name"))
     chat = _Chat(
-        ref=_chat_ref(raw_chat),
-        type=chat_type,
+        source="telegram",
+        key=f"telegram:{ref}",
+        key_thread=ref,
         title=name or _UNNAMED_TITLES.get(chat_type or ""),
         kind=CHAT_KINDS.get(chat_type or ""),
-        counterpart=_counterpart(raw_chat, messages, context),
-        notes_to_self=chat_type == "saved_messages",
+        party=_counterpart(raw_chat, messages, context),
+        type=chat_type,
     )
     return chat, messages
 
@@ -441,73 +435,26 @@ def _prefixed(prefix: str, chat_id: Any) -> str | None:
 # --- messages ------------------------------------------------------------------------------------
 
 
-def _interaction(
-    message: Any,
-    chat: _Chat,
-    context: _Context,
-    ref: str,
-    seen: Counter[tuple[str, str, str]],
-) -> Interaction:
+def _interaction(message: Any, chat: _Chat, context: _Context, ref: str) -> Interaction:
     if not isinstance(message, dict):
-        raise _MalformedError(f"message is a {type(message).__name__}, not an object")
+        raise Malformed(f"message is a {type(message).__name__}, not an object")
     entry_type = message.get("type", "message")
     if entry_type == "unsupported":
-        raise _MalformedError("Telegram Desktop could not export this message (type 'unsupported')")
-    occurred_at, tz_known, key_time = _when(message, context.options.timezone)
+        raise Malformed("Telegram Desktop could not export this message (type 'unsupported')")
+    when = _when(message, context.options.timezone)
     if entry_type == "service":
         content = _service(message, chat, context)
     else:
         content = _message(message, chat, context)
-    fingerprint = (key_time.isoformat(), content.key_sender, content.key_text)
-    ordinal = seen[fingerprint]
-    seen[fingerprint] += 1
-    key = chat_key("telegram", chat.ref, key_time, content.key_sender, content.key_text, ordinal)
-    return Interaction(
-        channel="chat",
-        direction=content.direction,
-        occurred_at=occurred_at,
-        title=content.title,
-        body=content.body,
-        source_ref=ref,
-        dedup_key=key,
-        sender=content.sender,
-        recipients=content.recipients,
-        raw=_raw(message),
-        thread_key=f"telegram:{chat.ref}",
-        thread_title=chat.title,
-        tz_known=tz_known,
-        attachments=content.attachments,
-        hints=_hints(chat),
-        extras=_common_extras(message, chat) | content.extras,
-    )
+    content.extras = _common_extras(message, chat) | content.extras
+    return chat.record(content, when, ref, _raw(message))
 
 
-@dataclass(slots=True)
-class _Content:
-    """The parts of an interaction that differ between messages and service entries.
-
-    ``key_sender`` and ``key_text`` feed the dedup key: the sender's own handle and Telegram's
-    text as exported, never kluis's rendering of it, so a re-import after a change in how
-    kluis words titles or bodies still finds the same keys.
-    """
-
-    direction: Direction
-    sender: Party
-    title: str
-    body: str
-    key_sender: str
-    key_text: str
-    recipients: list[Party] = field(default_factory=list)
-    attachments: list[Attachment] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-def _message(message: dict[str, Any], chat: _Chat, context: _Context) -> _Content:
+def _message(message: dict[str, Any], chat: _Chat, context: _Context) -> Message:
     text = _text(message)
     media = _media(message)
     sender = _party(message, "from")
     direction = _direction(sender, chat, context)
-    recipients = [chat.counterpart] if direction == "out" and chat.counterpart else []
     forwarded = _string(message.get("forwarded_from"))
     extras = _message_extras(message)
     attachments: list[Attachment] = []
@@ -522,14 +469,13 @@ def _message(message: dict[str, Any], chat: _Chat, context: _Context) -> _Conten
         if missing is not None:
             extras["media"]["missing"] = missing
     fallback = media.description if media else "Message"
-    return _Content(
+    return Message(
         direction=direction,
-        sender=sender,
         title=title_of(text.plain, _INVISIBLE) or fallback,
         body=_body(text, media, forwarded),
         key_sender=sender.address or sender.name or "",
         key_text=text.bare + (f"\x1e{media.kind}" if media else ""),
-        recipients=recipients,
+        sender=sender,
         attachments=attachments,
         extras=extras,
     )
@@ -577,12 +523,6 @@ def _body(text: _Text, media: _Media | None, forwarded: str | None) -> str:
     return "\n".join(lines)
 
 
-def _hints(chat: _Chat) -> CompanyHints:
-    # A bot or channel speaks for an organisation; its chat name is that organisation's name.
-    organisation = chat.title if chat.kind in ("bot", "channel") else None
-    return CompanyHints(chat_kind=chat.kind, organisation=organisation)
-
-
 def _common_extras(message: dict[str, Any], chat: _Chat) -> dict[str, Any]:
     extras: dict[str, Any] = {}
     message_id = message.get("id")
@@ -605,7 +545,7 @@ def _edited(message: dict[str, Any]) -> str | None:
     if unix is not None:
         try:
             return datetime.fromtimestamp(_epoch(unix), UTC).isoformat()
-        except (_MalformedError, ValueError, OverflowError, OSError):
+        except (Malformed, ValueError, OverflowError, OSError):
             pass
     edited = _string(message.get("edited"))
     if edited is None or edited.startswith(_NOT_EDITED_PREFIX):
@@ -636,8 +576,8 @@ def _message_ref(message: Any, position: int) -> str:
 # --- times ---------------------------------------------------------------------------------------
 
 
-def _when(message: dict[str, Any], zone: tzinfo) -> tuple[datetime, bool, datetime]:
-    """``(occurred_at, tz_known, key_time)`` of an entry; see the module docstring."""
+def _when(message: dict[str, Any], zone: tzinfo) -> Moment:
+    """When an entry was sent; see the module docstring."""
     unix = message.get("date_unixtime")
     local = message.get("date")
     if unix is not None:
@@ -645,16 +585,16 @@ def _when(message: dict[str, Any], zone: tzinfo) -> tuple[datetime, bool, dateti
         try:
             utc = datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError) as exc:
-            raise _MalformedError(f"date_unixtime {brief(unix)} is out of range") from exc
-        return _in_local_offset(utc, local), True, utc
+            raise Malformed(f"date_unixtime {brief(unix)} is out of range") from exc
+        return Moment(_in_local_offset(utc, local), utc)
     if local is None:
-        raise _MalformedError("message has no date")
+        raise Malformed("message has no date")
     wall = _iso(local)
     if wall.tzinfo is not None:
-        return wall, True, _checked_utc(wall)
+        return Moment(wall, _checked_utc(wall))
     occurred_at = wall.replace(tzinfo=zone)
     _checked_utc(occurred_at)
-    return occurred_at, False, wall
+    return Moment(occurred_at, wall, tz_known=False)
 
 
 def _checked_utc(moment: datetime) -> datetime:
@@ -662,36 +602,36 @@ def _checked_utc(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)
     except OverflowError as exc:
-        raise _MalformedError(f"date {moment.isoformat()} is out of range") from exc
+        raise Malformed(f"date {moment.isoformat()} is out of range") from exc
 
 
 def _epoch(value: Any) -> int:
     # date_unixtime is written as a string of digits ("1479387460"); accept a number too.
     if isinstance(value, bool):
-        raise _MalformedError("date_unixtime is not a number")
+        raise Malformed("date_unixtime is not a number")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
         return int(value)
-    raise _MalformedError(f"date_unixtime {brief(value)} is not a number")
+    raise Malformed(f"date_unixtime {brief(value)} is not a number")
 
 
 def _iso(value: Any) -> datetime:
     if not isinstance(value, str):
-        raise _MalformedError(f"date {brief(value)} is not a string")
+        raise Malformed(f"date {brief(value)} is not a string")
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError as exc:
-        raise _MalformedError(f"date {brief(value)} is not an ISO date") from exc
+        raise Malformed(f"date {brief(value)} is not an ISO date") from exc
 
 
 def _in_local_offset(utc: datetime, local: Any) -> datetime:
     """``utc`` in the exporting machine's offset, which the zone-less ``date`` beside it implies."""
     try:
         wall = _iso(local)
-    except _MalformedError:
+    except Malformed:
         return utc
     if wall.tzinfo is not None:
         return utc.astimezone(wall.tzinfo)
@@ -716,7 +656,7 @@ def _text(message: dict[str, Any]) -> _Text:
         result.bare = result.plain = storable_text(value)
         return result
     if not isinstance(value, list):
-        raise _MalformedError(f"text is neither a string nor a list ({type(value).__name__})")
+        raise Malformed(f"text is neither a string nor a list ({type(value).__name__})")
     result.plain = "".join(_entity_text(part, result.hidden_links) for part in value)
     result.bare = "".join(
         storable_text(part if isinstance(part, str) else part.get("text", "")) for part in value
@@ -728,7 +668,7 @@ def _entity_text(part: Any, hidden_links: list[str]) -> str:
     if isinstance(part, str):
         return storable_text(part)
     if not isinstance(part, dict) or not isinstance(part.get("text", ""), str):
-        raise _MalformedError("text holds an entity that is neither a string nor {type, text}")
+        raise Malformed("text holds an entity that is neither a string nor {type, text}")
     text = storable_text(part.get("text", ""))
     href = _string(part.get("href"))
     if part.get("type") != "text_link" or not href or href == text.strip():
@@ -905,14 +845,13 @@ def _attachment(root: Source | None, media: _Media) -> Attachment | None:
     except (OSError, ValueError):
         return None
     name = PurePosixPath(media.file).name
-    mime = media.mime or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return Attachment(filename=name, mime=mime, data=data)
+    return Attachment(filename=name, mime=media.mime or mime_of(name), data=data)
 
 
 # --- service entries -----------------------------------------------------------------------------
 
 
-def _service(message: dict[str, Any], chat: _Chat, context: _Context) -> _Content:
+def _service(message: dict[str, Any], chat: _Chat, context: _Context) -> Message:
     actor = _party(message, "actor")
     action = _string(message.get("action"))
     title = one_line(_service_title(message, action, actor, chat), TITLE_CHARS)
@@ -925,8 +864,8 @@ def _service(message: dict[str, Any], chat: _Chat, context: _Context) -> _Conten
     # Payments (send_payment) have no actor at all: they too belong to the chat's other side.
     sender = actor
     anonymous = not (actor.name or actor.address)
-    if chat.counterpart is not None and (anonymous or _is_owner(actor, context)):
-        sender = chat.counterpart
+    if chat.party is not None and (anonymous or _is_owner(actor, context)):
+        sender = chat.party
     for key in (
         "duration_seconds",
         "discard_reason",
@@ -938,13 +877,13 @@ def _service(message: dict[str, Any], chat: _Chat, context: _Context) -> _Conten
     ):
         if message.get(key) is not None:
             extras[key] = message[key]
-    return _Content(
+    return Message(
         direction="system",
-        sender=sender,
         title=title,
         body="\n".join(filter(None, (title, text))),
         key_sender=actor.address or actor.name or "",
         key_text=f"\x1eservice:{action or ''}",
+        sender=sender,
         extras=extras,
     )
 

@@ -32,17 +32,16 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import mimetypes
 import re
 import zipfile
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from importers.archive import open_zip
+from importers.chat.base import Chat, Malformed, MediaLookup, Message, Moment, mime_of
 from importers.chat.text import title_of
 from importers.files import (
     LongLine,
@@ -61,20 +60,13 @@ from vault.records import (
     Attachment,
     ChatKind,
     Checkpoint,
-    CompanyHints,
-    Direction,
     ImportOptions,
     Interaction,
     Item,
     Party,
     Quarantined,
-    chat_key,
 )
 from vault.text import one_line
-
-MediaLookup = Callable[[str], bytes | None]
-"""Finds an attached file by the name the chat gives it; None if it is not in the export.
-Raises ``RefusedInput`` for a file that is there but must not be read."""
 
 Line = str | LongLine
 """A line of a chat text, decoded, or what stands in for one over ``MAX_LINE_BYTES``."""
@@ -185,10 +177,6 @@ _MEDIA_KINDS = (
 )
 
 
-class _MalformedError(ValueError):
-    """An entry that cannot be read; its text is the one-line quarantine reason."""
-
-
 @dataclass(slots=True)
 class _Entry:
     """One message as written: its header line and the lines that continue it."""
@@ -218,17 +206,6 @@ class _Said:
     sender: str | None
     text: str
     marked: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Chat:
-    """What every message of one chat shares."""
-
-    key: str
-    title: str
-    kind: ChatKind
-    party: Party
-    owner: str | None
 
 
 @dataclass(slots=True)
@@ -334,15 +311,14 @@ def parse_lines(
             yield Quarantined(source_ref, b"", "no WhatsApp message lines in this text")
         return
     chat = _chat(parsed, options, chat_name, owner)
-    seen: Counter[tuple[str, str, str]] = Counter()
     for entry, said in zip(parsed.entries, parsed.said, strict=True):
         ref = f"{source_ref}#line={entry.line}"
         if entry.too_long is not None:
             yield Quarantined(ref, entry.raw(), entry.too_long)
             continue
         try:
-            yield _interaction(entry, said, parsed, chat, options, media, ref, seen)
-        except (_MalformedError, ValueError, OverflowError) as exc:
+            yield _interaction(entry, said, parsed, chat, options, media, ref)
+        except (ValueError, OverflowError) as exc:  # Malformed among them
             yield Quarantined(ref, entry.raw(), one_line(str(exc)))
 
 
@@ -507,7 +483,7 @@ def _zip_items(
         ref = f"{source}!{info.filename}"
         try:
             lines = _member_lines(archive, info)
-        except _MalformedError as exc:
+        except Malformed as exc:
             yield Quarantined(ref, b"", str(exc))
             continue
         name = chat_name_from_path(info.filename) or chat_name_from_path(path.name) or path.stem
@@ -545,7 +521,7 @@ def _zip_media(archive: zipfile.ZipFile) -> MediaLookup:
             return None
         try:
             return _read_member(archive, info, MAX_MEDIA_BYTES)
-        except (_MalformedError, zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError):
+        except (Malformed, zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError):
             return None
 
     return lookup
@@ -563,7 +539,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
         with archive.open(info) as handle:
             return read_at_most(handle, limit, info.filename)  # the header's size may lie
     except RefusedInput as exc:
-        raise _MalformedError(str(exc)) from None
+        raise Malformed(str(exc)) from None
 
 
 def _member_lines(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> list[Line]:
@@ -573,16 +549,16 @@ def _member_lines(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> list[Line]
         with archive.open(info) as handle:
             return _lines(handle, info.filename)
     except RefusedInput as exc:
-        raise _MalformedError(str(exc)) from None
+        raise Malformed(str(exc)) from None
 
 
 def _check_member(info: zipfile.ZipInfo, limit: int) -> None:
     if info.file_size > limit:
-        raise _MalformedError(f"{info.filename}: {_too_large(info.file_size)}")
+        raise Malformed(f"{info.filename}: {_too_large(info.file_size)}")
     packed = max(info.compress_size, 1)
     if info.file_size > 1024 * 1024 and info.file_size > MAX_ZIP_RATIO * packed:
         ratio = info.file_size // packed
-        raise _MalformedError(f"{info.filename}: expands {ratio}:1, refused as a zip bomb")
+        raise Malformed(f"{info.filename}: expands {ratio}:1, refused as a zip bomb")
 
 
 def _too_large(size: int) -> str:
@@ -786,7 +762,7 @@ def _wall_time(match: re.Match[str], order: str) -> datetime:
         return datetime(year, month, day, hour, minute, second)
     except ValueError as exc:
         written = f"{match['a']}{match['sep']}{match['b']}{match['sep']}{match['c']}"
-        raise _MalformedError(f"date {written} {match['h']}:{match['m']} is not valid") from exc
+        raise Malformed(f"date {written} {match['h']}:{match['m']} is not valid") from exc
 
 
 def _twelve_hour(hour: int, marker: str) -> int:
@@ -802,7 +778,7 @@ def _twelve_hour(hour: int, marker: str) -> int:
 
 def _chat(
     parsed: _Parsed, options: ImportOptions, chat_name: str | None, owner: str | None
-) -> _Chat:
+) -> Chat:
     notices = [
         said.text
         for said in parsed.said
@@ -814,7 +790,8 @@ def _chat(
     group = len(senders) > 2 or any(_GROUP_EVENT.search(text) for text in notices)
     kind: ChatKind = "business" if business else "group" if group else "private"
     me = _me(senders, options, title, owner, kind)
-    return _Chat(
+    return Chat(
+        source=SOURCE,
         key=f"whatsapp:{_fold(title)}",
         title=title,
         kind=kind,
@@ -871,60 +848,25 @@ def _party(name: str, *, group: bool = False) -> Party:
 # --- messages ------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Content:
-    direction: Direction
-    title: str
-    body: str
-    attachments: list[Attachment] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
 def _interaction(
     entry: _Entry,
     said: _Said,
     parsed: _Parsed,
-    chat: _Chat,
+    chat: Chat,
     options: ImportOptions,
     media: MediaLookup | None,
     ref: str,
-    seen: Counter[tuple[str, str, str]],
 ) -> Interaction:
     wall = _wall_time(entry.match, parsed.orders[entry.shape])
     occurred_at = wall.replace(tzinfo=options.timezone)
     occurred_at.astimezone(UTC)  # year 9999 plus an offset leaves datetime's range: quarantine
-    notice = _is_notice(said, chat)
-    content = _notice(said) if notice else _message(said, media)
-    sender = chat.party if notice or said.sender is None else _party(said.sender)
-    direction: Direction = content.direction
-    if direction != "system" and said.sender and chat.owner == _fold(said.sender):
-        direction = "out"
-    fingerprint = (wall.isoformat(), said.sender or "", said.text)
-    ordinal = seen[fingerprint]
-    seen[fingerprint] += 1
-    return Interaction(
-        channel="chat",
-        direction=direction,
-        occurred_at=occurred_at,
-        title=content.title,
-        body=content.body,
-        source_ref=ref,
-        dedup_key=chat_key(SOURCE, chat.key, wall, said.sender or "", said.text, ordinal),
-        sender=sender,
-        recipients=[chat.party] if direction == "out" else [],
-        raw=entry.raw(),
-        thread_key=chat.key,
-        thread_title=chat.title,
-        tz_known=False,
-        attachments=content.attachments,
-        hints=CompanyHints(
-            chat_kind=chat.kind, organisation=chat.title if chat.kind == "business" else None
-        ),
-        extras=content.extras,
-    )
+    message = _notice(said) if _is_notice(said, chat) else _message(said, media)
+    if message.direction != "system" and said.sender and chat.owner == _fold(said.sender):
+        message.direction = "out"
+    return chat.record(message, Moment(occurred_at, wall, tz_known=False), ref, entry.raw())
 
 
-def _is_notice(said: _Said, chat: _Chat) -> bool:
+def _is_notice(said: _Said, chat: Chat) -> bool:
     if said.sender is None:
         return True
     first_line = said.text.split("\n", 1)[0].strip()
@@ -933,14 +875,14 @@ def _is_notice(said: _Said, chat: _Chat) -> bool:
     # iOS writes its notices as if the chat itself spoke, the text led by U+200E.
     if not said.marked or _IOS_FILE.search(said.text):
         return False
-    return _fold(said.sender) == _fold(chat.title) or _is_ios_notice(said.text)
+    return _fold(said.sender) == _fold(chat.title or "") or _is_ios_notice(said.text)
 
 
 def _is_ios_notice(text: str) -> bool:
     return bool(_BUSINESS.search(text) or _E2E.search(text) or _GROUP_EVENT.search(text))
 
 
-def _notice(said: _Said) -> _Content:
+def _notice(said: _Said) -> Message:
     text = said.text.strip()
     extras: dict[str, Any] = {"notice": True}
     if said.sender:
@@ -948,28 +890,31 @@ def _notice(said: _Said) -> _Content:
     if _OMITTED.match(text):
         extras["media_omitted"] = True
     shown = f"{said.sender}: {text}" if said.sender else text
-    return _Content("system", title_of(shown, _BIDI), shown, extras=extras)
+    return Message(
+        "system", title_of(shown, _BIDI), shown, said.sender or "", said.text, extras=extras
+    )
 
 
-def _message(said: _Said, media: MediaLookup | None) -> _Content:
+def _message(said: _Said, media: MediaLookup | None) -> Message:
+    key_sender, sender = said.sender or "", _party(said.sender) if said.sender else None
     text, edited = _EDITED.subn("", said.text)
     extras: dict[str, Any] = {"edited": True} if edited else {}
     file_name, caption = _attached_file(text)
     if file_name is None:
-        return _Content("in", title_of(text, _BIDI), text, extras=extras)
+        title = title_of(text, _BIDI)
+        return Message("in", title, text, key_sender, said.text, sender, extras=extras)
     label = _media_label(file_name)
     extras["media"] = {"type": label, "file": file_name}
     try:
         data = media(file_name) if media is not None else None
     except RefusedInput as exc:
         data, extras["media"]["missing"] = None, exc.reason
-    attachments = [Attachment(file_name, _mime(file_name), data)] if data is not None else []
+    attachments = [Attachment(file_name, mime_of(file_name), data)] if data is not None else []
     extras["media"]["attached"] = bool(attachments)
     described = f"[{label}: {file_name}]"
     body = f"{caption}\n{described}" if caption else described
-    return _Content(
-        "in", title_of(caption or f"{label}: {file_name}", _BIDI), body, attachments, extras
-    )
+    title = title_of(caption or f"{label}: {file_name}", _BIDI)
+    return Message("in", title, body, key_sender, said.text, sender, attachments, extras)
 
 
 def _attached_file(text: str) -> tuple[str | None, str]:
@@ -992,14 +937,8 @@ def _media_label(file_name: str) -> str:
     for marker, label in _MEDIA_KINDS:
         if marker in upper:
             return label
-    mime = _mime(file_name)
+    mime = mime_of(file_name)
     for prefix, label in (("image/", "Photo"), ("video/", "Video"), ("audio/", "Audio")):
         if mime.startswith(prefix):
             return label
     return "File"
-
-
-def _mime(file_name: str) -> str:
-    suffix = PurePosixPath(file_name).suffix.lower()
-    guessed = mimetypes.guess_type(file_name)[0]
-    return _EXTRA_MIME.get(suffix) or guessed or "application/octet-stream"
