@@ -86,7 +86,6 @@ _MEDIA_KEYS = (
 _SYSTEM_TYPES = frozenset({"Call", "Subscribe", "Unsubscribe"})
 # Instagram 2022+ logs a reaction as a message of its own.
 _REACTION_LINE = re.compile(r"^(?:Reacted .+ to your message|Liked a message)$", re.DOTALL)
-_EXTRA_MIME = {".opus": "audio/ogg", ".webp": "image/webp", ".aac": "audio/aac"}
 
 
 @dataclass(slots=True)
