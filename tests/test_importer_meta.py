@@ -13,7 +13,7 @@ import pytest
 
 import importers
 from importers.chat import instagram, messenger
-from importers.chat.meta import Page, parse_thread, repair
+from importers.chat.meta_thread import Page, parse_thread, repair
 from tests.conformance.compare import count_matches, times_match
 from tests.support import (
     corpus_case_or_skip,

@@ -48,7 +48,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from importers import archive
-from importers.chat import meta, meta_zip
+from importers.chat import meta, meta_thread, meta_zip
 from importers.chat.base import MediaLookup, Moment
 from importers.files import Source, peek
 from vault.errors import InputError
@@ -318,20 +318,20 @@ class _Box:
 
 
 def _parser(options: ImportOptions, owner: str | None, liked: frozenset[str]) -> meta.ThreadParser:
-    """The parser of one thread's HTML pages: each page read into a ``meta.Document``, then
+    """The parser of one thread's HTML pages: each page read into a ``meta_thread.Document``, then
     everything else as for JSON, with the wall-clock times of ``options.timezone``."""
 
     def parse(
-        folder: str, category: str | None, pages: list[meta.Page], media: MediaLookup
+        folder: str, category: str | None, pages: list[meta_thread.Page], media: MediaLookup
     ) -> Iterator[Item]:
-        documents: list[meta.Document] = []
+        documents: list[meta_thread.Document] = []
         for page in pages:
             document = _document(page.ref, page.data)
             if isinstance(document, Quarantined):
                 yield document
             else:
                 documents.append(document)
-        yield from meta.parse_documents(
+        yield from meta_thread.parse_documents(
             documents,
             options,
             "messenger",
@@ -346,7 +346,7 @@ def _parser(options: ImportOptions, owner: str | None, liked: frozenset[str]) ->
     return parse
 
 
-def _clock(zone: tzinfo) -> meta.Clock:
+def _clock(zone: tzinfo) -> meta_thread.Clock:
     def moment(message: dict[str, Any]) -> Moment:
         wall = message.get("wall_time")
         if not isinstance(wall, datetime):
@@ -366,7 +366,7 @@ def _tree(data: bytes) -> LexborHTMLParser:
     return LexborHTMLParser(text)
 
 
-def _document(ref: str, data: bytes) -> meta.Document | Quarantined:
+def _document(ref: str, data: bytes) -> meta_thread.Document | Quarantined:
     """A page's title, participants and messages as ``meta`` reads JSON; the page itself,
     quarantined, when it holds no message box at all."""
     tree = _tree(data)
@@ -389,7 +389,7 @@ def _document(ref: str, data: bytes) -> meta.Document | Quarantined:
         "thread_path": None,
         "thread_type": None,
     }
-    return meta.Document(ref, fields, messages)
+    return meta_thread.Document(ref, fields, messages)
 
 
 def _boxes(tree: LexborHTMLParser) -> list[_Box]:
