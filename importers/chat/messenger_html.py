@@ -50,6 +50,14 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from importers import archive
 from importers.chat import meta, meta_thread, meta_zip
 from importers.chat.base import MediaLookup, Moment
+from importers.chat.messenger_html_dates import (
+    SPACES,
+    Calendar,
+    Written,
+    calendar_of,
+    looks_like_date,
+    split_date,
+)
 from importers.files import Source, peek
 from vault.errors import InputError
 from vault.records import ImportOptions, Item, Quarantined
@@ -90,137 +98,6 @@ _MEDIA_FOLDERS = (
     ("gifs", "gifs"),
     ("files", "files"),
 )
-
-# --- dates in the account's language -------------------------------------------------------------
-
-
-def _months(*spellings: str, **more: int) -> dict[str, int]:
-    """Month number by name: each argument spells the twelve months, space separated."""
-    table = {name: number for names in spellings for number, name in enumerate(names.split(), 1)}
-    return {**table, **more}
-
-
-_MONTHS: dict[str, dict[str, int]] = {
-    "en": _months(
-        "jan feb mar apr may jun jul aug sep oct nov dec",
-        "january february march april may june july august september october november december",
-        sept=9,
-    ),
-    "nl": _months(
-        "jan feb mrt apr mei jun jul aug sep okt nov dec",
-        "januari februari maart april mei juni juli augustus september oktober november december",
-        sept=9,
-    ),
-    "de": _months(
-        "jan feb mär apr mai jun jul aug sep okt nov dez",
-        "januar februar märz april mai juni juli august september oktober november dezember",
-        mrz=3,
-        sept=9,
-    ),
-}
-"""Month names and abbreviations (lower case, without the dot) per Facebook language."""
-
-_FILLER_WORDS = frozenset({"at", "om", "um"})
-_AMPM = re.compile(r"(?<![^\W\d_])([ap])\.?\s?m\.?(?![^\W\d_])", re.IGNORECASE)
-_TOKEN = re.compile(r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?|\d+|[^\W\d_]+")
-_CLOCK = re.compile(r"^(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?$")
-_SPACES = re.compile(r"[\s\u202f\u00a0]+")
-
-
-@dataclass(frozen=True, slots=True)
-class _Written:
-    """A date as a page writes it, split into its parts (before the language is known)."""
-
-    words: tuple[str, ...]
-    numbers: tuple[int, ...]
-    clock: tuple[int, int, int]
-    afternoon: bool | None
-
-
-def _split_date(text: str) -> _Written | None:
-    """The parts of a date-and-time text; None if it has no clock time or stray parts."""
-    cleaned = _SPACES.sub(" ", text).strip().casefold()
-    afternoon: bool | None = None
-    marker = _AMPM.search(cleaned)
-    if marker:
-        afternoon = marker[1] == "p"
-        cleaned = cleaned[: marker.start()] + " " + cleaned[marker.end() :]
-    words: list[str] = []
-    numbers: list[int] = []
-    clock: tuple[int, int, int] | None = None
-    for token in _TOKEN.findall(cleaned):
-        found = _CLOCK.match(token)
-        if found and clock is None and (":" in token or numbers):
-            clock = (int(found[1]), int(found[2]), int(found[3] or 0))
-        elif token.isdigit():
-            numbers.append(int(token))
-        elif token not in _FILLER_WORDS:
-            words.append(token)
-    if clock is None or len(words) > 1 or not 2 <= len(numbers) + len(words) <= 3:
-        return None
-    return _Written(tuple(words), tuple(numbers), clock, afternoon)
-
-
-@dataclass(frozen=True, slots=True)
-class _Calendar:
-    """How one page writes dates: its language and, for all-number dates, the order."""
-
-    language: str
-    month_first: bool
-
-    def read(self, written: _Written) -> datetime:
-        """The wall-clock time; raises ``ValueError`` when the parts make no date."""
-        if written.words:
-            month = _MONTHS[self.language].get(written.words[0])
-            if month is None or len(written.numbers) != 2:
-                raise ValueError("no month")
-            day, year = _day_and_year(written.numbers)
-        else:
-            if len(written.numbers) != 3:
-                raise ValueError("no month")
-            first, second, year = written.numbers
-            if first > 31:  # 2024-01-05
-                year, month, day = written.numbers
-            else:
-                month, day = (first, second) if self.month_first else (second, first)
-        if year < 100:
-            year += 2000
-        hour, minute, second_ = written.clock
-        if written.afternoon is not None:
-            hour = hour % 12 + (12 if written.afternoon else 0)
-        return datetime(year, month, day, hour, minute, second_)
-
-
-def _day_and_year(numbers: tuple[int, ...]) -> tuple[int, int]:
-    first, second = numbers
-    return (first, second) if second > 31 else (second, first)
-
-
-def _calendar(dates: Iterable[_Written]) -> _Calendar:
-    """The language whose month names read most of a page's dates, and the order of all-number
-    dates (a first field above 12 is a day; AM/PM without such evidence means month first)."""
-    written = list(dates)
-    counts = {
-        language: sum(1 for w in written if w.words and w.words[0] in months)
-        for language, months in _MONTHS.items()
-    }
-    language = max(counts, key=lambda name: counts[name])  # ties: English, listed first
-    numeric = [w.numbers for w in written if not w.words and len(w.numbers) == 3]
-    day_first = sum(1 for n in numeric if n[0] > 12 and n[0] <= 31)
-    month_first = sum(1 for n in numeric if n[1] > 12)
-    if day_first == month_first:
-        twelve_hour = any(w.afternoon is not None for w in written)
-        return _Calendar(language, twelve_hour)
-    return _Calendar(language, month_first > day_first)
-
-
-def _looks_like_date(text: str) -> bool:
-    written = _split_date(text)
-    if written is None:
-        return False
-    if not written.words:
-        return len(written.numbers) == 3
-    return any(written.words[0] in months for months in _MONTHS.values())
 
 
 # --- the module protocol -------------------------------------------------------------------------
@@ -371,8 +248,8 @@ def _document(ref: str, data: bytes) -> meta_thread.Document | Quarantined:
     quarantined, when it holds no message box at all."""
     tree = _tree(data)
     messages: list[tuple[Any, Any]] = []
-    found = [(box, _split_date(box.time_text or "")) for box in _boxes(tree)]
-    calendar = _calendar(written for _, written in found if written is not None)
+    found = [(box, split_date(box.time_text or "")) for box in _boxes(tree)]
+    calendar = calendar_of(written for _, written in found if written is not None)
     for box, written in found:
         if box.time_text is None and box.content is None:
             continue  # a header box: participants, "Mailbox thread pending"
@@ -427,7 +304,7 @@ def _date_parents(tree: LexborHTMLParser) -> list[LexborNode]:
     for node in body.traverse():
         if node.child is not None and any(_elements(node)):
             continue  # only leaves
-        if not _looks_like_date(_text(node)):
+        if not looks_like_date(_text(node)):
             continue
         parent = node.parent
         while parent is not None and len(list(_elements(parent))) < 2:
@@ -445,7 +322,7 @@ def _box(node: LexborNode) -> _Box:
     children = list(_elements(node))
     time_node = node.css_first(_TIME)
     if time_node is None:
-        time_node = next((c for c in reversed(children) if _looks_like_date(_text(c))), None)
+        time_node = next((c for c in reversed(children) if looks_like_date(_text(c))), None)
     sender = node.css_first(_SENDER)
     content = node.css_first(_CONTENT)
     used = {int(n.mem_id) for n in (time_node, sender, content) if n is not None}
@@ -460,7 +337,7 @@ def _box(node: LexborNode) -> _Box:
     return _Box(sender, content, time_text or None, html, node.css("ul"))
 
 
-def _message(box: _Box, written: _Written | None, calendar: _Calendar) -> dict[str, Any]:
+def _message(box: _Box, written: Written | None, calendar: Calendar) -> dict[str, Any]:
     message: dict[str, Any] = {"sender_name": _text(box.sender) if box.sender else ""}
     if box.time_text is None:
         message["date_problem"] = "the message has no date (the page may be cut off)"
@@ -565,7 +442,7 @@ def _is_file_or_bare_link(node: LexborNode) -> bool:
 def _text(node: LexborNode | None) -> str:
     if node is None:
         return ""
-    return _SPACES.sub(" ", node.text(deep=True) or "").strip()
+    return SPACES.sub(" ", node.text(deep=True) or "").strip()
 
 
 def _title(tree: LexborHTMLParser) -> str | None:
