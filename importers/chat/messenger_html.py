@@ -49,7 +49,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from importers import archive
 from importers.chat import meta, meta_thread, meta_zip
-from importers.chat.base import MediaLookup, Moment
+from importers.chat.base import Malformed, Moment
 from importers.chat.messenger_html_dates import (
     SPACES,
     Calendar,
@@ -60,7 +60,7 @@ from importers.chat.messenger_html_dates import (
 )
 from importers.files import Source, peek
 from vault.errors import InputError
-from vault.records import ImportOptions, Item, Quarantined
+from vault.records import ImportOptions, Item
 
 SNIFF_BYTES = 16384
 PAGE_SUFFIX = ".html"
@@ -131,7 +131,7 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
         MalformedInput: an unreadable zip, or one refused as a likely zip bomb.
     """
     if archive.is_zip(path):
-        prepare = functools.partial(_zip_parser, options=options)
+        prepare = functools.partial(_zip_reader, options=options)
         yield from meta_zip.read_threads(path, options, PAGE_SUFFIX, prepare, "Messenger export")
         return
     try:
@@ -150,9 +150,9 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
             _names_in_page(meta.read_or_nothing(within, t.files[0], meta.MAX_PAGE_BYTES))
             for t in threads
         )
-    parse = _parser(options, owner, frozenset(liked))
+    reader = _reader(options, owner, frozenset(liked))
     for thread in threads:
-        yield from meta.read_folder_thread(thread, options, parse, within)
+        yield from meta.read_folder_thread(thread, reader, within)
 
 
 # --- folders -------------------------------------------------------------------------------------
@@ -166,8 +166,8 @@ def _liked_pages(files: Iterable[bytes]) -> set[str]:
 # --- zips ----------------------------------------------------------------------------------------
 
 
-def _zip_parser(export: meta_zip.ExportZip, *, options: ImportOptions) -> meta.ThreadParser:
-    """The HTML parser for a zip: the owner and liked pages come from every part of the export."""
+def _zip_reader(export: meta_zip.ExportZip, *, options: ImportOptions) -> meta_thread.ThreadReader:
+    """The HTML reader for a zip: the owner and liked pages come from every part of the export."""
     every = export.threads(PAGE_SUFFIX, every_part=True)
     folders = meta_zip.pages_folders(meta_zip.export_root(every[0].key) if every else "")
     liked = _liked_pages(export.files_in(folders, PAGE_SUFFIX))
@@ -177,7 +177,7 @@ def _zip_parser(export: meta_zip.ExportZip, *, options: ImportOptions) -> meta.T
         owner = meta.common_name(
             _names_in_page(export.page(thread.pages[0]).data) for thread in every
         )
-    return _parser(options, owner, frozenset(liked))
+    return _reader(options, owner, frozenset(liked))
 
 
 # --- parsing pages -------------------------------------------------------------------------------
@@ -194,33 +194,14 @@ class _Box:
     reactions: list[LexborNode] = field(default_factory=list)
 
 
-def _parser(options: ImportOptions, owner: str | None, liked: frozenset[str]) -> meta.ThreadParser:
-    """The parser of one thread's HTML pages: each page read into a ``meta_thread.Document``, then
-    everything else as for JSON, with the wall-clock times of ``options.timezone``."""
-
-    def parse(
-        folder: str, category: str | None, pages: list[meta_thread.Page], media: MediaLookup
-    ) -> Iterator[Item]:
-        documents: list[meta_thread.Document] = []
-        for page in pages:
-            document = _document(page.ref, page.data)
-            if isinstance(document, Quarantined):
-                yield document
-            else:
-                documents.append(document)
-        yield from meta_thread.parse_documents(
-            documents,
-            options,
-            "messenger",
-            folder=folder,
-            category=category,
-            media=media,
-            owner=owner,
-            page_names=liked,
-            clock=_clock(options.timezone),
-        )
-
-    return parse
+def _reader(
+    options: ImportOptions, owner: str | None, liked: frozenset[str]
+) -> meta_thread.ThreadReader:
+    """The reader of an export's HTML threads: each page read into a ``meta_thread.Document``,
+    then everything else as for JSON, with the wall-clock times of ``options.timezone``."""
+    return meta_thread.ThreadReader(
+        options, "messenger", owner, liked, read_page=_document, clock=_clock(options.timezone)
+    )
 
 
 def _clock(zone: tzinfo) -> meta_thread.Clock:
@@ -243,10 +224,13 @@ def _tree(data: bytes) -> LexborHTMLParser:
     return LexborHTMLParser(text)
 
 
-def _document(ref: str, data: bytes) -> meta_thread.Document | Quarantined:
-    """A page's title, participants and messages as ``meta`` reads JSON; the page itself,
-    quarantined, when it holds no message box at all."""
-    tree = _tree(data)
+def _document(page: meta_thread.Page) -> meta_thread.Document:
+    """A page's title, participants and messages as ``meta_thread`` reads JSON.
+
+    Raises:
+        Malformed: the page holds no message box at all (it is quarantined whole).
+    """
+    tree = _tree(page.data)
     messages: list[tuple[Any, Any]] = []
     found = [(box, split_date(box.time_text or "")) for box in _boxes(tree)]
     calendar = calendar_of(written for _, written in found if written is not None)
@@ -257,8 +241,7 @@ def _document(ref: str, data: bytes) -> meta_thread.Document | Quarantined:
             continue
         messages.append((box.html, _message(box, written, calendar)))
     if not messages:
-        reason = "no Messenger messages found in this page (not an export page, or cut off)"
-        return Quarantined(ref, data, reason)
+        raise Malformed("no Messenger messages found in this page (not an export page, or cut off)")
     fields = {
         "participants": _participants(tree),
         "messages": [message for _, message in messages],
@@ -266,7 +249,7 @@ def _document(ref: str, data: bytes) -> meta_thread.Document | Quarantined:
         "thread_path": None,
         "thread_type": None,
     }
-    return meta_thread.Document(ref, fields, messages)
+    return meta_thread.Document(page.ref, fields, messages)
 
 
 def _boxes(tree: LexborHTMLParser) -> list[_Box]:

@@ -30,14 +30,15 @@ Decisions worth knowing:
   ``extras["media"][n]["missing"]``. Pages, the profile and the liked pages are read inside the
   chosen folder or the export it lies in, regular files only (``importers.files``).
 - Messenger's HTML export (``importers.chat.messenger_html``) reads its pages into the same
-  ``Document`` shape and shares everything from ``parse_documents`` on, with its own clock.
+  ``Document`` shape and shares everything else (``meta_thread.ThreadReader``), with its own
+  page reader and clock.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from importers.chat.meta_thread import (
     REQUEST_FOLDERS,
     App,
     Page,
-    parse_thread,
+    ThreadReader,
     participants_in,
     repair_all,
 )
@@ -151,9 +152,9 @@ def read_export(path: Path, options: ImportOptions, app: App) -> Iterator[Item]:
     within = Source(path, root=root)
     owner = export_owner(options, _profile_files(root, app, within), _first_pages(threads, within))
     liked = page_names(root, within) if app == "messenger" and root else frozenset[str]()
-    parse = json_parser(options, app, owner, liked)
+    reader = ThreadReader(options, app, owner, liked)
     for thread in threads:
-        yield from read_folder_thread(thread, options, parse, within)
+        yield from read_folder_thread(thread, reader, within)
 
 
 def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
@@ -212,40 +213,12 @@ def export_root(path: Path) -> Path | None:
     return None
 
 
-ThreadParser = Callable[[str, str | None, list[Page], MediaLookup], Iterator[Item]]
-"""Parses one thread from its folder name, category, readable pages and attachment lookup."""
-
-
-def json_parser(
-    options: ImportOptions, app: App, owner: str | None, liked: frozenset[str]
-) -> ThreadParser:
-    """The parser of one thread's JSON pages, for an export with this owner and liked pages."""
-
-    def parse(
-        folder: str, category: str | None, pages: list[Page], media: MediaLookup
-    ) -> Iterator[Item]:
-        return parse_thread(
-            pages,
-            options,
-            app,
-            folder=folder,
-            category=category,
-            media=media,
-            owner=owner,
-            page_names=liked,
-        )
-
-    return parse
-
-
-def read_folder_thread(
-    thread: Thread, options: ImportOptions, parse: ThreadParser, within: Source
-) -> Iterator[Item]:
+def read_folder_thread(thread: Thread, reader: ThreadReader, within: Source) -> Iterator[Item]:
     """The items of a thread's page files, then one ``Checkpoint`` per file; nothing at all if
     every file is as the cursors recorded it. Pages that are too large, unreadable or not
     inside ``within`` are quarantined with the reason."""
     states = [file_state(file) for file in thread.files]
-    if all(unchanged(options.cursors.get(source), state) for source, state in states):
+    if all(unchanged(reader.options.cursors.get(source), state) for source, state in states):
         return
     loaded: list[Page] = []
     for file, (source, _) in zip(thread.files, states, strict=True):
@@ -255,7 +228,8 @@ def read_folder_thread(
             yield Quarantined(source, b"", f"page not read: {exc.reason}")
         except OSError as exc:
             yield Quarantined(source, b"", f"cannot read: {exc.strerror or exc}")
-    yield from parse(thread.folder, thread.category, loaded, folder_media(thread.files[0].parent))
+    media = folder_media(thread.files[0].parent)
+    yield from reader.items(loaded, folder=thread.folder, category=thread.category, media=media)
     for source, state in states:
         yield Checkpoint(source=source, state=state)
 

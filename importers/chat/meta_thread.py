@@ -67,6 +67,9 @@ class Document:
 Clock = Callable[[dict[str, Any]], Moment]
 """Reads a message's time; raises ``ValueError`` (the quarantine reason) when it cannot."""
 
+PageReader = Callable[[Page], Document]
+"""Reads one page of a thread; raises ``Malformed`` (the quarantine reason) when it cannot."""
+
 
 def participants_in(data: bytes) -> set[str]:
     """Who is in a thread, from one of its JSON pages: participants and senders."""
@@ -85,76 +88,8 @@ def participants_in(data: bytes) -> set[str]:
 # --- parsing a thread from bytes -----------------------------------------------------------------
 
 
-def parse_thread(
-    pages: Sequence[Page],
-    options: ImportOptions,
-    app: App,
-    *,
-    folder: str,
-    category: str | None = None,
-    media: MediaLookup | None = None,
-    owner: str | None = None,
-    page_names: frozenset[str] = frozenset(),
-) -> Iterator[Item]:
-    """Parse the pages of one thread, merged in time order; never raises for bad content.
-
-    Args:
-        pages: the thread's ``message_N.json`` files, any order.
-        options: who "me" is (``options.me_names``).
-        app: ``messenger`` or ``instagram``: the dedup namespace and thread key prefix.
-        folder: the thread's folder name (``shop_1234``), or a file stem for a loose file.
-        category: the folder above it (``inbox``, ``message_requests``, …), if known.
-        media: opens an attachment ``uri``; without it attachments are only described.
-        owner: the export owner's name (casefolded), when ``--me`` is not given.
-        page_names: casefolded names of pages the user liked or follows.
-    """
-    documents: list[Document] = []
-    for page in pages:
-        try:
-            documents.append(_document(page))
-        except Malformed as exc:
-            yield Quarantined(page.ref, page.data, str(exc))
-    yield from parse_documents(
-        documents,
-        options,
-        app,
-        folder=folder,
-        category=category,
-        media=media,
-        owner=owner,
-        page_names=page_names,
-    )
-
-
-def parse_documents(
-    documents: Sequence[Document],
-    options: ImportOptions,
-    app: App,
-    *,
-    folder: str,
-    category: str | None = None,
-    media: MediaLookup | None = None,
-    owner: str | None = None,
-    page_names: frozenset[str] = frozenset(),
-    clock: Clock | None = None,
-) -> Iterator[Item]:
-    """The interactions of one thread's pages, already read (JSON or HTML), in time order.
-
-    ``clock`` reads each message's time (default: JSON's ``timestamp_ms``); the other
-    arguments are ``parse_thread``'s. A message that cannot be read is quarantined.
-    """
-    if not documents:
-        return
-    when = clock or json_moment
-    chat = _chat(list(documents), options, app, folder, category, owner, page_names)
-    for ref, original, message in _in_time_order(documents, when):
-        try:
-            yield _interaction(message, chat, options, media, ref, original, when)
-        except (ValueError, TypeError, OverflowError) as exc:  # Malformed among them
-            yield Quarantined(ref, _raw(original), one_line(str(exc) or type(exc).__name__))
-
-
-def _document(page: Page) -> Document:
+def json_document(page: Page) -> Document:
+    """A ``message_N.json`` page, read; raises ``Malformed`` when it is not one."""
     try:
         document = json.loads(page.data)
     except UnicodeDecodeError as exc:
@@ -241,17 +176,60 @@ def json_moment(message: dict[str, Any]) -> Moment:
     return Moment(when, when)
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadReader:
+    """How the threads of one export become items: who "me" is, the app, the export's owner
+    and liked pages, and how a page and a message's time are read (JSON unless Messenger's HTML
+    export gives its own ``read_page`` and ``clock``)."""
+
+    options: ImportOptions
+    app: App
+    """``messenger`` or ``instagram``: the dedup namespace and thread key prefix."""
+    owner: str | None = None
+    """The export owner's name (casefolded), when ``--me`` is not given."""
+    page_names: frozenset[str] = frozenset()
+    """Casefolded names of the pages the user liked or follows."""
+    read_page: PageReader = json_document
+    clock: Clock = json_moment
+
+    def items(
+        self,
+        pages: Sequence[Page],
+        *,
+        folder: str,
+        category: str | None = None,
+        media: MediaLookup | None = None,
+    ) -> Iterator[Item]:
+        """The items of one thread's pages, merged in time order; never raises for bad content.
+        A page or message that cannot be read is quarantined.
+
+        Args:
+            pages: the thread's ``message_N`` pages, any order.
+            folder: the thread's folder name (``shop_1234``), or a file stem for a loose file.
+            category: the folder above it (``inbox``, ``message_requests``, …), if known.
+            media: opens an attachment ``uri``; without it attachments are only described.
+        """
+        documents: list[Document] = []
+        for page in pages:
+            try:
+                documents.append(self.read_page(page))
+            except Malformed as exc:
+                yield Quarantined(page.ref, page.data, str(exc))
+        if not documents:
+            return
+        chat = _chat(documents, self, folder, category)
+        for ref, original, message in _in_time_order(documents, self.clock):
+            try:
+                yield _interaction(message, chat, self.options, media, ref, original, self.clock)
+            except (ValueError, TypeError, OverflowError) as exc:  # Malformed among them
+                yield Quarantined(ref, _raw(original), one_line(str(exc) or type(exc).__name__))
+
+
 # --- the chat ------------------------------------------------------------------------------------
 
 
 def _chat(
-    documents: list[Document],
-    options: ImportOptions,
-    app: App,
-    folder: str,
-    category: str | None,
-    owner: str | None,
-    page_names: frozenset[str],
+    documents: list[Document], reader: ThreadReader, folder: str, category: str | None
 ) -> Chat:
     first = documents[0].fields
     participants = list(dict.fromkeys(p for d in documents for p in d.fields["participants"]))
@@ -259,7 +237,7 @@ def _chat(
         dict.fromkeys(name for d in documents for _, m in d.messages if (name := _sender_name(m)))
     )
     everyone = list(dict.fromkeys(participants + senders))
-    me = _me(everyone, options, owner)
+    me = _me(everyone, reader.options, reader.owner)
     others = [name for name in everyone if name.casefold() != me]
     title = first["title"] or ", ".join(others) or folder
     thread_path = first["thread_path"]
@@ -267,10 +245,10 @@ def _chat(
         category = category or thread_path.split("/", 1)[0]
         folder = thread_path.rstrip("/").rsplit("/", 1)[-1]
     group = first["thread_type"] == "RegularGroup" or len(everyone) > 2
-    kind = _kind(category, group, title, others, page_names)
+    kind = _kind(category, group, title, others, reader.page_names)
     return Chat(
-        source=app,
-        key=f"{app}:{folder}",
+        source=reader.app,
+        key=f"{reader.app}:{folder}",
         title=title,
         kind=kind,
         party=Party(name=title, kind="chat_handle"),

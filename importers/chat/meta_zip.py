@@ -378,13 +378,13 @@ def read_threads(
     path: Path,
     options: ImportOptions,
     suffix: str,
-    prepare: Callable[[ExportZip], meta.ThreadParser],
+    prepare: Callable[[ExportZip], meta_thread.ThreadReader],
     what: str,
 ) -> Iterator[Item]:
     """Stream the threads of ``message_N<suffix>`` pages in the zip at ``path``.
 
-    ``prepare`` looks at the whole export once (the owner, liked pages) and returns the parser
-    of one thread. Each thread ends with its checkpoint; unchanged threads yield nothing.
+    ``prepare`` looks at the whole export once (the owner, liked pages) and returns the reader
+    of its threads. Each thread ends with its checkpoint; unchanged threads yield nothing.
 
     Raises:
         MalformedInput: an unreadable zip, or one refused as a likely zip bomb.
@@ -407,11 +407,14 @@ def read_threads(
         if not todo:
             return
         yield from export.unsafe_members()
-        parse = prepare(export)
+        reader = prepare(export)
         export.take_refused()  # a page unreadable while preparing is reported with its thread
         for thread in todo:
             pages = [page for page in map(export.page, thread.pages) if page.data]
-            yield from parse(thread.folder, thread.category, pages, export.media_for(thread.key))
+            media = export.media_for(thread.key)
+            yield from reader.items(
+                pages, folder=thread.folder, category=thread.category, media=media
+            )
             yield from export.take_refused()
             yield Checkpoint(source=f"zip:{resolved}!{thread.key}", state=state)
 
@@ -423,13 +426,13 @@ def read_json(path: Path, options: ImportOptions, app: meta_thread.App) -> Itera
         MalformedInput: an unreadable zip, or one refused as a likely zip bomb.
         UnsupportedFormat: no message JSON inside.
     """
-    prepare = functools.partial(_json_parser, options=options, app=app)
+    prepare = functools.partial(_json_reader, options=options, app=app)
     return read_threads(path, options, ".json", prepare, f"{APP_NAMES[app]} message export")
 
 
-def _json_parser(
+def _json_reader(
     export: ExportZip, *, options: ImportOptions, app: meta_thread.App
-) -> meta.ThreadParser:
+) -> meta_thread.ThreadReader:
     every = export.threads(".json", every_part=True)
     root = export_root(every[0].key) if every else ""
     owner = meta.export_owner(
@@ -440,7 +443,7 @@ def _json_parser(
     liked = frozenset[str]()
     if app == "messenger":
         liked = meta.liked_page_names(export.files_in(pages_folders(root), ".json"))
-    return meta.json_parser(options, app, owner, liked)
+    return meta_thread.ThreadReader(options, app, owner, liked)
 
 
 def pages_folders(root: str) -> list[str]:
