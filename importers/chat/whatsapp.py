@@ -38,13 +38,13 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from importers.archive import open_zip
 from importers.chat.base import Malformed, MediaLookup
-from importers.chat.whatsapp_chat import parse_lines
+from importers.chat.whatsapp_chat import parse_chat
 from importers.chat.whatsapp_text import Line, decode, fold, looks_like_chat, split_entries
 from importers.files import (
     LongLine,
@@ -124,31 +124,6 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
         yield from _read_source(source, options, owner, within)
 
 
-def parse_chat(
-    text: str,
-    source_ref: str,
-    options: ImportOptions,
-    media: MediaLookup | None = None,
-    *,
-    chat_name: str | None = None,
-    owner: str | None = None,
-) -> Iterator[Item]:
-    """Parse one chat's text; never raises for bad content.
-
-    Args:
-        text: the chat as exported (UTF-8 decoded; a leading BOM is ignored).
-        source_ref: where the text came from; each item's ``source_ref`` adds ``#line=N``.
-        options: the zone of the wall-clock times and who "me" is.
-        media: finds the files that attached-file lines name (a zip's members, a folder's
-            files); without it they are only described in ``extras["media"]``.
-        chat_name: the chat's name, when the caller knows it (``chat_name_from_path``).
-        owner: the export owner's name as the chat writes it, when ``--me`` is not given.
-    """
-    return parse_lines(
-        text.split("\n"), source_ref, options, media, chat_name=chat_name, owner=owner
-    )
-
-
 def chat_name_from_path(name: str) -> str | None:
     """The chat's name from a file, folder or zip name: ``WhatsApp Chat with KLM.txt`` → KLM.
 
@@ -205,17 +180,28 @@ def _read_source(
 def _read_text_file(
     path: Path, options: ImportOptions, owner: str | None, within: Source
 ) -> Iterator[Item]:
+    def items(source: str) -> Iterator[Item]:
+        lines = _file_lines(path, within)
+        name = chat_name_from_path(path.name) or _folder_chat_name(path)
+        media = _folder_media(path.parent, within)
+        return parse_chat(lines, source, options, media, chat_name=name, owner=owner)
+
+    return _unless_imported(path, options, items)
+
+
+def _unless_imported(
+    path: Path, options: ImportOptions, items: Callable[[str], Iterator[Item]]
+) -> Iterator[Item]:
+    """The ``items`` of a file, then its checkpoint (resolved path, size, mtime); nothing if
+    the cursors say it was imported as it is. A file refused (not a regular file inside the
+    source, over a limit) is quarantined with the reason."""
     source, state = file_state(path)
     if unchanged(options.cursors.get(source), state):
         return
     try:
-        lines = _file_lines(path, within)
+        yield from items(source)
     except RefusedInput as exc:
         yield Quarantined(source, b"", exc.reason)
-    else:
-        name = chat_name_from_path(path.name) or _folder_chat_name(path)
-        media = _folder_media(path.parent, within)
-        yield from parse_lines(lines, source, options, media, chat_name=name, owner=owner)
     yield Checkpoint(source=source, state=state)
 
 
@@ -275,19 +261,16 @@ def _plain_name(name: str) -> bool:
 def _read_zip(
     path: Path, options: ImportOptions, owner: str | None, within: Source
 ) -> Iterator[Item]:
-    source, state = file_state(path)
-    if unchanged(options.cursors.get(source), state):
-        return
-    try:
-        with open_zip(path, within) as archive:
-            yield from _zip_items(archive, path, source, options, owner)
-    except RefusedInput as exc:
-        yield Quarantined(source, b"", exc.reason)
-    except MalformedInput as exc:
-        yield Quarantined(source, b"", one_line(str(exc).removeprefix(f"{path}: ")))
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as exc:
-        yield Quarantined(source, b"", one_line(f"not a readable zip: {exc}"))
-    yield Checkpoint(source=source, state=state)
+    def items(source: str) -> Iterator[Item]:
+        try:
+            with open_zip(path, within) as archive:
+                yield from _zip_items(archive, path, source, options, owner)
+        except MalformedInput as exc:
+            yield Quarantined(source, b"", one_line(str(exc).removeprefix(f"{path}: ")))
+        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as exc:
+            yield Quarantined(source, b"", one_line(f"not a readable zip: {exc}"))
+
+    return _unless_imported(path, options, items)
 
 
 def _zip_items(
@@ -306,7 +289,7 @@ def _zip_items(
             yield Quarantined(ref, b"", str(exc))
             continue
         name = chat_name_from_path(info.filename) or chat_name_from_path(path.name) or path.stem
-        yield from parse_lines(lines, ref, options, media, chat_name=name, owner=owner)
+        yield from parse_chat(lines, ref, options, media, chat_name=name, owner=owner)
 
 
 def _zip_chats(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:

@@ -109,8 +109,8 @@ _MEDIA_KINDS = (
 )
 
 
-def parse_lines(
-    lines: Iterable[Line],
+def parse_chat(
+    text: str | Iterable[Line],
     source_ref: str,
     options: ImportOptions,
     media: MediaLookup | None = None,
@@ -118,8 +118,20 @@ def parse_lines(
     chat_name: str | None = None,
     owner: str | None = None,
 ) -> Iterator[Item]:
-    """``whatsapp.parse_chat`` of a text given line by line (split at ``\n`` only), where a
-    line over the limit stands as a ``LongLine``: its message is quarantined with the reason."""
+    """Parse one chat's text; never raises for bad content.
+
+    Args:
+        text: the chat as exported (UTF-8 decoded; a leading BOM is ignored), or its lines
+            split at ``\n`` only, where a line over the limit stands as a ``LongLine`` (its
+            message is quarantined with the reason).
+        source_ref: where the text came from; each item's ``source_ref`` adds ``#line=N``.
+        options: the zone of the wall-clock times and who "me" is.
+        media: finds the files that attached-file lines name (a zip's members, a folder's
+            files); without it they are only described in ``extras["media"]``.
+        chat_name: the chat's name, when the caller knows it (``whatsapp.chat_name_from_path``).
+        owner: the export owner's name as the chat writes it, when ``--me`` is not given.
+    """
+    lines = text.split("\n") if isinstance(text, str) else text
     parsed = split_entries(lines)
     for number, line in parsed.long_lines:
         yield Quarantined(f"{source_ref}#line={number}", line.head, long_line_reason(number, line))
