@@ -29,6 +29,7 @@ from importers.files import (
     capped_lines,
     file_checkpoint,
     long_line_reason,
+    named_as,
     open_source,
     peek,
 )
@@ -172,13 +173,9 @@ def bookings_in_attachments(attachments: Iterable[Attachment], fallback: tzinfo)
 
 def sniff(path: Path) -> bool:
     """A calendar file: by suffix, or a text file that starts with BEGIN:VCALENDAR."""
-    try:
-        if not path.is_file():
-            return False
-        if path.suffix.casefold() in SUFFIXES:
-            return True
-    except OSError:
-        return False
+    named = named_as(path, SUFFIXES)
+    if named is not None:
+        return named
     head = peek(path, _SNIFF_BYTES)
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").upper().startswith(b"BEGIN:VCALENDAR")
 
