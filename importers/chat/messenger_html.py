@@ -59,6 +59,7 @@ from importers.chat.messenger_html_dates import (
     split_date,
 )
 from importers.files import Source, peek
+from importers.html_text import Stack, push_children, walk_text
 from vault.errors import InputError
 from vault.records import ImportOptions, Item
 
@@ -388,31 +389,22 @@ def _reaction(item: LexborNode) -> dict[str, str] | None:
 
 def _visible_text(content: LexborNode) -> str:
     """The message's own text: line breaks kept, files, link-only anchors and reactions left out."""
-    parts: list[str] = []
-    stack: list[LexborNode | str] = [content]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            parts.append(item)
-            continue
-        if item.is_text_node:
-            parts.append(item.text_content or "")
-            continue
-        if not item.is_element_node:
-            continue
-        tag = item.tag or ""
-        if tag in _SKIPPED_TAGS or _is_file_or_bare_link(item):
-            continue
-        if tag == "br":
-            parts.append("\n")
-            continue
-        if tag in _LINE_TAGS:
-            parts.append("\n")
-            stack.append("\n")
-        stack.extend(reversed(list(item.iter(include_text=True))))
-    text = "".join(parts).replace("\r\n", "\n").replace("\xa0", " ")
+    text = walk_text(content, _message_element).replace("\r\n", "\n").replace("\xa0", " ")
     lines = [line.strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _message_element(node: LexborNode, parts: list[str], stack: Stack) -> None:
+    tag = node.tag or ""
+    if tag in _SKIPPED_TAGS or _is_file_or_bare_link(node):
+        return
+    if tag == "br":
+        parts.append("\n")
+        return
+    if tag in _LINE_TAGS:
+        parts.append("\n")
+        stack.append("\n")
+    push_children(node, stack)
 
 
 def _is_file_or_bare_link(node: LexborNode) -> bool:
