@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from vault.records import (
     Attachment,
@@ -49,11 +49,11 @@ class Malformed(ValueError):
     """A chat, page or message that cannot be read; its text is the one-line quarantine reason."""
 
 
-@dataclass(frozen=True, slots=True)
-class Moment:
+class Moment(NamedTuple):
     """When a message was sent: the instant, the time its dedup key uses, and whether the
     zone was in the source. A wall-clock time read in ``--timezone`` keys by the time as
-    written, so a re-import with another ``--timezone`` still matches."""
+    written, so a re-import with another ``--timezone`` still matches. (A tuple: one is made
+    for every message.)"""
 
     at: datetime
     key: datetime
