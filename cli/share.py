@@ -262,7 +262,8 @@ def cmd_knows(args: argparse.Namespace) -> int:
 
 def cmd_gdpr(args: argparse.Namespace) -> int:
     """``kluis gdpr request|status|answered``."""
-    from vault.ledger import gdpr_status, mark_answered, now_utc
+    from vault.ledger import gdpr_status, mark_answered
+    from vault.timefmt import now_utc
 
     if args.gdpr_action == "request":
         from exports.sharing import request_letter

@@ -13,7 +13,6 @@ import getpass
 import json
 import sys
 from contextlib import closing
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -23,6 +22,7 @@ from vault import environment
 from vault.errors import UsageError
 from vault.imports import import_options
 from vault.store import Store
+from vault.timefmt import now_iso
 from vault.writelock import writer_lock
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def remember_account(store: Store, account: Account) -> None:
             {
                 "k": SOURCE_KIND,
                 "l": account.locator,
-                "t": datetime.now(UTC).isoformat(timespec="seconds"),
+                "t": now_iso(),
             },
         )
         conn.execute(

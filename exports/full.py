@@ -19,7 +19,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,7 +29,7 @@ from vault.errors import UsageError
 from vault.fsutil import FILE_MODE, make_private_folder
 from vault.leftovers import Swept, partial, sweep
 from vault.salvage import id_ranges
-from vault.timefmt import iso
+from vault.timefmt import iso, now_iso
 
 FORMAT = "kluis-export"
 VERSION = 1
@@ -273,7 +272,7 @@ def _schema(source: ExportSource, tables: list[str], rows: dict[str, int]) -> di
     return {
         "format": FORMAT,
         "version": VERSION,
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "exported_at": now_iso(),
         "tables": documented,
     }
 

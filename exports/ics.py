@@ -10,7 +10,7 @@ an all-day event.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from icalendar import Calendar, Event, Timezone, TimezoneStandard
 from vault.errors import InputError
 from vault.fsutil import write_atomically
 from vault.records import BOOKING_LABELS
+from vault.timefmt import now_utc
 
 PRODUCT = "-//kluis//bookings//EN"
 _TRIPS = ("flight", "train", "bus", "boat", "taxi")
@@ -132,7 +133,7 @@ def bookings_calendar(rows: list[dict[str, Any]], stamp: datetime | None = None)
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", "kluis bookings")
-    now = stamp or datetime.now(UTC).replace(microsecond=0)
+    now = stamp or now_utc()
     events = [e for e in (booking_event(row, now) for row in rows) if e is not None]
     zones: dict[str, Timezone] = {}
     for event in events:

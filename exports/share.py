@@ -29,7 +29,7 @@ from vault.keys import RECOVERY_ALPHABET
 from vault.profile import ProfileValue, load_profile, redact, spec_for
 from vault.queries import find_company
 from vault.text import one_line
-from vault.timefmt import iso, parse_user_date
+from vault.timefmt import iso, now_utc, parse_user_date
 
 FORMATS = ("zip", "vcard", "jsonld", "html")
 _HISTORY = re.compile(r"none|bookings|all|since:(\d{4}-\d{2}-\d{2})")
@@ -256,7 +256,7 @@ def build_share(
         UsageError: unknown company, a field the profile lacks, an expiry in the past.
     """
     check_request(request)
-    now = now or datetime.now(UTC).replace(microsecond=0)
+    now = now or now_utc()
     company_id, company = find_company(conn, request.company)
     profile = load_profile(conn)
     keys = list(dict.fromkeys(request.keys))

@@ -102,7 +102,7 @@ def preview_share(store: Store, request: ShareRequest, now: datetime | None = No
     """
     from exports.receipt import new_receipt_id
     from exports.share import build_share, unpack
-    from vault.ledger import now_utc
+    from vault.timefmt import now_utc
 
     created, receipt_id = now or now_utc(), new_receipt_id()
     with store.read() as conn:
@@ -271,8 +271,9 @@ def revoke(
     Raises:
         UsageError: no such disclosure, or already revoked; as ``request_letter``.
     """
-    from vault.ledger import now_utc, revoke_disclosure
+    from vault.ledger import revoke_disclosure
     from vault.outbox import transaction
+    from vault.timefmt import now_utc
 
     _check_letter("erasure", language, out, force)
     with transaction(store) as (conn, outbox):
@@ -316,8 +317,9 @@ def _write_letter(
 ) -> LetterResult:
     """Record the request and put its letter in ``outbox``; ``disclosure``: the one revoked."""
     from exports.letters import build_letter
-    from vault.ledger import due_date, now_utc, record_request
+    from vault.ledger import due_date, record_request
     from vault.text import one_line
+    from vault.timefmt import now_utc
 
     details = identifying_details(conn, keys)
     sent = now_utc()

@@ -192,6 +192,15 @@ def is_file(path: Path) -> bool:
         return False
 
 
+def named_as(path: Path, suffixes: tuple[str, ...]) -> bool | None:
+    """What a path's name tells sniffing: True for a regular file ending in one of ``suffixes``
+    (any case), False for anything that is not a regular file, None for a regular file named
+    otherwise (its content must tell)."""
+    if not is_file(path):
+        return False
+    return True if path.suffix.casefold() in suffixes else None
+
+
 def too_large(size: int, limit: int) -> str:
     """The reason for a refusal by size: ``over the 100 MB limit (120.5 MB)``."""
     return f"over the {byte_size(limit)} limit ({byte_size(size)})"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from importers.bookings import ics
+from importers.bookings import ics, ics_trips
 from tests.support import SHARED_CORPUS, options
 from vault import queries
 from vault.errors import MalformedInput
@@ -93,7 +93,7 @@ def test_a_file_that_is_not_a_calendar_is_a_clear_error(tmp_path: Path) -> None:
     ],
 )
 def test_booking_references_are_found_after_their_labels(text: str, reference: str | None) -> None:
-    assert ics.find_reference(text) == reference
+    assert ics_trips.find_reference(text) == reference
 
 
 def test_reimporting_a_calendar_adds_nothing(store: Store) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 import importers
 from importers.chat import instagram, messenger
-from importers.chat.meta import Page, parse_thread, repair
+from importers.chat.meta_thread import Page, ThreadReader, repair
 from tests.conformance.compare import count_matches, times_match
 from tests.support import (
     corpus_case_or_skip,
@@ -53,7 +53,8 @@ def thread(messages: list[Any], **fields: Any) -> bytes:
 
 
 def parse(data: bytes, opts: ImportOptions | None = None) -> list[Item]:
-    return list(parse_thread([Page("t.json", data)], opts or options(), "messenger", folder="t"))
+    reader = ThreadReader(opts or options(), "messenger")
+    return list(reader.items([Page("t.json", data)], folder="t"))
 
 
 # --- recognising an export -----------------------------------------------------------------------

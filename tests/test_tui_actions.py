@@ -20,9 +20,9 @@ from textual.widgets import Input, OptionList
 from tests.support import mail, options
 from tests.tui_support import drive, lines, notices, settle, text_of, until
 from tui.app import KluisApp
-from tui.company_actions import (
+from tui.company_actions import CompanyActionsMenu
+from tui.company_dialogs import (
     AliasScreen,
-    CompanyActionsMenu,
     EditScreen,
     MergeScreen,
     RenameScreen,

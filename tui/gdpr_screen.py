@@ -42,8 +42,9 @@ from tui.path_input import PathInput, default_folder, free_path, shown_path, slu
 from tui.profile_choices import ProfileChoices
 from tui.profile_screen import label_of
 from vault.errors import VaultError
-from vault.ledger import consent_view, gdpr_status, mark_answered, now_utc
+from vault.ledger import consent_view, gdpr_status, mark_answered
 from vault.store import Store
+from vault.timefmt import now_utc
 
 KIND_TEXT = {
     "access": "Access: a copy of everything they hold on you (Art. 15)",

@@ -44,6 +44,7 @@ from vault.fsutil import FILE_MODE, fsync_folder, sha256_file
 from vault.leftovers import Swept, sweep, work_folder
 from vault.migrations import SCHEMA_VERSION
 from vault.store import DB_FILE, PAGE_SIZE, connect_raw, database_salt, db_path, open_store
+from vault.timefmt import now_iso
 from vault.unlock import PassphraseSource
 
 FORMAT = "kluis-backup"
@@ -153,7 +154,7 @@ def create_backup(
             "version": VERSION,
             "vault_id": keyfile.vault_id,
             "schema_version": SCHEMA_VERSION,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "created_at": now_iso(),
             "hmac_salt": base64.b64encode(secrets.token_bytes(16)).decode(),
             "files": {
                 keymod.KEYS_FILE: {

@@ -30,7 +30,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from functools import cache
 
 from vault.bookings import existing_company, is_weak_reference
@@ -59,6 +58,7 @@ from vault.names import (
 )
 from vault.records import ImportOptions, Interaction, Party
 from vault.store import RawConnection
+from vault.timefmt import now_iso
 
 __all__ = [
     "Claim",
@@ -398,10 +398,6 @@ def identify(item: Interaction, me: ImportOptions) -> Claim:
     return Claim(*UNKNOWN, "unknown", fallback="Unknown")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 @dataclass(frozen=True, slots=True)
 class _Hit:
     identifier: int
@@ -451,7 +447,7 @@ class CompanyResolver:
         name = claim.name or claim.fallback or claim.value
         result = self.db.execute(
             "INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, 0)",
-            {"n": name, "k": claim.company_kind, "t": _now()},
+            {"n": name, "k": claim.company_kind, "t": now_iso()},
         )
         company_id = int(result.lastrowid or 0)
         self._kinds[company_id] = claim.company_kind

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -17,18 +16,15 @@ from vault.domains import is_personal_provider, registrable_domain
 from vault.errors import UsageError
 from vault.names import brand_key, is_role_address
 from vault.queries import find_company
+from vault.timefmt import now_iso
 
 _MOVABLE = ("identifier", "interaction", "booking", "disclosure", "gdpr_request")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _record(conn: Connection, action: str, summary: str, undo: list[dict[str, Any]]) -> str:
     conn.execute(
         text("INSERT INTO companyedit(action, summary, undo, created_at) VALUES (:a, :s, :u, :t)"),
-        {"a": action, "s": summary, "u": json.dumps(undo), "t": _now()},
+        {"a": action, "s": summary, "u": json.dumps(undo), "t": now_iso()},
     )
     return summary
 
@@ -249,15 +245,7 @@ def alias(conn: Connection, company: str, value: str) -> str:
         undo = [{"op": "delete_identifier", "id": identifier_id}]
         undo += _claim_matching_items(conn, kind, ident, company_id, identifier_id)
     else:
-        items = _ids(conn, "SELECT id FROM interaction WHERE resolved_by=:i", i=row.id)
-        _move(conn, "identifier", [row.id], company_id)
-        _move(conn, "interaction", items, company_id)
-        conn.execute(text("UPDATE identifier SET origin='user' WHERE id=:i"), {"i": row.id})
-        undo = [
-            {"op": "origin", "ids": [row.id], "origin": row.origin},
-            {"op": "move", "table": "identifier", "ids": [row.id], "company": row.company_id},
-            {"op": "move", "table": "interaction", "ids": items, "company": row.company_id},
-        ]
+        undo = _move_identifier(conn, row.id, row.origin, company_id, row.company_id)
     return _record(conn, "alias", f"{value} now belongs to {name!r}", undo)
 
 
@@ -276,20 +264,28 @@ def split(conn: Connection, company: str, value: str, new_name: str | None = Non
     ).scalar()
     result = conn.execute(
         text("INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, :u)"),
-        {"n": new_name or value, "k": kind_of_company, "t": _now(), "u": new_name is not None},
+        {"n": new_name or value, "k": kind_of_company, "t": now_iso(), "u": new_name is not None},
     )
     new_id = int(result.lastrowid or 0)
-    items = _ids(conn, "SELECT id FROM interaction WHERE resolved_by=:i", i=row.id)
-    _move(conn, "identifier", [row.id], new_id)
-    _move(conn, "interaction", items, new_id)
-    conn.execute(text("UPDATE identifier SET origin='user' WHERE id=:i"), {"i": row.id})
-    undo = [
-        {"op": "origin", "ids": [row.id], "origin": row.origin},
-        {"op": "move", "table": "identifier", "ids": [row.id], "company": company_id},
-        {"op": "move", "table": "interaction", "ids": items, "company": company_id},
-        {"op": "delete_company", "id": new_id},
-    ]
+    undo = _move_identifier(conn, row.id, row.origin, new_id, company_id)
+    undo.append({"op": "delete_company", "id": new_id})
     return _record(conn, "split", f"split {value} off {name!r} as {new_name or value!r}", undo)
+
+
+def _move_identifier(
+    conn: Connection, identifier_id: int, origin: str, company_id: int, back: int
+) -> list[dict[str, Any]]:
+    """Move an identifier and the items it resolved to ``company_id``, made the user's; the
+    steps that undo it (back to company ``back``, the identifier's ``origin`` again)."""
+    items = _ids(conn, "SELECT id FROM interaction WHERE resolved_by=:i", i=identifier_id)
+    _move(conn, "identifier", [identifier_id], company_id)
+    _move(conn, "interaction", items, company_id)
+    conn.execute(text("UPDATE identifier SET origin='user' WHERE id=:i"), {"i": identifier_id})
+    return [
+        {"op": "origin", "ids": [identifier_id], "origin": origin},
+        {"op": "move", "table": "identifier", "ids": [identifier_id], "company": back},
+        {"op": "move", "table": "interaction", "ids": items, "company": back},
+    ]
 
 
 def last_edit(conn: Connection) -> str | None:
@@ -313,7 +309,7 @@ def undo_last(conn: Connection) -> str:
     for step in json.loads(row.undo):
         _reverse(conn, step)
     conn.execute(
-        text("UPDATE companyedit SET undone_at=:t WHERE id=:i"), {"t": _now(), "i": row.id}
+        text("UPDATE companyedit SET undone_at=:t WHERE id=:i"), {"t": now_iso(), "i": row.id}
     )
     return f"undid: {row.summary}"
 

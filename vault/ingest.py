@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
@@ -31,6 +30,7 @@ from vault.search_index import ensure_periods
 from vault.storable import storable, storable_text
 from vault.store import Store, raw_connection
 from vault.text import one_line
+from vault.timefmt import now_iso
 
 R = TypeVar("R")
 
@@ -69,10 +69,6 @@ class Summary:
         data = asdict(self)
         data["error_messages"] = data.pop("messages")
         return data
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _one_line_reason(message: str) -> str:
@@ -147,7 +143,7 @@ class _BatchWriter:
         self.resolver.flush()
         self.db.executemany(
             "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (?, ?, ?)",
-            [(key, json.dumps(state), _now()) for key, state in cursors.items()],
+            [(key, json.dumps(state), now_iso()) for key, state in cursors.items()],
         )
 
     def _existing_keys(self, keys: list[str]) -> set[str]:
@@ -294,7 +290,7 @@ class _BatchWriter:
                 "s": item.source_ref,
                 "b": digest,
                 "why": item.reason,
-                "t": _now(),
+                "t": now_iso(),
                 "k": content_key(item.source_ref.encode() + b"\0" + item.raw),
             },
         )
@@ -331,7 +327,7 @@ class Ingestor:
                     "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
                     "VALUES (:k, :l, :t, '{}')"
                 ),
-                {"k": self.format_name, "l": locator, "t": _now()},
+                {"k": self.format_name, "l": locator, "t": now_iso()},
             )
             source_id = int(
                 conn.execute(
@@ -344,7 +340,7 @@ class Ingestor:
                     "INSERT INTO importrun(source_id, format, started_at, status) "
                     "VALUES (:s, :f, :t, 'running')"
                 ),
-                {"s": source_id, "f": self.format_name, "t": _now()},
+                {"s": source_id, "f": self.format_name, "t": now_iso()},
             )
             return source_id, int(result.lastrowid or 0)
 
@@ -356,7 +352,7 @@ class Ingestor:
                     "updated=:u, quarantined=:q, errors=:e WHERE id=:id"
                 ),
                 {
-                    "t": _now(),
+                    "t": now_iso(),
                     "st": status,
                     "n": summary.new,
                     "d": summary.duplicate,

@@ -7,23 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from vault.errors import UsageError
 from vault.text import one_line
-from vault.timefmt import iso
+from vault.timefmt import iso, now_utc
 
 # GDPR Art. 12(3): the controller answers "within one month of receipt of the request".
 ARTICLES = {"access": "15", "rectification": "16", "erasure": "17", "portability": "20"}
 DORMANT_YEARS = 3
-
-
-def now_utc() -> datetime:
-    """The current time in UTC, to the second."""
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _loads(value: str | None, fallback: Any) -> Any:

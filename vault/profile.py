@@ -24,12 +24,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from vault.errors import InvalidValue, UsageError
+from vault.timefmt import now_iso, now_utc
 
 DEFAULT_REGION = "NL"
 SENSITIVITIES = ("normal", "personal", "sensitive", "special")
@@ -147,7 +148,7 @@ def normalise_birthdate(value: str, today: date | None = None) -> str:
     if first != second:
         raise InvalidValue(f"not a whole date: {value!r} (use YYYY-MM-DD)")
     born = first.date()
-    if not date(1900, 1, 1) <= born <= (today or datetime.now(UTC).date()):
+    if not date(1900, 1, 1) <= born <= (today or now_utc().date()):
         raise InvalidValue(f"not a plausible date of birth: {born.isoformat()}")
     return born.isoformat()
 
@@ -216,10 +217,6 @@ class ProfileValue:
         }
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def set_value(conn: Connection, key: str, value: str, *, region: str = DEFAULT_REGION) -> str:
     """Validate and store ``value`` under ``key``; returns the stored form.
 
@@ -236,7 +233,7 @@ def set_value(conn: Connection, key: str, value: str, *, region: str = DEFAULT_R
             "category = excluded.category, sensitivity = excluded.sensitivity, "
             "updated_at = excluded.updated_at"
         ),
-        {"k": key, "v": stored, "c": spec.category, "s": spec.sensitivity, "t": _now()},
+        {"k": key, "v": stored, "c": spec.category, "s": spec.sensitivity, "t": now_iso()},
     )
     return stored
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
-from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, period_table, periods
+from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, fts_phrase, period_table, periods
 from vault.store import execute
 from vault.text import one_line, strip_controls
 from vault.timefmt import from_stored, iso
@@ -381,7 +381,7 @@ def related_items(
     ]
     refs = case_references(conn, interaction_id, title)
     if refs:
-        quoted = " OR ".join('"' + r.replace('"', '""') + '"' for r in refs)
+        quoted = " OR ".join(fts_phrase(r) for r in refs)
         params["refs"] = f"{FTS_TEXT_COLUMNS}: ({quoted})"
         union += [
             f"SELECT {FTS_ID} FROM {table} WHERE {table} MATCH :refs AND {FTS_ID} != :i"

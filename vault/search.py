@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
 from vault.queries import _TIMELINE_COLUMNS, find_company, timeline_row
-from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, period_table, periods, time_key
+from vault.search_index import (
+    FTS_ID,
+    FTS_TEXT_COLUMNS,
+    fts_phrase,
+    period_table,
+    periods,
+    time_key,
+)
 from vault.store import RawConnection, Row, execute
 from vault.text import one_line
 from vault.timefmt import parse_user_date
@@ -47,10 +54,6 @@ class ParsedQuery:
     before: int | None = None
     after: int | None = None
     terms: list[str] = field(default_factory=list)
-
-
-def _quote(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
 
 
 def _split(query: str) -> list[str]:
@@ -85,7 +88,7 @@ def parse_query(query: str) -> ParsedQuery:
         word = word.rstrip("*")
         if not _WORD.search(word):
             continue
-        expression = _quote(word) + ("*" if prefix else "")
+        expression = fts_phrase(word) + ("*" if prefix else "")
         if is_negative:
             negative.append(expression)
         elif pending_or:

@@ -37,6 +37,12 @@ PERIODS = "interaction_fts_period"
 _OFFSET = TIME_LIMIT >> PERIOD_BITS  # table numbers run 0-255, never negative
 
 
+def fts_phrase(text: str) -> str:
+    """``text`` as one FTS5 string (a phrase): quoted, its own quotes doubled, so no word of it
+    is read as an operator (``OR``, ``NEAR``, ``-``, a column filter)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 def time_key(epoch: int) -> int:
     """The smallest search key of an item at ``epoch`` seconds (for date ranges)."""
     return _clamp(epoch) << ID_BITS

@@ -7,6 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from vault.errors import UsageError
 
 
+def now_utc() -> datetime:
+    """The current time in UTC, to the second: when the vault records that something happened."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def now_iso() -> str:
+    """``now_utc()`` as the vault's ``*_at`` text columns hold it: ``2024-03-01T10:15:00+00:00``."""
+    return now_utc().isoformat()
+
+
 def from_stored(epoch: int, offset_minutes: int | None) -> datetime:
     """An aware datetime in the source's own offset (UTC when it had none)."""
     zone = timezone(timedelta(minutes=offset_minutes)) if offset_minutes else UTC

@@ -28,7 +28,7 @@ from importers.bookings.document import booking_interaction, read_document
 from importers.bookings.markup import loads_leniently
 from importers.bookings.schemaorg import segment_key
 from importers.bookings.times import When, day_of, local_on, parse_instant, parse_when
-from importers.files import file_checkpoint
+from importers.files import file_checkpoint, named_as
 from vault.errors import MalformedInput
 from vault.records import (
     Attachment,
@@ -540,13 +540,9 @@ def bookings_in_attachments(attachments: list[Attachment], received: datetime) -
 
 def sniff(path: Path) -> bool:
     """A ``.pkpass`` or ``.pkpasses`` file, or a zip with ``pass.json`` at its top."""
-    try:
-        if not path.is_file():
-            return False
-        if path.suffix.casefold() in SUFFIXES:
-            return True
-    except OSError:
-        return False
+    named = named_as(path, SUFFIXES)
+    if named is not None:
+        return named
     return "pass.json" in member_names(path)
 
 

@@ -48,10 +48,20 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from importers import archive
-from importers.chat import meta, meta_zip
+from importers.chat import meta, meta_thread, meta_zip
+from importers.chat.base import Malformed, Moment
+from importers.chat.messenger_html_dates import (
+    SPACES,
+    Calendar,
+    Written,
+    calendar_of,
+    looks_like_date,
+    split_date,
+)
 from importers.files import Source, peek
+from importers.html_text import Stack, push_children, walk_text
 from vault.errors import InputError
-from vault.records import ImportOptions, Item, Quarantined
+from vault.records import ImportOptions, Item
 
 SNIFF_BYTES = 16384
 PAGE_SUFFIX = ".html"
@@ -90,137 +100,6 @@ _MEDIA_FOLDERS = (
     ("files", "files"),
 )
 
-# --- dates in the account's language -------------------------------------------------------------
-
-
-def _months(*spellings: str, **more: int) -> dict[str, int]:
-    """Month number by name: each argument spells the twelve months, space separated."""
-    table = {name: number for names in spellings for number, name in enumerate(names.split(), 1)}
-    return {**table, **more}
-
-
-_MONTHS: dict[str, dict[str, int]] = {
-    "en": _months(
-        "jan feb mar apr may jun jul aug sep oct nov dec",
-        "january february march april may june july august september october november december",
-        sept=9,
-    ),
-    "nl": _months(
-        "jan feb mrt apr mei jun jul aug sep okt nov dec",
-        "januari februari maart april mei juni juli augustus september oktober november december",
-        sept=9,
-    ),
-    "de": _months(
-        "jan feb mär apr mai jun jul aug sep okt nov dez",
-        "januar februar märz april mai juni juli august september oktober november dezember",
-        mrz=3,
-        sept=9,
-    ),
-}
-"""Month names and abbreviations (lower case, without the dot) per Facebook language."""
-
-_FILLER_WORDS = frozenset({"at", "om", "um"})
-_AMPM = re.compile(r"(?<![^\W\d_])([ap])\.?\s?m\.?(?![^\W\d_])", re.IGNORECASE)
-_TOKEN = re.compile(r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?|\d+|[^\W\d_]+")
-_CLOCK = re.compile(r"^(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?$")
-_SPACES = re.compile(r"[\s\u202f\u00a0]+")
-
-
-@dataclass(frozen=True, slots=True)
-class _Written:
-    """A date as a page writes it, split into its parts (before the language is known)."""
-
-    words: tuple[str, ...]
-    numbers: tuple[int, ...]
-    clock: tuple[int, int, int]
-    afternoon: bool | None
-
-
-def _split_date(text: str) -> _Written | None:
-    """The parts of a date-and-time text; None if it has no clock time or stray parts."""
-    cleaned = _SPACES.sub(" ", text).strip().casefold()
-    afternoon: bool | None = None
-    marker = _AMPM.search(cleaned)
-    if marker:
-        afternoon = marker[1] == "p"
-        cleaned = cleaned[: marker.start()] + " " + cleaned[marker.end() :]
-    words: list[str] = []
-    numbers: list[int] = []
-    clock: tuple[int, int, int] | None = None
-    for token in _TOKEN.findall(cleaned):
-        found = _CLOCK.match(token)
-        if found and clock is None and (":" in token or numbers):
-            clock = (int(found[1]), int(found[2]), int(found[3] or 0))
-        elif token.isdigit():
-            numbers.append(int(token))
-        elif token not in _FILLER_WORDS:
-            words.append(token)
-    if clock is None or len(words) > 1 or not 2 <= len(numbers) + len(words) <= 3:
-        return None
-    return _Written(tuple(words), tuple(numbers), clock, afternoon)
-
-
-@dataclass(frozen=True, slots=True)
-class _Calendar:
-    """How one page writes dates: its language and, for all-number dates, the order."""
-
-    language: str
-    month_first: bool
-
-    def read(self, written: _Written) -> datetime:
-        """The wall-clock time; raises ``ValueError`` when the parts make no date."""
-        if written.words:
-            month = _MONTHS[self.language].get(written.words[0])
-            if month is None or len(written.numbers) != 2:
-                raise ValueError("no month")
-            day, year = _day_and_year(written.numbers)
-        else:
-            if len(written.numbers) != 3:
-                raise ValueError("no month")
-            first, second, year = written.numbers
-            if first > 31:  # 2024-01-05
-                year, month, day = written.numbers
-            else:
-                month, day = (first, second) if self.month_first else (second, first)
-        if year < 100:
-            year += 2000
-        hour, minute, second_ = written.clock
-        if written.afternoon is not None:
-            hour = hour % 12 + (12 if written.afternoon else 0)
-        return datetime(year, month, day, hour, minute, second_)
-
-
-def _day_and_year(numbers: tuple[int, ...]) -> tuple[int, int]:
-    first, second = numbers
-    return (first, second) if second > 31 else (second, first)
-
-
-def _calendar(dates: Iterable[_Written]) -> _Calendar:
-    """The language whose month names read most of a page's dates, and the order of all-number
-    dates (a first field above 12 is a day; AM/PM without such evidence means month first)."""
-    written = list(dates)
-    counts = {
-        language: sum(1 for w in written if w.words and w.words[0] in months)
-        for language, months in _MONTHS.items()
-    }
-    language = max(counts, key=lambda name: counts[name])  # ties: English, listed first
-    numeric = [w.numbers for w in written if not w.words and len(w.numbers) == 3]
-    day_first = sum(1 for n in numeric if n[0] > 12 and n[0] <= 31)
-    month_first = sum(1 for n in numeric if n[1] > 12)
-    if day_first == month_first:
-        twelve_hour = any(w.afternoon is not None for w in written)
-        return _Calendar(language, twelve_hour)
-    return _Calendar(language, month_first > day_first)
-
-
-def _looks_like_date(text: str) -> bool:
-    written = _split_date(text)
-    if written is None:
-        return False
-    if not written.words:
-        return len(written.numbers) == 3
-    return any(written.words[0] in months for months in _MONTHS.values())
-
 
 # --- the module protocol -------------------------------------------------------------------------
 
@@ -253,7 +132,7 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
         MalformedInput: an unreadable zip, or one refused as a likely zip bomb.
     """
     if archive.is_zip(path):
-        prepare = functools.partial(_zip_parser, options=options)
+        prepare = functools.partial(_zip_reader, options=options)
         yield from meta_zip.read_threads(path, options, PAGE_SUFFIX, prepare, "Messenger export")
         return
     try:
@@ -272,9 +151,9 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
             _names_in_page(meta.read_or_nothing(within, t.files[0], meta.MAX_PAGE_BYTES))
             for t in threads
         )
-    parse = _parser(options, owner, frozenset(liked))
+    reader = _reader(options, owner, frozenset(liked))
     for thread in threads:
-        yield from meta.read_folder_thread(thread, options, parse, within)
+        yield from meta.read_folder_thread(thread, reader, within)
 
 
 # --- folders -------------------------------------------------------------------------------------
@@ -288,8 +167,8 @@ def _liked_pages(files: Iterable[bytes]) -> set[str]:
 # --- zips ----------------------------------------------------------------------------------------
 
 
-def _zip_parser(export: meta_zip.ExportZip, *, options: ImportOptions) -> meta.ThreadParser:
-    """The HTML parser for a zip: the owner and liked pages come from every part of the export."""
+def _zip_reader(export: meta_zip.ExportZip, *, options: ImportOptions) -> meta_thread.ThreadReader:
+    """The HTML reader for a zip: the owner and liked pages come from every part of the export."""
     every = export.threads(PAGE_SUFFIX, every_part=True)
     folders = meta_zip.pages_folders(meta_zip.export_root(every[0].key) if every else "")
     liked = _liked_pages(export.files_in(folders, PAGE_SUFFIX))
@@ -299,7 +178,7 @@ def _zip_parser(export: meta_zip.ExportZip, *, options: ImportOptions) -> meta.T
         owner = meta.common_name(
             _names_in_page(export.page(thread.pages[0]).data) for thread in every
         )
-    return _parser(options, owner, frozenset(liked))
+    return _reader(options, owner, frozenset(liked))
 
 
 # --- parsing pages -------------------------------------------------------------------------------
@@ -316,43 +195,24 @@ class _Box:
     reactions: list[LexborNode] = field(default_factory=list)
 
 
-def _parser(options: ImportOptions, owner: str | None, liked: frozenset[str]) -> meta.ThreadParser:
-    """The parser of one thread's HTML pages: each page read into a ``meta.Document``, then
-    everything else as for JSON, with the wall-clock times of ``options.timezone``."""
-
-    def parse(
-        folder: str, category: str | None, pages: list[meta.Page], media: meta.MediaLookup
-    ) -> Iterator[Item]:
-        documents: list[meta.Document] = []
-        for page in pages:
-            document = _document(page.ref, page.data)
-            if isinstance(document, Quarantined):
-                yield document
-            else:
-                documents.append(document)
-        yield from meta.parse_documents(
-            documents,
-            options,
-            "messenger",
-            folder=folder,
-            category=category,
-            media=media,
-            owner=owner,
-            page_names=liked,
-            clock=_clock(options.timezone),
-        )
-
-    return parse
+def _reader(
+    options: ImportOptions, owner: str | None, liked: frozenset[str]
+) -> meta_thread.ThreadReader:
+    """The reader of an export's HTML threads: each page read into a ``meta_thread.Document``,
+    then everything else as for JSON, with the wall-clock times of ``options.timezone``."""
+    return meta_thread.ThreadReader(
+        options, "messenger", owner, liked, read_page=_document, clock=_clock(options.timezone)
+    )
 
 
-def _clock(zone: tzinfo) -> meta.Clock:
-    def moment(message: dict[str, Any]) -> meta.Moment:
+def _clock(zone: tzinfo) -> meta_thread.Clock:
+    def moment(message: dict[str, Any]) -> Moment:
         wall = message.get("wall_time")
         if not isinstance(wall, datetime):
             raise ValueError(str(message.get("date_problem") or "the message has no date"))
         at = wall.replace(tzinfo=zone)
         at.astimezone(UTC)  # year 9999 plus an offset leaves datetime's range: quarantine
-        return meta.Moment(at, wall, tz_known=False)
+        return Moment(at, wall, tz_known=False)
 
     return moment
 
@@ -365,13 +225,16 @@ def _tree(data: bytes) -> LexborHTMLParser:
     return LexborHTMLParser(text)
 
 
-def _document(ref: str, data: bytes) -> meta.Document | Quarantined:
-    """A page's title, participants and messages as ``meta`` reads JSON; the page itself,
-    quarantined, when it holds no message box at all."""
-    tree = _tree(data)
+def _document(page: meta_thread.Page) -> meta_thread.Document:
+    """A page's title, participants and messages as ``meta_thread`` reads JSON.
+
+    Raises:
+        Malformed: the page holds no message box at all (it is quarantined whole).
+    """
+    tree = _tree(page.data)
     messages: list[tuple[Any, Any]] = []
-    found = [(box, _split_date(box.time_text or "")) for box in _boxes(tree)]
-    calendar = _calendar(written for _, written in found if written is not None)
+    found = [(box, split_date(box.time_text or "")) for box in _boxes(tree)]
+    calendar = calendar_of(written for _, written in found if written is not None)
     for box, written in found:
         if box.time_text is None and box.content is None:
             continue  # a header box: participants, "Mailbox thread pending"
@@ -379,8 +242,7 @@ def _document(ref: str, data: bytes) -> meta.Document | Quarantined:
             continue
         messages.append((box.html, _message(box, written, calendar)))
     if not messages:
-        reason = "no Messenger messages found in this page (not an export page, or cut off)"
-        return Quarantined(ref, data, reason)
+        raise Malformed("no Messenger messages found in this page (not an export page, or cut off)")
     fields = {
         "participants": _participants(tree),
         "messages": [message for _, message in messages],
@@ -388,7 +250,7 @@ def _document(ref: str, data: bytes) -> meta.Document | Quarantined:
         "thread_path": None,
         "thread_type": None,
     }
-    return meta.Document(ref, fields, messages)
+    return meta_thread.Document(page.ref, fields, messages)
 
 
 def _boxes(tree: LexborHTMLParser) -> list[_Box]:
@@ -426,7 +288,7 @@ def _date_parents(tree: LexborHTMLParser) -> list[LexborNode]:
     for node in body.traverse():
         if node.child is not None and any(_elements(node)):
             continue  # only leaves
-        if not _looks_like_date(_text(node)):
+        if not looks_like_date(_text(node)):
             continue
         parent = node.parent
         while parent is not None and len(list(_elements(parent))) < 2:
@@ -444,7 +306,7 @@ def _box(node: LexborNode) -> _Box:
     children = list(_elements(node))
     time_node = node.css_first(_TIME)
     if time_node is None:
-        time_node = next((c for c in reversed(children) if _looks_like_date(_text(c))), None)
+        time_node = next((c for c in reversed(children) if looks_like_date(_text(c))), None)
     sender = node.css_first(_SENDER)
     content = node.css_first(_CONTENT)
     used = {int(n.mem_id) for n in (time_node, sender, content) if n is not None}
@@ -459,7 +321,7 @@ def _box(node: LexborNode) -> _Box:
     return _Box(sender, content, time_text or None, html, node.css("ul"))
 
 
-def _message(box: _Box, written: _Written | None, calendar: _Calendar) -> dict[str, Any]:
+def _message(box: _Box, written: Written | None, calendar: Calendar) -> dict[str, Any]:
     message: dict[str, Any] = {"sender_name": _text(box.sender) if box.sender else ""}
     if box.time_text is None:
         message["date_problem"] = "the message has no date (the page may be cut off)"
@@ -527,31 +389,22 @@ def _reaction(item: LexborNode) -> dict[str, str] | None:
 
 def _visible_text(content: LexborNode) -> str:
     """The message's own text: line breaks kept, files, link-only anchors and reactions left out."""
-    parts: list[str] = []
-    stack: list[LexborNode | str] = [content]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            parts.append(item)
-            continue
-        if item.is_text_node:
-            parts.append(item.text_content or "")
-            continue
-        if not item.is_element_node:
-            continue
-        tag = item.tag or ""
-        if tag in _SKIPPED_TAGS or _is_file_or_bare_link(item):
-            continue
-        if tag == "br":
-            parts.append("\n")
-            continue
-        if tag in _LINE_TAGS:
-            parts.append("\n")
-            stack.append("\n")
-        stack.extend(reversed(list(item.iter(include_text=True))))
-    text = "".join(parts).replace("\r\n", "\n").replace("\xa0", " ")
+    text = walk_text(content, _message_element).replace("\r\n", "\n").replace("\xa0", " ")
     lines = [line.strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _message_element(node: LexborNode, parts: list[str], stack: Stack) -> None:
+    tag = node.tag or ""
+    if tag in _SKIPPED_TAGS or _is_file_or_bare_link(node):
+        return
+    if tag == "br":
+        parts.append("\n")
+        return
+    if tag in _LINE_TAGS:
+        parts.append("\n")
+        stack.append("\n")
+    push_children(node, stack)
 
 
 def _is_file_or_bare_link(node: LexborNode) -> bool:
@@ -564,7 +417,7 @@ def _is_file_or_bare_link(node: LexborNode) -> bool:
 def _text(node: LexborNode | None) -> str:
     if node is None:
         return ""
-    return _SPACES.sub(" ", node.text(deep=True) or "").strip()
+    return SPACES.sub(" ", node.text(deep=True) or "").strip()
 
 
 def _title(tree: LexborHTMLParser) -> str | None:

@@ -8,6 +8,9 @@ A page holds ``participants``, ``messages`` (``sender_name``, ``timestamp_ms``, 
 ``photos``/``videos``/``audio_files``/``files``/``gifs``/``sticker``, ``share``, ``reactions``,
 ``is_unsent``, older exports a ``type``), ``title`` and ``thread_path``.
 
+This module finds the threads of an export folder, their pages and media, the owner and the
+liked pages; ``importers.chat.meta_thread`` turns one thread's pages into items.
+
 Decisions worth knowing:
 
 - Facebook DYI 2018+ writes UTF-8 bytes as ``\\u00XX`` escapes ("mojibake": ``\\u00c3\\u00a9``
@@ -27,42 +30,31 @@ Decisions worth knowing:
   ``extras["media"][n]["missing"]``. Pages, the profile and the liked pages are read inside the
   chosen folder or the export it lies in, regular files only (``importers.files``).
 - Messenger's HTML export (``importers.chat.messenger_html``) reads its pages into the same
-  ``Document`` shape and shares everything from ``parse_documents`` on, with its own clock.
+  ``Document`` shape and shares everything else (``meta_thread.ThreadReader``), with its own
+  page reader and clock.
 """
 
 from __future__ import annotations
 
 import json
-import mimetypes
 import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from importers.chat.text import brief, one_line, title_of
+from importers.chat.base import MediaLookup
+from importers.chat.meta_thread import (
+    REQUEST_FOLDERS,
+    App,
+    Page,
+    ThreadReader,
+    participants_in,
+    repair_all,
+)
 from importers.files import Source, file_state, peek, unchanged
 from vault.errors import InputError, RefusedInput
-from vault.records import (
-    Attachment,
-    ChatKind,
-    Checkpoint,
-    CompanyHints,
-    Direction,
-    ImportOptions,
-    Interaction,
-    Item,
-    Party,
-    Quarantined,
-    chat_key,
-)
-
-App = Literal["messenger", "instagram"]
-MediaLookup = Callable[[str], bytes | None]
-"""Finds an attached file by its ``uri`` as the export writes it; None if it is not there.
-Raises ``RefusedInput`` for a ``uri`` that must not be read (outside the export, too large)."""
+from vault.records import Checkpoint, ImportOptions, Item, Quarantined
 
 MAX_PAGE_BYTES = 256 * 1024 * 1024
 """Larger ``message_N.json`` pages are quarantined instead of loaded."""
@@ -73,9 +65,6 @@ MAX_MEDIA_BYTES = 100 * 1024 * 1024
 SNIFF_BYTES = 8192
 MAX_DEPTH = 5  # export root → your_*_activity → messages → inbox → thread → message_1.json
 
-REQUEST_FOLDERS = frozenset({"message_requests", "filtered_threads"})
-"""Categories whose threads were never accepted: strangers, shops and spam."""
-
 CATEGORIES = frozenset({"inbox", "e2ee_cutover", "archived_threads", *REQUEST_FOLDERS})
 """The folders under ``messages/`` that hold threads."""
 
@@ -83,29 +72,6 @@ PAGE_NAME = re.compile(r"^message_(\d+)\.(json|html)$")
 """A page of a thread, ``message_<n>.json`` (or ``.html``), numbered from the newest."""
 _SNIFF_SENDER = re.compile(rb'"(?:sender_name|senderName)"\s*:')
 _SNIFF_MESSAGES = re.compile(rb'"(?:messages|participants)"\s*:')
-_MEDIA_KEYS = (
-    ("photos", "Photo"),
-    ("videos", "Video"),
-    ("audio_files", "Audio"),
-    ("gifs", "GIF"),
-    ("files", "File"),
-)
-_SYSTEM_TYPES = frozenset({"Call", "Subscribe", "Unsubscribe"})
-# Instagram 2022+ logs a reaction as a message of its own.
-_REACTION_LINE = re.compile(r"^(?:Reacted .+ to your message|Liked a message)$", re.DOTALL)
-_EXTRA_MIME = {".opus": "audio/ogg", ".webp": "image/webp", ".aac": "audio/aac"}
-
-
-class _MalformedError(ValueError):
-    """A page or message that cannot be read; its text is the one-line quarantine reason."""
-
-
-@dataclass(slots=True)
-class Page:
-    """One ``message_N.json`` of a thread: where it came from and its bytes."""
-
-    ref: str
-    data: bytes
 
 
 @dataclass(slots=True)
@@ -115,49 +81,6 @@ class Thread:
     folder: str
     category: str | None
     files: list[Path]
-
-
-@dataclass(slots=True)
-class Document:
-    """One page, read: ``fields`` as ``_normalised`` makes them, and each message paired with
-    its original (the JSON value, or the HTML bytes) for ``raw``."""
-
-    ref: str
-    fields: dict[str, Any]
-    messages: list[tuple[Any, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """When a message was sent: the instant, the time its dedup key uses, and whether the
-    zone was in the source (JSON: milliseconds since the epoch) or assumed (HTML: wall clock)."""
-
-    at: datetime
-    key: datetime
-    tz_known: bool = True
-
-
-Clock = Callable[[dict[str, Any]], Moment]
-"""Reads a message's time; raises ``ValueError`` (the quarantine reason) when it cannot."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Chat:
-    key: str
-    title: str
-    kind: ChatKind
-    party: Party
-    owner: str | None
-
-
-@dataclass(slots=True)
-class _Content:
-    direction: Direction
-    title: str
-    body: str
-    key_text: str
-    attachments: list[Attachment] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 # --- recognising an export -----------------------------------------------------------------------
@@ -229,9 +152,9 @@ def read_export(path: Path, options: ImportOptions, app: App) -> Iterator[Item]:
     within = Source(path, root=root)
     owner = export_owner(options, _profile_files(root, app, within), _first_pages(threads, within))
     liked = page_names(root, within) if app == "messenger" and root else frozenset[str]()
-    parse = json_parser(options, app, owner, liked)
+    reader = ThreadReader(options, app, owner, liked)
     for thread in threads:
-        yield from read_folder_thread(thread, options, parse, within)
+        yield from read_folder_thread(thread, reader, within)
 
 
 def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
@@ -290,40 +213,12 @@ def export_root(path: Path) -> Path | None:
     return None
 
 
-ThreadParser = Callable[[str, str | None, list[Page], MediaLookup], Iterator[Item]]
-"""Parses one thread from its folder name, category, readable pages and attachment lookup."""
-
-
-def json_parser(
-    options: ImportOptions, app: App, owner: str | None, liked: frozenset[str]
-) -> ThreadParser:
-    """The parser of one thread's JSON pages, for an export with this owner and liked pages."""
-
-    def parse(
-        folder: str, category: str | None, pages: list[Page], media: MediaLookup
-    ) -> Iterator[Item]:
-        return parse_thread(
-            pages,
-            options,
-            app,
-            folder=folder,
-            category=category,
-            media=media,
-            owner=owner,
-            page_names=liked,
-        )
-
-    return parse
-
-
-def read_folder_thread(
-    thread: Thread, options: ImportOptions, parse: ThreadParser, within: Source
-) -> Iterator[Item]:
+def read_folder_thread(thread: Thread, reader: ThreadReader, within: Source) -> Iterator[Item]:
     """The items of a thread's page files, then one ``Checkpoint`` per file; nothing at all if
     every file is as the cursors recorded it. Pages that are too large, unreadable or not
     inside ``within`` are quarantined with the reason."""
     states = [file_state(file) for file in thread.files]
-    if all(unchanged(options.cursors.get(source), state) for source, state in states):
+    if all(unchanged(reader.options.cursors.get(source), state) for source, state in states):
         return
     loaded: list[Page] = []
     for file, (source, _) in zip(thread.files, states, strict=True):
@@ -333,7 +228,8 @@ def read_folder_thread(
             yield Quarantined(source, b"", f"page not read: {exc.reason}")
         except OSError as exc:
             yield Quarantined(source, b"", f"cannot read: {exc.strerror or exc}")
-    yield from parse(thread.folder, thread.category, loaded, folder_media(thread.files[0].parent))
+    media = folder_media(thread.files[0].parent)
+    yield from reader.items(loaded, folder=thread.folder, category=thread.category, media=media)
     for source, state in states:
         yield Checkpoint(source=source, state=state)
 
@@ -401,20 +297,6 @@ def common_name(name_sets: Iterable[set[str]]) -> str | None:
         folded = {name.casefold() for name in names}
         common = folded if common is None else common & folded
     return next(iter(common)) if threads >= 2 and common and len(common) == 1 else None
-
-
-def participants_in(data: bytes) -> set[str]:
-    """Who is in a thread, from one of its JSON pages: participants and senders."""
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError):
-        return set()
-    if not isinstance(document, dict):
-        return set()
-    fields = _normalised(document)
-    return set(fields["participants"]) | {
-        name for message in fields["messages"] if (name := _sender_name(message))
-    }
 
 
 def _first_pages(threads: Iterable[Thread], within: Source) -> Iterator[bytes]:
@@ -522,424 +404,3 @@ def _names_in(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _names_in(item)
-
-
-# --- parsing a thread from bytes -----------------------------------------------------------------
-
-
-def parse_thread(
-    pages: Sequence[Page],
-    options: ImportOptions,
-    app: App,
-    *,
-    folder: str,
-    category: str | None = None,
-    media: MediaLookup | None = None,
-    owner: str | None = None,
-    page_names: frozenset[str] = frozenset(),
-) -> Iterator[Item]:
-    """Parse the pages of one thread, merged in time order; never raises for bad content.
-
-    Args:
-        pages: the thread's ``message_N.json`` files, any order.
-        options: who "me" is (``options.me_names``).
-        app: ``messenger`` or ``instagram``: the dedup namespace and thread key prefix.
-        folder: the thread's folder name (``shop_1234``), or a file stem for a loose file.
-        category: the folder above it (``inbox``, ``message_requests``, …), if known.
-        media: opens an attachment ``uri``; without it attachments are only described.
-        owner: the export owner's name (casefolded), when ``--me`` is not given.
-        page_names: casefolded names of pages the user liked or follows.
-    """
-    documents: list[Document] = []
-    for page in pages:
-        try:
-            documents.append(_document(page))
-        except _MalformedError as exc:
-            yield Quarantined(page.ref, page.data, str(exc))
-    yield from parse_documents(
-        documents,
-        options,
-        app,
-        folder=folder,
-        category=category,
-        media=media,
-        owner=owner,
-        page_names=page_names,
-    )
-
-
-def parse_documents(
-    documents: Sequence[Document],
-    options: ImportOptions,
-    app: App,
-    *,
-    folder: str,
-    category: str | None = None,
-    media: MediaLookup | None = None,
-    owner: str | None = None,
-    page_names: frozenset[str] = frozenset(),
-    clock: Clock | None = None,
-) -> Iterator[Item]:
-    """The interactions of one thread's pages, already read (JSON or HTML), in time order.
-
-    ``clock`` reads each message's time (default: JSON's ``timestamp_ms``); the other
-    arguments are ``parse_thread``'s. A message that cannot be read is quarantined.
-    """
-    if not documents:
-        return
-    when = clock or json_moment
-    chat = _chat(list(documents), options, app, folder, category, owner, page_names)
-    seen: Counter[tuple[str, str, str]] = Counter()
-    for ref, original, message in _in_time_order(documents, when):
-        try:
-            yield _interaction(message, chat, options, app, media, ref, seen, original, when)
-        except (_MalformedError, ValueError, TypeError, OverflowError) as exc:
-            yield Quarantined(ref, _raw(original), one_line(str(exc) or type(exc).__name__))
-
-
-def _document(page: Page) -> Document:
-    try:
-        document = json.loads(page.data)
-    except UnicodeDecodeError as exc:
-        raise _MalformedError(f"not valid JSON: not UTF-8 ({exc.reason})") from exc
-    except json.JSONDecodeError as exc:
-        reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise _MalformedError(reason) from exc
-    except (ValueError, RecursionError) as exc:
-        raise _MalformedError(one_line(f"not valid JSON: {exc}")) from exc
-    if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
-        raise _MalformedError("not a message export: no list of 'messages'")
-    originals = document["messages"]
-    fields = _normalised(document)
-    return Document(page.ref, fields, list(zip(originals, fields["messages"], strict=True)))
-
-
-def _normalised(document: dict[str, Any]) -> dict[str, Any]:
-    """Mojibake repaired (the DYI format only) and participants as a list of names."""
-    secure_storage = "threadName" in document or any(
-        isinstance(m, dict) and "senderName" in m for m in document.get("messages", [])[:5]
-    )
-    fields = document if secure_storage else repair_all(document)
-    participants = fields.get("participants")
-    names = []
-    for person in participants if isinstance(participants, list) else []:
-        name = person.get("name") if isinstance(person, dict) else person
-        if isinstance(name, str) and name:
-            names.append(name)
-    messages = fields.get("messages")
-    return {
-        "participants": names,
-        "messages": messages if isinstance(messages, list) else [],
-        "title": _string(fields.get("title")) or _string(fields.get("threadName")),
-        "thread_path": _string(fields.get("thread_path")),
-        "thread_type": _string(fields.get("thread_type")),
-    }
-
-
-def repair(text: str) -> str:
-    """Facebook DYI 2018+: UTF-8 bytes escaped as ``\\u00XX``; undone exactly, or left alone."""
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
-
-
-def repair_all(value: Any) -> Any:
-    """``value`` with every string in it (keys too) repaired."""
-    if isinstance(value, str):
-        return repair(value)
-    if isinstance(value, list):
-        return [repair_all(item) for item in value]
-    if isinstance(value, dict):
-        return {repair(str(key)): repair_all(item) for key, item in value.items()}
-    return value
-
-
-def _in_time_order(documents: Sequence[Document], clock: Clock) -> list[tuple[str, Any, Any]]:
-    """Every message of every page, oldest first (pages and messages are newest first)."""
-    ordered: list[tuple[str, Any, Any]] = []
-    for document in reversed(documents):
-        count = len(document.messages)
-        for index in reversed(range(count)):
-            original, message = document.messages[index]
-            ordered.append((f"{document.ref}#message={index}", original, message))
-    return sorted(ordered, key=lambda entry: _sort_time(entry[2], clock))
-
-
-def _sort_time(message: Any, clock: Clock) -> datetime:
-    if not isinstance(message, dict):
-        return _NEVER  # quarantined in its turn
-    try:
-        return clock(message).at.astimezone(UTC)
-    except (TypeError, ValueError, OverflowError):
-        return _NEVER
-
-
-_NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-def json_moment(message: dict[str, Any]) -> Moment:
-    """The time of a JSON message: ``timestamp_ms`` (``timestamp`` in secure storage), UTC."""
-    when = datetime.fromtimestamp(_millis(message) / 1000, UTC)
-    return Moment(when, when)
-
-
-# --- the chat ------------------------------------------------------------------------------------
-
-
-def _chat(
-    documents: list[Document],
-    options: ImportOptions,
-    app: App,
-    folder: str,
-    category: str | None,
-    owner: str | None,
-    page_names: frozenset[str],
-) -> _Chat:
-    first = documents[0].fields
-    participants = list(dict.fromkeys(p for d in documents for p in d.fields["participants"]))
-    senders = list(
-        dict.fromkeys(name for d in documents for _, m in d.messages if (name := _sender_name(m)))
-    )
-    everyone = list(dict.fromkeys(participants + senders))
-    me = _me(everyone, options, owner)
-    others = [name for name in everyone if name.casefold() != me]
-    title = first["title"] or ", ".join(others) or folder
-    thread_path = first["thread_path"]
-    if thread_path and "/" in thread_path:
-        category = category or thread_path.split("/", 1)[0]
-        folder = thread_path.rstrip("/").rsplit("/", 1)[-1]
-    group = first["thread_type"] == "RegularGroup" or len(everyone) > 2
-    kind = _kind(category, group, title, others, page_names)
-    return _Chat(
-        key=f"{app}:{folder}",
-        title=title,
-        kind=kind,
-        party=Party(name=title, kind="chat_handle"),
-        owner=me,
-    )
-
-
-def _me(everyone: list[str], options: ImportOptions, owner: str | None) -> str | None:
-    if options.me_names:
-        return next((n.casefold() for n in everyone if n.casefold() in options.me_names), None)
-    return owner
-
-
-def _kind(
-    category: str | None, group: bool, title: str, others: list[str], page_names: frozenset[str]
-) -> ChatKind:
-    if category in REQUEST_FOLDERS:
-        return "request"
-    if title.casefold() in page_names or any(name.casefold() in page_names for name in others):
-        return "page"
-    return "group" if group else "private"
-
-
-# --- messages ------------------------------------------------------------------------------------
-
-
-def _interaction(
-    message: Any,
-    chat: _Chat,
-    options: ImportOptions,
-    app: App,
-    media: MediaLookup | None,
-    ref: str,
-    seen: Counter[tuple[str, str, str]],
-    original: Any,
-    clock: Clock,
-) -> Interaction:
-    if not isinstance(message, dict):
-        raise _MalformedError(f"message is a {type(message).__name__}, not an object")
-    moment = clock(message)
-    when = moment.at
-    sender_name = _sender_name(message) or ""
-    content = _content(message, sender_name, media)
-    direction = content.direction
-    if direction == "in" and sender_name and sender_name.casefold() == chat.owner:
-        direction = "out"
-    sender = chat.party if direction == "system" or not sender_name else _person(sender_name)
-    if direction == "system" and sender_name:
-        content.extras["actor"] = sender_name
-    fingerprint = (moment.key.isoformat(), sender_name, content.key_text)
-    ordinal = seen[fingerprint]
-    seen[fingerprint] += 1
-    return Interaction(
-        channel="chat",
-        direction=direction,
-        occurred_at=when,
-        title=content.title,
-        body=content.body,
-        source_ref=ref,
-        dedup_key=chat_key(app, chat.key, moment.key, sender_name, content.key_text, ordinal),
-        sender=sender,
-        recipients=[chat.party] if direction == "out" else [],
-        raw=_raw(original),
-        thread_key=chat.key,
-        thread_title=chat.title,
-        tz_known=moment.tz_known,
-        attachments=content.attachments,
-        hints=CompanyHints(chat_kind=chat.kind),
-        extras=content.extras,
-    )
-
-
-def _person(name: str) -> Party:
-    return Party(name=name, kind="chat_handle")
-
-
-def _millis(message: dict[str, Any]) -> int:
-    value = message.get("timestamp_ms", message.get("timestamp"))
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _MalformedError(f"timestamp {brief(value)} is not a number")
-    millis = int(value)
-    if not 0 < millis < 253_402_300_800_000:  # year 9999
-        raise _MalformedError(f"timestamp {millis} is out of range")
-    return millis
-
-
-def _sender_name(message: Any) -> str | None:
-    if not isinstance(message, dict):
-        return None
-    return _string(message.get("sender_name")) or _string(message.get("senderName"))
-
-
-def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) -> _Content:
-    text = _string(message.get("content")) or _string(message.get("text")) or ""
-    files = _media_files(message)
-    share = message.get("share") if isinstance(message.get("share"), dict) else None
-    extras: dict[str, Any] = {}
-    reactions = _reactions(message)
-    if reactions:
-        extras["reactions"] = reactions
-    key_text = "\x1e".join([text, *(PurePosixPath(uri).name for _, uri in files)])
-    if message.get("is_unsent") or message.get("isUnsent"):
-        extras["unsent"] = True
-        shown = text or f"{sender or 'Someone'} unsent a message"
-        return _Content("system", title_of(shown), shown, key_text, extras=extras)
-    if message.get("type") in _SYSTEM_TYPES or "call_duration" in message:
-        return _call_or_event(message, text, key_text, extras)
-    if _REACTION_LINE.match(text):
-        return _Content("system", title_of(text), text, key_text, extras=extras)
-    lines = [text] if text else []
-    attachments, described, missing = _attachments(files, media)
-    lines += described
-    if share is not None:
-        lines += _share_lines(share)
-        extras["share"] = {k: v for k, v in share.items() if isinstance(v, str)}
-    if reactions:
-        lines.append("Reactions: " + ", ".join(f"{r['reaction']} {r['actor']}" for r in reactions))
-    if files:
-        extras["media"] = [
-            {
-                "type": label,
-                "uri": uri,
-                "attached": any(a.filename == PurePosixPath(uri).name for a in attachments),
-                **({"missing": missing[uri]} if uri in missing else {}),
-            }
-            for label, uri in files
-        ]
-    title = text or (described[0].strip("[]") if described else "") or _share_title(share)
-    return _Content(
-        "in", title_of(title or "Message"), "\n".join(lines), key_text, attachments, extras
-    )
-
-
-def _call_or_event(
-    message: dict[str, Any], text: str, key_text: str, extras: dict[str, Any]
-) -> _Content:
-    duration = message.get("call_duration")
-    if isinstance(duration, int) and not isinstance(duration, bool):
-        extras["call_duration"] = duration
-        shown = text or (f"Call ({duration} s)" if duration else "Missed call")
-    else:
-        shown = text or str(message.get("type", "Event"))
-    return _Content("system", title_of(shown), shown, key_text, extras=extras)
-
-
-def _media_files(message: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, uri) of every photo, video, audio file, GIF, file and sticker of a message."""
-    found: list[tuple[str, str]] = []
-    for key, label in (*_MEDIA_KEYS, ("media", "Media")):
-        items = message.get(key)
-        for item in items if isinstance(items, list) else []:
-            uri = _string(item.get("uri")) if isinstance(item, dict) else None
-            if uri:
-                found.append((label, uri))
-    sticker = message.get("sticker")
-    if isinstance(sticker, dict) and (uri := _string(sticker.get("uri"))):
-        found.append(("Sticker", uri))
-    return found
-
-
-def _attachments(
-    files: list[tuple[str, str]], media: MediaLookup | None
-) -> tuple[list[Attachment], list[str], dict[str, str]]:
-    """The files found, a line describing each, and why each refused ``uri`` was not read."""
-    attachments: list[Attachment] = []
-    described: list[str] = []
-    missing: dict[str, str] = {}
-    for label, uri in files:
-        name = PurePosixPath(uri).name
-        described.append(f"[{label}: {name}]")
-        try:
-            data = media(uri) if media is not None else None
-        except RefusedInput as exc:
-            missing[uri] = exc.reason
-            continue
-        if data is not None:
-            attachments.append(Attachment(name, _mime(name), data))
-    return attachments, described, missing
-
-
-def _share_lines(share: dict[str, Any]) -> list[str]:
-    lines = []
-    text = _string(share.get("share_text"))
-    link = _string(share.get("link"))
-    if text:
-        lines.append(text)
-    if link:
-        lines.append(f"Link: {link}")
-    return lines
-
-
-def _share_title(share: dict[str, Any] | None) -> str:
-    if share is None:
-        return ""
-    link = _string(share.get("link"))
-    return _string(share.get("share_text")) or (f"Link: {link}" if link else "")
-
-
-def _reactions(message: dict[str, Any]) -> list[dict[str, str]]:
-    reactions = message.get("reactions")
-    found = []
-    for reaction in reactions if isinstance(reactions, list) else []:
-        if isinstance(reaction, dict):
-            emoji = _string(reaction.get("reaction")) or ""
-            actor = _string(reaction.get("actor")) or ""
-            if emoji or actor:
-                found.append({"reaction": emoji, "actor": actor})
-    return found
-
-
-def _mime(name: str) -> str:
-    suffix = PurePosixPath(name).suffix.lower()
-    return _EXTRA_MIME.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-# --- small helpers -------------------------------------------------------------------------------
-
-
-def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _raw(value: Any) -> bytes:
-    # The message as exported, escapes kept: raw is the source, not kluis's repair of it.
-    if isinstance(value, bytes):
-        return value  # an HTML message, as written
-    try:
-        return json.dumps(value).encode("ascii")
-    except (ValueError, RecursionError, TypeError):
-        return b""

@@ -35,18 +35,19 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from importers import archive
-from importers.chat import meta
+from importers.chat import meta, meta_thread
+from importers.chat.base import MediaLookup
 from importers.files import Source, name_reason, unchanged
 from vault.errors import MalformedInput, RefusedInput, UnsupportedFormat
 from vault.records import Checkpoint, ImportOptions, Item, Quarantined
 
-APP_NAMES: dict[meta.App, str] = {"messenger": "Messenger", "instagram": "Instagram"}
+APP_NAMES: dict[meta_thread.App, str] = {"messenger": "Messenger", "instagram": "Instagram"}
 
 _PART_NAME = re.compile(r"^(?P<stem>.+)-\d{1,2}\.zip$", re.IGNORECASE)
 # "facebook-sanne-2024-05-10.zip" ends in a day, not a part number: other days are other downloads.
 _DATE_END = re.compile(r"\d{4}[-_]\d{1,2}$")
 _ACTIVITY = re.compile(r"^your_(facebook|instagram)_activity$")
-_APP_FOLDERS: dict[str, meta.App] = {
+_APP_FOLDERS: dict[str, meta_thread.App] = {
     "your_facebook_activity": "messenger",
     "your_instagram_activity": "instagram",
 }
@@ -60,7 +61,7 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, O
 class Contents:
     """What a zip holds, by its member names alone."""
 
-    app: meta.App | None = None
+    app: meta_thread.App | None = None
     """The app its folders or its name say, if any."""
     json_pages: bool = False
     html_pages: bool = False
@@ -89,7 +90,7 @@ def contents(path: Path) -> Contents:
 def _contents(path: Path, size: int, mtime_ns: int) -> Contents:
     """``contents``, once per version of a file: sniffing asks several importers in turn."""
     del size, mtime_ns  # part of the cache key only
-    app: meta.App | None = None
+    app: meta_thread.App | None = None
     json_pages = html_pages = export = False
     for name in archive.member_names(path):
         parts = PurePosixPath(name).parts
@@ -243,26 +244,26 @@ class ExportZip:
         """True if another part of the download holds message pages of either format."""
         return any(page_of(name) is not None for part in self._parts[1:] for name in part.readable)
 
-    def page(self, member: Member) -> meta.Page:
+    def page(self, member: Member) -> meta_thread.Page:
         """A page's bytes; empty, and quarantined at the next ``take_refused``, if unreadable."""
         size = member.info.file_size
         if size > meta.MAX_PAGE_BYTES:
             self._refused.append(
                 Quarantined(member.ref, b"", f"{size // 2**20} MB page is too large")
             )
-            return meta.Page(member.ref, b"")
+            return meta_thread.Page(member.ref, b"")
         try:
-            return meta.Page(member.ref, member.part.opened.read(member.info))
+            return meta_thread.Page(member.ref, member.part.opened.read(member.info))
         except _READ_ERRORS as exc:
             self._refused.append(Quarantined(member.ref, b"", f"cannot read zip member: {exc}"))
-            return meta.Page(member.ref, b"")
+            return meta_thread.Page(member.ref, b"")
 
     def take_refused(self) -> list[Quarantined]:
         """The pages that could not be read since the last call."""
         refused, self._refused = self._refused, []
         return refused
 
-    def media_for(self, thread_key: str) -> meta.MediaLookup:
+    def media_for(self, thread_key: str) -> MediaLookup:
         """Opens a ``uri`` relative to the export root of the thread, in any part; a ``uri``
         that is a URL, absolute or leads up (``..``) is refused (``RefusedInput``)."""
         root = export_root(thread_key)
@@ -377,13 +378,13 @@ def read_threads(
     path: Path,
     options: ImportOptions,
     suffix: str,
-    prepare: Callable[[ExportZip], meta.ThreadParser],
+    prepare: Callable[[ExportZip], meta_thread.ThreadReader],
     what: str,
 ) -> Iterator[Item]:
     """Stream the threads of ``message_N<suffix>`` pages in the zip at ``path``.
 
-    ``prepare`` looks at the whole export once (the owner, liked pages) and returns the parser
-    of one thread. Each thread ends with its checkpoint; unchanged threads yield nothing.
+    ``prepare`` looks at the whole export once (the owner, liked pages) and returns the reader
+    of its threads. Each thread ends with its checkpoint; unchanged threads yield nothing.
 
     Raises:
         MalformedInput: an unreadable zip, or one refused as a likely zip bomb.
@@ -406,27 +407,32 @@ def read_threads(
         if not todo:
             return
         yield from export.unsafe_members()
-        parse = prepare(export)
+        reader = prepare(export)
         export.take_refused()  # a page unreadable while preparing is reported with its thread
         for thread in todo:
             pages = [page for page in map(export.page, thread.pages) if page.data]
-            yield from parse(thread.folder, thread.category, pages, export.media_for(thread.key))
+            media = export.media_for(thread.key)
+            yield from reader.items(
+                pages, folder=thread.folder, category=thread.category, media=media
+            )
             yield from export.take_refused()
             yield Checkpoint(source=f"zip:{resolved}!{thread.key}", state=state)
 
 
-def read_json(path: Path, options: ImportOptions, app: meta.App) -> Iterator[Item]:
+def read_json(path: Path, options: ImportOptions, app: meta_thread.App) -> Iterator[Item]:
     """Stream the interactions of the JSON message export in the zip at ``path``, as ``app``'s.
 
     Raises:
         MalformedInput: an unreadable zip, or one refused as a likely zip bomb.
         UnsupportedFormat: no message JSON inside.
     """
-    prepare = functools.partial(_json_parser, options=options, app=app)
+    prepare = functools.partial(_json_reader, options=options, app=app)
     return read_threads(path, options, ".json", prepare, f"{APP_NAMES[app]} message export")
 
 
-def _json_parser(export: ExportZip, *, options: ImportOptions, app: meta.App) -> meta.ThreadParser:
+def _json_reader(
+    export: ExportZip, *, options: ImportOptions, app: meta_thread.App
+) -> meta_thread.ThreadReader:
     every = export.threads(".json", every_part=True)
     root = export_root(every[0].key) if every else ""
     owner = meta.export_owner(
@@ -437,7 +443,7 @@ def _json_parser(export: ExportZip, *, options: ImportOptions, app: meta.App) ->
     liked = frozenset[str]()
     if app == "messenger":
         liked = meta.liked_page_names(export.files_in(pages_folders(root), ".json"))
-    return meta.json_parser(options, app, owner, liked)
+    return meta_thread.ThreadReader(options, app, owner, liked)
 
 
 def pages_folders(root: str) -> list[str]:

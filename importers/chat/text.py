@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from vault.text import one_line
+
 TITLE_CHARS = 80
 
 
@@ -22,11 +24,6 @@ def title_of(text: str, invisible: str = "") -> str:
         if visible:
             return clip(visible)
     return ""
-
-
-def one_line(text: str) -> str:
-    """``text`` with every run of whitespace made one space (for one-line reasons)."""
-    return " ".join(text.split())
 
 
 def brief(value: Any) -> str:

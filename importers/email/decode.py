@@ -10,9 +10,11 @@ import base64
 import binascii
 import codecs
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from importers.html_text import Stack, push_children, walk_text
 
 # Labels that mail software writes for one charset while meaning its superset.
 _SUPERSETS = {
@@ -210,21 +212,12 @@ def html_to_text(html: str) -> str:
     root = tree.body or tree.root
     if root is None:
         return ""
-    parts: list[str] = []
-    stack: list[LexborNode | str] = [root]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            parts.append(item)
-        elif item.is_text_node:
-            parts.append(_HTML_SPACE.sub(" ", item.text_content or ""))
-        elif item.is_element_node:
-            _visit_element(item, parts, stack)
-    text = _AROUND_NEWLINE.sub("\n", _SPACES.sub(" ", "".join(parts)))
+    walked = walk_text(root, _visit_element, partial(_HTML_SPACE.sub, " "))
+    text = _AROUND_NEWLINE.sub("\n", _SPACES.sub(" ", walked))
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
-def _visit_element(node: LexborNode, parts: list[str], stack: list[LexborNode | str]) -> None:
+def _visit_element(node: LexborNode, parts: list[str], stack: Stack) -> None:
     """Emit what an element starts with and schedule its children and its end."""
     tag = node.tag or ""
     if tag in _SKIPPED:
@@ -242,4 +235,4 @@ def _visit_element(node: LexborNode, parts: list[str], stack: list[LexborNode | 
     parts.append(end)
     if end:
         stack.append(end)
-    stack.extend(reversed(list(node.iter(include_text=True))))
+    push_children(node, stack)

@@ -31,6 +31,7 @@ from vault.records import (
     Quarantined,
     message_id_key,
 )
+from vault.text import one_line
 
 NO_SUBJECT = "(no subject)"
 
@@ -71,7 +72,7 @@ def parse_message(raw: bytes, source_ref: str, options: ImportOptions) -> Intera
     except Exception as exc:
         # The one deliberate catch-all: a mail is untrusted input from anyone, and no bug
         # or parser surprise on one message may stop an import or lose the message.
-        return Quarantined(source_ref, raw, _one_line(f"cannot parse mail: {exc!r}"))
+        return Quarantined(source_ref, raw, one_line(f"cannot parse mail: {exc!r}", 300))
 
 
 def not_a_mail_reason(data: bytes) -> str | None:
@@ -407,9 +408,3 @@ def _display_headers(headers: _Headers) -> dict[str, str]:
         if value:
             shown[name] = value
     return shown
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    """``text`` on one line, shortened: quarantine reasons are shown in lists."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from importers.bookings import bcbp, ics, pkpass
 from importers.bookings.schemaorg import bookings_in_page
-from importers.chat import meta, telegram, whatsapp
+from importers.chat import telegram, whatsapp
+from importers.chat.meta_thread import Page, ThreadReader
 from importers.email.message import parse_message
 from tests.hardening.generate import (
     boarding_pass_json,
@@ -100,8 +101,8 @@ def test_any_whatsapp_text_becomes_records_or_quarantine(text: str) -> None:
 @FUZZ
 @given(mutated(meta_thread([meta_message(n, f"bericht {n}") for n in range(3)]).encode()))
 def test_any_messenger_thread_bytes_become_records_or_quarantine(data: bytes) -> None:
-    pages = [meta.Page("message_1.json", data)]
-    assert_only_records(meta.parse_thread(pages, OPTIONS, "messenger", folder="shop_1"))
+    pages = [Page("message_1.json", data)]
+    assert_only_records(ThreadReader(OPTIONS, "messenger").items(pages, folder="shop_1"))
 
 
 @FUZZ
