@@ -105,7 +105,7 @@ def write_atomically(path: Path, data: bytes, *, tmp: Path | None = None) -> Non
     copy is kept: the temporary file lives only while it is written.
     """
     if tmp is None:
-        _remove_killed_temporaries(path)
+        remove_killed_temporaries(path)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # Never through a link planted under the temporary name: it would write outside the folder.
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC | _NO_FOLLOW, FILE_MODE)
@@ -175,8 +175,9 @@ def read_file_start(path: Path, size: int) -> bytes:
         os.close(fd)
 
 
-def _remove_killed_temporaries(path: Path) -> None:
-    # ``.NAME.PID.tmp`` of a process that is gone: a write of this very file that was killed.
+def remove_killed_temporaries(path: Path) -> None:
+    """Remove ``.NAME.PID.tmp`` beside ``path`` of processes that are gone: writes of this
+    very file that were killed. Best effort (a read-only folder is left as it is)."""
     prefix = f".{path.name}."
     with contextlib.suppress(OSError):
         for entry in os.scandir(path.parent):

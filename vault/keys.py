@@ -23,8 +23,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
-import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -38,14 +36,11 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vault.errors import ForeignKeys, VaultCorrupt, VaultMissing, WrongPassphrase
-from vault.fsutil import read_regular_file, write_atomically
+from vault.fsutil import read_regular_file, remove_killed_temporaries, write_atomically
 from vault.store import database_salt
 
 KEYS_FILE = "keys.json"
 LEGACY_BACKUP = KEYS_FILE + ".bak"
-# What a killed write leaves: ``.keys.json.<pid>.tmp`` (and ``.keys.json.bak.<pid>.tmp`` of
-# versions that still kept a backup copy).
-_LEFTOVER = re.compile(r"\.keys\.json(?:\.bak)?\.(\d+)\.tmp")
 MAX_KEYS_BYTES = 64 * 1024  # a real keys.json is about 1 KB
 FORMAT_VERSION = 1
 DEK_BYTES = 32
@@ -357,30 +352,16 @@ def save_keys(folder: Path, keys: KeyFile) -> None:
     remove_stale_copies(folder)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
 def remove_stale_copies(folder: Path) -> None:
     """Remove every copy of keys.json but keys.json itself: ``keys.json.bak`` (which earlier
     versions kept, wrapping the data key under the passphrase before the last change) and the
     temporary files of writes that were killed. A temporary file of a process that still runs
     is its write in progress and stays. Best effort: a vault on a read-only disk still opens.
     """
-    stale = [folder / LEGACY_BACKUP]
-    for path in folder.glob(".keys.json*.tmp"):
-        match = _LEFTOVER.fullmatch(path.name)
-        if match is not None and int(match[1]) != os.getpid() and not _alive(int(match[1])):
-            stale.append(path)
-    for path in stale:
-        with contextlib.suppress(OSError):
-            path.unlink()
+    with contextlib.suppress(OSError):
+        (folder / LEGACY_BACKUP).unlink()
+    for name in (KEYS_FILE, LEGACY_BACKUP):
+        remove_killed_temporaries(folder / name)
 
 
 @dataclass(frozen=True, slots=True)
