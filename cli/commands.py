@@ -99,16 +99,27 @@ def to_stderr(message: str) -> None:
 
 
 def progress_printer() -> Callable[[Summary], None] | None:
-    """A one-line progress counter on stderr when it is a terminal, else None."""
+    """One line of progress on stderr when it is a terminal, else None: how far the source is
+    read (of its size, with a rate and the time left) where the importer knows, then the
+    counts."""
     if not sys.stderr.isatty():
         return None
+    from vault.progress import ProgressMeter
+
+    meter = ProgressMeter()
+    width = 0
 
     def show(summary: Summary) -> None:
-        sys.stderr.write(
-            f"\r  {summary.new:,} new · {summary.duplicate:,} already there · "
-            f"{summary.quarantined:,} quarantined "
+        nonlocal width
+        counts = (
+            f"{summary.new:,} new · {summary.duplicate:,} already there · "
+            f"{summary.quarantined:,} quarantined"
         )
+        reading = meter.reading(summary.position)
+        line = escaped(f"  {reading} · {counts}" if reading else f"  {counts}")
+        sys.stderr.write("\r" + line.ljust(width))  # a shorter line wipes the longer one
         sys.stderr.flush()
+        width = len(line)
 
     return show
 

@@ -217,16 +217,30 @@ class Quarantined:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """How far a source has been read: ``done`` of ``total`` ``unit`` (``bytes`` of a file,
+    ``messages`` of a mail folder on a server, ``files`` of a folder), and of what (``where``:
+    a folder's name, or empty)."""
+
+    done: int
+    total: int
+    unit: str = "bytes"
+    where: str = ""
+
+
 @dataclass(slots=True)
 class Checkpoint:
     """Everything before this point in ``source`` has been yielded; ``state`` resumes after it.
 
     Ingest stores the latest checkpoint of each source in the same transaction as the
-    items before it, so a killed import resumes exactly there.
+    items before it, so a killed import resumes exactly there. ``position`` says how far that
+    is, for progress, where the importer knows.
     """
 
     source: str
     state: dict[str, Any]
+    position: Position | None = None
 
 
 Item = Interaction | Quarantined | Checkpoint
