@@ -20,6 +20,7 @@ CHANNEL_MARK = {
     "call": "☎",
     "letter": "✍",
     "note": "✎",
+    "payment": "€",
 }
 DIRECTION_MARK = {"in": "←", "out": "→", "system": "·"}
 # json escapes C0 controls but not DEL and the C1 range, where U+009B is an 8-bit CSI that some

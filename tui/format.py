@@ -21,6 +21,7 @@ CHANNEL_ICONS = {
     "call": "☏",
     "letter": "✎",
     "note": "•",
+    "payment": "€",
 }
 CHANNEL_NAMES = {
     "email": "mail",
@@ -30,6 +31,7 @@ CHANNEL_NAMES = {
     "call": "call",
     "letter": "letter",
     "note": "note",
+    "payment": "payment",
 }
 DIRECTION_ARROWS = {"in": "←", "out": "→", "system": "·"}
 KIND_ICONS = {"company": "■", "person": "●", "list": "≡", "unknown": "○"}
