@@ -33,6 +33,7 @@ FORMATS = (
     "jsonld",
     "bcbp",
     "ticket",
+    "sms",
 )
 
 

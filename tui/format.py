@@ -15,6 +15,7 @@ from vault.text import visible, visible_line
 CHANNEL_ICONS = {
     "email": "✉",
     "chat": "¶",
+    "sms": "▯",
     "booking": "⌘",
     "order": "$",
     "call": "☏",
@@ -24,6 +25,7 @@ CHANNEL_ICONS = {
 CHANNEL_NAMES = {
     "email": "mail",
     "chat": "chat",
+    "sms": "sms",
     "booking": "booking",
     "order": "order",
     "call": "call",

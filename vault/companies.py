@@ -374,7 +374,7 @@ def _document_claim(item: Interaction) -> Claim:
 def identify(item: Interaction, me: ImportOptions) -> Claim:
     """The claim that decides ``item``'s company (rules 2–7 of DESIGN; rule 1 is the store's)."""
     party = counterpart_of(item, me)
-    if item.channel == "chat":
+    if item.channel in ("chat", "sms"):
         return _chat_claim(item, party)
     if is_list_post(item):
         return _list_claim(item)

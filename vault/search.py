@@ -39,7 +39,7 @@ from vault.timefmt import parse_user_date
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-CHANNELS = ("email", "chat", "booking", "order", "call", "letter", "note")
+CHANNELS = ("email", "chat", "sms", "booking", "order", "call", "letter", "note")
 _FILTERS = ("company", "channel", "before", "after")
 _WORD = re.compile(r"\w", re.UNICODE)
 
