@@ -34,6 +34,7 @@ FORMATS = (
     "bcbp",
     "ticket",
     "sms",
+    "msg",
 )
 
 

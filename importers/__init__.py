@@ -38,6 +38,7 @@ FORMATS: dict[str, str] = {
     "html": "importers.bookings.html",
     "jsonld": "importers.bookings.jsonld",
     "sms": "importers.chat.sms",
+    "msg": "importers.email.msg",
     "zip": "importers.archive",
 }
 """Format name (``kluis import --format``) → module, in auto-detection order."""
