@@ -66,6 +66,7 @@ SNIFF_BYTES = 4096
 _ROOT = re.compile(
     rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*<(smses|calls)[\s>/]", re.S
 )
+_HIDDEN = re.compile(r"-\d")
 _NOT_NUMBER = re.compile(r"[\s\-().]")
 _LETTER = re.compile(r"[^\W\d_]")
 _SHORT_CODE_DIGITS = 6
@@ -291,6 +292,7 @@ class _Reader:
 def _new_chat(channel: str, key: str, addresses: list[str], contact: str | None) -> Chat:
     """The chat of a thread: a person, a group, or an organisation that texts."""
     kind: ChatKind
+    party: Party | None
     if len(addresses) > 1:
         kind = "group"
         party = Party(name=contact or ", ".join(addresses), kind="chat_handle")
@@ -300,14 +302,16 @@ def _new_chat(channel: str, key: str, addresses: list[str], contact: str | None)
         name = contact or sender_id
         party_kind: PartyKind = "chat_handle" if _LETTER.search(sender_id) else "phone"
         party = Party(name=name, address=sender_id, kind=party_kind)
-    else:
+    elif addresses:
         kind = "private"
-        number = addresses[0] if addresses else None
-        party = Party(name=contact or number, address=number, kind="phone")
+        party = Party(name=contact or addresses[0], address=addresses[0], kind="phone")
+    else:  # a hidden number, or a draft to no one
+        kind = "private"
+        party = Party(name=contact, kind="name") if contact else None
     return Chat(
         source=channel,
         key=f"{channel}:{key}",
-        title=party.name,
+        title=party.name if party else None,
         kind=kind,
         party=party,
         channel="sms" if channel == "sms" else "call",
@@ -393,10 +397,13 @@ def _mms_sender(element: Element) -> Party | None:
 
 
 def _addresses(value: str | None) -> list[str]:
-    """The addresses of a thread, each once: phone numbers without spaces or dashes."""
+    """The addresses of a thread, each once: phone numbers without spaces or dashes; Android's
+    hidden numbers (``-1`` unknown, ``-2`` private, ``-3`` pay phone) are none."""
     found: list[str] = []
     for part in (value or "").split("~"):
         address = part.strip()
+        if _HIDDEN.fullmatch(address):
+            continue
         if address and not _LETTER.search(address):
             address = _NOT_NUMBER.sub("", address)
         if address and address not in found:

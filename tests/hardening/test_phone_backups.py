@@ -124,6 +124,18 @@ def test_call_log_joins_the_person_texted(kluis: Kluis) -> None:
     assert sorted(str(c["title"]) for c in calls) == ["Incoming call, 0:42", "Outgoing call, 3:05"]
 
 
+def test_calls_from_hidden_numbers_are_no_one_and_no_company(kluis: Kluis, tmp_path: Path) -> None:
+    calls = tmp_path / "calls.xml"
+    hidden = (
+        f'  <call number="{n}" duration="0" date="{1733313600000 + i}" type="3" '
+        'presentation="2" readable_date="" contact_name="(Unknown)" />\n'
+        for i, n in enumerate(("-2", "-1", ""))
+    )
+    calls.write_bytes(backup(*hidden, root="calls"))
+    assert imported(kluis, calls)["new"] == 3
+    assert [c["name"] for c in companies(kluis).values()] == ["Unknown"]
+
+
 def test_reimport_and_an_overlapping_second_backup_add_nothing_twice(
     kluis: Kluis, tmp_path: Path
 ) -> None:
