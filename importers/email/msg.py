@@ -136,6 +136,7 @@ class _Reader:
         self.ole = ole
         self.size = size
         self.budget = READ_FACTOR * size + 1024 * 1024
+        self.entries: list[list[str]] = ole.listdir(streams=True, storages=True)
 
     def stream(self, path: list[str]) -> bytes | None:
         """The bytes of a stream, None if it is not there.
@@ -194,9 +195,14 @@ class _Reader:
                 continue  # a header the email package will not take as it is: left out
         body = self.text(base, _BODY, codepage)
         html = self.binary(base, _HTML) or (self.text(base, _HTML, codepage) or "").encode()
-        mail.set_content(body or "")
+        if body or not html:
+            mail.set_content(body or "")
         if html:
-            mail.add_alternative(html.decode("utf-8", "replace"), subtype="html")
+            page = html.decode("utf-8", "replace")
+            if body:
+                mail.add_alternative(page, subtype="html")
+            else:
+                mail.set_content(page, subtype="html")
         for storage in self._children(base, "__attach_version1.0_#"):
             self._attach(mail, [*base, storage], depth, codepage)
         return mail
@@ -277,7 +283,7 @@ class _Reader:
         names = sorted(
             {
                 entry[len(base)]
-                for entry in self.ole.listdir(streams=True, storages=True)
+                for entry in self.entries
                 if len(entry) > len(base)
                 and entry[: len(base)] == base
                 and entry[len(base)].startswith(prefix)

@@ -84,6 +84,21 @@ def test_msg_without_headers_is_built_from_its_properties(kluis: Kluis) -> None:
     assert "anna@example.org" in recipients and "bas@example.org" in recipients
 
 
+def test_msg_with_only_an_html_body_shows_its_text(kluis: Kluis, tmp_path: Path) -> None:
+    path = tmp_path / "html.msg"
+    nodes = msgfile.message(
+        subject="Uw reservering bij De Kas",
+        body="",
+        html="<html><body><h1>Tot zaterdag!</h1><p>Tafel voor 2 om 19:30.</p></body></html>",
+        sender=("Restaurant De Kas", "reserveringen@restaurantdekas.nl"),
+        when=datetime(2024, 12, 4, 15, 0, tzinfo=UTC),
+    )
+    path.write_bytes(msgfile.compound_file([n for n in nodes if n.name != "__substg1.0_1000001F"]))
+    assert imported(kluis, str(path))["new"] == 1
+    body = str(only_item(kluis, "De Kas")["body"])
+    assert "Tafel voor 2 om 19:30." in body and "<p>" not in body
+
+
 def test_reimporting_msg_files_adds_nothing(kluis: Kluis, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     copy.mkdir()
