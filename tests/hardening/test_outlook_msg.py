@@ -188,3 +188,14 @@ def test_messages_nested_without_end_are_quarantined(kluis: Kluis, tmp_path: Pat
 def test_garbage_named_msg_is_quarantined(kluis: Kluis, tmp_path: Path) -> None:
     data = msgfile.MAGIC + bytes(range(256)) * 8
     assert "Outlook .msg" in hostile(kluis, tmp_path, "garbage.msg", data)
+
+
+def test_a_real_outlook_2016_file_keeps_its_headers_umlauts_and_images(kluis: Kluis) -> None:
+    real = FIXTURES / "mail-parser-outlook-1.msg"  # Apache-2.0, see tests/fixtures/msg/README.md
+    assert imported(kluis, str(real))["new"] == 1
+    (item,) = kluis.json("search", "Eröffnungsbilanz")
+    shown = kluis.json("show", str(item["id"]))
+    assert shown["title"] == "Newsletter Prüfung Personalwesen / Prüfung Eröffnungsbilanz"
+    assert shown["occurred_at"] == "2017-09-18T12:00:18+02:00"
+    assert "Sehr geehrte Frau Gaiser-Schönenborn" in shown["body"]
+    assert [a["filename"] for a in shown["attachments"]][:2] == ["newsletter.png", "spacer.gif"]
