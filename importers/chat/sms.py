@@ -66,6 +66,17 @@ SNIFF_BYTES = 4096
 _ROOT = re.compile(
     rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*<(smses|calls)[\s>/]", re.S
 )
+_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+    }
+)
 _HIDDEN = re.compile(r"-\d")
 _NOT_NUMBER = re.compile(r"[\s\-().]")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -435,8 +446,12 @@ def _int(element: Element, name: str) -> int | None:
 def _raw(element: Element, keep_data: list[str] | None = None) -> bytes:
     """The element as XML, without the base64 of parts kept as attachments (stored once, as
     the attachments); ``keep_data`` non-empty keeps all of it."""
+    if len(element) == 0:
+        # An <sms> or <call>: written here, in a fifth of the time ``tostring`` takes.
+        attributes = "".join(f' {k}="{v.translate(_ESCAPES)}"' for k, v in element.items())
+        return f"<{element.tag}{attributes} />".encode()
     if not keep_data:
         for part in element.iter("part"):
             if "data" in part.attrib:
                 part.set("data", "(kept as the attachment)")
-    return tostring(element)
+    return tostring(element, encoding="utf-8")  # type: ignore[no-any-return]
