@@ -17,6 +17,7 @@ from tests.hardening.harness import (
     assert_clean_failure,
     count,
     open_for_test,
+    record_peak,
     run_in_process,
 )
 from vault.store import execute
@@ -246,3 +247,21 @@ def test_one_endless_element_is_refused_in_bounded_memory(kluis: Kluis, tmp_path
     summary = json.loads(measured.done.stdout)
     assert (summary["new"], summary["quarantined"]) == (1, 1)
     assert "over the 32 MB limit" in reasons(kluis)
+
+
+def test_a_large_backup_streams_in_flat_memory(kluis: Kluis, tmp_path: Path) -> None:
+    messages = 200_000 if LONG else 2_000
+    path = tmp_path / "sms-large.xml"
+    with path.open("wb") as out:
+        out.write(backup().rsplit(b"</smses>", 1)[0])
+        for i in range(messages):
+            text = f"Bericht {i}: " + "tot straks bij het station " * 4
+            out.write(
+                sms(f"+316{i % 500:08d}", 1700000000000 + i * 60_000, text, 1 + i % 2).encode()
+            )
+        out.write(b"</smses>\n")
+    measured = kluis.measure("import", str(path), "--json", timeout=1800)
+    assert measured.done.returncode == 0, measured.done.stderr.decode()[-2000:]
+    assert json.loads(measured.done.stdout)["new"] == messages
+    record_peak(f"sms backup of {messages:,} texts", measured.peak_mb)
+    assert measured.peak_mb < 250, measured.peak_mb  # 75 MB of XML at 200,000: never held whole
