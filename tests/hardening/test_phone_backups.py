@@ -265,3 +265,31 @@ def test_a_large_backup_streams_in_flat_memory(kluis: Kluis, tmp_path: Path) -> 
     assert json.loads(measured.done.stdout)["new"] == messages
     record_peak(f"sms backup of {messages:,} texts", measured.peak_mb)
     assert measured.peak_mb < 250, measured.peak_mb  # 75 MB of XML at 200,000: never held whole
+
+
+def test_a_sender_id_joins_the_company_of_its_mail_domain(kluis: Kluis, tmp_path: Path) -> None:
+    senders = {
+        "klm": "KLM Royal Dutch Airlines <noreply@info.klm.com>",  # named otherwise: by domain
+        "dhl-1": "DHL Parcel <noreply@dhlparcel.nl>",
+        "dhl-2": "DHL Express <noreply@dhl.com>",
+    }
+    for name, sender in senders.items():
+        (tmp_path / f"{name}.eml").write_text(
+            f"From: {sender}\nTo: me@example.org\nSubject: {name}\n"
+            f"Date: Mon, 02 Dec 2024 18:00:00 +0100\nMessage-ID: <{name}@test>\n\nHallo\n"
+        )
+        imported(kluis, tmp_path / f"{name}.eml")
+    texts = tmp_path / "sms.xml"
+    texts.write_bytes(
+        backup(
+            sms("KLM", 1733000000000, "Uw vlucht KL1234 vertrekt om 10:05."),
+            sms("DHLParcel", 1733000001000, "Je pakket komt vandaag."),
+            sms("DHL", 1733000002000, "Uw zending is onderweg."),
+        )
+    )
+    assert imported(kluis, texts)["new"] == 3
+    found = companies(kluis)
+    assert found["KLM Royal Dutch Airlines"]["interactions"] == 2
+    assert found["DHL Parcel"]["interactions"] == 2
+    # "DHL" is the label of dhl.com only: DHL Express. Never two companies' mail at once.
+    assert found["DHL Express"]["interactions"] == 2
