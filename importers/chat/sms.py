@@ -103,28 +103,46 @@ _LAYOUT_PARTS = frozenset({"application/smil"})
 
 def sniff(path: Path) -> bool:
     """True for a regular file that starts like an SMS Backup & Restore file (its root is
-    ``<smses>`` or ``<calls>``, after the XML declaration and the app's comment)."""
-    return is_file(path) and _ROOT.match(peek(path, SNIFF_BYTES)) is not None
+    ``<smses>`` or ``<calls>``, after the XML declaration and the app's comment), or a folder
+    whose ``.xml`` files (the app's backup folder) are all such files."""
+    if path.is_dir():
+        files = _xml_files(path)
+        return bool(files) and all(map(_is_backup, files))
+    return _is_backup(path)
 
 
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
-    """Stream the texts, MMS and calls of one backup file, then a ``Checkpoint`` of the file
-    (an unchanged file is skipped on the next import).
+    """Stream the texts, MMS and calls of a backup file (or of each in a folder, oldest name
+    first), each followed by a ``Checkpoint`` of its file (an unchanged file is skipped on the
+    next import).
 
     Raises:
         InputError: the file cannot be opened.
         RefusedInput: it is not a regular file.
     """
-    key, state = file_state(path)
-    if unchanged(options.cursors.get(key), state):
-        return
-    try:
-        handle = Source(path).open(path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with handle:
-        yield from parse_backup(handle, str(path), options)
-    yield Checkpoint(source=key, state=state)
+    source = Source(path)
+    for file in [f for f in _xml_files(path) if _is_backup(f)] if path.is_dir() else [path]:
+        key, state = file_state(file)
+        if unchanged(options.cursors.get(key), state):
+            continue
+        try:
+            handle = source.open(file)
+        except RefusedInput as exc:  # a link in the folder leading out of it
+            yield Quarantined(str(file), b"", exc.reason)
+            continue
+        except OSError as exc:
+            raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
+        with handle:
+            yield from parse_backup(handle, str(file), options)
+        yield Checkpoint(source=key, state=state)
+
+
+def _is_backup(path: Path) -> bool:
+    return is_file(path) and _ROOT.match(peek(path, SNIFF_BYTES)) is not None
+
+
+def _xml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.casefold() == ".xml")
 
 
 def parse_backup(stream: IO[bytes], source_ref: str, options: ImportOptions) -> Iterator[Item]:

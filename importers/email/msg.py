@@ -72,7 +72,11 @@ class _Unreadable(ValueError):
 
 
 def sniff(path: Path) -> bool:
-    """True for an OLE2 file named ``.msg``, or any OLE2 file with a message's property stream."""
+    """True for an OLE2 file named ``.msg``, any OLE2 file with a message's property stream, or
+    a folder with ``.msg`` files (at any depth) and no ``.eml`` ones."""
+    if path.is_dir():
+        names = {p.suffix.casefold() for p in path.rglob("*")}
+        return _SUFFIX in names and ".eml" not in names
     if not is_file(path) or peek(path, len(_MAGIC)) != _MAGIC:
         return False
     if path.suffix.casefold() == _SUFFIX:

@@ -110,6 +110,16 @@ def test_reimporting_msg_files_adds_nothing(kluis: Kluis, tmp_path: Path) -> Non
     assert (summary["new"], summary["duplicate"]) == (0, 1)
 
 
+def test_a_folder_of_msg_files_imports_each(kluis: Kluis, tmp_path: Path) -> None:
+    folder = tmp_path / "Outlook export" / "2024"
+    folder.mkdir(parents=True)
+    for source in (BOL, ENECO):
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "broken.msg").write_bytes(BOL.read_bytes()[:3000])
+    summary = imported(kluis, str(tmp_path / "Outlook export"))
+    assert (summary["new"], summary["quarantined"]) == (2, 1)
+
+
 def test_msg_is_recognised_by_content_and_other_ole_files_are_not(
     kluis: Kluis, tmp_path: Path
 ) -> None:

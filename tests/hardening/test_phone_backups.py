@@ -118,6 +118,17 @@ def test_mms_photos_and_vcards_are_attachments_and_group_mms_is_one_thread(kluis
     ]
 
 
+def test_the_apps_backup_folder_imports_texts_and_calls(kluis: Kluis, tmp_path: Path) -> None:
+    folder = tmp_path / "SMSBackupRestore"
+    folder.mkdir()
+    for source in (SMS, CALLS):
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "outside.xml").symlink_to(SMS)  # a link leading out of the folder: not read
+    summary = imported(kluis, folder)
+    assert (summary["new"], summary["quarantined"]) == (10, 1)
+    assert "leads out of the source folder" in reasons(kluis)
+
+
 def test_call_log_joins_the_person_texted(kluis: Kluis) -> None:
     imported(kluis, SMS)
     assert imported(kluis, CALLS)["new"] == 3
