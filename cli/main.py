@@ -33,6 +33,8 @@ FORMATS = (
     "jsonld",
     "bcbp",
     "ticket",
+    "sms",
+    "msg",
 )
 
 

@@ -15,6 +15,7 @@ from vault.text import HIDDEN, visible, visible_line
 CHANNEL_MARK = {
     "email": "✉",
     "chat": "💬",
+    "sms": "📱",
     "booking": "🎫",
     "order": "📦",
     "call": "☎",

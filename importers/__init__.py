@@ -37,6 +37,8 @@ FORMATS: dict[str, str] = {
     "whatsapp": "importers.chat.whatsapp",
     "html": "importers.bookings.html",
     "jsonld": "importers.bookings.jsonld",
+    "sms": "importers.chat.sms",
+    "msg": "importers.email.msg",
     "zip": "importers.archive",
 }
 """Format name (``kluis import --format``) → module, in auto-detection order."""

@@ -163,7 +163,7 @@ def render_item(
     for booking in item.get("bookings") or []:
         parts.append(Text(""))
         parts.append(booking_card(booking, zone))
-    chat = item.get("channel") == "chat"
+    chat = item.get("channel") in ("chat", "sms")
     if not (chat and context):
         body = str(item.get("body") or "")
         cut = len(body) - BODY_CHARS

@@ -35,6 +35,7 @@ from functools import cache
 from vault.bookings import existing_company, is_weak_reference
 from vault.domains import (
     address_domain,
+    domain_of_sender_id,
     is_calendar_host,
     is_freemail,
     is_isp,
@@ -302,6 +303,7 @@ def _chat_claim(item: Interaction, party: Party | None) -> Claim:
     if item.hints.chat_kind in COMPANY_CHATS:
         name = strip_tokens(title) or title or None
         links = _named_domains(title) + tuple(("name", p) for p in name_prefixes(brand_key(title)))
+        links += (("sender_id", party.address or ""),) if item.channel == "sms" and party else ()
         return Claim(
             "chat_handle",
             handle,
@@ -374,7 +376,7 @@ def _document_claim(item: Interaction) -> Claim:
 def identify(item: Interaction, me: ImportOptions) -> Claim:
     """The claim that decides ``item``'s company (rules 2–7 of DESIGN; rule 1 is the store's)."""
     party = counterpart_of(item, me)
-    if item.channel == "chat":
+    if item.channel in ("chat", "sms"):
         return _chat_claim(item, party)
     if is_list_post(item):
         return _list_claim(item)
@@ -488,6 +490,8 @@ class CompanyResolver:
     def _linked(self, claim: Claim) -> int | None:
         """A known company or person this claim joins by a name or a domain it shares."""
         for kind, value in claim.links:
+            if kind == "sender_id":  # a text's sender id: "KLM" is the company of klm.com
+                kind, value = "email_domain", domain_of_sender_id(self.db, value) or ""
             hit = self._lookup(kind, value)
             if hit is not None and self._kind(hit.company) in claim.link_kinds:
                 return hit.company

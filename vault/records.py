@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from vault.blobs import Packed
 
-Channel = Literal["email", "chat", "booking", "order", "call", "letter", "note", "payment"]
+Channel = Literal["email", "chat", "sms", "booking", "order", "call", "letter", "note", "payment"]
 Direction = Literal["in", "out", "system"]
 PartyKind = Literal["email_address", "phone", "chat_handle", "name", "iban"]
 ChatKind = Literal["private", "group", "bot", "channel", "business", "page", "request"]

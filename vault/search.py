@@ -40,7 +40,7 @@ from vault.timefmt import parse_user_date
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-CHANNELS = ("email", "chat", "booking", "order", "call", "letter", "note", "payment")
+CHANNELS = ("email", "chat", "sms", "booking", "order", "call", "letter", "note", "payment")
 _FILTERS = ("company", "channel", "before", "after")
 _WORD = re.compile(r"\w", re.UNICODE)
 
