@@ -1,0 +1,196 @@
+"""A folder of mixed files, imported file by file: each file's format detected on its own.
+
+The fallback for a folder no importer recognises as a whole (a Maildir, a Takeout, a Telegram,
+Messenger or WhatsApp export, an Apple Mail tree are tried first, see ``importers.detect``): a
+folder holding ``.eml``, extension-less RFC 822 files (MH folders ``1 2 3``, dumps), ``.mbox``
+files, calendars, pages, passes and JSON-LD gives all of them. ``--format X`` given a folder
+that ``X`` does not read as a whole walks it too, reading only the files ``X`` recognises.
+
+The walk is recursive and confined (``importers.files``): folders in sorted order, at most
+``MAX_DEPTH`` deep; a subfolder that a whole-folder format recognises (a maildir, an ``.mbox``
+bundle, an export) is read as that. Every file that is not read becomes a ``Skipped`` item
+with its reason, which the import's summary names: a link leading out of the folder, a FIFO,
+a device or a socket (never opened), an empty file, a hidden file, a file of no format kluis
+reads. A file is followed by a checkpoint of its size and mtime once read whole, so a rerun
+skips it (and dedup keeps anything read again at zero duplicates).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import importers
+from importers.files import Source, file_state, unchanged
+from vault.errors import InputError, UnsupportedFormat
+from vault.fsutil import file_kind
+from vault.records import Checkpoint, ImportOptions, Item, Skipped
+
+MAX_DEPTH = 32
+"""Folders deeper than this below the chosen one are not walked (a loop or a hostile tree)."""
+
+SURVEY_FILES = 500
+"""How many files ``survey`` looks at to say what a folder holds."""
+
+WHOLE_FOLDER_FORMATS = ("maildir", "takeout", "emlx", "mbox", "telegram", "messenger", "instagram")
+"""Formats a subfolder of the walk is read as, whole, when it is theirs."""
+
+NOT_READ = "not a format kluis reads"
+
+
+def sniff(path: Path) -> bool:
+    """True for a folder with at least one file kluis reads somewhere inside."""
+    return path.is_dir() and first_readable(path, None) is not None
+
+
+def read(path: Path, options: ImportOptions) -> Iterator[Item]:
+    """Every file of the folder at ``path`` in its own format (see the module's docstring).
+
+    Raises:
+        UnsupportedFormat: ``path`` is not a folder.
+    """
+    return walk(path, options, None)
+
+
+def walk(path: Path, options: ImportOptions, only: str | None) -> Iterator[Item]:
+    """The items of every file under ``path`` (of the format ``only``, or of any).
+
+    Raises:
+        UnsupportedFormat: ``path`` is not a folder.
+    """
+    if not path.is_dir():
+        raise UnsupportedFormat(f"{path}: not a folder")
+    within = Source(path)
+    for entry, kind in _entries(path, within, only, 0):
+        if isinstance(kind, Skipped):
+            yield kind
+        elif entry.is_dir():
+            yield from _read_whole(entry, kind, options)
+        else:
+            yield from _read_file(entry, kind, options)
+
+
+def first_readable(path: Path, only: str | None) -> Path | None:
+    """The first file or subfolder under ``path`` that kluis reads (as ``only`` if given)."""
+    within = Source(path)
+    return next(
+        (entry for entry, kind in _entries(path, within, only, 0) if isinstance(kind, str)), None
+    )
+
+
+def survey(path: Path) -> str:
+    """What a folder holds, for an error message: ``found 3 ics, 1 html and 4 other files``."""
+    within = Source(path)
+    counts: Counter[str] = Counter()
+    for number, (_, kind) in enumerate(_entries(path, within, None, 0)):
+        if number >= SURVEY_FILES:
+            break
+        counts[kind if isinstance(kind, str) else "other"] += 1
+    if not counts:
+        return "the folder is empty"
+    parts = [f"{count} {kind}" for kind, count in counts.most_common() if kind != "other"]
+    if counts["other"]:
+        parts.append(f"{counts['other']} file{'s' * (counts['other'] != 1)} kluis does not read")
+    found = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"found {found}"
+
+
+def _entries(
+    folder: Path, within: Source, only: str | None, depth: int
+) -> Iterator[tuple[Path, str | Skipped]]:
+    """Each file and whole-format subfolder under ``folder`` with its format, or a ``Skipped``."""
+    try:
+        children = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError as exc:
+        yield folder, Skipped(str(folder), f"cannot list the folder: {exc.strerror or exc}")
+        return
+    for child in children:
+        path = Path(child.path)
+        reason = _not_walked(child, within)
+        if reason is not None:
+            yield path, Skipped(str(path), reason)
+        elif child.is_dir(follow_symlinks=False):
+            yield from _folder_entries(path, within, only, depth + 1)
+        else:
+            yield path, _file_kind(path, only)
+
+
+def _folder_entries(
+    folder: Path, within: Source, only: str | None, depth: int
+) -> Iterator[tuple[Path, str | Skipped]]:
+    if depth > MAX_DEPTH:
+        yield folder, Skipped(str(folder), f"more than {MAX_DEPTH} folders deep: not read")
+        return
+    for name in (only,) if only is not None else WHOLE_FOLDER_FORMATS:
+        if name in WHOLE_FOLDER_FORMATS and importers.load(name).sniff(folder):
+            yield folder, name
+            return
+    yield from _entries(folder, within, only, depth)
+
+
+def _not_walked(child: os.DirEntry[str], within: Source) -> str | None:
+    """Why an entry of a folder is not walked into or read, or None."""
+    if child.name.startswith("."):
+        return "a hidden file or folder: not read"
+    try:
+        if child.is_symlink():
+            if not within.contains(Path(child.path)):
+                return "a link leading out of the folder: not read"
+            if child.is_dir():
+                return "a link to a folder: not followed (its target is read where it lies)"
+        info = os.stat(child.path)  # noqa: PTH116
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISDIR(info.st_mode):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return f"{file_kind(info.st_mode)}, not a regular file: not read"
+    return "an empty file" if info.st_size == 0 else None
+
+
+def _file_kind(path: Path, only: str | None) -> str | Skipped:
+    """The format of one file (``only``, if it recognises it), or why it is not read."""
+    if only is not None:
+        if importers.load(only).sniff(path):
+            return only
+        return Skipped(str(path), f"not {_article(only)} {only} file")
+    try:
+        return importers.detect(path)
+    except UnsupportedFormat:
+        return Skipped(str(path), NOT_READ)
+
+
+def _article(name: str) -> str:
+    return "an" if name[0] in "aeiou" else "a"
+
+
+def _read_whole(folder: Path, kind: str, options: ImportOptions) -> Iterator[Item]:
+    """A subfolder in its format; one that turns out unreadable is named, not fatal."""
+    try:
+        yield from importers.read(folder, kind, options)
+    except InputError as exc:
+        yield Skipped(str(folder), str(exc))
+
+
+def _read_file(file: Path, kind: str, options: ImportOptions) -> Iterator[Item]:
+    """One file in its format, then its checkpoint; unchanged since its cursor, nothing."""
+    try:
+        key, state = file_state(file)
+    except InputError as exc:
+        yield Skipped(str(file), str(exc))
+        return
+    if unchanged(options.cursors.get(key), state):
+        return
+    last: Item | None = None
+    try:
+        for last in importers.read(file, kind, options):
+            yield last
+    except InputError as exc:
+        reason = str(exc).removeprefix(f"{file}: ")
+        yield Skipped(str(file), f"not read as {kind}: {reason}")
+        return
+    if last != Checkpoint(key, state):  # the .eml importer says so itself
+        yield Checkpoint(key, state)
