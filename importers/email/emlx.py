@@ -58,6 +58,7 @@ _SUFFIX = ".emlx"
 _MAILBOX_SUFFIXES = (".mbox", ".imapmbox")
 _COUNT_LINE = re.compile(rb"[ \t]*(\d{1,12})[ \t]*\r?\n")
 _PARTIAL = ".partial.emlx"
+_VERSION = re.compile(r"V\d{1,2}")
 
 
 def sniff(path: Path) -> bool:
@@ -65,7 +66,7 @@ def sniff(path: Path) -> bool:
     folder of Apple Mail's tree (an ``.emlx`` in a ``Messages`` folder somewhere inside)."""
     try:
         if path.is_dir():
-            return next(_tree_files(path, Source(path)), None) is not None
+            return _is_tree(path) and next(_tree_files(path, Source(path)), None) is not None
     except OSError:
         return False
     if not is_file(path):
@@ -125,7 +126,7 @@ def parse_emlx(
 def mailbox_of(file: Path, root: Path) -> str | None:
     """The Apple Mail mailbox a file lies in, from its ``.mbox`` folders below ``root``."""
     try:
-        parts = file.parent.relative_to(root).parts
+        parts = Path(os.path.realpath(file.parent)).relative_to(root).parts
     except ValueError:
         return None
     names = [
@@ -154,7 +155,11 @@ def _read_file(file: Path, within: Source, options: ImportOptions) -> Iterator[I
         return
     item = parse_emlx(data, source_ref, options, mailbox_of(file, within.root))
     if isinstance(item, Interaction) and file.name.casefold().endswith(_PARTIAL):
-        item.attachments.extend(_stored_attachments(file, within))
+        stored = list(_stored_attachments(file, within))
+        names = {attachment.filename for attachment in stored}
+        # The partial mail keeps an empty part in each stored attachment's place.
+        kept = [a for a in item.attachments if a.data or a.filename not in names]
+        item.attachments = kept + stored
     yield item
     yield Checkpoint(key, state)
 
@@ -197,6 +202,22 @@ def _received(info: dict[str, Any]) -> datetime | None:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def _is_tree(folder: Path) -> bool:
+    """A folder of Apple Mail's tree by its name: ``~/Library/Mail`` (with a ``V*`` inside),
+    ``V10``, an account (with mailbox folders inside), a mailbox (``INBOX.mbox``), ``Messages``."""
+    if _VERSION.fullmatch(folder.name) or folder.name == "Messages" or _is_mailbox(folder):
+        return True
+    children = [child for child in folder.iterdir() if child.is_dir()]
+    if folder.name == "Mail" and any(_VERSION.fullmatch(child.name) for child in children):
+        return True
+    return any(map(_is_mailbox, children))
+
+
+def _is_mailbox(folder: Path) -> bool:
+    """An Apple Mail mailbox folder (not an exported bundle, which holds an ``mbox`` file)."""
+    return folder.name.endswith(_MAILBOX_SUFFIXES) and not (folder / "mbox").exists()
 
 
 def _tree_files(folder: Path, within: Source, depth: int = 0) -> Iterator[Path]:
