@@ -9,10 +9,11 @@ that ``X`` does not read as a whole walks it too, reading only the files ``X`` r
 The walk is recursive and confined (``importers.files``): folders in sorted order, at most
 ``MAX_DEPTH`` deep; a subfolder that a whole-folder format recognises (a maildir, an ``.mbox``
 bundle, an export) is read as that. Every file that is not read becomes a ``Skipped`` item
-with its reason, which the import's summary names: a link leading out of the folder, a FIFO,
-a device or a socket (never opened), an empty file, a hidden file, a file of no format kluis
-reads. A file is followed by a checkpoint of its size and mtime once read whole, so a rerun
-skips it (and dedup keeps anything read again at zero duplicates).
+with its reason, which the import's summary names: an empty file, a hidden file, a link to a
+folder, a file of no format kluis reads (or not of ``X``). What is refused for safety, a link
+leading out of the folder, a FIFO, a device or a socket (never opened), is quarantined with
+the reason as in every importer. A file is followed by a checkpoint of its size and mtime once
+read whole, so a rerun skips it (and dedup keeps anything read again at zero duplicates).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from pathlib import Path
 
 import importers
 from importers.files import Source, file_state, unchanged
-from vault.errors import InputError, UnsupportedFormat
+from vault.errors import InputError, RefusedInput, UnsupportedFormat
 from vault.fsutil import file_kind
-from vault.records import Checkpoint, ImportOptions, Item, Skipped
+from vault.records import Checkpoint, ImportOptions, Item, Quarantined, Skipped
 
 MAX_DEPTH = 32
 """Folders deeper than this below the chosen one are not walked (a loop or a hostile tree)."""
@@ -39,6 +40,9 @@ WHOLE_FOLDER_FORMATS = ("maildir", "takeout", "emlx", "mbox", "telegram", "messe
 """Formats a subfolder of the walk is read as, whole, when it is theirs."""
 
 NOT_READ = "not a format kluis reads"
+
+NotRead = Skipped | Quarantined
+"""A file named in the summary as not read, or refused and quarantined with the reason."""
 
 
 def sniff(path: Path) -> bool:
@@ -65,7 +69,7 @@ def walk(path: Path, options: ImportOptions, only: str | None) -> Iterator[Item]
         raise UnsupportedFormat(f"{path}: not a folder")
     within = Source(path)
     for entry, kind in _entries(path, within, only, 0):
-        if isinstance(kind, Skipped):
+        if not isinstance(kind, str):
             yield kind
         elif entry.is_dir():
             yield from _read_whole(entry, kind, options)
@@ -100,8 +104,8 @@ def survey(path: Path) -> str:
 
 def _entries(
     folder: Path, within: Source, only: str | None, depth: int
-) -> Iterator[tuple[Path, str | Skipped]]:
-    """Each file and whole-format subfolder under ``folder`` with its format, or a ``Skipped``."""
+) -> Iterator[tuple[Path, str | NotRead]]:
+    """Each file and whole-format subfolder under ``folder`` with its format, or why not."""
     try:
         children = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError as exc:
@@ -109,9 +113,9 @@ def _entries(
         return
     for child in children:
         path = Path(child.path)
-        reason = _not_walked(child, within)
-        if reason is not None:
-            yield path, Skipped(str(path), reason)
+        refused = _not_walked(child, within)
+        if refused is not None:
+            yield path, refused
         elif child.is_dir(follow_symlinks=False):
             yield from _folder_entries(path, within, only, depth + 1)
         else:
@@ -120,7 +124,7 @@ def _entries(
 
 def _folder_entries(
     folder: Path, within: Source, only: str | None, depth: int
-) -> Iterator[tuple[Path, str | Skipped]]:
+) -> Iterator[tuple[Path, str | NotRead]]:
     if depth > MAX_DEPTH:
         yield folder, Skipped(str(folder), f"more than {MAX_DEPTH} folders deep: not read")
         return
@@ -131,24 +135,30 @@ def _folder_entries(
     yield from _entries(folder, within, only, depth)
 
 
-def _not_walked(child: os.DirEntry[str], within: Source) -> str | None:
-    """Why an entry of a folder is not walked into or read, or None."""
+def _not_walked(child: os.DirEntry[str], within: Source) -> NotRead | None:
+    """Why an entry of a folder is not walked into or read, or None. What is refused for
+    safety (a link leading out, a FIFO, a device) is quarantined like in every importer."""
+    path = Path(child.path)
     if child.name.startswith("."):
-        return "a hidden file or folder: not read"
+        return Skipped(str(path), "a hidden file or folder: not read")
     try:
         if child.is_symlink():
-            if not within.contains(Path(child.path)):
-                return "a link leading out of the folder: not read"
+            within.inside(path)
             if child.is_dir():
-                return "a link to a folder: not followed (its target is read where it lies)"
+                reason = "a link to a folder: not followed (its target is read where it lies)"
+                return Skipped(str(path), reason)
         info = os.stat(child.path)  # noqa: PTH116
+    except RefusedInput as exc:
+        return Quarantined(str(path), b"", exc.reason)
     except OSError as exc:
-        return f"cannot read: {exc.strerror or exc}"
+        return Skipped(str(path), f"cannot read: {exc.strerror or exc}")
     if stat.S_ISDIR(info.st_mode):
         return None
     if not stat.S_ISREG(info.st_mode):
-        return f"{file_kind(info.st_mode)}, not a regular file: not read"
-    return "an empty file" if info.st_size == 0 else None
+        return Quarantined(
+            str(path), b"", f"{file_kind(info.st_mode)}, not a regular file: not read"
+        )
+    return Skipped(str(path), "an empty file") if info.st_size == 0 else None
 
 
 def _file_kind(path: Path, only: str | None) -> str | Skipped:

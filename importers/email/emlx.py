@@ -147,7 +147,7 @@ def _read_file(file: Path, within: Source, options: ImportOptions) -> Iterator[I
             return
         data = within.read(file, MAX_BYTES)
     except RefusedInput as exc:
-        yield Skipped(source_ref, exc.reason)
+        yield Quarantined(source_ref, b"", exc.reason)
         return
     except (InputError, OSError) as exc:
         # Unreadable now (permissions, vanished): no checkpoint, so the next import retries.
@@ -236,4 +236,4 @@ def _tree_files(folder: Path, within: Source, depth: int = 0) -> Iterator[Path]:
         if child.is_dir(follow_symlinks=False):
             yield from _tree_files(path, within, depth + 1)
         elif folder.name == "Messages" and child.name.casefold().endswith(_SUFFIX):
-            yield path  # a link or a FIFO too: reading it names it as skipped, with the reason
+            yield path  # a link or a FIFO too: reading it quarantines it with the reason
