@@ -193,6 +193,8 @@ def import_source(
     Raises:
         VaultBusy: another import or sync is writing and ``wait`` is false, or ``stop`` said
             yes while waiting for it.
+        UnsupportedFormat: ``format_name`` recognises nothing in ``path`` (the message says
+            what is there); nothing is written.
     """
     from vault.ingest import Ingestor, load_cursors
     from vault.writelock import writer_lock
