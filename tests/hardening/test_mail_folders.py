@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.hardening.harness import Kluis, open_for_test
+from tests.hardening.harness import Kluis, make_vault, open_for_test
 from tests.support import packed_pass
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -257,3 +257,38 @@ def test_a_folder_with_nothing_kluis_reads_is_an_error_naming_what_is_there(
     stderr = done.stderr.decode()
     assert done.returncode == 2 and stderr.count("\n") == 1, stderr
     assert "kluis reads no file in this folder (found 2 files kluis does not read)" in stderr
+
+
+def test_a_mixed_folder_import_stopped_part_way_resumes_with_nothing_lost_or_doubled(
+    tmp_path: Path,
+) -> None:
+    import importers
+    from vault.imports import import_options, import_source
+
+    folder = mixed_folder(tmp_path)
+    counts = []
+    for name, stop_after in (("whole", None), ("stopped", 5)):
+        make_vault(tmp_path / name)
+        store = open_for_test(tmp_path / name)
+        try:
+            seen = [0]
+
+            def stop(limit: int | None = stop_after, seen: list[int] = seen) -> bool:
+                seen[0] += 1
+                return limit is not None and seen[0] >= limit
+
+            first, _ = import_source(
+                store, importers, folder, "folder", import_options(store, ME[1:]), stop=stop
+            )
+            second, _ = import_source(
+                store, importers, folder, "folder", import_options(store, ME[1:])
+            )
+            with store.read() as conn:
+                stored = conn.execute(text("SELECT count(*) FROM interaction")).scalar_one()
+        finally:
+            store.close()
+        counts.append((first.new, first.new + second.new, stored))
+
+    (_, whole, whole_stored), (before_stop, resumed, resumed_stored) = counts
+    assert 0 < before_stop < whole, counts
+    assert whole == whole_stored == resumed == resumed_stored >= 8, counts
