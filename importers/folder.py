@@ -86,7 +86,7 @@ def first_readable(path: Path, only: str | None) -> Path | None:
 
 
 def survey(path: Path) -> str:
-    """What a folder holds, for an error message: ``found 3 ics, 1 html and 4 other files``."""
+    """What a folder holds, for an error message: ``found 3 ics and 1 html``."""
     within = Source(path)
     counts: Counter[str] = Counter()
     for number, (_, kind) in enumerate(_entries(path, within, None, 0)):
