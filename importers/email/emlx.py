@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from importers.archive import zip_aware
@@ -129,9 +129,15 @@ def mailbox_of(file: Path, root: Path) -> str | None:
         parts = Path(os.path.realpath(file.parent)).relative_to(root).parts
     except ValueError:
         return None
+    return mailbox_name(PurePosixPath(root.name, *parts, file.name).as_posix())
+
+
+def mailbox_name(name: str) -> str | None:
+    """The mailbox in a path's ``.mbox`` folders: ``…/Work.mbox/Projects.mbox/…/1.emlx`` →
+    ``Work/Projects`` (a zip member's name, or a path below the chosen folder)."""
     names = [
         part[: -len(suffix)]
-        for part in (root.name, *parts)
+        for part in PurePosixPath(name).parent.parts
         for suffix in _MAILBOX_SUFFIXES
         if part.endswith(suffix)
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -292,3 +293,17 @@ def test_a_mixed_folder_import_stopped_part_way_resumes_with_nothing_lost_or_dou
     (_, whole, whole_stored), (before_stop, resumed, resumed_stored) = counts
     assert 0 < before_stop < whole, counts
     assert whole == whole_stored == resumed == resumed_stored >= 8, counts
+
+
+def test_a_zip_of_apple_mail_reads_the_emlx_inside(kluis: Kluis, tmp_path: Path) -> None:
+    archive = tmp_path / "Mail.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for file in sorted((APPLE / "V10").rglob("*")):
+            if file.is_file():
+                zipped.write(file, file.relative_to(APPLE).as_posix())
+
+    summary = imported(kluis, archive)
+
+    assert (summary["new"], summary["quarantined"]) == (4, 0), summary
+    flags = rows(kluis, "SELECT extras FROM interaction WHERE title LIKE 'Uw NS Flex%'")
+    assert json.loads(flags[0][0])["flags"] == ["seen", "flagged"]
