@@ -86,19 +86,25 @@ def first_readable(path: Path, only: str | None) -> Path | None:
 
 
 def survey(path: Path) -> str:
-    """What a folder holds, for an error message: ``found 3 ics and 1 html``."""
+    """What a folder holds, for an error message: ``found 3 ics and 1 html``, and the reason
+    of the first file refused for safety (a link leading out, a device)."""
     within = Source(path)
     counts: Counter[str] = Counter()
+    refused: Quarantined | None = None
     for number, (_, kind) in enumerate(_entries(path, within, None, 0)):
         if number >= SURVEY_FILES:
             break
         counts[kind if isinstance(kind, str) else "other"] += 1
+        if refused is None and isinstance(kind, Quarantined):
+            refused = kind
     if not counts:
         return "the folder is empty"
     parts = [f"{count} {kind}" for kind, count in counts.most_common() if kind != "other"]
     if counts["other"]:
         parts.append(f"{counts['other']} file{'s' * (counts['other'] != 1)} kluis does not read")
     found = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    if refused is not None:
+        found += f"; {Path(refused.source_ref).name} {refused.reason}"
     return f"found {found}"
 
 
