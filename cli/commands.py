@@ -10,7 +10,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli.render import booking_time, item_text, print_json, short_time, table, timeline_lines
+from cli.render import (
+    booking_time,
+    item_text,
+    print_json,
+    short_time,
+    skipped_lines,
+    table,
+    timeline_lines,
+)
 from cli.share import COMMANDS as SHARE_COMMANDS
 from vault import keys as keymod
 from vault import queries
@@ -167,6 +175,8 @@ def print_summary(summary: Summary, *, as_json: bool) -> None:
     )
     for message in summary.messages:
         print(f"  error: {escaped(message)}")
+    for line in skipped_lines(summary.skipped, summary.skipped_more):
+        print(line)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

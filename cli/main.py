@@ -22,6 +22,7 @@ FORMATS = (
     "mbox",
     "maildir",
     "eml",
+    "emlx",
     "takeout",
     "messenger",
     "instagram",
@@ -35,6 +36,7 @@ FORMATS = (
     "ticket",
     "sms",
     "msg",
+    "folder",
 )
 
 

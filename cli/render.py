@@ -154,3 +154,23 @@ def item_text(item: dict[str, Any], zone: tzinfo | None, out: TextIO | None = No
     if item.get("case"):
         stream.write(f"{'Related:':<9}{', '.join(str(i) for i in item['case'][:20])}\n")
     stream.write("\n" + visible(item["body"]).rstrip() + "\n")
+
+
+SKIPPED_SHOWN = 50
+"""Skipped files listed after an import's counts; ``--json`` names them all."""
+
+
+def skipped_lines(skipped: Sequence[dict[str, str]], more: int = 0) -> list[str]:
+    """The lines naming the files an import did not read, each with its reason."""
+    total = len(skipped) + more
+    if not total:
+        return []
+    lines = [f"{total:,} file{'s' * (total != 1)} skipped:"]
+    lines += [
+        f"  {visible_line(entry['path'], 160)}: {visible_line(entry['reason'], 160)}"
+        for entry in skipped[:SKIPPED_SHOWN]
+    ]
+    unlisted = total - min(len(skipped), SKIPPED_SHOWN)
+    if unlisted:
+        lines.append(f"  … and {unlisted:,} more (`kluis import --json` names them)")
+    return lines

@@ -272,7 +272,16 @@ class Checkpoint:
     position: Position | None = None
 
 
-Item = Interaction | Quarantined | Checkpoint
+@dataclass(slots=True)
+class Skipped:
+    """A file of a source that was not read, and why ("an empty file", "not a format kluis
+    reads"): nothing is stored for it, the import's summary names it."""
+
+    path: str
+    reason: str
+
+
+Item = Interaction | Quarantined | Checkpoint | Skipped
 
 
 @dataclass(frozen=True, slots=True)

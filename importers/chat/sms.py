@@ -38,7 +38,7 @@ from defusedxml.ElementTree import iterparse
 
 from importers.chat.base import Chat, Malformed, Message, Moment, mime_of
 from importers.chat.text import brief, clip, title_of
-from importers.files import Source, byte_size, file_state, is_file, peek, unchanged
+from importers.files import Source, file_state, is_file, peek, unchanged
 from vault.errors import InputError, RefusedInput
 from vault.records import (
     Attachment,
@@ -51,7 +51,7 @@ from vault.records import (
     PartyKind,
     Quarantined,
 )
-from vault.text import one_line
+from vault.text import byte_size, one_line
 
 MAX_ELEMENT_BYTES = 32 * 1024 * 1024
 """One message (an MMS with its base64 photos) may take this much XML; carriers cap MMS at a

@@ -90,7 +90,9 @@ def sniff(path: Path) -> bool:
     """
     try:
         if path.is_dir():
-            return any(True for _ in _chat_sources(path, Source(path)))
+            # A link leading out is listed to be quarantined, never taken for a chat.
+            within = Source(path)
+            return any(within.contains(found) for found in _chat_sources(path, within))
         suffix = path.suffix.lower()
         if suffix == ".txt":
             return looks_like_chat(peek(path, SNIFF_BYTES).decode("utf-8", "replace"))
