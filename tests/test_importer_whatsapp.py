@@ -364,7 +364,7 @@ def test_reimport_adds_nothing() -> None:
 
 def test_a_newer_export_that_overlaps_gives_the_same_keys_for_old_messages() -> None:
     old = "1/2/24, 10:00 - Shop: a\n1/2/24, 10:00 - Shop: a\n"
-    new = old + "1/2/24, 10:00 - Shop: a\n1/3/24, 09:00 - Shop: b\n"
+    new = old + "1/2/24, 10:00 - Shop: a\n13/2/24, 09:00 - Shop: b\n"
     old_keys = [item.dedup_key for item in interactions(parse(old, chat_name="Shop"))]
     new_keys = [item.dedup_key for item in interactions(parse(new, chat_name="Shop"))]
     assert new_keys[:2] == old_keys and len(set(new_keys)) == 4
