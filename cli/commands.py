@@ -155,6 +155,8 @@ def print_summary(summary: Summary, *, as_json: bool) -> None:
     )
     for message in summary.messages:
         print(f"  error: {escaped(message)}")
+    for note in summary.notes:
+        print(f"  note: {escaped(note)}")
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from vault.records import (
     ImportOptions,
     Interaction,
     Item,
+    Note,
     Quarantined,
     content_key,
 )
@@ -48,6 +49,8 @@ class Summary:
     quarantined: int = 0
     errors: int = 0
     messages: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the importers said about their sources (``Note``), the first few."""
 
     def add(self, other: Summary) -> None:
         """Add ``other``'s counts to these."""
@@ -57,6 +60,7 @@ class Summary:
         self.quarantined += other.quarantined
         self.errors += other.errors
         self.messages.extend(other.messages[: MAX_ERROR_MESSAGES - len(self.messages)])
+        self.notes.extend(other.notes[: MAX_ERROR_MESSAGES - len(self.notes)])
 
     def error(self, message: str) -> None:
         """Count an error and keep its message (the first few)."""
@@ -136,6 +140,9 @@ class _BatchWriter:
                 cursors[item.source] = item.state
             elif isinstance(item, Quarantined):
                 self._keep_quarantined(item, summary)
+            elif isinstance(item, Note):
+                if len(summary.notes) < MAX_ERROR_MESSAGES:
+                    summary.notes.append(_one_line_reason(f"{item.source_ref}: {item.text}"))
             elif item.dedup_key in existing:
                 summary.duplicate += 1
             elif self._store_one(item, summary):

@@ -229,7 +229,16 @@ class Checkpoint:
     state: dict[str, Any]
 
 
-Item = Interaction | Quarantined | Checkpoint
+@dataclass(slots=True)
+class Note:
+    """A sentence the user should hear about ``source`` (a close call the importer made), for
+    the import summary; it stores nothing."""
+
+    source_ref: str
+    text: str
+
+
+Item = Interaction | Quarantined | Checkpoint | Note
 
 
 @dataclass(frozen=True, slots=True)
