@@ -118,6 +118,8 @@ _SUBJECT_CHANGED = re.compile(
     r"[\"“„«](?P<name>.+?)[\"”“»]",
     re.IGNORECASE,
 )
+_HEAD = 500
+"""Notices are short: only this much of a text is searched for one (a huge line costs no more)."""
 _MEDIA_KINDS = (
     ("PTT-", "Voice message"),
     ("STK-", "Sticker"),
@@ -206,7 +208,7 @@ def _chat(
     name. A group is named by its file, else its subject lines, else the name iOS writes its
     notices under; a one-to-one chat by the other participant wherever that is known."""
     system = _system_senders(parsed.said)
-    notices = [said.text for said in parsed.said if _is_system_line(said, system)]
+    notices = [said.text[:_HEAD] for said in parsed.said if _is_system_line(said, system)]
     speakers = _senders(parsed.said, system)
     business = any(_BUSINESS.search(text) for text in notices)
     group = len(speakers) > 2 or any(_GROUP_EVENT.search(text) for text in notices)
@@ -219,12 +221,12 @@ def _chat(
     else:
         me = _known_me(speakers, options, owner)
         title = _contact(speakers, me, chat_name, parsed.said) or chat_name
-        if title is None and len(speakers) == 2 and fallback_name:
-            notes.append(
-                f"chat named {fallback_name!r} after its folder: kluis cannot tell which of "
-                f"{speakers[0]} and {speakers[1]} is you (tell it with --me)"
-            )
     title = title or fallback_name or "WhatsApp chat"
+    if not group and not chat_name and len(speakers) == 2 and title not in speakers:
+        notes.append(
+            f"chat named {title!r}: kluis cannot tell which of {speakers[0]} and {speakers[1]}"
+            " is you, and so who the other is (tell it with --me)"
+        )
     kind: ChatKind = "business" if business else "group" if group else "private"
     chat = Chat(
         source=SOURCE,
@@ -248,15 +250,13 @@ def _system_senders(said: list[Said]) -> frozenset[str]:
     """Names all of whose lines are WhatsApp's own (the encryption notice, a group created):
     iOS writes a group's notices under the group's name, and a copied text may have lost the
     U+200E that marks them."""
-    lines: dict[str, bool] = {}
+    only: dict[str, bool] = {}
     for entry in said:
-        if entry.sender:
-            own = bool(_SYSTEM_ONLY.search(entry.text[:500])) or (
+        if entry.sender and only.setdefault(name := fold(entry.sender), True):
+            only[name] = bool(_SYSTEM_ONLY.search(entry.text[:_HEAD])) or (
                 entry.marked and _is_ios_notice(entry.text)
             )
-            name = fold(entry.sender)
-            lines[name] = lines.get(name, True) and own
-    return frozenset(name for name, only in lines.items() if only)
+    return frozenset(name for name, alone in only.items() if alone)
 
 
 def _senders(said: list[Said], system: frozenset[str]) -> list[str]:
@@ -359,7 +359,8 @@ def _is_notice(said: Said, chat: Chat, system: frozenset[str]) -> bool:
 
 
 def _is_ios_notice(text: str) -> bool:
-    return bool(_BUSINESS.search(text) or _SYSTEM_ONLY.search(text) or _GROUP_EVENT.search(text))
+    head = text[:_HEAD]
+    return bool(_BUSINESS.search(head) or _SYSTEM_ONLY.search(head) or _GROUP_EVENT.search(head))
 
 
 def _notice(said: Said) -> Message:

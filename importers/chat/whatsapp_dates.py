@@ -13,8 +13,8 @@ digits) gets one order, weighed from every signal the file holds, strongest firs
 5. jumps half as large between messages (a chat of 1-4 December, not of 12 January-12 April);
 6. the habit: slashes with AM/PM are month first (US phones), everything else day first.
 
-When the first signal did not decide, the decision is close: ``Decision.note`` says which
-order was chosen and why, for the import summary.
+When the first signal did not decide, the decision is close: ``Decision.why`` says why, and
+``describe`` makes the import summary's sentence of it.
 """
 
 from __future__ import annotations
@@ -61,10 +61,10 @@ class Written:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The order of one date layout, and the sentence for the summary when it was close."""
+    """The order of one date layout, and why when it was a close call (for the summary)."""
 
     order: str
-    note: str | None = None
+    why: str | None = None
 
 
 def decide(
@@ -89,7 +89,7 @@ def decide(
     if len(days) == 1:
         (order,) = days
         if fewest:
-            return _close(order, dates, f"the most dates fit it; {fewest} fit no order")
+            return Decision(order, f"the most dates fit it; {fewest} fit no order")
         return Decision(order)
     days.pop("ymd", None)  # two-digit years first only when nothing else can be
     habit = "mdy" if slashes and twelve_hour and "mdy" in days else next(iter(days))
@@ -97,14 +97,14 @@ def decide(
         return Decision(habit)  # every order reads the same dates: nothing to say
     found = _media_dates(days, dates) or _forward_lines(days)
     if found is not None:
-        return _close(found[0], dates, found[1])
+        return Decision(*found)
     if _DAY_FIRST_WORDS.search(locale):
-        return _close("dmy", dates, "no date decides, and the locale's words write the day first")
+        return Decision("dmy", "no date decides, and the locale's words write the day first")
     found = _smallest_jumps(days)
     if found is not None:
-        return _close(found[0], dates, found[1])
+        return Decision(*found)
     why = "slashes with AM/PM are US phones'" if habit == "mdy" else "most phones write it so"
-    return _close(habit, dates, f"no date decides; {why}")
+    return Decision(habit, f"no date decides; {why}")
 
 
 def _day(written: Written, order: str) -> date | None:
@@ -195,14 +195,10 @@ def _steps(found: list[date | None]) -> tuple[int, int]:
     return backward, jumped
 
 
-def _close(order: str, dates: Sequence[Written], why: str) -> Decision:
-    example = next((d for d in dates if _day(d, order) is not None), None)
-    if example is None:
-        return Decision(order, f"dates read {_SAYS[order]}: {why}")
-    shown = _day(example, order)
-    assert shown is not None
-    words = f"{shown.day} {calendar.month_name[shown.month]} {shown.year}"
-    return Decision(order, f"dates read {_SAYS[order]} ({words}): {why}")
+def describe(decision: Decision, written: str, read: date | None) -> str:
+    """The summary's sentence on a close call: ``written`` (a date of the file) read so."""
+    as_read = f" ({read.day} {calendar.month_name[read.month]} {read.year})" if read else ""
+    return f"dates such as {written} are read {_SAYS[decision.order]}{as_read}: {decision.why}"
 
 
 def wall_time(numbers: tuple[int, int, int], clock: tuple[int, int, int], order: str) -> datetime:

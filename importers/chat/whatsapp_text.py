@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from importers.chat import whatsapp_dates
 from importers.chat.base import Malformed
@@ -25,7 +25,7 @@ Line = str | LongLine
 
 _S = "[ \u00a0\u202f]"  # Android 2.23+ puts U+202F (narrow no-break space) before AM/PM
 BIDI = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
-_B = f"[{BIDI}]*"  # RTL locales and iOS put direction marks anywhere in the head
+_B = f"[{BIDI}]*+"  # RTL locales and iOS put direction marks anywhere in the head
 # Clock words before the time (Japanese, Korean, Chinese) and after it (the rest).
 _BEFORE = "午前|午後|오전|오후|上午|下午"
 _AFTER = r"[AaPp]\.?[ \u00a0\u202f]?[Mm]\.?|vorm\.|nachm\.|π\.\s?μ\.|μ\.\s?μ\."
@@ -33,12 +33,12 @@ AFTERNOON = ("p", "P", "nachm", "午後", "오후", "下午", "μ")
 _HEADER = re.compile(
     rf"^{_B}(?P<open>\[)?{_B}"
     r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<sp> )?(?P<b>\d{1,2})(?P=sep)(?(sp) )(?P<c>\d{1,4})\.?"
-    rf"{_B},?{_S}+(?:(?:klo|um|kl\.){_S}+)?{_B}"  # Finnish: "30.6.2023 klo 16.13"
+    rf"{_B},?{_S}++(?:(?:klo|um|kl\.){_S}+)?{_B}"  # Finnish: "30.6.2023 klo 16.13"
     rf"(?:(?P<pre>{_BEFORE}){_S}?)?"
     r"(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?"
     rf"(?:{_S}*(?P<ampm>{_AFTER}))?{_B}\.?{_B}"  # "13:34. -" (a dot after the time)
     # iOS "] ", Android " - ", Finnish "13.06.18 21.25.15: ", "13. 6. 2018. 21:25:15 Name: "
-    rf"(?(open)\]{_S}?|(?:[{BIDI} \u00a0\u202f]*[-–]{_B}{_S}|:{_S}|(?(sp){_S}|(?!))))"
+    rf"(?(open)\]{_S}?|(?:[{BIDI} \u00a0\u202f]*+[-–]{_B}{_S}|:{_S}|(?(sp){_S}|(?!))))"
     r"(?P<rest>.*)$"
 )
 PHONE = re.compile(r"^\+?[\d ()\-.\u00a0\u202f]{6,}$")
@@ -221,10 +221,13 @@ def _date_orders(entries: list[Entry], said: list[Said]) -> tuple[dict[Shape, st
             locale=locale,
         )
         orders[shape] = decision.order
-        if decision.note:
+        if decision.why:
             first = members[0].match
-            written = f"{first['a']}{first['sep']}{first['b']}{first['sep']}{first['c']}"
-            notes.append(f"{decision.note} (line {members[0].line}: {written})")
+            try:
+                read: date | None = wall_time(first, decision.order).date()
+            except Malformed:
+                read = None
+            notes.append(whatsapp_dates.describe(decision, _written_date(first), read))
     return orders, notes
 
 
@@ -252,8 +255,12 @@ def wall_time(match: re.Match[str], order: str) -> datetime:
     try:
         return whatsapp_dates.wall_time(numbers, (hour, minute, second), order)
     except Malformed:
-        written = f"{match['a']}{match['sep']}{match['b']}{match['sep']}{match['c']}"
+        written = _written_date(match)
         raise Malformed(f"date {written} {match['h']}:{match['m']} is not valid") from None
+
+
+def _written_date(match: re.Match[str]) -> str:
+    return f"{match['a']}{match['sep']}{match['b']}{match['sep']}{match['c']}"
 
 
 def _twelve_hour(hour: int, marker: str) -> int:
