@@ -4,8 +4,8 @@ A WhatsApp export writes dates in the phone's locale and names no locale: ``3/12
 December in London and 12 March in New York. Each date layout of a file (separator, year
 digits) gets one order, weighed from every signal the file holds, strongest first:
 
-1. dates that cannot be in an order (a month above 12, 31 February; a two-digit year first
-   outside WhatsApp's life, 2009 to next year);
+1. dates that cannot be in an order (a month above 12, 31 February), or not in WhatsApp's
+   life (before 2009, after next year: a two-digit year first or last);
 2. media file names that carry their date (``IMG-20241203-WA0003.jpg``,
    ``00000012-PHOTO-2024-12-03-10-15-30.jpg``): the order that gives their message that day;
 3. the order of the lines: an export runs forward, so the order with fewer backward jumps;
@@ -84,12 +84,13 @@ def decide(
     orders = [o for o in ORDERS if o != "ymd" or all(d.a_digits <= 2 for d in dates)]
     every = {o: [_day(d, o) for d in dates] for o in orders}
     invalid = {o: read.count(None) for o, read in every.items()}
-    fewest = min(invalid.values())
-    days = {o: read for o, read in every.items() if invalid[o] == fewest}
+    wrong = {o: invalid[o] + _outside_whatsapps_life(read) for o, read in every.items()}
+    fewest = min(wrong.values())
+    days = {o: read for o, read in every.items() if wrong[o] == fewest}
     if len(days) == 1:
         (order,) = days
-        if fewest:
-            return Decision(order, f"the most dates fit it; {fewest} fit no order")
+        if invalid[order]:
+            return Decision(order, f"the most dates fit it; {invalid[order]} fit no order")
         return Decision(order)
     days.pop("ymd", None)  # two-digit years first only when nothing else can be
     habit = "mdy" if slashes and twelve_hour and "mdy" in days else next(iter(days))
@@ -112,12 +113,16 @@ def _day(written: Written, order: str) -> date | None:
     a, b, c = written.a, written.b, written.c
     year, month, day = (a, b, c) if order == "ymd" else (c, b, a) if order == "dmy" else (c, a, b)
     try:
-        found = date(_full_year(year), month, day)
+        return date(_full_year(year), month, day)
     except ValueError:
         return None
-    if order == "ymd" and not FIRST_YEAR <= found.year <= datetime.now().year + 1:
-        return None  # "24. 12. 3." is 2024 (Korean), "03.12.24" is never 2003
-    return found
+
+
+def _outside_whatsapps_life(days: list[date | None]) -> int:
+    """How many dates lie before WhatsApp or after next year: "24. 12. 3." is 3 December 2024
+    (Korean), not 24 December 2003."""
+    last = datetime.now().year + 1
+    return sum(1 for day in days if day is not None and not FIRST_YEAR <= day.year <= last)
 
 
 def _full_year(year: int) -> int:
