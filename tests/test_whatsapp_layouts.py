@@ -188,6 +188,16 @@ def test_the_encryption_notice_under_a_groups_name_is_a_system_line(notice: str)
     assert [item.sender.name for item in found[1:] if item.sender] == ["Ahmed", "Femke", "Sanne"]
 
 
+def test_a_person_asking_about_encryption_still_speaks() -> None:
+    text = (
+        "14/06/2023, 18:02 - Anna: Is this chat end-to-end encrypted?\n"
+        "14/06/2023, 18:05 - Sanne: Yes it is"
+    )
+    found = interactions(parse(text, me="Sanne"))
+    assert [item.direction for item in found] == ["in", "out"]
+    assert {item.thread_title for item in found} == {"Anna"}
+
+
 @pytest.mark.parametrize(
     "line",
     [

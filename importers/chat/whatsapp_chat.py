@@ -103,7 +103,7 @@ _SYSTEM_ONLY = re.compile(
     r"|szyfrowane end-to-end|koncově šifrované"
     r"|security code (?:with .+ )?changed|sicherheitsnummer .*geändert|beveiligingscode .*gewijzigd"
     r"|code de sécurité .*changé|código de seguridad .*cambió"
-    r"|changed (?:their|his|her) phone number|changed to \+?\d"
+    r"|changed (?:their|his|her) phone number"
     r"|(?:created group|changed the subject (?:from .+ )?to|hat die gruppe|heeft groep"
     r"|a créé le groupe|creó el grupo|ha creato il gruppo|criou o grupo) [\"“„«]",
     re.IGNORECASE,
@@ -208,8 +208,11 @@ def _chat(
     name. A group is named by its file, else its subject lines, else the name iOS writes its
     notices under; a one-to-one chat by the other participant wherever that is known."""
     system = _system_senders(parsed.said)
-    notices = [said.text[:_HEAD] for said in parsed.said if _is_system_line(said, system)]
     speakers = _senders(parsed.said, system)
+    if len(speakers) < 2:  # only a group has a name that sends nothing but notices
+        system = frozenset()
+        speakers = _senders(parsed.said, system)
+    notices = [said.text[:_HEAD] for said in parsed.said if _is_system_line(said, system)]
     business = any(_BUSINESS.search(text) for text in notices)
     group = len(speakers) > 2 or any(_GROUP_EVENT.search(text) for text in notices)
     notes: list[str] = []
@@ -253,7 +256,9 @@ def _system_senders(said: list[Said]) -> frozenset[str]:
     only: dict[str, bool] = {}
     for entry in said:
         if entry.sender and only.setdefault(name := fold(entry.sender), True):
-            only[name] = bool(_SYSTEM_ONLY.search(entry.text[:_HEAD])) or (
+            # WhatsApp's notices are one line: a person's message that mentions the words is not.
+            single = "\n" not in entry.text[:_HEAD]
+            only[name] = (single and bool(_SYSTEM_ONLY.search(entry.text[:200]))) or (
                 entry.marked and _is_ios_notice(entry.text)
             )
     return frozenset(name for name, alone in only.items() if alone)
