@@ -14,6 +14,7 @@ from cli.render import booking_time, item_text, print_json, short_time, table, t
 from cli.share import COMMANDS as SHARE_COMMANDS
 from vault import keys as keymod
 from vault import queries
+from vault.clock import user_zone
 from vault.errors import UsageError, VaultLocked
 from vault.fsutil import require_file_or_folder
 from vault.passphrase_input import read_stdin_line
@@ -98,16 +99,27 @@ def to_stderr(message: str) -> None:
 
 
 def progress_printer() -> Callable[[Summary], None] | None:
-    """A one-line progress counter on stderr when it is a terminal, else None."""
+    """One line of progress on stderr when it is a terminal, else None: how far the source is
+    read (of its size, with a rate and the time left) where the importer knows, then the
+    counts."""
     if not sys.stderr.isatty():
         return None
+    from vault.progress import ProgressMeter
+
+    meter = ProgressMeter()
+    width = 0
 
     def show(summary: Summary) -> None:
-        sys.stderr.write(
-            f"\r  {summary.new:,} new · {summary.duplicate:,} already there · "
-            f"{summary.quarantined:,} quarantined "
+        nonlocal width
+        counts = (
+            f"{summary.new:,} new · {summary.duplicate:,} already there · "
+            f"{summary.quarantined:,} quarantined"
         )
+        reading = meter.reading(summary.position)
+        line = escaped(f"  {reading} · {counts}" if reading else f"  {counts}")
+        sys.stderr.write("\r" + line.ljust(width))  # a shorter line wipes the longer one
         sys.stderr.flush()
+        width = len(line)
 
     return show
 
@@ -168,6 +180,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_companies(args: argparse.Namespace) -> int:
     with opened(args) as store, store.reader() as conn:
         rows = queries.list_companies(conn)
+        zone = user_zone(conn, args.timezone)
     if args.json:
         print_json([row.to_json() for row in rows])
         return 0
@@ -176,7 +189,7 @@ def cmd_companies(args: argparse.Namespace) -> int:
         return 0
     table(
         (
-            [str(r.id), r.kind, str(r.interactions), short_time(r.last_at)[:10], r.name]
+            [str(r.id), r.kind, str(r.interactions), short_time(r.last_at, zone)[:10], r.name]
             for r in rows
         ),
         ["ID", "KIND", "ITEMS", "LAST", "NAME"],
@@ -187,9 +200,10 @@ def cmd_companies(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    since = parse_user_date(args.since) if args.since else None
-    until = parse_user_date(args.until, end_of_day=True) if args.until else None
     with opened(args) as store, store.reader() as conn:
+        zone = user_zone(conn, args.timezone)
+        since = parse_user_date(args.since, zone=zone) if args.since else None
+        until = parse_user_date(args.until, end_of_day=True, zone=zone) if args.until else None
         company_id, name = queries.find_company(conn, args.company)
         scope = queries.TimelineFilter(company_id, args.channel, since, until)
         rows = queries.timeline(conn, scope, limit=args.limit)
@@ -197,17 +211,18 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         print_json([row.to_json() for row in rows])
     else:
         print(f"{visible_line(name)} — newest first")
-        timeline_lines(row.to_json() for row in rows)
+        timeline_lines((row.to_json() for row in rows), zone)
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     with opened(args) as store, store.reader() as conn:
         item = queries.show(conn, args.id)
+        zone = user_zone(conn, args.timezone)
     if args.json:
         print_json(item)
     else:
-        item_text(item)
+        item_text(item, zone)
     return 0
 
 
@@ -217,15 +232,21 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     with opened(args) as store, store.reader() as conn:
+        zone = user_zone(conn, args.timezone)
         rows = search(
-            conn, " ".join(args.query), company=args.company, channel=args.channel, limit=args.limit
+            conn,
+            " ".join(args.query),
+            company=args.company,
+            channel=args.channel,
+            limit=args.limit,
+            zone=zone,
         )
     if args.json:
         print_json(rows)
     elif not rows:
         print("Nothing found.")
     else:
-        timeline_lines(rows)
+        timeline_lines(rows, zone)
     return 0
 
 
@@ -233,6 +254,7 @@ def cmd_bookings(args: argparse.Namespace) -> int:
     with opened(args) as store, store.reader() as conn:
         company_id = queries.find_company(conn, args.company)[0] if args.company else None
         rows = queries.list_bookings(conn, company_id=company_id, upcoming=args.upcoming)
+        zone = user_zone(conn, args.timezone)
     if args.ics:
         from exports.ics import write_bookings_ics
 
@@ -247,7 +269,7 @@ def cmd_bookings(args: argparse.Namespace) -> int:
         table(
             (
                 [
-                    booking_time(r["start"]),
+                    booking_time(r["start"], zone),
                     r["kind"],
                     r["status"],
                     r["reference"] or "",
@@ -324,6 +346,7 @@ def cmd_people(args: argparse.Namespace) -> int:
 
     with opened(args) as store, store.reader() as conn:
         rows = list_people(conn)
+        zone = user_zone(conn, args.timezone)
     if args.json:
         print_json([row.to_json() for row in rows])
         return 0
@@ -335,7 +358,7 @@ def cmd_people(args: argparse.Namespace) -> int:
             [
                 str(r.id),
                 str(r.interactions),
-                short_time(r.last_at)[:10],
+                short_time(r.last_at, zone)[:10],
                 r.name,
                 ", ".join(r.channels),
             ]
@@ -467,6 +490,34 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return launch_app(args)
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from vault.clock import choose_zone, chosen_zone_name
+
+    if args.value is not None and args.unset:
+        raise UsageError("give a value or --unset, not both")
+    if args.setting is None:
+        if args.value is not None or args.unset:
+            raise UsageError("name the setting first, e.g. `kluis config timezone --unset`")
+        with opened(args) as store, store.reader() as conn:
+            name = chosen_zone_name(conn)
+        print(f"timezone  {name or 'this machine’s (not set)'}")
+        return 0
+    if args.value is None and not args.unset:
+        with opened(args) as store, store.reader() as conn:
+            name = chosen_zone_name(conn)
+        print(name or "not set: times are shown in this machine’s zone")
+        return 0
+    with opened(args) as store:
+        choose_zone(store, None if args.unset else args.value)
+    if args.unset:
+        print("Times are shown in this machine’s zone again.")
+    else:
+        print(
+            f"Times are shown in {escaped(args.value)} from now on, in the app and every command."
+        )
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "import": cmd_import,
@@ -483,6 +534,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "remember": cmd_remember,
     "forget": cmd_forget,
     "doctor": cmd_doctor,
+    "config": cmd_config,
     "demo": cmd_demo,
     "tui": cmd_tui,
 }

@@ -95,6 +95,15 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON (stable field names)")
 
 
+def _add_zone(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="show times in ZONE, e.g. Europe/Amsterdam or UTC "
+        "(default: `kluis config timezone`, else this machine's)",
+    )
+
+
 def _add_no_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-wait",
@@ -181,6 +190,7 @@ def build_parser() -> OneLineParser:
     _add_json(a)
 
     p = command("companies", "list companies and people, most recent contact first")
+    _add_zone(p)
     _add_json(p)
 
     p = command("timeline", "one company's history, newest first")
@@ -189,10 +199,12 @@ def build_parser() -> OneLineParser:
     p.add_argument("--since", metavar="DATE")
     p.add_argument("--until", metavar="DATE")
     p.add_argument("--limit", type=int, default=50)
+    _add_zone(p)
     _add_json(p)
 
     p = command("show", "one item in full")
     p.add_argument("id", type=int, metavar="ID")
+    _add_zone(p)
     _add_json(p)
 
     p = command(
@@ -203,12 +215,14 @@ def build_parser() -> OneLineParser:
     p.add_argument("--company")
     p.add_argument("--channel")
     p.add_argument("--limit", type=int, default=50)
+    _add_zone(p)
     _add_json(p)
 
     p = command("bookings", "trips, reservations, orders and parcels")
     p.add_argument("--company")
     p.add_argument("--upcoming", action="store_true")
     p.add_argument("--ics", metavar="OUT", help="also write them as an iCalendar file")
+    _add_zone(p)
     _add_json(p)
 
     p = command("company", "rename, merge, alias or split companies (and undo)")
@@ -235,6 +249,7 @@ def build_parser() -> OneLineParser:
     e.add_argument("suggestion", metavar="ID", help="a suggestion id, e.g. 12-34")
 
     p = command("people", "people across mail and chats (and who may be the same person)")
+    _add_zone(p)
     _add_json(p)
     actions = p.add_subparsers(dest="people_action", metavar="ACTION", parser_class=OneLineParser)
     e = actions.add_parser("suggest", help="people who may be one person, with the evidence")
@@ -261,6 +276,16 @@ def build_parser() -> OneLineParser:
         "in the format of `kluis export`",
     )
     _add_json(p)
+
+    p = command("config", "show or change this vault's settings")
+    p.epilog = (
+        "Settings: timezone, the zone every time is shown in, by the app and every command "
+        "(default: this machine's). Examples: `kluis config` lists them; "
+        "`kluis config timezone Europe/Amsterdam`; `kluis config timezone --unset`."
+    )
+    p.add_argument("setting", nargs="?", choices=["timezone"], help="the setting to show or set")
+    p.add_argument("value", nargs="?", metavar="VALUE", help="its new value")
+    p.add_argument("--unset", action="store_true", help="go back to the default")
 
     p = command("demo", 'build a realistic demo vault (passphrase "demo") and open it')
     p.add_argument("--no-tui", action="store_true", help="only build the vault")

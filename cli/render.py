@@ -6,9 +6,10 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import tzinfo
 from typing import Any, TextIO
 
+from vault.clock import moment, offset_text, place_time
 from vault.text import HIDDEN, visible, visible_line
 
 CHANNEL_MARK = {
@@ -19,6 +20,7 @@ CHANNEL_MARK = {
     "call": "☎",
     "letter": "✍",
     "note": "✎",
+    "payment": "€",
 }
 DIRECTION_MARK = {"in": "←", "out": "→", "system": "·"}
 # json escapes C0 controls but not DEL and the C1 range, where U+009B is an 8-bit CSI that some
@@ -61,29 +63,38 @@ def sender_name(sender: str) -> str:
     return visible_line(name if address else sender, 40)
 
 
-def short_time(iso_time: str | None) -> str:
-    """``2024-03-01T10:15:00+01:00`` → ``2024-03-01 10:15``."""
-    return iso_time[:16].replace("T", " ") if iso_time else "—"
+def short_time(value: str | None, zone: tzinfo | None) -> str:
+    """``2024-03-01T10:15:00+01:00`` → ``2024-03-01 10:15`` in the user's zone."""
+    shown = moment(value, zone)
+    return shown.strftime("%Y-%m-%d %H:%M") if shown else "—"
 
 
-def booking_time(iso_time: str | None) -> str:
-    """A booking's time as the place shows it: ``2024-03-01 10:15`` in the place's own offset,
-    ``2024-03-01 10:15 local`` where its zone is unknown, ``2024-03-01`` for a day."""
-    if not iso_time or len(iso_time) <= 10:
-        return iso_time or "—"
-    try:
-        zoned = datetime.fromisoformat(iso_time).tzinfo is not None
-    except ValueError:
-        zoned = True
-    return short_time(iso_time) + ("" if zoned else " local")
+def booking_time(value: str | None, zone: tzinfo | None) -> str:
+    """A booking's time in the user's zone, with the place's own time where it differs:
+    ``2024-03-01 16:15 (10:15 local)``; ``2024-03-01 10:15 local`` where the booking gave no
+    zone; ``2024-03-01`` for a day."""
+    seen = place_time(value, zone)
+    if seen is None:
+        return value or "—"
+    if seen.day_only:
+        return seen.at.strftime("%Y-%m-%d")
+    text = seen.at.strftime("%Y-%m-%d %H:%M")
+    if seen.floating:
+        return text + " local"
+    if seen.local is not None:
+        day = "" if seen.local.date() == seen.at.date() else seen.local.strftime("%d %b ")
+        return text + f" ({day}{seen.local:%H:%M} local)"
+    return text
 
 
-def timeline_lines(rows: Iterable[dict[str, Any]], out: TextIO | None = None) -> None:
-    """Timeline or search rows, one per line, with a month separator."""
+def timeline_lines(
+    rows: Iterable[dict[str, Any]], zone: tzinfo | None, out: TextIO | None = None
+) -> None:
+    """Timeline or search rows, one per line in the user's zone, with a month separator."""
     stream = out or sys.stdout
     month = None
     for row in rows:
-        when = row["occurred_at"]
+        when = short_time(row["occurred_at"], zone)
         if when[:7] != month:
             month = when[:7]
             stream.write(f"── {month} ──\n")
@@ -92,17 +103,35 @@ def timeline_lines(rows: Iterable[dict[str, Any]], out: TextIO | None = None) ->
         company = row.get("company")
         where = f"  [{visible_line(company['name'], 80)}]" if isinstance(company, dict) else ""
         title = visible_line(row["title"], 300)
-        stream.write(f"{row['id']:>7}  {short_time(when)}  {mark}  {title}{where}{who}\n")
+        stream.write(f"{row['id']:>7}  {when}  {mark}  {title}{where}{who}\n")
         if row.get("snippet"):
             stream.write(f"{'':>7}  {visible_line(row['snippet'], 110)}\n")
 
 
-def item_text(item: dict[str, Any], out: TextIO | None = None) -> None:
-    """One interaction in full; every field from the source made inert for the terminal."""
+def full_time(value: str | None, zone: tzinfo | None) -> str:
+    """``2024-03-01 10:15 +01:00`` in the user's zone, then the source's own clock where it
+    differs: ``(sent 11:15 +02:00)``."""
+    seen = place_time(value, zone)
+    if seen is None:
+        return value or "—"
+    text = seen.at.strftime("%Y-%m-%d %H:%M")
+    if seen.day_only:
+        return seen.at.strftime("%Y-%m-%d")
+    if seen.floating:
+        return text + " (no zone given)"
+    text += f" {offset_text(seen.at)}"
+    if seen.local is not None:
+        text += f" (sent {seen.local:%Y-%m-%d %H:%M} {offset_text(seen.local)})"
+    return text
+
+
+def item_text(item: dict[str, Any], zone: tzinfo | None, out: TextIO | None = None) -> None:
+    """One interaction in full, its time in the user's zone; every field from the source made
+    inert for the terminal."""
     stream = out or sys.stdout
     stream.write(f"{visible_line(item['title'], 500)}\n")
     fields = [
-        ("When", item["occurred_at"]),
+        ("When", full_time(item["occurred_at"], zone)),
         ("Company", f"{item['company']['name']} ({item['company']['id']})"),
         ("Channel", f"{item['channel']} ({item['direction']})"),
         ("From", item.get("sender") or "—"),

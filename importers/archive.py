@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from importers.files import Source, byte_size, name_reason, open_file, peek
+from importers.files import Source, name_reason, open_file, peek
 from vault.errors import MalformedInput, RefusedInput, UnsupportedFormat
 from vault.records import Checkpoint, ImportOptions, Item, Quarantined
+from vault.text import byte_size
 
 MAX_MEMBERS = 200_000
 """More members than this is refused: ``zipfile`` holds the whole directory in memory."""

@@ -33,6 +33,7 @@ from typing import IO, Any, BinaryIO
 from vault.errors import InputError, RefusedInput
 from vault.fsutil import file_kind
 from vault.records import Checkpoint
+from vault.text import byte_size
 
 CHUNK_BYTES = 1024 * 1024
 """Reads go in steps of this size past what a file's size announced."""
@@ -204,15 +205,6 @@ def named_as(path: Path, suffixes: tuple[str, ...]) -> bool | None:
 def too_large(size: int, limit: int) -> str:
     """The reason for a refusal by size: ``over the 100 MB limit (120.5 MB)``."""
     return f"over the {byte_size(limit)} limit ({byte_size(size)})"
-
-
-def byte_size(count: int) -> str:
-    """A byte count for people: ``3.2 GB``, ``100 MB``, ``870.5 KB``."""
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if count >= scale:
-            whole, rest = divmod(count, scale)
-            return f"{whole} {unit}" if not rest else f"{count / scale:.1f} {unit}"
-    return f"{count} bytes"
 
 
 def long_line_reason(number: int, line: LongLine, limit: int = MAX_LINE_BYTES) -> str:

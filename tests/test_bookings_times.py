@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cli.render import booking_time as cli_time
 from importers.bookings import bcbp, jsonld, pkpass
@@ -49,15 +50,22 @@ def test_a_local_time_at_a_station_stays_local_and_says_so(store: Store) -> None
     trains = by_number(rows_after(store, jsonld, BOOKINGS / "times-as-written.jsonld"))
     train = trains["1A45"]
     assert (train["start"], train["end"]) == ("2027-07-10T08:30:00", "2027-07-10T10:07:00")
-    assert cli_time(train["start"]) == "2027-07-10 08:30 local"  # type: ignore[arg-type]
-    assert app_time(train["start"]) == "Sat 10 Jul 2027, 08:30 (local time)"  # type: ignore[arg-type]
+    start = str(train["start"])
+    assert cli_time(start, UTC) == "2027-07-10 08:30 local"  # no zone to move it from
+    assert app_time(start, UTC) == "Sat 10 Jul 2027, 08:30 (local time)"
 
 
-def test_cli_and_app_show_the_places_own_time_for_each_form() -> None:
-    assert (cli_time("2027-07-04"), app_time("2027-07-04")) == ("2027-07-04", "Sun 04 Jul 2027")
+def test_cli_and_app_show_the_users_time_and_the_places_beside_it() -> None:
+    day = (cli_time("2027-07-04", UTC), app_time("2027-07-04", UTC))
+    assert day == ("2027-07-04", "Sun 04 Jul 2027")  # a day stays that day
     zoned = "2027-07-18T10:05:00+01:00"
-    assert cli_time(zoned) == "2027-07-18 10:05"
-    assert app_time(zoned) == "Sun 18 Jul 2027, 10:05 (+01:00)"  # never moved to the viewer's
+    assert cli_time(zoned, UTC) == "2027-07-18 09:05 (10:05 local)"
+    assert app_time(zoned, UTC) == "Sun 18 Jul 2027, 09:05 (+00:00; 10:05 local)"
+    london = ZoneInfo("Europe/London")  # the place's own zone: one time, nothing beside it
+    assert cli_time(zoned, london) == "2027-07-18 10:05"
+    assert app_time(zoned, london) == "Sun 18 Jul 2027, 10:05 (+01:00)"
+    late = "2027-07-18T23:30:00-04:00"  # the next day for the user: the place's day is said
+    assert cli_time(late, UTC) == "2027-07-19 03:30 (18 Jul 23:30 local)"
 
 
 def test_a_boarding_pass_keeps_its_day_and_its_boarding_time(store: Store, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from tui.suggestions_screen import SuggestionsScreen
 from tui.timeline import Timeline
 from tui.unlock import UnlockScreen, VaultOpened
 from tui.virtual_list import VirtualList
+from vault.clock import user_zone
 from vault.store import Store
 from vault.unlock import vault_exists
 
@@ -68,7 +69,8 @@ class KluisApp(App[int]):
     ) -> None:
         """Args:
         store: an open vault store; the app reads it and never closes it.
-        tz: the zone to show times in; None for the system's (tests pass UTC).
+        tz: the zone to show times in; None for the user's (``kluis config timezone``, else
+            this machine's; tests pass UTC).
         folder: without ``store``: the vault to unlock, or where to create one (welcome).
         demo_folder: where the welcome screen builds the demo vault.
         """
@@ -80,13 +82,13 @@ class KluisApp(App[int]):
         self.folder = folder
         self.demo_folder = demo_folder or (folder.parent / "kluis-demo" if folder else None)
         self.opened: Store | None = None  # a store the app opened itself; run_app closes it
-        self.zone = tz
+        self.zone: tzinfo | None = tz
         self.last_query = ""
 
     def get_default_screen(self) -> Screen[None]:
         """The main screen; a blank one under the unlock or welcome screen when locked."""
         if hasattr(self, "store"):
-            return MainScreen(self.store, self.zone)
+            return MainScreen(self.store, self._zone())
         return Screen(id="locked")
 
     def _locked_screen(self) -> Screen[None]:
@@ -99,6 +101,14 @@ class KluisApp(App[int]):
         assert self.demo_folder is not None
         return WelcomeScreen(self.folder, self.demo_folder)
 
+    def _zone(self) -> tzinfo:
+        """The zone every screen shows times in: the one the app was given, else the user's
+        (``kluis config timezone``, else this machine's): the same rule as the CLI's."""
+        if self.zone is None:
+            with self.store.reader() as conn:
+                self.zone = user_zone(conn)
+        return self.zone
+
     @property
     def unlocked(self) -> bool:
         """True once the main screen is there."""
@@ -107,7 +117,7 @@ class KluisApp(App[int]):
     def on_vault_opened(self, message: VaultOpened) -> None:
         """The unlock or welcome screen opened the vault: on to the main screen."""
         self.store = self.opened = message.store
-        main = MainScreen(self.store, self.zone)
+        main = MainScreen(self.store, self._zone())
         self.switch_screen(main)
         if message.note:
             self.notify(message.note, timeout=8, markup=False)
@@ -156,7 +166,7 @@ class KluisApp(App[int]):
         """/: search every company."""
         if isinstance(self.screen, SearchScreen):
             return
-        screen = SearchScreen(self.store, self.zone, self.last_query)
+        screen = SearchScreen(self.store, self._zone(), self.last_query)
 
         def searched(target: JumpTo | None) -> None:
             self.last_query = screen.query_text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import ClassVar
 
 from rich.text import Text
@@ -39,9 +40,10 @@ class DateRangeScreen(Dialog[DateFilter | None]):
         Binding("escape", "close", "Cancel", id="dates.cancel"),
     ]
 
-    def __init__(self, current: DateFilter) -> None:
+    def __init__(self, current: DateFilter, zone: tzinfo | None) -> None:
         super().__init__()
         self.current = current
+        self.zone = zone
 
     def compose(self) -> ComposeResult:
         """Two inputs side by side, a hint, and a line for errors."""
@@ -70,7 +72,7 @@ class DateRangeScreen(Dialog[DateFilter | None]):
         start = self.query_one("#dates-from", Input).value
         end = self.query_one("#dates-to", Input).value
         try:
-            chosen = DateFilter.parse(start, end)
+            chosen = DateFilter.parse(start, end, self.zone)
         except UsageError as exc:
             self.query_one("#dates-error", Static).update(Text(safe(str(exc), 120)))
             return

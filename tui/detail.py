@@ -94,8 +94,9 @@ def headers(item: dict[str, Any], zone: tzinfo | None) -> RenderableType:
     return Group(title, Text(""), table)
 
 
-def booking_card(booking: dict[str, Any]) -> RenderableType:
-    """A booking as a card: route, times as the place shows them, reference, status."""
+def booking_card(booking: dict[str, Any], zone: tzinfo | None) -> RenderableType:
+    """A booking as a card: route, times in the user's zone (the place's own beside them where
+    it differs), reference, status."""
     kind = safe(booking.get("kind")).replace("_", " ").capitalize()
     number = safe(booking.get("number"))
     status = safe(booking.get("status"))
@@ -110,11 +111,11 @@ def booking_card(booking: dict[str, Any]) -> RenderableType:
     if origin or destination:
         _kv(table, "Route", f"{origin or '?'} → {destination or '?'}", "bold")
     if booking.get("start"):
-        _kv(table, "Starts", booking_time(booking["start"]))
+        _kv(table, "Starts", booking_time(booking["start"], zone))
     if booking.get("boarding"):
-        _kv(table, "Boarding", booking_time(booking["boarding"]))
+        _kv(table, "Boarding", booking_time(booking["boarding"], zone))
     if booking.get("end"):
-        _kv(table, "Ends", booking_time(booking["end"]))
+        _kv(table, "Ends", booking_time(booking["end"], zone))
     if booking.get("reference"):
         _kv(table, "Reference", safe(booking["reference"]), "bold")
     if booking.get("seat"):
@@ -161,7 +162,7 @@ def render_item(
     parts: list[RenderableType] = [headers(item, zone)]
     for booking in item.get("bookings") or []:
         parts.append(Text(""))
-        parts.append(booking_card(booking))
+        parts.append(booking_card(booking, zone))
     chat = item.get("channel") == "chat"
     if not (chat and context):
         body = str(item.get("body") or "")

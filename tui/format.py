@@ -10,6 +10,7 @@ from datetime import datetime, tzinfo
 
 from rich.cells import cell_len, set_cell_size
 
+from vault.clock import moment, offset_text, place_time
 from vault.text import visible, visible_line
 
 CHANNEL_ICONS = {
@@ -20,6 +21,7 @@ CHANNEL_ICONS = {
     "call": "☏",
     "letter": "✎",
     "note": "•",
+    "payment": "€",
 }
 CHANNEL_NAMES = {
     "email": "mail",
@@ -29,6 +31,7 @@ CHANNEL_NAMES = {
     "call": "call",
     "letter": "letter",
     "note": "note",
+    "payment": "payment",
 }
 DIRECTION_ARROWS = {"in": "←", "out": "→", "system": "·"}
 KIND_ICONS = {"company": "■", "person": "●", "list": "≡", "unknown": "○"}
@@ -98,17 +101,9 @@ def sparkline(counts: list[int]) -> str:
 
 
 def parse_time(value: str | datetime, zone: tzinfo | None) -> datetime | None:
-    """A time from the vault (a datetime, or ISO 8601 text) in the viewer's zone (None: the
-    system's)."""
-    if isinstance(value, datetime):
-        return value.astimezone(zone)
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.astimezone(zone)
+    """A time from the vault (a datetime, or ISO 8601 text) in the user's zone (None: the
+    system's), by the one rule of ``vault.clock``."""
+    return moment(value, zone)
 
 
 def short_time(value: str | datetime, zone: tzinfo | None) -> str:
@@ -124,28 +119,35 @@ def short_date(value: str | None, zone: tzinfo | None) -> str:
 
 
 def long_time(value: str | None, zone: tzinfo | None) -> str:
-    """``Sat 14 Nov 2026, 09:12 (+01:00)`` — a time in full, with its offset."""
-    moment = parse_time(value or "", zone)
-    if moment is None:
+    """``Sat 14 Nov 2026, 09:12 (+01:00)`` — a time in full in the user's zone, then the
+    source's own clock where it differs: ``… (+01:00; sent 10:12 +02:00)``."""
+    seen = place_time(value, zone)
+    if seen is None:
         return "unknown"
-    offset = moment.strftime("%z")
-    return moment.strftime("%a %d %b %Y, %H:%M") + f" ({offset[:3]}:{offset[3:]})"
+    text = seen.at.strftime("%a %d %b %Y, %H:%M")
+    if seen.floating:
+        return text + " (no zone given)"
+    if seen.local is None:
+        return text + f" ({offset_text(seen.at)})"
+    return text + f" ({offset_text(seen.at)}; sent {seen.local:%H:%M} {offset_text(seen.local)})"
 
 
-def booking_time(value: str | None) -> str:
-    """A booking's time as the place shows it, never moved to the viewer's zone: ``Sat 14 Nov
-    2026, 09:12 (+01:00)``, ``…, 09:12 (local time)`` where its zone is unknown, or the day
-    alone (``Sat 14 Nov 2026``) for a booking known by its day."""
-    try:
-        moment = datetime.fromisoformat(value or "")
-    except ValueError:
+def booking_time(value: str | None, zone: tzinfo | None) -> str:
+    """A booking's time in the user's zone, with the place's own time where it differs:
+    ``Sun 18 Jul 2027, 11:05 (+02:00; 10:05 local)``; ``…, 08:30 (local time)`` where the
+    booking gave no zone; the day alone (``Sat 14 Nov 2026``) for a booking known by its day."""
+    seen = place_time(value, zone)
+    if seen is None:
         return "unknown"
-    if len(value or "") <= 10:
-        return moment.strftime("%a %d %b %Y")
-    if moment.tzinfo is None:
-        return moment.strftime("%a %d %b %Y, %H:%M") + " (local time)"
-    offset = moment.strftime("%z")
-    return moment.strftime("%a %d %b %Y, %H:%M") + f" ({offset[:3]}:{offset[3:]})"
+    if seen.day_only:
+        return seen.at.strftime("%a %d %b %Y")
+    text = seen.at.strftime("%a %d %b %Y, %H:%M")
+    if seen.floating:
+        return text + " (local time)"
+    if seen.local is None:
+        return text + f" ({offset_text(seen.at)})"
+    day = "" if seen.local.date() == seen.at.date() else seen.local.strftime("%a %d %b ")
+    return text + f" ({offset_text(seen.at)}; {day}{seen.local:%H:%M} local)"
 
 
 def month_label(year: int, month: int) -> str:

@@ -27,6 +27,7 @@ from tui.format import safe
 from tui.forms import FORM_CSS, sentence
 from tui.path_input import PathInput
 from vault.errors import VaultError
+from vault.progress import ProgressMeter
 from vault.store import Store
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ class SourceRow(Horizontal):
         self.format_name = format_name
         self.summary: Summary | None = None
         self.state = "waiting"
+        self.meter = ProgressMeter()
 
     def compose(self) -> ComposeResult:
         """Format, path, bar, counts."""
@@ -186,9 +188,16 @@ class SourceRow(Horizontal):
         self._say("reading…")
 
     def progressed(self, summary: Summary) -> None:
-        """Counts so far."""
+        """Counts so far, and how far the source is read (of its size, with the time left)
+        where the importer knows."""
         self.summary = summary
-        self._say(counts(summary))
+        position = summary.position
+        reading = self.meter.reading(position)
+        if reading is None or position is None:
+            self._say(counts(summary))
+            return
+        self.query_one(ProgressBar).update(total=position.total, progress=position.done)
+        self._say(f"{reading} · {counts(summary)}")
 
     def done(self, summary: Summary, *, stopped: bool, problem: str | None) -> None:
         """Final counts, or where it stopped."""

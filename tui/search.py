@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any, ClassVar
 
+from dateutil.tz import tzlocal
 from rich.segment import Segment
 from rich.text import Text
 from textual import on, work
@@ -218,7 +219,7 @@ class SearchScreen(ModalScreen[JumpTo | None]):
     def _run(self, token: int, query: str) -> None:
         try:
             with self.store.read() as conn:
-                results = search(conn, query, limit=RESULT_LIMIT)
+                results = search(conn, query, limit=RESULT_LIMIT, zone=self.zone or tzlocal())
         except UsageError as exc:
             self.post_message(self.Found(token, None, str(exc)))
             return

@@ -282,7 +282,7 @@ class Timeline(VirtualList):
                     self.company_id, self.company_name, channel=self.channel, dates=dates
                 )
 
-        self.app.push_screen(DateRangeScreen(self.dates), chosen)
+        self.app.push_screen(DateRangeScreen(self.dates, self.zone), chosen)
 
     def action_clear_filters(self) -> None:
         """a: every channel, every date."""

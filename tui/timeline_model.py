@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 
+from dateutil.tz import tzlocal
+
 from tui.format import safe
 from vault.browse import (
     MonthMark,
@@ -50,15 +52,17 @@ class DateFilter:
     until: int | None = None  # exclusive: the first second after the end day, month or year
 
     @classmethod
-    def parse(cls, start: str, end: str) -> DateFilter:
-        """The range from ``start`` to ``end`` inclusive, as ``kluis timeline`` reads dates.
+    def parse(cls, start: str, end: str, zone: tzinfo | None = None) -> DateFilter:
+        """The range from ``start`` to ``end`` inclusive, as ``kluis timeline`` reads dates:
+        days in the user's ``zone`` (None: this machine's).
 
         Raises:
             UsageError: a side is not a date, or the range ends before it starts.
         """
         start, end = start.strip(), end.strip()
-        since = _parse_side("From", start, end_of_day=False)
-        until = _parse_side("To", end, end_of_day=True)
+        where = zone or tzlocal()
+        since = _parse_side("From", start, end_of_day=False, zone=where)
+        until = _parse_side("To", end, end_of_day=True, zone=where)
         if since is not None and until is not None and since >= until:
             raise UsageError(f"{start} is after {end}: put the earlier date first")
         return cls(start, end, since, until)
@@ -74,11 +78,11 @@ class DateFilter:
         return f"{self.start or '…'} → {self.end or '…'}"
 
 
-def _parse_side(side: str, value: str, *, end_of_day: bool) -> int | None:
+def _parse_side(side: str, value: str, *, end_of_day: bool, zone: tzinfo) -> int | None:
     if not value:
         return None
     try:
-        return parse_user_date(value, end_of_day=end_of_day)
+        return parse_user_date(value, end_of_day=end_of_day, zone=zone)
     except UsageError:
         raise UsageError(
             f"{side}: {safe(value, 40)!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD"

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import replace
-from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from vault.errors import UsageError
+from vault.clock import user_zone
 from vault.fsutil import require_file_or_folder
 
 if TYPE_CHECKING:
@@ -41,29 +40,16 @@ class SourceReader(Protocol):
         ...
 
 
-def zone_named(name: str | None) -> tzinfo:
-    """The time zone called ``name`` (``Europe/Amsterdam``), or this machine's when None.
-
-    Raises:
-        UsageError: no zone has that name.
-    """
-    if not name:
-        from dateutil import tz
-
-        return tz.tzlocal()
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {name!r} (use a name like Europe/Amsterdam)") from None
-
-
 def import_options(
     store: Store, me: Iterable[str] = (), timezone: str | None = None
 ) -> ImportOptions:
     """Options for an import: who "me" is (addresses and names given, plus the profile's), the
-    zone of times that carry none, and the stored cursors a resumed import starts from."""
+    zone of times that carry none (``timezone``, else the user's zone: ``vault.clock``), and
+    the stored cursors a resumed import starts from.
+
+    Raises:
+        UsageError: ``timezone`` names no zone.
+    """
     from sqlalchemy import text
 
     from vault.ingest import load_cursors
@@ -77,8 +63,9 @@ def import_options(
             text("SELECT key, value FROM profilefield WHERE key IN ('email', 'name')")
         ):
             (addresses if key == "email" else names).add(str(value).casefold())
+        zone = user_zone(conn, timezone)
     return ImportOptions(
-        timezone=zone_named(timezone),
+        timezone=zone,
         me_addresses=frozenset(addresses),
         me_names=frozenset(names),
         cursors=load_cursors(store),

@@ -24,6 +24,7 @@ from vault.records import (
     Interaction,
     Item,
     Note,
+    Position,
     Quarantined,
     content_key,
 )
@@ -51,6 +52,7 @@ class Summary:
     messages: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the importers said about their sources (``Note``), the first few."""
+    position: Position | None = None  # how far the source is read, for progress; not reported
 
     def add(self, other: Summary) -> None:
         """Add ``other``'s counts to these."""
@@ -72,6 +74,7 @@ class Summary:
         """The contract's summary object."""
         data = asdict(self)
         data["error_messages"] = data.pop("messages")
+        del data["position"]
         return data
 
 
@@ -388,6 +391,7 @@ class Ingestor:
             with self.store.begin() as conn:
                 _BatchWriter(conn, self.options, source_id, run_id).write(batch, done)
         summary.add(done)
+        summary.position = _last_position(batch) or summary.position
         if self.progress is not None:
             self.progress(summary)
 
@@ -431,6 +435,14 @@ class Ingestor:
             ) from exc
         self._finish(run_id, summary, "done")
         return summary
+
+
+def _last_position(batch: list[Item]) -> Position | None:
+    """The position of the batch's last checkpoint that has one."""
+    for item in reversed(batch):
+        if isinstance(item, Checkpoint) and item.position is not None:
+            return item.position
+    return None
 
 
 def load_cursors(store: Store) -> dict[str, dict[str, Any]]:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from vault.blobs import Packed
 
-Channel = Literal["email", "chat", "booking", "order", "call", "letter", "note"]
+Channel = Literal["email", "chat", "booking", "order", "call", "letter", "note", "payment"]
 Direction = Literal["in", "out", "system"]
-PartyKind = Literal["email_address", "phone", "chat_handle", "name"]
+PartyKind = Literal["email_address", "phone", "chat_handle", "name", "iban"]
 ChatKind = Literal["private", "group", "bot", "channel", "business", "page", "request"]
 BookingKind = Literal[
     "flight",
@@ -150,6 +150,33 @@ def join_seats(seat: str | None, other: str | None) -> str | None:
     return ", ".join(seats) or None
 
 
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount a source states, in the currency it states: never converted.
+
+    ``value`` is positive; who paid whom is the interaction's direction (``out``: the user
+    paid the company; ``in``: the company paid the user, a refund). ``guessed`` marks an
+    amount read from a mail's words rather than from markup or a bank statement.
+    """
+
+    value: Decimal
+    currency: str | None
+    guessed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A bank transaction's particulars: the evidence that ties it to a company, and the
+    bank's own reference that makes an overlapping statement add nothing twice."""
+
+    iban: str | None = None  # the counterparty's account
+    creditor_id: str | None = None  # SEPA creditor identifier (a direct debit's collector)
+    mandate: str | None = None  # SEPA mandate reference (one contract with that collector)
+    reference: str | None = None  # the bank's entry reference or end-to-end id
+    account: str | None = None  # the user's own account (IBAN) the statement is of
+    kind: str | None = None  # direct debit, transfer, card payment, … as the bank says
+
+
 @dataclass(slots=True)
 class CompanyHints:
     """What a source says about who really sent an item (DESIGN, company resolution 4 and 6)."""
@@ -195,6 +222,8 @@ class Interaction:
     tz_known: bool = True
     attachments: list[Attachment] = field(default_factory=list)
     bookings: list[Booking] = field(default_factory=list)
+    money: Money | None = None  # what was paid or is due, where the source states it
+    payment: Payment | None = None  # a bank transaction's particulars (channel "payment")
     hints: CompanyHints = field(default_factory=CompanyHints)
     extras: dict[str, Any] = field(default_factory=dict)
     raw_packed: Packed | None = field(default=None, compare=False, repr=False)
@@ -217,16 +246,30 @@ class Quarantined:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """How far a source has been read: ``done`` of ``total`` ``unit`` (``bytes`` of a file,
+    ``messages`` of a mail folder on a server, ``files`` of a folder), and of what (``where``:
+    a folder's name, or empty)."""
+
+    done: int
+    total: int
+    unit: str = "bytes"
+    where: str = ""
+
+
 @dataclass(slots=True)
 class Checkpoint:
     """Everything before this point in ``source`` has been yielded; ``state`` resumes after it.
 
     Ingest stores the latest checkpoint of each source in the same transaction as the
-    items before it, so a killed import resumes exactly there.
+    items before it, so a killed import resumes exactly there. ``position`` says how far that
+    is, for progress, where the importer knows.
     """
 
     source: str
     state: dict[str, Any]
+    position: Position | None = None
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
@@ -39,7 +40,7 @@ from vault.timefmt import parse_user_date
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-CHANNELS = ("email", "chat", "booking", "order", "call", "letter", "note")
+CHANNELS = ("email", "chat", "booking", "order", "call", "letter", "note", "payment")
 _FILTERS = ("company", "channel", "before", "after")
 _WORD = re.compile(r"\w", re.UNICODE)
 
@@ -64,7 +65,7 @@ def _split(query: str) -> list[str]:
         return query.replace('"', " ").split()
 
 
-def parse_query(query: str) -> ParsedQuery:
+def parse_query(query: str, zone: tzinfo = UTC) -> ParsedQuery:
     """Split ``query`` into an FTS5 expression (every term quoted) and filters.
 
     Raises:
@@ -77,7 +78,7 @@ def parse_query(query: str) -> ParsedQuery:
     for token in _split(query):
         name, colon, value = token.partition(":")
         if colon and name.casefold() in _FILTERS and value:
-            _apply_filter(parsed, name.casefold(), value)
+            _apply_filter(parsed, name.casefold(), value, zone)
             continue
         if token == "OR" and positive:
             pending_or = True
@@ -104,7 +105,7 @@ def parse_query(query: str) -> ParsedQuery:
     return parsed
 
 
-def _apply_filter(parsed: ParsedQuery, name: str, value: str) -> None:
+def _apply_filter(parsed: ParsedQuery, name: str, value: str, zone: tzinfo = UTC) -> None:
     if name == "company":
         parsed.company = value
     elif name == "channel":
@@ -112,9 +113,9 @@ def _apply_filter(parsed: ParsedQuery, name: str, value: str) -> None:
             raise UsageError(f"unknown channel {value!r} (one of: {', '.join(CHANNELS)})")
         parsed.channel = value.casefold()
     elif name == "before":
-        parsed.before = parse_user_date(value)
+        parsed.before = parse_user_date(value, zone=zone)
     else:
-        parsed.after = parse_user_date(value)
+        parsed.after = parse_user_date(value, zone=zone)
 
 
 def search(
@@ -124,9 +125,11 @@ def search(
     company: str | None = None,
     channel: str | None = None,
     limit: int = 50,
+    zone: tzinfo = UTC,
 ) -> list[dict[str, Any]]:
-    """Items matching ``query`` (plus the option filters), newest first, with snippets."""
-    parsed = parse_query(query)
+    """Items matching ``query`` (plus the option filters), newest first, with snippets;
+    ``before:`` and ``after:`` days are the user's (``zone``)."""
+    parsed = parse_query(query, zone)
     if company:
         parsed.company = company
     if channel:

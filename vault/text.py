@@ -152,3 +152,12 @@ def escaped(text: str) -> str:
     """``text`` for a message (a file name in an error): one line, every control, hidden or
     unprintable character written as ``repr`` writes it (``\\n``, ``\\x1b``, ``\\u202e``)."""
     return "".join(_escape(char) for char in text)
+
+
+def byte_size(count: int) -> str:
+    """A byte count for people: ``3.2 GB``, ``100 MB``, ``870.5 KB``."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if count >= scale:
+            whole, rest = divmod(count, scale)
+            return f"{whole} {unit}" if not rest else f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from vault.errors import UsageError
 
@@ -30,11 +30,12 @@ def iso(epoch: int | None, offset_minutes: int | None) -> str | None:
     return from_stored(epoch, offset_minutes).isoformat()
 
 
-def parse_user_date(value: str, *, end_of_day: bool = False) -> int:
+def parse_user_date(value: str, *, end_of_day: bool = False, zone: tzinfo = UTC) -> int:
     """Epoch seconds for a date the user typed (``2024-03-01``, ``2024-03``, ``2024``, or ISO).
 
-    A date without a zone is read in UTC. ``end_of_day`` makes a bare date inclusive as an
-    upper bound (the first second after it).
+    A date without a zone is read in ``zone`` (the user's: ``vault.clock``), so "since
+    1 March" starts at midnight where the user is. ``end_of_day`` makes a bare date
+    inclusive as an upper bound (the first second after it).
 
     Raises:
         UsageError: the value is not a date.
@@ -44,19 +45,19 @@ def parse_user_date(value: str, *, end_of_day: bool = False) -> int:
     text = value.strip()
     try:
         if len(text) == 4 and text.isdigit():
-            start = datetime(int(text), 1, 1, tzinfo=UTC)
+            start = datetime(int(text), 1, 1, tzinfo=zone)
             return int((start.replace(year=start.year + 1) if end_of_day else start).timestamp())
         if len(text) == 7 and text[4] == "-":
             year, month = int(text[:4]), int(text[5:])
-            start = datetime(year, month, 1, tzinfo=UTC)
+            start = datetime(year, month, 1, tzinfo=zone)
             if end_of_day:
                 start = start.replace(year=year + month // 12, month=month % 12 + 1)
             return int(start.timestamp())
         parsed = parser.isoparse(text)
     except (ValueError, OverflowError):
         raise UsageError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
     if end_of_day and len(text) == 10:
-        parsed += timedelta(days=1)
+        parsed += timedelta(days=1)  # on the wall clock: a day of 23 or 25 hours stays one day
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
     return int(parsed.timestamp())

@@ -42,7 +42,7 @@ from vault.errors import (
     TlsFailed,
     UsageError,
 )
-from vault.records import Checkpoint, ImportOptions, Interaction, Item
+from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position
 
 Security = Literal["tls", "starttls", "plain"]
 
@@ -387,11 +387,15 @@ class _Cursor:
             return None
         return int(state.get("last_uid", 0))
 
-    def advance(self, folder: str, uidvalidity: int, last_uid: int) -> Checkpoint:
-        """Record ``folder``'s progress; the checkpoint that stores it, with a copy of all."""
+    def advance(
+        self, folder: str, uidvalidity: int, last_uid: int, position: Position | None = None
+    ) -> Checkpoint:
+        """Record ``folder``'s progress; the checkpoint that stores it, with a copy of all
+        and how far into the folder's new messages that is."""
         self.folders[folder] = {"uidvalidity": uidvalidity, "last_uid": last_uid}
         # A copy: the checkpoint is written later, with its batch, and must not see more.
-        return Checkpoint(self.key, {"folders": {n: dict(s) for n, s in self.folders.items()}})
+        state = {"folders": {n: dict(s) for n, s in self.folders.items()}}
+        return Checkpoint(self.key, state, position)
 
 
 def _folder_items(
@@ -421,7 +425,8 @@ def _folder_items(
             data = fetched.get(uid)
             if data is not None and b"BODY[]" in data:  # absent: expunged meanwhile
                 yield _message(account, folder, uid, uidvalidity, data, options)
-        yield cursor.advance(folder, uidvalidity, chunk[-1])
+        done = Position(start + len(chunk), len(uids), "messages", folder)
+        yield cursor.advance(folder, uidvalidity, chunk[-1], done)
 
 
 def _message(

@@ -31,7 +31,7 @@ from importers.email.message import parse_message
 from importers.files import Source
 from vault.errors import RefusedInput, UnsupportedFormat
 from vault.pool import map_in_pool, packed_ahead
-from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
+from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
 """Mail files larger than this are quarantined unread."""
@@ -188,7 +188,10 @@ def _tasks(
     listings: list[_Listing], options: ImportOptions, within: Source
 ) -> Iterator[_Mail | Item]:
     """Each maildir's mail files read, then its checkpoint; nothing of an unchanged one."""
+    total = sum(len(listing.files) for listing in listings)
+    done = 0
     for listing in listings:
+        done += len(listing.files)
         source = f"maildir:{listing.path}"
         cursor = options.cursors.get(source)
         if cursor is not None and all(cursor.get(k) == v for k, v in listing.state.items()):
@@ -212,7 +215,7 @@ def _tasks(
                 continue
             yield _Mail(raw, file, listing.name, path.name)
         if complete:
-            yield Checkpoint(source, listing.state)
+            yield Checkpoint(source, listing.state, Position(done, total, "files", listing.name))
 
 
 def _listing(

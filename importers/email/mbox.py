@@ -31,7 +31,7 @@ from importers.email.message import parse_message
 from importers.files import Source, peek
 from vault.errors import InputError, MalformedInput
 from vault.pool import map_in_pool, packed_ahead
-from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
+from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
 """A message larger than this is quarantined (without its bytes) instead of held in memory."""
@@ -134,7 +134,11 @@ def read_file(
         try:
             for item, end, tail in parsed:
                 yield item
-                yield Checkpoint(source, {**state, "offset": end, "tail": tail})
+                yield Checkpoint(
+                    source,
+                    {**state, "offset": end, "tail": tail},
+                    Position(end, stat.st_size, "bytes", path.name),
+                )
         except MalformedInput as exc:
             raise MalformedInput(f"{path}: {exc}") from None
 
