@@ -277,6 +277,16 @@ def test_an_ios_chat_is_named_after_whom_the_encryption_notice_names() -> None:
     assert [item.direction for item in found] == ["system", "in", "out"]
 
 
+def test_an_ios_chat_where_only_i_wrote_is_named_after_the_contact() -> None:
+    text = (
+        f"[14/06/2023, 18:01:00] Garage Smit: {L}Messages and calls are end-to-end encrypted.\n"
+        "[14/06/2023, 18:05:00] Sanne: Is the car ready?"
+    )
+    found = interactions(parse(text, fallback_name="export"))
+    assert {item.thread_title for item in found} == {"Garage Smit"}
+    assert [item.direction for item in found] == ["system", "out"]
+
+
 def test_a_chat_whose_other_side_cannot_be_told_says_so() -> None:
     items = parse(PRIVATE, fallback_name="export")
     assert {item.thread_title for item in interactions(items)} == {"export"}

@@ -305,10 +305,12 @@ def _contact(
     if len(others) == 1:
         return others[0]
     spoken = {fold(name): name for name in speakers}
-    notified = {fold(s.sender) for s in said if s.sender and s.marked and _is_ios_notice(s.text)}
-    named = [spoken[name] for name in notified if name in spoken]
-    if len(named) == 1:
-        return named[0]
+    notified = {
+        fold(s.sender): s.sender for s in said if s.sender and s.marked and _is_ios_notice(s.text)
+    }
+    if len(notified) == 1:
+        ((folded, name),) = notified.items()
+        return spoken.get(folded, name)  # the contact, even one who never wrote
     if chat_name and fold(chat_name) in spoken:
         return chat_name
     return speakers[0] if len(speakers) == 1 and chat_name is None and me is None else None
@@ -322,7 +324,7 @@ def _me(
     if known is not None or options.me_names:
         return known
     others = [name for name in senders if fold(name) != fold(title)]
-    if kind != "group" and len(senders) == 2 and len(others) == 1:
+    if kind != "group" and len(senders) <= 2 and len(others) == 1:
         return fold(others[0])
     return None
 
