@@ -177,6 +177,8 @@ def print_summary(summary: Summary, *, as_json: bool) -> None:
         print(f"  error: {escaped(message)}")
     for line in skipped_lines(summary.skipped, summary.skipped_more):
         print(line)
+    for note in summary.notes:
+        print(f"  note: {escaped(note)}")
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

@@ -426,7 +426,9 @@ class ImportScreen(ModalScreen[None]):
             def progress(
                 summary: Summary, index: int = index, latest: list[Summary] = latest
             ) -> None:
-                latest[0] = replace(summary, messages=list(summary.messages))
+                latest[0] = replace(
+                    summary, messages=list(summary.messages), notes=list(summary.notes)
+                )
                 self.post_message(SourceProgress(index, latest[0]))
 
             try:
@@ -525,6 +527,8 @@ class ImportScreen(ModalScreen[None]):
             text.append(f", {total.errors:,} errors", style="bold")
             for error in total.messages:
                 text.append(f"\n  error: {safe(error, 200)}")
+        for note in total.notes:
+            text.append(f"\n  note: {safe(note, 200)}")
         return text
 
     def _quarantine_text(self) -> Text:

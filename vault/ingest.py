@@ -23,6 +23,7 @@ from vault.records import (
     ImportOptions,
     Interaction,
     Item,
+    Note,
     Position,
     Quarantined,
     Skipped,
@@ -52,6 +53,8 @@ class Summary:
     quarantined: int = 0
     errors: int = 0
     messages: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the importers said about their sources (``Note``), the first few."""
     position: Position | None = None  # how far the source is read, for progress; not reported
     skipped: list[dict[str, str]] = field(default_factory=list)
     """Files of the source that were not read: ``{"path": ..., "reason": ...}``."""
@@ -77,6 +80,7 @@ class Summary:
             self.skipped.append({"path": path, "reason": reason})
         else:
             self.skipped_more += 1
+        self.notes.extend(other.notes[: MAX_ERROR_MESSAGES - len(self.notes)])
 
     def error(self, message: str) -> None:
         """Count an error and keep its message (the first few)."""
@@ -159,6 +163,9 @@ class _BatchWriter:
                 self._keep_quarantined(item, summary)
             elif isinstance(item, Skipped):
                 summary.skip(item)
+            elif isinstance(item, Note):
+                if len(summary.notes) < MAX_ERROR_MESSAGES:
+                    summary.notes.append(_one_line_reason(f"{item.source_ref}: {item.text}"))
             elif item.dedup_key in existing:
                 summary.duplicate += 1
             elif self._store_one(item, summary):

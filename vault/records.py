@@ -281,7 +281,16 @@ class Skipped:
     reason: str
 
 
-Item = Interaction | Quarantined | Checkpoint | Skipped
+@dataclass(slots=True)
+class Note:
+    """A sentence the user should hear about ``source`` (a close call the importer made), for
+    the import summary; it stores nothing."""
+
+    source_ref: str
+    text: str
+
+
+Item = Interaction | Quarantined | Checkpoint | Skipped | Note
 
 
 @dataclass(frozen=True, slots=True)
