@@ -72,6 +72,7 @@ class Summary:
         room = MAX_SKIPPED_LISTED - len(self.skipped)
         self.skipped.extend(other.skipped[:room])
         self.skipped_more += other.skipped_more + max(0, len(other.skipped) - room)
+        self.notes.extend(other.notes[: MAX_ERROR_MESSAGES - len(self.notes)])
 
     def skip(self, item: Skipped) -> None:
         """Name a file that was not read (the first ``MAX_SKIPPED_LISTED``, then count)."""
@@ -80,7 +81,6 @@ class Summary:
             self.skipped.append({"path": path, "reason": reason})
         else:
             self.skipped_more += 1
-        self.notes.extend(other.notes[: MAX_ERROR_MESSAGES - len(self.notes)])
 
     def error(self, message: str) -> None:
         """Count an error and keep its message (the first few)."""
