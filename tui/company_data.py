@@ -24,6 +24,7 @@ from tui.format import safe, short_date
 from tui.gdpr_screen import LetterForm, letter_written
 from tui.messages import JumpTo
 from tui.profile_screen import label_of
+from tui.row_detail import RowDetail
 from tui.share_wizard import ShareWizard
 from vault.ledger import knows, list_disclosures
 from vault.profile import ProfileValue, mask
@@ -66,13 +67,6 @@ class CompanyDataScreen(Screen[JumpTo | None]):
     CompanyDataScreen #data-knows {
         height: auto;
         max-height: 70%;
-    }
-    CompanyDataScreen #data-evidence {
-        height: auto;
-        max-height: 6;
-        padding: 0 1;
-        border-left: thick $accent 40%;
-        margin: 0 1;
     }
     CompanyDataScreen #data-disclosures {
         height: auto;
@@ -123,8 +117,7 @@ class CompanyDataScreen(Screen[JumpTo | None]):
             knows_table: DataTable[Text] = DataTable(cursor_type="row", id="data-knows")
             knows_table.add_columns("Field", "Value", "Evidence")
             yield knows_table
-            # The row under the cursor in full, wrapped: a table row is cut at the screen's edge.
-            yield Static("", id="data-evidence")
+            yield RowDetail(id="data-evidence")
             yield Static(
                 Text(f"What you shared with {name}"), classes="data-title", id="data-shared-title"
             )
@@ -235,16 +228,13 @@ class CompanyDataScreen(Screen[JumpTo | None]):
 
     def _show_evidence(self, row: int) -> None:
         """The evidence under the cursor, whole: what it is and the excerpt it was found in."""
-        pane = self.query_one("#data-evidence", Static)
         evidence = self.evidence[row] if 0 <= row < len(self.evidence) else {}
-        pane.display = bool(evidence)
-        if evidence:
-            words = evidence_text(evidence)
-            excerpt = safe(evidence.get("excerpt"), 400)
-            if excerpt:
-                words.append("\n")
-                words.append(excerpt, style="italic")
-            pane.update(words)
+        words = evidence_text(evidence) if evidence else None
+        excerpt = safe(evidence.get("excerpt"), 400)
+        if words is not None and excerpt:
+            words.append("\n")
+            words.append(excerpt, style="italic")
+        self.query_one("#data-evidence", RowDetail).show(words)
 
     @on(DataTable.RowSelected, "#data-knows")
     def _evidence_chosen(self, event: DataTable.RowSelected) -> None:
