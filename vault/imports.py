@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from vault.clock import user_zone
-from vault.errors import UnsupportedFormat
+from vault.errors import InputError, UnsupportedFormat
 from vault.fsutil import require_file_or_folder
 
 if TYPE_CHECKING:
@@ -132,15 +132,21 @@ def _require_a_record(items: Iterator[Item], problem: str) -> None:
     """
     from itertools import islice
 
-    from vault.records import Interaction
+    from vault.records import Interaction, Quarantined
 
+    refused: str | None = None
     try:
-        if any(isinstance(item, Interaction) for item in islice(items, UNRECOGNISED_LOOKAHEAD)):
-            return
+        for item in islice(items, UNRECOGNISED_LOOKAHEAD):
+            if isinstance(item, Interaction):
+                return
+            if isinstance(item, Quarantined) and refused is None:
+                refused = item.reason
+    except InputError as exc:
+        refused = str(exc)
     finally:
         if isinstance(items, Generator):
             items.close()
-    raise UnsupportedFormat(problem)
+    raise UnsupportedFormat(f"{problem}: {refused}" if refused else problem)
 
 
 def _until(stop: Callable[[], bool], items: Iterator[Item]) -> Iterator[Item]:
