@@ -15,6 +15,7 @@ from pathlib import Path
 
 from importers import archive
 from importers.chat import messenger_html, meta, meta_zip
+from importers.chat.meta_thread import App
 from vault.records import ImportOptions, Item
 
 
@@ -33,14 +34,19 @@ def sniff(path: Path) -> bool:
 
 
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
-    """Stream the interactions of ``path``; see ``meta.read_export``, ``messenger_html.read``
-    and ``meta_zip``."""
+    """Stream the interactions of ``path``; see ``read_as``."""
+    return read_as(path, options, "messenger")
+
+
+def read_as(path: Path, options: ImportOptions, app: App) -> Iterator[Item]:
+    """Stream the interactions of ``path`` as ``app``'s export, JSON or HTML, folder or zip; see
+    ``meta.read_export``, ``messenger_html.read`` and ``meta_zip``."""
     if archive.is_zip(path):
         if meta_zip.contents(path).json_pages:
-            return meta_zip.read_json(path, options, "messenger")
-        return messenger_html.read(path, options)
+            return meta_zip.read_json(path, options, app)
+        return messenger_html.read(path, options, app)
     if meta.looks_like_export(path):
-        return meta.read_export(path, options, "messenger")
+        return meta.read_export(path, options, app)
     if not messenger_html.sniff(path) and meta_zip.export_zips_in(path):
         return meta_zip.read_zips_in(path, options)
-    return messenger_html.read(path, options)
+    return messenger_html.read(path, options, app)

@@ -68,8 +68,9 @@ MAX_DEPTH = 5  # export root → your_*_activity → messages → inbox → thre
 CATEGORIES = frozenset({"inbox", "e2ee_cutover", "archived_threads", *REQUEST_FOLDERS})
 """The folders under ``messages/`` that hold threads."""
 
-PAGE_NAME = re.compile(r"^message_(\d+)\.(json|html)$")
-"""A page of a thread, ``message_<n>.json`` (or ``.html``), numbered from the newest."""
+PAGE_NAME = re.compile(r"^message(?:_(\d+))?\.(json|html)$")
+"""A page of a thread, ``message_<n>.json`` (or ``.html``), numbered from the newest; the 2018
+downloads wrote one ``message.json`` (or ``message.html``) per thread, page 1."""
 _SNIFF_SENDER = re.compile(rb'"(?:sender_name|senderName)"\s*:')
 _SNIFF_MESSAGES = re.compile(rb'"(?:messages|participants)"\s*:')
 
@@ -125,7 +126,7 @@ def app_of(path: Path) -> App | None:
 def pages_under(path: Path, suffix: str = ".json") -> Iterator[Path]:
     """Every ``message_N<suffix>`` page in ``path`` and up to ``MAX_DEPTH`` folders below."""
     for depth in range(MAX_DEPTH + 1):
-        pattern = "/".join(["*"] * depth + [f"message_*{suffix}"])
+        pattern = "/".join(["*"] * depth + [f"message*{suffix}"])
         for page in sorted(path.glob(pattern)):
             # A FIFO or a device named like a page is listed: reading it quarantines it.
             if PAGE_NAME.match(page.name) and not page.is_dir():
@@ -168,9 +169,7 @@ def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
         raise InputError(f"{path}: no such file or folder")
     if path.is_file():
         if PAGE_NAME.match(path.name):
-            siblings = [
-                p for p in path.parent.glob(f"message_*{suffix}") if PAGE_NAME.match(p.name)
-            ]
+            siblings = [p for p in path.parent.glob(f"message*{suffix}") if PAGE_NAME.match(p.name)]
             return [Thread(path.parent.name, _category(path.parent), _page_order(siblings))]
         return [Thread(path.stem, None, [path])]
     by_folder: dict[Path, list[Path]] = {}
@@ -182,19 +181,28 @@ def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
     ]
 
 
+def page_number(name: str) -> int | None:
+    """The number of a thread's page from its file name (``message.json`` is 1); None if the
+    name is not a page's."""
+    found = PAGE_NAME.match(name)
+    if found is None:
+        return None
+    return int(found[1] or 1)
+
+
 def _page_order(pages: Iterable[Path]) -> list[Path]:
     """``message_1``, ``message_2``, … ``message_10`` by number, not by name."""
 
     def number(page: Path) -> int:
-        found = PAGE_NAME.match(page.name)
-        return int(found[1]) if found else 0
+        return page_number(page.name) or 0
 
     return sorted(pages, key=number)
 
 
 def _category(thread_folder: Path) -> str | None:
     parent = thread_folder.parent.name
-    return parent or None
+    # 2018: threads straight in ``messages/``, without a category folder.
+    return parent if parent and parent != "messages" else None
 
 
 def export_root(path: Path) -> Path | None:
@@ -348,9 +356,11 @@ def profile_name_in(data: bytes) -> str | None:
 def _profile_field(document: Any) -> str | None:
     if not isinstance(document, dict):
         return None
-    profile = document.get("profile_v2")
-    if isinstance(profile, dict) and isinstance(profile.get("name"), dict):
-        full = profile["name"].get("full_name")
+    # "profile_v2" since 2022, "profile" before; its "name" a plain string in 2018.
+    profile = document.get("profile_v2", document.get("profile"))
+    if isinstance(profile, dict):
+        name = profile.get("name")
+        full = name.get("full_name") if isinstance(name, dict) else name
         return full if isinstance(full, str) and full else None
     users = document.get("profile_user")
     if isinstance(users, list) and users and isinstance(users[0], dict):

@@ -112,10 +112,10 @@ def _in_messages(parts: tuple[str, ...]) -> bool:
 def page_of(name: str) -> tuple[str, int, str] | None:
     """(thread folder, page number, suffix) of a ``…/messages/<category>/<thread>/message_N``."""
     path = PurePosixPath(name)
-    found = meta.PAGE_NAME.match(path.name)
-    if found is None or len(path.parts) < 3 or "messages" not in path.parts[:-2]:
+    number = meta.page_number(path.name)
+    if number is None or len(path.parts) < 3 or "messages" not in path.parts[:-2]:
         return None
-    return str(path.parent), int(found[1]), path.suffix
+    return str(path.parent), number, path.suffix
 
 
 def sibling_parts(path: Path) -> list[Path]:
@@ -196,8 +196,10 @@ class ZipThread:
 
     @property
     def category(self) -> str | None:
-        """The folder above it (``inbox``, ``message_requests``, …)."""
-        return PurePosixPath(self.key).parent.name or None
+        """The folder above it (``inbox``, ``message_requests``, …); None in 2018's
+        ``messages/<thread>/``."""
+        parent = PurePosixPath(self.key).parent.name
+        return parent if parent and parent != "messages" else None
 
 
 class ExportZip:
