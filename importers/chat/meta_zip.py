@@ -51,6 +51,7 @@ _APP_FOLDERS: dict[str, meta_thread.App] = {
     "your_facebook_activity": "messenger",
     "your_instagram_activity": "instagram",
 }
+_LEGACY_PAGE = re.compile(r"(?:^|/)(?:html/messages\.htm|messages/\d+\.html)$")
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError)
 
 
@@ -67,6 +68,8 @@ class Contents:
     html_pages: bool = False
     export: bool = False
     """Anything of a Meta export at all (``your_*_activity/``, ``messages/<category>/``)."""
+    legacy: bool = False
+    """The 2016–2017 HTML: ``html/messages.htm`` or ``messages/<n>.html``."""
 
     @property
     def pages(self) -> bool:
@@ -91,8 +94,9 @@ def _contents(path: Path, size: int, mtime_ns: int) -> Contents:
     """``contents``, once per version of a file: sniffing asks several importers in turn."""
     del size, mtime_ns  # part of the cache key only
     app: meta_thread.App | None = None
-    json_pages = html_pages = export = False
+    json_pages = html_pages = export = legacy = False
     for name in archive.member_names(path):
+        legacy = legacy or is_legacy_page(name)
         parts = PurePosixPath(name).parts
         found = page_of(name)
         if found is not None:
@@ -102,11 +106,16 @@ def _contents(path: Path, size: int, mtime_ns: int) -> Contents:
         app = app or in_app
         if in_app is not None or found is not None or _in_messages(parts):
             export = True
-    return Contents(app or meta.app_of(path), json_pages, html_pages, export)
+    return Contents(app or meta.app_of(path), json_pages, html_pages, export, legacy)
 
 
 def _in_messages(parts: tuple[str, ...]) -> bool:
     return "messages" in parts[:-3] and parts[parts.index("messages") + 1] in meta.CATEGORIES
+
+
+def is_legacy_page(name: str) -> bool:
+    """True for a member that is a 2016–2017 message page (``importers.chat.messenger_legacy``)."""
+    return _LEGACY_PAGE.search(name) is not None
 
 
 def page_of(name: str) -> tuple[str, int, str] | None:
@@ -215,6 +224,10 @@ class ExportZip:
     def path(self) -> Path:
         """The zip being imported."""
         return self._main.path
+
+    def readable_names(self) -> list[str]:
+        """The names of this zip's members that are safe to read, in order."""
+        return sorted(self._main.readable)
 
     def unsafe_members(self) -> list[Quarantined]:
         """This zip's members that are not read (names leaving it, links, encrypted)."""

@@ -195,3 +195,52 @@ def test_json_pages_with_defects_are_read_or_quarantined_with_a_reason(
     summary = imported(kluis, _export(tmp_path, "facebook-sanne", page), "--format", "messenger")
     assert (summary["new"], summary["quarantined"]) == (new, 0 if reason is None else 1)
     assert [why for _, why in quarantine(kluis)] == ([] if reason is None else [reason])
+
+
+# --- 2016–2017: HTML, messages.htm with every thread, or messages/<n>.html ---------------------
+
+LEGACY_2016 = FIXTURES / "messenger_legacy" / "facebook-sannedevries-2017-01"
+LEGACY_2017 = FIXTURES / "messenger_legacy" / "facebook-sannedevries-2017-11"
+
+
+@pytest.mark.parametrize("zip_it", [False, True], ids=["folder", "zip"])
+def test_the_2016_messages_htm_imports_every_thread_in_its_locale_and_zone(
+    kluis: Kluis, tmp_path: Path, zip_it: bool
+) -> None:
+    source = zipped(LEGACY_2016, tmp_path / "facebook-sanne.zip") if zip_it else LEGACY_2016
+    summary = imported(kluis, source)
+    assert (summary["new"], summary["quarantined"]) == (6, 1)
+    found = {f[3]: f for f in messages(kluis)}
+    # English (UK and US with a named zone), Dutch and German dates, each with its zone.
+    assert found["Zaterdag eten bij ons? 😊"][2] == "2017-01-03T13:05:00+00:00"
+    assert found["When will my bike be ready?"][2] == "2016-12-12T17:05:00+00:00"
+    assert found["Fijne feestdagen!"][2] == "2016-12-27T19:15:00+00:00"
+    assert found["Ihre Torte ist fertig."][2] == "2017-01-03T07:15:00+00:00"
+    # A conversation split over two div.thread is one thread; the owner is the page's heading.
+    same = {found[text][0] for text in ("Zaterdag eten bij ons? 😊", "Fijne feestdagen!")}
+    assert same == {"messenger:joris_bakker_sanne_de_vries"}
+    assert found["Leuk! Ik neem de crème brûlée mee."][1] == "out"
+    assert found["Your bike is ready, € 45 for the new tyre."][1] == "in"
+    [(_, reason)] = quarantine(kluis)
+    assert reason == "date 'Sometime last year' is not a date kluis can read"
+    assert imported(kluis, source)["new"] == 0
+
+
+@pytest.mark.parametrize("zip_it", [False, True], ids=["folder", "zip"])
+def test_the_2017_per_thread_html_imports_with_its_photos(
+    kluis: Kluis, tmp_path: Path, zip_it: bool
+) -> None:
+    source = zipped(LEGACY_2017, tmp_path / "facebook-sanne.zip") if zip_it else LEGACY_2017
+    summary = imported(kluis, source)
+    assert (summary["new"], summary["quarantined"]) == (5, 0)
+    found = messages(kluis)
+    assert [(f[0], f[1]) for f in found] == [
+        ("messenger:1204", "out"),
+        ("messenger:1204", "in"),
+        ("messenger:1204", "in"),
+        ("messenger:1377", "in"),
+        ("messenger:1377", "out"),
+    ]
+    assert found[0][2] == "2017-11-09T17:40:00+00:00"
+    [photo] = vault_rows(kluis, "SELECT filename FROM attachment")
+    assert photo[0] == "10155_taart.png"
