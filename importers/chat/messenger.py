@@ -50,8 +50,8 @@ def read_as(path: Path, options: ImportOptions, app: App) -> Iterator[Item]:
         if found.legacy and not found.html_pages:
             return messenger_legacy.read(path, options)
         return messenger_html.read(path, options, app)
-    if meta.looks_like_export(path):
-        return meta.read_export(path, options, app)
+    if meta.looks_like_export(path) or (path.suffix.lower() == ".json" and not path.is_dir()):
+        return meta.read_export(path, options, app)  # a JSON file: its reason if it is none
     if messenger_legacy.sniff(path) and not messenger_html.sniff(path):
         return messenger_legacy.read(path, options)
     if not messenger_html.sniff(path) and meta_zip.export_zips_in(path):

@@ -174,7 +174,8 @@ def _threads(
     tree = _tree(data)
     groups: dict[str, list[meta_thread.Page]] = {}
     names: list[set[str]] = []
-    for number, thread in enumerate(tree.css("div.thread")):
+    outermost = (thread for thread in tree.css("div.thread") if not _in_thread(thread))
+    for number, thread in enumerate(outermost):
         people = _participants(thread)
         names.append(set(people) | {_text(user) for user in thread.css("span.user")})
         if _THREAD_FILE.match(name):
@@ -195,6 +196,19 @@ def _threads(
     )
     for key, pages in groups.items():
         yield from reader.items(pages, folder=key, media=media)
+
+
+def _in_thread(node: LexborNode) -> bool:
+    """True for a ``div.thread`` a few levels inside another (hostile: real pages never nest
+    them), so that a page of nested threads is read once, not once per level."""
+    parent = node.parent
+    for _ in range(4):
+        if parent is None:
+            return False
+        if parent.tag == "div" and "thread" in (parent.attributes.get("class") or "").split():
+            return True
+        parent = parent.parent
+    return False
 
 
 def _document(page: meta_thread.Page) -> meta_thread.Document:

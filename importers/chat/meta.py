@@ -170,7 +170,8 @@ def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
     if path.is_file():
         if PAGE_NAME.match(path.name):
             siblings = [p for p in path.parent.glob(f"message*{suffix}") if PAGE_NAME.match(p.name)]
-            return [Thread(path.parent.name, _category(path.parent), _page_order(siblings))]
+            pages = _page_order(siblings) or [path]  # a page named .json read as HTML
+            return [Thread(path.parent.name, _category(path.parent), pages)]
         return [Thread(path.stem, None, [path])]
     by_folder: dict[Path, list[Path]] = {}
     for page in pages_under(path, suffix):

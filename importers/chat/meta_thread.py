@@ -335,7 +335,7 @@ def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) ->
         extras["unsent"] = True
         shown = text or f"{sender or 'Someone'} unsent a message"
         return Message("system", title_of(shown), shown, sender, key_text, extras=extras)
-    if message.get("type") in _SYSTEM_TYPES or "call_duration" in message:
+    if _string(message.get("type")) in _SYSTEM_TYPES or "call_duration" in message:
         shown = _call_or_event(message, text, extras)
         return Message("system", title_of(shown), shown, sender, key_text, extras=extras)
     if _REACTION_LINE.match(text):
