@@ -1,5 +1,8 @@
 """Facebook Messenger "Download your information" as HTML (a folder or the .zip) → chat items.
 
+Instagram's HTML download has the same markup and is read here too, as Instagram's
+(``read(..., app="instagram")``: its dedup namespace and thread keys, no liked pages).
+
 The HTML export has the JSON export's folders (``your_facebook_activity/messages/…`` since 2024,
 ``messages/…`` before; ``inbox``, ``e2ee_cutover``, ``archived_threads``, ``message_requests``,
 ``filtered_threads``) with ``message_1.html``, ``message_2.html`` … per thread, newest first.

@@ -4,6 +4,10 @@ Both apps export each conversation as a folder ``<category>/<name>_<id>/`` holdi
 ``message_1.json``, ``message_2.json``, … (newest first), under ``your_facebook_activity/messages/``
 or ``your_instagram_activity/messages/`` since 2024 and ``messages/`` before. Categories are
 ``inbox``, ``e2ee_cutover``, ``archived_threads``, ``message_requests`` and ``filtered_threads``.
+Facebook's 2018 downloads wrote one ``message.json`` per thread, in ``messages/<thread>/`` (no
+category) and later ``messages/inbox/<thread>/``, with ``timestamp`` in seconds at first.
+A page is read by ``importers.chat.meta_json``, which tolerates trailing commas, a BOM and
+``NaN`` and reads a page cut off up to the cut.
 A page holds ``participants``, ``messages`` (``sender_name``, ``timestamp_ms``, ``content``,
 ``photos``/``videos``/``audio_files``/``files``/``gifs``/``sticker``, ``share``, ``reactions``,
 ``is_unsent``, older exports a ``type``), ``title`` and ``thread_path``.

@@ -52,6 +52,7 @@ _APP_FOLDERS: dict[str, meta_thread.App] = {
     "your_instagram_activity": "instagram",
 }
 _LEGACY_PAGE = re.compile(r"(?:^|/)(?:html/messages\.htm|messages/\d+\.html)$")
+_INSTAGRAM_2019 = re.compile(r"^(?:[^/]+/)?messages\.json$")
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError)
 
 
@@ -70,6 +71,8 @@ class Contents:
     """Anything of a Meta export at all (``your_*_activity/``, ``messages/<category>/``)."""
     legacy: bool = False
     """The 2016–2017 HTML: ``html/messages.htm`` or ``messages/<n>.html``."""
+    instagram_2019: bool = False
+    """Instagram's 2018–2020 ``messages.json`` (``importers.chat.instagram_2019``)."""
 
     @property
     def pages(self) -> bool:
@@ -94,9 +97,10 @@ def _contents(path: Path, size: int, mtime_ns: int) -> Contents:
     """``contents``, once per version of a file: sniffing asks several importers in turn."""
     del size, mtime_ns  # part of the cache key only
     app: meta_thread.App | None = None
-    json_pages = html_pages = export = legacy = False
+    json_pages = html_pages = export = legacy = instagram_2019 = False
     for name in archive.member_names(path):
         legacy = legacy or is_legacy_page(name)
+        instagram_2019 = instagram_2019 or _INSTAGRAM_2019.search(name) is not None
         parts = PurePosixPath(name).parts
         found = page_of(name)
         if found is not None:
@@ -106,7 +110,9 @@ def _contents(path: Path, size: int, mtime_ns: int) -> Contents:
         app = app or in_app
         if in_app is not None or found is not None or _in_messages(parts):
             export = True
-    return Contents(app or meta.app_of(path), json_pages, html_pages, export, legacy)
+    return Contents(
+        app or meta.app_of(path), json_pages, html_pages, export, legacy, instagram_2019
+    )
 
 
 def _in_messages(parts: tuple[str, ...]) -> bool:

@@ -174,6 +174,7 @@ GOOD_PAGE = _page([_message(n, f"bericht {n}") for n in range(3)])
         ),
         (b"\xef\xbb\xbf" + GOOD_PAGE.encode(), 3, None),
         (GOOD_PAGE.replace("1699999880000", "NaN").encode(), 2, "timestamp nan is not a number"),
+        (GOOD_PAGE.replace('"content"', '"type": ["Generic"], "content"').encode(), 3, None),
         (
             GOOD_PAGE[: GOOD_PAGE.index('"bericht 2"') + 5].encode(),
             2,
@@ -186,7 +187,7 @@ GOOD_PAGE = _page([_message(n, f"bericht {n}") for n in range(3)])
             "not valid JSON at line 2, column 3: expecting property name enclosed in double quotes",
         ),
     ],
-    ids=["trailing-comma", "bom", "nan-time", "cut-off", "broken"],
+    ids=["trailing-comma", "bom", "nan-time", "type-not-a-string", "cut-off", "broken"],
 )
 def test_json_pages_with_defects_are_read_or_quarantined_with_a_reason(
     kluis: Kluis, tmp_path: Path, page: bytes, new: int, reason: str | None
@@ -244,3 +245,31 @@ def test_the_2017_per_thread_html_imports_with_its_photos(
     assert found[0][2] == "2017-11-09T17:40:00+00:00"
     [photo] = vault_rows(kluis, "SELECT filename FROM attachment")
     assert photo[0] == "10155_taart.png"
+
+
+# --- Instagram 2018–2020: one messages.json -----------------------------------------------------
+
+INSTAGRAM_2019 = FIXTURES / "instagram_2019" / "sannedevries_20190612"
+
+
+@pytest.mark.parametrize("zip_it", [False, True], ids=["folder", "zip"])
+def test_the_2019_instagram_messages_json_imports_with_its_owner(
+    kluis: Kluis, tmp_path: Path, zip_it: bool
+) -> None:
+    source = (
+        zipped(INSTAGRAM_2019, tmp_path / "sannedevries_20190612.zip") if zip_it else INSTAGRAM_2019
+    )
+    summary = imported(kluis, source)
+    assert (summary["new"], summary["quarantined"]) == (5, 1)
+    found = messages(kluis)
+    assert {f[0] for f in found} == {
+        "instagram:fietsenmakerdebrug_sannedevries",
+        "instagram:hotelaurora_sannedevries",
+    }
+    # The owner is profile.json's username; times keep their microseconds' milliseconds.
+    assert [f[1] for f in found] == ["out", "in", "out", "in", "in"]
+    assert found[0][2] == "2019-03-12T09:05:03+00:00"
+    assert "Weer als nieuw 🚲" in found[1][3] and "fiets.jpg" in found[1][3]
+    [(_, reason)] = quarantine(kluis)
+    assert reason == "date 'not a date' is not a date kluis can read"
+    assert imported(kluis, source)["new"] == 0
