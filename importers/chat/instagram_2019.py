@@ -89,6 +89,8 @@ def _conversations(data: bytes, ref: str, options: ImportOptions, profile: bytes
     if not isinstance(listed, list):
         yield Quarantined(ref, data[:65536], "not Instagram's messages.json: no list of chats")
         return
+    if loaded.cut:
+        yield Quarantined(f"{ref}#rest", loaded.cut, loaded.cut_reason)
     pages: list[tuple[str, meta_thread.Page]] = []
     names: list[set[str]] = []
     for number, chat in enumerate(listed):

@@ -6,7 +6,8 @@ A ``message_N.json`` that strict JSON refuses is not lost for one stray characte
   them; a time that is not a number is then the message's own quarantine reason);
 - trailing commas before ``]`` or ``}`` (hand-edited or merged files);
 - a page cut off (an interrupted download or copy): the messages before the cut are read, and
-  the rest is handed back with the reason, for quarantine.
+  the rest is handed back with the reason, for quarantine (Instagram's 2019 ``messages.json``:
+  the chats before the cut).
 
 Anything else is refused with a reason a user understands: where the JSON breaks, and what was
 expected there.
@@ -78,32 +79,44 @@ def _reason(error: json.JSONDecodeError) -> str:
 
 
 def _salvage(text: str, why: str) -> Loaded | None:
-    """The messages of a page cut off inside its ``messages`` list, and the cut-off rest."""
+    """What comes before the cut of a file cut off inside its list of messages (a page's
+    ``messages``, or the top list of Instagram's 2019 ``messages.json``), and the rest."""
+    start = len(text) - len(text.lstrip())
+    if text.startswith("[", start):
+        items, rest = _items(text, start + 1)
+        if not items or rest.lstrip().startswith("]"):
+            return None  # the defect is elsewhere: the strict reason says where
+        reason = f"the rest of the file after chat {len(items)}: {why}"
+        return Loaded(items, rest.encode("utf-8", "surrogatepass"), reason)
     found = _MESSAGES.search(text)
     if found is None:
         return None
-    decoder = json.JSONDecoder()
     try:
         head = json.loads(text[: found.start()].rstrip().rstrip(",") + ', "messages": []}')
     except (json.JSONDecodeError, RecursionError):
         head = {"messages": []}
     if not isinstance(head, dict):
         return None
-    messages: list[Any] = []
-    position = found.end()
+    messages, rest = _items(text, found.end())
+    if not messages or rest.lstrip().startswith("]"):
+        return None
+    head["messages"] = messages
+    reason = f"the rest of the page after message {len(messages)}: {why}"
+    return Loaded(head, rest.encode("utf-8", "surrogatepass"), reason)
+
+
+def _items(text: str, position: int) -> tuple[list[Any], str]:
+    """The whole JSON values of a list from ``position`` on, and the text after the last."""
+    decoder = json.JSONDecoder()
+    items: list[Any] = []
     while True:
         while position < len(text) and text[position] in _SPACE_OR_COMMA:
             position += 1
         if position >= len(text) or text[position] == "]":
             break
         try:
-            message, position = decoder.raw_decode(text, position)
+            item, position = decoder.raw_decode(text, position)
         except (json.JSONDecodeError, RecursionError):
             break
-        messages.append(message)
-    rest = text[position:]
-    if not messages or rest.lstrip().startswith("]"):
-        return None  # the defect is elsewhere: the strict reason says where
-    head["messages"] = messages
-    reason = f"the rest of the page after message {len(messages)}: {why}"
-    return Loaded(head, rest.encode("utf-8", "surrogatepass"), reason)
+        items.append(item)
+    return items, text[position:]

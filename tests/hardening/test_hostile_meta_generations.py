@@ -116,7 +116,7 @@ def test_a_2017_zip_member_leaving_the_archive_is_quarantined(kluis: Kluis, tmp_
     run_cases(kluis, "hostile 2016-2017 Facebook HTML", [case], fenced=False)
 
 
-def test_hostile_instagram_html_and_2018_json_are_quarantined_or_read(
+def test_hostile_instagram_html_and_older_json_are_quarantined_or_read(
     kluis: Kluis, tmp_path: Path
 ) -> None:
     thread = "instagram-sanne/your_instagram_activity/messages/inbox/garagesmit_1/message_1.html"
@@ -153,6 +153,51 @@ def test_hostile_instagram_html_and_2018_json_are_quarantined_or_read(
                 '{"participants": [], "messages": [' + nested_json(10_000) + "]}",
             ),
             "messenger",
+            "kept",
+            quarantined=1,
+        ),
+    ]
+
+    def chat(text: str) -> dict[str, object]:
+        message = {"sender": "garagesmit", "created_at": "2019-06-01T09:00:00+00:00", "text": text}
+        return {"participants": ["garagesmit", "sannedevries"], "conversation": [message]}
+
+    chats = [
+        {
+            "participants": ["garagesmit", "sannedevries"],
+            "conversation": [
+                {"sender": "garagesmit", "created_at": "2019-05-31T18:40:12+00:00", "text": "ok"},
+                "not a message",
+                {"sender": "garagesmit", "created_at": None, "text": ["no", "text"]},
+            ],
+        },
+        "not a chat",
+    ]
+    listed = json.dumps(chats)
+    cases += [
+        Case(
+            "2019 odd values",
+            write(tmp_path / "d" / "messages.json", listed),
+            "instagram",
+            "kept",
+            new=1,
+            quarantined=3,
+        ),
+        Case(
+            "2019 cut off",
+            write(
+                tmp_path / "e" / "messages.json", json.dumps([chat("eerste"), chat("tweede")])[:-30]
+            ),
+            "instagram",
+            "kept",
+            new=1,
+            quarantined=1,
+            total=2,  # the first chat read, the rest quarantined
+        ),
+        Case(
+            "2019 10,000 deep",
+            write(tmp_path / "f" / "messages.json", "[" + nested_json(10_000) + "]"),
+            "instagram",
             "kept",
             quarantined=1,
         ),
