@@ -72,6 +72,13 @@ MAX_DEPTH = 5  # export root → your_*_activity → messages → inbox → thre
 CATEGORIES = frozenset({"inbox", "e2ee_cutover", "archived_threads", *REQUEST_FOLDERS})
 """The folders under ``messages/`` that hold threads."""
 
+ACTIVITY_FOLDERS: Mapping[str, App] = {
+    "your_facebook_activity": "messenger",
+    "your_activity_across_facebook": "messenger",  # Facebook's name for it since 2025
+    "your_instagram_activity": "instagram",
+}
+"""The folders between an export's root and its ``messages`` since 2024, and their app."""
+
 PAGE_NAME = re.compile(r"^message(?:_(\d+))?\.(json|html)$")
 """A page of a thread, ``message_<n>.json`` (or ``.html``), numbered from the newest; the 2018
 downloads wrote one ``message.json`` (or ``message.html``) per thread, page 1."""
@@ -108,7 +115,8 @@ def app_of(path: Path) -> App | None:
     """Which app exported ``path``, from the nearest folder name that says so.
 
     Exports unpack to ``instagram-<user>-<date>`` and ``facebook-<user>-<date>``, with
-    ``your_instagram_activity``/``your_facebook_activity`` inside since 2024.
+    ``your_instagram_activity``/``your_facebook_activity`` (or ``your_activity_across_facebook``)
+    inside since 2024.
     """
     resolved = path.resolve()
     for folder in (resolved, *resolved.parents):
@@ -118,10 +126,9 @@ def app_of(path: Path) -> App | None:
         if "facebook" in name or "messenger" in name:
             return "messenger"
         try:
-            if (folder / "your_instagram_activity").is_dir():
-                return "instagram"
-            if (folder / "your_facebook_activity").is_dir():
-                return "messenger"
+            for activity, app in ACTIVITY_FOLDERS.items():
+                if (folder / activity).is_dir():
+                    return app
         except OSError:
             continue
     return None
@@ -213,11 +220,7 @@ def _category(thread_folder: Path) -> str | None:
 def export_root(path: Path) -> Path | None:
     """The folder that relative ``uri`` values start from: the one holding ``messages``."""
     resolved = path.resolve()
-    for below in (
-        "your_facebook_activity/messages",
-        "your_instagram_activity/messages",
-        "messages",
-    ):
+    for below in (*(f"{activity}/messages" for activity in ACTIVITY_FOLDERS), "messages"):
         if (resolved / below).is_dir():
             return resolved
     for folder in (resolved, *resolved.parents):
@@ -279,7 +282,7 @@ def _messages_folder(thread_folder: Path) -> Path | None:
 def _root_above(messages: Path) -> Path:
     """The export root holding a ``messages`` folder (``your_*_activity`` skipped)."""
     root = messages.parent
-    return root.parent if re.fullmatch(r"your_\w+_activity", root.name) else root
+    return root.parent if root.name in ACTIVITY_FOLDERS else root
 
 
 # --- the owner and pages -------------------------------------------------------------------------
@@ -376,7 +379,7 @@ def _profile_field(document: Any) -> str | None:
     return None
 
 
-PAGES_FOLDERS = ("your_facebook_activity/pages", "pages")
+PAGES_FOLDERS = ("your_facebook_activity/pages", "your_activity_across_facebook/pages", "pages")
 """Where a Facebook export lists the pages the user liked or follows, relative to its root."""
 
 

@@ -46,11 +46,6 @@ APP_NAMES: dict[meta_thread.App, str] = {"messenger": "Messenger", "instagram": 
 _PART_NAME = re.compile(r"^(?P<stem>.+)-\d{1,2}\.zip$", re.IGNORECASE)
 # "facebook-sanne-2024-05-10.zip" ends in a day, not a part number: other days are other downloads.
 _DATE_END = re.compile(r"\d{4}[-_]\d{1,2}$")
-_ACTIVITY = re.compile(r"^your_(facebook|instagram)_activity$")
-_APP_FOLDERS: dict[str, meta_thread.App] = {
-    "your_facebook_activity": "messenger",
-    "your_instagram_activity": "instagram",
-}
 _LEGACY_PAGE = re.compile(r"(?:^|/)(?:html/messages\.htm|messages/\d+\.html)$")
 _INSTAGRAM_2019 = re.compile(r"^(?:[^/]+/)?messages\.json$")
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError)
@@ -106,7 +101,7 @@ def _contents(path: Path, size: int, mtime_ns: int) -> Contents:
         if found is not None:
             json_pages = json_pages or found[2] == ".json"
             html_pages = html_pages or found[2] == ".html"
-        in_app = next((_APP_FOLDERS[part] for part in parts if part in _APP_FOLDERS), None)
+        in_app = next((meta.ACTIVITY_FOLDERS[p] for p in parts if p in meta.ACTIVITY_FOLDERS), None)
         app = app or in_app
         if in_app is not None or found is not None or _in_messages(parts):
             export = True
@@ -337,7 +332,7 @@ def export_root(thread_key: str) -> str:
     parts = PurePosixPath(thread_key).parts
     below = max((n for n, part in enumerate(parts) if part == "messages"), default=0)
     root = parts[:below]
-    if root and _ACTIVITY.match(root[-1]):
+    if root and root[-1] in meta.ACTIVITY_FOLDERS:
         root = root[:-1]
     return "/".join(root)
 

@@ -11,6 +11,7 @@ quarantined with a reason a user understands.
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,3 +274,36 @@ def test_the_2019_instagram_messages_json_imports_with_its_owner(
     [(_, reason)] = quarantine(kluis)
     assert reason == "date 'not a date' is not a date kluis can read"
     assert imported(kluis, source)["new"] == 0
+
+
+# --- today's layouts stay read: your_activity_across_facebook (2025) ----------------------------
+
+FACEBOOK_2024 = FIXTURES / "messenger" / "facebook-sannedevries-2024-04-02-Ab12Cd34"
+
+
+def across_facebook(target: Path) -> Path:
+    """The 2024 fixture as Facebook lays it out since 2025: ``your_activity_across_facebook``."""
+    shutil.copytree(FACEBOOK_2024, target)
+    (target / "your_facebook_activity").rename(target / "your_activity_across_facebook")
+    for page in target.rglob("*.json"):
+        text_ = page.read_text(encoding="utf-8")
+        page.write_text(text_.replace("your_facebook_activity", "your_activity_across_facebook"))
+    return target
+
+
+@pytest.mark.parametrize("zip_it", [False, True], ids=["folder", "zip"])
+def test_the_2025_layout_keeps_attachments_pages_and_keys(
+    kluis: Kluis, tmp_path: Path, zip_it: bool
+) -> None:
+    folder = across_facebook(tmp_path / "facebook-sannedevries-2025-02-01-Zz11")
+    source = (
+        zipped(folder, tmp_path / "facebook-sannedevries-2025-02-01-Zz11.zip") if zip_it else folder
+    )
+    assert imported(kluis, source)["new"] == 10
+    attached = sorted(str(row[0]) for row in vault_rows(kluis, "SELECT filename FROM attachment"))
+    assert attached == ["369239263222822.png", "jaaroverzicht_2023.png"]
+    # The liked page makes Energie Direct a company, as in the 2024 layout.
+    kinds = vault_rows(kluis, "SELECT name, kind FROM company WHERE name = 'Energie Direct'")
+    assert [str(kind) for _, kind in kinds] == ["company"]
+    # The same account's 2024 download is the same messages: nothing new.
+    assert imported(kluis, FACEBOOK_2024)["new"] == 0
