@@ -307,13 +307,17 @@ def legacy_time(text: str) -> datetime:
     months = [m for word in re.findall(r"[^\W\d_]+", rest) if (m := month_number(word))]
     years = [int(n) for n in numbers if len(n) == 4]
     days = [int(n) for n in numbers if len(n) <= 2]
+    unreadable = ValueError(f"date {text[:40]!r} is not a date kluis can read")
     if clock is None or not (months and years and days):
-        raise ValueError(f"date {text[:40]!r} is not a date kluis can read")
+        raise unreadable
     hour, minute = int(clock[1]), int(clock[2])
     if clock[3]:
         hour = hour % 12 + (12 if clock[3].casefold() == "p" else 0)
-    when = datetime(years[0], months[0], days[0], hour, minute, tzinfo=zone)
-    when.astimezone(UTC)  # out of datetime's range with the offset: a ValueError here
+    try:
+        when = datetime(years[0], months[0], days[0], hour, minute, tzinfo=zone)
+        when.astimezone(UTC)  # out of datetime's range with the offset
+    except (ValueError, OverflowError):
+        raise unreadable from None
     return when
 
 
