@@ -307,3 +307,20 @@ def test_the_2025_layout_keeps_attachments_pages_and_keys(
     assert [str(kind) for _, kind in kinds] == ["company"]
     # The same account's 2024 download is the same messages: nothing new.
     assert imported(kluis, FACEBOOK_2024)["new"] == 0
+
+
+# --- 2018 HTML: one message.html per thread -------------------------------------------------------
+
+HTML_2020 = FIXTURES / "messenger_html" / "facebook-2020"
+
+
+def test_a_2018_html_download_with_one_message_html_per_thread_imports(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    folder = tmp_path / "facebook-sanne-2018-08"
+    shutil.copytree(HTML_2020, folder)
+    for page in folder.rglob("message_1.html"):
+        page.rename(page.with_name("message.html"))
+    assert imported(kluis, folder)["new"] == 6
+    # The same messages as the later download's message_1.html: nothing new.
+    assert imported(kluis, HTML_2020)["new"] == 0
