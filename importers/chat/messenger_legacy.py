@@ -115,7 +115,7 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
         root = root.parent
     within = Source(path, root=root)
     media = meta.folder_media(root / "messages" / "thread")
-    owner = _owner(meta.read_or_nothing(within, root / "html" / "messages.htm", SNIFF_BYTES))
+    owner = _owner(_head(within, root / "html" / "messages.htm"))
     for file in files:
         source, state = file_state(file)
         if unchanged(options.cursors.get(source), state):
@@ -131,24 +131,41 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
         yield Checkpoint(source=source, state=state)
 
 
+def _head(within: Source, path: Path) -> bytes:
+    """The start of a file of the source (the index's heading); empty if it cannot be read."""
+    try:
+        with within.open(path) as handle:
+            return handle.read(SNIFF_BYTES)
+    except (OSError, RefusedInput):
+        return b""
+
+
 def _read_zip(path: Path, options: ImportOptions) -> Iterator[Item]:
+    """The pages of the download's zip, each ending with a checkpoint of the zip's state."""
+    stat_result = path.stat()
+    state = {"size": stat_result.st_size, "mtime_ns": stat_result.st_mtime_ns}
+    resolved = path.resolve()
     with meta_zip.opened_export(path) as export:
         yield from export.unsafe_members()
+        owners: dict[str, str | None] = {}
         for name in export.readable_names():
-            if not meta_zip.is_legacy_page(name):
+            cursor = f"zip:{resolved}!{name}"
+            if not meta_zip.is_legacy_page(name) or unchanged(options.cursors.get(cursor), state):
                 continue
             ref = f"{path}!{name}"
             data = export.member(name)
             if data is None:
                 yield Quarantined(ref, b"", "page not read: too large or unreadable")
-                continue
-            if _MARK.search(data[:SNIFF_BYTES]) is None:
-                continue  # late 2017: html/messages.htm only links to messages/<n>.html
-            root = name.rsplit("/html/", 1)[0] if "/html/" in name else ""
-            root = name.rsplit("/messages/", 1)[0] if "/messages/" in name else root
-            media = export.media_for(meta_zip.under(root, "messages/thread"))
-            owner = _owner(export.member(meta_zip.under(root, "html/messages.htm")) or b"")
-            yield from _threads(data, ref, PurePosixPath(name).name, options, media, owner)
+            elif _MARK.search(data[:SNIFF_BYTES]) is not None:  # else an index of links (2017)
+                root = name.rsplit("messages", 1)[0].removesuffix("html/").rstrip("/")
+                if root not in owners:
+                    index_name = meta_zip.under(root, "html/messages.htm")
+                    index = data if name == index_name else export.member(index_name) or b""
+                    owners[root] = _owner(index[:SNIFF_BYTES])
+                media = export.media_for(meta_zip.under(root, "messages/thread"))
+                page = PurePosixPath(name).name
+                yield from _threads(data, ref, page, options, media, owners[root])
+            yield Checkpoint(source=cursor, state=state)
 
 
 # --- pages and threads ---------------------------------------------------------------------------
