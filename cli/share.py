@@ -315,24 +315,41 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
 
 
 def cmd_consent(args: argparse.Namespace) -> int:
-    """``kluis consent``: who mails me marketing, and which accounts are dormant."""
-    from vault.ledger import consent_view
+    """``kluis consent``: who mails me marketing (and where to unsubscribe), which accounts are
+    dormant."""
+    import io
+
+    from cli.render import table
+    from vault.ledger import consent_view, unsubscribe_link
 
     with _opened(args) as store, store.read() as conn:
         rows = consent_view(conn)
-    return _view(
-        args,
-        rows,
-        "No companies yet.",
-        ["MARKETING", "PER MONTH", "YOUR LAST", "", "COMPANY"],
-        lambda r: [
-            "yes" if r["marketing"] else "no",
-            f"{r['per_month']:.1f}",
-            (r["last_contact_at"] or "never")[:10],
-            "DORMANT" if r["dormant"] else "",
-            r["company"] + (f" — {r['suggestion']}" if r["suggestion"] else ""),
+    if args.json or not rows:
+        return _view(args, rows, "No companies yet.", [], lambda r: [])
+    drawn = io.StringIO()
+    table(
+        [
+            [
+                "yes" if r["marketing"] else "no",
+                f"{r['per_month']:.1f}",
+                (r["last_contact_at"] or "never")[:10],
+                (r["last_service_at"] or "never")[:10],
+                "DORMANT" if r["dormant"] else "",
+                r["company"] + (f" — {r['suggestion']}" if r["suggestion"] else ""),
+            ]
+            for r in rows
         ],
+        ["MARKETING", "PER MONTH", "YOU LAST", "SERVICE LAST", "", "COMPANY"],
+        drawn,
     )
+    header, *lines = drawn.getvalue().splitlines()
+    print(header)
+    for row, line in zip(rows, lines, strict=True):
+        print(line)
+        link = unsubscribe_link(row["unsubscribe"]) if row["marketing"] else None
+        if link:
+            print(f"    unsubscribe: {visible_line(link, 200)}")
+    return 0
 
 
 # --- export, backup, restore ------------------------------------------------------------------
