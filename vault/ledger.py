@@ -352,7 +352,7 @@ def unsubscribe_link(header: str | None) -> str | None:
     entries = [part.strip().strip("<>").strip() for part in header.split(",")]
     entries = [entry for entry in entries if entry]
     web = [entry for entry in entries if entry.lower().startswith("https://")]
-    return (web or entries or [None])[0]
+    return (web or entries)[0] if entries else None
 
 
 # --- what a company knows about me ------------------------------------------------------------
