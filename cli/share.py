@@ -20,6 +20,7 @@ from vault.errors import UsageError
 from vault.text import visible_line
 
 if TYPE_CHECKING:
+    from exports.sharing import LetterResult
     from vault.leftovers import Swept
     from vault.store import Store
 
@@ -195,6 +196,17 @@ def _letter_target(args: argparse.Namespace) -> Path | None:
     return out
 
 
+def _note_unsigned(result: LetterResult) -> None:
+    """Say on stderr what the letter's signature lacks, and how to add it."""
+    if result.unsigned:
+        missing = ", ".join(result.unsigned)
+        print(
+            f"kluis: note: the letter is signed without your {missing}: your profile has none "
+            f"(`kluis profile set {result.unsigned[0]} …`, then write the letter again)",
+            file=sys.stderr,
+        )
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
     """``kluis revoke ID``: mark the disclosure revoked and write the Art. 17 letter."""
     from exports.sharing import revoke
@@ -212,6 +224,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         )
     if out is None:
         sys.stdout.write(result.body)
+    _note_unsigned(result)
     message = (
         f"Revoked disclosure {args.id} to {visible_line(result.company)}; erasure request "
         f"{result.request_id} is due within a month (`kluis gdpr status`)."
@@ -280,6 +293,7 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
                 fmt=args.format,
                 force=args.force,
             )
+        _note_unsigned(result)
         print(
             f"Wrote {out}: {args.type} request {result.request_id} to "
             f"{visible_line(result.company)}, "
