@@ -69,10 +69,10 @@ def _view(
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    """``kluis profile set|unset|show``."""
+    """``kluis profile set|unset|show`` (``kluis profile`` alone shows it)."""
     from vault import profile
 
-    if args.profile_action == "show":
+    if args.profile_action in (None, "show"):
         with _opened(args) as store, store.read() as conn:
             values = profile.load_profile(conn)
         if args.json:
@@ -392,11 +392,11 @@ def _say_swept(swept: Swept, what: str) -> None:
 def cmd_backup(args: argparse.Namespace) -> int:
     """``kluis backup --out FILE``."""
     from vault.backup import create_backup
+    from vault.fsutil import check_output
     from vault.unlock import PassphraseSource, resolve_folder, unlock_key
 
     out = Path(args.out).expanduser()
-    if out.exists() and not args.force:
-        raise UsageError(f"{out} exists; pass --force to replace it")
+    check_output(out, force=args.force)  # before the passphrase is asked
     folder = resolve_folder(args.vault)
     keyfile, dek = unlock_key(folder, PassphraseSource.from_args(args))
     summary = create_backup(folder, keyfile, dek, out, force=args.force)
@@ -464,10 +464,9 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         )
         return parser
 
-    p = command("profile", "your own profile: what you may share")
-    actions = p.add_subparsers(
-        dest="profile_action", metavar="ACTION", required=True, parser_class=parser_class
-    )
+    p = command("profile", "your own profile: what you may share (alone: show it)")
+    p.set_defaults(reveal=False, json=False)  # `kluis profile` alone is `kluis profile show`
+    actions = p.add_subparsers(dest="profile_action", metavar="ACTION", parser_class=parser_class)
     a = command("set", "set a field (several values for email, phone, iban)", actions)
     a.add_argument("key", metavar="KEY", help="name, email, phone, address.home, iban, …")
     a.add_argument("value", metavar="VALUE", nargs="?")

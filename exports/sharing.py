@@ -202,13 +202,14 @@ def letter_format(fmt: str | None, out: Path | None) -> str:
 
 
 def check_target(out: Path, force: bool) -> None:
-    """Refuse to replace an existing file unless ``force``.
+    """Refuse a letter's or package's target before any work (``vault.fsutil.check_output``).
 
     Raises:
-        UsageError: ``out`` exists and ``force`` is false.
+        UsageError: no such folder, not writable, a folder, or it exists and ``force`` is false.
     """
-    if out.exists() and not force:
-        raise UsageError(f"{out} exists; pass --force to replace it")
+    from vault.fsutil import check_output
+
+    check_output(out, force=force)
 
 
 def identifying_details(conn: Connection, keys: list[str]) -> list[tuple[str, str, str]]:
@@ -327,8 +328,6 @@ def _check_letter(kind: str, language: str, out: Path | None, force: bool) -> No
         raise UsageError(f"letters are written in {' or '.join(LETTER_LANGUAGES)}")
     if out is not None:
         check_target(out, force)
-        if out.is_dir():
-            raise UsageError(f"{out} is a folder; give a file name")
 
 
 def _write_letter(

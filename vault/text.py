@@ -152,3 +152,10 @@ def escaped(text: str) -> str:
     """``text`` for a message (a file name in an error): one line, every control, hidden or
     unprintable character written as ``repr`` writes it (``\\n``, ``\\x1b``, ``\\u202e``)."""
     return "".join(_escape(char) for char in text)
+
+
+def capitalised(text: str) -> str:
+    """``text`` with its first word capitalised when that is a plain word (``renamed …`` →
+    ``Renamed …``), never a value it starts with (``klm.nl now belongs …`` stays)."""
+    first = text.split(" ", 1)[0].rstrip(":,")
+    return text[:1].upper() + text[1:] if first.isalpha() and first.islower() else text
