@@ -167,12 +167,13 @@ def cmd_disclosures(args: argparse.Namespace) -> int:
     from vault.queries import find_company
 
     with _opened(args) as store, store.read() as conn:
-        company_id = find_company(conn, args.company)[0] if args.company else None
+        company_id, name = find_company(conn, args.company) if args.company else (None, "")
         rows = list_disclosures(conn, company_id)
+    shared = f" with {visible_line(name)}" if name else ""
     return _view(
         args,
         rows,
-        "Nothing shared yet. `kluis share COMPANY --fields …` writes a package.",
+        f"Nothing shared{shared} yet. `kluis share COMPANY --fields …` writes a package.",
         ["ID", "SHARED", "STATUS", "EXPIRES", "COMPANY", "FIELDS — PURPOSE"],
         lambda r: [
             str(r["id"]),

@@ -186,3 +186,10 @@ def test_an_edit_that_changes_nothing_says_so_and_is_not_undone(kluis: Kluis) ->
     kluis.run("company", "undo")  # the alias
     undone = kluis.run("company", "undo").stdout.decode()
     assert undone == "Undid: renamed 'Shop' to 'Winkel'.\n"
+
+
+def test_an_empty_list_for_one_company_names_it(kluis: Kluis) -> None:
+    fill(kluis)
+    done = kluis.run("disclosures", "Shop")
+    assert done.returncode == 0
+    assert done.stdout.decode().startswith("Nothing shared with Shop yet.")
