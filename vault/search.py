@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
-from vault.queries import _TIMELINE_COLUMNS, find_company, timeline_row
+from vault.queries import _TIMELINE_COLUMNS, check_channel, find_company, timeline_row
 from vault.search_index import (
     FTS_ID,
     FTS_TEXT_COLUMNS,
@@ -39,7 +39,6 @@ from vault.timefmt import parse_user_date
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-CHANNELS = ("email", "chat", "booking", "order", "call", "letter", "note")
 _FILTERS = ("company", "channel", "before", "after")
 _WORD = re.compile(r"\w", re.UNICODE)
 
@@ -108,8 +107,7 @@ def _apply_filter(parsed: ParsedQuery, name: str, value: str) -> None:
     if name == "company":
         parsed.company = value
     elif name == "channel":
-        if value.casefold() not in CHANNELS:
-            raise UsageError(f"unknown channel {value!r} (one of: {', '.join(CHANNELS)})")
+        check_channel(value.casefold())
         parsed.channel = value.casefold()
     elif name == "before":
         parsed.before = parse_user_date(value)

@@ -193,3 +193,15 @@ def test_an_empty_list_for_one_company_names_it(kluis: Kluis) -> None:
     done = kluis.run("disclosures", "Shop")
     assert done.returncode == 0
     assert done.stdout.decode().startswith("Nothing shared with Shop yet.")
+
+
+@pytest.mark.parametrize(
+    "command", [["timeline", "Shop", "--channel", "mail"], ["search", "x", "--channel", "mail"]]
+)
+def test_a_channel_no_item_can_have_is_refused_not_found_empty(
+    kluis: Kluis, command: list[str]
+) -> None:
+    fill(kluis)
+    done = kluis.run(*command)
+    assert done.returncode == 2
+    assert "unknown channel 'mail' (one of: email, chat," in said(done)
