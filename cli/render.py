@@ -140,19 +140,19 @@ def item_text(item: dict[str, Any], zone: tzinfo | None, out: TextIO | None = No
         ("Source", item["source_ref"]),
     ]
     for label, value in fields:
-        stream.write(f"{label + ':':<9}{visible_line(str(value), 1000)}\n")
+        stream.write(f"{label + ':':<10}{visible_line(str(value), 1000)}\n")
     for attachment in item["attachments"]:
         stream.write(
-            f"{'Attached:':<9}{visible_line(attachment['filename'])} "
+            f"{'Attached:':<10}{visible_line(attachment['filename'])} "
             f"({visible_line(attachment['mime'])}, "
             f"{attachment['size']:,} bytes)\n"
         )
     for booking in item["bookings"]:
         route = " → ".join(filter(None, [booking["origin"], booking["destination"]]))
         line = f"{booking['kind']} {booking['reference'] or ''} {route} {booking['status']}"
-        stream.write(f"{'Booking:':<9}{visible_line(line, 500)}\n")
+        stream.write(f"{'Booking:':<10}{visible_line(line, 500)}\n")
     if item.get("case"):
-        stream.write(f"{'Related:':<9}{', '.join(str(i) for i in item['case'][:20])}\n")
+        stream.write(f"{'Related:':<10}{', '.join(str(i) for i in item['case'][:20])}\n")
     stream.write("\n" + visible(item["body"]).rstrip() + "\n")
 
 
