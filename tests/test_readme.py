@@ -98,6 +98,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ran]:
         "HOME": str(home),
         "TMPDIR": str(scratch),
         "LANG": "C.UTF-8",
+        "TZ": "Europe/Amsterdam",  # the README's machine is where the demo's owner lives
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
