@@ -182,6 +182,18 @@ def import_source(
         return ingestor.run(items), options
 
 
+def imported_before(store: Store, path: Path) -> bool:
+    """True if an import of ``path`` was started before (a re-import may rightly read nothing
+    new: it resumes where the last one ended)."""
+    from sqlalchemy import text
+
+    with store.read() as conn:
+        row = conn.execute(
+            text("SELECT 1 FROM source WHERE locator = :l"), {"l": str(path.resolve())}
+        ).first()
+    return row is not None
+
+
 def quarantined_items(
     store: Store, paths: Iterable[Path], limit: int = 200
 ) -> list[tuple[str, str]]:
