@@ -10,7 +10,7 @@ from __future__ import annotations
 from vault.errors import (
     UsageError,
     VaultBusy,
-    VaultCorrupt,
+    VaultDamaged,
     VaultError,
     VaultMissing,
     WrongPassphrase,
@@ -23,7 +23,7 @@ PARTIAL = 3
 NO_VAULT = VaultMissing.exit_code
 BUSY = VaultBusy.exit_code
 NO_PASSPHRASE = WrongPassphrase.exit_code
-DAMAGED = VaultCorrupt.exit_code
+DAMAGED = VaultDamaged.exit_code
 INTERRUPTED = 130
 
 TABLE: tuple[tuple[int, str], ...] = (

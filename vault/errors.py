@@ -15,7 +15,7 @@ like restic's (the table the user reads is ``cli.exits``)::
     ├── VaultExists           `init` on a folder that already holds a vault (exit 2)
     ├── VaultLocked           no way to unlock without a prompt (exit 12)
     ├── WrongPassphrase       the passphrase or recovery code does not unwrap the key (exit 12)
-    ├── VaultCorrupt          keys.json or vault.db is damaged or does not belong together (13)
+    ├── VaultCorrupt          keys.json or vault.db is damaged or does not belong together
     │   ├── VaultDamaged          a page of vault.db fails its check (exit 13, also `doctor`'s)
     │   └── ForeignKeys           keys.json was made for another vault's vault.db
     ├── KeyringUnavailable    no usable OS keyring on this machine
@@ -107,8 +107,6 @@ class WrongPassphrase(VaultError):
 class VaultCorrupt(VaultError):
     """keys.json or vault.db is damaged, or they do not belong together."""
 
-    exit_code = 13
-
 
 class VaultDamaged(VaultCorrupt):
     """A page of vault.db fails its check: the file was damaged on disk.
@@ -116,6 +114,8 @@ class VaultDamaged(VaultCorrupt):
     Exit status 13, which ``kluis doctor`` also returns when it finds the vault damaged; what is
     readable can still be saved with ``kluis doctor --salvage DIR``.
     """
+
+    exit_code = 13
 
 
 class ForeignKeys(VaultCorrupt):

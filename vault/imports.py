@@ -183,13 +183,17 @@ def import_source(
 
 
 def imported_before(store: Store, path: Path) -> bool:
-    """True if an import of ``path`` was started before (a re-import may rightly read nothing
-    new: it resumes where the last one ended)."""
+    """True if ``path``, or a file in it, was read by an import before: a re-import may rightly
+    read nothing new, as it resumes where the last one ended (the cursors name their files)."""
     from sqlalchemy import text
 
     with store.read() as conn:
         row = conn.execute(
-            text("SELECT 1 FROM source WHERE locator = :l"), {"l": str(path.resolve())}
+            text(
+                "SELECT 1 FROM source WHERE locator = :l "
+                "UNION ALL SELECT 1 FROM sourcecursor WHERE instr(key, :l) > 0 LIMIT 1"
+            ),
+            {"l": str(path.resolve())},
         ).first()
     return row is not None
 

@@ -64,9 +64,11 @@ def test_12_wrong_or_no_passphrase(kluis: Kluis) -> None:
     assert_clean_failure(kluis.run("companies", env=none), exits.NO_PASSPHRASE)
 
 
-def test_13_damaged(kluis: Kluis) -> None:
-    (kluis.vault / "keys.json").write_text('{"format": 1, "broken": ')
-    assert_clean_failure(kluis.run("companies"), exits.DAMAGED)
+def test_13_damaged_is_the_status_the_damaged_vault_suite_checks() -> None:
+    # tests/hardening/test_damaged_vault.py damages real vaults and runs the CLI on them.
+    from tests.hardening import test_damaged_vault
+
+    assert test_damaged_vault.DAMAGED is exits.DAMAGED == 13
 
 
 def test_130_interrupted(kluis: Kluis) -> None:
