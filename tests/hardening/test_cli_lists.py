@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hardening.harness import LONG, Kluis, make_vault
+from tests.hardening.harness import LONG, Kluis, make_vault, record_peak
 
 MAILS = 120
 
@@ -119,4 +119,6 @@ def test_all_streams_a_long_history_in_bounded_memory(
     small = big.measure("timeline", "big.example", "--json")
     whole = big.measure("timeline", "big.example", "--all", "--json")
     assert whole.done.returncode == 0 and len(json.loads(whole.done.stdout)) == 20_000
+    record_peak("timeline --json (first 50)", small.peak_mb)
+    record_peak("timeline --all --json (20,000)", whole.peak_mb)
     assert whole.peak_mb < small.peak_mb + 40, (small.peak_mb, whole.peak_mb)
