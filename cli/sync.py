@@ -70,8 +70,7 @@ def sync_imap(args: argparse.Namespace) -> int:
         finally:
             if progress is not None:
                 sys.stderr.write("\n")
-    print_summary(summary, as_json=args.json)
-    return 0
+    return print_summary(summary, as_json=args.json)
 
 
 def resolve_account(store: Store, args: argparse.Namespace) -> Account:

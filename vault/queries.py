@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, get_args
@@ -234,6 +235,27 @@ def timeline(
         params,
     ).all()
     return [timeline_row(row) for row in rows]
+
+
+def timeline_all(
+    conn: Connection, scope: TimelineFilter, *, page: int = 500
+) -> Iterator[TimelineRow]:
+    """Every item ``scope`` lets through, newest first, fetched ``page`` at a time by key:
+    memory stays bounded however long the history is."""
+    after_key = None
+    while True:
+        rows = timeline(conn, scope, limit=page, after_key=after_key)
+        yield from rows
+        if len(rows) < page:
+            return
+        after_key = (int(rows[-1].occurred_at.timestamp()), rows[-1].id)
+
+
+def timeline_count(conn: Connection, scope: TimelineFilter) -> int:
+    """How many items ``scope`` lets through: what a page of ``timeline`` is out of."""
+    where, params = scope.where()
+    sql = f"SELECT count(*) FROM interaction WHERE {' AND '.join(where)}"
+    return int(execute(conn, sql, params).scalar())
 
 
 def _bookings_where(where: str, params: dict[str, Any], conn: Connection) -> list[dict[str, Any]]:
