@@ -22,11 +22,9 @@ from typing import TYPE_CHECKING, Any
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from exports.share import ShareRequest, ShareResult
     from vault.outbox import Outbox
-    from vault.store import Store
+    from vault.store import Conn, Store
 
 LETTER_KINDS = ("access", "erasure", "rectification", "portability")
 LETTER_LANGUAGES = ("en", "nl")
@@ -105,12 +103,8 @@ def preview_share(store: Store, request: ShareRequest, now: datetime | None = No
     from vault.timefmt import now_utc
 
     created, receipt_id = now or now_utc(), new_receipt_id()
-    with store.read() as conn:
-        transaction = conn.begin()
-        try:
-            built = build_share(conn, request, created, receipt_id=receipt_id)
-        finally:
-            transaction.rollback()
+    with store.read() as conn:  # whatever it writes is rolled back when the read ends
+        built = build_share(conn, request, created, receipt_id=receipt_id)
     return SharePreview(
         request=request,
         created_at=created,
@@ -209,7 +203,7 @@ def check_target(out: Path, force: bool) -> None:
         raise UsageError(f"{out} exists; pass --force to replace it")
 
 
-def identifying_details(conn: Connection, keys: list[str]) -> list[tuple[str, str, str]]:
+def identifying_details(conn: Conn, keys: list[str]) -> list[tuple[str, str, str]]:
     """(key, label, value) of every profile value of ``keys``, for a letter.
 
     Raises:
@@ -304,7 +298,7 @@ def _check_letter(kind: str, language: str, out: Path | None, force: bool) -> No
 
 
 def _write_letter(
-    conn: Connection,
+    conn: Conn,
     outbox: Outbox,
     kind: str,
     language: str,

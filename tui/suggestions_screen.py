@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,7 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 from tui.format import safe
 from tui.forms import sentence
 from vault import suggestions
-from vault.errors import UsageError
+from vault.errors import UsageError, VaultBusy
 from vault.store import Store
 
 BUSY = "the vault is busy (an import may be running); nothing changed, try again in a moment"
@@ -151,7 +150,7 @@ class SuggestionsScreen(Screen[bool]):
         except UsageError as exc:
             self.post_message(self.Decided("", str(exc)))
             return
-        except OperationalError:
+        except VaultBusy:
             self.post_message(self.Decided("", BUSY))
             return
         self.post_message(self.Decided(summary))

@@ -7,7 +7,7 @@ appended to ``MIGRATIONS`` with explicit SQL: a migration never changes once rel
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from vault.search_index import (
     GUARD_SQL,
@@ -17,7 +17,7 @@ from vault.search_index import (
     period_of_key,
     period_sql,
 )
-from vault.store import RawConnection, execute
+from vault.store import Conn, execute
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -45,19 +45,19 @@ FTS_SQL = [
 ]
 
 
-def _initial_schema(conn: Connection) -> None:
+def _initial_schema(conn: Conn) -> None:
     # Deferred: SQLModel (and pydantic) cost start-up time and are only needed to lay out tables.
     from sqlmodel import SQLModel
 
     from vault import models
 
     assert models.Interaction.__tablename__  # importing the models registers every table
-    SQLModel.metadata.create_all(conn)
+    SQLModel.metadata.create_all(cast("Connection", conn))
     for statement in FTS_SQL:
         execute(conn, statement)
 
 
-def _gdpr_requests(conn: Connection) -> None:
+def _gdpr_requests(conn: Conn) -> None:
     # GDPR requests have their own lifecycle (sent, due, answered) that a disclosure row lacks;
     # `disclosure_id` links the erasure letter written by `kluis revoke`.
     execute(
@@ -118,12 +118,12 @@ SEARCH_V3_SQL = [
 ]
 
 
-def _time_keyed_search(conn: Connection) -> None:
+def _time_keyed_search(conn: Conn) -> None:
     for statement in SEARCH_V3_SQL:
         execute(conn, statement)
 
 
-def _search_by_period(conn: Connection) -> None:
+def _search_by_period(conn: Conn) -> None:
     # v4: one FTS table per period of time (vault.search_index), so a prefix query merges the
     # doclists of the newest period only. The view and key index of v3 stay.
     for statement in SEARCH_V3_SQL[:4] + GUARD_SQL:
@@ -141,7 +141,7 @@ def _search_by_period(conn: Connection) -> None:
         ).scalar()
 
 
-def _identity(conn: Connection) -> None:
+def _identity(conn: Conn) -> None:
     # v5, company identity: a display name that is not brand evidence ("Admissions Office")
     # votes only once several senders share it (``brand`` 0); merge suggestions the user
     # accepted or rejected are remembered, so a rejected one is never offered again. Company
@@ -160,7 +160,7 @@ def _identity(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [
+MIGRATIONS: list[Callable[[Conn], None]] = [
     _initial_schema,
     _gdpr_requests,
     _time_keyed_search,
@@ -170,7 +170,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def current_version(conn: Connection | RawConnection) -> int:
+def current_version(conn: Conn) -> int:
     """The schema version of the open database (0 for a new one)."""
     row = execute(conn, "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").first()
     if row is None:
@@ -179,7 +179,7 @@ def current_version(conn: Connection | RawConnection) -> int:
     return int(value or 0)
 
 
-def migrate(conn: Connection) -> int:
+def migrate(conn: Conn) -> int:
     """Bring the schema up to date; returns how many migrations ran."""
     version = current_version(conn)
     for number in range(version, SCHEMA_VERSION):

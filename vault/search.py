@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vault.errors import UsageError
 from vault.queries import _TIMELINE_COLUMNS, find_company, timeline_row
@@ -32,12 +32,9 @@ from vault.search_index import (
     periods,
     time_key,
 )
-from vault.store import RawConnection, Row, execute
+from vault.store import Conn, Row, execute
 from vault.text import one_line
 from vault.timefmt import parse_user_date
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
 
 CHANNELS = ("email", "chat", "booking", "order", "call", "letter", "note")
 _FILTERS = ("company", "channel", "before", "after")
@@ -118,7 +115,7 @@ def _apply_filter(parsed: ParsedQuery, name: str, value: str) -> None:
 
 
 def search(
-    conn: Connection | RawConnection,
+    conn: Conn,
     query: str,
     *,
     company: str | None = None,
@@ -153,9 +150,7 @@ def search(
 _SELECT = f"SELECT {_TIMELINE_COLUMNS}, i.company_id, c.name AS company"
 
 
-def _filtered(
-    conn: Connection | RawConnection, parsed: ParsedQuery, company_id: int | None, limit: int
-) -> list[Row]:
+def _filtered(conn: Conn, parsed: ParsedQuery, company_id: int | None, limit: int) -> list[Row]:
     """Items passing the filters alone (no words), newest first, walking a time index."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "company": company_id}
@@ -178,9 +173,7 @@ def _filtered(
     ).all()
 
 
-def _matching(
-    conn: Connection | RawConnection, parsed: ParsedQuery, company_id: int | None, limit: int
-) -> list[Row]:
+def _matching(conn: Conn, parsed: ParsedQuery, company_id: int | None, limit: int) -> list[Row]:
     """Items matching the words, newest first.
 
     The FTS rowid is the time key, so each period's index (``vault.search_index``) yields its

@@ -16,12 +16,8 @@ a guard trigger refuses an item whose period has no table, so none goes unindexe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from vault.store import RawConnection, execute
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
+from vault.store import Conn, execute
 
 ID_BITS = 30
 TIME_LIMIT = 1 << 32
@@ -140,7 +136,7 @@ def period_sql(period: int) -> list[str]:
     ]
 
 
-def ensure_periods(conn: Connection | RawConnection, epochs: Iterable[int]) -> None:
+def ensure_periods(conn: Conn, epochs: Iterable[int]) -> None:
     """Make the FTS tables of the periods of ``epochs`` that have none yet."""
     wanted = {period_of(epoch) for epoch in epochs}
     if not wanted:
@@ -151,9 +147,7 @@ def ensure_periods(conn: Connection | RawConnection, epochs: Iterable[int]) -> N
             execute(conn, statement)
 
 
-def periods(
-    conn: Connection | RawConnection, low_key: int | None = None, high_key: int | None = None
-) -> list[int]:
+def periods(conn: Conn, low_key: int | None = None, high_key: int | None = None) -> list[int]:
     """The periods with an FTS table, newest first, overlapping [low_key, high_key) if given."""
     low = -_OFFSET if low_key is None else period_of_key(low_key)
     high = _OFFSET if high_key is None else period_of_key(high_key - 1)
