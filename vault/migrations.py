@@ -1,16 +1,20 @@
-"""Versioned schema migrations, applied in order inside one transaction each.
+"""The schema: a new vault is laid out from ``vault.models`` at the latest version; an older
+one is migrated step by step, inside one transaction.
 
-Migration 1 creates the first schema from the models. Every later change is a new function
-appended to ``MIGRATIONS`` with explicit SQL: a migration never changes once released.
+Migration 1 is schema 1's frozen DDL (``vault.schema_v1``). Every later change is a new function
+appended to ``MIGRATIONS`` with explicit SQL, together with the same change to the models: a
+migration never changes once released, and ``tests/test_schema.py`` checks that a vault
+migrated from schema 1 and a new one have the same tables, columns, indexes and keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
 
+from vault.schema_v1 import V1_SQL
 from vault.search_index import (
     GUARD_SQL,
+    SEARCH_VIEW_SQL,
     fts_values,
     key_sql,
     period_keys,
@@ -19,41 +23,9 @@ from vault.search_index import (
 )
 from vault.store import Conn, execute
 
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
-FTS_SQL = [
-    # External content: the text lives once, in `interaction`; triggers keep the index in step.
-    """CREATE VIRTUAL TABLE interaction_fts USING fts5(
-        title, body, counterpart, content='interaction', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER interaction_fts_insert AFTER INSERT ON interaction BEGIN
-        INSERT INTO interaction_fts(rowid, title, body, counterpart)
-        VALUES (new.id, new.title, new.body, new.counterpart);
-    END""",
-    """CREATE TRIGGER interaction_fts_delete AFTER DELETE ON interaction BEGIN
-        INSERT INTO interaction_fts(interaction_fts, rowid, title, body, counterpart)
-        VALUES ('delete', old.id, old.title, old.body, old.counterpart);
-    END""",
-    """CREATE TRIGGER interaction_fts_update AFTER UPDATE OF title, body, counterpart
-        ON interaction BEGIN
-        INSERT INTO interaction_fts(interaction_fts, rowid, title, body, counterpart)
-        VALUES ('delete', old.id, old.title, old.body, old.counterpart);
-        INSERT INTO interaction_fts(rowid, title, body, counterpart)
-        VALUES (new.id, new.title, new.body, new.counterpart);
-    END""",
-]
-
 
 def _initial_schema(conn: Conn) -> None:
-    # Deferred: SQLModel (and pydantic) cost start-up time and are only needed to lay out tables.
-    from sqlmodel import SQLModel
-
-    from vault import models
-
-    assert models.Interaction.__tablename__  # importing the models registers every table
-    SQLModel.metadata.create_all(cast("Connection", conn))
-    for statement in FTS_SQL:
+    for statement in V1_SQL:
         execute(conn, statement)
 
 
@@ -92,8 +64,7 @@ SEARCH_V3_SQL = [
     "DROP TABLE IF EXISTS interaction_fts",
     # FTS5 fetches snippet text by key through the view: this index makes that a seek.
     f"CREATE INDEX ix_interaction_search_key ON interaction({key_sql()})",
-    "CREATE VIEW interaction_search(search_key, title, body, counterpart, scope) AS "
-    f"SELECT {fts_values()} FROM interaction",
+    SEARCH_VIEW_SQL,
     """CREATE VIRTUAL TABLE interaction_fts USING fts5(
         title, body, counterpart, scope, content='interaction_search',
         content_rowid='search_key', tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
@@ -179,14 +150,31 @@ def current_version(conn: Conn) -> int:
     return int(value or 0)
 
 
-def migrate(conn: Conn) -> int:
-    """Bring the schema up to date; returns how many migrations ran."""
-    version = current_version(conn)
-    for number in range(version, SCHEMA_VERSION):
+def upgrade(conn: Conn, version: int, target: int) -> None:
+    """Run the migrations from schema ``version`` up to ``target``, stamping each."""
+    for number in range(version, target):
         MIGRATIONS[number](conn)
-        execute(
-            conn,
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)",
-            {"v": str(number + 1)},
-        )
+        _stamp(conn, number + 1)
+
+
+def _stamp(conn: Conn, version: int) -> None:
+    execute(
+        conn,
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)",
+        {"v": str(version)},
+    )
+
+
+def migrate(conn: Conn) -> int:
+    """Bring the schema up to date, a new database at once from the models; returns how many
+    versions it moved."""
+    version = current_version(conn)
+    if version == 0:
+        # Deferred: SQLModel (and pydantic) cost start-up time and are only needed to lay out.
+        from vault import models
+
+        models.create_schema(conn)
+        _stamp(conn, SCHEMA_VERSION)
+    else:
+        upgrade(conn, version, SCHEMA_VERSION)
     return SCHEMA_VERSION - version

@@ -93,8 +93,13 @@ def fts_values(row: str = "") -> str:
 _COLUMNS = "rowid, title, body, counterpart, scope"
 _WATCHED = "title, body, counterpart, occurred_at, company_id, channel"
 
-GUARD_SQL = [
-    f"CREATE TABLE {PERIODS} (id INTEGER PRIMARY KEY)",
+SEARCH_VIEW_SQL = (
+    "CREATE VIEW interaction_search(search_key, title, body, counterpart, scope) AS "
+    f"SELECT {fts_values()} FROM interaction"
+)
+"""The view every period's FTS5 table reads its text through, by time key (schema 3)."""
+
+GUARD_TRIGGERS = [
     f"""CREATE TRIGGER interaction_fts_guard BEFORE INSERT ON interaction
         WHEN NOT EXISTS (SELECT 1 FROM {PERIODS} WHERE id = {_period_sql("new.")}) BEGIN
         SELECT RAISE(ABORT, 'no search index for this date: call ensure_periods first');
@@ -104,7 +109,10 @@ GUARD_SQL = [
         SELECT RAISE(ABORT, 'no search index for this date: call ensure_periods first');
     END""",
 ]
-"""The list of periods and the triggers refusing an item whose period has no table."""
+"""The triggers refusing an item whose period has no table."""
+
+GUARD_SQL = [f"CREATE TABLE {PERIODS} (id INTEGER PRIMARY KEY)", *GUARD_TRIGGERS]
+"""The list of periods and its guard triggers, as schema 4 added them."""
 
 
 def period_sql(period: int) -> list[str]:

@@ -4,9 +4,11 @@ Every connection is keyed first (``PRAGMA key = "x'…'"``) and then configured 
 so the page size and pragmas of DESIGN hold on every open. The folder is 0700 and the file is
 created 0600 before SQLCipher opens it; the WAL files inherit the mode.
 
-SQLAlchemy (a third of a second to import) loads only when something asks for ``begin()``,
-``read()`` or ``engine``: the read-only CLI commands use ``reader()``, a plain DB-API
-connection, and the query functions run on either through ``execute``.
+SQL runs one way, through this module: ``execute`` (``Rows``: the rows, ``rowcount``,
+``lastrowid``), ``executemany`` and ``stream``, on any ``Conn`` the store hands out. SQLAlchemy
+(a third of a second to import) loads only when something asks for ``begin()``, ``read()`` or
+``engine``: the read-only CLI commands use ``reader()``, a plain DB-API connection, and the
+ingest runs on the DB-API connection under its ``begin()`` (``driver``).
 """
 
 from __future__ import annotations
