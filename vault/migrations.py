@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vault.schema_v1 import V1_SQL
 from vault.search_index import (
     GUARD_SQL,
     SEARCH_VIEW_SQL,
@@ -25,6 +24,8 @@ from vault.store import Conn, execute
 
 
 def _initial_schema(conn: Conn) -> None:
+    from vault.schema_v1 import V1_SQL  # history: a new vault is laid out from the models
+
     for statement in V1_SQL:
         execute(conn, statement)
 

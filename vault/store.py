@@ -169,7 +169,7 @@ class Row(tuple[Any, ...]):
         return tuple.__getitem__(self, key)
 
     def mapping(self) -> dict[str, Any]:
-        """The row as a dict of column name to value."""
+        """The row as a dict of column name to value, in column order."""
         return {name: tuple.__getitem__(self, n) for name, n in self._index.items()}
 
 
@@ -180,7 +180,9 @@ def _row_type(cursor: Any) -> type[Row]:
     names = tuple(d[0] for d in cursor.description or ())
     row_type = _ROW_TYPES.get(names)
     if row_type is None:
-        index = {name: n for n, name in reversed(list(enumerate(names)))}
+        index: dict[str, int] = {}
+        for n, name in enumerate(names):  # in column order; the first of a repeated name wins
+            index.setdefault(name, n)
         row_type = _ROW_TYPES[names] = type("Row", (Row,), {"__slots__": (), "_index": index})
     return row_type
 
