@@ -182,9 +182,19 @@ def print_summary(summary: Summary, *, as_json: bool) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    if args.protocol is None:  # `kluis sync`: every account
+        from cli.accounts import sync_all
+
+        return sync_all(args)
     from cli.sync import sync_imap
 
     return sync_imap(args)
+
+
+def cmd_account(args: argparse.Namespace) -> int:
+    from cli.accounts import cmd_account as run_account
+
+    return run_account(args)
 
 
 def cmd_companies(args: argparse.Namespace) -> int:
@@ -532,6 +542,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "import": cmd_import,
     "sync": cmd_sync,
+    "account": cmd_account,
     "companies": cmd_companies,
     "timeline": cmd_timeline,
     "show": cmd_show,
