@@ -200,13 +200,14 @@ def device_grant(client: OAuthClient, show: Callable[[str], None]) -> Tokens:
     raise SignInFailed("the device sign-in was not approved in time")
 
 
-def fresh(client: OAuthClient, tokens: Tokens) -> Tokens:
-    """``tokens`` with an access token good for a while yet: renewed when near its end.
+def fresh(client: OAuthClient, tokens: Tokens, *, renew: bool = False) -> Tokens:
+    """``tokens`` with an access token good for a while yet: renewed when near its end (or
+    when ``renew``).
 
     Raises:
         SignInFailed: the provider refused the refresh token (revoked, or expired).
     """
-    if tokens.access_token and tokens.expires_at - time.time() > RENEW_MARGIN:
+    if not renew and tokens.access_token and tokens.expires_at - time.time() > RENEW_MARGIN:
         return tokens
     form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
     return _token_request(client, form, tokens.refresh_token)

@@ -60,11 +60,26 @@ def sync_account(
         MailServerError: the server or the identity provider refused, or the network failed.
     """
     from importers.email import imap
+    from vault.errors import LoginRefused
+
+    imap.check_plain_allowed(imap_account(account))  # before the password is even asked for
+    secret = account_secret(store, account)
+    try:
+        return _fetch(store, account, args, secret, show_progress)
+    except LoginRefused:
+        if account.oauth is None:
+            raise
+        # The provider may end an access token before its time: renew it once and retry.
+        return _fetch(store, account, args, account_secret(store, account, renew=True), False)
+
+
+def _fetch(
+    store: Store, account: MailAccount, args: argparse.Namespace, secret: str, show_progress: bool
+) -> Summary:
+    from importers.email import imap
     from vault.ingest import Ingestor
 
     reader = imap_account(account)
-    imap.check_plain_allowed(reader)  # before the password is even asked for
-    secret = account_secret(store, account)
     options = _options(store, args, account)
     progress = progress_printer() if show_progress else None
     ingestor = Ingestor(
@@ -98,9 +113,10 @@ def imap_account(account: MailAccount) -> Account:
     )
 
 
-def account_secret(store: Store, account: MailAccount) -> str:
+def account_secret(store: Store, account: MailAccount, *, renew: bool = False) -> str:
     """What logs ``account`` in: its password, or an OAuth2 access token (renewed with the
-    refresh token kept in the vault when it is near its end, and the new one kept).
+    refresh token kept in the vault when it is near its end, or ``renew``, and the new one
+    kept).
 
     Raises:
         UsageError: no password and no terminal to ask at.
@@ -115,7 +131,7 @@ def account_secret(store: Store, account: MailAccount) -> str:
         raise SignInFailed(
             f"no sign-in is kept for {account.user}: run `kluis account add` for it again"
         )
-    renewed = fresh(account.oauth, kept)
+    renewed = fresh(account.oauth, kept, renew=renew)
     if renewed != kept:
         accounts.save(store, account, renewed)
     return renewed.access_token

@@ -167,6 +167,17 @@ def remove(store: Store, account: MailAccount) -> None:
         )
 
 
+def without_secrets(settings: Any) -> Any:
+    """A ``source`` row's settings as they may leave the vault (an export): without the
+    tokens and the app's client secret."""
+    if not isinstance(settings, dict):
+        return settings
+    kept = {key: value for key, value in settings.items() if key != "tokens"}
+    if isinstance(kept.get("oauth"), dict):
+        kept["oauth"] = {k: v for k, v in kept["oauth"].items() if k != "client_secret"}
+    return kept
+
+
 def _settings(raw: str | None) -> dict[str, Any]:
     try:
         value = json.loads(raw or "{}")
