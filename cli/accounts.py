@@ -18,7 +18,7 @@ from cli.render import print_json
 from cli.sync import account_secret, imap_account, imap_password, sync_account
 from vault import accounts
 from vault.accounts import MailAccount, OAuthClient, Tokens
-from vault.errors import MailServerError, UsageError
+from vault.errors import ImportFailed, MailServerError, UsageError
 from vault.store import Store
 from vault.text import escaped
 
@@ -53,7 +53,7 @@ def sync_all(args: argparse.Namespace) -> int:
             row: dict[str, Any] = {"account": account.locator, "provider": account.provider}
             try:
                 summary = sync_account(store, account, args, show_progress=False)
-            except (MailServerError, UsageError) as exc:
+            except (ImportFailed, UsageError) as exc:  # this account's; the next may work
                 row.update(status="failed", error=str(exc))
                 if not args.json:
                     to_stderr(f"{account.user} at {account.host}: failed: {exc}")

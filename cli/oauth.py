@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from ipaddress import ip_address
-from typing import Any
+from typing import Any, TypeGuard
 
 from vault.accounts import OAuthClient, Tokens
 from vault.errors import MailServerError, UsageError
@@ -188,8 +188,8 @@ def device_grant(client: OAuthClient, show: Callable[[str], None]) -> Tokens:
         or start.get("verification_url", "")
     )
     show(f"On any device, open {where} and enter the code {start.get('user_code', '')}")
-    interval = float(start.get("interval", 5))
-    deadline = time.monotonic() + min(float(start.get("expires_in", 900)), WAIT_FOR_BROWSER)
+    interval = min(_seconds(start.get("interval"), 5.0), 60.0)
+    deadline = time.monotonic() + min(_seconds(start.get("expires_in"), 900.0), WAIT_FOR_BROWSER)
     form = {"grant_type": DEVICE_GRANT, "device_code": str(start.get("device_code", ""))}
     while time.monotonic() < deadline:
         time.sleep(interval)
@@ -256,14 +256,14 @@ def _token_request(client: OAuthClient, form: dict[str, str], refresh_token: str
                 "expired): run `kluis account add` for it again"
             ) from None
         raise SignInFailed(f"sign-in refused: {_described(refused.answer)}") from None
-    access = str(answer.get("access_token", ""))
-    renewed = str(answer.get("refresh_token", "") or refresh_token or "")
-    if not access or not renewed:
+    access = answer.get("access_token")
+    renewed = answer.get("refresh_token") or refresh_token
+    if not _token_text(access) or not _token_text(renewed):
         raise SignInFailed(
-            f"{client.provider} gave no refresh token: check the scopes (Microsoft needs "
-            "offline_access)"
+            f"{client.provider} gave no usable access and refresh token: check the scopes "
+            "(Microsoft needs offline_access)"
         )
-    expires_in = float(answer.get("expires_in", 3600))
+    expires_in = _seconds(answer.get("expires_in"), 3600.0)
     return Tokens(refresh_token=renewed, access_token=access, expires_at=time.time() + expires_in)
 
 
@@ -288,13 +288,33 @@ def _request(url: str, form: dict[str, str] | None, expect_json: bool = True) ->
         raise _Refused(_json(exc.read(1 << 16)) or {"error": f"HTTP {exc.code}"}) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise SignInFailed(f"cannot reach {urllib.parse.urlsplit(url).netloc}: {reason}") from None
+        where = urllib.parse.urlsplit(url).netloc
+        raise MailServerError(f"cannot reach the identity provider {where}: {reason}") from None
     if not expect_json:
         return {}
     answer = _json(body)
     if answer is None:
-        raise SignInFailed(f"{urllib.parse.urlsplit(url).netloc} answered with no JSON")
+        raise SignInFailed(f"{urllib.parse.urlsplit(url).netloc} answered with no JSON object")
     return answer
+
+
+def _token_text(value: Any) -> TypeGuard[str]:
+    """A token as it may go into a SASL exchange: printable ASCII, of a sane length."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 8192
+        and value.isascii()
+        and (value.isprintable())
+    )
+
+
+def _seconds(value: Any, default: float) -> float:
+    """A provider's number of seconds, or ``default`` when it is missing or no number."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return default
+    return seconds if 0 <= seconds < 1e9 else default
 
 
 def _json(body: bytes) -> dict[str, Any] | None:

@@ -45,6 +45,9 @@ class IdentityProvider:
         self.codes: dict[str, dict[str, str]] = {}
         self.devices: dict[str, dict[str, Any]] = {}
         self.challenge_methods: list[str] = []
+        self.broken: str | None = None
+        """Make the token endpoint misbehave: ``html`` (no JSON), ``odd`` (odd fields), or
+        ``no-refresh`` (no refresh token)."""
         self.refreshes = 0
         self.revocations = 0
         self.introspections = 0
@@ -122,10 +125,13 @@ class IdentityProvider:
                 if route is None:
                     self._answer(404, {"error": "not_found"})
                     return
+                if route == idp.token and idp.broken == "html":
+                    self._answer(200, "<html>Sign-in service is down</html>")
+                    return
                 self._answer(*route(form))
 
-            def _answer(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
+            def _answer(self, status: int, body: dict[str, Any] | str) -> None:
+                data = (body if isinstance(body, str) else json.dumps(body)).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -237,8 +243,10 @@ class IdentityProvider:
             "token_type": "Bearer",
             "expires_in": int(self.lifetime),
         }
-        if refresh:
+        if refresh and self.broken != "no-refresh":
             answer["refresh_token"] = grant.refresh_token
+        if self.broken == "odd":
+            answer.update(expires_in="soon", token_type=None, refresh_token=["x"])
         return answer
 
 

@@ -16,13 +16,17 @@ import subprocess
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.hardening.harness import TIMEOUT, Kluis, assert_clean_failure
-from tests.imap_server import Dovecot, DovecotMissing, MailUser
+from tests.hardening.harness import TIMEOUT, Kluis, assert_clean_failure, open_for_test
+from tests.imap_server import Dovecot, DovecotMissing, MailUser, free_port
 from tests.oauth_idp import CLIENT_ID, IdentityProvider
+from vault import accounts
+from vault.store import Store
 
 _users = itertools.count(1)
 SIGN_IN_FAILED = 14
@@ -125,6 +129,11 @@ def added(kluis: Kluis, server: Dovecot, idp: IdentityProvider, user: MailUser) 
     """Add ``user``'s account by the browser flow, which must succeed."""
     done = browser_sign_in(kluis, add_args(server, idp, user))
     assert done.returncode == 0, done.stderr
+
+
+def kluis_store(kluis: Kluis) -> closing[Store]:
+    """The test's vault, opened here (as another kluis would), closed after the block."""
+    return closing(open_for_test(kluis.vault))
 
 
 def sync_rows(kluis: Kluis, *extra: str) -> tuple[int, list[dict[str, object]], str]:
@@ -310,3 +319,34 @@ def test_tokens_stay_inside_the_vault(
             if path.is_file():
                 data = path.read_bytes()
                 assert not any(secret in data for secret in secrets), path
+
+
+@pytest.mark.parametrize("broken", ["html", "odd", "no-refresh"])
+def test_misbehaving_provider_is_one_line_and_nothing_kept(
+    kluis: Kluis, dovecot: Dovecot, idp: IdentityProvider, mailbox: MailUser, broken: str
+) -> None:
+    idp.broken = broken
+    try:
+        done = browser_sign_in(kluis, add_args(dovecot, idp, mailbox))
+    finally:
+        idp.broken = None
+    stderr = done.stderr.decode()
+    last = stderr.splitlines()[-1]
+    assert done.returncode == SIGN_IN_FAILED, stderr
+    assert last.startswith("kluis: ") and "Traceback" not in stderr, stderr
+    assert kluis.json("account", "list") == []
+
+
+def test_unreachable_provider_is_one_line(
+    kluis: Kluis, dovecot: Dovecot, idp: IdentityProvider, mailbox: MailUser
+) -> None:
+    added(kluis, dovecot, idp, mailbox)
+    with kluis_store(kluis) as store:  # the provider moved: its token endpoint is gone
+        account = accounts.accounts(store)[0]
+        assert account.oauth is not None
+        gone = replace(account.oauth, token_url=f"http://127.0.0.1:{free_port()}/token")
+        kept = accounts.tokens(store, account)
+        assert kept is not None
+        accounts.save(store, replace(account, oauth=gone), replace(kept, expires_at=0.0))
+    line = assert_clean_failure(kluis.run("sync", "imap"), 1)
+    assert "cannot reach the identity provider" in line, line
