@@ -25,7 +25,7 @@ from ipaddress import ip_address
 from typing import Any, TypeGuard
 
 from vault.accounts import OAuthClient, Tokens
-from vault.errors import MailServerError, UsageError
+from vault.errors import MailServerError, SignInFailed, UsageError
 
 TIMEOUT = 30.0
 """Seconds for one request to the identity provider."""
@@ -54,12 +54,6 @@ PROVIDERS: dict[str, dict[str, Any]] = {
         "scopes": ("https://outlook.office.com/IMAP.AccessAsUser.All", "offline_access"),
     },
 }
-
-
-class SignInFailed(MailServerError):
-    """The identity provider refused the sign-in, or revoked it (exit 14: sign in again)."""
-
-    exit_code = 14
 
 
 def check_endpoint(url: str) -> str:

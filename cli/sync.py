@@ -1,9 +1,10 @@
-"""``kluis sync imap``: fetch an account's new mail into the vault.
+"""``kluis sync imap``, and the sync of one account that ``kluis sync`` runs for each.
 
-The account (host, port, user, security, folders) is remembered in the vault's ``source``
-table after the first successful login, so a later ``kluis sync imap`` needs no options.
-The password never is: it comes from ``KLUIS_IMAP_PASSWORD``, the OS keyring (service
-``kluis-imap``, user ``user@host``) or a prompt, and never from the command line.
+The account (host, port, user, security, folders) is remembered in the vault
+(``vault.accounts``) after the first successful login, so a later ``kluis sync imap`` needs no
+options. The password never is: it comes from ``KLUIS_IMAP_PASSWORD``, the OS keyring (service
+``kluis-imap``, user ``user@host``) or a prompt, and never from the command line. An OAuth2
+account logs in with an access token, renewed from the refresh token kept in the vault.
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ def account_secret(store: Store, account: MailAccount, *, renew: bool = False) -
     """
     if account.auth == "password" or account.oauth is None:
         return imap_password(account)
-    from cli.oauth import SignInFailed, fresh
+    from cli.oauth import fresh
+    from vault.errors import SignInFailed
 
     kept = accounts.tokens(store, account)
     if kept is None:

@@ -104,6 +104,9 @@ class IdentityProvider:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 parts = urllib.parse.urlsplit(self.path)
+                if parts.path == "/.well-known/openid-configuration":
+                    self._answer(200, idp.discovery())
+                    return
                 if parts.path != "/authorize":
                     self._answer(404, {"error": "not_found"})
                     return
@@ -142,6 +145,17 @@ class IdentityProvider:
                 """Quiet."""
 
         return Handler
+
+    def discovery(self) -> dict[str, Any]:
+        """OpenID Connect discovery: where the endpoints are."""
+        return {
+            "issuer": self.url,
+            "authorization_endpoint": f"{self.url}/authorize",
+            "token_endpoint": f"{self.url}/token",
+            "device_authorization_endpoint": f"{self.url}/device",
+            "revocation_endpoint": f"{self.url}/revoke",
+            "introspection_endpoint": f"{self.url}/introspect",
+        }
 
     def authorize(self, query: dict[str, str]) -> str:
         """Where the browser goes next: back to the app with a code (or an error)."""

@@ -1,7 +1,8 @@
 """Every error kluis raises on purpose, in one place.
 
 The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` exit 2,
-``VaultBusy`` 11 (restic's "failed to lock the repository"), ``VaultDamaged`` 13, the rest 1::
+``VaultBusy`` 11 (restic's "failed to lock the repository"), ``VaultDamaged`` 13,
+``SignInFailed`` 14, the rest 1 (``kluis sync`` of every account exits 12 when one failed)::
 
     VaultError
     ├── UsageError            bad arguments or an unknown name (exit 2)
@@ -24,7 +25,9 @@ The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` ex
         └── MailServerError       the IMAP server could not be used
             ├── LoginRefused          it refused the user name or password
             ├── ConnectionLost        the network failed through every retry
-            └── TlsFailed             no trustworthy TLS connection
+            ├── TlsFailed             no trustworthy TLS connection
+            └── SignInFailed          the OAuth2 provider refused or revoked the sign-in
+                                      (exit 14: run `kluis account add` again)
 """
 
 from __future__ import annotations
@@ -143,3 +146,10 @@ class ConnectionLost(MailServerError):
 
 class TlsFailed(MailServerError):
     """No trustworthy TLS connection: an untrusted certificate or a failed handshake."""
+
+
+class SignInFailed(MailServerError):
+    """The identity provider refused the OAuth2 sign-in, or no longer accepts it (revoked or
+    expired): exit 14, sign in again with ``kluis account add``."""
+
+    exit_code = 14

@@ -350,3 +350,17 @@ def test_unreachable_provider_is_one_line(
         accounts.save(store, replace(account, oauth=gone), replace(kept, expires_at=0.0))
     line = assert_clean_failure(kluis.run("sync", "imap"), 1)
     assert "cannot reach the identity provider" in line, line
+
+
+def test_generic_provider_found_by_its_issuer(
+    kluis: Kluis, dovecot: Dovecot, idp: IdentityProvider, mailbox: MailUser
+) -> None:
+    args = add_args(dovecot, idp, mailbox)
+    for option in ("--authorize-url", "--token-url", "--device-url", "--revoke-url"):
+        at = args.index(option)
+        del args[at : at + 2]
+    done = browser_sign_in(kluis, [*args, "--issuer", idp.url])
+    assert done.returncode == 0, done.stderr
+    endpoints = kluis.json("account", "list")[0]["endpoints"]
+    assert f"{idp.url}/revoke" in endpoints and f"{idp.url}/device" in endpoints
+    assert sync_rows(kluis)[0] == 0
