@@ -60,8 +60,11 @@ def check_endpoint(url: str) -> str:
     """``url`` when it is HTTPS, or HTTP to a loopback address.
 
     Raises:
-        UsageError: any other URL: a token must never travel in the clear.
+        UsageError: any other URL (a token must never travel in the clear), or one with
+            spaces or control characters (it is shown in a terminal).
     """
+    if not (url.isascii() and url.isprintable()) or " " in url:
+        raise UsageError(f"{url!r} is no usable address (spaces or control characters)")
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return url

@@ -296,13 +296,27 @@ def test_forged_answer_to_the_loopback_is_refused(
 @pytest.mark.parametrize(
     "option", ["--token-url", "--authorize-url", "--revoke-url", "--device-url"]
 )
-def test_endpoint_without_tls_is_refused(
-    kluis: Kluis, dovecot: Dovecot, idp: IdentityProvider, mailbox: MailUser, option: str
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://idp.example.com/endpoint", "HTTPS"),
+        ("file:///etc/passwd", "HTTPS"),
+        ("https://idp.example.com/\x1b]0;pwned\x07", "control characters"),
+    ],
+)
+def test_endpoint_without_tls_or_with_control_characters_is_refused(
+    kluis: Kluis,
+    dovecot: Dovecot,
+    idp: IdentityProvider,
+    mailbox: MailUser,
+    option: str,
+    url: str,
+    said: str,
 ) -> None:
     args = add_args(dovecot, idp, mailbox)
-    args[args.index(option) + 1] = "http://idp.example.com/endpoint"
+    args[args.index(option) + 1] = url
     line = assert_clean_failure(kluis.run(*args), 2)
-    assert "HTTPS" in line
+    assert said in line and "\x1b" not in line, line
 
 
 def test_tokens_stay_inside_the_vault(
