@@ -8,6 +8,7 @@ An account is added once (password or OAuth2 sign-in), kept inside the vault
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
@@ -131,13 +132,18 @@ def _add(store: Store, args: argparse.Namespace) -> int:
     account = _new_account(args)
     if accounts.find(store, account.locator) is not None:
         raise UsageError(f"{account.locator} is already an account; remove it first to change it")
-    tokens: Tokens | None = None
     if account.oauth is None:
-        imap_password(account)  # asked now, so a missing one fails before anything is kept
+        _login(account, imap_password(account))  # kept only once it logs in
+        accounts.save(store, account)
     else:
         tokens = _sign_in(account.oauth, account.user, args)
-    _login(account, tokens.access_token if tokens else imap_password(account))
-    accounts.save(store, account, tokens)
+        try:
+            _login(account, tokens.access_token)
+        except MailServerError:
+            with contextlib.suppress(MailServerError):  # a grant kluis will not keep
+                oauth.revoke(account.oauth, tokens)
+            raise
+        accounts.save(store, account, tokens)
     print(escaped(f"Added {account.locator} ({account.provider}, {account.auth})."))
     return 0
 

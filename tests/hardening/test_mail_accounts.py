@@ -378,3 +378,14 @@ def test_generic_provider_found_by_its_issuer(
     endpoints = kluis.json("account", "list")[0]["endpoints"]
     assert f"{idp.url}/revoke" in endpoints and f"{idp.url}/device" in endpoints
     assert sync_rows(kluis)[0] == 0
+
+
+def test_sign_in_as_someone_else_is_refused_and_revoked(
+    kluis: Kluis, dovecot: Dovecot, idp: IdentityProvider, mailbox: MailUser
+) -> None:
+    idp.user = "somebody-else"  # signed in at the provider with another account
+    done = browser_sign_in(kluis, add_args(dovecot, idp, mailbox))
+    last = done.stderr.decode().splitlines()[-1]
+    assert done.returncode == 1 and last.startswith("kluis: ") and "refused" in last, last
+    assert not [g for g in idp.active_grants() if g.user == "somebody-else"]
+    assert kluis.json("account", "list") == []
