@@ -2,7 +2,7 @@
 
 An account is added once (password or OAuth2 sign-in), kept inside the vault
 (``vault.accounts``), and synced by ``kluis sync`` with the others: one line each, and exit
-``SOME_FAILED`` when one failed while the rest still synced.
+``SOME_ACCOUNTS_FAILED`` (15) when one failed while the rest still synced.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from cli import oauth
 from cli.commands import opened, to_stderr
+from cli.exits import OK, PARTIAL, SOME_ACCOUNTS_FAILED
 from cli.render import print_json
 from cli.sync import account_secret, imap_account, imap_password, sync_account
 from vault import accounts
@@ -25,9 +26,6 @@ from vault.text import escaped
 
 if TYPE_CHECKING:
     from importers.email.imap import Security
-
-SOME_FAILED = 12
-"""``kluis sync``'s exit status when one or more accounts failed (the others synced)."""
 
 
 def cmd_account(args: argparse.Namespace) -> int:
@@ -40,7 +38,8 @@ def cmd_account(args: argparse.Namespace) -> int:
 def sync_all(args: argparse.Namespace) -> int:
     """Run ``kluis sync`` with no protocol: every account, one line each.
 
-    Returns 0 when all synced, ``SOME_FAILED`` when any failed (each says why).
+    Returns 0 when all synced, ``SOME_ACCOUNTS_FAILED`` when any failed (each says why),
+    ``PARTIAL`` when all synced but some mail was quarantined.
 
     Raises:
         UsageError: there is no account yet.
@@ -72,7 +71,9 @@ def sync_all(args: argparse.Namespace) -> int:
             results.append(row)
     if args.json:
         print_json(results)
-    return SOME_FAILED if any(row["status"] == "failed" for row in results) else 0
+    if any(row["status"] == "failed" for row in results):
+        return SOME_ACCOUNTS_FAILED
+    return PARTIAL if any(row.get("quarantined") or row.get("errors") for row in results) else OK
 
 
 def chosen(store: Store, name: str) -> MailAccount:
@@ -263,7 +264,7 @@ def _test(store: Store, args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(escaped(f"{row['account']}: {row['error'] or 'logs in'}"))
-    return SOME_FAILED if any(row["status"] == "failed" for row in rows) else 0
+    return SOME_ACCOUNTS_FAILED if any(row["status"] == "failed" for row in rows) else OK
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -280,14 +281,22 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         dest="action", metavar="ACTION", required=True, parser_class=parser_class
     )
     json_help = "print JSON (stable field names)"
-    p = actions.add_parser("list", help="the accounts and every address kluis talks to")
+    p = actions.add_parser(
+        "list", help="the accounts and every address kluis talks to", parents=[common]
+    )
     p.add_argument("--json", action="store_true", help=json_help)
-    p = actions.add_parser("test", help="log in to each account (or one) and out again")
+    p = actions.add_parser(
+        "test", help="log in to each account (or one) and out again", parents=[common]
+    )
     p.add_argument("account", nargs="?", metavar="ACCOUNT", help="user@host:port or user")
     p.add_argument("--json", action="store_true", help=json_help)
-    p = actions.add_parser("remove", help="revoke the sign-in and forget it (the mail stays)")
+    p = actions.add_parser(
+        "remove", help="revoke the sign-in and forget it (the mail stays)", parents=[common]
+    )
     p.add_argument("account", metavar="ACCOUNT", help="user@host:port or user")
-    p = actions.add_parser("add", help="add an account: sign in once, then `kluis sync`")
+    p = actions.add_parser(
+        "add", help="add an account: sign in once, then `kluis sync`", parents=[common]
+    )
     p.add_argument(
         "provider",
         choices=("gmail", "outlook", "oauth", "imap"),

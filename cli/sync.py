@@ -37,17 +37,21 @@ what it fetched up to the last batch, and a batch is re-fetched at worst."""
 
 
 def sync_imap(args: argparse.Namespace) -> int:
-    """Run ``kluis sync imap``; returns the exit status.
+    """Run ``kluis sync imap`` (or, with no protocol, ``kluis sync`` of every account);
+    returns the exit status.
 
     Raises:
         UsageError: no account to sync, an ambiguous one, ``--plain`` to a remote host,
             an unknown folder, or no password without a terminal to ask for it.
         MailServerError: the server refused the login or the network kept failing.
     """
+    if args.protocol is None:
+        from cli.accounts import sync_all
+
+        return sync_all(args)
     with opened(args) as store:
         summary = sync_account(store, resolve_account(store, args), args)
-    print_summary(summary, as_json=args.json)
-    return 0
+    return print_summary(summary, as_json=args.json)
 
 
 def sync_account(

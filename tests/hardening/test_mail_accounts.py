@@ -30,7 +30,7 @@ from vault.store import Store
 
 _users = itertools.count(1)
 SIGN_IN_FAILED = 14
-SOME_FAILED = 12
+SOME_FAILED = 15
 
 
 @pytest.fixture(scope="module")
