@@ -14,9 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import text
-
-from vault.store import Store
+from vault.store import Store, execute
 from vault.timefmt import now_iso
 
 SOURCE_KIND = "imap"
@@ -81,12 +79,11 @@ class MailAccount:
 def accounts(store: Store) -> list[MailAccount]:
     """Every mail account, in the order they were added, with the end of its last sync."""
     with store.read() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT s.settings, (SELECT max(r.finished_at) FROM importrun r "
-                "WHERE r.source_id = s.id AND r.status = 'done') "
-                "FROM source s WHERE s.kind = :k ORDER BY s.id"
-            ),
+        rows = execute(
+            conn,
+            "SELECT s.settings, (SELECT max(r.finished_at) FROM importrun r "
+            "WHERE r.source_id = s.id AND r.status = 'done') "
+            "FROM source s WHERE s.kind = :k ORDER BY s.id",
             {"k": SOURCE_KIND},
         ).all()
     found: list[MailAccount] = []
@@ -117,25 +114,26 @@ def save(store: Store, account: MailAccount, tokens: Tokens | None = None) -> No
         oauth["scopes"] = list(account.oauth.scopes)
         settings["oauth"] = oauth
     with store.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
-                "VALUES (:k, :l, :t, '{}')"
-            ),
+        execute(
+            conn,
+            "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
+            "VALUES (:k, :l, :t, '{}')",
             {"k": SOURCE_KIND, "l": account.locator, "t": now_iso()},
         )
         old = _settings(
-            conn.execute(
-                text("SELECT settings FROM source WHERE kind=:k AND locator=:l"),
+            execute(
+                conn,
+                "SELECT settings FROM source WHERE kind=:k AND locator=:l",
                 {"k": SOURCE_KIND, "l": account.locator},
-            ).scalar_one()
+            ).one()[0]
         )
         if tokens is not None:
             settings["tokens"] = asdict(tokens)
         elif account.auth != "password" and "tokens" in old:
             settings["tokens"] = old["tokens"]
-        conn.execute(
-            text("UPDATE source SET settings=:s WHERE kind=:k AND locator=:l"),
+        execute(
+            conn,
+            "UPDATE source SET settings=:s WHERE kind=:k AND locator=:l",
             {"s": json.dumps(settings), "k": SOURCE_KIND, "l": account.locator},
         )
 
@@ -143,10 +141,12 @@ def save(store: Store, account: MailAccount, tokens: Tokens | None = None) -> No
 def tokens(store: Store, account: MailAccount) -> Tokens | None:
     """The account's OAuth2 tokens, or None when it has none."""
     with store.read() as conn:
-        raw = conn.execute(
-            text("SELECT settings FROM source WHERE kind=:k AND locator=:l"),
+        row = execute(
+            conn,
+            "SELECT settings FROM source WHERE kind=:k AND locator=:l",
             {"k": SOURCE_KIND, "l": account.locator},
-        ).scalar_one_or_none()
+        ).first()
+    raw = row[0] if row is not None else None
     kept = _settings(raw).get("tokens")
     if not isinstance(kept, dict) or not kept.get("refresh_token"):
         return None
@@ -161,8 +161,9 @@ def remove(store: Store, account: MailAccount) -> None:
     """Forget the account's settings and tokens; the mail it brought stays in the vault, and
     its cursor too, so adding it again fetches only what is new."""
     with store.begin() as conn:
-        conn.execute(
-            text("UPDATE source SET settings='{}' WHERE kind=:k AND locator=:l"),
+        execute(
+            conn,
+            "UPDATE source SET settings='{}' WHERE kind=:k AND locator=:l",
             {"k": SOURCE_KIND, "l": account.locator},
         )
 
