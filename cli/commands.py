@@ -207,6 +207,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return sync_imap(args)
 
 
+def cmd_account(args: argparse.Namespace) -> int:
+    from cli.accounts import cmd_account as run_account
+
+    return run_account(args)
+
+
 def cmd_companies(args: argparse.Namespace) -> int:
     page = Page.of(args)
     with opened(args) as store, store.reader() as conn:
@@ -593,6 +599,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "import": cmd_import,
     "sync": cmd_sync,
+    "account": cmd_account,
     "companies": cmd_companies,
     "timeline": cmd_timeline,
     "show": cmd_show,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from vault.accounts import without_secrets
 from vault.blobs import get_blob
 from vault.errors import UsageError
 from vault.fsutil import FILE_MODE, check_output, make_private_folder
@@ -216,7 +217,9 @@ class _Writer:
             for column in json_columns:
                 with contextlib.suppress(ValueError):  # else kept as the text it is
                     row[column] = json.loads(row[column]) if row.get(column) else row.get(column)
-            if table == "interaction":
+            if table == "source":  # a mail account's sign-in stays inside the vault
+                row["settings"] = without_secrets(row.get("settings"))
+            elif table == "interaction":
                 row["occurred_at_iso"] = iso(row["occurred_at"], row["tz_offset"])
                 suffix = ".eml" if row["channel"] == "email" else ".raw"
                 row["raw_file"] = self.blob_file(row["raw_blob"], f"raw/{row['raw_blob']}{suffix}")
