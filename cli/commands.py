@@ -7,6 +7,7 @@ import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,10 +88,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
-    """Import options from ``--me``, ``--timezone``, the profile and the stored cursors."""
+    """Import options from ``--me``, ``--timezone``, ``--columns``, the profile and the stored
+    cursors."""
     from vault.imports import import_options as options_for
 
-    return options_for(store, args.me, args.timezone)
+    options = options_for(store, args.me, args.timezone)
+    if getattr(args, "columns", None):
+        from importers.bank.csv_banks import columns_from
+
+        options = replace(options, columns=tuple(columns_from(args.columns).items()))
+    return options
 
 
 def to_stderr(message: str) -> None:

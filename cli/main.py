@@ -150,6 +150,13 @@ def build_parser() -> OneLineParser:
         metavar="NAME_OR_ADDRESS",
         help="you, as a name or mail address (repeatable)",
     )
+    p.add_argument(
+        "--columns",
+        metavar="FIELD=COLUMN,…",
+        help="a bank CSV's columns where its header says too little, e.g. "
+        "date=Datum,amount=Bedrag,name=Naam,iban=Rekening,description=Omschrijving "
+        "(fields: date amount debit credit name iban description currency reference)",
+    )
     _add_no_wait(p)
     _add_json(p)
 

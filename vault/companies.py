@@ -376,6 +376,10 @@ def identify(item: Interaction, me: ImportOptions) -> Claim:
     party = counterpart_of(item, me)
     if item.channel == "chat":
         return _chat_claim(item, party)
+    if item.channel == "payment":
+        from vault.payees import payment_claim  # it builds on this module's Claim
+
+        return payment_claim(item, party)
     if is_list_post(item):
         return _list_claim(item)
     if party is not None and party.kind == "phone" and party.address:
