@@ -123,7 +123,11 @@ def _abn_amro(row: Row | list[str]) -> Transaction:
     assert isinstance(row, list)
     account, currency, day, _, _, _, amount, description = row[:8]
     fields = sepa_fields(description)
-    card = re.match(r"(BEA|GEA|ecom)\b.*?\s{2,}(.+?)(?:,PAS\d+|\s{2,}|$)", description)
+    card = re.match(
+        r"(BEA|GEA|eCom)\b.*?\d\d\.\d\d\.\d\d/\d\d[.:]\d\d\s+(.+?)(?:,PAS\d+|\s{2,}|$)",
+        description,
+        re.IGNORECASE,
+    )
     name = fields.get("NAME") or (card.group(2) if card else None)
     return Transaction(
         booked=_date(day, "%Y%m%d"),
