@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,7 +12,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli.render import booking_time, item_text, print_json, short_time, table, timeline_lines
+from cli.render import (
+    booking_time,
+    item_text,
+    print_json,
+    short_time,
+    skipped_lines,
+    table,
+    timeline_lines,
+)
 from cli.share import COMMANDS as SHARE_COMMANDS
 from vault import keys as keymod
 from vault import queries
@@ -20,7 +29,7 @@ from vault.errors import UsageError, VaultLocked
 from vault.fsutil import require_file_or_folder
 from vault.passphrase_input import read_stdin_line
 from vault.store import Store
-from vault.text import escaped, visible_line
+from vault.text import capitalised, escaped, visible_line
 from vault.timefmt import parse_user_date
 from vault.unlock import (
     PassphraseSource,
@@ -174,6 +183,10 @@ def print_summary(summary: Summary, *, as_json: bool) -> None:
     )
     for message in summary.messages:
         print(f"  error: {escaped(message)}")
+    for line in skipped_lines(summary.skipped, summary.skipped_more):
+        print(line)
+    for note in summary.notes:
+        print(f"  note: {escaped(note)}")
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -209,6 +222,10 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         zone = user_zone(conn, args.timezone)
         since = parse_user_date(args.since, zone=zone) if args.since else None
         until = parse_user_date(args.until, end_of_day=True, zone=zone) if args.until else None
+        if since is not None and until is not None and since >= until:
+            raise UsageError(
+                f"--since {args.since} is after --until {args.until}: nothing is between"
+            )
         company_id, name = queries.find_company(conn, args.company)
         scope = queries.TimelineFilter(company_id, args.channel, since, until)
         rows = queries.timeline(conn, scope, limit=args.limit)
@@ -217,6 +234,8 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     else:
         print(f"{visible_line(name)} — newest first")
         timeline_lines((row.to_json() for row in rows), zone)
+        if not rows:
+            print("Nothing" + (" with these filters." if scope.narrowed else " yet."))
     return 0
 
 
@@ -260,6 +279,7 @@ def cmd_bookings(args: argparse.Namespace) -> int:
         company_id = queries.find_company(conn, args.company)[0] if args.company else None
         rows = queries.list_bookings(conn, company_id=company_id, upcoming=args.upcoming)
         zone = user_zone(conn, args.timezone)
+        earlier = len(queries.list_bookings(conn, company_id=company_id)) if not rows else 0
     if args.ics:
         from exports.ics import write_bookings_ics
 
@@ -268,6 +288,11 @@ def cmd_bookings(args: argparse.Namespace) -> int:
         print(f"Wrote {written} bookings to {escaped(str(out))}", file=sys.stderr)
     if args.json:
         print_json(rows)
+    elif not rows and earlier:
+        again = "kluis bookings" + (
+            f" --company {shlex.quote(args.company)}" if args.company else ""
+        )
+        print(f"No upcoming bookings; {earlier:,} past or cancelled: `{again}`.")
     elif not rows:
         print("No bookings yet.")
     else:
@@ -305,7 +330,7 @@ def cmd_company(args: argparse.Namespace) -> int:
             message = company_edits.split(conn, args.company, args.value, args.name)
         else:
             message = company_edits.undo_last(conn)
-    print(visible_line(message[:1].upper() + message[1:], 1000) + ".")
+    print(visible_line(capitalised(message), 1000) + ".")
     return 0
 
 
@@ -338,7 +363,7 @@ def decide_suggestion(args: argparse.Namespace) -> int:
     decide = suggestions.accept if action == "accept" else suggestions.reject
     with opened(args) as store, store.begin() as conn:
         message = decide(conn, args.suggestion)
-    print(visible_line(message[:1].upper() + message[1:], 1000) + ".")
+    print(visible_line(capitalised(message), 1000) + ".")
     return 0
 
 

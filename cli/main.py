@@ -22,6 +22,7 @@ FORMATS = (
     "mbox",
     "maildir",
     "eml",
+    "emlx",
     "takeout",
     "messenger",
     "instagram",
@@ -33,6 +34,9 @@ FORMATS = (
     "jsonld",
     "bcbp",
     "ticket",
+    "sms",
+    "msg",
+    "folder",
 )
 
 

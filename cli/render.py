@@ -15,6 +15,7 @@ from vault.text import HIDDEN, visible, visible_line
 CHANNEL_MARK = {
     "email": "✉",
     "chat": "💬",
+    "sms": "📱",
     "booking": "🎫",
     "order": "📦",
     "call": "☎",
@@ -139,17 +140,37 @@ def item_text(item: dict[str, Any], zone: tzinfo | None, out: TextIO | None = No
         ("Source", item["source_ref"]),
     ]
     for label, value in fields:
-        stream.write(f"{label + ':':<9}{visible_line(str(value), 1000)}\n")
+        stream.write(f"{label + ':':<10}{visible_line(str(value), 1000)}\n")
     for attachment in item["attachments"]:
         stream.write(
-            f"{'Attached:':<9}{visible_line(attachment['filename'])} "
+            f"{'Attached:':<10}{visible_line(attachment['filename'])} "
             f"({visible_line(attachment['mime'])}, "
             f"{attachment['size']:,} bytes)\n"
         )
     for booking in item["bookings"]:
         route = " → ".join(filter(None, [booking["origin"], booking["destination"]]))
         line = f"{booking['kind']} {booking['reference'] or ''} {route} {booking['status']}"
-        stream.write(f"{'Booking:':<9}{visible_line(line, 500)}\n")
+        stream.write(f"{'Booking:':<10}{visible_line(line, 500)}\n")
     if item.get("case"):
-        stream.write(f"{'Related:':<9}{', '.join(str(i) for i in item['case'][:20])}\n")
+        stream.write(f"{'Related:':<10}{', '.join(str(i) for i in item['case'][:20])}\n")
     stream.write("\n" + visible(item["body"]).rstrip() + "\n")
+
+
+SKIPPED_SHOWN = 50
+"""Skipped files listed after an import's counts; ``--json`` names them all."""
+
+
+def skipped_lines(skipped: Sequence[dict[str, str]], more: int = 0) -> list[str]:
+    """The lines naming the files an import did not read, each with its reason."""
+    total = len(skipped) + more
+    if not total:
+        return []
+    lines = [f"{total:,} file{'s' * (total != 1)} skipped:"]
+    lines += [
+        f"  {visible_line(entry['path'], 160)}: {visible_line(entry['reason'], 160)}"
+        for entry in skipped[:SKIPPED_SHOWN]
+    ]
+    unlisted = total - min(len(skipped), SKIPPED_SHOWN)
+    if unlisted:
+        lines.append(f"  … and {unlisted:,} more (`kluis import --json` names them)")
+    return lines

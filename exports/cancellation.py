@@ -68,10 +68,12 @@ def cancellation_letter(
     end: date,
     today: date,
     details: list[tuple[str, str, str]],
+    signer: list[str] | None = None,
 ) -> Letter:
     """The letter ending the contract with ``company`` on ``end``.
 
-    ``details`` are (profile key, English label, value) of the identifying details chosen.
+    ``details`` are (profile key, English label, value) of the identifying details chosen;
+    ``signer`` the lines under the closing (``exports.sharing.signer_lines``).
     """
     words = _TEXT[language]
     paragraphs = [
@@ -85,7 +87,7 @@ def cancellation_letter(
     if mandate:
         paragraphs.append(words["mandate"].format(mandate=mandate))
     rows = [(field_label(key, label, language), value) for key, label, value in details]
-    name = next((value for key, _label, value in details if key == "name"), "")
+    names = [value for key, _label, value in details if key == "name"][:1]
     return Letter(
         date_line=long_date(today, language),
         company=company,
@@ -95,5 +97,5 @@ def cancellation_letter(
         details_title=words["identify"] if rows else None,
         details=rows,
         closing=words["closing"],
-        signature=name,
+        signature=signer or names,
     )

@@ -25,6 +25,7 @@ FORMATS: dict[str, str] = {
     "takeout": "importers.email.takeout",
     "mbox": "importers.email.mbox",
     "maildir": "importers.email.maildir",
+    "emlx": "importers.email.emlx",
     "eml": "importers.email.eml",
     "telegram": "importers.chat.telegram",
     "instagram": "importers.chat.instagram",
@@ -42,7 +43,11 @@ FORMATS: dict[str, str] = {
     "whatsapp": "importers.chat.whatsapp",
     "html": "importers.bookings.html",
     "jsonld": "importers.bookings.jsonld",
+    "sms": "importers.chat.sms",
+    "msg": "importers.email.msg",
     "zip": "importers.archive",
+    # Last: a folder no format above reads whole is read file by file.
+    "folder": "importers.folder",
 }
 """Format name (``kluis import --format``) → module, in auto-detection order."""
 
@@ -71,8 +76,35 @@ def load(format_name: str) -> Importer:
 
 def read(path: Path, format_name: str, options: ImportOptions) -> Iterator[Item]:
     """The records of ``path`` read by the ``format_name`` importer (``vault.imports``'s
-    ``SourceReader``: the faces hand this package to the core's import service)."""
-    return load(format_name).read(path, options)
+    ``SourceReader``: the faces hand this package to the core's import service).
+
+    A folder the importer does not read as a whole is walked, and each file of its format in
+    it read (``importers.folder``)."""
+    importer = load(format_name)
+    if format_name != "folder" and path.is_dir() and not importer.sniff(path):
+        from importers import folder
+
+        return folder.walk(path, options, format_name)
+    return importer.read(path, options)
+
+
+def mismatch(path: Path, format_name: str) -> str | None:
+    """Why ``--format format_name`` recognises nothing in ``path`` (naming what is there), or
+    None when it recognises the file, the folder, or a file in the folder."""
+    from importers import folder
+
+    if load(format_name).sniff(path):
+        return None
+    if path.is_dir():
+        if folder.first_readable(path, format_name) is not None:
+            return None
+        found = folder.survey(path)
+    else:
+        try:
+            found = f"it looks like {detect(path)}"
+        except UnsupportedFormat:
+            found = "kluis does not recognise it"
+    return f"{path}: --format {format_name} recognises nothing in it ({found})"
 
 
 def detect(path: Path) -> str:
@@ -84,5 +116,9 @@ def detect(path: Path) -> str:
     for name in FORMATS:
         if load(name).sniff(path):
             return name
-    kind = "folder" if path.is_dir() else "file"
-    raise UnsupportedFormat(f"{path}: kluis does not recognise this {kind}'s format")
+    if path.is_dir():
+        from importers import folder
+
+        found = folder.survey(path)
+        raise UnsupportedFormat(f"{path}: kluis reads no file in this folder ({found})")
+    raise UnsupportedFormat(f"{path}: kluis does not recognise this file's format")

@@ -1,6 +1,7 @@
 """Zip archives of exports, read in place: no byte of their content is written to disk.
 
-``kluis import export.zip`` reads the mail and chats inside a zip: ``.eml`` files, mboxes
+``kluis import export.zip`` reads the mail and chats inside a zip: ``.eml`` and Apple Mail
+``.emlx`` files, mboxes
 (``.mbox``, Apple's ``X.mbox/mbox``), Google Takeout mail, maildirs (files in ``cur/`` and
 ``new/``) and Telegram exports (``result.json``), recognised by their member names. Members are
 read straight from the archive: single mails and ``result.json`` whole (each under its format's
@@ -58,7 +59,7 @@ Mail and JSON compress 3-15×; deflate can reach about 1,000×, which only a bom
 
 RATIO_FLOOR_BYTES = 1024 * 1024
 
-FORMATS_INSIDE = ("eml", "mbox", "takeout", "maildir", "telegram")
+FORMATS_INSIDE = ("eml", "emlx", "mbox", "takeout", "maildir", "telegram")
 """The formats read from inside a zip (``--format`` values)."""
 
 Reader = Callable[[Path, ImportOptions], Iterator[Item]]
@@ -253,6 +254,8 @@ def _kind(name: str) -> str | None:
         return "maildir"
     if path.suffix.lower() == ".eml":
         return "eml"
+    if path.suffix.lower() == ".emlx":
+        return "emlx"
     if path.suffix.lower() == ".mbox" or (path.name == "mbox" and path.parent.suffix == ".mbox"):
         return "mbox"
     if path.name == "result.json":
@@ -346,9 +349,10 @@ def _mbox_items(
 
 
 def _whole_member_items(archive: zipfile.ZipFile, unit: _Unit, run: _Run) -> Iterator[Item]:
-    """An ``.eml`` or maildir mail, or a Telegram ``result.json``: read whole, under a limit."""
+    """An ``.eml``, ``.emlx`` or maildir mail, or a Telegram ``result.json``: read whole,
+    under a limit."""
     from importers.chat import telegram
-    from importers.email import maildir
+    from importers.email import emlx, maildir
     from importers.email.message import parse_message
 
     info, ref = unit.info, run.ref(unit.info)
@@ -363,5 +367,7 @@ def _whole_member_items(archive: zipfile.ZipFile, unit: _Unit, run: _Run) -> Ite
     elif unit.kind == "maildir":
         name = PurePosixPath(info.filename).name
         yield maildir.parse_file(data, ref, unit.folder, name, run.options)
+    elif unit.kind == "emlx":
+        yield emlx.parse_emlx(data, ref, run.options, emlx.mailbox_name(info.filename))
     else:
         yield parse_message(data, ref, run.options)

@@ -156,7 +156,10 @@ def test_first_sync_reads_every_folder_except_trash_and_junk(
         "updated": 0,
         "quarantined": 0,
         "errors": 0,
+        "skipped": [],
+        "skipped_more": 0,
         "error_messages": [],
+        "notes": [],
     }
     assert companies(capsys) == {"klm.com": 1, "bol.com": 1, "ns.nl": 1, "eneco.nl": 1}
 

@@ -23,6 +23,7 @@ from vault.records import (
     Item,
     Party,
     Quarantined,
+    Skipped,
     content_key,
 )
 
@@ -502,8 +503,9 @@ def test_eml_files_and_folders_of_them_are_recognised(tmp_path: Path) -> None:
     write(tmp_path / "inbox" / "2024" / "a.EML", fixture("plain_from_friend.eml"))
 
     assert eml.sniff(FIXTURES / "plain_from_friend.eml")
-    assert eml.sniff(tmp_path / "inbox")
     assert importers.detect(FIXTURES / "plain_from_friend.eml") == "eml"
+    # A folder is read file by file, each file in its own format.
+    assert importers.detect(tmp_path / "inbox") == "folder"
 
 
 def test_a_maildir_is_left_to_its_own_importer(tmp_path: Path) -> None:
@@ -528,14 +530,17 @@ def test_an_extensionless_file_is_recognised_by_its_headers(tmp_path: Path) -> N
     assert not eml.sniff(json_file)
     assert not eml.sniff(ole2)
     assert not eml.sniff(tmp_path / "missing.eml")
-    assert not eml.sniff(write(tmp_path / "notes.txt", fixture("plain_from_friend.eml")))
+    # Dumps come with odd names (``msg.0001``, ``mail.txt``): the headers decide.
+    assert eml.sniff(write(tmp_path / "msg.0001", fixture("plain_from_friend.eml")))
+    assert not eml.sniff(write(tmp_path / "notes.txt", b"Shopping: bread, milk\n\nand eggs\n"))
 
 
 # --- the importer: reading ---------------------------------------------------------------------
 
 
 def read_all(path: Path, options: ImportOptions = ME) -> list[Item]:
-    return list(eml.read(path, options))
+    """What reading ``path`` gives, but the files named as skipped (not mail)."""
+    return [item for item in eml.read(path, options) if not isinstance(item, Skipped)]
 
 
 def inbox(tmp_path: Path) -> Path:
@@ -559,6 +564,8 @@ def test_reading_a_folder_yields_each_mail_then_its_checkpoint_in_order(tmp_path
         str(folder / "sub" / "c.eml"),
     ]
     assert mails[0].title == "Lunch on Friday?"
+    skipped = [item for item in eml.read(folder, ME) if isinstance(item, Skipped)]
+    assert skipped == [Skipped(str(folder / "notes.txt"), "not an eml file")]
     checkpoint = items[1]
     assert isinstance(checkpoint, Checkpoint)
     stat = (folder / "a.eml").stat()

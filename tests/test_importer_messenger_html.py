@@ -291,7 +291,7 @@ def test_a_page_without_messages_is_quarantined_whole(tmp_path: Path) -> None:
     where = thread(tmp_path, "shop_1", page("Shop", []), b"\x00\xff binary \x89PNG")
     items = read(where)
     assert [item.reason for item in quarantined(items)] == [
-        "no Messenger messages found in this page (not an export page, or cut off)"
+        "no messages found in this page (not an export page, or cut off)"
     ] * 2
     assert isinstance(items[-1], Checkpoint)
 

@@ -22,7 +22,7 @@ from tests.support import (
     item_matches,
     quarantined,
 )
-from vault.records import Checkpoint, ImportOptions, Interaction, Item, Quarantined
+from vault.records import Checkpoint, ImportOptions, Interaction, Item, Note, Quarantined
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
 GERMAN_IOS = FIXTURES / "WhatsApp Chat - KLM"
@@ -173,11 +173,13 @@ def test_dedup_keys_do_not_depend_on_the_chosen_timezone() -> None:
 # --- system lines --------------------------------------------------------------------------------
 
 
-def test_media_omitted_is_a_system_line() -> None:
-    omitted = titled(read(US_ANDROID), "Fietsenwinkel Jansen: <Media omitted>")
-    assert omitted.direction == "system"
+def test_media_left_out_of_the_export_stays_the_message_of_its_sender() -> None:
+    omitted = titled(read(US_ANDROID), "<Media omitted>")
+    assert omitted.direction == "in"
     assert omitted.extras["media_omitted"] is True
-    assert omitted.extras["actor"] == "Fietsenwinkel Jansen"
+    assert omitted.sender is not None and omitted.sender.name == "Fietsenwinkel Jansen"
+    image = titled(read(GERMAN_IOS), "Bild weggelassen")
+    assert image.direction == "out" and image.extras["media_omitted"] is True
 
 
 def test_notices_are_system_items_never_a_person_speaking() -> None:
@@ -186,7 +188,6 @@ def test_notices_are_system_items_never_a_person_speaking() -> None:
     assert [item.title.split(": ", 1)[1][:30] for item in system] == [
         "Nachrichten und Anrufe sind En",
         "Dieses Unternehmen nutzt einen",
-        "Bild weggelassen",
         "Diese Nachricht wurde gelöscht",
     ]
     # The chat is their sender, so a notice about my message never makes me a company.
@@ -364,7 +365,7 @@ def test_reimport_adds_nothing() -> None:
 
 def test_a_newer_export_that_overlaps_gives_the_same_keys_for_old_messages() -> None:
     old = "1/2/24, 10:00 - Shop: a\n1/2/24, 10:00 - Shop: a\n"
-    new = old + "1/2/24, 10:00 - Shop: a\n1/3/24, 09:00 - Shop: b\n"
+    new = old + "1/2/24, 10:00 - Shop: a\n13/2/24, 09:00 - Shop: b\n"
     old_keys = [item.dedup_key for item in interactions(parse(old, chat_name="Shop"))]
     new_keys = [item.dedup_key for item in interactions(parse(new, chat_name="Shop"))]
     assert new_keys[:2] == old_keys and len(set(new_keys)) == 4
@@ -400,7 +401,7 @@ def test_no_input_makes_the_importer_raise() -> None:
     plus_14 = ImportOptions(timezone=ZoneInfo("Pacific/Kiritimati"))
     for text in samples:
         items = list(whatsapp.parse_chat(text, "fuzz", plus_14))
-        assert all(isinstance(item, Interaction | Quarantined) for item in items)
+        assert all(isinstance(item, Interaction | Quarantined | Note) for item in items)
         assert all("\n" not in item.reason for item in quarantined(items))
 
 

@@ -375,6 +375,9 @@ def test_welcome_builds_the_demo_beside_the_real_vault_and_opens_it(tmp_path: Pa
         assert "Building the demo vault" in text_of(screen, "#welcome-status")
         await until(pilot, lambda: app.unlocked, "the demo's main screen", seconds=240)
         await until(pilot, lambda: len(app.company_rows()) > 20, "the demo's companies")
+        # The notice sits over the item pane: a reminder of what the welcome said, briefly.
+        [notice] = [n for n in app._notifications if "demo" in str(n.message)]
+        assert notice.timeout <= 3
 
     run(app, story)
     assert app.opened is not None

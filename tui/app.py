@@ -48,7 +48,6 @@ class KluisApp(App[int]):
         Binding("ctrl+u", "profile", "Your profile", show=False, id="profile"),
         Binding("ctrl+g", "gdpr", "GDPR requests", show=False, id="gdpr"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True, id="commands"),
-        Binding("q", "quit", "Quit", show=False, id="quit-q"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
     ]
 
@@ -120,7 +119,7 @@ class KluisApp(App[int]):
         main = MainScreen(self.store, self._zone())
         self.switch_screen(main)
         if message.note:
-            self.notify(message.note, timeout=8, markup=False)
+            self.notify(message.note, timeout=message.note_seconds, markup=False)
         if message.then_import:
             main.action_import_sources()
 
@@ -209,7 +208,7 @@ class KluisApp(App[int]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The command palette: the app's own actions, then Textual's."""
         if not self.unlocked:
-            yield from super().get_system_commands(screen)
+            yield from self._textual_commands(screen)
             return
         main = self.main
         yield SystemCommand(
@@ -276,7 +275,14 @@ class KluisApp(App[int]):
         yield SystemCommand(
             "Zoom item", "The item fills the screen, or back (z)", main.action_toggle_zoom
         )
-        yield from super().get_system_commands(screen)
+        yield from self._textual_commands(screen)
+
+    def _textual_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own commands, less its "Keys" panel: "Help" (?) lists every key, and one
+        name for one thing keeps the palette plain."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
 
 
 def help_sections() -> list[HelpSection]:

@@ -24,6 +24,7 @@ from tui.format import safe, short_date
 from tui.gdpr_screen import LetterForm, letter_written
 from tui.messages import JumpTo
 from tui.profile_screen import label_of
+from tui.row_detail import RowDetail
 from tui.share_wizard import ShareWizard
 from vault.ledger import knows, list_disclosures
 from vault.profile import ProfileValue, mask
@@ -114,8 +115,9 @@ class CompanyDataScreen(Screen[JumpTo | None]):
                 Text(f"What {name} knows about me"), classes="data-title", id="data-knows-title"
             )
             knows_table: DataTable[Text] = DataTable(cursor_type="row", id="data-knows")
-            knows_table.add_columns("Field", "Value", "Evidence", "Excerpt")
+            knows_table.add_columns("Field", "Value", "Evidence")
             yield knows_table
+            yield RowDetail(id="data-evidence")
             yield Static(
                 Text(f"What you shared with {name}"), classes="data-title", id="data-shared-title"
             )
@@ -166,18 +168,16 @@ class CompanyDataScreen(Screen[JumpTo | None]):
                     Text(label_of(known["key"]) if first else ""),
                     shown_known_value(known, self.revealed) if first else Text(""),
                     words,
-                    Text(safe(evidence.get("excerpt"), 140), style="italic"),
                     key=str(len(self.evidence)),
                 )
                 self.evidence.append(evidence)
             hidden = known["evidence_count"] - len(known["evidence"])
             if hidden > 0:
-                table.add_row(
-                    Text(""), Text(""), Text(f"… and {hidden} more", style="dim"), Text("")
-                )
+                table.add_row(Text(""), Text(""), Text(f"… and {hidden} more", style="dim"))
                 self.evidence.append({})
         if self.evidence:
             table.move_cursor(row=min(row, len(self.evidence) - 1))
+        self._show_evidence(table.cursor_row)
         self._fill_disclosures()
         table.display = bool(self.known)
         if not self.known and table.has_focus:
@@ -221,6 +221,20 @@ class CompanyDataScreen(Screen[JumpTo | None]):
         else:
             table.move_cursor(row=min(row, len(self.disclosures) - 1))
         self.query_one("#data-shared-title", Static).update(Text(title))
+
+    @on(DataTable.RowHighlighted, "#data-knows")
+    def _evidence_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_evidence(event.cursor_row)
+
+    def _show_evidence(self, row: int) -> None:
+        """The evidence under the cursor, whole: what it is and the excerpt it was found in."""
+        evidence = self.evidence[row] if 0 <= row < len(self.evidence) else {}
+        words = evidence_text(evidence) if evidence else None
+        excerpt = safe(evidence.get("excerpt"), 400)
+        if words is not None and excerpt:
+            words.append("\n")
+            words.append(excerpt, style="italic")
+        self.query_one("#data-evidence", RowDetail).show(words)
 
     @on(DataTable.RowSelected, "#data-knows")
     def _evidence_chosen(self, event: DataTable.RowSelected) -> None:

@@ -163,7 +163,7 @@ def render_item(
     for booking in item.get("bookings") or []:
         parts.append(Text(""))
         parts.append(booking_card(booking, zone))
-    chat = item.get("channel") == "chat"
+    chat = item.get("channel") in ("chat", "sms")
     if not (chat and context):
         body = str(item.get("body") or "")
         cut = len(body) - BODY_CHARS
@@ -189,6 +189,8 @@ class DetailPane(VerticalScroll, can_focus=True, inherit_bindings=False):
         Binding("end", "scroll_end", "Bottom", show=False, id="item.bottom"),
         Binding("escape,left", "screen.focus_timeline", "Back", id="item.back"),
         Binding("s", "save_attachments", "Save files", id="item.save"),
+        Binding("z", "screen.toggle_zoom", "Zoom in or out", id="item.zoom"),
+        Binding("q", "app.quit", "Quit", show=False, id="item.quit"),
     ]
 
     ALLOW_MAXIMIZE = True

@@ -16,6 +16,7 @@ from vault.text import visible, visible_line
 CHANNEL_ICONS = {
     "email": "✉",
     "chat": "¶",
+    "sms": "▯",
     "booking": "⌘",
     "order": "$",
     "call": "☏",
@@ -26,6 +27,7 @@ CHANNEL_ICONS = {
 CHANNEL_NAMES = {
     "email": "mail",
     "chat": "chat",
+    "sms": "sms",
     "booking": "booking",
     "order": "order",
     "call": "call",

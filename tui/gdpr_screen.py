@@ -41,6 +41,7 @@ from tui.forms import sentence
 from tui.path_input import PathInput, default_folder, free_path, shown_path, slug
 from tui.profile_choices import ProfileChoices
 from tui.profile_screen import label_of
+from tui.row_detail import RowDetail
 from vault.errors import VaultError
 from vault.ledger import consent_view, gdpr_status, mark_answered
 from vault.store import Store
@@ -300,6 +301,7 @@ class GdprScreen(Screen[None]):
                     "Company", "Marketing", "Per month", "Last marketing", "Your last contact", ""
                 )
                 yield consent
+                yield RowDetail(id="gdpr-consent-advice")
                 yield Static("", id="gdpr-consent-status", classes="gdpr-status")
         yield Footer()
 
@@ -327,6 +329,17 @@ class GdprScreen(Screen[None]):
         self._fill_requests()
         self._fill_consent()
         self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#gdpr-consent")
+    def _advice_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_advice(event.cursor_row)
+
+    def _show_advice(self, row: int) -> None:
+        """The advice for the company under the cursor, whole: the table's last column is cut."""
+        entry = self.consent[row] if 0 <= row < len(self.consent) else {}
+        advice = entry.get("suggestion")
+        text = Text(f"{safe(entry['company'], 80)}: {safe(advice, 600)}") if advice else None
+        self.query_one("#gdpr-consent-advice", RowDetail).show(text)
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
@@ -394,6 +407,7 @@ class GdprScreen(Screen[None]):
             )
         if self.consent:
             table.move_cursor(row=min(row, len(self.consent) - 1))
+        self._show_advice(table.cursor_row)
         dormant = sum(1 for c in self.consent if c["dormant"])
         line = "Who mails you marketing (mail with an unsubscribe header), most often first."
         if dormant:

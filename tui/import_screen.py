@@ -133,7 +133,7 @@ class SourceRow(Horizontal):
 
     DEFAULT_CSS = """
     SourceRow {
-        height: 1;
+        height: auto;
     }
     SourceRow .source-format {
         width: 22;
@@ -152,6 +152,7 @@ class SourceRow(Horizontal):
     }
     SourceRow .source-counts {
         width: 2fr;
+        height: auto;
         color: $text-muted;
     }
     """
@@ -179,7 +180,8 @@ class SourceRow(Horizontal):
         yield Static(Text("ready"), classes="source-counts")
 
     def _say(self, text: str) -> None:
-        self.query_one(".source-counts", Static).update(Text(text, no_wrap=True))
+        # Wrapped, not cut: the counts and a problem's reason are what the user waits for.
+        self.query_one(".source-counts", Static).update(Text(text))
 
     def started(self) -> None:
         """Reading: the bar moves (the number of items ahead is not known)."""
@@ -288,22 +290,20 @@ class ImportScreen(ModalScreen[None]):
                         id="import-path",
                     )
                     yield Button("Add", id="import-add")
+                # The options come right under the path: on a small terminal the sources
+                # below would push them out of view.
+                with Horizontal(id="import-options"):
+                    yield Input(placeholder="Time zone (optional)", id="import-zone")
+                    yield Input(placeholder="You (optional)", id="import-me")
+                yield Static(
+                    "Time zone: of times that carry none (default: this computer's). You: your "
+                    "names or mail addresses, comma-separated; left empty, kluis finds your "
+                    "address in your mail.",
+                    classes="form-note",
+                )
                 yield Static("", id="import-status", classes="form-status")
                 yield Static("Sources", classes="import-heading")
                 yield Vertical(id="import-sources")
-                with Horizontal(id="import-options"):
-                    yield Input(
-                        placeholder="Time zone of times without one (default: this computer's)",
-                        id="import-zone",
-                    )
-                    yield Input(
-                        placeholder="You: names or mail addresses, comma-separated (optional)",
-                        id="import-me",
-                    )
-                yield Static(
-                    "kluis finds your own address in your mail when you leave that empty.",
-                    classes="form-note",
-                )
                 yield Static("", id="import-summary")
                 yield Static("", id="import-quarantine")
             with Horizontal(classes="form-buttons"):
@@ -426,7 +426,9 @@ class ImportScreen(ModalScreen[None]):
             def progress(
                 summary: Summary, index: int = index, latest: list[Summary] = latest
             ) -> None:
-                latest[0] = replace(summary, messages=list(summary.messages))
+                latest[0] = replace(
+                    summary, messages=list(summary.messages), notes=list(summary.notes)
+                )
                 self.post_message(SourceProgress(index, latest[0]))
 
             try:
@@ -525,6 +527,8 @@ class ImportScreen(ModalScreen[None]):
             text.append(f", {total.errors:,} errors", style="bold")
             for error in total.messages:
                 text.append(f"\n  error: {safe(error, 200)}")
+        for note in total.notes:
+            text.append(f"\n  note: {safe(note, 200)}")
         return text
 
     def _quarantine_text(self) -> Text:

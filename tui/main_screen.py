@@ -36,7 +36,6 @@ class MainScreen(Screen[None], inherit_bindings=False):
         Binding(
             "shift+tab", "app.focus_previous", "Previous pane", show=False, id="focus-previous"
         ),
-        Binding("z", "toggle_zoom", "Zoom item", id="zoom"),
         Binding("ctrl+o", "import_sources", "Import", id="import"),
         Binding("ctrl+e", "edit_company", "Edit company", id="company-edit"),
         Binding("ctrl+t", "suggestions", "Suggestions", show=False, id="suggestions"),
@@ -156,10 +155,9 @@ class MainScreen(Screen[None], inherit_bindings=False):
         if self._focus_on_resume is not None:
             self.set_focus(self._focus_on_resume)
             self._focus_on_resume = None
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Zoom is for the timeline and the item; in the company list z is filter text."""
-        return not (action == "toggle_zoom" and isinstance(self.focused, CompanyList))
+            # The jump may have landed while the search box was on top; the timeline shows the
+            # hit's row once this screen is laid out again, even in the company already shown.
+            self.call_after_refresh(self.timeline.scroll_to_cursor, center=True)
 
     # ---- actions ----------------------------------------------------------------------------
 

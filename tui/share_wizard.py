@@ -9,10 +9,11 @@ receipt id and password and writes it only if it holds the same files.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from functools import partial
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -93,10 +94,60 @@ class _VisibleText(HTMLParser):
             self.parts.append(data)
 
 
-def readable(name: str, data: bytes) -> str:
-    """A file of the package as a person reads it: a page's visible text, else its text."""
+JSON_FILES = (".json", ".jsonld")
+
+
+def json_fields(value: Any, depth: int = 0) -> list[str]:
+    """JSON as a person reads it: one ``field: value`` per line, nested fields indented, list
+    entries as ``-`` (a list of plain values on one line), JSON held in a string unpacked; the
+    ``@`` of JSON-LD's keywords dropped (``@type`` reads ``type``)."""
+    pad = "  " * depth
+    lines: list[str] = []
+    entries = value.items() if isinstance(value, dict) else (("-", v) for v in value)
+    for key, raw in entries:
+        label = key if key == "-" else f"{str(key).removeprefix('@')}:"
+        item = _embedded_json(raw)
+        if isinstance(item, list) and item and not any(isinstance(v, dict | list) for v in item):
+            lines.append(f"{pad}{label} {', '.join(_json_scalar(v) for v in item)}")
+        elif isinstance(item, dict | list):
+            lines.append(f"{pad}{label}" if item else f"{pad}{label} (none)")
+            lines += json_fields(item, depth + 1)
+        else:
+            lines.append(f"{pad}{label} {_json_scalar(item)}")
+    return lines
+
+
+def _embedded_json(value: Any) -> Any:
+    """A string that holds a JSON object or list (the consent receipt inside the JSON-LD) as
+    what it holds, so it reads as fields too rather than as one escaped line."""
+    if isinstance(value, str) and value.startswith(("{", "[")):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, dict | list) else value
+    return value
+
+
+def _json_scalar(value: Any) -> str:
+    return "—" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def readable(name: str, data: bytes, raw_json: bool = False) -> str:
+    """A file of the package as a person reads it: a page's visible text, JSON's fields and
+    values (or, with ``raw_json``, the JSON itself, indented and unescaped), else its text."""
     text = data.decode("utf-8", errors="replace")
-    if name.endswith(".html"):
+    if name.endswith(JSON_FILES):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            pass  # not JSON after all: shown as the text it is
+        else:
+            if raw_json:
+                text = json.dumps(parsed, indent=2, ensure_ascii=False)
+            elif isinstance(parsed, dict | list):
+                text = "\n".join(json_fields(parsed))
+    elif name.endswith(".html"):
         parser = _VisibleText()
         parser.feed(text)
         lines = ("".join(parser.parts)).splitlines()
@@ -109,12 +160,14 @@ def size_text(size: int) -> str:
     return f"{size:,} bytes" if size < 1000 else f"{size / 1000:.1f} kB"
 
 
-def preview_text(preview: SharePreview) -> Text:
-    """Every file the package holds, as it will be in the written file."""
+def preview_text(preview: SharePreview, raw_json: bool = False) -> Text:
+    """Every file the package holds, the ones people read (page, card) before the ones
+    programs read (JSON: its fields and values, or the JSON itself with ``raw_json``)."""
     out = Text()
-    for name, data in preview.files.items():
+    files = sorted(preview.files.items(), key=lambda file: file[0].endswith(JSON_FILES))
+    for name, data in files:
         out.append(f"── {name} · {size_text(len(data))} ──\n", style="bold")
-        lines = readable(name, data).splitlines()
+        lines = readable(name, data, raw_json).splitlines()
         for line in lines[:PREVIEW_LINES]:
             out.append(line + "\n")
         if len(lines) > PREVIEW_LINES:
@@ -198,6 +251,7 @@ class ShareWizard(Dialog["ShareResult | None"]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back / cancel", id="share.back"),
+        Binding("j", "toggle_json", "JSON as written / readable", id="share.json"),
     ]
 
     class Previewed(Message):
@@ -227,6 +281,7 @@ class ShareWizard(Dialog["ShareResult | None"]):
         self.preview: SharePreview | None = None
         self.result: ShareResult | None = None
         self.busy = False
+        self.raw_json = False
 
     def compose(self) -> ComposeResult:
         """Three steps: the form, the preview, what was written."""
@@ -392,6 +447,20 @@ class ShareWizard(Dialog["ShareResult | None"]):
         self.query_one("#preview-error", Static).update("")
         self.query_one("#share-steps", ContentSwitcher).current = "share-preview"
         self.query_one("#share-confirm", Button).focus()
+        self.raw_json = False
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """j only on the preview (in the form it is a letter of the purpose)."""
+        return action != "toggle_json" or self.preview is not None
+
+    def action_toggle_json(self) -> None:
+        """j: the JSON files as written, or their fields and values."""
+        if self.preview is None:
+            return
+        self.raw_json = not self.raw_json
+        text = preview_text(self.preview, self.raw_json)
+        self.query_one("#preview-text", Static).update(text)
 
     # ---- confirm ----------------------------------------------------------------------------
 
@@ -437,6 +506,7 @@ class ShareWizard(Dialog["ShareResult | None"]):
     @on(Button.Pressed, "#share-back")
     def _back_to_form(self) -> None:
         self.preview = None
+        self.refresh_bindings()
         self.query_one("#share-steps", ContentSwitcher).current = "share-form"
         self.query_one("#share-preview-button", Button).focus()
 

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from sqlalchemy.exc import OperationalError
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from tui.format import safe
 from tui.forms import sentence
+from tui.row_detail import RowDetail
 from vault import suggestions
 from vault.errors import UsageError
 from vault.store import Store
@@ -82,6 +83,7 @@ class SuggestionsScreen(Screen[bool]):
             table: DataTable[Text] = DataTable(cursor_type="row", id="suggest-table")
             table.add_columns("Merge", "Into", "Why")
             yield table
+            yield RowDetail(id="suggest-why")
             yield Static("", id="suggest-status")
         yield Footer()
 
@@ -123,6 +125,17 @@ class SuggestionsScreen(Screen[bool]):
         if self.rows:
             table.move_cursor(row=min(row, len(self.rows) - 1))
         self._show_title(len(self.rows))
+        self._show_why()
+
+    @on(DataTable.RowHighlighted, "#suggest-table")
+    def _show_why(self) -> None:
+        """Why the suggestion under the cursor, whole: the table's Why column is cut."""
+        suggestion = self.current
+        why = None
+        if suggestion is not None:
+            why = Text(f"{safe(suggestion.source, 80)} → {safe(suggestion.target, 80)}: ")
+            why.append(safe("; ".join(suggestion.evidence), 600), style="italic")
+        self.query_one("#suggest-why", RowDetail).show(why)
 
     def _status(self, text: str) -> None:
         self.query_one("#suggest-status", Static).update(Text(text))

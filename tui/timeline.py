@@ -74,6 +74,9 @@ class Timeline(VirtualList):
         Binding(
             "escape,left", "screen.focus_companies", "Companies", show=False, id="timeline.back"
         ),
+        # Letters only where they type nothing (in the company list they are filter text).
+        Binding("z", "screen.toggle_zoom", "Zoom item", id="timeline.zoom"),
+        Binding("q", "app.quit", "Quit", show=False, id="timeline.quit"),
     ]
 
     class IndexLoaded(Message):

@@ -40,6 +40,8 @@ class VaultOpened(Message):
     store: Store
     note: str | None = None
     then_import: bool = False
+    note_seconds: float = 8
+    """How long the note stays: a toast sits over the item pane, so a mere reminder is brief."""
 
 
 @dataclass

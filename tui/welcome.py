@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Middle, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -34,6 +36,7 @@ from vault.unlock import (
 )
 
 DEMO_SECONDS = "about half a minute"  # measured: 15–35 s on two busy cores
+DEMO_NOTE_SECONDS = 3.0  # the welcome screen said it all already; the toast covers the item
 
 
 @dataclass
@@ -53,6 +56,10 @@ class WelcomeFailed(Message):
 
 class WelcomeScreen(Screen[None]):
     """No vault yet: the demo, or a new vault of one's own."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back to the choice", show=False, id="welcome.back"),
+    ]
 
     DEFAULT_CSS = (
         FORM_CSS
@@ -170,7 +177,7 @@ class WelcomeScreen(Screen[None]):
         box = self.query_one("#welcome-box")
         box.border_title = Text("Welcome to kluis")
         box.border_subtitle = Text("ctrl+q quits")
-        self.query_one("#welcome-create", Button).focus()
+        self.query_one("#welcome-demo", Button).focus()
 
     def on_unmount(self) -> None:
         """A vault made but never handed to the app (quit at the recovery code) is closed."""
@@ -179,6 +186,8 @@ class WelcomeScreen(Screen[None]):
 
     def _page(self, page: str) -> None:
         self.query_one(ContentSwitcher).current = page
+        keys = "esc back · ctrl+q quits" if page == "welcome-new" else "ctrl+q quits"
+        self.query_one("#welcome-box").border_subtitle = Text(keys)
         self.show_status("")
 
     # ---- create my vault --------------------------------------------------------------------
@@ -190,9 +199,10 @@ class WelcomeScreen(Screen[None]):
         self.query_one("#welcome-passphrase", Input).focus()
 
     @on(Button.Pressed, "#welcome-back")
-    def back(self) -> None:
-        """Back to the choice."""
-        if not self.busy:
+    def action_back(self) -> None:
+        """Esc or Back: from the passphrase form to the choice (the recovery code stays until
+        it is confirmed written down)."""
+        if not self.busy and self.query_one(ContentSwitcher).current == "welcome-new":
             self._page("welcome-choices")
             self.query_one("#welcome-create", Button).focus()
 
@@ -292,8 +302,8 @@ class WelcomeScreen(Screen[None]):
         except Exception as exc:
             self.post_message(WelcomeFailed(f"The demo vault could not be opened: {sentence(exc)}"))
             return
-        note = 'This is the demo vault of a made-up person. Its passphrase is "demo".'
-        self.post_message(VaultOpened(store, note))
+        note = 'The demo vault of a made-up person (passphrase "demo").'
+        self.post_message(VaultOpened(store, note, note_seconds=DEMO_NOTE_SECONDS))
 
     # ---- status -----------------------------------------------------------------------------
 

@@ -3,9 +3,15 @@ provider and list-host lists."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vault.store import RawConnection
+
+_SENDER_ID = re.compile(r"[a-z][a-z0-9-]{1,10}")  # GSM 03.40: 11 characters; no LIKE wildcards
 
 
 @cache
@@ -102,3 +108,20 @@ def address_domain(address: str) -> str | None:
     _, at, domain = address.rpartition("@")
     domain = domain.strip().strip(">").casefold()
     return domain if at and domain else None
+
+
+def domain_of_sender_id(db: RawConnection, sender_id: str) -> str | None:
+    """A known mail domain whose label is an SMS's alphanumeric sender id (``KLM``: ``klm.com``,
+    the brand as registered with the carriers), if all such domains are one company's; None
+    if none, if several companies', or if the sender is a number."""
+    label = sender_id.casefold()
+    if not _SENDER_ID.fullmatch(label):
+        return None
+    rows = db.execute(
+        "SELECT value, company_id FROM identifier WHERE kind = 'email_domain' AND value LIKE :p "
+        "ORDER BY id",
+        {"p": f"{label}.%"},
+    ).fetchall()
+    # Stored domains are registrable already: their label is the first part.
+    found = [(str(row[0]), row[1]) for row in rows if str(row[0]).split(".", 1)[0] == label]
+    return found[0][0] if len({company for _, company in found}) == 1 else None

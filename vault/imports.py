@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from vault.clock import user_zone
+from vault.errors import InputError, UnsupportedFormat
 from vault.fsutil import require_file_or_folder
 
 if TYPE_CHECKING:
@@ -22,10 +23,14 @@ if TYPE_CHECKING:
     from vault.records import ImportOptions, Item
     from vault.store import Store
 
-MAIL_FORMATS = frozenset({"eml", "mbox", "maildir", "takeout"})
+MAIL_FORMATS = frozenset({"eml", "emlx", "mbox", "maildir", "takeout", "folder"})
 """Formats whose owner kluis guesses from the mail when the user did not say who they are."""
 
 Notice = Callable[[str], None]
+
+UNRECOGNISED_LOOKAHEAD = 64
+"""Items read ahead from a source its format did not recognise: without one record among
+them, the import is refused before anything is written."""
 
 
 class SourceReader(Protocol):
@@ -37,6 +42,10 @@ class SourceReader(Protocol):
 
     def read(self, path: Path, format_name: str, options: ImportOptions) -> Iterator[Item]:
         """The records of ``path`` read as ``format_name``, streamed."""
+        ...
+
+    def mismatch(self, path: Path, format_name: str) -> str | None:
+        """Why ``format_name`` does not recognise ``path`` (naming what is there), or None."""
         ...
 
 
@@ -113,6 +122,33 @@ def detect_format(reader: SourceReader, path: Path) -> str:
     return reader.detect(path)
 
 
+def _require_a_record(items: Iterator[Item], problem: str) -> None:
+    """Read ahead in a source its ``--format`` did not recognise (an mbox named ``.txt`` is
+    still read); a record among the first ``UNRECOGNISED_LOOKAHEAD`` items lets it through.
+
+    Raises:
+        UnsupportedFormat: ``problem``, when none of them is a record (only files skipped or
+            quarantined, or nothing at all): the format recognises nothing in the source.
+    """
+    from itertools import islice
+
+    from vault.records import Interaction, Quarantined
+
+    refused: str | None = None
+    try:
+        for item in islice(items, UNRECOGNISED_LOOKAHEAD):
+            if isinstance(item, Interaction):
+                return
+            if isinstance(item, Quarantined) and refused is None:
+                refused = item.reason
+    except InputError as exc:
+        refused = str(exc)
+    finally:
+        if isinstance(items, Generator):
+            items.close()
+    raise UnsupportedFormat(f"{problem}: {refused}" if refused else problem)
+
+
 def _until(stop: Callable[[], bool], items: Iterator[Item]) -> Iterator[Item]:
     try:
         for item in items:
@@ -151,6 +187,8 @@ def import_source(
     Raises:
         VaultBusy: another import or sync is writing and ``wait`` is false, or ``stop`` said
             yes while waiting for it.
+        UnsupportedFormat: ``format_name`` recognises nothing in ``path`` (the message says
+            what is there); nothing is written.
     """
     from vault.ingest import Ingestor, load_cursors
     from vault.writelock import writer_lock
@@ -159,6 +197,9 @@ def import_source(
     with writer_lock(store.folder, "import", wait=wait, notice=notice, stop=stop):
         # Where the source stands now: an import waited for may have read part of it.
         options = replace(options, cursors=load_cursors(store))
+        problem = reader.mismatch(path, format_name)
+        if problem is not None:
+            _require_a_record(reader.read(path, format_name, options), problem)
         if format_name in MAIL_FORMATS and not options.me_addresses:
             sample = reader.read(path, format_name, options)
             options = _remember_owner(store, sample, options, notice)

@@ -23,8 +23,10 @@ from vault.records import (
     ImportOptions,
     Interaction,
     Item,
+    Note,
     Position,
     Quarantined,
+    Skipped,
     content_key,
 )
 from vault.search_index import ensure_periods
@@ -37,6 +39,8 @@ R = TypeVar("R")
 
 DEFAULT_BATCH = 1000
 MAX_ERROR_MESSAGES = 20
+MAX_SKIPPED_LISTED = 10_000
+"""Skipped files named in a summary; past this only counted (``skipped_more``)."""
 
 
 @dataclass
@@ -49,7 +53,13 @@ class Summary:
     quarantined: int = 0
     errors: int = 0
     messages: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the importers said about their sources (``Note``), the first few."""
     position: Position | None = None  # how far the source is read, for progress; not reported
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    """Files of the source that were not read: ``{"path": ..., "reason": ...}``."""
+    skipped_more: int = 0
+    """Skipped files past ``MAX_SKIPPED_LISTED``, counted only."""
 
     def add(self, other: Summary) -> None:
         """Add ``other``'s counts to these."""
@@ -59,6 +69,18 @@ class Summary:
         self.quarantined += other.quarantined
         self.errors += other.errors
         self.messages.extend(other.messages[: MAX_ERROR_MESSAGES - len(self.messages)])
+        room = MAX_SKIPPED_LISTED - len(self.skipped)
+        self.skipped.extend(other.skipped[:room])
+        self.skipped_more += other.skipped_more + max(0, len(other.skipped) - room)
+        self.notes.extend(other.notes[: MAX_ERROR_MESSAGES - len(self.notes)])
+
+    def skip(self, item: Skipped) -> None:
+        """Name a file that was not read (the first ``MAX_SKIPPED_LISTED``, then count)."""
+        if len(self.skipped) < MAX_SKIPPED_LISTED:
+            path, reason = storable_text(item.path), _one_line_reason(item.reason)
+            self.skipped.append({"path": path, "reason": reason})
+        else:
+            self.skipped_more += 1
 
     def error(self, message: str) -> None:
         """Count an error and keep its message (the first few)."""
@@ -139,6 +161,11 @@ class _BatchWriter:
                 cursors[item.source] = item.state
             elif isinstance(item, Quarantined):
                 self._keep_quarantined(item, summary)
+            elif isinstance(item, Skipped):
+                summary.skip(item)
+            elif isinstance(item, Note):
+                if len(summary.notes) < MAX_ERROR_MESSAGES:
+                    summary.notes.append(_one_line_reason(f"{item.source_ref}: {item.text}"))
             elif item.dedup_key in existing:
                 summary.duplicate += 1
             elif self._store_one(item, summary):

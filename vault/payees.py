@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from vault.companies import Claim
+from vault.claims import UNKNOWN, Claim
 from vault.names import brand_key, clean_display_name, name_prefixes, strip_tokens
 from vault.records import Interaction, Party
 
@@ -62,7 +62,7 @@ def payment_claim(item: Interaction, party: Party | None) -> Claim:
     if key:
         keys.append(("name", key))
     if not keys:
-        return Claim("name", "(unknown)", "unknown", fallback="Unknown")
+        return Claim(*UNKNOWN, "unknown", fallback="Unknown")
     return Claim(
         keys[0][0],
         keys[0][1],

@@ -10,9 +10,10 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from vault.errors import UsageError
+from vault.records import Channel
 from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, fts_phrase, period_table, periods
 from vault.store import execute
 from vault.text import one_line, strip_controls
@@ -190,6 +191,20 @@ class TimelineFilter:
         return where, params
 
 
+CHANNELS: tuple[str, ...] = get_args(Channel)
+"""Every channel an item can have, as vault.records defines them."""
+
+
+def check_channel(channel: str) -> None:
+    """Refuse a channel no item can have (``--channel mail``), instead of finding nothing.
+
+    Raises:
+        UsageError: ``channel`` is not one of ``CHANNELS``.
+    """
+    if channel not in CHANNELS:
+        raise UsageError(f"unknown channel {channel!r} (one of: {', '.join(CHANNELS)})")
+
+
 def timeline(
     conn: Connection,
     scope: TimelineFilter,
@@ -201,7 +216,12 @@ def timeline(
 
     Paging is by key, never OFFSET: pass the (occurred_at epoch, id) of the last row of the
     previous page as ``after_key``.
+
+    Raises:
+        UsageError: an unknown channel.
     """
+    if scope.channel:
+        check_channel(scope.channel)
     where, params = scope.where("i.")
     params["limit"] = limit
     if after_key is not None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from vault.blobs import Packed
 
-Channel = Literal["email", "chat", "booking", "order", "call", "letter", "note", "payment"]
+Channel = Literal["email", "chat", "sms", "booking", "order", "call", "letter", "note", "payment"]
 Direction = Literal["in", "out", "system"]
 PartyKind = Literal["email_address", "phone", "chat_handle", "name", "iban"]
 ChatKind = Literal["private", "group", "bot", "channel", "business", "page", "request"]
@@ -272,7 +272,25 @@ class Checkpoint:
     position: Position | None = None
 
 
-Item = Interaction | Quarantined | Checkpoint
+@dataclass(slots=True)
+class Skipped:
+    """A file of a source that was not read, and why ("an empty file", "not a format kluis
+    reads"): nothing is stored for it, the import's summary names it."""
+
+    path: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Note:
+    """A sentence the user should hear about ``source`` (a close call the importer made), for
+    the import summary; it stores nothing."""
+
+    source_ref: str
+    text: str
+
+
+Item = Interaction | Quarantined | Checkpoint | Skipped | Note
 
 
 @dataclass(frozen=True, slots=True)

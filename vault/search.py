@@ -24,7 +24,7 @@ from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
-from vault.queries import _TIMELINE_COLUMNS, find_company, timeline_row
+from vault.queries import _TIMELINE_COLUMNS, check_channel, find_company, timeline_row
 from vault.search_index import (
     FTS_ID,
     FTS_TEXT_COLUMNS,
@@ -40,7 +40,6 @@ from vault.timefmt import parse_user_date
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-CHANNELS = ("email", "chat", "booking", "order", "call", "letter", "note", "payment")
 _FILTERS = ("company", "channel", "before", "after")
 _WORD = re.compile(r"\w", re.UNICODE)
 
@@ -109,8 +108,7 @@ def _apply_filter(parsed: ParsedQuery, name: str, value: str, zone: tzinfo = UTC
     if name == "company":
         parsed.company = value
     elif name == "channel":
-        if value.casefold() not in CHANNELS:
-            raise UsageError(f"unknown channel {value!r} (one of: {', '.join(CHANNELS)})")
+        check_channel(value.casefold())
         parsed.channel = value.casefold()
     elif name == "before":
         parsed.before = parse_user_date(value, zone=zone)

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from vault.records import (
     Attachment,
+    Channel,
     ChatKind,
     CompanyHints,
     Direction,
@@ -96,6 +97,8 @@ class Chat:
     """Who the owner is in this chat, folded as the importer compares senders; None: unknown."""
     key_thread: str | None = None
     """The thread as dedup keys name it where that is not ``key`` (Telegram: the bare id)."""
+    channel: Channel = "chat"
+    """The channel of its items: ``chat``, or ``sms``/``call`` for a phone's own messages."""
     _seen: Counter[tuple[str, str, str]] = field(
         default_factory=Counter, init=False, repr=False, compare=False
     )
@@ -108,7 +111,7 @@ class Chat:
         thread = self.key if self.key_thread is None else self.key_thread
         organisation = self.title if self.kind in ORGANISATION_KINDS else None
         return Interaction(
-            channel="chat",
+            channel=self.channel,
             direction=message.direction,
             occurred_at=when.at,
             title=message.title,

@@ -12,22 +12,27 @@ items ``importers.chat.whatsapp_chat``'s.
 Decisions worth knowing:
 
 - The date order is inferred per *layout* (separator, year digits) from the whole file, since one
-  export can switch layout mid-file (Android 2.23 after a locale change): a day above 12 decides;
-  otherwise the order in which the dates run forward most often wins, then the locale habit
-  (AM/PM with slashes → month first, else day first).
+  export can switch layout mid-file (Android 2.23 after a locale change), from every signal the
+  file holds (``importers.chat.whatsapp_dates``); a close call is told in the import summary.
 - Times are wall-clock times in ``options.timezone`` (``tz_known=False``). Dedup keys use the
   wall-clock time as written, so a re-import with another ``--timezone`` still matches.
-- Lines without a sender (encryption notice, group events) and notices written like a message
-  (``<Media omitted>``, "This message was deleted", the disappearing-messages timer) are
-  ``direction="system"``; their sender is the chat, never a person, and ``extras["actor"]`` keeps
-  who it was about.
+- Lines without a sender (encryption notice, group events), lines "sent" by a name that only
+  ever sends WhatsApp's own lines (iOS: a group's name), and notices written like a message
+  ("This message was deleted", the disappearing-messages timer) are ``direction="system"``;
+  their sender is the chat, never a person, and ``extras["actor"]`` keeps who it was about.
+  Media left out of a text-only export (``<Media omitted>``, ``‎image omitted``) stays the
+  message of whoever sent it, with ``extras["media_omitted"]``.
 - Direction: ``--me`` (``options.me_names``, a name or a phone number) decides. Without it, the
   owner is the sender present in every chat when a folder or zip holds several chats, or, in a
   private chat named after its contact ("WhatsApp Chat with X"), the one sender who is not X.
   Otherwise every message is ``in``: a lone group export does not say who exported it.
-- The chat's name comes from the file name (localised "WhatsApp Chat with X"), else from the
-  folder or zip (iOS names its text ``_chat.txt``), else from a "created group" line, else from the
-  file name as is. It keys the thread, so the ``.txt`` and the ``.zip`` of one chat dedup together.
+- A one-to-one chat is named after the other participant: the one speaker who is not me, else
+  the one iOS writes the encryption notice under, else the one the file is named after
+  (localised "WhatsApp Chat with X"; iOS names its text ``_chat.txt`` and the zip or folder
+  after the chat). A group keeps the file's name, else its latest subject or "created group"
+  line, else the name iOS writes its notices under. Only when nothing else does, the folder or
+  zip names the chat as it is (with a note in the summary). The name keys the thread, so the
+  ``.txt`` and the ``.zip`` of one chat dedup together.
 - Texts are read line by line (``importers.files.capped_lines``): a line over ``MAX_LINE_BYTES``
   is never held whole, and its message is quarantined with the reason. Media are read only
   from beside the text inside the chosen folder (or from the zip), by plain file name; one that
@@ -90,7 +95,9 @@ def sniff(path: Path) -> bool:
     """
     try:
         if path.is_dir():
-            return any(True for _ in _chat_sources(path, Source(path)))
+            # A link leading out is listed to be quarantined, never taken for a chat.
+            within = Source(path)
+            return any(within.contains(found) for found in _chat_sources(path, within))
         suffix = path.suffix.lower()
         if suffix == ".txt":
             return looks_like_chat(peek(path, SNIFF_BYTES).decode("utf-8", "replace"))
@@ -182,9 +189,17 @@ def _read_text_file(
 ) -> Iterator[Item]:
     def items(source: str) -> Iterator[Item]:
         lines = _file_lines(path, within)
-        name = chat_name_from_path(path.name) or _folder_chat_name(path)
+        name, folder = chat_name_from_path(path.name), _folder_name(path)
         media = _folder_media(path.parent, within)
-        return parse_chat(lines, source, options, media, chat_name=name, owner=owner)
+        return parse_chat(
+            lines,
+            source,
+            options,
+            media,
+            chat_name=name or (chat_name_from_path(folder) if folder else None),
+            fallback_name=folder,
+            owner=owner,
+        )
 
     return _unless_imported(path, options, items)
 
@@ -231,12 +246,11 @@ def _lines(stream: IO[bytes], what: object) -> list[Line]:
     ]
 
 
-def _folder_chat_name(path: Path) -> str | None:
-    # iOS "_chat.txt" names nothing; the folder it was unzipped into names the chat.
+def _folder_name(path: Path) -> str | None:
+    # iOS "_chat.txt" names nothing; the folder it was unzipped into may.
     if path.name != _IOS_TEXT_NAME:
         return None
-    folder = path.resolve().parent.name
-    return chat_name_from_path(folder) or folder or None
+    return path.resolve().parent.name or None
 
 
 def _folder_media(folder: Path, within: Source) -> MediaLookup:
@@ -288,8 +302,10 @@ def _zip_items(
         except Malformed as exc:
             yield Quarantined(ref, b"", str(exc))
             continue
-        name = chat_name_from_path(info.filename) or chat_name_from_path(path.name) or path.stem
-        yield from parse_chat(lines, ref, options, media, chat_name=name, owner=owner)
+        name = chat_name_from_path(info.filename) or chat_name_from_path(path.name)
+        yield from parse_chat(
+            lines, ref, options, media, chat_name=name, fallback_name=path.stem, owner=owner
+        )
 
 
 def _zip_chats(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:

@@ -10,23 +10,35 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
+from importers.chat import whatsapp_dates
 from importers.chat.base import Malformed
+from importers.chat.whatsapp_dates import Written, decide
 from importers.files import LongLine, long_line_reason
+
+Shape = tuple[str, bool, int]
+"""A date layout: separator, year first, and the digits of the last field."""
 
 Line = str | LongLine
 """A line of a chat text, decoded, or what stands in for one over ``MAX_LINE_BYTES``."""
 
 _S = "[ \u00a0\u202f]"  # Android 2.23+ puts U+202F (narrow no-break space) before AM/PM
 BIDI = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+_B = f"[{BIDI}]*+"  # RTL locales and iOS put direction marks anywhere in the head
+# Clock words before the time (Japanese, Korean, Chinese) and after it (the rest).
+_BEFORE = "午前|午後|오전|오후|上午|下午"
+_AFTER = r"[AaPp]\.?[ \u00a0\u202f]?[Mm]\.?|vorm\.|nachm\.|π\.\s?μ\.|μ\.\s?μ\."
+AFTERNOON = ("p", "P", "nachm", "午後", "오후", "下午", "μ")
 _HEADER = re.compile(
-    rf"^[{BIDI}]*(?P<open>\[)?"
-    r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})\.?"
-    rf",?{_S}+(?:klo{_S}+)?"  # Finnish: "30.6.2023 klo 16.13"
+    rf"^{_B}(?P<open>\[)?{_B}"
+    r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<sp> )?(?P<b>\d{1,2})(?P=sep)(?(sp) )(?P<c>\d{1,4})\.?"
+    rf"{_B},?{_S}++(?:(?:klo|um|kl\.){_S}+)?{_B}"  # Finnish: "30.6.2023 klo 16.13"
+    rf"(?:(?P<pre>{_BEFORE}){_S}?)?"
     r"(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?"
-    rf"(?:{_S}*(?P<ampm>[AaPp]\.?{_S}?[Mm]\.?))?"
-    rf"(?(open)\]{_S}?|{_S}*[-–]{_S})"
+    rf"(?:{_S}*(?P<ampm>{_AFTER}))?{_B}\.?{_B}"  # "13:34. -" (a dot after the time)
+    # iOS "] ", Android " - ", Finnish "13.06.18 21.25.15: ", "13. 6. 2018. 21:25:15 Name: "
+    rf"(?(open)\]{_S}?|(?:[{BIDI} \u00a0\u202f]*+[-–]{_B}{_S}|:{_S}|(?(sp){_S}|(?!))))"
     r"(?P<rest>.*)$"
 )
 PHONE = re.compile(r"^\+?[\d ()\-.\u00a0\u202f]{6,}$")
@@ -42,7 +54,7 @@ class Entry:
     lines: list[str]
 
     @property
-    def shape(self) -> tuple[str, bool, int]:
+    def shape(self) -> Shape:
         return _shape(self.match)
 
     def text(self) -> str:
@@ -70,7 +82,9 @@ class Parsed:
 
     entries: list[Entry]
     preamble: list[str]
-    orders: dict[tuple[str, bool, int], str]
+    orders: dict[Shape, str]
+    notes: list[str] = field(default_factory=list)
+    """What the user should hear about the file: the date order where it was a close call."""
     said: list[Said] = field(default_factory=list)
     long_lines: list[tuple[int, LongLine]] = field(default_factory=list)
     """Lines over the limit before the first message, by line number."""
@@ -119,9 +133,9 @@ def split_entries(lines: Iterable[Line]) -> Parsed:
             preamble.append(line)
     for entry in entries:
         _trim_trailing_blank_lines(entry)
-    parsed = Parsed(entries, preamble, _date_orders(entries), long_lines=long_lines)
-    parsed.said = _who_said_what(entries)
-    return parsed
+    said = _who_said_what(entries)
+    orders, notes = _date_orders(entries, said)
+    return Parsed(entries, preamble, orders, notes, said, long_lines)
 
 
 def _add_long_line(
@@ -183,73 +197,75 @@ def _clean_name(name: str) -> str:
 # --- dates and times -----------------------------------------------------------------------------
 
 
-def _shape(match: re.Match[str]) -> tuple[str, bool, int]:
+def _shape(match: re.Match[str]) -> Shape:
     """A date layout: separator, year first, and the digits of the last field."""
     year_first = len(match["a"]) == 4 or int(match["a"]) > 31
     return match["sep"], year_first, len(match["c"])
 
 
-def _date_orders(entries: list[Entry]) -> dict[tuple[str, bool, int], str]:
-    """``ymd``, ``dmy`` or ``mdy`` for each date layout in the file."""
-    by_shape: dict[tuple[str, bool, int], list[re.Match[str]]] = {}
+def _date_orders(entries: list[Entry], said: list[Said]) -> tuple[dict[Shape, str], list[str]]:
+    """``ymd``, ``dmy`` or ``mdy`` for each date layout in the file, and what to tell the user
+    about the layouts whose order was a close call (``importers.chat.whatsapp_dates``)."""
+    by_shape: dict[Shape, list[Entry]] = {}
     for entry in entries:
-        by_shape.setdefault(entry.shape, []).append(entry.match)
-    return {shape: _order(shape, matches) for shape, matches in by_shape.items()}
+        by_shape.setdefault(entry.shape, []).append(entry)
+    locale = _locale_words(entries, said)
+    orders: dict[Shape, str] = {}
+    notes: list[str] = []
+    for shape, members in by_shape.items():
+        decision = decide(
+            [_written(entry) for entry in members],
+            year_first=shape[1],
+            twelve_hour=any(e.match["ampm"] or e.match["pre"] for e in members),
+            slashes=shape[0] == "/",
+            locale=locale,
+        )
+        orders[shape] = decision.order
+        if decision.why:
+            first = members[0].match
+            try:
+                read: date | None = wall_time(first, decision.order).date()
+            except Malformed:
+                read = None
+            notes.append(whatsapp_dates.describe(decision, _written_date(first), read))
+    return orders, notes
 
 
-def _order(shape: tuple[str, bool, int], matches: list[re.Match[str]]) -> str:
-    if shape[1]:
-        return "ymd"
-    pairs = [(int(m["a"]), int(m["b"])) for m in matches]
-    day_first = sum(1 for a, b in pairs if a > 12 and b <= 12)
-    month_first = sum(1 for a, b in pairs if b > 12 and a <= 12)
-    if day_first != month_first:
-        return "dmy" if day_first > month_first else "mdy"
-    # Undecided (no day above 12): the order in which the dates run forward wins.
-    backward = {order: _backward_steps(matches, order) for order in ("dmy", "mdy")}
-    if backward["dmy"] != backward["mdy"]:
-        return min(backward, key=backward.__getitem__)
-    # Still undecided: US phones write "1/2/23, 3:04 PM"; nearly everyone else puts the day first.
-    twelve_hour = any(m["ampm"] for m in matches)
-    return "mdy" if shape[0] == "/" and twelve_hour else "dmy"
+def _written(entry: Entry) -> Written:
+    match = entry.match
+    return Written(int(match["a"]), int(match["b"]), int(match["c"]), len(match["a"]), entry.text)
 
 
-def _backward_steps(matches: list[re.Match[str]], order: str) -> int:
-    steps, previous = 0, None
-    for match in matches:
-        a, b, c = int(match["a"]), int(match["b"]), int(match["c"])
-        day, month = (a, b) if order == "dmy" else (b, a)
-        current = (c, month, day)
-        if previous is not None and current < previous:
-            steps += 1
-        previous = current
-    return steps
+def _locale_words(entries: list[Entry], said: list[Said]) -> str:
+    """Words that may name the phone's locale: clock words, the head of the first lines
+    ("klo"), and the notices WhatsApp writes in the phone's language."""
+    clocks = {entry.match["ampm"] or "" for entry in entries}
+    heads = [entry.match.string[:40] for entry in entries[:20]]
+    notices = [s.text[:200] for s in said[:50] if s.sender is None or s.marked]
+    return " ".join([*clocks, *heads, *notices])
 
 
 def wall_time(match: re.Match[str], order: str) -> datetime:
     """The entry's date and time as written, without a zone."""
-    a, b, c = int(match["a"]), int(match["b"]), int(match["c"])
-    if order == "ymd":
-        year, month, day = a, b, c
-    elif order == "dmy":
-        day, month, year = a, b, c
-    else:
-        month, day, year = a, b, c
-    if year < 100:
-        year += 2000  # WhatsApp dates from 2009; two-digit years are this century
     hour, minute, second = int(match["h"]), int(match["m"]), int(match["s"] or 0)
-    if match["ampm"]:
-        hour = _twelve_hour(hour, match["ampm"])
+    marker = match["ampm"] or match["pre"]
+    if marker:
+        hour = _twelve_hour(hour, marker)
+    numbers = int(match["a"]), int(match["b"]), int(match["c"])
     try:
-        return datetime(year, month, day, hour, minute, second)
-    except ValueError as exc:
-        written = f"{match['a']}{match['sep']}{match['b']}{match['sep']}{match['c']}"
-        raise Malformed(f"date {written} {match['h']}:{match['m']} is not valid") from exc
+        return whatsapp_dates.wall_time(numbers, (hour, minute, second), order)
+    except Malformed:
+        written = _written_date(match)
+        raise Malformed(f"date {written} {match['h']}:{match['m']} is not valid") from None
+
+
+def _written_date(match: re.Match[str]) -> str:
+    return f"{match['a']}{match['sep']}{match['b']}{match['sep']}{match['c']}"
 
 
 def _twelve_hour(hour: int, marker: str) -> int:
     # "12:10 p. m." is 12:10 and "12:05 AM" is 00:05; Android es-MX also writes "00:08 a. m.".
-    afternoon = marker.lstrip()[0] in "pP"
+    afternoon = marker.lstrip().startswith(AFTERNOON)
     if hour == 12:
         return 12 if afternoon else 0
     return hour + 12 if afternoon and hour < 12 else hour

@@ -1,10 +1,13 @@
-"""The ``.eml`` importer: single RFC 822 message files, or folders of them.
+"""The ``.eml`` importer: single RFC 822 message files, whatever their name.
 
-A Maildir (a folder with ``cur`` and ``new``) is left to its own importer, and so is an mbox
-(an extensionless file that starts with a ``From `` line). Each file is read whole, one at a
-time, and followed by a ``Checkpoint`` keyed on its resolved path, size and mtime, so a
-re-import skips files it has already read unchanged. In a folder, an ``.eml`` that is a link
-leading out of it, a FIFO or a device is quarantined with the reason, unread.
+A file is a mail by its ``.eml`` name or by its start: a header block with a From, Date,
+Subject, Received or Message-ID header (MH folders' ``1 2 3``, numbered files, dumps with odd
+names). An mbox (a file that starts with a ``From `` line) is left to its own importer. Each
+file is read whole and followed by a ``Checkpoint`` keyed on its resolved path, size and mtime,
+so a re-import skips files it has already read unchanged.
+
+A folder is walked by ``importers.folder`` (``--format eml`` reads the mails in it and names
+every other file as skipped); a Maildir is left to its own importer.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from importers.archive import zip_aware
 from importers.email.message import not_a_mail_reason, parse_message
-from importers.files import Source, peek, unchanged
+from importers.files import Source, is_file, peek, unchanged
 from vault.errors import RefusedInput
 from vault.records import Checkpoint, ImportOptions, Item, Quarantined
 
@@ -28,17 +31,11 @@ _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 
 
 def sniff(path: Path) -> bool:
-    """True for an ``.eml`` file, an extensionless file that starts like a mail's headers,
-    or a folder (not a Maildir) with ``.eml`` files somewhere inside."""
-    try:
-        if path.is_dir():
-            return not _is_maildir(path) and next(_eml_files(path), None) is not None
-        if path.suffix.lower() == _SUFFIX:
-            return path.is_file()
-        if path.suffix:
-            return False
-    except OSError:
+    """True for an ``.eml`` file, or any other file that starts like a mail's headers."""
+    if not is_file(path):
         return False
+    if path.suffix.lower() == _SUFFIX:
+        return True
     head = peek(path, _SNIFF_BYTES)
     # An mbox also starts with headers after its "From " line; that is the mbox importer's.
     return _HEADER_LINE.match(head) is not None and not_a_mail_reason(head) is None
@@ -46,12 +43,13 @@ def sniff(path: Path) -> bool:
 
 @zip_aware("eml")
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
-    """Yield each mail of ``path`` (a file, or a folder's ``.eml`` files in sorted order),
-    each followed by a ``Checkpoint``; files unchanged since their cursor are skipped."""
-    source = Source(path)
-    files = sorted(_eml_files(path)) if path.is_dir() else [path]
-    for file in files:
-        yield from _read_file(file, source, options)
+    """Yield the mail of the file ``path`` and a ``Checkpoint`` (nothing if unchanged since
+    its cursor), or of each mail file in the folder ``path`` (``importers.folder``)."""
+    if path.is_dir():
+        from importers import folder
+
+        return folder.walk(path, options, "eml")
+    return _read_file(path, Source(path), options)
 
 
 def _read_file(file: Path, source: Source, options: ImportOptions) -> Iterator[Item]:
@@ -71,14 +69,3 @@ def _read_file(file: Path, source: Source, options: ImportOptions) -> Iterator[I
         yield Quarantined(source_ref, b"", f"cannot read file: {exc.strerror or exc}")
         return
     yield Checkpoint(source=key, state=state)
-
-
-def _is_maildir(path: Path) -> bool:
-    """A Maildir folder: it has ``cur`` and ``new`` subfolders."""
-    return (path / "cur").is_dir() and (path / "new").is_dir()
-
-
-def _eml_files(folder: Path) -> Iterator[Path]:
-    """Every ``.eml`` under ``folder`` that is not a folder, at any depth, in directory order
-    (a FIFO or a link named ``.eml`` is listed, so that reading it quarantines it)."""
-    return (p for p in folder.rglob("*") if p.suffix.lower() == _SUFFIX and not p.is_dir())

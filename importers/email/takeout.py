@@ -23,7 +23,7 @@ from importers.email.decode import decode_encoded_words, unfold_header
 from importers.email.message import parse_message
 from importers.files import Source, peek
 from vault.errors import RefusedInput, UnsupportedFormat
-from vault.records import ImportOptions, Interaction, Item, Quarantined
+from vault.records import ImportOptions, Interaction, Item, Quarantined, Skipped
 
 TAKEOUT_MEMBER = re.compile(r"(?:^|/)Takeout/Mail/[^/]+\.mbox$", re.IGNORECASE)
 """Where Takeout puts Gmail's mbox, inside its zip or its unpacked folder."""
@@ -36,12 +36,16 @@ _SNIFF_BYTES = 65536
 
 def sniff(path: Path) -> bool:
     """True for a Gmail mbox (its first mail has ``X-GM-THRID`` or ``X-GM-LABELS``), a folder
-    holding one (``Takeout/Mail/*.mbox``, ``Mail/*.mbox`` or ``*.mbox``), or a Takeout zip."""
+    holding one (``Takeout/Mail/*.mbox``, ``Mail/*.mbox`` or ``*.mbox``) or any mbox in
+    ``Takeout/Mail/`` (by its place, as in the zip), or a Takeout zip."""
     try:
         if is_zip(path):
             return any(TAKEOUT_MEMBER.search(name) for name in member_names(path))
         if path.is_dir():
-            return any(_is_gmail_mbox(file) for file in _mbox_files(path))
+            return any(
+                _is_gmail_mbox(file) or (_named_takeout(file) and mbox.sniff(file))
+                for file in _mbox_files(path)
+            )
         return _is_gmail_mbox(path)
     except OSError:
         return False
@@ -77,6 +81,25 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
             yield from mbox.read_file(file, options, parse_gmail_message, within)
         except RefusedInput as exc:
             yield Quarantined(str(file), b"", exc.reason)
+    yield from _other_parts(path)
+
+
+def _other_parts(folder: Path) -> Iterator[Skipped]:
+    """The parts of an unpacked Takeout beside its mail (``Chrome``, ``Google Photos``, the
+    ``archive_browser.html`` index), and what in ``Mail/`` is not a mailbox: named, not read."""
+    top = folder if folder.name == "Takeout" else folder / "Takeout"
+    if not top.is_dir():
+        return
+    for part in sorted(top.iterdir()):
+        if part.name != "Mail":
+            yield Skipped(
+                str(part), f"Google Takeout's {part.name!r} part: kluis reads only its Mail"
+            )
+    mail = top / "Mail"
+    if mail.is_dir():
+        for other in sorted(mail.iterdir()):
+            if other.suffix.lower() != ".mbox" or other.is_dir():
+                yield Skipped(str(other), "in Takeout's Mail part, but not a mailbox (.mbox)")
 
 
 def parse_gmail_message(
@@ -135,6 +158,11 @@ def _header_block(mail: bytes) -> bytes:
     head = mail[:_HEAD_LIMIT]
     blank = _BLANK_LINE.search(head)
     return head[: blank.start()] if blank else head
+
+
+def _named_takeout(file: Path) -> bool:
+    """An ``.mbox`` in ``Takeout/Mail`` (where Takeout puts mail, whatever its headers)."""
+    return TAKEOUT_MEMBER.search(file.as_posix()) is not None
 
 
 def _is_gmail_mbox(file: Path) -> bool:

@@ -148,7 +148,7 @@ def test_no_hidden_or_control_character_reaches_the_terminal(hostile: Kluis) -> 
     )
     for expected in (
         "Winkel⟨U+202E⟩leKniW",  # the sender's name
-        "Attached:invoice⟨U+202E⟩fdp.exe",
+        "Attached: invoice⟨U+202E⟩fdp.exe",
         "invoice⟨U+200B⟩is attached",
         "⟨U+2060⟩due: ⟨U+FEFF⟩12,00 ⟨U+2066⟩EUR⟨U+2069⟩ ⟨U+200E⟩left⟨U+200F⟩",
         "⟨U+061C⟩mark ⟨U+180E⟩sep tag⟨U+E0041⟩⟨U+E0042⟩",

@@ -35,7 +35,7 @@ from tests.hardening.generate import (
 from tests.hardening.harness import LONG
 from tests.support import options
 from vault.errors import MalformedInput
-from vault.records import Booking, Checkpoint, Interaction, Quarantined
+from vault.records import Booking, Checkpoint, Interaction, Note, Quarantined
 
 EXAMPLES = 4000 if LONG else 40
 FUZZ = settings(
@@ -68,9 +68,9 @@ def mutated(seed: bytes) -> st.SearchStrategy[bytes]:
 
 
 def assert_only_records(items: Iterable[object]) -> None:
-    """Every item is an interaction, a quarantine entry or a checkpoint; nothing else."""
+    """Every item is an interaction, a quarantine entry, a checkpoint or a note; nothing else."""
     for item in items:
-        assert isinstance(item, Interaction | Quarantined | Checkpoint), item
+        assert isinstance(item, Interaction | Quarantined | Checkpoint | Note), item
         if isinstance(item, Quarantined):
             assert "\n" not in item.reason and item.reason
 
