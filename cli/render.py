@@ -43,6 +43,18 @@ def print_json(data: Any, out: TextIO | None = None) -> None:
     stream.write(_JSON_UNESCAPED.sub(_json_escape, text) + "\n")
 
 
+def print_json_list(rows: Iterable[Any], out: TextIO | None = None) -> None:
+    """``print_json`` of a list, written as the rows come: the same text, but a list of any
+    length is never held whole (``--all`` of a long history)."""
+    stream = out or sys.stdout
+    separator = "[\n"
+    for row in rows:
+        text = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        stream.write(separator + "  " + _JSON_UNESCAPED.sub(_json_escape, text))
+        separator = ",\n"
+    stream.write("[]\n" if separator == "[\n" else "\n]\n")
+
+
 def table(rows: Iterable[Sequence[str]], headers: Sequence[str], out: TextIO | None = None) -> None:
     """A plain aligned table; the last column takes what is left."""
     stream = out or sys.stdout

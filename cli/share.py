@@ -470,7 +470,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="profile_action", metavar="ACTION", parser_class=parser_class)
     a = command("set", "set a field (several values for email, phone, iban)", actions)
     a.add_argument("key", metavar="KEY", help="name, email, phone, address.home, iban, …")
-    a.add_argument("value", metavar="VALUE", nargs="?")
+    a.add_argument("value", metavar="VALUE", nargs="?", help="the value (or --stdin)")
     a.add_argument(
         "--stdin",
         action="store_true",
@@ -478,8 +478,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     a.add_argument("--region", default="NL", help="country of national phone numbers")
     a = command("unset", "remove a field (or one of its values)", actions)
-    a.add_argument("key", metavar="KEY")
-    a.add_argument("value", metavar="VALUE", nargs="?")
+    a.add_argument("key", metavar="KEY", help="the field (see `kluis profile show`)")
+    a.add_argument("value", metavar="VALUE", nargs="?", help="only this value (default: all)")
     a.add_argument("--region", default="NL", help="country of a national phone number")
     a = command("show", "show the profile", actions)
     a.add_argument("--reveal", action="store_true", help="show sensitive values in full")
@@ -493,14 +493,19 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--history", default="none", metavar="SCOPE", help=HISTORY_HELP)
     p.add_argument("--purpose", required=True, metavar="TEXT", help="why you share (specific)")
     p.add_argument("--expires", metavar="DATE", help="consent ends after this day")
-    p.add_argument("--format", choices=("zip", "vcard", "jsonld", "html"), default="zip")
-    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument(
+        "--format",
+        choices=("zip", "vcard", "jsonld", "html"),
+        default="zip",
+        help="zip (default: all of them with the receipt), vcard, jsonld or html",
+    )
+    p.add_argument("--out", required=True, metavar="PATH", help="the file to write")
     p.add_argument("--encrypt", action="store_true", help="AES-encrypted zip, password shown once")
     p.add_argument("--force", action="store_true", help="replace an existing file")
     _json(p)
 
     p = command("disclosures", "what you shared with whom (expired shares flagged)")
-    p.add_argument("company", metavar="COMPANY", nargs="?")
+    p.add_argument("company", metavar="COMPANY", nargs="?", help="only this company")
     _json(p)
 
     p = command("revoke", "revoke a disclosure and write the erasure request (Art. 17 GDPR)")
@@ -512,7 +517,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     _letter_options(p)
 
     p = command("knows", "what a company knows about you, with evidence")
-    p.add_argument("company", metavar="COMPANY")
+    p.add_argument("company", metavar="COMPANY", help="id or name")
     _json(p)
 
     p = command("gdpr", "GDPR requests (access, erasure, rectification, portability)")
@@ -520,11 +525,14 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         dest="gdpr_action", metavar="ACTION", required=True, parser_class=parser_class
     )
     a = command("request", "write a request letter and track its deadline", actions)
-    a.add_argument("company", metavar="COMPANY")
+    a.add_argument("company", metavar="COMPANY", help="id or name")
     a.add_argument(
-        "--type", required=True, choices=("access", "erasure", "rectification", "portability")
+        "--type",
+        required=True,
+        choices=("access", "erasure", "rectification", "portability"),
+        help="the right you use: Art. 15, 17, 16 or 20 GDPR",
     )
-    a.add_argument("--out", required=True, metavar="PATH")
+    a.add_argument("--out", required=True, metavar="PATH", help="the letter file to write")
     a.add_argument(
         "--fields", action="append", default=[], metavar="K1,K2", help="details to identify you"
     )
@@ -532,7 +540,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     a = command("status", "requests with their one-month deadline", actions)
     _json(a)
     a = command("answered", "record that a request was answered", actions)
-    a.add_argument("id", type=int, metavar="ID")
+    a.add_argument("id", type=int, metavar="ID", help="request id (see `kluis gdpr status`)")
     a.add_argument("--date", metavar="DATE", help="when (default: today)")
 
     p = command("consent", "who mails you marketing, how often; dormant accounts")
@@ -542,8 +550,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
 
     p = command("backup", "the vault in one encrypted, integrity-checked file")
-    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--out", required=True, metavar="FILE", help="the backup file to write")
     p.add_argument("--force", action="store_true", help="replace an existing file")
 
     p = command("restore", "restore a backup into a new vault folder (--vault DIR)")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="a file `kluis backup` wrote")

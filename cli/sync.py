@@ -15,13 +15,11 @@ import sys
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-
 from cli.commands import opened, print_summary, progress_printer, to_stderr
 from vault import environment
 from vault.errors import UsageError
 from vault.imports import import_options
-from vault.store import Store
+from vault.store import Store, execute
 from vault.timefmt import now_iso
 from vault.writelock import writer_lock
 
@@ -70,8 +68,7 @@ def sync_imap(args: argparse.Namespace) -> int:
         finally:
             if progress is not None:
                 sys.stderr.write("\n")
-    print_summary(summary, as_json=args.json)
-    return 0
+    return print_summary(summary, as_json=args.json)
 
 
 def resolve_account(store: Store, args: argparse.Namespace) -> Account:
@@ -126,8 +123,8 @@ def remembered_accounts(store: Store) -> list[Account]:
     from importers.email.imap import Account
 
     with store.read() as conn:
-        rows = conn.execute(
-            text("SELECT settings FROM source WHERE kind=:k ORDER BY id"), {"k": SOURCE_KIND}
+        rows = execute(
+            conn, "SELECT settings FROM source WHERE kind=:k ORDER BY id", {"k": SOURCE_KIND}
         ).all()
     accounts: list[Account] = []
     for (raw,) in rows:
@@ -156,19 +153,19 @@ def remember_account(store: Store, account: Account) -> None:
         "folders": list(account.folders),
     }
     with store.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
-                "VALUES (:k, :l, :t, '{}')"
-            ),
+        execute(
+            conn,
+            "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
+            "VALUES (:k, :l, :t, '{}')",
             {
                 "k": SOURCE_KIND,
                 "l": account.locator,
                 "t": now_iso(),
             },
         )
-        conn.execute(
-            text("UPDATE source SET settings=:s WHERE kind=:k AND locator=:l"),
+        execute(
+            conn,
+            "UPDATE source SET settings=:s WHERE kind=:k AND locator=:l",
             {"s": json.dumps(settings), "k": SOURCE_KIND, "l": account.locator},
         )
 
