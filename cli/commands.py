@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.exits import PARTIAL
+from cli.money import cmd_contracts, cmd_spending
 from cli.paging import Page
 from cli.quarantine import cmd_quarantine
 from cli.render import (
@@ -613,6 +614,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "forget": cmd_forget,
     "doctor": cmd_doctor,
     "config": cmd_config,
+    "spending": cmd_spending,
+    "contracts": cmd_contracts,
     "demo": cmd_demo,
     "tui": cmd_tui,
     "quarantine": cmd_quarantine,

@@ -72,10 +72,24 @@ class Contract:
     since: date
     last: date
     next: date | None
-    status: str  # active | ended
+    status: str  # active | ending | ended
     payments: int
     mandate: str | None = None
     changes: list[PriceChange] = field(default_factory=list)
+    ends_on: date | None = None  # the end the user said (``kluis contracts end``)
+    notice_days: int | None = None
+
+    def end(self, ends_on: date | None, notice_days: int | None, today: date) -> None:
+        """Apply what the user said: a contract ended (or ending) on ``ends_on``."""
+        self.ends_on, self.notice_days = ends_on, notice_days
+        if ends_on is None:
+            return
+        if ends_on <= today:
+            self.status, self.next = "ended", None
+        else:
+            self.status = "ending"
+            if self.next is not None and self.next > ends_on:
+                self.next = None
 
     @property
     def yearly(self) -> Decimal:
@@ -96,6 +110,8 @@ class Contract:
             "yearly": str(self.yearly),
             "status": self.status,
             "payments": self.payments,
+            "ends_on": self.ends_on.isoformat() if self.ends_on else None,
+            "notice_days": self.notice_days,
             "mandate": self.mandate,
             "price_changes": [
                 {"date": c.day.isoformat(), "from": str(c.old), "to": str(c.new)}
@@ -160,7 +176,7 @@ def find_contracts(payments: Iterable[Paid]) -> list[Contract]:
             contract = _contract(sorted(series, key=lambda p: p.day), as_of)
             if contract is not None:
                 found.append(contract)
-    return sorted(found, key=lambda c: (c.status != "active", -c.yearly, c.company))
+    return sorted(found, key=lambda c: (c.status == "ended", -c.yearly, c.company))
 
 
 def _contract(series: list[Paid], as_of: date) -> Contract | None:

@@ -4,7 +4,8 @@ Bank payments are what was paid; where a company has no bank payment in the vaul
 its order, invoice and receipt mails state stand in (``source: "mail"``, with how many of
 them were read from words rather than markup: ``guessed``). Never both for one company, so
 nothing is counted twice. Currencies are never mixed or converted: one row per currency.
-Totals are outgoing-positive: money back (a refund) lowers them.
+Totals are outgoing-positive: money back (a refund) lowers them; money from a company the user
+never paid (a salary, a gift) is income, not spending, and is left out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from vault.contracts import Contract, Paid, find_contracts
+from vault.contracts_notes import all_notes
 from vault.errors import UsageError
 from vault.store import Conn, execute
 
@@ -91,11 +93,14 @@ def amounts(conn: Conn, zone: tzinfo | None) -> list[Amount]:
     without any, what their mails state."""
     rows = execute(conn, _AMOUNTS_SQL).all()
     banked = {int(r.company_id) for r in rows if r.channel == "payment"}
+    paid = {int(r.company_id) for r in rows if r.channel == "payment" and r.direction == "out"}
     found = []
     for r in rows:
         bank = r.channel == "payment"
         if not bank and int(r.company_id) in banked:
             continue
+        if bank and r.direction != "out" and int(r.company_id) not in paid:
+            continue  # money from a company never paid (a salary) is income, not a refund
         value = Decimal(str(r.value))
         outgoing = r.direction == "out" if bank else True  # a mail states what is owed
         found.append(
@@ -168,4 +173,11 @@ def contracts(conn: Conn, zone: tzinfo | None) -> list[Contract]:
                     amount.mandate,
                 )
             )
-    return find_contracts(p for group in paid.values() for p in group)
+    found = find_contracts(p for group in paid.values() for p in group)
+    notes = all_notes(conn)
+    today = datetime.now(zone).date()
+    for contract in found:
+        note = notes.get(contract.company_id)
+        if note is not None:
+            contract.end(note.ends_on, note.notice_days, today)
+    return found

@@ -8,6 +8,7 @@ this module reads what banks put in ``:86:``: the Dutch and Belgian ``/TAG/value
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -19,6 +20,7 @@ from importers.bank.common import Entry, Transaction, clean, sepa_fields, statem
 from importers.files import peek, read_source
 from vault.errors import MalformedInput
 from vault.records import ImportOptions, Item, Quarantined
+from vault.text import one_line
 
 SUFFIXES = (".sta", ".940", ".mt940", ".swi", ".txt")
 MAX_BYTES = 256 * 1024 * 1024
@@ -126,6 +128,12 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
 def _entries(path: Path) -> Iterator[Entry]:
     import mt940
 
+    # The library logs what it cannot match, raw bytes and all, to stderr: its findings reach
+    # the user as quarantine reasons instead.
+    library_log = logging.getLogger("mt940")
+    library_log.addHandler(logging.NullHandler())
+    library_log.propagate = False
+
     raw = read_source(path, MAX_BYTES)
     text = raw.decode("utf-8") if _is_utf8(raw) else raw.decode("latin-1")
     # The :86: text as written: its fields are read here, for Dutch and German banks alike.
@@ -133,7 +141,8 @@ def _entries(path: Path) -> Iterator[Entry]:
     try:
         statements.parse(text)
     except Exception as exc:  # the library raises bare errors of many kinds on bad records
-        raise MalformedInput(f"{path}: not a readable MT940 statement ({exc})") from None
+        reason = one_line(str(exc), 120)
+        raise MalformedInput(f"{path}: not a readable MT940 statement ({reason})") from None
     account = clean(statements.data.get("account_identification"))
     if not statements.transactions:
         raise MalformedInput(f"{path}: no transactions in this MT940 file")
