@@ -8,11 +8,13 @@ import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.exits import PARTIAL
+from cli.money import cmd_contracts, cmd_spending
 from cli.paging import Page
 from cli.quarantine import cmd_quarantine
 from cli.render import (
@@ -101,10 +103,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
-    """Import options from ``--me``, ``--timezone``, the profile and the stored cursors."""
+    """Import options from ``--me``, ``--timezone``, ``--columns``, the profile and the stored
+    cursors."""
     from vault.imports import import_options as options_for
 
-    return options_for(store, args.me, args.timezone)
+    options = options_for(store, args.me, args.timezone)
+    if getattr(args, "columns", None):
+        from importers.bank.csv_banks import columns_from
+
+        options = replace(options, columns=tuple(columns_from(args.columns).items()))
+    return options
 
 
 def to_stderr(message: str) -> None:
@@ -613,6 +621,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "forget": cmd_forget,
     "doctor": cmd_doctor,
     "config": cmd_config,
+    "spending": cmd_spending,
+    "contracts": cmd_contracts,
     "demo": cmd_demo,
     "tui": cmd_tui,
     "quarantine": cmd_quarantine,
