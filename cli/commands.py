@@ -12,10 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.importing import cmd_import
-from cli.money import cmd_contracts, cmd_spending
 from cli.paging import Page
-from cli.quarantine import cmd_quarantine
 from cli.render import (
     booking_time,
     item_text,
@@ -108,6 +105,32 @@ def cmd_account(args: argparse.Namespace) -> int:
     from cli.accounts import cmd_account as run_account
 
     return run_account(args)
+
+
+# Commands kept in modules of their own load them only when they run: a scripted
+# `kluis search` should not pay for the import's, the money's or the quarantine's code.
+def cmd_import(args: argparse.Namespace) -> int:
+    from cli.importing import cmd_import as run_import
+
+    return run_import(args)
+
+
+def cmd_spending(args: argparse.Namespace) -> int:
+    from cli.money import cmd_spending as run_spending
+
+    return run_spending(args)
+
+
+def cmd_contracts(args: argparse.Namespace) -> int:
+    from cli.money import cmd_contracts as run_contracts
+
+    return run_contracts(args)
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from cli.quarantine import cmd_quarantine as run_quarantine
+
+    return run_quarantine(args)
 
 
 def cmd_companies(args: argparse.Namespace) -> int:

@@ -10,16 +10,15 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, get_args
 
 from cli import exits
 from cli.help import COMPLETION_SHELLS, add_examples, completion_script, top_epilog
 from cli.paging import add_paging
-from cli.quarantine import add_commands as add_quarantine_commands
 from vault import __version__
+from vault.channels import Channel
 from vault.errors import UsageError, VaultError
-from vault.records import Channel
 from vault.text import escaped
 
 FORMATS = (
@@ -160,8 +159,66 @@ def _add_no_wait(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> OneLineParser:
-    """The whole command tree."""
+READ_COMMANDS = ("companies", "timeline", "show", "search", "bookings")
+"""The commands that only read the vault: what scripts run most, so each builds only its own
+parser (``kluis search`` imports nothing the other commands need)."""
+
+VALUE_OPTIONS = ("--vault", "--passphrase-file", "--passphrase-command")
+"""The global options that take a value (the word after them is no command)."""
+
+
+def _add_read_commands(
+    command: Callable[[str, str], argparse.ArgumentParser], only: str | None = None
+) -> None:
+    """Register the read commands through ``command``: all of them, or only ``only``."""
+    if only in (None, "companies"):
+        p = command("companies", "list companies and people, most recent contact first")
+        add_paging(p, default=None)
+        _add_zone(p)
+        _add_json(p)
+
+    if only in (None, "timeline"):
+        p = command("timeline", "one company's history, newest first")
+        p.add_argument("company", metavar="COMPANY", help="id or name (or a unique part of either)")
+        _add_channel(p)
+        p.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD)")
+        p.add_argument("--until", metavar="DATE", help="up to and including this day (YYYY-MM-DD)")
+        add_paging(p, default=50)
+        _add_zone(p)
+        _add_json(p)
+
+    if only in (None, "show"):
+        p = command("show", "one item in full")
+        p.add_argument("id", type=int, metavar="ID", help="an item id (from timeline or search)")
+        _add_zone(p)
+        _add_json(p)
+
+    if only in (None, "search"):
+        p = command(
+            "search",
+            'search everything (words, "phrases", prefix*, company:, channel:, before:, after:)',
+        )
+        p.add_argument("query", nargs="+", metavar="QUERY", help="words, filters; see above")
+        _add_company(p)
+        _add_channel(p)
+        add_paging(p, default=50)
+        _add_zone(p)
+        _add_json(p)
+
+    if only in (None, "bookings"):
+        p = command("bookings", "trips, reservations, orders and parcels")
+        _add_company(p)
+        p.add_argument(
+            "--upcoming", action="store_true", help="only those not yet begun (and not cancelled)"
+        )
+        p.add_argument("--ics", metavar="OUT", help="also write them as an iCalendar file")
+        add_paging(p, default=None)
+        _add_zone(p)
+        _add_json(p)
+
+
+def build_parser(only: str | None = None) -> OneLineParser:
+    """The whole command tree, or only the read command ``only`` (see ``READ_COMMANDS``)."""
     common = _global_options(top_level=False)
     parser = OneLineParser(
         prog="kluis",
@@ -176,6 +233,11 @@ def build_parser() -> OneLineParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help_text, description=help_text, parents=[common])
+
+    if only is not None:
+        _add_read_commands(command, only)
+        add_examples(parser)
+        return parser
 
     def allow_weak(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -271,45 +333,7 @@ def build_parser() -> OneLineParser:
     _add_no_wait(a)
     _add_json(a)
 
-    p = command("companies", "list companies and people, most recent contact first")
-    add_paging(p, default=None)
-    _add_zone(p)
-    _add_json(p)
-
-    p = command("timeline", "one company's history, newest first")
-    p.add_argument("company", metavar="COMPANY", help="id or name (or a unique part of either)")
-    _add_channel(p)
-    p.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD)")
-    p.add_argument("--until", metavar="DATE", help="up to and including this day (YYYY-MM-DD)")
-    add_paging(p, default=50)
-    _add_zone(p)
-    _add_json(p)
-
-    p = command("show", "one item in full")
-    p.add_argument("id", type=int, metavar="ID", help="an item id (from timeline or search)")
-    _add_zone(p)
-    _add_json(p)
-
-    p = command(
-        "search",
-        'search everything (words, "phrases", prefix*, company:, channel:, before:, after:)',
-    )
-    p.add_argument("query", nargs="+", metavar="QUERY", help="words, filters; see above")
-    _add_company(p)
-    _add_channel(p)
-    add_paging(p, default=50)
-    _add_zone(p)
-    _add_json(p)
-
-    p = command("bookings", "trips, reservations, orders and parcels")
-    _add_company(p)
-    p.add_argument(
-        "--upcoming", action="store_true", help="only those not yet begun (and not cancelled)"
-    )
-    p.add_argument("--ics", metavar="OUT", help="also write them as an iCalendar file")
-    add_paging(p, default=None)
-    _add_zone(p)
-    _add_json(p)
+    _add_read_commands(command)
 
     p = command("company", "rename, merge, alias or split companies (and undo)")
     edits = p.add_subparsers(dest="edit", metavar="EDIT", required=True, parser_class=OneLineParser)
@@ -388,6 +412,7 @@ def build_parser() -> OneLineParser:
     p.add_argument("--no-tui", action="store_true", help="only build the vault")
 
     from cli.accounts import add_commands as add_account_commands
+    from cli.quarantine import add_commands as add_quarantine_commands
     from cli.share import add_commands as add_share_commands
 
     add_share_commands(commands, common)
@@ -402,13 +427,29 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+def _read_command(args: list[str]) -> str | None:
+    """The read command ``args`` run, when nothing else of the command tree is needed: not
+    for ``kluis --help COMMAND`` (the top level's help lists every command), nor completion."""
+    if "_ARGCOMPLETE" in os.environ:
+        return None
+    words = iter(args)
+    for word in words:
+        if word in VALUE_OPTIONS:
+            next(words, None)
+        elif word in ("-h", "--help", "--version", "--"):
+            return None
+        elif not word.startswith("-"):
+            return word if word in READ_COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     os.umask(0o077)  # every file kluis creates is private, whatever the user's umask
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        parser = build_parser()
+        parser = build_parser(_read_command(args_list))
         if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer, then exit
             import argcomplete
 

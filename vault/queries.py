@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, get_args
 
+from vault.channels import Channel
 from vault.errors import UsageError
-from vault.records import Channel
 from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, fts_phrase, period_table, periods
 from vault.store import Conn, execute
 from vault.text import one_line, strip_controls

@@ -16,10 +16,11 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from vault.channels import Channel as Channel  # where importers have always found it
+
 if TYPE_CHECKING:
     from vault.blobs import Packed
 
-Channel = Literal["email", "chat", "sms", "booking", "order", "call", "letter", "note", "payment"]
 Direction = Literal["in", "out", "system"]
 PartyKind = Literal["email_address", "phone", "chat_handle", "name", "iban"]
 ChatKind = Literal["private", "group", "bot", "channel", "business", "page", "request"]
