@@ -139,7 +139,7 @@ class CompanyDataScreen(Screen[JumpTo | None]):
 
     @work(thread=True, exclusive=True, group="company-data", description="Reading what it knows")
     def _load(self) -> None:
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             known = knows(conn, self.company_id)
             disclosures = list_disclosures(conn, self.company_id)
         self.post_message(self.Loaded(known, disclosures))

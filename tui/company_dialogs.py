@@ -176,7 +176,7 @@ class EditScreen(Dialog[EditDone | None]):
         except (UsageError, VaultBusy) as exc:  # busy: an import kept the vault past the timeout
             self.post_message(self.Failed(str(exc)))
             return
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             entries = read_entries(conn)
         self.post_message(self.Done(EditDone(summary, keep, entries)))
 
@@ -450,7 +450,7 @@ class UndoScreen(EditScreen):
 
     @work(thread=True, exclusive=True, group="undo-preview", description="Reading the last edit")
     def _find(self) -> None:
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             self.post_message(self.Found(company_edits.last_edit(conn)))
 
     def on_undo_screen_found(self, message: Found) -> None:

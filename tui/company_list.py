@@ -127,7 +127,7 @@ class CompanyList(VirtualList):
     @work(thread=True, exclusive=True, group="companies", description="Reading the companies")
     def load(self) -> None:
         """Read every company and its monthly activity (in a thread)."""
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             entries = read_entries(conn)
         self.post_message(self.Loaded(entries))
 

@@ -243,7 +243,7 @@ class DetailPane(VerticalScroll, can_focus=True, inherit_bindings=False):
     @work(thread=True, exclusive=True, group="detail", description="Reading an item")
     def _load(self, token: int, item_id: int) -> None:
         try:
-            with self.store.read() as conn:
+            with self.store.reader() as conn:
                 item: dict[str, Any] | None = show(conn, item_id)
                 context = thread_context(conn, item_id)
         except UsageError:

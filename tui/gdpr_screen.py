@@ -316,7 +316,7 @@ class GdprScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="gdpr", description="Reading your GDPR requests")
     def _load(self) -> None:
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             requests = gdpr_status(conn)
             consent = consent_view(conn)
         self.post_message(self.Loaded(requests, consent))

@@ -43,7 +43,7 @@ class ProfileChoices(SelectionList[str]):
 
     @work(thread=True, exclusive=True, group="profile-choices", description="Reading your profile")
     def _read(self) -> None:
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             values = load_profile(conn)
         self.app.call_from_thread(self._fill, values)
 

@@ -276,7 +276,7 @@ class ProfileScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="profile", description="Reading your profile")
     def _load(self) -> None:
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             values = load_profile(conn)
         self.post_message(self.Loaded(values))
 

@@ -105,7 +105,7 @@ class SaveAttachmentScreen(Dialog[None]):
 
     @work(thread=True, exclusive=True, group="save-list", description="Reading the files")
     def _list(self) -> None:
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             attachments = list_attachments(conn, self.item_id)
         self.post_message(self.Listed(attachments))
 
@@ -164,7 +164,7 @@ class SaveAttachmentScreen(Dialog[None]):
     def _write(self, attachment_ids: list[int], folder: Path) -> None:
         paths: list[Path] = []
         try:
-            with self.store.read() as conn:
+            with self.store.reader() as conn:
                 for attachment_id in attachment_ids:
                     paths.append(save_attachment(conn, attachment_id, folder))
         except UsageError as exc:

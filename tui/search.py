@@ -218,7 +218,7 @@ class SearchScreen(ModalScreen[JumpTo | None]):
     @work(thread=True, exclusive=True, group="search", description="Searching the vault")
     def _run(self, token: int, query: str) -> None:
         try:
-            with self.store.read() as conn:
+            with self.store.reader() as conn:
                 results = search(conn, query, limit=RESULT_LIMIT, zone=self.zone or tzlocal())
         except UsageError as exc:
             self.post_message(self.Found(token, None, str(exc)))

@@ -103,7 +103,7 @@ class SuggestionsScreen(Screen[bool]):
 
     @work(thread=True, exclusive=True, group="suggestions", description="Reading suggestions")
     def _load(self) -> None:
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             rows = suggestions.suggestions(conn, self.kind)
         self.post_message(self.Loaded(rows))
 

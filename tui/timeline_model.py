@@ -243,7 +243,7 @@ class TimelineModel:
         ``total`` is the company's item count when the caller knows it (saves a count on large
         ones; ignored while a filter is on).
         """
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             cursor = None
             if item_id is not None:
                 cursor = position_in_timeline(conn, scope, item_id)
@@ -265,19 +265,19 @@ class TimelineModel:
 
     def read_full_index(self, token: int, start: TimelineIndex) -> IndexRead:
         """The full index of the timeline a partial ``start`` began."""
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             index = timeline_index(conn, start.scope, zone=self.zone)
         return IndexRead(token, index, {}, None)
 
     def read_channels(self, scope: TimelineFilter) -> dict[str, int]:
         """The items in ``scope`` per channel, most first."""
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             return channel_counts(conn, scope)
 
     def read_pages(self, request: PageRequest, cancelled: Callable[[], bool]) -> PagesRead:
         """The requested pages, stopping early when ``cancelled`` says a newer request came."""
         loaded: Pages = {}
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             for page in request.pages:
                 if cancelled():
                     break  # a newer request covers what is on screen now

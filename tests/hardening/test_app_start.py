@@ -1,0 +1,42 @@
+"""The app's cold start (issue 21): to its main screen, companies listed and a timeline drawn,
+it reads through the store's plain DB-API reader and never loads SQLAlchemy (a third of a
+second of import)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.hardening.harness import Kluis
+from tests.support import FIXTURES
+
+_STARTED = """
+import asyncio, os, sys
+from pathlib import Path
+from vault.unlock import PassphraseSource, open_vault
+store = open_vault(Path(os.environ["KLUIS_VAULT"]), PassphraseSource())
+from tui.app import KluisApp
+app = KluisApp(store)
+async def main():
+    async with app.run_test(size=(140, 45)):
+        while not app.main.companies.loaded or app.timeline.first_paint_at is None:
+            await asyncio.sleep(0.01)
+        print(len(app.main.companies.entries), "sqlalchemy" in sys.modules, flush=True)
+asyncio.run(main())
+store.close()
+"""
+
+
+def test_the_app_reaches_its_main_screen_without_sqlalchemy(kluis: Kluis) -> None:
+    imported = kluis.run("import", str(FIXTURES / "email"), "--me", "me@example.org")
+    assert imported.returncode in (0, 3), imported.stderr  # 3: some fixtures are quarantined
+    done = subprocess.run(
+        [sys.executable, "-c", _STARTED],
+        env=kluis.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    companies, loaded = done.stdout.split()
+    assert int(companies) > 0 and loaded == "False", done.stderr
