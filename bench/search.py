@@ -340,6 +340,14 @@ def write_maildir(box: Path, count: int) -> float:
     return time.perf_counter() - started
 
 
+def mu_init(maildir: Path, home: Path) -> None:
+    """A new mu home ``home`` with ``maildir`` indexed."""
+    subprocess.run(
+        ["mu", "init", f"--maildir={maildir}", f"--muhome={home}"], check=True, capture_output=True
+    )
+    subprocess.run(["mu", "index", "--quiet", f"--muhome={home}"], check=True)
+
+
 def mu_index(folder: Path, count: int) -> tuple[Path, str]:
     """A mu home indexing the Maildir twin of the vault (both cached under ``folder``)."""
     home, manifest = folder / "mu", folder / "MU.json"
@@ -350,12 +358,7 @@ def mu_index(folder: Path, count: int) -> tuple[Path, str]:
         shutil.rmtree(home, ignore_errors=True)
         written = write_maildir(folder / "Maildir", count)
         started = time.perf_counter()
-        subprocess.run(
-            ["mu", "init", f"--maildir={folder / 'Maildir'}", f"--muhome={home}"],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(["mu", "index", "--quiet", f"--muhome={home}"], check=True)
+        mu_init(folder / "Maildir", home)
         done = {"items": count, "write": written, "index": time.perf_counter() - started}
         manifest.write_text(json.dumps(done))
     size = sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
