@@ -187,6 +187,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return sync_imap(args)
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from cli.folder_watch import cmd_watch as watch_folder
+
+    return watch_folder(args)
+
+
 def cmd_companies(args: argparse.Namespace) -> int:
     with opened(args) as store, store.reader() as conn:
         rows = queries.list_companies(conn)
@@ -547,6 +553,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "config": cmd_config,
     "demo": cmd_demo,
     "tui": cmd_tui,
+    "watch": cmd_watch,
 }
 
 

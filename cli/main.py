@@ -13,6 +13,8 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from cli.folder_watch import add_command as add_folder_watch
+from cli.watch import add_watch_options
 from vault import __version__
 from vault.errors import UsageError, VaultError
 from vault.text import escaped
@@ -192,6 +194,7 @@ def build_parser() -> OneLineParser:
     a.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
     _add_no_wait(a)
     _add_json(a)
+    add_watch_options(a)
 
     p = command("companies", "list companies and people, most recent contact first")
     _add_zone(p)
@@ -297,6 +300,7 @@ def build_parser() -> OneLineParser:
     from cli.share import add_commands as add_share_commands
 
     add_share_commands(commands, common)
+    add_folder_watch(commands, common)
     command("tui", "open the terminal app (the default)")
     return parser
 

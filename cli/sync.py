@@ -26,7 +26,10 @@ from vault.timefmt import now_iso
 from vault.writelock import writer_lock
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from importers.email.imap import Account
+    from vault.ingest import Summary
     from vault.records import ImportOptions
 
 PASSWORD_ENV = environment.IMAP_PASSWORD
@@ -39,7 +42,7 @@ what it fetched up to the last batch, and a batch is re-fetched at worst."""
 
 
 def sync_imap(args: argparse.Namespace) -> int:
-    """Run ``kluis sync imap``; returns the exit status.
+    """Run ``kluis sync imap`` (with ``--watch``: keep watching); returns the exit status.
 
     Raises:
         UsageError: no account to sync, an ambiguous one, ``--plain`` to a remote host,
@@ -47,31 +50,47 @@ def sync_imap(args: argparse.Namespace) -> int:
         MailServerError: the server refused the login or the network kept failing.
     """
     from importers.email import imap
-    from vault.ingest import Ingestor
 
+    if args.watch:
+        from cli.watch import sync_watch
+
+        return sync_watch(args)
     with opened(args) as store:
         account = resolve_account(store, args)
         imap.check_plain_allowed(account)  # before the password is even asked for
         password = imap_password(account)
-        options = _options(store, args, account)
-        progress = progress_printer()
-        ingestor = Ingestor(
-            store, options, SOURCE_KIND, account.locator, batch_size=BATCH_SIZE, progress=progress
-        )
-        items = imap.read_account(
-            account, password, options, on_login=lambda: remember_account(store, account)
-        )
-        try:
-            with (
-                writer_lock(store.folder, "sync", wait=not args.no_wait, notice=to_stderr),
-                closing(items),
-            ):
-                summary = ingestor.run(items)
-        finally:
-            if progress is not None:
-                sys.stderr.write("\n")
+        summary = sync_account(store, args, account, password, progress_printer())
     print_summary(summary, as_json=args.json)
     return 0
+
+
+def sync_account(
+    store: Store,
+    args: argparse.Namespace,
+    account: Account,
+    password: str,
+    progress: Callable[[Summary], None] | None,
+) -> Summary:
+    """Fetch ``account``'s new mail into the vault, holding the writer lock while storing."""
+    from importers.email import imap
+    from vault.ingest import Ingestor
+
+    options = _options(store, args, account)
+    ingestor = Ingestor(
+        store, options, SOURCE_KIND, account.locator, batch_size=BATCH_SIZE, progress=progress
+    )
+    items = imap.read_account(
+        account, password, options, on_login=lambda: remember_account(store, account)
+    )
+    try:
+        with (
+            writer_lock(store.folder, "sync", wait=not args.no_wait, notice=to_stderr),
+            closing(items),
+        ):
+            return ingestor.run(items)
+    finally:
+        if progress is not None:
+            sys.stderr.write("\n")
 
 
 def resolve_account(store: Store, args: argparse.Namespace) -> Account:

@@ -1,0 +1,93 @@
+"""`kluis sync imap --watch` against a real Dovecot: new mail is stored within seconds.
+
+The watcher runs as a user or a service runs it, a subprocess that is stopped by a signal.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from importers.email.idle import backoff, has_news
+from tests.hardening.harness import Kluis
+from tests.hardening.watching import running, stop, titles, wait_for
+from tests.imap_server import Dovecot, MailUser
+from tests.test_imap import numbered_mail, running_dovecot
+
+ARRIVAL_SECONDS = 5.0
+"""The issue's promise: a mail appended on the server is in the vault this soon."""
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    with running_dovecot() as server:
+        yield server
+
+
+def watch_args(server: Dovecot, user: MailUser) -> list[str]:
+    host = ["--host", server.host, "--port", str(server.port), "--user", user.name]
+    return ["sync", "imap", *host, "--plain", "--watch"]
+
+
+def test_a_mail_appended_on_the_server_is_in_the_vault_within_five_seconds(
+    dovecot: Dovecot, kluis: Kluis, tmp_path: Path
+) -> None:
+    user = dovecot.add_user("watcher1")
+    dovecot.append(user, "INBOX", [numbered_mail(1)])
+    log = tmp_path / "watch.log"
+    args = watch_args(dovecot, user)
+    with running(kluis, log, *args, KLUIS_IMAP_PASSWORD=user.password) as process:
+        wait_for(lambda: "Update 1" in titles(kluis), 60, "the first sync")
+        wait_for(lambda: "(IDLE)" in log.read_text(), 10, "the IDLE status line")
+        dovecot.append(user, "INBOX", [numbered_mail(2)])
+        took = wait_for(lambda: "Update 2" in titles(kluis), ARRIVAL_SECONDS, "the new mail")
+        status, err = stop(process)
+    assert took < ARRIVAL_SECONDS
+    assert status == 0, err
+    assert "Traceback" not in err
+    assert sorted(titles(kluis)) == ["Update 1", "Update 2"]  # each stored once
+    lines = log.read_text().splitlines()
+    assert any(f"{user.name}@{dovecot.host}: watching INBOX (IDLE)" in line for line in lines)
+
+
+def test_the_watch_reconnects_after_the_server_drops_every_connection(
+    dovecot: Dovecot, kluis: Kluis, tmp_path: Path
+) -> None:
+    user = dovecot.add_user("watcher2")
+    log = tmp_path / "watch.log"
+    args = watch_args(dovecot, user)
+    with running(kluis, log, *args, KLUIS_IMAP_PASSWORD=user.password) as process:
+        wait_for(lambda: "(IDLE)" in log.read_text(), 60, "the IDLE status line")
+        dovecot.stop()  # every session dropped, as when the network goes away
+        wait_for(lambda: "connection lost" in log.read_text(), 10, "the lost connection noticed")
+        dovecot.start()
+        dovecot.append(user, "INBOX", [numbered_mail(3)])
+        wait_for(lambda: "Update 3" in titles(kluis), 30, "the mail after the reconnect")
+        wait_for(lambda: log.read_text().count("(IDLE)") == 2, 10, "IDLE again")
+        status, err = stop(process, signal.SIGINT)
+    assert status == 130
+    assert err.strip().count("\n") == 0 and "interrupted" in err  # one line, no traceback
+    assert titles(kluis) == ["Update 3"]
+
+
+def test_watch_without_any_account_is_one_line_and_exit_2(kluis: Kluis) -> None:
+    done = kluis.run("sync", "imap", "--watch")
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("kluis: no IMAP account is remembered yet")
+
+
+def test_reconnect_delays_double_with_jitter_up_to_a_cap() -> None:
+    first = [backoff(0) for _ in range(50)]
+    assert all(0.5 <= delay <= 1.0 for delay in first)
+    assert len(set(first)) > 1  # spread: clients that lost one server do not return in step
+    assert all(4.0 <= backoff(3) <= 8.0 for _ in range(20))
+    assert all(150.0 <= backoff(40) <= 300.0 for _ in range(20))
+
+
+def test_idle_news_is_an_exists_or_recent_response() -> None:
+    assert has_news([(3, b"EXISTS")])
+    assert has_news([(1, b"RECENT"), (2, b"FETCH", (b"FLAGS", ()))])
+    assert not has_news([(2, b"EXPUNGE"), (b"OK", b"Still here")])
