@@ -93,8 +93,10 @@ def _take(store: Store, files: SettledFiles, path: Path, options: ImportOptions)
     except OSError as exc:  # removed or unreadable right after it settled
         say(f"{name}: cannot read it ({exc.strerror or exc})")
         return options
-    if handled(store, sha256) is not None:
-        say(f"{name}: already imported")
+    before = handled(store, sha256)
+    if before is not None:
+        if before.get("outcome") == "imported":  # one that could not be read was named already
+            say(f"{name}: already imported")
         return options
     try:
         format_name = detect_format(importers, path)

@@ -5,17 +5,24 @@ The watcher runs as a user or a service runs it, a subprocess that is stopped by
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from importers.email.idle import backoff, has_news
-from tests.hardening.harness import Kluis
+from tests.hardening.harness import Kluis, open_for_test
 from tests.hardening.watching import running, stop, titles, wait_for
 from tests.imap_server import Dovecot, MailUser
 from tests.test_imap import numbered_mail, running_dovecot
+from tests.tui_support import drive, until
+from tui.app import KluisApp
+from tui.company_list import CompanyList
+from tui.main_screen import MainScreen
 
 ARRIVAL_SECONDS = 5.0
 """The issue's promise: a mail appended on the server is in the vault this soon."""
@@ -71,6 +78,34 @@ def test_the_watch_reconnects_after_the_server_drops_every_connection(
     assert status == 130
     assert err.strip().count("\n") == 0 and "interrupted" in err  # one line, no traceback
     assert titles(kluis) == ["Update 3"]
+
+
+def test_the_open_app_shows_mail_the_watch_stored_without_a_restart(
+    dovecot: Dovecot, kluis: Kluis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(MainScreen, "WATCH_SECONDS", 0.2)
+    user = dovecot.add_user("watcher3")
+    log = tmp_path / "watch.log"
+    store = open_for_test(kluis.vault)
+
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        companies = app.screen.query_one(CompanyList)
+        assert companies.entries == []
+        await asyncio.to_thread(
+            wait_for, lambda: "(IDLE)" in log.read_text(), 60, "the IDLE status line"
+        )
+        dovecot.append(user, "INBOX", [numbered_mail(4, domain="ns.nl")])
+        await until(pilot, lambda: len(companies.entries) == 1, "the watched mail", 10)
+        assert companies.entries[0].interactions == 1
+
+    args = watch_args(dovecot, user)
+    try:
+        with running(kluis, log, *args, KLUIS_IMAP_PASSWORD=user.password) as process:
+            drive(store, story)
+            status, err = stop(process)
+        assert status == 0, err
+    finally:
+        store.close()
 
 
 def test_watch_without_any_account_is_one_line_and_exit_2(kluis: Kluis) -> None:
