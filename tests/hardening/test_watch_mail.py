@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from textual.pilot import Pilot
 
 from importers.email.idle import backoff, has_news
+from tests.hardening.generate import write_mbox
 from tests.hardening.harness import Kluis, open_for_test
 from tests.hardening.watching import running, stop, titles, wait_for
 from tests.imap_server import Dovecot, MailUser
@@ -23,6 +25,7 @@ from tests.tui_support import drive, until
 from tui.app import KluisApp
 from tui.company_list import CompanyList
 from tui.main_screen import MainScreen
+from vault.writelock import writer_lock
 
 ARRIVAL_SECONDS = 5.0
 """The issue's promise: a mail appended on the server is in the vault this soon."""
@@ -80,6 +83,28 @@ def test_the_watch_reconnects_after_the_server_drops_every_connection(
     assert titles(kluis) == ["Update 3"]
 
 
+def test_the_watch_holds_the_writer_lock_only_while_it_stores(
+    dovecot: Dovecot, kluis: Kluis, tmp_path: Path
+) -> None:
+    user = dovecot.add_user("watcher4")
+    log = tmp_path / "watch.log"
+    args = watch_args(dovecot, user)
+    with running(kluis, log, *args, KLUIS_IMAP_PASSWORD=user.password) as process:
+        wait_for(lambda: "(IDLE)" in log.read_text(), 60, "the IDLE status line")
+        # An import started while the watch waits for mail does not wait for the watch.
+        done = kluis.run("import", str(write_mbox(tmp_path / "shops.mbox", 3)), "--no-wait")
+        assert done.returncode == 0, done.stderr
+        # A mail that arrives while another writer holds the lock is stored once it is free.
+        with writer_lock(kluis.vault, "import"):
+            dovecot.append(user, "INBOX", [numbered_mail(5)])
+            time.sleep(2)
+            assert "Update 5" not in titles(kluis)
+        wait_for(lambda: "Update 5" in titles(kluis), ARRIVAL_SECONDS, "the mail after the lock")
+        status, err = stop(process)
+    assert status == 0, err
+    assert len(titles(kluis)) == 4
+
+
 def test_the_open_app_shows_mail_the_watch_stored_without_a_restart(
     dovecot: Dovecot, kluis: Kluis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,6 +131,40 @@ def test_the_open_app_shows_mail_the_watch_stored_without_a_restart(
         assert status == 0, err
     finally:
         store.close()
+
+
+def test_mail_in_another_folder_is_stored_at_the_next_poll(
+    dovecot: Dovecot, kluis: Kluis, tmp_path: Path
+) -> None:
+    user = dovecot.add_user("watcher5")
+    dovecot.append(user, "Archief", [numbered_mail(6)])
+    log = tmp_path / "watch.log"
+    args = [*watch_args(dovecot, user), "--poll", "1"]
+    with running(kluis, log, *args, KLUIS_IMAP_PASSWORD=user.password) as process:
+        wait_for(lambda: "Update 6" in titles(kluis), 60, "the first sync")
+        dovecot.append(user, "Archief", [numbered_mail(7)])  # IDLE watches INBOX only
+        wait_for(lambda: "Update 7" in titles(kluis), ARRIVAL_SECONDS, "the polled folder")
+        stop(process)
+
+
+class DovecotWithoutIdle(Dovecot):
+    """A server that does not offer IDLE, as some hosted and old servers do not."""
+
+    def _config(self, key: Path) -> str:
+        return super()._config(key) + "imap_capability = IMAP4rev1 SASL-IR ID ENABLE UIDPLUS\n"
+
+
+def test_a_server_without_idle_is_polled(kluis: Kluis, tmp_path: Path) -> None:
+    with running_dovecot(DovecotWithoutIdle) as server:
+        user = server.add_user("poller")
+        log = tmp_path / "watch.log"
+        args = [*watch_args(server, user), "--poll", "1"]
+        with running(kluis, log, *args, KLUIS_IMAP_PASSWORD=user.password) as process:
+            wait_for(lambda: "polling every 1 s (no IDLE)" in log.read_text(), 60, "polling")
+            server.append(user, "INBOX", [numbered_mail(8)])
+            wait_for(lambda: "Update 8" in titles(kluis), ARRIVAL_SECONDS, "the polled mail")
+            status, err = stop(process)
+    assert status == 0, err
 
 
 def test_watch_without_any_account_is_one_line_and_exit_2(kluis: Kluis) -> None:
