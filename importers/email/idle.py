@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from imapclient.exceptions import IMAPClientError
 
-from importers.email.imap import Account, _reason, connect, disconnect
+from importers.email.imap import _NETWORK_ERRORS, Account, _reason, connect, disconnect
 from vault.errors import MailServerError
 
 RENEW_SECONDS = 24 * 60.0
@@ -35,6 +35,10 @@ BACKOFF_FIRST = 1.0
 BACKOFF_CAP = 300.0
 """Seconds before the first reconnect, doubling per failure up to the cap, with jitter."""
 
+STABLE_SECONDS = 60.0
+"""A connection that lasted this long resets the reconnect delay (a server that drops every
+new connection at once is not retried faster and faster)."""
+
 FOLDER = "INBOX"
 """The folder IDLE watches: where new mail lands on every server."""
 
@@ -42,8 +46,6 @@ Status = Callable[[str], None]
 
 _EOF_WAKES = 3
 """Wake-ups in a row with nothing to read that mean the socket is at its end."""
-
-_NETWORK_ERRORS = (OSError, EOFError, IMAPClientAbortError)
 
 
 def backoff(failures: int, first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP) -> float:
@@ -87,12 +89,15 @@ class MailWatcher:
         failures = 0
         while not self.stop.is_set():
             client: IMAPClient | None = None
+            connected = time.monotonic()
             try:
                 client = connect(self.account, self.password)
-                failures = 0
+                connected = time.monotonic()
                 self.on_news()  # whatever came while there was no connection
                 self._watch(client)
-            except (*_NETWORK_ERRORS, IMAPClientError, MailServerError) as exc:
+            except Exception as exc:  # a thread's last line: any failure waits and tries again
+                if client is not None and time.monotonic() - connected > STABLE_SECONDS:
+                    failures = 0  # a connection that lasted: the delays start over
                 wait = backoff(failures)
                 failures += 1
                 self.status(f"{_gist(exc)}; trying again in {wait:.0f} s")
@@ -148,4 +153,6 @@ def _gist(exc: BaseException) -> str:
     """A failure as a status line."""
     if isinstance(exc, MailServerError):
         return str(exc)
-    return f"connection lost ({_reason(exc)})"
+    if isinstance(exc, (*_NETWORK_ERRORS, IMAPClientError)):
+        return f"connection lost ({_reason(exc)})"
+    return f"unexpected error ({_reason(exc)})"
