@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.watch import Terminated, ended_by_sigterm, say
-from vault.errors import InputError, UsageError, VaultBusy
+from vault.errors import ImportFailed, InputError, UsageError, VaultError
 from vault.text import visible_line
 from vault.watching import SETTLE_SECONDS, SettledFiles, content_hash, handled, record
 
@@ -74,18 +74,19 @@ def cmd_watch(args: argparse.Namespace) -> int:
             with ended_by_sigterm():
                 while True:
                     for path in files.scan():
-                        options = _take(store, files, path, options)
+                        options = _take(store, path, options)
                     time.sleep(args.interval)
         except Terminated:
             say("stopped")
             return 0
 
 
-def _take(store: Store, files: SettledFiles, path: Path, options: ImportOptions) -> ImportOptions:
+def _take(store: Store, path: Path, options: ImportOptions) -> ImportOptions:
     """Import one settled file unless its content was handled before; returns the options
     for the next one (an import may learn the mailbox owner's address)."""
     import importers
     from vault.imports import detect_format, import_source
+    from vault.store import is_damage
 
     name = visible_line(path.name)
     try:
@@ -101,17 +102,26 @@ def _take(store: Store, files: SettledFiles, path: Path, options: ImportOptions)
     try:
         format_name = detect_format(importers, path)
         summary, options = import_source(store, importers, path, format_name, options, notice=say)
-    except VaultBusy as exc:  # not when waiting is allowed, but never a lost file
-        say(f"{name}: {exc}; trying again")
-        files.again(path)
-        return options
-    except InputError as exc:
-        record(store, sha256, path, "refused", str(exc))
-        say(f"{name}: not imported: {exc}")
-        return options
+    except (InputError, ImportFailed) as exc:
+        return _refused(store, sha256, path, str(exc), options)
+    except Exception as exc:
+        # A file that trips a fault in a reader must not stop the watch, nor be retried at
+        # every restart; the vault's own trouble (damage, a lock) still ends it.
+        if isinstance(exc, VaultError) or is_damage(exc):
+            raise
+        return _refused(store, sha256, path, f"unexpected error: {exc}", options)
     record(store, sha256, path, "imported", format_name)
     say(
         f"{name}: imported as {format_name}: {summary.new} new, {summary.duplicate} already in "
         f"the vault, {summary.quarantined} quarantined"
     )
+    return options
+
+
+def _refused(
+    store: Store, sha256: str, path: Path, reason: str, options: ImportOptions
+) -> ImportOptions:
+    """Name a file kluis cannot import, once, and remember it so it is not tried again."""
+    record(store, sha256, path, "refused", reason)
+    say(f"{visible_line(path.name)}: not imported: {reason}")
     return options

@@ -85,12 +85,6 @@ class SettledFiles:
             del self._seen[gone]
         return sorted(ready)
 
-    def again(self, path: Path) -> None:
-        """Hand ``path`` out again at the next scan (it could not be handled just now)."""
-        seen = self._seen.get(path)
-        if seen is not None:
-            seen.taken = False
-
 
 def content_hash(path: Path) -> str:
     """The SHA-256 of the file's bytes, read in chunks (exports can be gigabytes)."""
