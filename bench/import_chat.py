@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             [kluis, "import", export, "--timezone", "Europe/Amsterdam", "--me", ME, "--json"],
             env=env,
         )
-        if result.returncode:
+        if result.returncode not in (0, 3):  # 3: done, some items quarantined
             raise SystemExit(f"kluis import failed: {result.stderr.strip()}")
         summary = json.loads(result.stdout)
         print(machine_line())

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from cli.exits import PARTIAL
+from cli.paging import Page
+from cli.quarantine import cmd_quarantine
 from cli.render import (
     booking_time,
     item_text,
     print_json,
+    print_json_list,
     short_time,
     skipped_lines,
     table,
@@ -27,7 +33,7 @@ from vault.errors import UsageError, VaultLocked
 from vault.fsutil import require_file_or_folder
 from vault.passphrase_input import read_stdin_line
 from vault.store import Store
-from vault.text import escaped, visible_line
+from vault.text import capitalised, escaped, visible_line
 from vault.timefmt import parse_user_date
 from vault.unlock import (
     PassphraseSource,
@@ -134,7 +140,7 @@ def progress_printer() -> Callable[[Summary], None] | None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     import importers
-    from vault.imports import detect_format, import_source
+    from vault.imports import detect_format, import_source, imported_before
     from vault.ingest import Summary
 
     paths = [Path(p).expanduser() for p in args.paths]
@@ -144,7 +150,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         options = import_options(store, args)
         total = Summary()
         progress = progress_printer()
+        fresh = False  # a source never imported before: reading nothing from it is worth a 3
         for path in paths:
+            fresh = fresh or not imported_before(store, path)
             format_name = detect_format(importers, path) if args.format == "auto" else args.format
             summary, options = import_source(
                 store,
@@ -159,15 +167,26 @@ def cmd_import(args: argparse.Namespace) -> int:
             total.add(summary)
         if progress is not None:
             sys.stderr.write("\n")
-    print_summary(total, as_json=args.json)
-    return 0
+    return print_summary(total, as_json=args.json, empty_is_partial=fresh)
 
 
-def print_summary(summary: Summary, *, as_json: bool) -> None:
-    """The report of an import or sync: the contract's object with ``--json``."""
+def print_summary(summary: Summary, *, as_json: bool, empty_is_partial: bool = False) -> int:
+    """The report of an import or sync (the contract's object with ``--json``); returns the
+    exit status: 3 when some items were quarantined or failed, or (``empty_is_partial``: an
+    import of a new source, not a re-import or a sync that found no new mail) when nothing at
+    all was read."""
+    empty = not (summary.new + summary.duplicate + summary.updated + summary.quarantined)
+    status = PARTIAL if summary.quarantined or summary.errors or (empty_is_partial and empty) else 0
+    if summary.quarantined:
+        to_stderr(
+            f"kluis: {summary.quarantined:,} quarantined (not readable): `kluis quarantine` "
+            "lists them with the reason"
+        )
+    elif status and empty:
+        to_stderr("kluis: nothing was read: no item kluis knows in what was given")
     if as_json:
         print_json(summary.to_json())
-        return
+        return status
     print(
         f"{summary.new:,} new, {summary.duplicate:,} already in the vault, "
         f"{summary.updated:,} updated, {summary.quarantined:,} quarantined, "
@@ -179,6 +198,7 @@ def print_summary(summary: Summary, *, as_json: bool) -> None:
         print(line)
     for note in summary.notes:
         print(f"  note: {escaped(note)}")
+    return status
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -194,9 +214,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_companies(args: argparse.Namespace) -> int:
+    page = Page.of(args)
     with opened(args) as store, store.reader() as conn:
-        rows = queries.list_companies(conn)
+        every = queries.list_companies(conn)
         zone = user_zone(conn, args.timezone)
+    rows = list(page.cut(every))
+    page.say_rest(len(rows), lambda: len(every))
     if args.json:
         print_json([row.to_json() for row in rows])
         return 0
@@ -214,21 +237,55 @@ def cmd_companies(args: argparse.Namespace) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        raise UsageError("--limit must be at least 1")
+    page = Page.of(args)
     with opened(args) as store, store.reader() as conn:
         zone = user_zone(conn, args.timezone)
         since = parse_user_date(args.since, zone=zone) if args.since else None
         until = parse_user_date(args.until, end_of_day=True, zone=zone) if args.until else None
+        if since is not None and until is not None and since >= until:
+            raise UsageError(
+                f"--since {args.since} is after --until {args.until}: nothing is between"
+            )
         company_id, name = queries.find_company(conn, args.company)
         scope = queries.TimelineFilter(company_id, args.channel, since, until)
-        rows = queries.timeline(conn, scope, limit=args.limit)
-    if args.json:
-        print_json([row.to_json() for row in rows])
-    else:
-        print(f"{visible_line(name)} — newest first")
-        timeline_lines((row.to_json() for row in rows), zone)
+        rows = page.cut(row.to_json() for row in queries.timeline_all(conn, scope))
+        if not args.json:
+            print(f"{visible_line(name)} — newest first")
+        empty = "Nothing" + (" with these filters." if scope.narrowed else " yet.")
+        shown = print_rows(rows, args.json, partial(timeline_lines, zone=zone), empty)
+        page.say_rest(shown, lambda: queries.timeline_count(conn, scope))
     return 0
+
+
+def print_rows(
+    rows: Iterator[dict[str, Any]],
+    as_json: bool,
+    lines: Callable[[Iterable[dict[str, Any]]], None],
+    empty: str | None = None,
+) -> int:
+    """Stream ``rows`` to stdout as a JSON list or through ``lines``; returns how many there
+    were. Nothing is held but the row at hand, so ``--all`` of a long history stays small."""
+    counted = _Counted(rows)
+    if as_json:
+        print_json_list(counted)
+    else:
+        lines(counted)
+        if not counted.seen and empty:
+            print(empty)
+    return counted.seen
+
+
+class _Counted(Iterator[dict[str, Any]]):
+    """An iterator that counts what passes through it."""
+
+    def __init__(self, rows: Iterator[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.seen = 0
+
+    def __next__(self) -> dict[str, Any]:
+        row = next(self.rows)
+        self.seen += 1
+        return row
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -243,34 +300,33 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from vault.search import search
+    from vault.search import search_all, search_count
 
-    if args.limit < 1:
-        raise UsageError("--limit must be at least 1")
+    page = Page.of(args)
+    query = " ".join(args.query)
     with opened(args) as store, store.reader() as conn:
         zone = user_zone(conn, args.timezone)
-        rows = search(
-            conn,
-            " ".join(args.query),
-            company=args.company,
-            channel=args.channel,
-            limit=args.limit,
-            zone=zone,
+        found = search_all(conn, query, company=args.company, channel=args.channel, zone=zone)
+        lines = partial(timeline_lines, zone=zone)
+        shown = print_rows(page.cut(found), args.json, lines, "Nothing found.")
+        page.say_rest(
+            shown,
+            lambda: search_count(
+                conn, query, company=args.company, channel=args.channel, zone=zone
+            ),
         )
-    if args.json:
-        print_json(rows)
-    elif not rows:
-        print("Nothing found.")
-    else:
-        timeline_lines(rows, zone)
     return 0
 
 
 def cmd_bookings(args: argparse.Namespace) -> int:
+    page = Page.of(args)
     with opened(args) as store, store.reader() as conn:
         company_id = queries.find_company(conn, args.company)[0] if args.company else None
-        rows = queries.list_bookings(conn, company_id=company_id, upcoming=args.upcoming)
+        every = queries.list_bookings(conn, company_id=company_id, upcoming=args.upcoming)
         zone = user_zone(conn, args.timezone)
+        earlier = len(queries.list_bookings(conn, company_id=company_id)) if not every else 0
+    rows = list(page.cut(every))
+    page.say_rest(len(rows), lambda: len(every))
     if args.ics:
         from exports.ics import write_bookings_ics
 
@@ -279,6 +335,11 @@ def cmd_bookings(args: argparse.Namespace) -> int:
         print(f"Wrote {written} bookings to {escaped(str(out))}", file=sys.stderr)
     if args.json:
         print_json(rows)
+    elif not rows and earlier:
+        again = "kluis bookings" + (
+            f" --company {shlex.quote(args.company)}" if args.company else ""
+        )
+        print(f"No upcoming bookings; {earlier:,} past or cancelled: `{again}`.")
     elif not rows:
         print("No bookings yet.")
     else:
@@ -316,7 +377,7 @@ def cmd_company(args: argparse.Namespace) -> int:
             message = company_edits.split(conn, args.company, args.value, args.name)
         else:
             message = company_edits.undo_last(conn)
-    print(visible_line(message[:1].upper() + message[1:], 1000) + ".")
+    print(visible_line(capitalised(message), 1000) + ".")
     return 0
 
 
@@ -349,7 +410,7 @@ def decide_suggestion(args: argparse.Namespace) -> int:
     decide = suggestions.accept if action == "accept" else suggestions.reject
     with opened(args) as store, store.begin() as conn:
         message = decide(conn, args.suggestion)
-    print(visible_line(message[:1].upper() + message[1:], 1000) + ".")
+    print(visible_line(capitalised(message), 1000) + ".")
     return 0
 
 
@@ -553,6 +614,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "config": cmd_config,
     "demo": cmd_demo,
     "tui": cmd_tui,
+    "quarantine": cmd_quarantine,
     "watch": cmd_watch,
 }
 

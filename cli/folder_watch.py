@@ -47,7 +47,13 @@ def add_command(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"how often to look (default {INTERVAL_SECONDS:.0f})",
     )
-    p.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS")
+    p.add_argument(
+        "--me",
+        action="append",
+        default=[],
+        metavar="NAME_OR_ADDRESS",
+        help="you, as a name or mail address (repeatable)",
+    )
     p.add_argument("--timezone", metavar="ZONE", help="zone of sources without one")
 
 

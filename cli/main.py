@@ -1,7 +1,7 @@
 """The ``kluis`` command line (DESIGN, "CLI contract").
 
-Errors are one line on stderr: exit 2 for usage and input errors, 1 for the rest, and a
-traceback only with ``--debug``. Heavy modules (importers, the TUI) load inside commands.
+Errors are one line on stderr with the exit status of ``cli.exits``, and a traceback only with
+``--debug``. Heavy modules (importers, the TUI) load inside commands.
 """
 
 from __future__ import annotations
@@ -11,12 +11,17 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
+from cli import exits
 from cli.folder_watch import add_command as add_folder_watch
+from cli.help import COMPLETION_SHELLS, add_examples, completion_script, top_epilog
+from cli.paging import add_paging
+from cli.quarantine import add_commands as add_quarantine_commands
 from cli.watch import add_watch_options
 from vault import __version__
 from vault.errors import UsageError, VaultError
+from vault.records import Channel
 from vault.text import escaped
 
 FORMATS = (
@@ -42,6 +47,10 @@ FORMATS = (
 )
 
 
+COMMAND_PROG = "_command_prog"
+"""The attribute where parsing notes which command's parser ran last (``kluis import``)."""
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is a single line on stderr (exit 2), as the contract says,
     and no option is ever guessed from its first letters: ``--pass secret`` must never be
@@ -49,11 +58,34 @@ class OneLineParser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """argparse's, remembering the innermost command that parsed (for its own help)."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if not hasattr(parsed, COMMAND_PROG):  # an inner command's parser finishes first
+            setattr(parsed, COMMAND_PROG, self.prog)
+        return parsed, extras
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """argparse's, with an unknown argument blamed on the command it was given to."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        prog = getattr(parsed, COMMAND_PROG, self.prog)
+        delattr(parsed, COMMAND_PROG)
+        if extras:
+            options = [w for w in extras if w.startswith("-")]
+            message = "unrecognized arguments" + (f": {' '.join(options)}" if options else "")
+            raise UsageError(f"{message} (see `{prog} --help`)")
+        return parsed
+
     def error(self, message: str) -> NoReturn:
-        """Report a usage error in one line, without echoing unknown values (a mistyped
-        ``--password secret`` must not print the secret)."""
+        """Report a usage error in one line, pointing at this command's own help, without
+        echoing unknown values (a mistyped ``--password secret`` must not print the secret)."""
         if message.startswith("unrecognized arguments:"):
             options = [w for w in message.split(":", 1)[1].split() if w.startswith("-")]
             message = "unrecognized arguments" + (f": {' '.join(options)}" if options else "")
@@ -101,6 +133,18 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON (stable field names)")
 
 
+def _add_company(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--company", metavar="COMPANY", help="only this company (id or name)")
+
+
+def _add_channel(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--channel",
+        metavar="CHANNEL",
+        help=f"only this channel: {', '.join(get_args(Channel))}",
+    )
+
+
 def _add_zone(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timezone",
@@ -124,9 +168,12 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="kluis",
         description="Your own CRM: your history with every company, in a local encrypted vault.",
+        epilog=top_epilog(),
         parents=[_global_options(top_level=True)],
     )
-    parser.add_argument("--version", action="version", version=f"kluis {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"kluis {__version__}", help="show the version"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -142,8 +189,15 @@ def build_parser() -> OneLineParser:
     allow_weak(command("init", "create a new vault and show its recovery code once"))
 
     p = command("import", "import mail, chat exports and bookings into the vault")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
-    p.add_argument("--format", choices=FORMATS, default="auto")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or .zip archives")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="auto",
+        metavar="FORMAT",
+        help=f"read every PATH as this format (default: auto, detected per file): "
+        f"{', '.join(FORMATS[1:])}",
+    )
     p.add_argument(
         "--timezone",
         metavar="ZONE",
@@ -175,7 +229,13 @@ def build_parser() -> OneLineParser:
         const="tls",
         help="TLS from the start (the default)",
     )
-    security.add_argument("--starttls", dest="security", action="store_const", const="starttls")
+    security.add_argument(
+        "--starttls",
+        dest="security",
+        action="store_const",
+        const="starttls",
+        help="plain connection upgraded with STARTTLS (port 143); refused if the server lacks it",
+    )
     security.add_argument(
         "--plain",
         dest="security",
@@ -190,27 +250,34 @@ def build_parser() -> OneLineParser:
         metavar="F",
         help="only these folders (repeatable; default: all but Trash/Junk/Spam)",
     )
-    a.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS")
+    a.add_argument(
+        "--me",
+        action="append",
+        default=[],
+        metavar="NAME_OR_ADDRESS",
+        help="you, as a name or mail address (repeatable; default: the login and the profile)",
+    )
     a.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
     _add_no_wait(a)
     _add_json(a)
     add_watch_options(a)
 
     p = command("companies", "list companies and people, most recent contact first")
+    add_paging(p, default=None)
     _add_zone(p)
     _add_json(p)
 
     p = command("timeline", "one company's history, newest first")
-    p.add_argument("company", metavar="COMPANY", help="id or name")
-    p.add_argument("--channel")
-    p.add_argument("--since", metavar="DATE")
-    p.add_argument("--until", metavar="DATE")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("company", metavar="COMPANY", help="id or name (or a unique part of either)")
+    _add_channel(p)
+    p.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD)")
+    p.add_argument("--until", metavar="DATE", help="up to and including this day (YYYY-MM-DD)")
+    add_paging(p, default=50)
     _add_zone(p)
     _add_json(p)
 
     p = command("show", "one item in full")
-    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("id", type=int, metavar="ID", help="an item id (from timeline or search)")
     _add_zone(p)
     _add_json(p)
 
@@ -218,53 +285,64 @@ def build_parser() -> OneLineParser:
         "search",
         'search everything (words, "phrases", prefix*, company:, channel:, before:, after:)',
     )
-    p.add_argument("query", nargs="+", metavar="QUERY")
-    p.add_argument("--company")
-    p.add_argument("--channel")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("query", nargs="+", metavar="QUERY", help="words, filters; see above")
+    _add_company(p)
+    _add_channel(p)
+    add_paging(p, default=50)
     _add_zone(p)
     _add_json(p)
 
     p = command("bookings", "trips, reservations, orders and parcels")
-    p.add_argument("--company")
-    p.add_argument("--upcoming", action="store_true")
+    _add_company(p)
+    p.add_argument(
+        "--upcoming", action="store_true", help="only those not yet begun (and not cancelled)"
+    )
     p.add_argument("--ics", metavar="OUT", help="also write them as an iCalendar file")
+    add_paging(p, default=None)
     _add_zone(p)
     _add_json(p)
 
     p = command("company", "rename, merge, alias or split companies (and undo)")
     edits = p.add_subparsers(dest="edit", metavar="EDIT", required=True, parser_class=OneLineParser)
-    e = edits.add_parser("rename", help="give a company your own name for it")
-    e.add_argument("company")
-    e.add_argument("name")
-    e = edits.add_parser("merge", help="merge a company into another")
-    e.add_argument("company")
-    e.add_argument("--into", required=True, metavar="COMPANY")
-    e = edits.add_parser("alias", help="make a domain, address, phone or name belong to a company")
-    e.add_argument("company")
-    e.add_argument("value", metavar="DOMAIN_ADDRESS_OR_NAME")
-    e = edits.add_parser("split", help="move one domain or address out into its own company")
-    e.add_argument("company")
-    e.add_argument("value", metavar="DOMAIN_OR_ADDRESS")
+
+    def edit(name: str, help_text: str, under: Any = edits) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = under.add_parser(
+            name, help=help_text, description=help_text
+        )
+        return parser
+
+    company_help = "id or name of the company"
+    e = edit("rename", "give a company your own name for it")
+    e.add_argument("company", help=company_help)
+    e.add_argument("name", help="the new name")
+    e = edit("merge", "merge a company into another")
+    e.add_argument("company", help="the company that disappears into the other")
+    e.add_argument("--into", required=True, metavar="COMPANY", help="the company that stays")
+    e = edit("alias", "make a domain, address, phone or name belong to a company")
+    e.add_argument("company", help=company_help)
+    e.add_argument("value", metavar="DOMAIN_ADDRESS_OR_NAME", help="what belongs to it from now on")
+    e = edit("split", "move one domain or address out into its own company")
+    e.add_argument("company", help=company_help)
+    e.add_argument("value", metavar="DOMAIN_OR_ADDRESS", help="what moves out")
     e.add_argument("--name", help="name of the new company")
-    edits.add_parser("undo", help="undo the last company edit")
-    e = edits.add_parser("suggest", help="companies that may be one: merge suggestions, evidence")
+    edit("undo", "undo the last company edit")
+    e = edit("suggest", "companies that may be one: merge suggestions, evidence")
     _add_json(e)
-    e = edits.add_parser("accept", help="accept a suggestion: merge (undo takes it back)")
+    e = edit("accept", "accept a suggestion: merge (undo takes it back)")
     e.add_argument("suggestion", metavar="ID", help="a suggestion id, e.g. 12-34")
-    e = edits.add_parser("reject", help="reject a suggestion: it never comes back")
+    e = edit("reject", "reject a suggestion: it never comes back")
     e.add_argument("suggestion", metavar="ID", help="a suggestion id, e.g. 12-34")
 
     p = command("people", "people across mail and chats (and who may be the same person)")
     _add_zone(p)
     _add_json(p)
     actions = p.add_subparsers(dest="people_action", metavar="ACTION", parser_class=OneLineParser)
-    e = actions.add_parser("suggest", help="people who may be one person, with the evidence")
+    e = edit("suggest", "people who may be one person, with the evidence", actions)
     _add_json(e)
-    e = actions.add_parser("accept", help="accept a suggestion: merge the two")
-    e.add_argument("suggestion", metavar="ID")
-    e = actions.add_parser("reject", help="reject a suggestion: it never comes back")
-    e.add_argument("suggestion", metavar="ID")
+    e = edit("accept", "accept a suggestion: merge the two", actions)
+    e.add_argument("suggestion", metavar="ID", help="a suggestion id, e.g. 12-34")
+    e = edit("reject", "reject a suggestion: it never comes back", actions)
+    e.add_argument("suggestion", metavar="ID", help="a suggestion id, e.g. 12-34")
 
     allow_weak(command("passwd", "change the passphrase (the data is not re-encrypted)"))
     allow_weak(command("recover", "set a new passphrase with the recovery code"))
@@ -272,8 +350,8 @@ def build_parser() -> OneLineParser:
     command("forget", "forget the vault on this device")
     p = command("doctor", "check the vault: integrity, keys, file modes, counts")
     p.epilog = (
-        "Exit status: 0 healthy; 1 a problem that loses nothing (file modes, the keyring); "
-        "13 the vault is damaged: the report says what is readable, and --salvage DIR saves it "
+        "exit status: 0 healthy; 1 a problem that loses nothing (file modes, the keyring);\n"
+        "13 the vault is damaged: the report says what is readable, and --salvage DIR saves it\n"
         "(13 then means some rows could not be read)."
     )
     p.add_argument(
@@ -300,8 +378,14 @@ def build_parser() -> OneLineParser:
     from cli.share import add_commands as add_share_commands
 
     add_share_commands(commands, common)
+    add_quarantine_commands(command, common)
     add_folder_watch(commands, common)
     command("tui", "open the terminal app (the default)")
+    p = commands.add_parser("help", help="explain a command: `kluis help import`")
+    p.add_argument("topic", nargs="*", metavar="COMMAND", help="the command (and its action)")
+    p = commands.add_parser("completion", help="print the shell completion script")
+    p.add_argument("shell", choices=COMPLETION_SHELLS, help="bash, zsh or fish")
+    add_examples(parser)
     return parser
 
 
@@ -311,7 +395,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        args = build_parser().parse_args(args_list)
+        parser = build_parser()
+        if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer, then exit
+            import argcomplete
+
+            argcomplete.autocomplete(parser)
+        args = parser.parse_args(args_list)
+        if args.command == "help":
+            parser.parse_args([*args.topic, "--help"])  # prints the help and exits 0
+        if args.command == "completion":
+            sys.stdout.write(completion_script(args.shell))
+            return 0
         from cli import commands
         from vault import environment
 
@@ -325,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("kluis: interrupted; what was imported so far is kept", file=sys.stderr)
-        return 130
+        return exits.INTERRUPTED
     except BrokenPipeError:
         # `kluis timeline x | head`: the reader left; not an error worth a message.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

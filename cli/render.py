@@ -43,6 +43,18 @@ def print_json(data: Any, out: TextIO | None = None) -> None:
     stream.write(_JSON_UNESCAPED.sub(_json_escape, text) + "\n")
 
 
+def print_json_list(rows: Iterable[Any], out: TextIO | None = None) -> None:
+    """``print_json`` of a list, written as the rows come: the same text, but a list of any
+    length is never held whole (``--all`` of a long history)."""
+    stream = out or sys.stdout
+    separator = "[\n"
+    for row in rows:
+        text = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        stream.write(separator + "  " + _JSON_UNESCAPED.sub(_json_escape, text))
+        separator = ",\n"
+    stream.write("[]\n" if separator == "[\n" else "\n]\n")
+
+
 def table(rows: Iterable[Sequence[str]], headers: Sequence[str], out: TextIO | None = None) -> None:
     """A plain aligned table; the last column takes what is left."""
     stream = out or sys.stdout
@@ -140,19 +152,19 @@ def item_text(item: dict[str, Any], zone: tzinfo | None, out: TextIO | None = No
         ("Source", item["source_ref"]),
     ]
     for label, value in fields:
-        stream.write(f"{label + ':':<9}{visible_line(str(value), 1000)}\n")
+        stream.write(f"{label + ':':<10}{visible_line(str(value), 1000)}\n")
     for attachment in item["attachments"]:
         stream.write(
-            f"{'Attached:':<9}{visible_line(attachment['filename'])} "
+            f"{'Attached:':<10}{visible_line(attachment['filename'])} "
             f"({visible_line(attachment['mime'])}, "
             f"{attachment['size']:,} bytes)\n"
         )
     for booking in item["bookings"]:
         route = " → ".join(filter(None, [booking["origin"], booking["destination"]]))
         line = f"{booking['kind']} {booking['reference'] or ''} {route} {booking['status']}"
-        stream.write(f"{'Booking:':<9}{visible_line(line, 500)}\n")
+        stream.write(f"{'Booking:':<10}{visible_line(line, 500)}\n")
     if item.get("case"):
-        stream.write(f"{'Related:':<9}{', '.join(str(i) for i in item['case'][:20])}\n")
+        stream.write(f"{'Related:':<10}{', '.join(str(i) for i in item['case'][:20])}\n")
     stream.write("\n" + visible(item["body"]).rstrip() + "\n")
 
 

@@ -20,6 +20,7 @@ from vault.errors import UsageError
 from vault.text import visible_line
 
 if TYPE_CHECKING:
+    from exports.sharing import LetterResult
     from vault.leftovers import Swept
     from vault.store import Store
 
@@ -68,10 +69,10 @@ def _view(
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    """``kluis profile set|unset|show``."""
+    """``kluis profile set|unset|show`` (``kluis profile`` alone shows it)."""
     from vault import profile
 
-    if args.profile_action == "show":
+    if args.profile_action in (None, "show"):
         with _opened(args) as store, store.read() as conn:
             values = profile.load_profile(conn)
         if args.json:
@@ -166,12 +167,13 @@ def cmd_disclosures(args: argparse.Namespace) -> int:
     from vault.queries import find_company
 
     with _opened(args) as store, store.read() as conn:
-        company_id = find_company(conn, args.company)[0] if args.company else None
+        company_id, name = find_company(conn, args.company) if args.company else (None, "")
         rows = list_disclosures(conn, company_id)
+    shared = f" with {visible_line(name)}" if name else ""
     return _view(
         args,
         rows,
-        "Nothing shared yet. `kluis share COMPANY --fields …` writes a package.",
+        f"Nothing shared{shared} yet. `kluis share COMPANY --fields …` writes a package.",
         ["ID", "SHARED", "STATUS", "EXPIRES", "COMPANY", "FIELDS — PURPOSE"],
         lambda r: [
             str(r["id"]),
@@ -195,6 +197,17 @@ def _letter_target(args: argparse.Namespace) -> Path | None:
     return out
 
 
+def _note_unsigned(result: LetterResult) -> None:
+    """Say on stderr what the letter's signature lacks, and how to add it."""
+    if result.unsigned:
+        missing = ", ".join(result.unsigned)
+        print(
+            f"kluis: note: the letter is signed without your {missing}: your profile has none "
+            f"(`kluis profile set {result.unsigned[0]} …`, then write the letter again)",
+            file=sys.stderr,
+        )
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
     """``kluis revoke ID``: mark the disclosure revoked and write the Art. 17 letter."""
     from exports.sharing import revoke
@@ -212,6 +225,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         )
     if out is None:
         sys.stdout.write(result.body)
+    _note_unsigned(result)
     message = (
         f"Revoked disclosure {args.id} to {visible_line(result.company)}; erasure request "
         f"{result.request_id} is due within a month (`kluis gdpr status`)."
@@ -280,6 +294,7 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
                 fmt=args.format,
                 force=args.force,
             )
+        _note_unsigned(result)
         print(
             f"Wrote {out}: {args.type} request {result.request_id} to "
             f"{visible_line(result.company)}, "
@@ -315,24 +330,41 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
 
 
 def cmd_consent(args: argparse.Namespace) -> int:
-    """``kluis consent``: who mails me marketing, and which accounts are dormant."""
-    from vault.ledger import consent_view
+    """``kluis consent``: who mails me marketing (and where to unsubscribe), which accounts are
+    dormant."""
+    import io
+
+    from cli.render import table
+    from vault.ledger import consent_view, unsubscribe_link
 
     with _opened(args) as store, store.read() as conn:
         rows = consent_view(conn)
-    return _view(
-        args,
-        rows,
-        "No companies yet.",
-        ["MARKETING", "PER MONTH", "YOUR LAST", "", "COMPANY"],
-        lambda r: [
-            "yes" if r["marketing"] else "no",
-            f"{r['per_month']:.1f}",
-            (r["last_contact_at"] or "never")[:10],
-            "DORMANT" if r["dormant"] else "",
-            r["company"] + (f" — {r['suggestion']}" if r["suggestion"] else ""),
+    if args.json or not rows:
+        return _view(args, rows, "No companies yet.", [], lambda r: [])
+    drawn = io.StringIO()
+    table(
+        [
+            [
+                "yes" if r["marketing"] else "no",
+                f"{r['per_month']:.1f}",
+                (r["last_contact_at"] or "never")[:10],
+                (r["last_service_at"] or "never")[:10],
+                "DORMANT" if r["dormant"] else "",
+                r["company"] + (f" — {r['suggestion']}" if r["suggestion"] else ""),
+            ]
+            for r in rows
         ],
+        ["MARKETING", "PER MONTH", "YOU LAST", "SERVICE LAST", "", "COMPANY"],
+        drawn,
     )
+    header, *lines = drawn.getvalue().splitlines()
+    print(header)
+    for row, line in zip(rows, lines, strict=True):
+        print(line)
+        link = unsubscribe_link(row["unsubscribe"]) if row["marketing"] else None
+        if link:
+            print(f"    unsubscribe: {visible_line(link, 200)}")
+    return 0
 
 
 # --- export, backup, restore ------------------------------------------------------------------
@@ -361,11 +393,11 @@ def _say_swept(swept: Swept, what: str) -> None:
 def cmd_backup(args: argparse.Namespace) -> int:
     """``kluis backup --out FILE``."""
     from vault.backup import create_backup
+    from vault.fsutil import check_output
     from vault.unlock import PassphraseSource, resolve_folder, unlock_key
 
     out = Path(args.out).expanduser()
-    if out.exists() and not args.force:
-        raise UsageError(f"{out} exists; pass --force to replace it")
+    check_output(out, force=args.force)  # before the passphrase is asked
     folder = resolve_folder(args.vault)
     keyfile, dek = unlock_key(folder, PassphraseSource.from_args(args))
     summary = create_backup(folder, keyfile, dek, out, force=args.force)
@@ -433,13 +465,12 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         )
         return parser
 
-    p = command("profile", "your own profile: what you may share")
-    actions = p.add_subparsers(
-        dest="profile_action", metavar="ACTION", required=True, parser_class=parser_class
-    )
+    p = command("profile", "your own profile: what you may share (alone: show it)")
+    p.set_defaults(reveal=False, json=False)  # `kluis profile` alone is `kluis profile show`
+    actions = p.add_subparsers(dest="profile_action", metavar="ACTION", parser_class=parser_class)
     a = command("set", "set a field (several values for email, phone, iban)", actions)
     a.add_argument("key", metavar="KEY", help="name, email, phone, address.home, iban, …")
-    a.add_argument("value", metavar="VALUE", nargs="?")
+    a.add_argument("value", metavar="VALUE", nargs="?", help="the value (or --stdin)")
     a.add_argument(
         "--stdin",
         action="store_true",
@@ -447,8 +478,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     a.add_argument("--region", default="NL", help="country of national phone numbers")
     a = command("unset", "remove a field (or one of its values)", actions)
-    a.add_argument("key", metavar="KEY")
-    a.add_argument("value", metavar="VALUE", nargs="?")
+    a.add_argument("key", metavar="KEY", help="the field (see `kluis profile show`)")
+    a.add_argument("value", metavar="VALUE", nargs="?", help="only this value (default: all)")
     a.add_argument("--region", default="NL", help="country of a national phone number")
     a = command("show", "show the profile", actions)
     a.add_argument("--reveal", action="store_true", help="show sensitive values in full")
@@ -462,14 +493,19 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--history", default="none", metavar="SCOPE", help=HISTORY_HELP)
     p.add_argument("--purpose", required=True, metavar="TEXT", help="why you share (specific)")
     p.add_argument("--expires", metavar="DATE", help="consent ends after this day")
-    p.add_argument("--format", choices=("zip", "vcard", "jsonld", "html"), default="zip")
-    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument(
+        "--format",
+        choices=("zip", "vcard", "jsonld", "html"),
+        default="zip",
+        help="zip (default: all of them with the receipt), vcard, jsonld or html",
+    )
+    p.add_argument("--out", required=True, metavar="PATH", help="the file to write")
     p.add_argument("--encrypt", action="store_true", help="AES-encrypted zip, password shown once")
     p.add_argument("--force", action="store_true", help="replace an existing file")
     _json(p)
 
     p = command("disclosures", "what you shared with whom (expired shares flagged)")
-    p.add_argument("company", metavar="COMPANY", nargs="?")
+    p.add_argument("company", metavar="COMPANY", nargs="?", help="only this company")
     _json(p)
 
     p = command("revoke", "revoke a disclosure and write the erasure request (Art. 17 GDPR)")
@@ -481,7 +517,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     _letter_options(p)
 
     p = command("knows", "what a company knows about you, with evidence")
-    p.add_argument("company", metavar="COMPANY")
+    p.add_argument("company", metavar="COMPANY", help="id or name")
     _json(p)
 
     p = command("gdpr", "GDPR requests (access, erasure, rectification, portability)")
@@ -489,11 +525,14 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         dest="gdpr_action", metavar="ACTION", required=True, parser_class=parser_class
     )
     a = command("request", "write a request letter and track its deadline", actions)
-    a.add_argument("company", metavar="COMPANY")
+    a.add_argument("company", metavar="COMPANY", help="id or name")
     a.add_argument(
-        "--type", required=True, choices=("access", "erasure", "rectification", "portability")
+        "--type",
+        required=True,
+        choices=("access", "erasure", "rectification", "portability"),
+        help="the right you use: Art. 15, 17, 16 or 20 GDPR",
     )
-    a.add_argument("--out", required=True, metavar="PATH")
+    a.add_argument("--out", required=True, metavar="PATH", help="the letter file to write")
     a.add_argument(
         "--fields", action="append", default=[], metavar="K1,K2", help="details to identify you"
     )
@@ -501,7 +540,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     a = command("status", "requests with their one-month deadline", actions)
     _json(a)
     a = command("answered", "record that a request was answered", actions)
-    a.add_argument("id", type=int, metavar="ID")
+    a.add_argument("id", type=int, metavar="ID", help="request id (see `kluis gdpr status`)")
     a.add_argument("--date", metavar="DATE", help="when (default: today)")
 
     p = command("consent", "who mails you marketing, how often; dormant accounts")
@@ -511,8 +550,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
 
     p = command("backup", "the vault in one encrypted, integrity-checked file")
-    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--out", required=True, metavar="FILE", help="the backup file to write")
     p.add_argument("--force", action="store_true", help="replace an existing file")
 
     p = command("restore", "restore a backup into a new vault folder (--vault DIR)")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="a file `kluis backup` wrote")

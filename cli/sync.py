@@ -60,8 +60,7 @@ def sync_imap(args: argparse.Namespace) -> int:
         imap.check_plain_allowed(account)  # before the password is even asked for
         password = imap_password(account)
         summary = sync_account(store, args, account, password, progress_printer())
-    print_summary(summary, as_json=args.json)
-    return 0
+    return print_summary(summary, as_json=args.json)
 
 
 def sync_account(

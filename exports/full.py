@@ -26,7 +26,7 @@ from sqlalchemy import Connection, text
 
 from vault.blobs import get_blob
 from vault.errors import UsageError
-from vault.fsutil import FILE_MODE, make_private_folder
+from vault.fsutil import FILE_MODE, check_output, make_private_folder
 from vault.leftovers import Swept, partial, sweep
 from vault.salvage import id_ranges
 from vault.timefmt import iso, now_iso
@@ -342,7 +342,8 @@ def check_folder(folder: Path) -> None:
     """Refuse an export folder that is a file or is not empty.
 
     Raises:
-        UsageError: it is.
+        UsageError: it is, or its parent folder is missing or not writable.
     """
+    check_output(folder, folder=True)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(f"{folder} is not an empty folder; export into a new one")

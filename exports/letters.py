@@ -14,6 +14,9 @@ from typing import Any
 
 from vault.profile import MONTHS
 
+SIGN_HERE = "_______________________"
+"""Where a letter without the signer's name leaves room to sign by hand."""
+
 KINDS = ("access", "erasure", "rectification", "portability")
 LANGUAGES = ("en", "nl")
 
@@ -183,7 +186,8 @@ class Letter:
     details: list[tuple[str, str]] = field(default_factory=list)
     closing_paragraphs: list[str] = field(default_factory=list)
     closing: str = ""
-    signature: str = ""
+    signature: list[str] = field(default_factory=list)
+    """The signer's lines: name, address, e-mail; empty leaves a line to sign by hand."""
 
     def text(self) -> str:
         """Plain text, one blank line between paragraphs."""
@@ -196,7 +200,7 @@ class Letter:
             out.append("")
         for paragraph in self.closing_paragraphs:
             out += [paragraph, ""]
-        out += [self.closing, "", self.signature or "_______________________"]
+        out += [self.closing, "", *(self.signature or [SIGN_HERE])]
         return "\n".join(out) + "\n"
 
     def html(self, language: str) -> str:
@@ -220,7 +224,8 @@ class Letter:
                 out.append(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>")
             out.append("</dl>")
         out += [f"<p>{escape(p)}</p>" for p in self.closing_paragraphs]
-        out += [f"<p>{escape(self.closing)}</p>", f"<p>{escape(self.signature)}</p>"]
+        signed = "<br>".join(escape(line) for line in self.signature)
+        out += [f"<p>{escape(self.closing)}</p>", f"<p>{signed}</p>"]
         out += ["</body>", "</html>"]
         return "\n".join(out) + "\n"
 
@@ -234,6 +239,7 @@ def build_letter(
     today: date,
     due: date,
     disclosure: dict[str, Any] | None = None,
+    signer: list[str] | None = None,
 ) -> Letter:
     """The letter of ``kind`` to ``company``.
 
@@ -245,6 +251,8 @@ def build_letter(
         today: the letter's date.
         due: the Art. 12(3) deadline.
         disclosure: for an erasure after ``kluis revoke``, the disclosure it withdraws.
+        signer: the lines under the closing (name, address, e-mail); without them the name
+            among ``details``, else a line to sign by hand.
     """
     words = _TEXT[language]
     paragraphs = list(words["body"][kind])
@@ -262,7 +270,7 @@ def build_letter(
             ),
         )
     rows = [(field_label(key, label, language), value) for key, label, value in details]
-    name = next((value for key, _label, value in details if key == "name"), "")
+    names = [value for key, _label, value in details if key == "name"][:1]
     return Letter(
         date_line=long_date(today, language),
         company=company,
@@ -278,5 +286,5 @@ def build_letter(
             words["complaint"],
         ],
         closing=words["closing"],
-        signature=name,
+        signature=signer or names,
     )

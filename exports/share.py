@@ -25,6 +25,7 @@ from exports.receipt import Controller, build_receipt, new_receipt_id
 from exports.vcard import vcard
 from vault import ledger
 from vault.errors import UsageError
+from vault.fsutil import check_output
 from vault.keys import RECOVERY_ALPHABET
 from vault.profile import ProfileValue, load_profile, redact, spec_for
 from vault.queries import find_company
@@ -90,10 +91,7 @@ def check_request(request: ShareRequest) -> None:
         raise UsageError("say why you share with --purpose TEXT")
     for key in request.keys:
         spec_for(key)
-    if request.out.exists() and not request.force:
-        raise UsageError(f"{request.out} exists; pass --force to replace it")
-    if request.out.is_dir():
-        raise UsageError(f"{request.out} is a folder; give a file name")
+    check_output(request.out, force=request.force)
 
 
 def _fields(profile: list[ProfileValue], keys: list[str]) -> list[SharedField]:

@@ -190,6 +190,8 @@ class LetterResult:
     path: Path | None
     body: str
     disclosure: dict[str, Any] | None = None
+    unsigned: tuple[str, ...] = ()
+    """The signature's profile keys the profile has no value for (name, address.home, email)."""
 
 
 def letter_format(fmt: str | None, out: Path | None) -> str:
@@ -200,13 +202,14 @@ def letter_format(fmt: str | None, out: Path | None) -> str:
 
 
 def check_target(out: Path, force: bool) -> None:
-    """Refuse to replace an existing file unless ``force``.
+    """Refuse a letter's or package's target before any work (``vault.fsutil.check_output``).
 
     Raises:
-        UsageError: ``out`` exists and ``force`` is false.
+        UsageError: no such folder, not writable, a folder, or it exists and ``force`` is false.
     """
-    if out.exists() and not force:
-        raise UsageError(f"{out} exists; pass --force to replace it")
+    from vault.fsutil import check_output
+
+    check_output(out, force=force)
 
 
 def identifying_details(conn: Connection, keys: list[str]) -> list[tuple[str, str, str]]:
@@ -226,6 +229,32 @@ def identifying_details(conn: Connection, keys: list[str]) -> list[tuple[str, st
             raise UsageError(f"your profile has no {key} (set it with `kluis profile set {key} …`)")
         details += [(key, label, value) for value in values]
     return details
+
+
+SIGNER_KEYS = ("name", "address.home", "email")
+"""What a letter is signed with, from the profile: a company needs them to find and answer me."""
+
+
+def signer_lines(conn: Connection) -> tuple[list[str], tuple[str, ...]]:
+    """The signature of a letter from the profile (name, address split at its commas, e-mail;
+    a line to sign by hand for a missing name) and the ``SIGNER_KEYS`` the profile lacks."""
+    from exports.letters import SIGN_HERE
+    from vault.profile import load_profile
+
+    profile = load_profile(conn)
+    lines: list[str] = []
+    missing = []
+    for key in SIGNER_KEYS:
+        value = next((p.value for p in profile if p.key == key), None)
+        if value is None:
+            missing.append(key)
+            if key == "name":
+                lines.append(SIGN_HERE)
+        elif key.startswith("address."):
+            lines += [part.strip() for part in value.split(",") if part.strip()]
+        else:
+            lines.append(value)
+    return lines, tuple(missing)
 
 
 def request_letter(
@@ -299,8 +328,6 @@ def _check_letter(kind: str, language: str, out: Path | None, force: bool) -> No
         raise UsageError(f"letters are written in {' or '.join(LETTER_LANGUAGES)}")
     if out is not None:
         check_target(out, force)
-        if out.is_dir():
-            raise UsageError(f"{out} is a folder; give a file name")
 
 
 def _write_letter(
@@ -322,6 +349,7 @@ def _write_letter(
     from vault.timefmt import now_utc
 
     details = identifying_details(conn, keys)
+    signer, unsigned = signer_lines(conn)
     sent = now_utc()
     due = due_date(sent.date())
     letter = build_letter(
@@ -332,6 +360,7 @@ def _write_letter(
         today=date.today(),
         due=due,
         disclosure=disclosure,
+        signer=signer,
     )
     body = letter.html(language) if letter_format(fmt, out) == "html" else letter.text()
     path = out.resolve() if out else None
@@ -350,4 +379,4 @@ def _write_letter(
             [("revocation", disclosure["id"])] if disclosure else []
         )
         outbox.add(conn, path, body.encode("utf-8"), undo, "letter")
-    return LetterResult(request_id, one_line(company), kind, due, path, body, disclosure)
+    return LetterResult(request_id, one_line(company), kind, due, path, body, disclosure, unsigned)

@@ -102,6 +102,26 @@ def mismatch(path: Path, format_name: str) -> str | None:
     return f"{path}: --format {format_name} recognises nothing in it ({found})"
 
 
+MAIL_FORMATS = frozenset({"eml", "mbox", "maildir", "takeout", "imap"})
+"""Sources whose quarantined items are single mails, read again from their bytes alone."""
+
+
+def reread(raw: bytes, format_name: str, source_ref: str, options: ImportOptions) -> Iterator[Item]:
+    """The records of one quarantined item's stored bytes (``vault.quarantine``'s
+    ``Rereader``), read by today's parser of its source's format.
+
+    Raises:
+        UnsupportedFormat: items of that format are parts of a file (a chat's message, a
+            calendar's event) that cannot be read on their own; import the file again.
+    """
+    if format_name in MAIL_FORMATS:
+        from importers.email.message import parse_message
+
+        yield parse_message(raw, source_ref, options)
+        return
+    raise UnsupportedFormat(f"a {format_name or 'source'} item is read with its whole file")
+
+
 def detect(path: Path) -> str:
     """The format of ``path``, by asking each importer in turn.
 

@@ -127,7 +127,7 @@ def test_restore_never_overwrites_an_existing_vault(
 ) -> None:
     keys_before = (vault_dir / "keys.json").read_bytes()
     status, _, err = run(capsys, "restore", str(backup))  # KLUIS_VAULT names the live vault
-    assert status == 1 and "already a vault" in err
+    assert status == 2 and "already a vault" in err
     assert (vault_dir / "keys.json").read_bytes() == keys_before
 
 

@@ -87,7 +87,7 @@ def test_demo_is_reused_and_never_replaces_a_real_vault(demo: Path, tmp_path: Pa
         check=False,
         env={**os.environ, "KLUIS_PASSPHRASE": "demo"},
     )
-    assert refused.returncode == 1 and "not the demo" in refused.stderr
+    assert refused.returncode == 2 and "not the demo" in refused.stderr
 
 
 def test_demo_trips_export_to_a_calendar_file(demo: Path, tmp_path: Path) -> None:

@@ -130,3 +130,38 @@ def test_a_letter_without_chosen_details_leaves_room_to_sign() -> None:
         "access", "en", company="Shop", details=[], today=date(2024, 5, 1), due=date(2024, 6, 1)
     ).text()
     assert "1 June 2024" in letter and "_______" in letter and "my details" not in letter
+
+
+def test_a_letter_is_signed_with_the_profiles_name_address_and_email(
+    jan: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "access.txt"
+    status, _, err = run(
+        capsys, "gdpr", "request", "fietsverhuur", "--type", "access", "--out", str(out)
+    )
+    assert status == 0 and "note:" not in err, err
+    text = out.read_text()
+    assert text.rstrip().splitlines()[-7:] == [
+        "Kind regards,",
+        "",
+        "Jan Jansen",
+        "Keizersgracht 123",
+        "1015 CJ Amsterdam",
+        "NL",
+        "jan@example.org",
+    ]
+    assert "_____" not in text
+
+
+def test_a_letter_from_an_empty_profile_says_what_it_lacks(
+    store: Store, cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import_share_mail(store)
+    out = tmp_path / "erasure.txt"
+    status, _, err = run(
+        capsys, "gdpr", "request", "fietsverhuur", "--type", "erasure", "--out", str(out)
+    )
+    assert status == 0
+    assert "signed without your name, address.home, email" in err
+    assert "kluis profile set name" in err
+    assert out.read_text().rstrip().endswith("_______________________")

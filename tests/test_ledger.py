@@ -15,7 +15,7 @@ from tests.fixtures.share.vaults import ME, fill_profile, import_share_mail, ing
 from tests.support import mail
 from vault.ledger import list_disclosures, own_text
 from vault.queries import show
-from vault.records import Booking
+from vault.records import Booking, Interaction
 from vault.store import Store
 
 
@@ -205,12 +205,80 @@ def test_the_consent_view_shows_marketing_frequency_and_dormant_accounts(
     rows = {r["company"]: r for r in run_json(capsys, "consent")}
     shop, bank = rows["Shop"], rows["Oldbank"]
     assert shop["marketing"] is True and shop["marketing_last_year"] == 6
-    assert shop["per_month"] == 0.5 and shop["unsubscribe"] == "<mailto:unsub@shop.example>"
+    assert shop["per_month"] == 1.2 and shop["unsubscribe"] == "<mailto:unsub@shop.example>"
     assert shop["dormant"] is False and shop["last_outbound_at"]
     assert bank["marketing"] is False and bank["dormant"] is True
     assert "erasure" in bank["suggestion"]
     _, out, _ = run(capsys, "consent")
     assert "DORMANT" in out
+
+
+def _newsletter(n: int, sender: str, when: datetime) -> Interaction:
+    item = mail(n, sender=sender, when=when)
+    item.extras = {"list_unsubscribe": "<mailto:unsub@x.example>, <https://x.example/unsub?u=1>"}
+    return item
+
+
+def test_a_bank_and_a_municipality_that_still_send_notices_are_not_dormant(
+    store: Store, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime.now(UTC)
+    statements = [
+        mail(n, sender="Bank <service@bank.example>", when=now - timedelta(days=30 * n + 2))
+        for n in range(60)
+    ]
+    notice = mail(99, sender="Gemeente <noreply@gemeente.example>", when=now - timedelta(days=40))
+    first = mail(98, sender="Gemeente <noreply@gemeente.example>", when=now - timedelta(days=2000))
+    ingest(store, *statements, notice, first)
+    rows = {r["company"]: r for r in run_json(capsys, "consent")}
+    for name in ("Bank", "Gemeente"):
+        assert rows[name]["dormant"] is False, rows[name]
+        assert rows[name]["suggestion"] is None
+        assert rows[name]["last_service_at"]
+    _, out, _ = run(capsys, "consent")
+    assert "erasure" not in out and "DORMANT" not in out
+
+
+def test_a_company_that_only_markets_to_me_for_years_is_dormant(
+    store: Store, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime.now(UTC)
+    old_order = mail(1, sender="Shop <orders@shop.example>", when=now - timedelta(days=5 * 365))
+    news = [
+        _newsletter(10 + n, "Shop <news@shop.example>", now - timedelta(days=7 * n + 1))
+        for n in range(20)
+    ]
+    ingest(store, old_order, *news)
+    shop = next(r for r in run_json(capsys, "consent") if r["company"] == "Shop")
+    assert shop["dormant"] is True
+    assert shop["suggestion"].startswith("only marketing for 3+ years")
+
+
+def test_a_marketers_rate_is_over_the_time_it_mails_not_a_fixed_year(
+    store: Store, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Weekly for half a year, ending fourteen months ago (an old export, or it stopped):
+    # about four a month, never 0.0.
+    now = datetime.now(UTC)
+    stopped = now - timedelta(days=425)
+    news = [
+        _newsletter(n, "Shop <news@shop.example>", stopped - timedelta(days=7 * n))
+        for n in range(26)
+    ]
+    ingest(store, *news)
+    shop = next(r for r in run_json(capsys, "consent") if r["company"] == "Shop")
+    assert 4.0 <= shop["per_month"] <= 4.6, shop
+    assert shop["marketing_last_year"] == 0
+
+
+def test_consent_shows_where_to_unsubscribe(
+    store: Store, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime.now(UTC)
+    ingest(store, *(_newsletter(n, "Shop <news@shop.example>", now - timedelta(days=n + 1))
+                    for n in range(3)))  # fmt: skip
+    _, out, _ = run(capsys, "consent")
+    assert "unsubscribe: https://x.example/unsub?u=1" in out
 
 
 def test_list_disclosures_filters_by_company(jan: Store, tmp_path: Path) -> None:

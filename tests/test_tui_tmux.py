@@ -47,9 +47,10 @@ def running_app(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "vault"
     env = {**os.environ, "KLUIS_VAULT": str(folder), "KLUIS_PASSPHRASE": PASSPHRASE}
     for args in (["init"], ["import", str(FIXTURES), "--me", "me@example.org"]):
-        subprocess.run(
-            [sys.executable, "-m", "vault", *args], env=env, check=True, capture_output=True
+        done = subprocess.run(
+            [sys.executable, "-m", "vault", *args], env=env, check=False, capture_output=True
         )
+        assert done.returncode in (0, 3), done.stderr  # 3: the fixtures quarantine some mail
     log = tmp_path / "stderr.txt"
     # Textual draws on the terminal itself, so only the exit status goes to the log file.
     command = (

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.format import safe
+from vault.text import capitalised
 
 FORM_CSS = """
 .form-box {
@@ -66,7 +67,5 @@ def sentence(message: BaseException | str, limit: int = 300) -> str:
     text = safe(message, limit)
     if not text:
         return message.__class__.__name__ if isinstance(message, BaseException) else ""
-    first = text.split(" ", 1)[0].rstrip(":,")
-    if first.isalpha() and first.islower():
-        text = text[:1].upper() + text[1:]
+    text = capitalised(text)
     return text if text.endswith((".", "!", "?", ")", "…")) else text + "."

@@ -263,39 +263,51 @@ def restore_backup(archive_path: Path, target: Path, source: PassphraseSource) -
     except (tarfile.TarError, OSError) as exc:
         raise VaultCorrupt(f"{archive_path} is not a kluis backup ({exc})") from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    with archive, _work_folder(target.parent, "restore") as (work, _swept):
-        members = _members(archive)
-        manifest, signature = _manifest(_read_small(archive, members[MANIFEST]))
-        keys_bytes = _read_small(archive, members[keymod.KEYS_FILE])
-        keyfile = keymod.KeyFile.from_bytes(keys_bytes)
-        if keyfile.vault_id != manifest.get("vault_id"):
-            raise VaultCorrupt("the backup has been altered: its keys belong to another vault")
-        dek = _unlock(keyfile, source)
-        if not hmac.compare_digest(_sign(manifest, dek), signature):
-            raise VaultCorrupt("the backup has been altered or damaged: its manifest fails")
-        expected = manifest["files"]
-        if hashlib.sha256(keys_bytes).hexdigest() != expected[keymod.KEYS_FILE]["sha256"]:
-            raise VaultCorrupt(f"the backup has been altered: {keymod.KEYS_FILE} does not match")
-        if _copy_member(archive, members[DB_FILE], work / DB_FILE) != expected[DB_FILE]["sha256"]:
-            raise VaultCorrupt(f"the backup has been altered: {DB_FILE} does not match")
-        fd = os.open(work / keymod.KEYS_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(keys_bytes)
-        store = open_store(work, dek, keyfile.vault_id)  # also migrates an older schema
-        try:
-            with store.read() as conn:
-                if conn.exec_driver_sql("PRAGMA quick_check").scalar() != "ok":
-                    raise VaultCorrupt("the backed-up database fails its integrity check")
-        finally:
-            store.close()
-        _refuse_existing(target)  # again: something may have appeared while we worked
-        # The whole vault moves into place in one rename (over an empty folder, too): a killed
-        # restore leaves its work folder for the next one to remove, never half a vault.
-        try:
-            work.rename(target)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot restore into {target} ({exc.strerror}); restore into a new folder"
-            ) from None
-        fsync_folder(target.parent)
+    try:
+        with archive, _work_folder(target.parent, "restore") as (work, _swept):
+            members = _members(archive)
+            manifest, signature = _manifest(_read_small(archive, members[MANIFEST]))
+            keys_bytes = _read_small(archive, members[keymod.KEYS_FILE])
+            keyfile = keymod.KeyFile.from_bytes(keys_bytes)
+            if keyfile.vault_id != manifest.get("vault_id"):
+                raise VaultCorrupt("the backup has been altered: its keys belong to another vault")
+            dek = _unlock(keyfile, source)
+            if not hmac.compare_digest(_sign(manifest, dek), signature):
+                raise VaultCorrupt("the backup has been altered or damaged: its manifest fails")
+            expected = manifest["files"]
+            if hashlib.sha256(keys_bytes).hexdigest() != expected[keymod.KEYS_FILE]["sha256"]:
+                raise VaultCorrupt(
+                    f"the backup has been altered: {keymod.KEYS_FILE} does not match"
+                )
+            if (
+                _copy_member(archive, members[DB_FILE], work / DB_FILE)
+                != expected[DB_FILE]["sha256"]
+            ):
+                raise VaultCorrupt(f"the backup has been altered: {DB_FILE} does not match")
+            fd = os.open(work / keymod.KEYS_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(keys_bytes)
+            store = open_store(work, dek, keyfile.vault_id)  # also migrates an older schema
+            try:
+                with store.read() as conn:
+                    if conn.exec_driver_sql("PRAGMA quick_check").scalar() != "ok":
+                        raise VaultCorrupt("the backed-up database fails its integrity check")
+            finally:
+                store.close()
+            _refuse_existing(target)  # again: something may have appeared while we worked
+            # The whole vault moves into place in one rename (over an empty folder, too): a killed
+            # restore leaves its work folder for the next one to remove, never half a vault.
+            try:
+                work.rename(target)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot restore into {target} ({exc.strerror}); restore into a new folder"
+                ) from None
+            fsync_folder(target.parent)
+    except (tarfile.TarError, EOFError) as exc:
+        # A copy cut short (a full disk, an interrupted download) ends in the middle of a
+        # member: tarfile's "unexpected end of data" as the user would say it.
+        raise VaultCorrupt(
+            f"{archive_path} is truncated or damaged ({exc}); nothing was restored"
+        ) from None
     return keyfile.vault_id

@@ -52,6 +52,8 @@ def rename(conn: Connection, company: str, new_name: str) -> str:
     user_named = conn.execute(
         text("SELECT user_named FROM company WHERE id=:c"), {"c": company_id}
     ).scalar()
+    if new_name == old_name and user_named:
+        return f"{old_name!r} already has that name; nothing changed"
     conn.execute(
         text("UPDATE company SET name=:n, user_named=1 WHERE id=:c"),
         {"n": new_name, "c": company_id},
@@ -76,7 +78,12 @@ def rename(conn: Connection, company: str, new_name: str) -> str:
             {"v": key, "c": company_id},
         )
         undo.append({"op": "delete_identifier", "id": int(result.lastrowid or 0)})
-    return _record(conn, "rename", f"renamed {old_name!r} to {new_name!r}", undo)
+    done = (
+        f"kept the name {new_name!r}: imports will not rename it"
+        if new_name == old_name
+        else f"renamed {old_name!r} to {new_name!r}"
+    )
+    return _record(conn, "rename", done, undo)
 
 
 def merge(conn: Connection, company: str, into: str) -> str:
@@ -244,6 +251,8 @@ def alias(conn: Connection, company: str, value: str) -> str:
         identifier_id = int(result.lastrowid or 0)
         undo = [{"op": "delete_identifier", "id": identifier_id}]
         undo += _claim_matching_items(conn, kind, ident, company_id, identifier_id)
+    elif row.company_id == company_id and row.origin == "user":
+        return f"{value} already belongs to {name!r}; nothing changed"
     else:
         undo = _move_identifier(conn, row.id, row.origin, company_id, row.company_id)
     return _record(conn, "alias", f"{value} now belongs to {name!r}", undo)

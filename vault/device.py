@@ -30,6 +30,15 @@ def _keyring() -> Any:
     return keyring
 
 
+def keyring_available() -> bool:
+    """Whether this machine has an OS keyring kluis can remember a vault in."""
+    try:
+        _keyring()
+    except Exception:  # KeyringUnavailable, or a backend that fails while it is looked up
+        return False
+    return True
+
+
 def load_device_key(vault_id: str) -> bytes | None:
     """The device key remembered for ``vault_id``, or None if there is none or no keyring."""
     try:

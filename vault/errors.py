@@ -1,7 +1,7 @@
 """Every error kluis raises on purpose, in one place.
 
-The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` exit 2,
-``VaultBusy`` 11 (restic's "failed to lock the repository"), ``VaultDamaged`` 13, the rest 1::
+The CLI turns each into one line on stderr and exits with the class's ``exit_code``, numbered
+like restic's (the table the user reads is ``cli.exits``)::
 
     VaultError
     ├── UsageError            bad arguments or an unknown name (exit 2)
@@ -11,10 +11,10 @@ The CLI turns each into one line on stderr; ``UsageError`` and ``InputError`` ex
     │   ├── InvalidValue          a value that fails validation
     │   └── RefusedInput          a path kluis will not read: outside the chosen source, not a
     │                             regular file or folder, or over a size limit
-    ├── VaultMissing          no vault at the path (run `kluis init`)
-    ├── VaultExists           `init` on a folder that already holds a vault
-    ├── VaultLocked           no way to unlock without a prompt
-    ├── WrongPassphrase       the passphrase or recovery code does not unwrap the key
+    ├── VaultMissing          no vault at the path (run `kluis init`) (exit 10)
+    ├── VaultExists           `init` on a folder that already holds a vault (exit 2)
+    ├── VaultLocked           no way to unlock without a prompt (exit 12)
+    ├── WrongPassphrase       the passphrase or recovery code does not unwrap the key (exit 12)
     ├── VaultCorrupt          keys.json or vault.db is damaged or does not belong together
     │   ├── VaultDamaged          a page of vault.db fails its check (exit 13, also `doctor`'s)
     │   └── ForeignKeys           keys.json was made for another vault's vault.db
@@ -78,19 +78,27 @@ class RefusedInput(InputError):
 
 
 class VaultMissing(VaultError):
-    """There is no vault at the given path."""
+    """There is no vault at the given path (restic's "repository does not exist")."""
+
+    exit_code = 10
 
 
 class VaultExists(VaultError):
-    """A vault already exists at the given path."""
+    """A vault already exists at the given path: the folder given cannot be used."""
+
+    exit_code = 2
 
 
 class VaultLocked(VaultError):
-    """The vault cannot be unlocked without a passphrase prompt."""
+    """The vault cannot be unlocked without a passphrase prompt (no passphrase: exit 12)."""
+
+    exit_code = 12
 
 
 class WrongPassphrase(VaultError):
     """The passphrase or recovery code does not unwrap the data key."""
+
+    exit_code = 12
 
     def __init__(self, message: str = "wrong passphrase") -> None:
         super().__init__(message)

@@ -9,7 +9,7 @@ import os
 import stat
 from pathlib import Path
 
-from vault.errors import InputError, RefusedInput
+from vault.errors import InputError, RefusedInput, UsageError
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -48,6 +48,33 @@ def require_file_or_folder(path: Path) -> None:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise RefusedInput(path, f"{file_kind(mode)}; kluis reads only files and folders")
+
+
+def check_output(path: Path, *, force: bool = False, folder: bool = False) -> None:
+    """Refuse, before any work, an output path kluis could not write or must not replace.
+
+    Args:
+        path: where a file (or, with ``folder``, a new or empty folder) will be written.
+        force: replacing an existing file is allowed.
+        folder: ``path`` is a folder to create or fill, not a file.
+
+    Raises:
+        UsageError: its folder does not exist, is no folder or is not writable; a file that
+            exists without ``force``; a folder given for a file.
+    """
+    parent = path.expanduser().absolute().parent
+    if not parent.exists():
+        raise UsageError(f"cannot write {path}: there is no folder {parent}")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: the folder {parent} is not writable")
+    if folder:
+        return
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give a file name")
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to replace it")
 
 
 def make_private_folder(path: Path) -> None:

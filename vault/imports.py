@@ -210,6 +210,22 @@ def import_source(
         return ingestor.run(items), options
 
 
+def imported_before(store: Store, path: Path) -> bool:
+    """True if ``path``, or a file in it, was read by an import before: a re-import may rightly
+    read nothing new, as it resumes where the last one ended (the cursors name their files)."""
+    from sqlalchemy import text
+
+    with store.read() as conn:
+        row = conn.execute(
+            text(
+                "SELECT 1 FROM source WHERE locator = :l "
+                "UNION ALL SELECT 1 FROM sourcecursor WHERE instr(key, :l) > 0 LIMIT 1"
+            ),
+            {"l": str(path.resolve())},
+        ).first()
+    return row is not None
+
+
 def quarantined_items(
     store: Store, paths: Iterable[Path], limit: int = 200
 ) -> list[tuple[str, str]]:

@@ -244,42 +244,59 @@ _IS_LIST_MAIL = (
 )
 
 
+_MONTH_SECONDS = 365.25 / 12 * 86400
+_YEAR_SECONDS = 365 * 86400
+
+
 def consent_view(conn: Connection, now: datetime | None = None) -> list[dict[str, Any]]:
     """Per company: does it mail me marketing, how often, when did I last deal with it.
 
     Marketing is mail with a List-Unsubscribe or List-Id header (RFC 2369/2919): what bulk
-    senders must carry. "Contact by me" is what I sent and any booking or order I made;
-    a company I have not dealt with for ``DORMANT_YEARS`` is suggested for erasure.
+    senders must carry. Its rate is over the year up to the company's last marketing mail (or
+    its whole span when shorter, at least a month), so a sender that mails weekly shows about
+    four a month whenever the vault is read. An account is alive while anyone acts on it:
+    what I sent, any booking or order I made, and the service mail the company still sends
+    me (inbound mail without list headers: invoices, bookings, account notices). A company
+    with none of these for ``DORMANT_YEARS`` is dormant and suggested for erasure; a bank that
+    sends statements or a municipality that sends notices is not.
     """
     now = now or now_utc()
     year_ago = int((now - timedelta(days=365)).timestamp())
     dormant_before = int((now - timedelta(days=365 * DORMANT_YEARS)).timestamp())
     rows = conn.execute(
         text(
+            "WITH lists AS (SELECT i.company_id, min(i.occurred_at) AS first_list, "
+            "max(i.occurred_at) AS last_list FROM interaction i "
+            f"WHERE i.direction = 'in' AND {_IS_LIST_MAIL} GROUP BY i.company_id) "
             "SELECT c.id, c.name, c.kind, min(i.occurred_at) AS first_at, "
+            "l.first_list, l.last_list, "
             f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} THEN 1 ELSE 0 END) AS lists, "
             f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} AND i.occurred_at >= :y "
             "THEN 1 ELSE 0 END) AS lists_year, "
-            f"max(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} THEN i.occurred_at END) "
-            "AS last_list, "
+            f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} "
+            "AND i.occurred_at > l.last_list - :year THEN 1 ELSE 0 END) AS lists_window, "
             "max(CASE WHEN i.direction = 'out' THEN i.occurred_at END) AS last_out, "
+            f"max(CASE WHEN i.direction = 'in' AND NOT {_IS_LIST_MAIL} THEN i.occurred_at END) "
+            "AS last_service, "
             "max(CASE WHEN EXISTS (SELECT 1 FROM bookingsource s WHERE s.interaction_id = i.id) "
             "THEN i.occurred_at END) AS last_booking "
             "FROM company c JOIN interaction i ON i.company_id = c.id "
+            "LEFT JOIN lists l ON l.company_id = c.id "
             "WHERE c.kind != 'person' GROUP BY c.id"
         ),
-        {"y": year_ago},
+        {"y": year_ago, "year": _YEAR_SECONDS},
     ).all()
     out: list[dict[str, Any]] = []
     for row in rows:
         last_mine = max(
             (t for t in (row.last_out, row.last_booking) if t is not None), default=None
         )
+        last_alive = max((t for t in (last_mine, row.last_service) if t is not None), default=None)
         # A mailing list's List-Unsubscribe is the list's, not marketing, and it is no company
         # to ask for erasure: its posters are people (DESIGN, company resolution 5).
         is_list = row.kind == "list"
         dormant = not is_list and (
-            (last_mine if last_mine is not None else row.first_at) < dormant_before
+            (last_alive if last_alive is not None else row.first_at) < dormant_before
         )
         unsubscribe = None
         if row.lists:
@@ -294,7 +311,8 @@ def consent_view(conn: Connection, now: datetime | None = None) -> list[dict[str
             ).scalar()
         suggestion = None
         if dormant:
-            suggestion = f"no contact by you for {DORMANT_YEARS}+ years: request erasure"
+            only = "only marketing" if row.last_list and row.last_list >= dormant_before else ""
+            suggestion = f"{only or 'no contact'} for {DORMANT_YEARS}+ years: request erasure"
         elif row.lists_year and unsubscribe:
             suggestion = "unsubscribe if you no longer want these mails"
         out.append(
@@ -304,17 +322,37 @@ def consent_view(conn: Connection, now: datetime | None = None) -> list[dict[str
                 "marketing": bool(row.lists) and not is_list,
                 "marketing_mails": int(row.lists or 0),
                 "marketing_last_year": int(row.lists_year or 0),
-                "per_month": round(int(row.lists_year or 0) / 12, 1),
+                "per_month": _per_month(row.lists_window, row.first_list, row.last_list),
                 "last_marketing_at": iso(row.last_list, 0),
                 "unsubscribe": one_line(unsubscribe, 500) if unsubscribe else None,
                 "last_outbound_at": iso(row.last_out, 0),
                 "last_contact_at": iso(last_mine, 0),
+                "last_service_at": iso(row.last_service, 0),
                 "dormant": dormant,
                 "suggestion": suggestion,
             }
         )
     out.sort(key=lambda r: (not r["marketing"], -r["per_month"], not r["dormant"], r["company"]))
     return out
+
+
+def _per_month(mails: int | None, first: int | None, last: int | None) -> float:
+    """Marketing mails a month over the year up to the last one (its span if shorter, 1+ month)."""
+    if not mails or first is None or last is None:
+        return 0.0
+    span = min(last - first, _YEAR_SECONDS)
+    return round(int(mails) / max(span / _MONTH_SECONDS, 1.0), 1)
+
+
+def unsubscribe_link(header: str | None) -> str | None:
+    """The link a person follows to unsubscribe: the List-Unsubscribe header's first https URL,
+    else its first entry (often a mailto:)."""
+    if not header:
+        return None
+    entries = [part.strip().strip("<>").strip() for part in header.split(",")]
+    entries = [entry for entry in entries if entry]
+    web = [entry for entry in entries if entry.lower().startswith("https://")]
+    return (web or entries)[0] if entries else None
 
 
 # --- what a company knows about me ------------------------------------------------------------

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from vault.errors import InvalidValue, UsageError
-from vault.timefmt import now_iso, now_utc
+from vault.timefmt import not_a_date, now_iso, now_utc
 
 DEFAULT_REGION = "NL"
 SENSITIVITIES = ("normal", "personal", "sensitive", "special")
@@ -144,7 +144,7 @@ def normalise_birthdate(value: str, today: date | None = None) -> str:
         first = parser.parse(value, dayfirst=dayfirst, default=datetime(2000, 1, 1))
         second = parser.parse(value, dayfirst=dayfirst, default=datetime(2001, 2, 2))
     except (ValueError, OverflowError):
-        raise InvalidValue(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+        raise InvalidValue(not_a_date(value)) from None
     if first != second:
         raise InvalidValue(f"not a whole date: {value!r} (use YYYY-MM-DD)")
     born = first.date()

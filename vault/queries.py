@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from vault.errors import UsageError
+from vault.records import Channel
 from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, fts_phrase, period_table, periods
 from vault.store import execute
 from vault.text import one_line, strip_controls
@@ -190,6 +192,20 @@ class TimelineFilter:
         return where, params
 
 
+CHANNELS: tuple[str, ...] = get_args(Channel)
+"""Every channel an item can have, as vault.records defines them."""
+
+
+def check_channel(channel: str) -> None:
+    """Refuse a channel no item can have (``--channel mail``), instead of finding nothing.
+
+    Raises:
+        UsageError: ``channel`` is not one of ``CHANNELS``.
+    """
+    if channel not in CHANNELS:
+        raise UsageError(f"unknown channel {channel!r} (one of: {', '.join(CHANNELS)})")
+
+
 def timeline(
     conn: Connection,
     scope: TimelineFilter,
@@ -201,7 +217,12 @@ def timeline(
 
     Paging is by key, never OFFSET: pass the (occurred_at epoch, id) of the last row of the
     previous page as ``after_key``.
+
+    Raises:
+        UsageError: an unknown channel.
     """
+    if scope.channel:
+        check_channel(scope.channel)
     where, params = scope.where("i.")
     params["limit"] = limit
     if after_key is not None:
@@ -214,6 +235,27 @@ def timeline(
         params,
     ).all()
     return [timeline_row(row) for row in rows]
+
+
+def timeline_all(
+    conn: Connection, scope: TimelineFilter, *, page: int = 500
+) -> Iterator[TimelineRow]:
+    """Every item ``scope`` lets through, newest first, fetched ``page`` at a time by key:
+    memory stays bounded however long the history is."""
+    after_key = None
+    while True:
+        rows = timeline(conn, scope, limit=page, after_key=after_key)
+        yield from rows
+        if len(rows) < page:
+            return
+        after_key = (int(rows[-1].occurred_at.timestamp()), rows[-1].id)
+
+
+def timeline_count(conn: Connection, scope: TimelineFilter) -> int:
+    """How many items ``scope`` lets through: what a page of ``timeline`` is out of."""
+    where, params = scope.where()
+    sql = f"SELECT count(*) FROM interaction WHERE {' AND '.join(where)}"
+    return int(execute(conn, sql, params).scalar())
 
 
 def _bookings_where(where: str, params: dict[str, Any], conn: Connection) -> list[dict[str, Any]]:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import UsageError
-from vault.queries import _TIMELINE_COLUMNS, find_company, timeline_row
+from vault.queries import _TIMELINE_COLUMNS, check_channel, find_company, timeline_row
 from vault.search_index import (
     FTS_ID,
     FTS_TEXT_COLUMNS,
@@ -40,7 +41,6 @@ from vault.timefmt import parse_user_date
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-CHANNELS = ("email", "chat", "sms", "booking", "order", "call", "letter", "note", "payment")
 _FILTERS = ("company", "channel", "before", "after")
 _WORD = re.compile(r"\w", re.UNICODE)
 
@@ -109,8 +109,7 @@ def _apply_filter(parsed: ParsedQuery, name: str, value: str, zone: tzinfo = UTC
     if name == "company":
         parsed.company = value
     elif name == "channel":
-        if value.casefold() not in CHANNELS:
-            raise UsageError(f"unknown channel {value!r} (one of: {', '.join(CHANNELS)})")
+        check_channel(value.casefold())
         parsed.channel = value.casefold()
     elif name == "before":
         parsed.before = parse_user_date(value, zone=zone)
@@ -125,10 +124,69 @@ def search(
     company: str | None = None,
     channel: str | None = None,
     limit: int = 50,
+    after: tuple[int, int] | None = None,
     zone: tzinfo = UTC,
 ) -> list[dict[str, Any]]:
     """Items matching ``query`` (plus the option filters), newest first, with snippets;
-    ``before:`` and ``after:`` days are the user's (``zone``)."""
+    ``before:`` and ``after:`` days are the user's (``zone``).
+
+    ``after`` is the ``search_key`` of the last item of the previous page (keyset paging).
+    """
+    parsed, company_id = _prepared(conn, query, company, channel, zone)
+    return [_result(row) for row in _rows(conn, parsed, company_id, limit, after)]
+
+
+def search_all(
+    conn: Connection | RawConnection,
+    query: str,
+    *,
+    company: str | None = None,
+    channel: str | None = None,
+    page: int = 500,
+    zone: tzinfo = UTC,
+) -> Iterator[dict[str, Any]]:
+    """Every item matching ``query``, newest first, fetched ``page`` at a time: memory stays
+    bounded however many there are."""
+    parsed, company_id = _prepared(conn, query, company, channel, zone)
+    after = None
+    while True:
+        rows = _rows(conn, parsed, company_id, page, after)
+        yield from map(_result, rows)
+        if len(rows) < page:
+            return
+        after = (int(rows[-1].occurred_at), int(rows[-1].id))
+
+
+def search_count(
+    conn: Connection | RawConnection,
+    query: str,
+    *,
+    company: str | None = None,
+    channel: str | None = None,
+    zone: tzinfo = UTC,
+) -> int:
+    """How many items match ``query``: what a page of ``search`` is out of."""
+    parsed, company_id = _prepared(conn, query, company, channel, zone)
+    if parsed.fts is None:
+        where, params = _filter_terms(parsed, company_id)
+        sql = f"SELECT count(*) FROM interaction i WHERE {' AND '.join(where) or '1=1'}"
+        return int(execute(conn, sql, params).scalar())
+    where, params, low, high = _match_terms(parsed, company_id, None)
+    total = 0
+    for period in periods(conn, low, high):
+        table = period_table(period)
+        sql = f"SELECT count(*) FROM {table} WHERE {' AND '.join(where).format(table=table)}"
+        total += int(execute(conn, sql, params).scalar())
+    return total
+
+
+def _prepared(
+    conn: Connection | RawConnection,
+    query: str,
+    company: str | None,
+    channel: str | None,
+    zone: tzinfo = UTC,
+) -> tuple[ParsedQuery, int | None]:
     parsed = parse_query(query, zone)
     if company:
         parsed.company = company
@@ -139,29 +197,35 @@ def search(
     ):
         raise UsageError('search for what? Give a word, a "phrase", a prefix* or a filter')
     company_id = find_company(conn, parsed.company)[0] if parsed.company else None
+    return parsed, company_id
+
+
+def _rows(
+    conn: Connection | RawConnection,
+    parsed: ParsedQuery,
+    company_id: int | None,
+    limit: int,
+    after: tuple[int, int] | None,
+) -> list[Row]:
     if parsed.fts is None:
-        rows = _filtered(conn, parsed, company_id, limit)
-    else:
-        rows = _matching(conn, parsed, company_id, limit)
-    results = []
-    for row in rows:
-        item = timeline_row(row).to_json()
-        if row.hit:
-            item["snippet"] = one_line(row.hit, 240)
-        item["company"] = {"id": row.company_id, "name": one_line(row.company)}
-        results.append(item)
-    return results
+        return _filtered(conn, parsed, company_id, limit, after)
+    return _matching(conn, parsed, company_id, limit, after)
+
+
+def _result(row: Row) -> dict[str, Any]:
+    item = timeline_row(row).to_json()
+    if row.hit:
+        item["snippet"] = one_line(row.hit, 240)
+    item["company"] = {"id": row.company_id, "name": one_line(row.company)}
+    return item
 
 
 _SELECT = f"SELECT {_TIMELINE_COLUMNS}, i.company_id, c.name AS company"
 
 
-def _filtered(
-    conn: Connection | RawConnection, parsed: ParsedQuery, company_id: int | None, limit: int
-) -> list[Row]:
-    """Items passing the filters alone (no words), newest first, walking a time index."""
+def _filter_terms(parsed: ParsedQuery, company_id: int | None) -> tuple[list[str], dict[str, Any]]:
     where: list[str] = []
-    params: dict[str, Any] = {"limit": limit, "company": company_id}
+    params: dict[str, Any] = {"company": company_id}
     if company_id is not None:
         where.append("i.company_id = :company")
     if parsed.channel:
@@ -173,6 +237,22 @@ def _filtered(
     if parsed.after is not None:
         where.append("i.occurred_at >= :after")
         params["after"] = parsed.after
+    return where, params
+
+
+def _filtered(
+    conn: Connection | RawConnection,
+    parsed: ParsedQuery,
+    company_id: int | None,
+    limit: int,
+    after: tuple[int, int] | None = None,
+) -> list[Row]:
+    """Items passing the filters alone (no words), newest first, walking a time index."""
+    where, params = _filter_terms(parsed, company_id)
+    params["limit"] = limit
+    if after is not None:
+        where.append("(i.occurred_at, i.id) < (:key_time, :key_id)")
+        params["key_time"], params["key_id"] = after
     return execute(
         conn,
         f"{_SELECT}, NULL AS hit FROM interaction i JOIN company c ON c.id = i.company_id "
@@ -181,16 +261,11 @@ def _filtered(
     ).all()
 
 
-def _matching(
-    conn: Connection | RawConnection, parsed: ParsedQuery, company_id: int | None, limit: int
-) -> list[Row]:
-    """Items matching the words, newest first.
-
-    The FTS rowid is the time key, so each period's index (``vault.search_index``) yields its
-    hits newest first and stops at what the page still needs; the periods are asked newest
-    first until the page is full. Company and channel are ``scope`` terms and dates a rowid
-    range, so every filter is applied inside the index. Snippets are made for that page only.
-    """
+def _match_terms(
+    parsed: ParsedQuery, company_id: int | None, after: tuple[int, int] | None
+) -> tuple[list[str], dict[str, Any], int | None, int | None]:
+    """The WHERE terms of a period's FTS table (``{table}`` left to fill), their parameters
+    and the lowest and highest time key they let through."""
     match = f"{FTS_TEXT_COLUMNS}: ({parsed.fts})"
     if company_id is not None:
         match += f' AND scope:"c{int(company_id)}"'
@@ -203,8 +278,31 @@ def _matching(
         where.append("rowid >= :low")
         params["low"] = low = time_key(parsed.after)
     if parsed.before is not None:
+        high = time_key(parsed.before)
+    if after is not None:  # the next page: older than the last row shown (its FTS rowid)
+        key = time_key(after[0]) + after[1]
+        high = key if high is None else min(high, key)
+    if high is not None:
         where.append("rowid < :high")
-        params["high"] = high = time_key(parsed.before)
+        params["high"] = high
+    return where, params, low, high
+
+
+def _matching(
+    conn: Connection | RawConnection,
+    parsed: ParsedQuery,
+    company_id: int | None,
+    limit: int,
+    after: tuple[int, int] | None = None,
+) -> list[Row]:
+    """Items matching the words, newest first.
+
+    The FTS rowid is the time key, so each period's index (``vault.search_index``) yields its
+    hits newest first and stops at what the page still needs; the periods are asked newest
+    first until the page is full. Company and channel are ``scope`` terms and dates a rowid
+    range, so every filter is applied inside the index. Snippets are made for that page only.
+    """
+    where, params, low, high = _match_terms(parsed, company_id, after)
     rows: list[Row] = []
     for period in periods(conn, low, high):
         params["limit"] = limit - len(rows)

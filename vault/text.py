@@ -161,3 +161,10 @@ def byte_size(count: int) -> str:
             whole, rest = divmod(count, scale)
             return f"{whole} {unit}" if not rest else f"{count / scale:.1f} {unit}"
     return f"{count} bytes"
+
+
+def capitalised(text: str) -> str:
+    """``text`` with its first word capitalised when that is a plain word (``renamed …`` →
+    ``Renamed …``), never a value it starts with (``klm.nl now belongs …`` stays)."""
+    first = text.split(" ", 1)[0].rstrip(":,")
+    return text[:1].upper() + text[1:] if first.isalpha() and first.islower() else text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from vault.errors import UsageError
@@ -30,6 +32,31 @@ def iso(epoch: int | None, offset_minutes: int | None) -> str | None:
     return from_stored(epoch, offset_minutes).isoformat()
 
 
+_ISO_DAY = re.compile(r"\s*(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[T ].*)?\s*")
+_EUROPEAN_DAY = re.compile(r"\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\s*")
+
+
+def not_a_date(value: str) -> str:
+    """Why ``value`` is no date, in words: a day or month that does not exist is named as such
+    (``1990-02-30`` is in the right format, so "use YYYY-MM-DD" would only puzzle)."""
+    iso_match = _ISO_DAY.fullmatch(value)
+    european = _EUROPEAN_DAY.fullmatch(value)
+    if iso_match:
+        year, month, day = iso_match.group(1), iso_match.group(2), iso_match.group(3)
+    elif european:
+        day, month, year = european.groups()
+    else:
+        return f"not a date: {value!r} (use YYYY-MM-DD)"
+    if not 1 <= int(month) <= 12:
+        return f"there is no month {int(month)}: {value!r} (use YYYY-MM-DD)"
+    if day is not None:
+        last = calendar.monthrange(int(year), int(month))[1]
+        if not 1 <= int(day) <= last:
+            named = f"{calendar.month_name[int(month)]} {int(year)}"
+            return f"{value.strip()!r} does not exist: {named} has {last} days"
+    return f"not a date: {value!r} (use YYYY-MM-DD)"
+
+
 def parse_user_date(value: str, *, end_of_day: bool = False, zone: tzinfo = UTC) -> int:
     """Epoch seconds for a date the user typed (``2024-03-01``, ``2024-03``, ``2024``, or ISO).
 
@@ -55,7 +82,7 @@ def parse_user_date(value: str, *, end_of_day: bool = False, zone: tzinfo = UTC)
             return int(start.timestamp())
         parsed = parser.isoparse(text)
     except (ValueError, OverflowError):
-        raise UsageError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+        raise UsageError(not_a_date(value)) from None
     if end_of_day and len(text) == 10:
         parsed += timedelta(days=1)  # on the wall clock: a day of 23 or 25 hours stays one day
     if parsed.tzinfo is None:

@@ -18,7 +18,7 @@ from typing import Any
 from vault import environment
 from vault import keys as keymod
 from vault import passphrase_input as given
-from vault.device import load_device_key
+from vault.device import keyring_available, load_device_key
 from vault.errors import InvalidValue, UsageError, VaultExists, VaultLocked, WrongPassphrase
 from vault.fsutil import make_private_folder
 from vault.store import Store, create_store, db_path, open_store
@@ -121,10 +121,11 @@ class PassphraseSource:
         if self.prompt is not None:
             return self.prompt(question)
         if not sys.stdin.isatty():
+            # `kluis remember` only helps where there is a keyring to remember in.
+            remember = ", or run `kluis remember` once" if keyring_available() else ""
             raise VaultLocked(
-                "the vault is locked: set KLUIS_PASSPHRASE or KLUIS_PASSPHRASE_FILE, pass "
-                "--passphrase-stdin, --passphrase-file or --passphrase-command, or run "
-                "`kluis remember` once"
+                "the vault is locked: set KLUIS_PASSPHRASE or KLUIS_PASSPHRASE_FILE, or pass "
+                f"--passphrase-stdin, --passphrase-file or --passphrase-command{remember}"
             )
         return getpass.getpass(question)
 

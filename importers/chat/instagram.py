@@ -5,7 +5,9 @@ Instagram writes its messages in Messenger's shape (``your_instagram_activity/me
 reading of the download's zip in ``importers.chat.meta_zip``. An export is Instagram's when a
 folder on its path, or inside its zip, says so (``instagram-<user>-<date>``,
 ``your_instagram_activity``); ``--format instagram`` reads any such JSON as Instagram's.
-Instagram's HTML export is not read: kluis says so and asks for the JSON one.
+Instagram's HTML download (``message_1.html`` per thread, older ``messages/inbox/…``) has
+Messenger's markup and is read by ``importers.chat.messenger_html`` as Instagram's. The
+2018–2020 download's single ``messages.json`` is ``importers.chat.instagram_2019``'s.
 """
 
 from __future__ import annotations
@@ -14,35 +16,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from importers import archive
-from importers.chat import meta, meta_zip
-from vault.errors import UnsupportedFormat
+from importers.chat import instagram_2019, messenger, messenger_html, meta, meta_zip
 from vault.records import ImportOptions, Item
 
 
 def sniff(path: Path) -> bool:
-    """True for a Meta message JSON page or folder inside an Instagram export, Instagram's
-    download zip (or a part of it), or a folder holding such zips."""
+    """True for a Meta message page (JSON or HTML) or folder inside an Instagram export,
+    Instagram's download zip (or a part of it), or a folder holding such zips."""
+    if instagram_2019.sniff(path):
+        return True
     if archive.is_zip(path):
         return meta_zip.contents(path).app == "instagram" and meta_zip.is_export_zip(path)
     if meta.looks_like_export(path):
         return meta.app_of(path) == "instagram"
+    if meta.app_of(path) == "instagram" and messenger_html.sniff(path):
+        return True
     return any(meta_zip.contents(z).app == "instagram" for z in meta_zip.export_zips_in(path))
 
 
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
-    """Stream the interactions of ``path``; see ``importers.chat.meta.read_export``.
-
-    Raises:
-        UnsupportedFormat: a zip of Instagram's HTML export, which kluis does not read.
-    """
-    if archive.is_zip(path):
-        found = meta_zip.contents(path)
-        if found.html_pages and not found.json_pages:
-            raise UnsupportedFormat(
-                f"{path}: this is Instagram's HTML export; kluis reads the JSON one "
-                "(choose the JSON format when you download your information)"
-            )
-        return meta_zip.read_json(path, options, "instagram")
-    if not meta.looks_like_export(path) and meta_zip.export_zips_in(path):
-        return meta_zip.read_zips_in(path, options)
-    return meta.read_export(path, options, "instagram")
+    """Stream the interactions of ``path``; see ``importers.chat.messenger.read_as`` and, for
+    the 2018–2020 download, ``importers.chat.instagram_2019``."""
+    if instagram_2019.sniff(path) and not (archive.is_zip(path) and meta_zip.contents(path).pages):
+        return instagram_2019.read(path, options)
+    return messenger.read_as(path, options, "instagram")

@@ -1,5 +1,8 @@
 """Facebook Messenger "Download your information" as HTML (a folder or the .zip) → chat items.
 
+Instagram's HTML download has the same markup and is read here too, as Instagram's
+(``read(..., app="instagram")``: its dedup namespace and thread keys, no liked pages).
+
 The HTML export has the JSON export's folders (``your_facebook_activity/messages/…`` since 2024,
 ``messages/…`` before; ``inbox``, ``e2ee_cutover``, ``archived_threads``, ``message_requests``,
 ``filtered_threads``) with ``message_1.html``, ``message_2.html`` … per thread, newest first.
@@ -67,7 +70,6 @@ SNIFF_BYTES = 16384
 PAGE_SUFFIX = ".html"
 
 _MARKUP = re.compile(rb"_a6-g|_2lej|_3-96|uiBoxWhite")
-_PAGE_NAME = re.compile(r"^message_(\d+)\.html$")
 _BLOCKS = "div._a6-g, section._a6-g, div._2lej, div.uiBoxWhite"
 _SENDER = "._a6-h, ._2lel, ._2pio, h2"
 _CONTENT = "._a6-p, ._2let"
@@ -112,7 +114,7 @@ def sniff(path: Path) -> bool:
             return found.html_pages and found.app != "instagram"
         if path.is_dir():
             first = next(meta.pages_under(path, PAGE_SUFFIX), None)
-        elif _PAGE_NAME.match(path.name):
+        elif path.suffix == PAGE_SUFFIX and meta.page_number(path.name) is not None:
             first = path
         else:
             return False
@@ -121,8 +123,9 @@ def sniff(path: Path) -> bool:
     return first is not None and _MARKUP.search(peek(first, SNIFF_BYTES)) is not None
 
 
-def read(path: Path, options: ImportOptions) -> Iterator[Item]:
-    """Stream the interactions of a page, a thread folder, an export folder or its zip.
+def read(path: Path, options: ImportOptions, app: meta_thread.App = "messenger") -> Iterator[Item]:
+    """Stream the interactions of a page, a thread folder, an export folder or its zip, as
+    ``app``'s (Instagram's HTML download has Messenger's markup).
 
     Each thread of a folder ends with one ``Checkpoint`` per page file (size and mtime), each
     thread of a zip with one for the zip and that thread; unchanged threads yield nothing.
@@ -132,8 +135,9 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
         MalformedInput: an unreadable zip, or one refused as a likely zip bomb.
     """
     if archive.is_zip(path):
-        prepare = functools.partial(_zip_reader, options=options)
-        yield from meta_zip.read_threads(path, options, PAGE_SUFFIX, prepare, "Messenger export")
+        prepare = functools.partial(_zip_reader, options=options, app=app)
+        what = f"{meta_zip.APP_NAMES[app]} export"
+        yield from meta_zip.read_threads(path, options, PAGE_SUFFIX, prepare, what)
         return
     try:
         threads = meta.list_threads(path, PAGE_SUFFIX)
@@ -142,7 +146,7 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     root = meta.export_root(path)
     within = Source(path, root=root)
     liked = set[str]()
-    if root:
+    if root and app == "messenger":
         liked = _liked_pages(meta.files_in(root, meta.PAGES_FOLDERS, "*.html", within))
         liked |= meta.page_names(root, within)
     owner = None
@@ -151,7 +155,7 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
             _names_in_page(meta.read_or_nothing(within, t.files[0], meta.MAX_PAGE_BYTES))
             for t in threads
         )
-    reader = _reader(options, owner, frozenset(liked))
+    reader = _reader(options, owner, frozenset(liked), app)
     for thread in threads:
         yield from meta.read_folder_thread(thread, reader, within)
 
@@ -167,18 +171,22 @@ def _liked_pages(files: Iterable[bytes]) -> set[str]:
 # --- zips ----------------------------------------------------------------------------------------
 
 
-def _zip_reader(export: meta_zip.ExportZip, *, options: ImportOptions) -> meta_thread.ThreadReader:
+def _zip_reader(
+    export: meta_zip.ExportZip, *, options: ImportOptions, app: meta_thread.App
+) -> meta_thread.ThreadReader:
     """The HTML reader for a zip: the owner and liked pages come from every part of the export."""
     every = export.threads(PAGE_SUFFIX, every_part=True)
-    folders = meta_zip.pages_folders(meta_zip.export_root(every[0].key) if every else "")
-    liked = _liked_pages(export.files_in(folders, PAGE_SUFFIX))
-    liked |= meta.liked_page_names(export.files_in(folders, ".json"))
+    liked = set[str]()
+    if app == "messenger":
+        folders = meta_zip.pages_folders(meta_zip.export_root(every[0].key) if every else "")
+        liked = _liked_pages(export.files_in(folders, PAGE_SUFFIX))
+        liked |= meta.liked_page_names(export.files_in(folders, ".json"))
     owner = None
     if not options.me_names:
         owner = meta.common_name(
             _names_in_page(export.page(thread.pages[0]).data) for thread in every
         )
-    return _reader(options, owner, frozenset(liked))
+    return _reader(options, owner, frozenset(liked), app)
 
 
 # --- parsing pages -------------------------------------------------------------------------------
@@ -196,16 +204,18 @@ class _Box:
 
 
 def _reader(
-    options: ImportOptions, owner: str | None, liked: frozenset[str]
+    options: ImportOptions, owner: str | None, liked: frozenset[str], app: meta_thread.App
 ) -> meta_thread.ThreadReader:
     """The reader of an export's HTML threads: each page read into a ``meta_thread.Document``,
     then everything else as for JSON, with the wall-clock times of ``options.timezone``."""
     return meta_thread.ThreadReader(
-        options, "messenger", owner, liked, read_page=_document, clock=_clock(options.timezone)
+        options, app, owner, liked, read_page=_document, clock=wall_clock(options.timezone)
     )
 
 
-def _clock(zone: tzinfo) -> meta_thread.Clock:
+def wall_clock(zone: tzinfo) -> meta_thread.Clock:
+    """Reads a message's ``wall_time`` (a time without a zone) in ``zone``."""
+
     def moment(message: dict[str, Any]) -> Moment:
         wall = message.get("wall_time")
         if not isinstance(wall, datetime):
@@ -242,7 +252,7 @@ def _document(page: meta_thread.Page) -> meta_thread.Document:
             continue
         messages.append((box.html, _message(box, written, calendar)))
     if not messages:
-        raise Malformed("no Messenger messages found in this page (not an export page, or cut off)")
+        raise Malformed("no messages found in this page (not an export page, or cut off)")
     fields = {
         "participants": _participants(tree),
         "messages": [message for _, message in messages],
@@ -337,11 +347,11 @@ def _message(box: _Box, written: Written | None, calendar: Calendar) -> dict[str
     if reactions:
         message["reactions"] = reactions
     if box.content is not None:
-        _read_content(box.content, message)
+        read_content(box.content, message)
     return message
 
 
-def _read_content(content: LexborNode, message: dict[str, Any]) -> None:
+def read_content(content: LexborNode, message: dict[str, Any]) -> None:
     """Text, files and the first link of a content element, as JSON would hold them."""
     seen: set[str] = set()
     for node in content.css("img[src], video[src], audio[src], source[src], a[href]"):

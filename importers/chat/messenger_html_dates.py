@@ -38,8 +38,31 @@ _MONTHS: dict[str, dict[str, int]] = {
         mrz=3,
         sept=9,
     ),
+    "fr": _months(
+        "janv févr mars avr mai juin juil août sept oct nov déc",
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    ),
+    "es": _months(
+        "ene feb mar abr may jun jul ago sep oct nov dic",
+        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    ),
+    "it": _months(
+        "gen feb mar apr mag giu lug ago set ott nov dic",
+        "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
+        "dicembre",
+    ),
+    "pt": _months(
+        "jan fev mar abr mai jun jul ago set out nov dez",
+        "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+    ),
 }
 """Month names and abbreviations (lower case, without the dot) per Facebook language."""
+
+
+def month_number(word: str) -> int | None:
+    """The month a (casefolded) month name means in any of the languages above; None if none."""
+    return next((months[word] for months in _MONTHS.values() if word in months), None)
+
 
 _FILLER_WORDS = frozenset({"at", "om", "um"})
 _AMPM = re.compile(r"(?<![^\W\d_])([ap])\.?\s?m\.?(?![^\W\d_])", re.IGNORECASE)

@@ -4,6 +4,10 @@ Both apps export each conversation as a folder ``<category>/<name>_<id>/`` holdi
 ``message_1.json``, ``message_2.json``, … (newest first), under ``your_facebook_activity/messages/``
 or ``your_instagram_activity/messages/`` since 2024 and ``messages/`` before. Categories are
 ``inbox``, ``e2ee_cutover``, ``archived_threads``, ``message_requests`` and ``filtered_threads``.
+Facebook's 2018 downloads wrote one ``message.json`` per thread, in ``messages/<thread>/`` (no
+category) and later ``messages/inbox/<thread>/``, with ``timestamp`` in seconds at first.
+A page is read by ``importers.chat.meta_json``, which tolerates trailing commas, a BOM and
+``NaN`` and reads a page cut off up to the cut.
 A page holds ``participants``, ``messages`` (``sender_name``, ``timestamp_ms``, ``content``,
 ``photos``/``videos``/``audio_files``/``files``/``gifs``/``sticker``, ``share``, ``reactions``,
 ``is_unsent``, older exports a ``type``), ``title`` and ``thread_path``.
@@ -68,8 +72,16 @@ MAX_DEPTH = 5  # export root → your_*_activity → messages → inbox → thre
 CATEGORIES = frozenset({"inbox", "e2ee_cutover", "archived_threads", *REQUEST_FOLDERS})
 """The folders under ``messages/`` that hold threads."""
 
-PAGE_NAME = re.compile(r"^message_(\d+)\.(json|html)$")
-"""A page of a thread, ``message_<n>.json`` (or ``.html``), numbered from the newest."""
+ACTIVITY_FOLDERS: Mapping[str, App] = {
+    "your_facebook_activity": "messenger",
+    "your_activity_across_facebook": "messenger",  # Facebook's name for it since 2025
+    "your_instagram_activity": "instagram",
+}
+"""The folders between an export's root and its ``messages`` since 2024, and their app."""
+
+PAGE_NAME = re.compile(r"^message(?:_(\d+))?\.(json|html)$")
+"""A page of a thread, ``message_<n>.json`` (or ``.html``), numbered from the newest; the 2018
+downloads wrote one ``message.json`` (or ``message.html``) per thread, page 1."""
 _SNIFF_SENDER = re.compile(rb'"(?:sender_name|senderName)"\s*:')
 _SNIFF_MESSAGES = re.compile(rb'"(?:messages|participants)"\s*:')
 
@@ -103,7 +115,8 @@ def app_of(path: Path) -> App | None:
     """Which app exported ``path``, from the nearest folder name that says so.
 
     Exports unpack to ``instagram-<user>-<date>`` and ``facebook-<user>-<date>``, with
-    ``your_instagram_activity``/``your_facebook_activity`` inside since 2024.
+    ``your_instagram_activity``/``your_facebook_activity`` (or ``your_activity_across_facebook``)
+    inside since 2024.
     """
     resolved = path.resolve()
     for folder in (resolved, *resolved.parents):
@@ -113,10 +126,9 @@ def app_of(path: Path) -> App | None:
         if "facebook" in name or "messenger" in name:
             return "messenger"
         try:
-            if (folder / "your_instagram_activity").is_dir():
-                return "instagram"
-            if (folder / "your_facebook_activity").is_dir():
-                return "messenger"
+            for activity, app in ACTIVITY_FOLDERS.items():
+                if (folder / activity).is_dir():
+                    return app
         except OSError:
             continue
     return None
@@ -125,7 +137,7 @@ def app_of(path: Path) -> App | None:
 def pages_under(path: Path, suffix: str = ".json") -> Iterator[Path]:
     """Every ``message_N<suffix>`` page in ``path`` and up to ``MAX_DEPTH`` folders below."""
     for depth in range(MAX_DEPTH + 1):
-        pattern = "/".join(["*"] * depth + [f"message_*{suffix}"])
+        pattern = "/".join(["*"] * depth + [f"message*{suffix}"])
         for page in sorted(path.glob(pattern)):
             # A FIFO or a device named like a page is listed: reading it quarantines it.
             if PAGE_NAME.match(page.name) and not page.is_dir():
@@ -168,10 +180,9 @@ def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
         raise InputError(f"{path}: no such file or folder")
     if path.is_file():
         if PAGE_NAME.match(path.name):
-            siblings = [
-                p for p in path.parent.glob(f"message_*{suffix}") if PAGE_NAME.match(p.name)
-            ]
-            return [Thread(path.parent.name, _category(path.parent), _page_order(siblings))]
+            siblings = [p for p in path.parent.glob(f"message*{suffix}") if PAGE_NAME.match(p.name)]
+            pages = _page_order(siblings) or [path]  # a page named .json read as HTML
+            return [Thread(path.parent.name, _category(path.parent), pages)]
         return [Thread(path.stem, None, [path])]
     by_folder: dict[Path, list[Path]] = {}
     for page in pages_under(path, suffix):
@@ -182,29 +193,34 @@ def list_threads(path: Path, suffix: str = ".json") -> list[Thread]:
     ]
 
 
+def page_number(name: str) -> int | None:
+    """The number of a thread's page from its file name (``message.json`` is 1); None if the
+    name is not a page's."""
+    found = PAGE_NAME.match(name)
+    if found is None:
+        return None
+    return int(found[1] or 1)
+
+
 def _page_order(pages: Iterable[Path]) -> list[Path]:
     """``message_1``, ``message_2``, … ``message_10`` by number, not by name."""
 
     def number(page: Path) -> int:
-        found = PAGE_NAME.match(page.name)
-        return int(found[1]) if found else 0
+        return page_number(page.name) or 0
 
     return sorted(pages, key=number)
 
 
 def _category(thread_folder: Path) -> str | None:
     parent = thread_folder.parent.name
-    return parent or None
+    # 2018: threads straight in ``messages/``, without a category folder.
+    return parent if parent and parent != "messages" else None
 
 
 def export_root(path: Path) -> Path | None:
     """The folder that relative ``uri`` values start from: the one holding ``messages``."""
     resolved = path.resolve()
-    for below in (
-        "your_facebook_activity/messages",
-        "your_instagram_activity/messages",
-        "messages",
-    ):
+    for below in (*(f"{activity}/messages" for activity in ACTIVITY_FOLDERS), "messages"):
         if (resolved / below).is_dir():
             return resolved
     for folder in (resolved, *resolved.parents):
@@ -266,7 +282,7 @@ def _messages_folder(thread_folder: Path) -> Path | None:
 def _root_above(messages: Path) -> Path:
     """The export root holding a ``messages`` folder (``your_*_activity`` skipped)."""
     root = messages.parent
-    return root.parent if re.fullmatch(r"your_\w+_activity", root.name) else root
+    return root.parent if root.name in ACTIVITY_FOLDERS else root
 
 
 # --- the owner and pages -------------------------------------------------------------------------
@@ -348,9 +364,11 @@ def profile_name_in(data: bytes) -> str | None:
 def _profile_field(document: Any) -> str | None:
     if not isinstance(document, dict):
         return None
-    profile = document.get("profile_v2")
-    if isinstance(profile, dict) and isinstance(profile.get("name"), dict):
-        full = profile["name"].get("full_name")
+    # "profile_v2" since 2022, "profile" before; its "name" a plain string in 2018.
+    profile = document.get("profile_v2", document.get("profile"))
+    if isinstance(profile, dict):
+        name = profile.get("name")
+        full = name.get("full_name") if isinstance(name, dict) else name
         return full if isinstance(full, str) and full else None
     users = document.get("profile_user")
     if isinstance(users, list) and users and isinstance(users[0], dict):
@@ -361,7 +379,7 @@ def _profile_field(document: Any) -> str | None:
     return None
 
 
-PAGES_FOLDERS = ("your_facebook_activity/pages", "pages")
+PAGES_FOLDERS = ("your_facebook_activity/pages", "your_activity_across_facebook/pages", "pages")
 """Where a Facebook export lists the pages the user liked or follows, relative to its root."""
 
 

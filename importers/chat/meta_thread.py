@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from importers.chat import meta_json
 from importers.chat.base import Chat, Malformed, MediaLookup, Message, Moment, mime_of
 from importers.chat.text import brief, title_of
 from vault.errors import RefusedInput
@@ -62,6 +63,8 @@ class Document:
     ref: str
     fields: dict[str, Any]
     messages: list[tuple[Any, Any]]
+    problems: list[Quarantined] = field(default_factory=list)
+    """What of the page could not be read though the page was (a JSON page cut off)."""
 
 
 Clock = Callable[[dict[str, Any]], Moment]
@@ -74,8 +77,8 @@ PageReader = Callable[[Page], Document]
 def participants_in(data: bytes) -> set[str]:
     """Who is in a thread, from one of its JSON pages: participants and senders."""
     try:
-        document = json.loads(data)
-    except (ValueError, RecursionError):
+        document = meta_json.load(data).document
+    except Malformed:
         return set()
     if not isinstance(document, dict):
         return set()
@@ -90,20 +93,17 @@ def participants_in(data: bytes) -> set[str]:
 
 def json_document(page: Page) -> Document:
     """A ``message_N.json`` page, read; raises ``Malformed`` when it is not one."""
-    try:
-        document = json.loads(page.data)
-    except UnicodeDecodeError as exc:
-        raise Malformed(f"not valid JSON: not UTF-8 ({exc.reason})") from exc
-    except json.JSONDecodeError as exc:
-        reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise Malformed(reason) from exc
-    except (ValueError, RecursionError) as exc:
-        raise Malformed(one_line(f"not valid JSON: {exc}")) from exc
+    loaded = meta_json.load(page.data)
+    document = loaded.document
     if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
         raise Malformed("not a message export: no list of 'messages'")
     originals = document["messages"]
     fields = _normalised(document)
-    return Document(page.ref, fields, list(zip(originals, fields["messages"], strict=True)))
+    messages = list(zip(originals, fields["messages"], strict=True))
+    problems = []
+    if loaded.cut:
+        problems.append(Quarantined(f"{page.ref}#rest", loaded.cut, loaded.cut_reason))
+    return Document(page.ref, fields, messages, problems)
 
 
 def _normalised(document: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +215,8 @@ class ThreadReader:
                 documents.append(self.read_page(page))
             except Malformed as exc:
                 yield Quarantined(page.ref, page.data, str(exc))
+            else:
+                yield from documents[-1].problems
         if not documents:
             return
         chat = _chat(documents, self, folder, category)
@@ -302,8 +304,12 @@ def _person(name: str) -> Party:
 
 def _millis(message: dict[str, Any]) -> int:
     value = message.get("timestamp_ms", message.get("timestamp"))
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise Malformed(f"timestamp {brief(value)} is not a number")
+    if "timestamp_ms" not in message and abs(value) < 100_000_000_000:
+        value *= 1000  # Facebook DYI early 2018: "timestamp" in seconds (secure storage: ms)
+    if abs(value) >= 253_402_300_800_000:
+        raise Malformed(f"timestamp {brief(value)} is out of range")
     millis = int(value)
     if not 0 < millis < 253_402_300_800_000:  # year 9999
         raise Malformed(f"timestamp {millis} is out of range")
@@ -329,7 +335,7 @@ def _content(message: dict[str, Any], sender: str, media: MediaLookup | None) ->
         extras["unsent"] = True
         shown = text or f"{sender or 'Someone'} unsent a message"
         return Message("system", title_of(shown), shown, sender, key_text, extras=extras)
-    if message.get("type") in _SYSTEM_TYPES or "call_duration" in message:
+    if _string(message.get("type")) in _SYSTEM_TYPES or "call_duration" in message:
         shown = _call_or_event(message, text, extras)
         return Message("system", title_of(shown), shown, sender, key_text, extras=extras)
     if _REACTION_LINE.match(text):

@@ -46,11 +46,8 @@ APP_NAMES: dict[meta_thread.App, str] = {"messenger": "Messenger", "instagram": 
 _PART_NAME = re.compile(r"^(?P<stem>.+)-\d{1,2}\.zip$", re.IGNORECASE)
 # "facebook-sanne-2024-05-10.zip" ends in a day, not a part number: other days are other downloads.
 _DATE_END = re.compile(r"\d{4}[-_]\d{1,2}$")
-_ACTIVITY = re.compile(r"^your_(facebook|instagram)_activity$")
-_APP_FOLDERS: dict[str, meta_thread.App] = {
-    "your_facebook_activity": "messenger",
-    "your_instagram_activity": "instagram",
-}
+_LEGACY_PAGE = re.compile(r"(?:^|/)(?:html/messages\.htm|messages/\d+\.html)$")
+_INSTAGRAM_2019 = re.compile(r"^(?:[^/]+/)?messages\.json$")
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError)
 
 
@@ -67,6 +64,10 @@ class Contents:
     html_pages: bool = False
     export: bool = False
     """Anything of a Meta export at all (``your_*_activity/``, ``messages/<category>/``)."""
+    legacy: bool = False
+    """The 2016–2017 HTML: ``html/messages.htm`` or ``messages/<n>.html``."""
+    instagram_2019: bool = False
+    """Instagram's 2018–2020 ``messages.json`` (``importers.chat.instagram_2019``)."""
 
     @property
     def pages(self) -> bool:
@@ -91,31 +92,40 @@ def _contents(path: Path, size: int, mtime_ns: int) -> Contents:
     """``contents``, once per version of a file: sniffing asks several importers in turn."""
     del size, mtime_ns  # part of the cache key only
     app: meta_thread.App | None = None
-    json_pages = html_pages = export = False
+    json_pages = html_pages = export = legacy = instagram_2019 = False
     for name in archive.member_names(path):
+        legacy = legacy or is_legacy_page(name)
+        instagram_2019 = instagram_2019 or _INSTAGRAM_2019.search(name) is not None
         parts = PurePosixPath(name).parts
         found = page_of(name)
         if found is not None:
             json_pages = json_pages or found[2] == ".json"
             html_pages = html_pages or found[2] == ".html"
-        in_app = next((_APP_FOLDERS[part] for part in parts if part in _APP_FOLDERS), None)
+        in_app = next((meta.ACTIVITY_FOLDERS[p] for p in parts if p in meta.ACTIVITY_FOLDERS), None)
         app = app or in_app
         if in_app is not None or found is not None or _in_messages(parts):
             export = True
-    return Contents(app or meta.app_of(path), json_pages, html_pages, export)
+    return Contents(
+        app or meta.app_of(path), json_pages, html_pages, export, legacy, instagram_2019
+    )
 
 
 def _in_messages(parts: tuple[str, ...]) -> bool:
     return "messages" in parts[:-3] and parts[parts.index("messages") + 1] in meta.CATEGORIES
 
 
+def is_legacy_page(name: str) -> bool:
+    """True for a member that is a 2016–2017 message page (``importers.chat.messenger_legacy``)."""
+    return _LEGACY_PAGE.search(name) is not None
+
+
 def page_of(name: str) -> tuple[str, int, str] | None:
     """(thread folder, page number, suffix) of a ``…/messages/<category>/<thread>/message_N``."""
     path = PurePosixPath(name)
-    found = meta.PAGE_NAME.match(path.name)
-    if found is None or len(path.parts) < 3 or "messages" not in path.parts[:-2]:
+    number = meta.page_number(path.name)
+    if number is None or len(path.parts) < 3 or "messages" not in path.parts[:-2]:
         return None
-    return str(path.parent), int(found[1]), path.suffix
+    return str(path.parent), number, path.suffix
 
 
 def sibling_parts(path: Path) -> list[Path]:
@@ -196,8 +206,10 @@ class ZipThread:
 
     @property
     def category(self) -> str | None:
-        """The folder above it (``inbox``, ``message_requests``, …)."""
-        return PurePosixPath(self.key).parent.name or None
+        """The folder above it (``inbox``, ``message_requests``, …); None in 2018's
+        ``messages/<thread>/``."""
+        parent = PurePosixPath(self.key).parent.name
+        return parent if parent and parent != "messages" else None
 
 
 class ExportZip:
@@ -213,6 +225,10 @@ class ExportZip:
     def path(self) -> Path:
         """The zip being imported."""
         return self._main.path
+
+    def readable_names(self) -> list[str]:
+        """The names of this zip's members that are safe to read, in order."""
+        return sorted(self._main.readable)
 
     def unsafe_members(self) -> list[Quarantined]:
         """This zip's members that are not read (names leaving it, links, encrypted)."""
@@ -316,7 +332,7 @@ def export_root(thread_key: str) -> str:
     parts = PurePosixPath(thread_key).parts
     below = max((n for n, part in enumerate(parts) if part == "messages"), default=0)
     root = parts[:below]
-    if root and _ACTIVITY.match(root[-1]):
+    if root and root[-1] in meta.ACTIVITY_FOLDERS:
         root = root[:-1]
     return "/".join(root)
 

@@ -192,6 +192,16 @@ class ImportCall:
     stderr: str
 
 
+DONE = (0, 3)
+"""Exit statuses of an import that finished: 3 (restic's "incomplete") when some items were
+quarantined or nothing was read."""
+
+
+def finished(call: ImportCall) -> bool:
+    """True if the import ran to its end (exit 0, or 3 with items quarantined)."""
+    return call.returncode in DONE
+
+
 def stderr_lines(stderr: str) -> list[str]:
     """The lines written to stderr, ignoring the final newline(s)."""
     return stderr.rstrip("\r\n").splitlines() if stderr.strip() else []
@@ -204,22 +214,31 @@ def count_field(row: Mapping[str, Json] | None, key: str) -> int:
 
 
 def summary_mismatches(call: ImportCall) -> list[str]:
-    """A call that exits 0 must print the summary object with every contract key."""
-    if call.returncode != 0:
+    """A call that finished must print the summary object with every contract key, and exit 3
+    exactly when it quarantined an item, failed one, or read nothing of a new source."""
+    if not finished(call):
         return []
     if call.summary is None:
         return [f"{call.label}: stdout is not one JSON object (the import summary)"]
     missing = [key for key in SUMMARY_KEYS if key not in call.summary]
-    return [f"{call.label}: summary lacks {', '.join(missing)}"] if missing else []
+    if missing:
+        return [f"{call.label}: summary lacks {', '.join(missing)}"]
+    kept = count_field(call.summary, "quarantined") + count_field(call.summary, "errors")
+    if kept and call.returncode != 3:
+        return [f"{call.label}: {kept} quarantined or failed, but exit {call.returncode}"]
+    read = sum(count_field(call.summary, key) for key in ("new", "duplicate", "updated"))
+    if call.returncode == 3 and not kept and read:
+        return [f"{call.label}: exit 3, but nothing was quarantined"]
+    return []
 
 
 def call_outcomes(call: ImportCall) -> set[str]:
     """Which outcomes one import call qualifies for (before the vault-wide interaction check).
 
-    ``imported`` = exit 0; ``quarantined`` = exit 0 with at least one item quarantined and none
-    new; ``rejected`` = exit 2 with exactly one stderr line.
+    ``imported`` = exit 0 or 3 (``finished``); ``quarantined`` = finished with at least one
+    item quarantined and none new; ``rejected`` = exit 2 with exactly one stderr line.
     """
-    if call.returncode == 0:
+    if finished(call):
         outcomes = {"imported"}
         quarantined = count_field(call.summary, "quarantined") >= 1
         if quarantined and count_field(call.summary, "new") == 0:
@@ -257,9 +276,9 @@ def outcome_mismatches(expected: Json, calls: Sequence[ImportCall], interactions
 def _describe_call(call: ImportCall) -> str:
     """Exit status plus the essentials of what the call reported."""
     lines = stderr_lines(call.stderr)
-    if call.returncode == 0:
+    if finished(call):
         return (
-            f"exit 0, new {count_field(call.summary, 'new')}, quarantined "
+            f"exit {call.returncode}, new {count_field(call.summary, 'new')}, quarantined "
             f"{count_field(call.summary, 'quarantined')}"
         )
     first = f": {lines[0]}" if lines else ""
@@ -268,17 +287,17 @@ def _describe_call(call: ImportCall) -> str:
 
 def quarantined_mismatches(expected: Json, calls: Sequence[ImportCall]) -> list[str]:
     """The sum of ``quarantined`` over the summaries (a rejected call counts 0)."""
-    total = sum(count_field(c.summary, "quarantined") for c in calls if c.returncode == 0)
+    total = sum(count_field(c.summary, "quarantined") for c in calls if finished(c))
     if count_matches(expected, total):
         return []
     return [f"quarantined: {total}, expected {describe_count(expected)}"]
 
 
 def reimport_mismatches(calls: Sequence[ImportCall]) -> list[str]:
-    """A second import of the same paths must succeed and report ``new`` 0 every time."""
+    """A second import of the same paths must finish and report ``new`` 0 every time."""
     problems: list[str] = []
     for call in calls:
-        if call.returncode != 0:
+        if not finished(call):
             problems.append(f"re-import {call.label}: {_describe_call(call)}")
         elif (new := count_field(call.summary, "new")) != 0:
             problems.append(f"re-import {call.label}: new {new}, expected 0")

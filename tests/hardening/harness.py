@@ -317,6 +317,11 @@ def assert_clean_failure(done: subprocess.CompletedProcess[bytes], exit_code: in
     return lines[0]
 
 
+IMPORTED = (0, 3)
+"""Exit statuses of an import that finished: 3 (cli.exits.PARTIAL) when items went to quarantine
+or nothing was read."""
+
+
 FIGURES: dict[str, dict[str, int]] = {"kills": {}, "hostile": {}, "canary": {}, "peak MB": {}}
 """What the suite measured, printed in the terminal summary: kills survived per import,
 hostile inputs tried per class, canary hits per place scanned, the peak memory per input."""

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import sqlcipher3
 
+from cli import exits
 from tests.hardening.harness import (
     LONG,
     Kluis,
@@ -40,7 +41,7 @@ from vault.records import Attachment
 from vault.store import PAGE_SIZE, connect_raw, db_path
 
 ITEMS = 300
-DAMAGED = 13  # the documented exit status of a damaged vault
+DAMAGED = exits.DAMAGED  # the documented exit status of a damaged vault
 
 
 def _fill(folder: Path, items: int) -> None:

@@ -24,7 +24,13 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from tests.hardening.harness import Kluis, assert_clean_failure, open_for_test, run_in_process
+from tests.hardening.harness import (
+    IMPORTED,
+    Kluis,
+    assert_clean_failure,
+    open_for_test,
+    run_in_process,
+)
 from tests.tui_support import lines, make_app, plain, settle, until
 from vault.attachments import list_attachments, save_attachment
 
@@ -110,7 +116,7 @@ def hostile(kluis: Kluis, tmp_path: Path) -> Kluis:
         done = run_in_process(
             kluis, "import", str(path), "--format", fmt, "--me", "sanne@example.org"
         )
-        assert done.returncode == 0, done.stderr
+        assert done.returncode in IMPORTED, done.stderr
     return kluis
 
 
@@ -148,7 +154,7 @@ def test_no_hidden_or_control_character_reaches_the_terminal(hostile: Kluis) -> 
     )
     for expected in (
         "Winkel⟨U+202E⟩leKniW",  # the sender's name
-        "Attached:invoice⟨U+202E⟩fdp.exe",
+        "Attached: invoice⟨U+202E⟩fdp.exe",
         "invoice⟨U+200B⟩is attached",
         "⟨U+2060⟩due: ⟨U+FEFF⟩12,00 ⟨U+2066⟩EUR⟨U+2069⟩ ⟨U+200E⟩left⟨U+200F⟩",
         "⟨U+061C⟩mark ⟨U+180E⟩sep tag⟨U+E0041⟩⟨U+E0042⟩",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cli import exits
 from tests.hardening.harness import Kluis, assert_clean_failure, make_vault, snapshot
 from vault import keys as keymod
 
@@ -54,7 +55,7 @@ def test_a_wrong_passphrase_on_the_vaults_own_keys_is_still_a_wrong_passphrase(
     kluis: Kluis,
 ) -> None:
     kluis.passphrase = "not the passphrase"
-    assert refused(kluis) == "kluis: wrong passphrase"
+    assert refused(kluis, exits.NO_PASSPHRASE) == "kluis: wrong passphrase"
 
 
 def test_keys_json_of_an_older_kluis_without_the_database_record_still_opens(
@@ -66,7 +67,8 @@ def test_keys_json_of_an_older_kluis_without_the_database_record_still_opens(
     path.write_text(json.dumps(document))
     assert kluis.run("companies").returncode == 0
     kluis.passphrase = "not the passphrase"
-    assert refused(kluis) == "kluis: wrong passphrase"  # nothing to tell it apart by
+    # nothing to tell it apart by
+    assert refused(kluis, exits.NO_PASSPHRASE) == "kluis: wrong passphrase"
 
 
 def _fifo(path: Path) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from cli import exits
 from tests.hardening.harness import (
     Kluis,
     assert_clean_failure,
@@ -111,13 +112,25 @@ def rewrite_keys(folder: Path, tamper: Tamper) -> None:
 
 def test_a_wrong_passphrase_is_one_line_and_changes_no_file(kluis: Kluis) -> None:
     kluis.passphrase = "not the passphrase"
-    assert "wrong passphrase" in refused_without_a_change(kluis)
+    assert "wrong passphrase" in refused_without_a_change(kluis, exits.NO_PASSPHRASE)
 
 
 @pytest.mark.parametrize("field", list(TAMPERS))
 def test_a_tampered_key_file_is_refused_and_nothing_changes(kluis: Kluis, field: str) -> None:
     rewrite_keys(kluis.vault, TAMPERS[field])
-    refused_without_a_change(kluis)
+    # A well-formed header is the wrap's associated data: changed, no passphrase unwraps it
+    # (12); a malformed one is a damaged keys.json (1).
+    refused_without_a_change(kluis, exits.NO_PASSPHRASE if field in UNWRAPS_NOT else exits.FAILED)
+
+
+UNWRAPS_NOT = {
+    "kdf.memory_kib",
+    "kdf.iterations",
+    "kdf.lanes",
+    "kdf.salt",
+    "wraps.passphrase.nonce",
+    "wraps.passphrase.ciphertext",
+}
 
 
 @pytest.mark.parametrize("field", ["keys.json truncated", "keys.json empty", "keys.json binary"])

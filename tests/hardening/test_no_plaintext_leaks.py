@@ -26,7 +26,7 @@ from tests.hardening.generate import (
     whatsapp_text,
     write_meta_export,
 )
-from tests.hardening.harness import Kluis, count
+from tests.hardening.harness import IMPORTED, Kluis, count
 
 CANARY = "KANARIEzq7vw3"
 FORMS = (CANARY.encode(), CANARY.encode("utf-16-le"), CANARY.lower().encode())
@@ -97,7 +97,7 @@ def test_the_canary_is_nowhere_on_disk_but_inside_the_encrypted_vault(
     inputs = sources(tmp_path / "inputs")
     for format_name, path in inputs.items():
         done = kluis.run("import", str(path), "--format", format_name, "--json")
-        assert done.returncode == 0, (format_name, done.stderr.decode())
+        assert done.returncode in IMPORTED, (format_name, done.stderr.decode())
         summary = json.loads(done.stdout)
         assert summary["new"] >= 1, (format_name, summary)
     # Every importer really stored it: it is found by searching the vault.

@@ -24,6 +24,7 @@ import pytest
 
 from tests.hardening.generate import write_mbox
 from tests.hardening.harness import (
+    IMPORTED,
     MARK,
     Kluis,
     assert_clean_failure,
@@ -139,5 +140,7 @@ def test_ctrl_c_stops_a_pooled_import_with_one_line_and_leaves_no_process(
     stopped = subprocess.CompletedProcess(process.args, process.returncode, b"", stderr)
     assert "interrupted" in assert_clean_failure(stopped, 130)
     no_process_left(mark)
-    assert kluis.run("import", str(mbox)).returncode == 0  # and it carries on where it stopped
+    assert (
+        kluis.run("import", str(mbox)).returncode in IMPORTED
+    )  # and it carries on where it stopped
     assert_exactly_once(kluis, MAILS)

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from cli import exits
 from tests.hardening.harness import (
     LONG,
     Kluis,
@@ -85,7 +86,7 @@ def test_after_passwd_the_old_passphrase_opens_nothing_in_the_folder(kluis: Klui
     assert copies_opening_with(kluis.vault, OLD) == []
     assert copies_opening_with(kluis.vault, NEW) == ["keys.json"]
     assert "wrong passphrase" in assert_clean_failure(
-        kluis.run("companies", env=kluis.env(KLUIS_PASSPHRASE=OLD)), 1
+        kluis.run("companies", env=kluis.env(KLUIS_PASSPHRASE=OLD)), exits.NO_PASSPHRASE
     )
     assert kluis.run("companies", env=kluis.env(KLUIS_PASSPHRASE=NEW)).returncode == 0
 
