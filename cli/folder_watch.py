@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.watch import Terminated, ended_by_sigterm, say
+from cli.watch import Terminated, ended_by_sigterm, say, seconds
 from vault.errors import ImportFailed, InputError, UsageError, VaultError
 from vault.text import visible_line
 from vault.watching import SETTLE_SECONDS, SettledFiles, content_hash, handled, record
@@ -35,14 +35,14 @@ def add_command(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("folder", metavar="DIR", help="the folder to watch")
     p.add_argument(
         "--settle",
-        type=float,
+        type=seconds,
         default=SETTLE_SECONDS,
         metavar="SECONDS",
         help=f"a file counts as complete once unchanged this long (default {SETTLE_SECONDS:.0f})",
     )
     p.add_argument(
         "--interval",
-        type=float,
+        type=seconds,
         default=INTERVAL_SECONDS,
         metavar="SECONDS",
         help=f"how often to look (default {INTERVAL_SECONDS:.0f})",
@@ -61,7 +61,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """Run ``kluis watch DIR`` until Ctrl-C (exit 130) or SIGTERM (exit 0).
 
     Raises:
-        UsageError: DIR is not a folder, or a bad --settle or --interval.
+        UsageError: DIR is not a folder.
     """
     from cli.commands import opened
     from vault.imports import import_options
@@ -69,9 +69,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
     folder = Path(args.folder).expanduser()
     if not folder.is_dir():
         raise UsageError(f"{visible_line(str(folder))} is not a folder")
-    for option in ("settle", "interval"):
-        if not getattr(args, option) > 0:
-            raise UsageError(f"--{option} must be a positive number of seconds")
     with opened(args) as store:
         options = import_options(store, args.me, args.timezone)
         files = SettledFiles(folder, args.settle)

@@ -35,6 +35,9 @@ POLL_SECONDS = 300.0
 """Default seconds between syncs of every folder, IDLE or not (the folders IDLE does not
 watch, and servers without IDLE)."""
 
+MAX_SECONDS = 86_400.0
+"""The longest ``--poll``, ``--settle`` or ``--interval``: a day."""
+
 WAKE_SECONDS = 1.0
 """How often the main thread looks up from waiting (signals are handled between waits)."""
 
@@ -66,6 +69,23 @@ def say(message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {escaped(message)}", flush=True)
 
 
+def seconds(text: str) -> float:
+    """An option's number of seconds: more than 0, at most a day (argparse's ``type``).
+
+    Raises:
+        argparse.ArgumentTypeError: anything else (``0``, ``-1``, ``nan``, ``inf``, ``soon``).
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_SECONDS:.0f} seconds, not {text!r}"
+        )
+    return value
+
+
 def add_watch_options(parser: argparse.ArgumentParser) -> None:
     """``--watch`` and ``--poll`` on ``kluis sync imap``."""
     parser.add_argument(
@@ -76,7 +96,7 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--poll",
-        type=float,
+        type=seconds,
         default=POLL_SECONDS,
         metavar="SECONDS",
         help=f"with --watch: sync every folder this often (default {POLL_SECONDS:.0f})",
@@ -107,15 +127,13 @@ def sync_watch(args: argparse.Namespace) -> int:
     """Watch the accounts until Ctrl-C (exit 130) or SIGTERM (exit 0).
 
     Raises:
-        UsageError: no account, ``--plain`` to a remote host, no password, a bad ``--poll``.
+        UsageError: no account, ``--plain`` to a remote host, or no password.
     """
     from cli.commands import opened
     from cli.sync import imap_password
     from importers.email import imap
     from importers.email.idle import MailWatcher
 
-    if not args.poll > 0:
-        raise UsageError(f"--poll must be a positive number of seconds, not {args.poll}")
     with opened(args) as store:
         accounts = watched_accounts(store, args)
         for account in accounts:

@@ -94,6 +94,17 @@ def test_watching_something_that_is_not_a_folder_is_one_line_and_exit_2(
     assert done.stderr.decode().startswith("kluis: ") and b"\n" not in done.stderr.strip()
 
 
+def test_seconds_that_are_not_a_sensible_wait_are_one_line_and_exit_2(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    for option, value in (("--settle", "inf"), ("--interval", "0"), ("--settle", "nan")):
+        done = kluis.run("watch", str(tmp_path), option, value)
+        assert done.returncode == 2, (option, value)
+        assert done.stderr.decode().startswith("kluis: ") and b"\n" not in done.stderr.strip()
+    done = kluis.run("sync", "imap", "--watch", "--poll", "-5")
+    assert done.returncode == 2 and b"--poll" in done.stderr
+
+
 def test_download_names_and_hidden_files_are_partial() -> None:
     for name in ("a.zip.crdownload", "a.zip.part", "a.zip.download", "x.TMP", ".hidden.zip"):
         assert is_partial(name), name
