@@ -132,7 +132,6 @@ def sync_watch(args: argparse.Namespace) -> int:
     from cli.commands import opened
     from cli.sync import imap_password
     from importers.email import imap
-    from importers.email.idle import MailWatcher
 
     with opened(args) as store:
         accounts = watched_accounts(store, args)
@@ -142,19 +141,7 @@ def sync_watch(args: argparse.Namespace) -> int:
         due: queue.Queue[Account] = queue.Queue()
         stop = threading.Event()
         threads = [
-            threading.Thread(
-                target=MailWatcher(
-                    account,
-                    passwords[account],
-                    partial(due.put, account),
-                    stop,
-                    status=partial(_status, account),
-                    poll=args.poll,
-                ).run,
-                name=f"idle {account.locator}",
-                daemon=True,
-            )
-            for account in accounts
+            _watching(account, passwords[account], due, stop, args.poll) for account in accounts
         ]
         try:
             with ended_by_sigterm():
@@ -170,6 +157,23 @@ def sync_watch(args: argparse.Namespace) -> int:
             stop.set()
             for thread in threads:
                 thread.join(timeout=2 * WAKE_SECONDS)
+
+
+def _watching(
+    account: Account, password: str, due: queue.Queue[Account], stop: threading.Event, poll: float
+) -> threading.Thread:
+    """A thread (not started yet) that puts ``account`` on ``due`` whenever it has news."""
+    from importers.email.idle import MailWatcher
+
+    watcher = MailWatcher(
+        account,
+        lambda: password,
+        partial(due.put, account),
+        stop,
+        status=partial(_status, account),
+        poll=poll,
+    )
+    return threading.Thread(target=watcher.run, name=f"idle {account.locator}", daemon=True)
 
 
 def _next_due(due: queue.Queue[Account]) -> list[Account]:

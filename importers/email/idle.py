@@ -63,12 +63,16 @@ def has_news(responses: list[tuple[Any, ...]]) -> bool:
 
 
 class MailWatcher:
-    """One account's IDLE connection; ``run`` until ``stop`` is set (run it in a thread)."""
+    """One account's IDLE connection; ``run`` until ``stop`` is set (run it in a thread).
+
+    ``secret`` is asked at every (re)connect: an OAuth2 access token expires within the hour,
+    and a server drops the connection when it does.
+    """
 
     def __init__(
         self,
         account: Account,
-        password: str,
+        secret: Callable[[], str],
         on_news: Callable[[], None],
         stop: threading.Event,
         *,
@@ -77,7 +81,7 @@ class MailWatcher:
         renew: float = RENEW_SECONDS,
     ) -> None:
         self.account = account
-        self.password = password
+        self.secret = secret
         self.on_news = on_news
         self.stop = stop
         self.status = status
@@ -91,7 +95,7 @@ class MailWatcher:
             client: IMAPClient | None = None
             connected = time.monotonic()
             try:
-                client = connect(self.account, self.password)
+                client = connect(self.account, self.secret())
                 connected = time.monotonic()
                 self.on_news()  # whatever came while there was no connection
                 self._watch(client)
