@@ -83,6 +83,28 @@ def test_the_watch_reconnects_after_the_server_drops_every_connection(
     assert titles(kluis) == ["Update 3"]
 
 
+def test_sigterm_in_the_middle_of_a_sync_keeps_what_was_stored_and_the_next_sync_resumes(
+    dovecot: Dovecot, kluis: Kluis, tmp_path: Path
+) -> None:
+    user = dovecot.add_user("watcher6")
+    dovecot.append(user, "INBOX", [numbered_mail(n) for n in range(700)])
+    log = tmp_path / "watch.log"
+    args = watch_args(dovecot, user)
+    with running(kluis, log, *args, KLUIS_IMAP_PASSWORD=user.password) as process:
+        wait_for(lambda: len(titles(kluis)) >= 1, 60, "the first batch stored")
+        status, err = stop(process)  # a service manager stopping it, mid-sync or just after
+    assert status == 0, err
+    assert "Traceback" not in err
+    kept = len(titles(kluis))
+    assert kept >= 1
+    host = ["--host", dovecot.host, "--port", str(dovecot.port), "--user", user.name]
+    env = kluis.env(KLUIS_IMAP_PASSWORD=user.password)
+    done = kluis.run("sync", "imap", *host, "--plain", env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(titles(kluis)) == 700  # nothing lost, nothing twice
+    kluis.doctor()
+
+
 def test_the_watch_holds_the_writer_lock_only_while_it_stores(
     dovecot: Dovecot, kluis: Kluis, tmp_path: Path
 ) -> None:
