@@ -207,6 +207,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return sync_imap(args)
 
 
+def cmd_account(args: argparse.Namespace) -> int:
+    from cli.accounts import cmd_account as run_account
+
+    return run_account(args)
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     from cli.folder_watch import cmd_watch as watch_folder
 
@@ -599,6 +605,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "import": cmd_import,
     "sync": cmd_sync,
+    "account": cmd_account,
     "companies": cmd_companies,
     "timeline": cmd_timeline,
     "show": cmd_show,

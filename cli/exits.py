@@ -8,6 +8,7 @@ from "done, but some items were quarantined" by the number alone.
 from __future__ import annotations
 
 from vault.errors import (
+    SignInFailed,
     UsageError,
     VaultBusy,
     VaultDamaged,
@@ -24,6 +25,8 @@ NO_VAULT = VaultMissing.exit_code
 BUSY = VaultBusy.exit_code
 NO_PASSPHRASE = WrongPassphrase.exit_code
 DAMAGED = VaultDamaged.exit_code
+SIGN_IN = SignInFailed.exit_code
+SOME_ACCOUNTS_FAILED = 15
 INTERRUPTED = 130
 
 TABLE: tuple[tuple[int, str], ...] = (
@@ -35,6 +38,11 @@ TABLE: tuple[tuple[int, str], ...] = (
     (BUSY, "the vault is busy: another kluis is writing to it (--no-wait)"),
     (NO_PASSPHRASE, "wrong passphrase or recovery code, or none given where none can be asked"),
     (DAMAGED, "the vault is damaged (`kluis doctor`, `kluis doctor --salvage DIR`)"),
+    (SIGN_IN, "a mail provider no longer accepts a sign-in (`kluis account add` it again)"),
+    (
+        SOME_ACCOUNTS_FAILED,
+        "`kluis sync`: one or more accounts could not be synced (each says why); the others were",
+    ),
     (INTERRUPTED, "interrupted (Ctrl-C); what was imported so far is kept"),
 )
 """(status, meaning) of every exit status kluis uses."""

@@ -18,10 +18,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "kluis import ~/Downloads/Telegram/DataExport_2026-11-01",
         "kluis import takeout.zip --timezone Europe/Amsterdam --json",
     ),
+    "sync": ("kluis sync", "kluis sync --watch         # keep running: new mail as it arrives"),
     "sync imap": (
         "KLUIS_IMAP_PASSWORD=… kluis sync imap --host imap.example.org --user me@example.org",
         "kluis sync imap            # later: the account is remembered",
-        "kluis sync imap --watch    # keep running: new mail is stored as it arrives",
     ),
     "watch": ("kluis watch ~/Downloads", "kluis watch ~/Downloads --settle 10"),
     "companies": ("kluis companies", "kluis companies --limit 20", "kluis companies --json"),

@@ -213,10 +213,16 @@ def build_parser() -> OneLineParser:
     _add_no_wait(p)
     _add_json(p)
 
-    p = command("sync", "fetch new mail from an account (read-only: nothing is marked read)")
-    accounts = p.add_subparsers(
-        dest="protocol", metavar="PROTOCOL", required=True, parser_class=OneLineParser
+    p = command(
+        "sync",
+        "fetch new mail from every account, or from one (read-only: nothing is marked read)",
     )
+    p.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS")
+    p.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
+    _add_no_wait(p)
+    _add_json(p)
+    add_watch_options(p)
+    accounts = p.add_subparsers(dest="protocol", metavar="PROTOCOL", parser_class=OneLineParser)
     a = accounts.add_parser("imap", help="an IMAP mailbox", parents=[common])
     a.add_argument("--host", help="server name (remembered after the first sync)")
     a.add_argument("--port", type=int, help="default 993 (TLS), 143 (STARTTLS or plain)")
@@ -375,10 +381,12 @@ def build_parser() -> OneLineParser:
     p = command("demo", 'build a realistic demo vault (passphrase "demo") and open it')
     p.add_argument("--no-tui", action="store_true", help="only build the vault")
 
+    from cli.accounts import add_commands as add_account_commands
     from cli.share import add_commands as add_share_commands
 
     add_share_commands(commands, common)
     add_quarantine_commands(command, common)
+    add_account_commands(commands, common)
     add_folder_watch(commands, common)
     command("tui", "open the terminal app (the default)")
     p = commands.add_parser("help", help="explain a command: `kluis help import`")

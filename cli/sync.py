@@ -1,40 +1,35 @@
-"""``kluis sync imap``: fetch an account's new mail into the vault.
+"""``kluis sync imap``, and the sync of one account that ``kluis sync`` runs for each.
 
-The account (host, port, user, security, folders) is remembered in the vault's ``source``
-table after the first successful login, so a later ``kluis sync imap`` needs no options.
-The password never is: it comes from ``KLUIS_IMAP_PASSWORD``, the OS keyring (service
-``kluis-imap``, user ``user@host``) or a prompt, and never from the command line.
+The account (host, port, user, security, folders) is remembered in the vault
+(``vault.accounts``) after the first successful login, so a later ``kluis sync imap`` needs no
+options. The password never is: it comes from ``KLUIS_IMAP_PASSWORD``, the OS keyring (service
+``kluis-imap``, user ``user@host``) or a prompt, and never from the command line. An OAuth2
+account logs in with an access token, renewed from the refresh token kept in the vault.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 from contextlib import closing
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import text
+from typing import TYPE_CHECKING, cast
 
 from cli.commands import opened, print_summary, progress_printer, to_stderr
-from vault import environment
+from vault import accounts, environment
+from vault.accounts import SOURCE_KIND, MailAccount
 from vault.errors import UsageError
 from vault.imports import import_options
 from vault.store import Store
-from vault.timefmt import now_iso
 from vault.writelock import writer_lock
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from importers.email.imap import Account
+    from importers.email.imap import Account, Security
     from vault.ingest import Summary
     from vault.records import ImportOptions
 
 PASSWORD_ENV = environment.IMAP_PASSWORD
 KEYRING_SERVICE = "kluis-imap"
-SOURCE_KIND = "imap"
 
 BATCH_SIZE = 500
 """Items per transaction. Smaller than an import's: a sync that loses the network keeps
@@ -42,44 +37,71 @@ what it fetched up to the last batch, and a batch is re-fetched at worst."""
 
 
 def sync_imap(args: argparse.Namespace) -> int:
-    """Run ``kluis sync imap`` (with ``--watch``: keep watching); returns the exit status.
+    """Run ``kluis sync imap`` (or, with no protocol, ``kluis sync`` of every account; with
+    ``--watch``, keep watching); returns the exit status.
 
     Raises:
         UsageError: no account to sync, an ambiguous one, ``--plain`` to a remote host,
             an unknown folder, or no password without a terminal to ask for it.
         MailServerError: the server refused the login or the network kept failing.
     """
-    from importers.email import imap
-
     if args.watch:
         from cli.watch import sync_watch
 
         return sync_watch(args)
+    if args.protocol is None:
+        from cli.accounts import sync_all
+
+        return sync_all(args)
     with opened(args) as store:
-        account = resolve_account(store, args)
-        imap.check_plain_allowed(account)  # before the password is even asked for
-        password = imap_password(account)
-        summary = sync_account(store, args, account, password, progress_printer())
+        summary = sync_account(store, resolve_account(store, args), args)
     return print_summary(summary, as_json=args.json)
 
 
 def sync_account(
     store: Store,
+    account: MailAccount,
     args: argparse.Namespace,
-    account: Account,
-    password: str,
-    progress: Callable[[Summary], None] | None,
+    *,
+    show_progress: bool = True,
+    password: str | None = None,
 ) -> Summary:
-    """Fetch ``account``'s new mail into the vault, holding the writer lock while storing."""
+    """Fetch ``account``'s new mail into the vault (remembering the account once it logged
+    in); what came of it. ``args`` gives ``me``, ``timezone`` and ``no_wait``; ``password``
+    one already asked for (a watch asks once, not at every sync).
+
+    Raises:
+        UsageError: ``--plain`` to a remote host, an unknown folder, no password.
+        MailServerError: the server or the identity provider refused, or the network failed.
+    """
+    from importers.email import imap
+    from vault.errors import LoginRefused
+
+    imap.check_plain_allowed(imap_account(account))  # before the password is even asked for
+    secret = password if password is not None else account_secret(store, account)
+    try:
+        return _fetch(store, account, args, secret, show_progress)
+    except LoginRefused:
+        if account.oauth is None:
+            raise
+        # The provider may end an access token before its time: renew it once and retry.
+        return _fetch(store, account, args, account_secret(store, account, renew=True), False)
+
+
+def _fetch(
+    store: Store, account: MailAccount, args: argparse.Namespace, secret: str, show_progress: bool
+) -> Summary:
     from importers.email import imap
     from vault.ingest import Ingestor
 
+    reader = imap_account(account)
     options = _options(store, args, account)
+    progress = progress_printer() if show_progress else None
     ingestor = Ingestor(
         store, options, SOURCE_KIND, account.locator, batch_size=BATCH_SIZE, progress=progress
     )
     items = imap.read_account(
-        account, password, options, on_login=lambda: remember_account(store, account)
+        reader, secret, options, on_login=lambda: accounts.save(store, account)
     )
     try:
         with (
@@ -92,16 +114,55 @@ def sync_account(
             sys.stderr.write("\n")
 
 
-def resolve_account(store: Store, args: argparse.Namespace) -> Account:
+def imap_account(account: MailAccount) -> Account:
+    """``account`` as the IMAP reader takes it."""
+    from importers.email.imap import Account
+
+    return Account(
+        host=account.host,
+        user=account.user,
+        port=account.port,
+        security=cast("Security", account.security),
+        folders=account.folders,
+        auth=account.auth,
+    )
+
+
+def account_secret(store: Store, account: MailAccount, *, renew: bool = False) -> str:
+    """What logs ``account`` in: its password, or an OAuth2 access token (renewed with the
+    refresh token kept in the vault when it is near its end, or ``renew``, and the new one
+    kept).
+
+    Raises:
+        UsageError: no password and no terminal to ask at.
+        SignInFailed: no sign-in kept, or the provider refused the refresh token.
+    """
+    if account.auth == "password" or account.oauth is None:
+        return imap_password(account)
+    from cli.oauth import fresh
+    from vault.errors import SignInFailed
+
+    kept = accounts.tokens(store, account)
+    if kept is None:
+        raise SignInFailed(
+            f"no sign-in is kept for {account.user}: run `kluis account add` for it again"
+        )
+    renewed = fresh(account.oauth, kept, renew=renew)
+    if renewed != kept:
+        accounts.save(store, account, renewed)
+    return renewed.access_token
+
+
+def resolve_account(store: Store, args: argparse.Namespace) -> MailAccount:
     """The account to sync: the options given, completed from the one remembered.
 
     Raises:
         UsageError: nothing remembered and no --host/--user, or several accounts match.
     """
-    from importers.email.imap import DEFAULT_PORTS, Account
+    from importers.email.imap import DEFAULT_PORTS
 
     host = args.host.strip().lower() if args.host else None
-    remembered = remembered_accounts(store)
+    remembered = accounts.accounts(store)
     matches = [
         account
         for account in remembered
@@ -127,71 +188,21 @@ def resolve_account(store: Store, args: argparse.Namespace) -> Account:
     elif base is not None and security == base.security:
         port = base.port
     else:
-        port = DEFAULT_PORTS[security]
+        port = DEFAULT_PORTS[cast("Security", security)]
     if not 0 < port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {port}")
-    return Account(
+    return MailAccount(
         host=host or (base.host if base else ""),
         user=args.user or (base.user if base else ""),
         port=port,
         security=security,
         folders=tuple(args.folder) if args.folder else (base.folders if base else ()),
+        auth=base.auth if base and base.port == port else "password",
+        oauth=base.oauth if base and base.port == port else None,
     )
 
 
-def remembered_accounts(store: Store) -> list[Account]:
-    """The IMAP accounts that logged in once, from the ``source`` table."""
-    from importers.email.imap import Account
-
-    with store.read() as conn:
-        rows = conn.execute(
-            text("SELECT settings FROM source WHERE kind=:k ORDER BY id"), {"k": SOURCE_KIND}
-        ).all()
-    accounts: list[Account] = []
-    for (raw,) in rows:
-        settings: dict[str, Any] = json.loads(raw or "{}")
-        # A source row without settings is from a sync whose login failed: not an account.
-        if settings.get("host") and settings.get("user") and settings.get("port"):
-            accounts.append(
-                Account(
-                    host=str(settings["host"]),
-                    user=str(settings["user"]),
-                    port=int(settings["port"]),
-                    security=settings.get("security", "tls"),
-                    folders=tuple(settings.get("folders", ())),
-                )
-            )
-    return accounts
-
-
-def remember_account(store: Store, account: Account) -> None:
-    """Keep the account's settings (never its password) for the next sync."""
-    settings = {
-        "host": account.host,
-        "port": account.port,
-        "user": account.user,
-        "security": account.security,
-        "folders": list(account.folders),
-    }
-    with store.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
-                "VALUES (:k, :l, :t, '{}')"
-            ),
-            {
-                "k": SOURCE_KIND,
-                "l": account.locator,
-                "t": now_iso(),
-            },
-        )
-        conn.execute(
-            text("UPDATE source SET settings=:s WHERE kind=:k AND locator=:l"),
-            {"s": json.dumps(settings), "k": SOURCE_KIND, "l": account.locator},
-        )
-
-
-def imap_password(account: Account) -> str:
+def imap_password(account: MailAccount) -> str:
     """The password: ``KLUIS_IMAP_PASSWORD``, the OS keyring, then a prompt at a terminal.
 
     Raises:
@@ -209,7 +220,7 @@ def imap_password(account: Account) -> str:
     )
 
 
-def _keyring_password(account: Account) -> str | None:
+def _keyring_password(account: MailAccount) -> str | None:
     """The password kept in the OS keyring, or None: a missing or broken keyring is 'none'."""
     try:
         import keyring  # deferred: its backend discovery costs start-up time
@@ -220,7 +231,7 @@ def _keyring_password(account: Account) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _options(store: Store, args: argparse.Namespace, account: Account) -> ImportOptions:
+def _options(store: Store, args: argparse.Namespace, account: MailAccount) -> ImportOptions:
     """Import options as ``kluis import`` builds them; the login counts as the user's address."""
     me = list(args.me) + ([account.user] if "@" in account.user else [])
     return import_options(store, me, args.timezone)

@@ -1,4 +1,4 @@
-"""``kluis sync imap --watch``: store new mail within seconds of its arrival, until stopped.
+"""``kluis sync --watch``: store new mail within seconds of its arrival, until stopped.
 
 One thread per account keeps an IMAP IDLE connection (``importers.email.idle``) and says
 when the account has news; the main thread runs the ordinary resumable sync for it
@@ -16,17 +16,17 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from vault.errors import MailServerError, UsageError, VaultBusy
+from vault.errors import ImportFailed, UsageError, VaultBusy
 from vault.text import escaped
 
 if TYPE_CHECKING:
-    from importers.email.imap import Account
+    from vault.accounts import MailAccount
     from vault.store import Store
 
 # This module is imported to build the parser: the sync machinery loads only when it runs.
@@ -91,8 +91,8 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--watch",
         action="store_true",
-        help="keep running: store new mail as it arrives (IMAP IDLE); every remembered "
-        "account unless --host or --user names one",
+        help="keep running: store new mail as it arrives (IMAP IDLE), from every account "
+        "(or the one `sync imap` names)",
     )
     parser.add_argument(
         "--poll",
@@ -103,24 +103,22 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def watched_accounts(store: Store, args: argparse.Namespace) -> list[Account]:
-    """The accounts to watch: the one ``--host``/``--user`` name, else every remembered one.
-
-    The one place that says which accounts exist, to point at the account list later.
+def watched_accounts(store: Store, args: argparse.Namespace) -> list[MailAccount]:
+    """The accounts to watch: with ``sync imap``, the one it names (or the only one); with
+    ``sync``, every account.
 
     Raises:
-        UsageError: none is remembered and none is named, or the options match several.
+        UsageError: there is no account, or ``sync imap``'s options match several.
     """
-    from cli.sync import remembered_accounts, resolve_account
+    from cli.sync import resolve_account
+    from vault.accounts import accounts
 
-    if args.host or args.user:
+    if args.protocol is not None:
         return [resolve_account(store, args)]
-    accounts = remembered_accounts(store)
-    if not accounts:
-        return [resolve_account(store, args)]  # raises with the message saying what to give
-    if args.folder:
-        accounts = [replace(account, folders=tuple(args.folder)) for account in accounts]
-    return accounts
+    found = accounts(store)
+    if not found:
+        raise UsageError("no mail account yet: add one with `kluis account add`")
+    return found
 
 
 def sync_watch(args: argparse.Namespace) -> int:
@@ -128,28 +126,31 @@ def sync_watch(args: argparse.Namespace) -> int:
 
     Raises:
         UsageError: no account, ``--plain`` to a remote host, or no password.
+        SignInFailed: an OAuth2 account's sign-in is gone.
     """
     from cli.commands import opened
-    from cli.sync import imap_password
+    from cli.sync import imap_account
     from importers.email import imap
 
     with opened(args) as store:
         accounts = watched_accounts(store, args)
         for account in accounts:
-            imap.check_plain_allowed(account)  # before any password is asked for
-        passwords = {account: imap_password(account) for account in accounts}
-        due: queue.Queue[Account] = queue.Queue()
+            imap.check_plain_allowed(imap_account(account))  # before any password is asked
+        logins = {account.locator: _login(store, account) for account in accounts}
+        due: queue.Queue[str] = queue.Queue()
         stop = threading.Event()
         threads = [
-            _watching(account, passwords[account], due, stop, args.poll) for account in accounts
+            _watching(account, logins[account.locator], due, stop, args.poll)
+            for account in accounts
         ]
+        by_locator = {account.locator: account for account in accounts}
         try:
             with ended_by_sigterm():
                 for thread in threads:
                     thread.start()
                 while True:
-                    for account in _next_due(due):
-                        _sync_once(store, args, account, passwords[account])
+                    for locator in _next_due(due):
+                        _sync_once(store, args, by_locator[locator], logins[locator])
         except Terminated:
             say("stopped; everything fetched is stored")
             return 0
@@ -159,16 +160,40 @@ def sync_watch(args: argparse.Namespace) -> int:
                 thread.join(timeout=2 * WAKE_SECONDS)
 
 
+@dataclass(frozen=True)
+class _Login:
+    """How a watch logs an account in: a password asked once, or a fresh OAuth2 token."""
+
+    secret: Callable[[], str]
+    password: str | None
+
+
+def _login(store: Store, account: MailAccount) -> _Login:
+    """Ask for a password now, once (a prompt belongs at the start, not in a thread later);
+    an OAuth2 access token is fetched anew at each connect (it expires within the hour).
+
+    Raises:
+        UsageError, SignInFailed: as ``account_secret``, now rather than in the watch.
+    """
+    from cli.sync import account_secret
+
+    first = account_secret(store, account)
+    if account.oauth is None:
+        return _Login(lambda: first, first)
+    return _Login(partial(account_secret, store, account), None)
+
+
 def _watching(
-    account: Account, password: str, due: queue.Queue[Account], stop: threading.Event, poll: float
+    account: MailAccount, login: _Login, due: queue.Queue[str], stop: threading.Event, poll: float
 ) -> threading.Thread:
-    """A thread (not started yet) that puts ``account`` on ``due`` whenever it has news."""
+    """A thread (not started yet) that puts the account on ``due`` whenever it has news."""
+    from cli.sync import imap_account
     from importers.email.idle import MailWatcher
 
     watcher = MailWatcher(
-        account,
-        lambda: password,
-        partial(due.put, account),
+        imap_account(account),
+        login.secret,
+        partial(due.put, account.locator),
         stop,
         status=partial(_status, account),
         poll=poll,
@@ -176,7 +201,7 @@ def _watching(
     return threading.Thread(target=watcher.run, name=f"idle {account.locator}", daemon=True)
 
 
-def _next_due(due: queue.Queue[Account]) -> list[Account]:
+def _next_due(due: queue.Queue[str]) -> list[str]:
     """The accounts with news, each once, after waiting for the first (signals still land)."""
     while True:
         try:
@@ -184,22 +209,22 @@ def _next_due(due: queue.Queue[Account]) -> list[Account]:
             break
         except queue.Empty:
             continue
-    accounts = [first]
+    locators = [first]
     with contextlib.suppress(queue.Empty):
         while True:
-            account = due.get_nowait()
-            if account not in accounts:
-                accounts.append(account)
-    return accounts
+            locator = due.get_nowait()
+            if locator not in locators:
+                locators.append(locator)
+    return locators
 
 
-def _sync_once(store: Store, args: argparse.Namespace, account: Account, password: str) -> None:
+def _sync_once(store: Store, args: argparse.Namespace, account: MailAccount, login: _Login) -> None:
     """One sync of ``account``; a failure is its status line, and the next news tries again."""
     from cli.sync import sync_account
 
     try:
-        summary = sync_account(store, args, account, password, None)
-    except (MailServerError, VaultBusy, UsageError) as exc:
+        summary = sync_account(store, account, args, show_progress=False, password=login.password)
+    except (ImportFailed, VaultBusy, UsageError) as exc:
         _status(account, f"sync failed: {exc}")
         return
     if summary.new or summary.updated or summary.quarantined:
@@ -209,5 +234,5 @@ def _sync_once(store: Store, args: argparse.Namespace, account: Account, passwor
         )
 
 
-def _status(account: Account, message: str) -> None:
+def _status(account: MailAccount, message: str) -> None:
     say(f"{account.user}@{account.host}: {message}")

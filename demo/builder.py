@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
-
 from vault.ingest import Ingestor, Summary
 from vault.records import ImportOptions, Item
-from vault.store import Store
+from vault.store import Store, execute
 from vault.unlock import ENV_VAULT, create_vault
 
 DEMO_PASSPHRASE = "demo"
@@ -44,7 +42,7 @@ def demo_items(options: ImportOptions) -> Iterator[Item]:
 def is_demo(store: Store) -> bool:
     """True if the vault was built by `kluis demo`."""
     with store.read() as conn:
-        return conn.execute(text("SELECT value FROM meta WHERE key='demo'")).scalar() == "1"
+        return bool(execute(conn, "SELECT value FROM meta WHERE key='demo'").scalar() == "1")
 
 
 def build_demo(folder: Path) -> tuple[Summary, float]:
@@ -56,15 +54,14 @@ def build_demo(folder: Path) -> tuple[Summary, float]:
     store, _ = create_vault(folder, DEMO_PASSPHRASE, allow_weak=True)
     try:
         with store.begin() as conn:
-            conn.execute(text("INSERT INTO meta(key, value) VALUES ('demo', '1')"))
+            execute(conn, "INSERT INTO meta(key, value) VALUES ('demo', '1')")
             profile = [("name", DEMO_OWNER.name), ("phone", DEMO_OWNER.phone)]
             profile += [("email", address) for address in DEMO_OWNER.addresses]
             for key, value in profile:
-                conn.execute(
-                    text(
-                        "INSERT INTO profilefield(key, value, category, updated_at) "
-                        "VALUES (:k, :v, 'identity', datetime('now'))"
-                    ),
+                execute(
+                    conn,
+                    "INSERT INTO profilefield(key, value, category, updated_at) "
+                    "VALUES (:k, :v, 'identity', datetime('now'))",
                     {"k": key, "v": value},
                 )
         options = ImportOptions(

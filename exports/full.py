@@ -20,15 +20,15 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Connection, text
-
+from vault.accounts import without_secrets
 from vault.blobs import get_blob
 from vault.errors import UsageError
 from vault.fsutil import FILE_MODE, check_output, make_private_folder
 from vault.leftovers import Swept, partial, sweep
 from vault.salvage import id_ranges
+from vault.store import Conn, execute, stream
 from vault.timefmt import iso, now_iso
 
 FORMAT = "kluis-export"
@@ -102,6 +102,7 @@ class ExportSummary:
     """What killed exports had left beside ``folder``, removed first."""
 
 
+@runtime_checkable
 class ExportSource(Protocol):
     """Where the export reads the vault from: its tables, their rows, and blobs."""
 
@@ -130,7 +131,7 @@ class ExportSource(Protocol):
 class _Vault:
     """A whole vault read in one transaction: the source of ``kluis export``."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
     @property
@@ -138,17 +139,16 @@ class _Vault:
         return {}  # read whole, or not at all (`kluis export` stops at a damaged page)
 
     def table_names(self) -> list[str]:
-        rows = self.conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+        rows = execute(self.conn, "SELECT name FROM sqlite_master WHERE type='table'")
         return [str(r[0]) for r in rows]
 
     def columns(self, table: str) -> list[tuple[str, str]]:
-        rows = self.conn.execute(text(f'PRAGMA table_info("{table}")'))
+        rows = execute(self.conn, f'PRAGMA table_info("{table}")')
         return [(str(r[1]), str(r[2])) for r in rows]
 
     def rows(self, table: str) -> Iterator[dict[str, Any]]:
-        result = self.conn.execute(text(f'SELECT * FROM "{table}" ORDER BY rowid'))
-        for mapping in result.mappings():
-            yield dict(mapping)
+        for chunk in stream(self.conn, f'SELECT * FROM "{table}" ORDER BY rowid'):
+            yield from (row.mapping() for row in chunk)
 
     def blob(self, digest: str) -> bytes | None:
         return get_blob(self.conn, digest)
@@ -217,7 +217,9 @@ class _Writer:
             for column in json_columns:
                 with contextlib.suppress(ValueError):  # else kept as the text it is
                     row[column] = json.loads(row[column]) if row.get(column) else row.get(column)
-            if table == "interaction":
+            if table == "source":  # a mail account's sign-in stays inside the vault
+                row["settings"] = without_secrets(row.get("settings"))
+            elif table == "interaction":
                 row["occurred_at_iso"] = iso(row["occurred_at"], row["tz_offset"])
                 suffix = ".eml" if row["channel"] == "email" else ".raw"
                 row["raw_file"] = self.blob_file(row["raw_blob"], f"raw/{row['raw_blob']}{suffix}")
@@ -305,7 +307,7 @@ def _readme(schema: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def export_all(conn: Connection | ExportSource, folder: Path) -> ExportSummary:
+def export_all(conn: Conn | ExportSource, folder: Path) -> ExportSummary:
     """Write the whole vault to ``folder`` (which must be new or empty), read in one
     transaction on ``conn`` or, from a damaged vault, what a salvage reader can read.
 
@@ -321,7 +323,7 @@ def export_all(conn: Connection | ExportSource, folder: Path) -> ExportSummary:
     swept = sweep(folder.parent, "export")
     try:
         with partial(folder) as work:
-            source = _Vault(conn) if isinstance(conn, Connection) else conn
+            source = conn if isinstance(conn, ExportSource) else _Vault(conn)
             writer = _Writer(source, work)
             tables = _tables(source)
             for table in tables:

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, text
-
 from exports.htmlpage import html_page
 from exports.jsonld import jsonld_bytes
 from exports.package import Package, SharedBooking, SharedField, SharedItem
@@ -29,6 +27,7 @@ from vault.fsutil import check_output
 from vault.keys import RECOVERY_ALPHABET
 from vault.profile import ProfileValue, load_profile, redact, spec_for
 from vault.queries import find_company
+from vault.store import Conn, execute
 from vault.text import one_line
 from vault.timefmt import iso, now_utc, parse_user_date
 
@@ -106,7 +105,7 @@ def _fields(profile: list[ProfileValue], keys: list[str]) -> list[SharedField]:
 
 
 def _history(
-    conn: Connection, company_id: int, scope: str, withheld: list[ProfileValue]
+    conn: Conn, company_id: int, scope: str, withheld: list[ProfileValue]
 ) -> tuple[list[SharedItem], list[SharedBooking], list[int]]:
     """The chosen history, with every unchosen profile value in it replaced by "[withheld]"."""
     if scope == "none":
@@ -114,11 +113,10 @@ def _history(
     since = parse_user_date(scope[6:]) if scope.startswith("since:") else None
     items: list[SharedItem] = []
     if scope != "bookings":
-        rows = conn.execute(
-            text(
-                "SELECT id, occurred_at, tz_offset, channel, direction, title FROM interaction "
-                "WHERE company_id = :c AND occurred_at >= :s ORDER BY occurred_at, id"
-            ),
+        rows = execute(
+            conn,
+            "SELECT id, occurred_at, tz_offset, channel, direction, title FROM interaction "
+            "WHERE company_id = :c AND occurred_at >= :s ORDER BY occurred_at, id",
             {"c": company_id, "s": since or 0},
         ).all()
         items = [
@@ -131,12 +129,11 @@ def _history(
             )
             for r in rows
         ]
-    rows = conn.execute(
-        text(
-            "SELECT b.*, (SELECT group_concat(interaction_id) FROM bookingsource s "
-            "WHERE s.booking_id = b.id) AS sources FROM booking b WHERE b.company_id = :c "
-            "ORDER BY coalesce(b.start_at, b.modified_at, ''), b.id"
-        ),
+    rows = execute(
+        conn,
+        "SELECT b.*, (SELECT group_concat(interaction_id) FROM bookingsource s "
+        "WHERE s.booking_id = b.id) AS sources FROM booking b WHERE b.company_id = :c "
+        "ORDER BY coalesce(b.start_at, b.modified_at, ''), b.id",
         {"c": company_id},
     ).all()
 
@@ -167,12 +164,11 @@ def _history(
     return items, bookings, sorted({i.id for i in items} | set(sources))
 
 
-def _controller(conn: Connection, company_id: int, name: str) -> Controller:
-    email = conn.execute(
-        text(
-            "SELECT value FROM identifier WHERE company_id = :c AND kind = 'email_address' "
-            "ORDER BY id LIMIT 1"
-        ),
+def _controller(conn: Conn, company_id: int, name: str) -> Controller:
+    email = execute(
+        conn,
+        "SELECT value FROM identifier WHERE company_id = :c AND kind = 'email_address' "
+        "ORDER BY id LIMIT 1",
         {"c": company_id},
     ).scalar()
     return Controller(name=one_line(name), email=str(email or ""))
@@ -238,7 +234,7 @@ class BuiltShare:
 
 
 def build_share(
-    conn: Connection,
+    conn: Conn,
     request: ShareRequest,
     now: datetime | None = None,
     *,

@@ -22,11 +22,9 @@ from typing import TYPE_CHECKING, Any
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from exports.share import ShareRequest, ShareResult
     from vault.outbox import Outbox
-    from vault.store import Store
+    from vault.store import Conn, Store
 
 LETTER_KINDS = ("access", "erasure", "rectification", "portability")
 LETTER_LANGUAGES = ("en", "nl")
@@ -105,12 +103,8 @@ def preview_share(store: Store, request: ShareRequest, now: datetime | None = No
     from vault.timefmt import now_utc
 
     created, receipt_id = now or now_utc(), new_receipt_id()
-    with store.read() as conn:
-        transaction = conn.begin()
-        try:
-            built = build_share(conn, request, created, receipt_id=receipt_id)
-        finally:
-            transaction.rollback()
+    with store.read() as conn:  # whatever it writes is rolled back when the read ends
+        built = build_share(conn, request, created, receipt_id=receipt_id)
     return SharePreview(
         request=request,
         created_at=created,
@@ -212,7 +206,7 @@ def check_target(out: Path, force: bool) -> None:
     check_output(out, force=force)
 
 
-def identifying_details(conn: Connection, keys: list[str]) -> list[tuple[str, str, str]]:
+def identifying_details(conn: Conn, keys: list[str]) -> list[tuple[str, str, str]]:
     """(key, label, value) of every profile value of ``keys``, for a letter.
 
     Raises:
@@ -235,7 +229,7 @@ SIGNER_KEYS = ("name", "address.home", "email")
 """What a letter is signed with, from the profile: a company needs them to find and answer me."""
 
 
-def signer_lines(conn: Connection) -> tuple[list[str], tuple[str, ...]]:
+def signer_lines(conn: Conn) -> tuple[list[str], tuple[str, ...]]:
     """The signature of a letter from the profile (name, address split at its commas, e-mail;
     a line to sign by hand for a missing name) and the ``SIGNER_KEYS`` the profile lacks."""
     from exports.letters import SIGN_HERE
@@ -331,7 +325,7 @@ def _check_letter(kind: str, language: str, out: Path | None, force: bool) -> No
 
 
 def _write_letter(
-    conn: Connection,
+    conn: Conn,
     outbox: Outbox,
     kind: str,
     language: str,

@@ -137,7 +137,10 @@ class Dovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self) -> None:
+    def __init__(self, introspection_url: str | None = None) -> None:
+        """``introspection_url``: also accept OAuth2 bearer tokens (SASL XOAUTH2 and
+        OAUTHBEARER), checked by Dovecot's ``oauth2`` passdb against that RFC 7662 endpoint."""
+        self.introspection_url = introspection_url
         self.binary = dovecot_binary()
         self.root = Path(tempfile.mkdtemp(prefix="kluis-dovecot-"))
         self.root.chmod(0o755)  # the mail processes run as another user
@@ -166,6 +169,21 @@ class Dovecot:
                 f"default_internal_user = {me}\ndefault_internal_group = {group}\n"
                 f"default_login_user = {me}\n"
             )
+        oauth_mechanisms = oauth_passdb = ""
+        if self.introspection_url:
+            oauth_mechanisms = " xoauth2 oauthbearer"
+            oauth_config = self.root / "dovecot-oauth2.conf.ext"
+            oauth_config.write_text(
+                f"introspection_url = {self.introspection_url}\n"
+                "introspection_mode = post\n"
+                "force_introspection = yes\n"
+                "username_attribute = username\n"
+                "active_attribute = active\n"
+                "active_value = true\n"
+            )
+            oauth_config.chmod(0o644)
+            # After the passwd-file: a token is no password, so the lookup goes on to here.
+            oauth_passdb = f"passdb {{\n  driver = oauth2\n  args = {oauth_config}\n}}\n"
         return f"""\
 # Throwaway Dovecot for kluis's IMAP tests; nothing outside {self.root} is used.
 protocols = imap
@@ -179,7 +197,7 @@ last_valid_uid = {self.uid}
 first_valid_gid = {self.gid}
 auth_failure_delay = 0
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 ssl = yes
 ssl_cert = <{self.cert}
 ssl_key = <{key}
@@ -187,7 +205,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN {self.passwd_dir}/%n
 }}
-userdb {{
+{oauth_passdb}userdb {{
   driver = passwd-file
   args = {self.passwd_dir}/%n
 }}

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conformance.compare import times_match
-from vault import companies, ingest, migrations
+from vault import companies, ingest, migrations, models
 from vault.records import CompanyHints, ImportOptions, Interaction, Item, Party, Quarantined
 from vault.unlock import create_vault
 
@@ -49,6 +49,9 @@ def vault_at_schema(
     with monkeypatch.context() as patch:
         patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:version])
         patch.setattr(migrations, "SCHEMA_VERSION", version)
+        # the models describe the latest schema: an older one is laid out by its migrations
+        older = lambda conn: migrations.upgrade(conn, 0, version)  # noqa: E731
+        patch.setattr(models, "create_schema", older)
         patch.setattr(ingest, "ensure_periods", lambda *_: None)  # before schema 4 there were none
         if version < 5:  # before schema 5 display names had no brand flag: keep the first names
             patch.setattr(companies.CompanyResolver, "flush", lambda self: None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,20 +46,26 @@ def imported_packages(source: str) -> list[tuple[int, str]]:
     return found
 
 
-def wrong_arrows(root: Path) -> list[str]:
-    """Every import in the tree at ``root`` that points against the layers, one line each."""
-    wrong: list[str] = []
+def every_import(root: Path) -> Iterator[tuple[str, str, int, str]]:
+    """(package, file, line, top-level package imported) of every import in the tree at ``root``."""
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
             where = path.relative_to(root).as_posix()
             for line, target in imported_packages(path.read_text(encoding="utf-8")):
-                if target == package or target not in PACKAGES:
-                    continue
-                allowed = ALLOWED[package]
-                if target == "tui" and package == "cli" and where not in APP_LAUNCHERS:
-                    allowed = allowed - {"tui"}
-                if target not in allowed:
-                    wrong.append(f"{where}:{line} imports {target}")
+                yield package, where, line, target
+
+
+def wrong_arrows(root: Path) -> list[str]:
+    """Every import in the tree at ``root`` that points against the layers, one line each."""
+    wrong: list[str] = []
+    for package, where, line, target in every_import(root):
+        if target == package or target not in PACKAGES:
+            continue
+        allowed = ALLOWED[package]
+        if target == "tui" and package == "cli" and where not in APP_LAUNCHERS:
+            allowed = allowed - {"tui"}
+        if target not in allowed:
+            wrong.append(f"{where}:{line} imports {target}")
     return wrong
 
 
@@ -96,3 +103,44 @@ def test_importing_the_core_loads_no_face_and_no_wing() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+STORE_LIBRARIES = frozenset({"sqlalchemy", "sqlmodel"})
+"""The database libraries: only the store runs SQL with them."""
+
+STORE_MODULES = frozenset({"vault/store.py", "vault/models.py"})
+"""The store, and the models that declare its tables (SQLModel classes, and laying them out)."""
+
+
+def store_library_imports(root: Path) -> list[str]:
+    """Every import of SQLAlchemy or SQLModel outside the store, one line each: every other
+    module runs SQL through ``vault.store``'s ``execute`` on an opaque connection."""
+    return [
+        f"{where}:{line} imports {target}"
+        for _, where, line, target in every_import(root)
+        if target in STORE_LIBRARIES and where not in STORE_MODULES
+    ]
+
+
+def test_only_the_store_imports_sqlalchemy() -> None:
+    assert store_library_imports(ROOT) == []
+
+
+def test_a_planted_sqlalchemy_import_is_caught_even_when_lazy(tmp_path: Path) -> None:
+    planted = {
+        # the store and the models may; a lazy or TYPE_CHECKING import elsewhere may not
+        "vault/store.py": "from sqlalchemy import Connection\n",
+        "vault/models.py": "from sqlmodel import SQLModel\n",
+        "vault/queries.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from sqlalchemy import Connection\n",
+        "tui/screen.py": "def f():\n    import sqlalchemy.exc\n",
+        "exports/full.py": "from sqlmodel import select\n",
+    }
+    for name, source in planted.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(source)
+    assert store_library_imports(tmp_path) == [
+        "vault/queries.py:3 imports sqlalchemy",
+        "exports/full.py:1 imports sqlmodel",
+        "tui/screen.py:2 imports sqlalchemy",
+    ]

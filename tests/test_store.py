@@ -13,7 +13,7 @@ from tests.support import PASSPHRASE, mail, options
 from vault.errors import VaultCorrupt
 from vault.ingest import Ingestor
 from vault.migrations import SCHEMA_VERSION
-from vault.store import Store
+from vault.store import Store, execute, executemany, stream
 from vault.unlock import PassphraseSource, create_vault, open_vault
 
 
@@ -105,3 +105,31 @@ def test_schema_is_versioned_from_the_first_release(store: Store) -> None:
         "interaction_fts_period",
         "ix_interaction_timeline",
     } <= tables
+
+
+def test_one_store_api_reads_and_writes_alike_on_every_kind_of_connection(store: Store) -> None:
+    with store.begin() as conn:
+        added = execute(conn, "INSERT INTO meta(key, value) VALUES (:k, :v)", {"k": "a", "v": "1"})
+        assert added.rowcount == 1 and added.lastrowid
+        assert (
+            executemany(
+                conn, "INSERT INTO meta(key, value) VALUES (?, ?)", [("b", "2"), ("c", "3")]
+            )
+            == 2
+        )
+    with store.read() as app, store.reader() as quick:
+        sql = "SELECT value, key FROM meta WHERE key IN ('a', 'b', 'c') ORDER BY key"
+        for conn in (app, quick):
+            rows = execute(conn, sql).all()
+            assert [(r.key, r["value"], r[0]) for r in rows] == [
+                ("a", "1", "1"),
+                ("b", "2", "2"),
+                ("c", "3", "3"),
+            ]
+            assert list(rows[0].mapping()) == ["value", "key"]  # in column order
+            assert [[r.key for r in chunk] for chunk in stream(conn, sql, size=2)] == [
+                ["a", "b"],
+                ["c"],
+            ]
+            assert execute(conn, "SELECT count(*) FROM meta WHERE key = 'zz'").one()[0] == 0
+            assert execute(conn, "SELECT 1 WHERE 0").first() is None

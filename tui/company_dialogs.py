@@ -15,7 +15,6 @@ from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
-from sqlalchemy import Connection
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -30,7 +29,7 @@ from tui.format import count, fit, kind_icon, plural, safe
 from tui.forms import sentence
 from vault import company_edits
 from vault.errors import UsageError, VaultBusy
-from vault.store import Store
+from vault.store import Conn, Store
 
 MERGE_CHOICES = 50  # targets listed at once; typing narrows the rest
 IDENTIFIER_WORDS = {
@@ -140,7 +139,7 @@ class EditScreen(Dialog[EditDone | None]):
         """One line, in the modal; the user can fix the input and try again."""
         self.query_one("#edit-error", Static).update(Text(sentence(error, 200)))
 
-    def prepare(self) -> tuple[Callable[[Connection], str], int | None]:
+    def prepare(self) -> tuple[Callable[[Conn], str], int | None]:
         """The edit to run and the company to show afterwards.
 
         Raises:
@@ -170,7 +169,7 @@ class EditScreen(Dialog[EditDone | None]):
         self._run(edit, keep)
 
     @work(thread=True, exclusive=True, group="company-edit", description="Editing a company")
-    def _run(self, edit: Callable[[Connection], str], keep: int | None) -> None:
+    def _run(self, edit: Callable[[Conn], str], keep: int | None) -> None:
         try:
             with self.store.begin() as conn:
                 summary = edit(conn)
@@ -222,7 +221,7 @@ class RenameScreen(EditScreen):
             f"{self.company_name!r} will be called {safe(new, 60)!r}; later imports keep your name."
         )
 
-    def prepare(self) -> tuple[Callable[[Connection], str], int | None]:
+    def prepare(self) -> tuple[Callable[[Conn], str], int | None]:
         """``company_edits.rename`` (which refuses an empty name)."""
         company = _required(self.company)
         new = self.query_one("#edit-name", Input).value
@@ -320,7 +319,7 @@ class MergeScreen(EditScreen):
             f"{safe(target.name, 60)!r} ({plural(target.interactions, 'item')})?"
         )
 
-    def prepare(self) -> tuple[Callable[[Connection], str], int | None]:
+    def prepare(self) -> tuple[Callable[[Conn], str], int | None]:
         """``company_edits.merge`` into the highlighted company."""
         company = _required(self.company)
         target = self.target
@@ -379,7 +378,7 @@ class AliasScreen(EditScreen):
             return ""
         return f"{self.description} will belong to {self.company_name!r}, with its items."
 
-    def prepare(self) -> tuple[Callable[[Connection], str], int | None]:
+    def prepare(self) -> tuple[Callable[[Conn], str], int | None]:
         """``company_edits.alias``."""
         company = _required(self.company)
         value = self.query_one("#edit-value", Input).value.strip()
@@ -416,7 +415,7 @@ class SplitScreen(EditScreen):
             f"into a new company {safe(name, 60)!r}."
         )
 
-    def prepare(self) -> tuple[Callable[[Connection], str], int | None]:
+    def prepare(self) -> tuple[Callable[[Conn], str], int | None]:
         """``company_edits.split``; the cursor stays on the company split from."""
         company = _required(self.company)
         value = self.query_one("#edit-value", Input).value.strip()
@@ -467,6 +466,6 @@ class UndoScreen(EditScreen):
         """Enter: take it back."""
         self.submit()
 
-    def prepare(self) -> tuple[Callable[[Connection], str], int | None]:
+    def prepare(self) -> tuple[Callable[[Conn], str], int | None]:
         """``company_edits.undo_last``; the cursor stays where it was."""
         return company_edits.undo_last, self.company.id if self.company is not None else None

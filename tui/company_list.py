@@ -12,7 +12,6 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.text import Text
-from sqlalchemy import Connection
 from textual import events, work
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -22,7 +21,7 @@ from tui.messages import CompanyChosen, CompanyHighlighted
 from tui.virtual_list import VirtualList
 from vault.browse import monthly_activity
 from vault.queries import list_companies
-from vault.store import Store
+from vault.store import Conn, Store
 
 SORTS = ("recent", "count", "name")
 # ctrl+n: everyone, then companies, people (the contacts view), mailing lists.
@@ -72,7 +71,7 @@ def _entry(
     )
 
 
-def read_entries(conn: Connection) -> list[CompanyEntry]:
+def read_entries(conn: Conn) -> list[CompanyEntry]:
     """Every company with its monthly activity, as the list shows them."""
     rows = list_companies(conn)
     activity = monthly_activity(conn, SPARK_MONTHS)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -24,7 +23,7 @@ from tui.format import safe
 from tui.forms import sentence
 from tui.row_detail import RowDetail
 from vault import suggestions
-from vault.errors import UsageError
+from vault.errors import UsageError, VaultBusy
 from vault.store import Store
 
 BUSY = "the vault is busy (an import may be running); nothing changed, try again in a moment"
@@ -164,7 +163,7 @@ class SuggestionsScreen(Screen[bool]):
         except UsageError as exc:
             self.post_message(self.Decided("", str(exc)))
             return
-        except OperationalError:
+        except VaultBusy:
             self.post_message(self.Decided("", BUSY))
             return
         self.post_message(self.Decided(summary))

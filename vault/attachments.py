@@ -14,11 +14,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, text
-
 from vault.blobs import get_blob
 from vault.errors import UsageError
 from vault.fsutil import FILE_MODE, write_atomically
+from vault.store import Conn, execute
 from vault.text import one_line
 
 NAME_CHARS = 120  # a file name is cut to this many characters, its extension kept
@@ -41,10 +40,11 @@ class AttachmentInfo:
     size: int
 
 
-def list_attachments(conn: Connection, interaction_id: int) -> list[AttachmentInfo]:
+def list_attachments(conn: Conn, interaction_id: int) -> list[AttachmentInfo]:
     """The attachments of an item, in the order they came."""
-    rows = conn.execute(
-        text("SELECT id, filename, mime, size FROM attachment WHERE interaction_id=:i ORDER BY id"),
+    rows = execute(
+        conn,
+        "SELECT id, filename, mime, size FROM attachment WHERE interaction_id=:i ORDER BY id",
         {"i": interaction_id},
     ).all()
     return [
@@ -98,14 +98,14 @@ def _reserve(folder: Path, name: str) -> Path:
     raise UsageError(f"{folder} already holds {MAX_COPIES} copies of {name}")
 
 
-def save_attachment(conn: Connection, attachment_id: int, folder: Path) -> Path:
+def save_attachment(conn: Conn, attachment_id: int, folder: Path) -> Path:
     """Write attachment ``attachment_id`` into ``folder`` and return the file's path.
 
     Raises:
         UsageError: no such attachment, its bytes are missing, or ``folder`` is not a folder.
     """
-    row = conn.execute(
-        text("SELECT filename, blob_sha FROM attachment WHERE id=:i"), {"i": attachment_id}
+    row = execute(
+        conn, "SELECT filename, blob_sha FROM attachment WHERE id=:i", {"i": attachment_id}
     ).first()
     if row is None:
         raise UsageError(f"no attachment with id {attachment_id}")

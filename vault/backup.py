@@ -43,7 +43,15 @@ from vault.errors import InputError, UsageError, VaultCorrupt, VaultExists
 from vault.fsutil import FILE_MODE, fsync_folder, sha256_file
 from vault.leftovers import Swept, sweep, work_folder
 from vault.migrations import SCHEMA_VERSION
-from vault.store import DB_FILE, PAGE_SIZE, connect_raw, database_salt, db_path, open_store
+from vault.store import (
+    DB_FILE,
+    PAGE_SIZE,
+    connect_raw,
+    database_salt,
+    db_path,
+    execute,
+    open_store,
+)
 from vault.timefmt import now_iso
 from vault.unlock import PassphraseSource
 
@@ -104,10 +112,10 @@ def _export_db(source: Path, dek: bytes, target: Path) -> None:
         hex_key = dek.hex()
         if len(hex_key) != 64:
             raise ValueError("the data key must be 32 bytes")
-        conn.execute(f"ATTACH DATABASE ? AS backup KEY \"x'{hex_key}'\"", (str(target),))
-        conn.execute(f"PRAGMA backup.cipher_page_size = {PAGE_SIZE}")
-        conn.execute("SELECT sqlcipher_export('backup')")
-        conn.execute("DETACH DATABASE backup")
+        execute(conn, f"ATTACH DATABASE ? AS backup KEY \"x'{hex_key}'\"", (str(target),))
+        execute(conn, f"PRAGMA backup.cipher_page_size = {PAGE_SIZE}")
+        execute(conn, "SELECT sqlcipher_export('backup')")
+        execute(conn, "DETACH DATABASE backup")
     finally:
         conn.close()
     target.chmod(FILE_MODE)
@@ -137,7 +145,7 @@ def create_backup(
         try:
             # A share being written right now is the original's to finish or take back.
             outbox.forget(check)
-            if check.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            if execute(check, "PRAGMA quick_check").scalar() != "ok":
                 raise VaultCorrupt("the copy of the database failed its integrity check")
         finally:
             check.close()
@@ -290,7 +298,7 @@ def restore_backup(archive_path: Path, target: Path, source: PassphraseSource) -
             store = open_store(work, dek, keyfile.vault_id)  # also migrates an older schema
             try:
                 with store.read() as conn:
-                    if conn.exec_driver_sql("PRAGMA quick_check").scalar() != "ok":
+                    if execute(conn, "PRAGMA quick_check").scalar() != "ok":
                         raise VaultCorrupt("the backed-up database fails its integrity check")
             finally:
                 store.close()

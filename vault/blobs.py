@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the parse workers pack blobs without loading the store
-    from sqlalchemy import Connection
-
-    from vault.store import RawConnection
+    from vault.store import Conn
 
 # Level 1: mail and JSON still shrink about 3x, at a fraction of level 6's CPU cost on import.
 COMPRESSION_LEVEL = 1
@@ -33,19 +31,22 @@ def pack(data: bytes) -> Packed:
     )
 
 
-def put_blob(db: RawConnection, data: bytes | Packed) -> str:
+def put_blob(db: Conn, data: bytes | Packed) -> str:
     """Store ``data`` (if not stored yet) and return its SHA-256 hex digest."""
+    from vault.store import execute
+
     packed = data if isinstance(data, Packed) else pack(data)
-    db.execute(
+    execute(
+        db,
         "INSERT OR IGNORE INTO blob(sha256, size, data) VALUES (?, ?, ?)",
         (packed.sha256, packed.size, packed.data),
     )
     return packed.sha256
 
 
-def get_blob(conn: Connection, digest: str) -> bytes | None:
+def get_blob(conn: Conn, digest: str) -> bytes | None:
     """The bytes stored under ``digest``, or None."""
-    from sqlalchemy import text
+    from vault.store import execute
 
-    data = conn.execute(text("SELECT data FROM blob WHERE sha256=:s"), {"s": digest}).scalar()
+    data = execute(conn, "SELECT data FROM blob WHERE sha256=:s", {"s": digest}).scalar()
     return zlib.decompress(data) if data is not None else None

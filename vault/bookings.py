@@ -8,10 +8,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-import sqlcipher3
-
 from vault.records import Booking, join_people, join_seats, seat_list
-from vault.store import RawConnection
+from vault.store import Conn, execute
 
 _MERGED_FIELDS = (
     "segment",
@@ -61,10 +59,8 @@ def booking_row(booking: Booking) -> dict[str, Any]:
     }
 
 
-def _rows(db: RawConnection, query: str, params: dict[str, Any]) -> list[Any]:
-    cursor = db.cursor()
-    cursor.row_factory = sqlcipher3.Row
-    return list(cursor.execute(query, params))
+def _rows(db: Conn, query: str, params: dict[str, Any]) -> list[Any]:
+    return execute(db, query, params).all()
 
 
 def strong_reference(reference: str) -> bool:
@@ -73,7 +69,7 @@ def strong_reference(reference: str) -> bool:
     return not is_weak_reference(reference)
 
 
-def _matches(db: RawConnection, row: dict[str, Any], named: bool) -> list[Any]:
+def _matches(db: Conn, row: dict[str, Any], named: bool) -> list[Any]:
     """Bookings this record updates: the same leg of the same company's reference.
 
     A record without leg facts (a cancellation that carries only its reference) updates every
@@ -156,9 +152,7 @@ def _older(row: dict[str, Any], existing: Any) -> bool:
     return new is not None and old is not None and new < old
 
 
-def _update(
-    db: RawConnection, existing: Any, row: dict[str, Any], cancelled: bool
-) -> tuple[str, bool]:
+def _update(db: Conn, existing: Any, row: dict[str, Any], cancelled: bool) -> tuple[str, bool]:
     """Apply ``row`` to one existing booking; returns (role of the source, changed).
 
     Sources apply in the order they were written, whatever order they are imported in: an
@@ -204,15 +198,17 @@ def _update(
     updates = {k: v for k, v in updates.items() if v != existing[k]}
     if updates:
         assignments = ", ".join(f"{name}=:{name}" for name in updates)
-        db.execute(
+        execute(
+            db,
             f"UPDATE booking SET {assignments} WHERE id=:booking_id",
             {**updates, "booking_id": existing["id"]},
         )
     return role, changed or "status" in updates
 
 
-def _link(db: RawConnection, booking_id: int, interaction_id: int, role: str) -> None:
-    db.execute(
+def _link(db: Conn, booking_id: int, interaction_id: int, role: str) -> None:
+    execute(
+        db,
         "INSERT OR IGNORE INTO bookingsource(booking_id, interaction_id, role) VALUES (?, ?, ?)",
         (booking_id, interaction_id, role),
     )
@@ -238,7 +234,7 @@ def is_weak_reference(reference: str | None) -> bool:
     return False
 
 
-def existing_company(db: RawConnection, booking: Booking) -> int | None:
+def existing_company(db: Conn, booking: Booking) -> int | None:
     """The company that already holds this booking, for a document that names no one.
 
     The same second signal as a merge across companies: the same leg, or, for a record with
@@ -250,17 +246,16 @@ def existing_company(db: RawConnection, booking: Booking) -> int | None:
     if not row["segment"] and not strong_reference(booking.reference):
         return None
     leg = " AND segment=:segment" if row["segment"] else ""
-    found = db.execute(
+    found = execute(
+        db,
         f"SELECT company_id FROM booking WHERE kind=:kind AND reference=:reference{leg} "
         "ORDER BY id LIMIT 1",
         row,
-    ).fetchone()
+    ).first()
     return int(found[0]) if found is not None else None
 
 
-def merge_booking(
-    db: RawConnection, company_id: int, interaction_id: int, booking: Booking
-) -> bool:
+def merge_booking(db: Conn, company_id: int, interaction_id: int, booking: Booking) -> bool:
     """Insert or update the booking and link the interaction; True if an existing one changed."""
     row = booking_row(booking)
     row["company_id"] = company_id
@@ -268,7 +263,7 @@ def merge_booking(
     if not matches:
         columns = ", ".join(row)
         values = ", ".join(f":{name}" for name in row)
-        cursor = db.execute(f"INSERT INTO booking({columns}) VALUES ({values})", row)
+        cursor = execute(db, f"INSERT INTO booking({columns}) VALUES ({values})", row)
         role = "cancelled" if booking.status == "cancelled" else "confirmed"
         _link(db, int(cursor.lastrowid or 0), interaction_id, role)
         return False

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from vault.queries import TimelineFilter, TimelineRow, timeline
+from vault.store import Conn, execute, stream
 from vault.text import one_line, strip_controls
 from vault.timefmt import from_stored
 
@@ -41,9 +40,9 @@ def _month_back(year: int, month: int, steps: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def monthly_activity(conn: Connection, months: int = 12) -> Activity:
+def monthly_activity(conn: Conn, months: int = 12) -> Activity:
     """Interactions per company per month (UTC) for the last ``months`` months of the vault."""
-    newest = conn.execute(text("SELECT max(occurred_at) FROM interaction")).scalar()
+    newest = execute(conn, "SELECT max(occurred_at) FROM interaction").scalar()
     if newest is None:
         return Activity([], {})
     last = datetime.fromtimestamp(int(newest), UTC)
@@ -51,11 +50,10 @@ def monthly_activity(conn: Connection, months: int = 12) -> Activity:
     labels = [_month_back(last.year, last.month, months - 1 - n) for n in range(months)]
     position = {label: n for n, label in enumerate(labels)}
     start = int(datetime(first[0], first[1], 1, tzinfo=UTC).timestamp())
-    rows = conn.execute(
-        text(
-            "SELECT company_id, strftime('%Y-%m', occurred_at, 'unixepoch') AS month, count(*) "
-            "FROM interaction WHERE occurred_at >= :start GROUP BY company_id, month"
-        ),
+    rows = execute(
+        conn,
+        "SELECT company_id, strftime('%Y-%m', occurred_at, 'unixepoch') AS month, count(*) "
+        "FROM interaction WHERE occurred_at >= :start GROUP BY company_id, month",
         {"start": start},
     ).all()
     counts: dict[int, list[int]] = {}
@@ -66,14 +64,13 @@ def monthly_activity(conn: Connection, months: int = 12) -> Activity:
     return Activity(labels, counts)
 
 
-def channel_counts(conn: Connection, scope: TimelineFilter) -> dict[str, int]:
+def channel_counts(conn: Conn, scope: TimelineFilter) -> dict[str, int]:
     """How many of the items ``scope`` lets through are on each channel, most first."""
     where, params = _where(scope)
-    rows = conn.execute(
-        text(
-            f"SELECT channel, count(*) AS n FROM interaction WHERE {where} "
-            "GROUP BY channel ORDER BY n DESC, channel"
-        ),
+    rows = execute(
+        conn,
+        f"SELECT channel, count(*) AS n FROM interaction WHERE {where} "
+        "GROUP BY channel ORDER BY n DESC, channel",
         params,
     ).all()
     return {str(channel): int(n) for channel, n in rows}
@@ -155,7 +152,7 @@ def _where(scope: TimelineFilter) -> tuple[str, dict[str, Any]]:
 
 
 def timeline_start(
-    conn: Connection,
+    conn: Conn,
     scope: TimelineFilter,
     *,
     zone: tzinfo | None = None,
@@ -171,9 +168,7 @@ def timeline_start(
     if total is None or total < len(rows):
         where, params = _where(scope)
         total = int(
-            conn.execute(
-                text(f"SELECT count(*) FROM interaction WHERE {where}"), params
-            ).scalar_one()
+            execute(conn, f"SELECT count(*) FROM interaction WHERE {where}", params).scalar()
         )
     negated = array("q", (-int(r.occurred_at.timestamp()) for r in rows))
     complete = len(rows) >= total
@@ -181,7 +176,7 @@ def timeline_start(
 
 
 def timeline_index(
-    conn: Connection, scope: TimelineFilter, *, zone: tzinfo | None = None
+    conn: Conn, scope: TimelineFilter, *, zone: tzinfo | None = None
 ) -> TimelineIndex:
     """Every item time of a (filtered) timeline and its months in ``zone`` (None: the system's).
 
@@ -189,23 +184,18 @@ def timeline_index(
     between dates.
     """
     where, params = _where(scope)
-    # 100,000 rows through SQLAlchemy's result rows take ~3x as long as through the driver.
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    cursor = driver.execute(
+    negated: array[int] = array("q")
+    for chunk in stream(
+        conn,
         f"SELECT -occurred_at FROM interaction WHERE {where} ORDER BY occurred_at DESC, id DESC",
         params,
-    )
-    negated: array[int] = array("q")
-    while chunk := cursor.fetchmany(5000):
+    ):
         # Chunks, and a generator: the UI thread gets the GIL back between them.
         negated.extend(value for (value,) in chunk)
     return TimelineIndex(scope, len(negated), negated, _months(negated, zone))
 
 
-def timeline_page(
-    conn: Connection, index: TimelineIndex, start: int, limit: int
-) -> list[TimelineRow]:
+def timeline_page(conn: Conn, index: TimelineIndex, start: int, limit: int) -> list[TimelineRow]:
     """Rows ``start`` .. ``start + limit - 1`` of the timeline that ``index`` describes."""
     anchor = index.anchor(start)
     if anchor is None:
@@ -215,22 +205,19 @@ def timeline_page(
     return rows[skip:]
 
 
-def position_in_timeline(
-    conn: Connection, scope: TimelineFilter, interaction_id: int
-) -> int | None:
+def position_in_timeline(conn: Conn, scope: TimelineFilter, interaction_id: int) -> int | None:
     """Where an item sits in the (filtered) timeline (0 = newest), or None when not in it."""
     where, params = _where(scope)
-    row = conn.execute(
-        text(f"SELECT occurred_at FROM interaction WHERE id = :i AND {where}"),
+    row = execute(
+        conn,
+        f"SELECT occurred_at FROM interaction WHERE id = :i AND {where}",
         {**params, "i": interaction_id},
     ).first()
     if row is None:
         return None
     where += " AND (occurred_at, id) > (:t, :i)"
     params.update(t=row.occurred_at, i=interaction_id)
-    return int(
-        conn.execute(text(f"SELECT count(*) FROM interaction WHERE {where}"), params).scalar_one()
-    )
+    return int(execute(conn, f"SELECT count(*) FROM interaction WHERE {where}", params).scalar())
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,44 +247,42 @@ def _context_message(row: Any) -> ContextMessage:
 
 
 def thread_context(
-    conn: Connection, interaction_id: int, *, before: int = 5, after: int = 5
+    conn: Conn, interaction_id: int, *, before: int = 5, after: int = 5
 ) -> list[ContextMessage]:
     """The item and up to ``before`` older and ``after`` newer items of its thread, oldest first.
 
     Empty when the item has no thread.
     """
-    row = conn.execute(
-        text("SELECT thread_id, occurred_at FROM interaction WHERE id = :i"),
+    row = execute(
+        conn,
+        "SELECT thread_id, occurred_at FROM interaction WHERE id = :i",
         {"i": interaction_id},
     ).first()
     if row is None or row.thread_id is None:
         return []
     columns = "id, occurred_at, tz_offset, direction, sender, title, body"
     params = {"t": row.thread_id, "at": row.occurred_at, "i": interaction_id}
-    older = conn.execute(
-        text(
-            f"SELECT {columns} FROM interaction WHERE thread_id = :t "
-            "AND (occurred_at, id) < (:at, :i) ORDER BY occurred_at DESC, id DESC LIMIT :n"
-        ),
+    older = execute(
+        conn,
+        f"SELECT {columns} FROM interaction WHERE thread_id = :t "
+        "AND (occurred_at, id) < (:at, :i) ORDER BY occurred_at DESC, id DESC LIMIT :n",
         {**params, "n": before},
     ).all()
-    rest = conn.execute(
-        text(
-            f"SELECT {columns} FROM interaction WHERE thread_id = :t "
-            "AND (occurred_at, id) >= (:at, :i) ORDER BY occurred_at, id LIMIT :n"
-        ),
+    rest = execute(
+        conn,
+        f"SELECT {columns} FROM interaction WHERE thread_id = :t "
+        "AND (occurred_at, id) >= (:at, :i) ORDER BY occurred_at, id LIMIT :n",
         {**params, "n": after + 1},
     ).all()
     return [_context_message(r) for r in [*reversed(older), *rest]]
 
 
-def thread_size(conn: Connection, interaction_id: int) -> int:
+def thread_size(conn: Conn, interaction_id: int) -> int:
     """How many items share this item's thread (1 when it has none)."""
-    count = conn.execute(
-        text(
-            "SELECT count(*) FROM interaction WHERE thread_id = "
-            "(SELECT thread_id FROM interaction WHERE id = :i)"
-        ),
+    count = execute(
+        conn,
+        "SELECT count(*) FROM interaction WHERE thread_id = "
+        "(SELECT thread_id FROM interaction WHERE id = :i)",
         {"i": interaction_id},
     ).scalar()
     return max(int(count or 0), 1)

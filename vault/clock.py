@@ -16,9 +16,7 @@ from vault.errors import UsageError
 from vault.store import execute
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
-    from vault.store import RawConnection, Store
+    from vault.store import Conn, Store
 
 SETTING = "display_timezone"
 """The ``meta`` key holding the zone the user chose (an IANA name)."""
@@ -43,7 +41,7 @@ def zone_named(name: str | None) -> tzinfo:
         raise UsageError(f"unknown time zone {name!r} (use a name like Europe/Amsterdam)") from None
 
 
-def chosen_zone_name(conn: Connection | RawConnection) -> str | None:
+def chosen_zone_name(conn: Conn) -> str | None:
     """The zone kept in the vault by ``kluis config timezone``, or None."""
     value = execute(conn, "SELECT value FROM meta WHERE key=:k", {"k": SETTING}).scalar()
     return str(value) if value else None
@@ -68,7 +66,7 @@ def choose_zone(store: Store, name: str | None) -> None:
             execute(conn, "DELETE FROM meta WHERE key=:k", {"k": SETTING})
 
 
-def user_zone(conn: Connection | RawConnection, override: str | None = None) -> tzinfo:
+def user_zone(conn: Conn, override: str | None = None) -> tzinfo:
     """The zone to show times in: ``override``, else the vault's choice, else this machine's.
 
     Raises:

@@ -58,7 +58,7 @@ from vault.names import (
     strip_tokens,
 )
 from vault.records import ImportOptions, Interaction, Party
-from vault.store import RawConnection
+from vault.store import Conn, execute
 from vault.timefmt import now_iso
 
 __all__ = [
@@ -410,7 +410,7 @@ class _Hit:
 class CompanyResolver:
     """Resolves claims to company ids inside an ingest transaction, creating what is new."""
 
-    def __init__(self, db: RawConnection, me: ImportOptions) -> None:
+    def __init__(self, db: Conn, me: ImportOptions) -> None:
         self.db = db
         self.me = me
         # (kind, value) → the identifier row, or None when the vault has none: the batch's
@@ -424,16 +424,18 @@ class CompanyResolver:
         key = (kind, value)
         if key in self._identifiers:
             return self._identifiers[key]
-        row = self.db.execute(
+        row = execute(
+            self.db,
             "SELECT id, company_id, origin FROM identifier WHERE kind=:k AND value=:v",
             {"k": kind, "v": value},
-        ).fetchone()
+        ).first()
         hit = _Hit(int(row[0]), int(row[1]), str(row[2])) if row is not None else None
         self._identifiers[key] = hit
         return hit
 
     def _add_identifier(self, kind: str, value: str, company_id: int) -> int:
-        result = self.db.execute(
+        result = execute(
+            self.db,
             "INSERT INTO identifier(kind, value, company_id, origin) VALUES (:k, :v, :c, 'rule')",
             {"k": kind, "v": value, "c": company_id},
         )
@@ -447,7 +449,8 @@ class CompanyResolver:
 
     def _create_company(self, claim: Claim) -> int:
         name = claim.name or claim.fallback or claim.value
-        result = self.db.execute(
+        result = execute(
+            self.db,
             "INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, 0)",
             {"n": name, "k": claim.company_kind, "t": now_iso()},
         )
@@ -472,9 +475,7 @@ class CompanyResolver:
         kind = self._kinds.get(company_id)
         if kind is None:
             kind = str(
-                self.db.execute(
-                    "SELECT kind FROM company WHERE id=:c", {"c": company_id}
-                ).fetchone()[0]
+                execute(self.db, "SELECT kind FROM company WHERE id=:c", {"c": company_id}).scalar()
             )
             self._kinds[company_id] = kind
         return kind
@@ -512,10 +513,11 @@ class CompanyResolver:
         if claim.kind != "name" or claim.value == UNKNOWN[1]:
             return False
         wanted = {claim.value, *(value for _, value in claim.links)}
-        rows = self.db.execute(
+        rows = execute(
+            self.db,
             "SELECT value FROM identifier WHERE company_id=:c AND kind IN ('name', 'email_domain')",
             {"c": company_id},
-        ).fetchall()
+        ).all()
         return any(str(r[0]) in wanted or domain_label(str(r[0])) in wanted for r in rows)
 
     def resolve(self, item: Interaction) -> tuple[int, int | None]:
@@ -555,7 +557,8 @@ class CompanyResolver:
         if not self._votes:
             return
         for (company_id, name, brand), seen in self._votes.items():
-            self.db.execute(
+            execute(
+                self.db,
                 (
                     "INSERT INTO displayname(company_id, name, seen, brand) "
                     "VALUES (:c, :n, :s, :b) ON CONFLICT(company_id, name) "
@@ -571,20 +574,22 @@ class CompanyResolver:
             rename_from_votes(self.db, company_id)
 
 
-def rename_from_votes(db: RawConnection, company_id: int) -> None:
+def rename_from_votes(db: Conn, company_id: int) -> None:
     """Name a company after its most frequent brand name, unless the user named it.
 
     A name that is not brand evidence counts only once several senders share it.
     """
-    row = db.execute(
+    row = execute(
+        db,
         (
             "SELECT name FROM displayname WHERE company_id=:c AND brand=1 "
             "ORDER BY seen DESC, length(name) DESC, name LIMIT 1"
         ),
         {"c": company_id},
-    ).fetchone()
+    ).first()
     if row is None:
-        row = db.execute(
+        row = execute(
+            db,
             (
                 "SELECT d.name FROM displayname d WHERE d.company_id=:c AND d.brand=0 AND ("
                 "SELECT count(DISTINCT lower(i.counterpart)) FROM interaction i "
@@ -592,9 +597,10 @@ def rename_from_votes(db: RawConnection, company_id: int) -> None:
                 "= d.name || ' <') >= 2 ORDER BY d.seen DESC, d.name LIMIT 1"
             ),
             {"c": company_id},
-        ).fetchone()
+        ).first()
     if row:
-        db.execute(
+        execute(
+            db,
             "UPDATE company SET name=:n WHERE id=:c AND user_named=0 AND name != :n",
             {"n": row[0], "c": company_id},
         )

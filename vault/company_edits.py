@@ -10,52 +10,51 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from vault.domains import is_personal_provider, registrable_domain
 from vault.errors import UsageError
 from vault.names import brand_key, is_role_address
 from vault.queries import find_company
+from vault.store import Conn, execute
 from vault.timefmt import now_iso
 
 _MOVABLE = ("identifier", "interaction", "booking", "disclosure", "gdpr_request")
 
 
-def _record(conn: Connection, action: str, summary: str, undo: list[dict[str, Any]]) -> str:
-    conn.execute(
-        text("INSERT INTO companyedit(action, summary, undo, created_at) VALUES (:a, :s, :u, :t)"),
+def _record(conn: Conn, action: str, summary: str, undo: list[dict[str, Any]]) -> str:
+    execute(
+        conn,
+        "INSERT INTO companyedit(action, summary, undo, created_at) VALUES (:a, :s, :u, :t)",
         {"a": action, "s": summary, "u": json.dumps(undo), "t": now_iso()},
     )
     return summary
 
 
-def _ids(conn: Connection, sql: str, **params: Any) -> list[int]:
-    return [int(r[0]) for r in conn.execute(text(sql), params)]
+def _ids(conn: Conn, sql: str, **params: Any) -> list[int]:
+    return [int(r[0]) for r in execute(conn, sql, params)]
 
 
-def _move(conn: Connection, table: str, ids: list[int], company_id: int) -> None:
+def _move(conn: Conn, table: str, ids: list[int], company_id: int) -> None:
     assert table in _MOVABLE
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join(str(i) for i in chunk)
-        conn.execute(
-            text(f"UPDATE {table} SET company_id=:c WHERE id IN ({marks})"), {"c": company_id}
-        )
+        execute(conn, f"UPDATE {table} SET company_id=:c WHERE id IN ({marks})", {"c": company_id})
 
 
-def rename(conn: Connection, company: str, new_name: str) -> str:
+def rename(conn: Conn, company: str, new_name: str) -> str:
     """Give a company the user's name for it; imports never rename it after this."""
     new_name = new_name.strip()
     if not new_name:
         raise UsageError("a company name cannot be empty")
     company_id, old_name = find_company(conn, company)
-    user_named = conn.execute(
-        text("SELECT user_named FROM company WHERE id=:c"), {"c": company_id}
+    user_named = execute(
+        conn, "SELECT user_named FROM company WHERE id=:c", {"c": company_id}
     ).scalar()
     if new_name == old_name and user_named:
         return f"{old_name!r} already has that name; nothing changed"
-    conn.execute(
-        text("UPDATE company SET name=:n, user_named=1 WHERE id=:c"),
+    execute(
+        conn,
+        "UPDATE company SET name=:n, user_named=1 WHERE id=:c",
         {"n": new_name, "c": company_id},
     )
     undo: list[dict[str, Any]] = [
@@ -65,16 +64,15 @@ def rename(conn: Connection, company: str, new_name: str) -> str:
     key = brand_key(new_name)
     if (
         key
-        and conn.execute(
-            text("SELECT 1 FROM identifier WHERE kind='name' AND value=:v"), {"v": key}
+        and execute(
+            conn, "SELECT 1 FROM identifier WHERE kind='name' AND value=:v", {"v": key}
         ).first()
         is None
     ):
-        result = conn.execute(
-            text(
-                "INSERT INTO identifier(kind, value, company_id, origin) "
-                "VALUES ('name', :v, :c, 'user')"
-            ),
+        result = execute(
+            conn,
+            "INSERT INTO identifier(kind, value, company_id, origin) "
+            "VALUES ('name', :v, :c, 'user')",
             {"v": key, "c": company_id},
         )
         undo.append({"op": "delete_identifier", "id": int(result.lastrowid or 0)})
@@ -86,15 +84,15 @@ def rename(conn: Connection, company: str, new_name: str) -> str:
     return _record(conn, "rename", done, undo)
 
 
-def merge(conn: Connection, company: str, into: str) -> str:
+def merge(conn: Conn, company: str, into: str) -> str:
     """Move everything of ``company`` into ``into``: identifiers, items, bookings, shares."""
     source_id, source_name = find_company(conn, company)
     target_id, target_name = find_company(conn, into)
     if source_id == target_id:
         raise UsageError("a company cannot be merged into itself")
     undo: list[dict[str, Any]] = []
-    identifiers = conn.execute(
-        text("SELECT id, origin FROM identifier WHERE company_id=:c"), {"c": source_id}
+    identifiers = execute(
+        conn, "SELECT id, origin FROM identifier WHERE company_id=:c", {"c": source_id}
     ).all()
     for origin in {row.origin for row in identifiers}:
         undo.append(
@@ -104,7 +102,7 @@ def merge(conn: Connection, company: str, into: str) -> str:
                 "origin": origin,
             }
         )
-    conn.execute(text("UPDATE identifier SET origin='user' WHERE company_id=:c"), {"c": source_id})
+    execute(conn, "UPDATE identifier SET origin='user' WHERE company_id=:c", {"c": source_id})
     for table in _MOVABLE:
         if table == "booking":
             # A booking the target already has (same kind, reference, segment) stays behind.
@@ -125,10 +123,8 @@ def merge(conn: Connection, company: str, into: str) -> str:
         {"op": "move_by_identifier", "ids": [r.id for r in identifiers], "company": source_id}
     )
     # Merging says "this is the company": later mail under other names must not rename it.
-    named = conn.execute(
-        text("SELECT user_named FROM company WHERE id=:c"), {"c": target_id}
-    ).scalar()
-    conn.execute(text("UPDATE company SET user_named=1 WHERE id=:c"), {"c": target_id})
+    named = execute(conn, "SELECT user_named FROM company WHERE id=:c", {"c": target_id}).scalar()
+    execute(conn, "UPDATE company SET user_named=1 WHERE id=:c", {"c": target_id})
     undo.append(
         {"op": "rename", "company": target_id, "name": target_name, "user_named": bool(named)}
     )
@@ -160,7 +156,7 @@ def _address_of(counterpart: str | None) -> str:
 
 
 def _claim_matching_items(
-    conn: Connection, kind: str, value: str, company_id: int, identifier_id: int
+    conn: Conn, kind: str, value: str, company_id: int, identifier_id: int
 ) -> list[dict[str, Any]]:
     """Move items whose counterpart is this new address or domain, and the addresses of that
     domain known as identifiers, so the next import follows; return the undo steps.
@@ -175,11 +171,10 @@ def _claim_matching_items(
         pattern, exact = f"%@{value}>", f"%@{value}"
     else:
         return []
-    rows = conn.execute(
-        text(
-            "SELECT id, company_id, resolved_by, counterpart FROM interaction "
-            "WHERE lower(counterpart) LIKE :p OR lower(counterpart) LIKE :e"
-        ),
+    rows = execute(
+        conn,
+        "SELECT id, company_id, resolved_by, counterpart FROM interaction "
+        "WHERE lower(counterpart) LIKE :p OR lower(counterpart) LIKE :e",
         {"p": pattern, "e": exact},
     ).all()
     anyones = kind == "email_domain" and is_personal_provider(value)
@@ -193,11 +188,10 @@ def _claim_matching_items(
     _move(conn, "interaction", ids, company_id)
     _set_resolved_by(conn, ids, identifier_id)
     if kind == "email_domain":
-        addresses = conn.execute(
-            text(
-                "SELECT id, company_id, origin, value FROM identifier "
-                "WHERE kind='email_address' AND value LIKE :e AND company_id != :c"
-            ),
+        addresses = execute(
+            conn,
+            "SELECT id, company_id, origin, value FROM identifier "
+            "WHERE kind='email_address' AND value LIKE :e AND company_id != :c",
             {"e": exact, "c": company_id},
         ).all()
         moved = [r for r in addresses if not anyones or is_role_address(str(r.value))]
@@ -208,7 +202,7 @@ def _claim_matching_items(
             )
         _move(conn, "identifier", [int(r.id) for r in moved], company_id)
         marks = ", ".join(str(int(r.id)) for r in moved) or "NULL"
-        conn.execute(text(f"UPDATE identifier SET origin='user' WHERE id IN ({marks})"))
+        execute(conn, f"UPDATE identifier SET origin='user' WHERE id IN ({marks})")
     return undo
 
 
@@ -219,33 +213,33 @@ def _group(rows: Any) -> dict[tuple[int, int | None], list[int]]:
     return groups
 
 
-def _set_resolved_by(conn: Connection, ids: list[int], identifier_id: int | None) -> None:
+def _set_resolved_by(conn: Conn, ids: list[int], identifier_id: int | None) -> None:
     for start in range(0, len(ids), 500):
         marks = ", ".join(str(i) for i in ids[start : start + 500])
-        conn.execute(
-            text(f"UPDATE interaction SET resolved_by=:r WHERE id IN ({marks})"),
+        execute(
+            conn,
+            f"UPDATE interaction SET resolved_by=:r WHERE id IN ({marks})",
             {"r": identifier_id},
         )
 
 
-def alias(conn: Connection, company: str, value: str) -> str:
+def alias(conn: Conn, company: str, value: str) -> str:
     """Make ``value`` (a domain, address, phone, handle or name) point to ``company``.
 
     Items already resolved through that identifier move along.
     """
     company_id, name = find_company(conn, company)
     kind, ident = identifier_for(value)
-    row = conn.execute(
-        text("SELECT id, company_id, origin FROM identifier WHERE kind=:k AND value=:v"),
+    row = execute(
+        conn,
+        "SELECT id, company_id, origin FROM identifier WHERE kind=:k AND value=:v",
         {"k": kind, "v": ident},
     ).first()
     undo: list[dict[str, Any]]
     if row is None:
-        result = conn.execute(
-            text(
-                "INSERT INTO identifier(kind, value, company_id, origin) "
-                "VALUES (:k, :v, :c, 'user')"
-            ),
+        result = execute(
+            conn,
+            "INSERT INTO identifier(kind, value, company_id, origin) VALUES (:k, :v, :c, 'user')",
             {"k": kind, "v": ident, "c": company_id},
         )
         identifier_id = int(result.lastrowid or 0)
@@ -258,21 +252,23 @@ def alias(conn: Connection, company: str, value: str) -> str:
     return _record(conn, "alias", f"{value} now belongs to {name!r}", undo)
 
 
-def split(conn: Connection, company: str, value: str, new_name: str | None = None) -> str:
+def split(conn: Conn, company: str, value: str, new_name: str | None = None) -> str:
     """Move one identifier of ``company`` (and its items) out into a new company."""
     company_id, name = find_company(conn, company)
     kind, ident = identifier_for(value)
-    row = conn.execute(
-        text("SELECT id, origin FROM identifier WHERE kind=:k AND value=:v AND company_id=:c"),
+    row = execute(
+        conn,
+        "SELECT id, origin FROM identifier WHERE kind=:k AND value=:v AND company_id=:c",
         {"k": kind, "v": ident, "c": company_id},
     ).first()
     if row is None:
         raise UsageError(f"{name!r} has no identifier {value!r} to split off")
-    kind_of_company = conn.execute(
-        text("SELECT kind FROM company WHERE id=:c"), {"c": company_id}
+    kind_of_company = execute(
+        conn, "SELECT kind FROM company WHERE id=:c", {"c": company_id}
     ).scalar()
-    result = conn.execute(
-        text("INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, :u)"),
+    result = execute(
+        conn,
+        "INSERT INTO company(name, kind, created_at, user_named) VALUES (:n, :k, :t, :u)",
         {"n": new_name or value, "k": kind_of_company, "t": now_iso(), "u": new_name is not None},
     )
     new_id = int(result.lastrowid or 0)
@@ -282,14 +278,14 @@ def split(conn: Connection, company: str, value: str, new_name: str | None = Non
 
 
 def _move_identifier(
-    conn: Connection, identifier_id: int, origin: str, company_id: int, back: int
+    conn: Conn, identifier_id: int, origin: str, company_id: int, back: int
 ) -> list[dict[str, Any]]:
     """Move an identifier and the items it resolved to ``company_id``, made the user's; the
     steps that undo it (back to company ``back``, the identifier's ``origin`` again)."""
     items = _ids(conn, "SELECT id FROM interaction WHERE resolved_by=:i", i=identifier_id)
     _move(conn, "identifier", [identifier_id], company_id)
     _move(conn, "interaction", items, company_id)
-    conn.execute(text("UPDATE identifier SET origin='user' WHERE id=:i"), {"i": identifier_id})
+    execute(conn, "UPDATE identifier SET origin='user' WHERE id=:i", {"i": identifier_id})
     return [
         {"op": "origin", "ids": [identifier_id], "origin": origin},
         {"op": "move", "table": "identifier", "ids": [identifier_id], "company": back},
@@ -297,56 +293,55 @@ def _move_identifier(
     ]
 
 
-def last_edit(conn: Connection) -> str | None:
+def last_edit(conn: Conn) -> str | None:
     """The summary of the edit ``undo_last`` would reverse, or None when there is none."""
-    summary = conn.execute(
-        text("SELECT summary FROM companyedit WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1")
+    summary = execute(
+        conn, "SELECT summary FROM companyedit WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1"
     ).scalar()
     return str(summary) if summary is not None else None
 
 
-def undo_last(conn: Connection) -> str:
+def undo_last(conn: Conn) -> str:
     """Reverse the most recent edit not yet undone."""
-    row = conn.execute(
-        text(
-            "SELECT id, summary, undo FROM companyedit WHERE undone_at IS NULL "
-            "ORDER BY id DESC LIMIT 1"
-        )
+    row = execute(
+        conn,
+        "SELECT id, summary, undo FROM companyedit WHERE undone_at IS NULL "
+        "ORDER BY id DESC LIMIT 1",
     ).first()
     if row is None:
         raise UsageError("there is no company edit to undo")
     for step in json.loads(row.undo):
         _reverse(conn, step)
-    conn.execute(
-        text("UPDATE companyedit SET undone_at=:t WHERE id=:i"), {"t": now_iso(), "i": row.id}
-    )
+    execute(conn, "UPDATE companyedit SET undone_at=:t WHERE id=:i", {"t": now_iso(), "i": row.id})
     return f"undid: {row.summary}"
 
 
-def _reverse(conn: Connection, step: dict[str, Any]) -> None:
+def _reverse(conn: Conn, step: dict[str, Any]) -> None:
     op = step["op"]
     if op == "rename":
-        conn.execute(
-            text("UPDATE company SET name=:n, user_named=:u WHERE id=:c"),
+        execute(
+            conn,
+            "UPDATE company SET name=:n, user_named=:u WHERE id=:c",
             {"n": step["name"], "u": step["user_named"], "c": step["company"]},
         )
     elif op == "move":
         _move(conn, step["table"], step["ids"], step["company"])
     elif op == "origin":
         marks = ", ".join(str(int(i)) for i in step["ids"]) or "NULL"
-        conn.execute(
-            text(f"UPDATE identifier SET origin=:o WHERE id IN ({marks})"), {"o": step["origin"]}
+        execute(
+            conn, f"UPDATE identifier SET origin=:o WHERE id IN ({marks})", {"o": step["origin"]}
         )
     elif op == "move_by_identifier":
         marks = ", ".join(str(int(i)) for i in step["ids"]) or "NULL"
-        conn.execute(
-            text(f"UPDATE interaction SET company_id=:c WHERE resolved_by IN ({marks})"),
+        execute(
+            conn,
+            f"UPDATE interaction SET company_id=:c WHERE resolved_by IN ({marks})",
             {"c": step["company"]},
         )
     elif op == "resolved_by":
         _set_resolved_by(conn, step["ids"], step["identifier"])
     elif op == "delete_identifier":
-        conn.execute(text("DELETE FROM identifier WHERE id=:i"), {"i": step["id"]})
+        execute(conn, "DELETE FROM identifier WHERE id=:i", {"i": step["id"]})
     elif op == "delete_company":
-        conn.execute(text("DELETE FROM displayname WHERE company_id=:i"), {"i": step["id"]})
-        conn.execute(text("DELETE FROM company WHERE id=:i"), {"i": step["id"]})
+        execute(conn, "DELETE FROM displayname WHERE company_id=:i", {"i": step["id"]})
+        execute(conn, "DELETE FROM company WHERE id=:i", {"i": step["id"]})

@@ -2,7 +2,8 @@
 
 Scripts give kluis its passphrase in ``KLUIS_PASSPHRASE`` (as restic's ``RESTIC_PASSWORD``)
 or the name of a file holding it in ``KLUIS_PASSPHRASE_FILE``, and an IMAP password in
-``KLUIS_IMAP_PASSWORD``. A child process inherits the environment, so
+``KLUIS_IMAP_PASSWORD`` (and an OAuth2 app's client secret, for providers that want one, in
+``KLUIS_OAUTH_CLIENT_SECRET``). A child process inherits the environment, so
 while a command runs (``withheld``) they are out of it and read from here (``secret``): the
 parse workers and anything else kluis starts never receive them.
 """
@@ -16,7 +17,8 @@ from contextlib import contextmanager
 PASSPHRASE = "KLUIS_PASSPHRASE"
 PASSPHRASE_FILE = "KLUIS_PASSPHRASE_FILE"
 IMAP_PASSWORD = "KLUIS_IMAP_PASSWORD"
-SECRETS = (PASSPHRASE, PASSPHRASE_FILE, IMAP_PASSWORD)
+OAUTH_CLIENT_SECRET = "KLUIS_OAUTH_CLIENT_SECRET"
+SECRETS = (PASSPHRASE, PASSPHRASE_FILE, IMAP_PASSWORD, OAUTH_CLIENT_SECRET)
 
 _withheld: dict[str, str] = {}
 

@@ -24,7 +24,9 @@ like restic's (the table the user reads is ``cli.exits``)::
         └── MailServerError       the IMAP server could not be used
             ├── LoginRefused          it refused the user name or password
             ├── ConnectionLost        the network failed through every retry
-            └── TlsFailed             no trustworthy TLS connection
+            ├── TlsFailed             no trustworthy TLS connection
+            └── SignInFailed          the OAuth2 provider refused or revoked the sign-in
+                                      (exit 14: run `kluis account add` again)
 """
 
 from __future__ import annotations
@@ -151,3 +153,10 @@ class ConnectionLost(MailServerError):
 
 class TlsFailed(MailServerError):
     """No trustworthy TLS connection: an untrusted certificate or a failed handshake."""
+
+
+class SignInFailed(MailServerError):
+    """The identity provider refused the OAuth2 sign-in, or no longer accepts it (revoked or
+    expired): exit 14, sign in again with ``kluis account add``."""
+
+    exit_code = 14

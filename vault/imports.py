@@ -59,17 +59,16 @@ def import_options(
     Raises:
         UsageError: ``timezone`` names no zone.
     """
-    from sqlalchemy import text
-
     from vault.ingest import load_cursors
     from vault.records import ImportOptions
+    from vault.store import execute
 
     given = list(me)
     addresses = {m.casefold() for m in given if "@" in m}
     names = {m.casefold() for m in given if "@" not in m}
     with store.read() as conn:
-        for key, value in conn.execute(
-            text("SELECT key, value FROM profilefield WHERE key IN ('email', 'name')")
+        for key, value in execute(
+            conn, "SELECT key, value FROM profilefield WHERE key IN ('email', 'name')"
         ):
             (addresses if key == "email" else names).add(str(value).casefold())
         zone = user_zone(conn, timezone)
@@ -88,19 +87,17 @@ def _remember_owner(
 
     Without it every mail the user sent would count as a mail from their own "company".
     """
-    from sqlalchemy import text
-
     from vault.me import most_frequent_recipient
+    from vault.store import execute
 
     address = most_frequent_recipient(sample)
     if address is None:
         return options
     with store.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT OR IGNORE INTO profilefield(key, value, category, updated_at) "
-                "VALUES ('email', :v, 'detected', datetime('now'))"
-            ),
+        execute(
+            conn,
+            "INSERT OR IGNORE INTO profilefield(key, value, category, updated_at) "
+            "VALUES ('email', :v, 'detected', datetime('now'))",
             {"v": address},
         )
     notice(
@@ -213,14 +210,13 @@ def import_source(
 def imported_before(store: Store, path: Path) -> bool:
     """True if ``path``, or a file in it, was read by an import before: a re-import may rightly
     read nothing new, as it resumes where the last one ended (the cursors name their files)."""
-    from sqlalchemy import text
+    from vault.store import execute
 
     with store.read() as conn:
-        row = conn.execute(
-            text(
-                "SELECT 1 FROM source WHERE locator = :l "
-                "UNION ALL SELECT 1 FROM sourcecursor WHERE instr(key, :l) > 0 LIMIT 1"
-            ),
+        row = execute(
+            conn,
+            "SELECT 1 FROM source WHERE locator = :l "
+            "UNION ALL SELECT 1 FROM sourcecursor WHERE instr(key, :l) > 0 LIMIT 1",
             {"l": str(path.resolve())},
         ).first()
     return row is not None
@@ -230,17 +226,16 @@ def quarantined_items(
     store: Store, paths: Iterable[Path], limit: int = 200
 ) -> list[tuple[str, str]]:
     """(source reference, reason) of what the imports of ``paths`` could not read, newest first."""
-    from sqlalchemy import text
+    from vault.store import execute
 
     locators = [str(path.resolve()) for path in paths]
     marks = ", ".join(f":l{n}" for n in range(len(locators)))
     with store.read() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT q.source_ref, q.reason FROM quarantine q "
-                "JOIN importrun r ON r.id = q.import_run_id JOIN source s ON s.id = r.source_id "
-                f"WHERE s.locator IN ({marks}) ORDER BY q.id DESC LIMIT :limit"
-            ),
+        rows = execute(
+            conn,
+            "SELECT q.source_ref, q.reason FROM quarantine q "
+            "JOIN importrun r ON r.id = q.import_run_id JOIN source s ON s.id = r.source_id "
+            f"WHERE s.locator IN ({marks}) ORDER BY q.id DESC LIMIT :limit",
             {"limit": limit, **{f"l{n}": locator for n, locator in enumerate(locators)}},
         ).all()
     return [(str(ref), str(reason)) for ref, reason in rows]

@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, text
-
 from vault.blobs import put_blob
 from vault.bookings import merge_booking
 from vault.companies import CompanyResolver, counterpart_of
@@ -31,7 +29,7 @@ from vault.records import (
 )
 from vault.search_index import ensure_periods
 from vault.storable import storable, storable_text
-from vault.store import Store, raw_connection
+from vault.store import Conn, Store, driver, execute, executemany
 from vault.text import one_line
 from vault.timefmt import now_iso
 
@@ -125,14 +123,14 @@ class _BatchWriter:
 
     def __init__(
         self,
-        conn: Connection,
+        conn: Conn,
         options: ImportOptions,
         source_id: int,
         run_id: int,
         *,
         careful: bool = True,
     ):
-        self.db = raw_connection(conn)
+        self.db = driver(conn)
         self.careful = careful
         self.source_id = source_id
         self.run_id = run_id
@@ -171,7 +169,8 @@ class _BatchWriter:
             elif self._store_one(item, summary):
                 existing.add(item.dedup_key)
         self.resolver.flush()
-        self.db.executemany(
+        executemany(
+            self.db,
             "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (?, ?, ?)",
             [(key, json.dumps(state), now_iso()) for key, state in cursors.items()],
         )
@@ -181,7 +180,8 @@ class _BatchWriter:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ", ".join(f":k{i}" for i in range(len(chunk)))
-            rows = self.db.execute(
+            rows = execute(
+                self.db,
                 f"SELECT dedup_key FROM interaction WHERE dedup_key IN ({marks})",
                 {f"k{i}": key for i, key in enumerate(chunk)},
             )
@@ -197,17 +197,17 @@ class _BatchWriter:
         """
         if not self.careful:
             return write()
-        self.db.execute("SAVEPOINT item")
+        execute(self.db, "SAVEPOINT item")
         try:
             result = write()
         except VaultError:
             raise
         except Exception as exc:  # a record the store refuses: the caller quarantines it
-            self.db.execute("ROLLBACK TO item")
-            self.db.execute("RELEASE item")
+            execute(self.db, "ROLLBACK TO item")
+            execute(self.db, "RELEASE item")
             self._forget()
             return exc
-        self.db.execute("RELEASE item")
+        execute(self.db, "RELEASE item")
         return result
 
     def _forget(self) -> None:
@@ -242,14 +242,13 @@ class _BatchWriter:
         cached = self.threads.get(item.thread_key)
         if cached is not None:
             return cached
-        self.db.execute(
+        execute(
+            self.db,
             "INSERT OR IGNORE INTO thread(key, title) VALUES (:k, :t)",
             {"k": item.thread_key, "t": item.thread_title or item.title},
         )
         thread_id = int(
-            self.db.execute(
-                "SELECT id FROM thread WHERE key=:k", {"k": item.thread_key}
-            ).fetchone()[0]
+            execute(self.db, "SELECT id FROM thread WHERE key=:k", {"k": item.thread_key}).scalar()
         )
         self.threads[item.thread_key] = thread_id
         return thread_id
@@ -284,10 +283,11 @@ class _BatchWriter:
         }
         columns = ", ".join(row)
         values = ", ".join(f":{name}" for name in row)
-        result = self.db.execute(f"INSERT INTO interaction({columns}) VALUES ({values})", row)
+        result = execute(self.db, f"INSERT INTO interaction({columns}) VALUES ({values})", row)
         interaction_id = int(result.lastrowid or 0)
         for attachment in item.attachments:
-            self.db.execute(
+            execute(
+                self.db,
                 (
                     "INSERT INTO attachment(interaction_id, filename, mime, size, blob_sha) "
                     "VALUES (:i, :f, :m, :s, :b)"
@@ -309,7 +309,8 @@ class _BatchWriter:
 
     def _quarantine(self, item: Quarantined) -> None:
         digest = put_blob(self.db, item.raw)
-        self.db.execute(
+        execute(
+            self.db,
             (
                 "INSERT OR IGNORE INTO quarantine"
                 "(import_run_id, source_ref, blob_sha, reason, created_at, dedup_key) "
@@ -352,35 +353,33 @@ class Ingestor:
     def _start(self) -> tuple[int, int]:
         locator = storable_text(self.locator)  # a path not in UTF-8 (decoded surrogateescape)
         with self.store.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
-                    "VALUES (:k, :l, :t, '{}')"
-                ),
+            execute(
+                conn,
+                "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
+                "VALUES (:k, :l, :t, '{}')",
                 {"k": self.format_name, "l": locator, "t": now_iso()},
             )
             source_id = int(
-                conn.execute(
-                    text("SELECT id FROM source WHERE kind=:k AND locator=:l"),
+                execute(
+                    conn,
+                    "SELECT id FROM source WHERE kind=:k AND locator=:l",
                     {"k": self.format_name, "l": locator},
-                ).scalar_one()
+                ).scalar()
             )
-            result = conn.execute(
-                text(
-                    "INSERT INTO importrun(source_id, format, started_at, status) "
-                    "VALUES (:s, :f, :t, 'running')"
-                ),
+            result = execute(
+                conn,
+                "INSERT INTO importrun(source_id, format, started_at, status) "
+                "VALUES (:s, :f, :t, 'running')",
                 {"s": source_id, "f": self.format_name, "t": now_iso()},
             )
             return source_id, int(result.lastrowid or 0)
 
     def _finish(self, run_id: int, summary: Summary, status: str) -> None:
         with self.store.begin() as conn:
-            conn.execute(
-                text(
-                    "UPDATE importrun SET finished_at=:t, status=:st, new=:n, duplicate=:d, "
-                    "updated=:u, quarantined=:q, errors=:e WHERE id=:id"
-                ),
+            execute(
+                conn,
+                "UPDATE importrun SET finished_at=:t, status=:st, new=:n, duplicate=:d, "
+                "updated=:u, quarantined=:q, errors=:e WHERE id=:id",
                 {
                     "t": now_iso(),
                     "st": status,
@@ -468,5 +467,5 @@ def _last_position(batch: list[Item]) -> Position | None:
 def load_cursors(store: Store) -> dict[str, dict[str, Any]]:
     """Every source cursor in the vault, for ``ImportOptions.cursors``."""
     with store.read() as conn:
-        rows = conn.execute(text("SELECT key, state FROM sourcecursor")).all()
+        rows = execute(conn, "SELECT key, state FROM sourcecursor").all()
     return {str(key): json.loads(state) for key, state in rows}

@@ -10,9 +10,8 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from vault.errors import UsageError
+from vault.store import Conn, execute
 from vault.text import one_line
 from vault.timefmt import iso, now_utc
 
@@ -32,7 +31,7 @@ def _loads(value: str | None, fallback: Any) -> Any:
 
 
 def record_disclosure(
-    conn: Connection,
+    conn: Conn,
     *,
     company_id: int,
     fields: dict[str, list[str]],
@@ -43,11 +42,10 @@ def record_disclosure(
     receipt_id: str,
 ) -> int:
     """Insert a disclosure (before its package is written, so the receipt can cite its id)."""
-    result = conn.execute(
-        text(
-            "INSERT INTO disclosure(company_id, fields, interactions, purpose, shared_at, "
-            "expires_at, receipt_id) VALUES (:c, :f, :i, :p, :s, :e, :r)"
-        ),
+    result = execute(
+        conn,
+        "INSERT INTO disclosure(company_id, fields, interactions, purpose, shared_at, "
+        "expires_at, receipt_id) VALUES (:c, :f, :i, :p, :s, :e, :r)",
         {
             "c": company_id,
             "f": json.dumps(fields, ensure_ascii=False, sort_keys=True),
@@ -61,10 +59,11 @@ def record_disclosure(
     return int(result.lastrowid or 0)
 
 
-def complete_disclosure(conn: Connection, disclosure_id: int, path: str, sha256: str) -> None:
+def complete_disclosure(conn: Conn, disclosure_id: int, path: str, sha256: str) -> None:
     """Record where the package went and its digest."""
-    conn.execute(
-        text("UPDATE disclosure SET package_path = :p, package_sha256 = :h WHERE id = :i"),
+    execute(
+        conn,
+        "UPDATE disclosure SET package_path = :p, package_sha256 = :h WHERE id = :i",
         {"p": path, "h": sha256, "i": disclosure_id},
     )
 
@@ -104,29 +103,29 @@ _DISCLOSURE_SELECT = (
 
 
 def list_disclosures(
-    conn: Connection, company_id: int | None = None, now: datetime | None = None
+    conn: Conn, company_id: int | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """The ledger, newest first; expired (and revoked) shares are flagged in ``status``."""
     where, params = ("WHERE d.company_id = :c ", {"c": company_id}) if company_id else ("", {})
-    rows = conn.execute(
-        text(_DISCLOSURE_SELECT + where + "ORDER BY d.shared_at DESC, d.id DESC"), params
+    rows = execute(
+        conn, _DISCLOSURE_SELECT + where + "ORDER BY d.shared_at DESC, d.id DESC", params
     ).all()
     return [_disclosure_json(row, now or now_utc()) for row in rows]
 
 
-def get_disclosure(conn: Connection, disclosure_id: int) -> dict[str, Any]:
+def get_disclosure(conn: Conn, disclosure_id: int) -> dict[str, Any]:
     """One disclosure.
 
     Raises:
         UsageError: there is none with that id.
     """
-    row = conn.execute(text(_DISCLOSURE_SELECT + "WHERE d.id = :i"), {"i": disclosure_id}).first()
+    row = execute(conn, _DISCLOSURE_SELECT + "WHERE d.id = :i", {"i": disclosure_id}).first()
     if row is None:
         raise UsageError(f"no disclosure with id {disclosure_id} (see `kluis disclosures`)")
     return _disclosure_json(row, now_utc())
 
 
-def revoke_disclosure(conn: Connection, disclosure_id: int, now: datetime) -> dict[str, Any]:
+def revoke_disclosure(conn: Conn, disclosure_id: int, now: datetime) -> dict[str, Any]:
     """Mark a disclosure revoked; returns it as it now stands.
 
     Raises:
@@ -137,8 +136,9 @@ def revoke_disclosure(conn: Connection, disclosure_id: int, now: datetime) -> di
         raise UsageError(
             f"disclosure {disclosure_id} was already revoked on {disclosure['revoked_at'][:10]}"
         )
-    conn.execute(
-        text("UPDATE disclosure SET revoked_at = :t WHERE id = :i"),
+    execute(
+        conn,
+        "UPDATE disclosure SET revoked_at = :t WHERE id = :i",
         {"t": now.isoformat(), "i": disclosure_id},
     )
     disclosure.update(revoked_at=now.isoformat(), status="revoked", expired=False)
@@ -157,7 +157,7 @@ def due_date(sent: date) -> date:
 
 
 def record_request(
-    conn: Connection,
+    conn: Conn,
     *,
     company_id: int,
     kind: str,
@@ -168,11 +168,10 @@ def record_request(
     disclosure_id: int | None = None,
 ) -> int:
     """Store a GDPR request with its deadline; returns its id."""
-    result = conn.execute(
-        text(
-            "INSERT INTO gdpr_request(company_id, type, language, fields, letter_path, "
-            "disclosure_id, sent_at, due_at) VALUES (:c, :t, :l, :f, :p, :d, :s, :u)"
-        ),
+    result = execute(
+        conn,
+        "INSERT INTO gdpr_request(company_id, type, language, fields, letter_path, "
+        "disclosure_id, sent_at, due_at) VALUES (:c, :t, :l, :f, :p, :d, :s, :u)",
         {
             "c": company_id,
             "t": kind,
@@ -187,28 +186,28 @@ def record_request(
     return int(result.lastrowid or 0)
 
 
-def mark_answered(conn: Connection, request_id: int, when: datetime) -> None:
+def mark_answered(conn: Conn, request_id: int, when: datetime) -> None:
     """Record that the company answered request ``request_id``.
 
     Raises:
         UsageError: there is no such request.
     """
-    result = conn.execute(
-        text("UPDATE gdpr_request SET answered_at = :t WHERE id = :i"),
+    result = execute(
+        conn,
+        "UPDATE gdpr_request SET answered_at = :t WHERE id = :i",
         {"t": when.isoformat(), "i": request_id},
     )
     if not result.rowcount:
         raise UsageError(f"no GDPR request with id {request_id} (see `kluis gdpr status`)")
 
 
-def gdpr_status(conn: Connection, today: date | None = None) -> list[dict[str, Any]]:
+def gdpr_status(conn: Conn, today: date | None = None) -> list[dict[str, Any]]:
     """Every request with its deadline; open requests past it are ``overdue``."""
     today = today or now_utc().date()
-    rows = conn.execute(
-        text(
-            "SELECT r.*, c.name AS company FROM gdpr_request r "
-            "JOIN company c ON c.id = r.company_id ORDER BY r.sent_at DESC, r.id DESC"
-        )
+    rows = execute(
+        conn,
+        "SELECT r.*, c.name AS company FROM gdpr_request r "
+        "JOIN company c ON c.id = r.company_id ORDER BY r.sent_at DESC, r.id DESC",
     ).all()
     out = []
     for row in rows:
@@ -248,7 +247,7 @@ _MONTH_SECONDS = 365.25 / 12 * 86400
 _YEAR_SECONDS = 365 * 86400
 
 
-def consent_view(conn: Connection, now: datetime | None = None) -> list[dict[str, Any]]:
+def consent_view(conn: Conn, now: datetime | None = None) -> list[dict[str, Any]]:
     """Per company: does it mail me marketing, how often, when did I last deal with it.
 
     Marketing is mail with a List-Unsubscribe or List-Id header (RFC 2369/2919): what bulk
@@ -263,27 +262,26 @@ def consent_view(conn: Connection, now: datetime | None = None) -> list[dict[str
     now = now or now_utc()
     year_ago = int((now - timedelta(days=365)).timestamp())
     dormant_before = int((now - timedelta(days=365 * DORMANT_YEARS)).timestamp())
-    rows = conn.execute(
-        text(
-            "WITH lists AS (SELECT i.company_id, min(i.occurred_at) AS first_list, "
-            "max(i.occurred_at) AS last_list FROM interaction i "
-            f"WHERE i.direction = 'in' AND {_IS_LIST_MAIL} GROUP BY i.company_id) "
-            "SELECT c.id, c.name, c.kind, min(i.occurred_at) AS first_at, "
-            "l.first_list, l.last_list, "
-            f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} THEN 1 ELSE 0 END) AS lists, "
-            f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} AND i.occurred_at >= :y "
-            "THEN 1 ELSE 0 END) AS lists_year, "
-            f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} "
-            "AND i.occurred_at > l.last_list - :year THEN 1 ELSE 0 END) AS lists_window, "
-            "max(CASE WHEN i.direction = 'out' THEN i.occurred_at END) AS last_out, "
-            f"max(CASE WHEN i.direction = 'in' AND NOT {_IS_LIST_MAIL} THEN i.occurred_at END) "
-            "AS last_service, "
-            "max(CASE WHEN EXISTS (SELECT 1 FROM bookingsource s WHERE s.interaction_id = i.id) "
-            "THEN i.occurred_at END) AS last_booking "
-            "FROM company c JOIN interaction i ON i.company_id = c.id "
-            "LEFT JOIN lists l ON l.company_id = c.id "
-            "WHERE c.kind != 'person' GROUP BY c.id"
-        ),
+    rows = execute(
+        conn,
+        "WITH lists AS (SELECT i.company_id, min(i.occurred_at) AS first_list, "
+        "max(i.occurred_at) AS last_list FROM interaction i "
+        f"WHERE i.direction = 'in' AND {_IS_LIST_MAIL} GROUP BY i.company_id) "
+        "SELECT c.id, c.name, c.kind, min(i.occurred_at) AS first_at, "
+        "l.first_list, l.last_list, "
+        f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} THEN 1 ELSE 0 END) AS lists, "
+        f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} AND i.occurred_at >= :y "
+        "THEN 1 ELSE 0 END) AS lists_year, "
+        f"sum(CASE WHEN i.direction = 'in' AND {_IS_LIST_MAIL} "
+        "AND i.occurred_at > l.last_list - :year THEN 1 ELSE 0 END) AS lists_window, "
+        "max(CASE WHEN i.direction = 'out' THEN i.occurred_at END) AS last_out, "
+        f"max(CASE WHEN i.direction = 'in' AND NOT {_IS_LIST_MAIL} THEN i.occurred_at END) "
+        "AS last_service, "
+        "max(CASE WHEN EXISTS (SELECT 1 FROM bookingsource s WHERE s.interaction_id = i.id) "
+        "THEN i.occurred_at END) AS last_booking "
+        "FROM company c JOIN interaction i ON i.company_id = c.id "
+        "LEFT JOIN lists l ON l.company_id = c.id "
+        "WHERE c.kind != 'person' GROUP BY c.id",
         {"y": year_ago, "year": _YEAR_SECONDS},
     ).all()
     out: list[dict[str, Any]] = []
@@ -300,13 +298,12 @@ def consent_view(conn: Connection, now: datetime | None = None) -> list[dict[str
         )
         unsubscribe = None
         if row.lists:
-            unsubscribe = conn.execute(
-                text(
-                    "SELECT json_extract(i.extras, '$.list_unsubscribe') FROM interaction i "
-                    "WHERE i.company_id = :c AND i.direction = 'in' AND "
-                    "json_extract(i.extras, '$.list_unsubscribe') IS NOT NULL "
-                    "ORDER BY i.occurred_at DESC LIMIT 1"
-                ),
+            unsubscribe = execute(
+                conn,
+                "SELECT json_extract(i.extras, '$.list_unsubscribe') FROM interaction i "
+                "WHERE i.company_id = :c AND i.direction = 'in' AND "
+                "json_extract(i.extras, '$.list_unsubscribe') IS NOT NULL "
+                "ORDER BY i.occurred_at DESC LIMIT 1",
                 {"c": row.id},
             ).scalar()
         suggestion = None
@@ -411,7 +408,7 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def _addressed_evidence(conn: Connection, company_id: int, address: str) -> dict[str, Any] | None:
+def _addressed_evidence(conn: Conn, company_id: int, address: str) -> dict[str, Any] | None:
     """The company's messages sent to ``address``: they have it, whoever gave it to them."""
     # Recipients are stored as JSON strings "Name <address>" or "address": match whole addresses.
     where = (
@@ -420,16 +417,15 @@ def _addressed_evidence(conn: Connection, company_id: int, address: str) -> dict
     )
     address = address.casefold()
     params = {"c": company_id, "bracketed": f"<{address}>", "quoted": f'"{address}"'}
-    count, first = conn.execute(
-        text(f"SELECT count(*), min(occurred_at) FROM interaction WHERE {where}"), params
+    count, first = execute(
+        conn, f"SELECT count(*), min(occurred_at) FROM interaction WHERE {where}", params
     ).one()
     if not count:
         return None
-    latest = conn.execute(
-        text(
-            f"SELECT id, occurred_at, tz_offset FROM interaction WHERE {where} "
-            "ORDER BY occurred_at DESC, id DESC LIMIT 1"
-        ),
+    latest = execute(
+        conn,
+        f"SELECT id, occurred_at, tz_offset FROM interaction WHERE {where} "
+        "ORDER BY occurred_at DESC, id DESC LIMIT 1",
         params,
     ).one()
     since = (iso(first, 0) or "")[:10]
@@ -444,7 +440,7 @@ def _addressed_evidence(conn: Connection, company_id: int, address: str) -> dict
     }
 
 
-def knows(conn: Connection, company_id: int) -> list[dict[str, Any]]:
+def knows(conn: Conn, company_id: int) -> list[dict[str, Any]]:
     """Every profile value the company has, each with its evidence, newest evidence first.
 
     Evidence comes from four places, never from what the company itself wrote:
@@ -486,11 +482,10 @@ def knows(conn: Connection, company_id: int) -> list[dict[str, Any]]:
                     },
                 )
 
-    messages = conn.execute(
-        text(
-            "SELECT id, occurred_at, tz_offset, title, body, sender FROM interaction "
-            "WHERE company_id = :c AND direction = 'out' ORDER BY occurred_at DESC, id DESC"
-        ),
+    messages = execute(
+        conn,
+        "SELECT id, occurred_at, tz_offset, title, body, sender FROM interaction "
+        "WHERE company_id = :c AND direction = 'out' ORDER BY occurred_at DESC, id DESC",
         {"c": company_id},
     ).all()
     for message in messages:
@@ -521,14 +516,13 @@ def knows(conn: Connection, company_id: int) -> list[dict[str, Any]]:
             if addressed is not None:
                 add(value, addressed)
 
-    bookings = conn.execute(
-        text(
-            "SELECT b.id, b.kind, b.reference, b.travellers, b.details, b.destination_name, "
-            "min(s.interaction_id) AS interaction_id, max(i.occurred_at) AS occurred_at "
-            "FROM booking b LEFT JOIN bookingsource s ON s.booking_id = b.id "
-            "LEFT JOIN interaction i ON i.id = s.interaction_id "
-            "WHERE b.company_id = :c GROUP BY b.id"
-        ),
+    bookings = execute(
+        conn,
+        "SELECT b.id, b.kind, b.reference, b.travellers, b.details, b.destination_name, "
+        "min(s.interaction_id) AS interaction_id, max(i.occurred_at) AS occurred_at "
+        "FROM booking b LEFT JOIN bookingsource s ON s.booking_id = b.id "
+        "LEFT JOIN interaction i ON i.id = s.interaction_id "
+        "WHERE b.company_id = :c GROUP BY b.id",
         {"c": company_id},
     ).all()
     for booking in bookings:

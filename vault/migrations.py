@@ -1,63 +1,36 @@
-"""Versioned schema migrations, applied in order inside one transaction each.
+"""The schema: a new vault is laid out from ``vault.models`` at the latest version; an older
+one is migrated step by step, inside one transaction.
 
-Migration 1 creates the first schema from the models. Every later change is a new function
-appended to ``MIGRATIONS`` with explicit SQL: a migration never changes once released.
+Migration 1 is schema 1's frozen DDL (``vault.schema_v1``). Every later change is a new function
+appended to ``MIGRATIONS`` with explicit SQL, together with the same change to the models: a
+migration never changes once released, and ``tests/test_schema.py`` checks that a vault
+migrated from schema 1 and a new one have the same tables, columns, indexes and keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from vault.search_index import (
     GUARD_SQL,
+    SEARCH_VIEW_SQL,
     fts_values,
     key_sql,
     period_keys,
     period_of_key,
     period_sql,
 )
-from vault.store import RawConnection, execute
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
-FTS_SQL = [
-    # External content: the text lives once, in `interaction`; triggers keep the index in step.
-    """CREATE VIRTUAL TABLE interaction_fts USING fts5(
-        title, body, counterpart, content='interaction', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER interaction_fts_insert AFTER INSERT ON interaction BEGIN
-        INSERT INTO interaction_fts(rowid, title, body, counterpart)
-        VALUES (new.id, new.title, new.body, new.counterpart);
-    END""",
-    """CREATE TRIGGER interaction_fts_delete AFTER DELETE ON interaction BEGIN
-        INSERT INTO interaction_fts(interaction_fts, rowid, title, body, counterpart)
-        VALUES ('delete', old.id, old.title, old.body, old.counterpart);
-    END""",
-    """CREATE TRIGGER interaction_fts_update AFTER UPDATE OF title, body, counterpart
-        ON interaction BEGIN
-        INSERT INTO interaction_fts(interaction_fts, rowid, title, body, counterpart)
-        VALUES ('delete', old.id, old.title, old.body, old.counterpart);
-        INSERT INTO interaction_fts(rowid, title, body, counterpart)
-        VALUES (new.id, new.title, new.body, new.counterpart);
-    END""",
-]
+from vault.store import Conn, execute
 
 
-def _initial_schema(conn: Connection) -> None:
-    # Deferred: SQLModel (and pydantic) cost start-up time and are only needed to lay out tables.
-    from sqlmodel import SQLModel
+def _initial_schema(conn: Conn) -> None:
+    from vault.schema_v1 import V1_SQL  # history: a new vault is laid out from the models
 
-    from vault import models
-
-    assert models.Interaction.__tablename__  # importing the models registers every table
-    SQLModel.metadata.create_all(conn)
-    for statement in FTS_SQL:
+    for statement in V1_SQL:
         execute(conn, statement)
 
 
-def _gdpr_requests(conn: Connection) -> None:
+def _gdpr_requests(conn: Conn) -> None:
     # GDPR requests have their own lifecycle (sent, due, answered) that a disclosure row lacks;
     # `disclosure_id` links the erasure letter written by `kluis revoke`.
     execute(
@@ -92,8 +65,7 @@ SEARCH_V3_SQL = [
     "DROP TABLE IF EXISTS interaction_fts",
     # FTS5 fetches snippet text by key through the view: this index makes that a seek.
     f"CREATE INDEX ix_interaction_search_key ON interaction({key_sql()})",
-    "CREATE VIEW interaction_search(search_key, title, body, counterpart, scope) AS "
-    f"SELECT {fts_values()} FROM interaction",
+    SEARCH_VIEW_SQL,
     """CREATE VIRTUAL TABLE interaction_fts USING fts5(
         title, body, counterpart, scope, content='interaction_search',
         content_rowid='search_key', tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
@@ -118,12 +90,12 @@ SEARCH_V3_SQL = [
 ]
 
 
-def _time_keyed_search(conn: Connection) -> None:
+def _time_keyed_search(conn: Conn) -> None:
     for statement in SEARCH_V3_SQL:
         execute(conn, statement)
 
 
-def _search_by_period(conn: Connection) -> None:
+def _search_by_period(conn: Conn) -> None:
     # v4: one FTS table per period of time (vault.search_index), so a prefix query merges the
     # doclists of the newest period only. The view and key index of v3 stay.
     for statement in SEARCH_V3_SQL[:4] + GUARD_SQL:
@@ -141,7 +113,7 @@ def _search_by_period(conn: Connection) -> None:
         ).scalar()
 
 
-def _identity(conn: Connection) -> None:
+def _identity(conn: Conn) -> None:
     # v5, company identity: a display name that is not brand evidence ("Admissions Office")
     # votes only once several senders share it (``brand`` 0); merge suggestions the user
     # accepted or rejected are remembered, so a rejected one is never offered again. Company
@@ -160,7 +132,7 @@ def _identity(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [
+MIGRATIONS: list[Callable[[Conn], None]] = [
     _initial_schema,
     _gdpr_requests,
     _time_keyed_search,
@@ -170,7 +142,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def current_version(conn: Connection | RawConnection) -> int:
+def current_version(conn: Conn) -> int:
     """The schema version of the open database (0 for a new one)."""
     row = execute(conn, "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").first()
     if row is None:
@@ -179,14 +151,31 @@ def current_version(conn: Connection | RawConnection) -> int:
     return int(value or 0)
 
 
-def migrate(conn: Connection) -> int:
-    """Bring the schema up to date; returns how many migrations ran."""
-    version = current_version(conn)
-    for number in range(version, SCHEMA_VERSION):
+def upgrade(conn: Conn, version: int, target: int) -> None:
+    """Run the migrations from schema ``version`` up to ``target``, stamping each."""
+    for number in range(version, target):
         MIGRATIONS[number](conn)
-        execute(
-            conn,
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)",
-            {"v": str(number + 1)},
-        )
+        _stamp(conn, number + 1)
+
+
+def _stamp(conn: Conn, version: int) -> None:
+    execute(
+        conn,
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)",
+        {"v": str(version)},
+    )
+
+
+def migrate(conn: Conn) -> int:
+    """Bring the schema up to date, a new database at once from the models; returns how many
+    versions it moved."""
+    version = current_version(conn)
+    if version == 0:
+        # Deferred: SQLModel (and pydantic) cost start-up time and are only needed to lay out.
+        from vault import models
+
+        models.create_schema(conn)
+        _stamp(conn, SCHEMA_VERSION)
+    else:
+        upgrade(conn, version, SCHEMA_VERSION)
     return SCHEMA_VERSION - version

@@ -1,4 +1,10 @@
-"""The vault's tables (DESIGN, "Data model"), as SQLModel models.
+"""The vault's tables (DESIGN, "Data model"), as SQLModel models: the one definition of the
+current schema. A new vault is made from them (``create_schema``) plus
+``SCHEMA_SQL``, what SQLModel cannot declare; an older vault reaches the same schema through the
+migrations, and ``tests/test_schema.py`` checks that both ways give the same tables.
+
+The classes are named ``…Table`` (the table itself is ``__tablename__``), so that no name means
+both a table and a record of ``vault.records``.
 
 Times: ``interaction.occurred_at`` is UTC epoch seconds (an integer sorts and pages fast) with
 the source's offset in minutes beside it; other timestamps are ISO 8601 strings with offset.
@@ -9,8 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Index
-from sqlmodel import Field, SQLModel, UniqueConstraint
+from sqlalchemy import Index, Integer, Text, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlmodel import Column, Field, SQLModel, UniqueConstraint
+
+from vault.search_index import GUARD_TRIGGERS, PERIODS, SEARCH_VIEW_SQL, key_sql
+from vault.store import Conn, execute
 
 
 def default(value: Any) -> Any:
@@ -19,15 +30,19 @@ def default(value: Any) -> Any:
     return Field(default=value, sa_column_kwargs={"server_default": server})
 
 
-class Meta(SQLModel, table=True):
+class MetaTable(SQLModel, table=True):
     """Key/value facts about the vault itself: schema version, vault id."""
+
+    __tablename__ = "meta"
 
     key: str = Field(primary_key=True)
     value: str
 
 
-class Company(SQLModel, table=True):
+class CompanyTable(SQLModel, table=True):
     """A company, a person, or a counterpart not yet known."""
+
+    __tablename__ = "company"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str
@@ -37,9 +52,10 @@ class Company(SQLModel, table=True):
     user_named: bool = default(False)  # renamed by the user: imports never rename it again
 
 
-class Identifier(SQLModel, table=True):
+class IdentifierTable(SQLModel, table=True):
     """Something that points to a company: a mail domain, an address, a phone, a chat handle."""
 
+    __tablename__ = "identifier"
     __table_args__ = (UniqueConstraint("kind", "value"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -49,19 +65,24 @@ class Identifier(SQLModel, table=True):
     origin: str = default("rule")  # rule | user
 
 
-class DisplayName(SQLModel, table=True):
+class DisplayNameTable(SQLModel, table=True):
     """How often each display name was seen for a company; the most frequent names it."""
 
+    __tablename__ = "displayname"
     __table_args__ = (UniqueConstraint("company_id", "name"),)
 
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id", index=True)
     name: str
     seen: int = default(0)
+    # schema 5: a name that is no brand evidence ("Admissions Office") votes only when shared
+    brand: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
 
 
-class CompanyEdit(SQLModel, table=True):
+class CompanyEditTable(SQLModel, table=True):
     """A user edit (rename, merge, alias, split) with what it changed, so it can be undone."""
+
+    __tablename__ = "companyedit"
 
     id: int | None = Field(default=None, primary_key=True)
     action: str
@@ -71,9 +92,10 @@ class CompanyEdit(SQLModel, table=True):
     undone_at: str | None = None
 
 
-class Source(SQLModel, table=True):
+class SourceTable(SQLModel, table=True):
     """Where items came from: a file or folder of a format, an IMAP account."""
 
+    __tablename__ = "source"
     __table_args__ = (UniqueConstraint("kind", "locator"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -83,8 +105,10 @@ class Source(SQLModel, table=True):
     settings: str = default("{}")
 
 
-class ImportRun(SQLModel, table=True):
+class ImportRunTable(SQLModel, table=True):
     """One `kluis import` or `sync`: what it read and what came of it."""
+
+    __tablename__ = "importrun"
 
     id: int | None = Field(default=None, primary_key=True)
     source_id: int | None = Field(default=None, foreign_key="source.id")
@@ -99,36 +123,45 @@ class ImportRun(SQLModel, table=True):
     errors: int = default(0)
 
 
-class SourceCursor(SQLModel, table=True):
+class SourceCursorTable(SQLModel, table=True):
     """How far a source has been read, committed with the batch it ends."""
+
+    __tablename__ = "sourcecursor"
 
     key: str = Field(primary_key=True)
     state: str
     updated_at: str
 
 
-class Blob(SQLModel, table=True):
+class BlobTable(SQLModel, table=True):
     """Bytes stored once per content hash, zlib-compressed."""
+
+    __tablename__ = "blob"
 
     sha256: str = Field(primary_key=True)
     size: int
     data: bytes
 
 
-class Thread(SQLModel, table=True):
+class ThreadTable(SQLModel, table=True):
     """A conversation: a mail thread root or a chat."""
+
+    __tablename__ = "thread"
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
     title: str | None = None
 
 
-class Interaction(SQLModel, table=True):
+class InteractionTable(SQLModel, table=True):
     """One contact: a mail, a chat message, a booking document, a note."""
 
+    __tablename__ = "interaction"
     __table_args__ = (
         Index("ix_interaction_timeline", "company_id", "occurred_at", "id"),
         Index("ix_interaction_time", "occurred_at", "id"),
+        # schema 3: FTS5 fetches snippet text by time key through the search view: a seek
+        Index("ix_interaction_search_key", text(key_sql())),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -151,8 +184,10 @@ class Interaction(SQLModel, table=True):
     extras: str = default("{}")
 
 
-class Attachment(SQLModel, table=True):
+class AttachmentTable(SQLModel, table=True):
     """A file that came with an interaction."""
+
+    __tablename__ = "attachment"
 
     id: int | None = Field(default=None, primary_key=True)
     interaction_id: int = Field(foreign_key="interaction.id", index=True)
@@ -162,9 +197,10 @@ class Attachment(SQLModel, table=True):
     blob_sha: str = Field(foreign_key="blob.sha256")
 
 
-class Booking(SQLModel, table=True):
+class BookingTable(SQLModel, table=True):
     """A reservation segment, order or parcel, merged across confirmations and changes."""
 
+    __tablename__ = "booking"
     __table_args__ = (UniqueConstraint("company_id", "kind", "reference", "segment"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -188,17 +224,20 @@ class Booking(SQLModel, table=True):
     modified_at: str | None = None
 
 
-class BookingSource(SQLModel, table=True):
+class BookingSourceTable(SQLModel, table=True):
     """Which interaction confirmed, changed or cancelled a booking."""
+
+    __tablename__ = "bookingsource"
 
     booking_id: int = Field(foreign_key="booking.id", primary_key=True)
     interaction_id: int = Field(foreign_key="interaction.id", primary_key=True)
     role: str = default("confirmed")
 
 
-class ProfileField(SQLModel, table=True):
+class ProfileFieldTable(SQLModel, table=True):
     """One fact of the user's own profile."""
 
+    __tablename__ = "profilefield"
     __table_args__ = (UniqueConstraint("key", "value"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -209,8 +248,10 @@ class ProfileField(SQLModel, table=True):
     updated_at: str
 
 
-class Disclosure(SQLModel, table=True):
+class DisclosureTable(SQLModel, table=True):
     """One share with a company: what was shared, why, until when, and the package written."""
+
+    __tablename__ = "disclosure"
 
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id", index=True)
@@ -225,8 +266,10 @@ class Disclosure(SQLModel, table=True):
     receipt_id: str | None = None
 
 
-class Quarantine(SQLModel, table=True):
+class QuarantineTable(SQLModel, table=True):
     """An item that could not be parsed, kept with its raw bytes and the reason."""
+
+    __tablename__ = "quarantine"
 
     id: int | None = Field(default=None, primary_key=True)
     import_run_id: int | None = Field(default=None, foreign_key="importrun.id")
@@ -235,3 +278,79 @@ class Quarantine(SQLModel, table=True):
     reason: str
     created_at: str
     dedup_key: str = Field(unique=True)
+
+
+def _key() -> Any:
+    """``id INTEGER PRIMARY KEY`` as the hand-written tables of later schemas declare it."""
+    return Field(default=None, sa_column=Column(Integer, primary_key=True, nullable=True))
+
+
+def _text(*, server_default: str | None = None, nullable: bool = False) -> Any:
+    """A TEXT column, as the hand-written tables of later schemas declare them."""
+    return Field(
+        default=None if nullable else ...,
+        sa_type=Text,
+        nullable=nullable,
+        sa_column_kwargs={} if server_default is None else {"server_default": server_default},
+    )
+
+
+class GdprRequestTable(SQLModel, table=True):
+    """A GDPR access or erasure request and its deadline (schema 2)."""
+
+    __tablename__ = "gdpr_request"
+    __table_args__ = (Index("ix_gdpr_request_company", "company_id"),)
+
+    id: int | None = _key()
+    company_id: int = Field(foreign_key="company.id")
+    type: str = _text()
+    language: str = _text(server_default="en")
+    fields: str = _text(server_default="{}")
+    letter_path: str | None = _text(nullable=True)
+    disclosure_id: int | None = Field(default=None, foreign_key="disclosure.id")
+    sent_at: str = _text()
+    due_at: str = _text()
+    answered_at: str | None = _text(nullable=True)
+    note: str | None = _text(nullable=True)
+
+
+class SuggestionDecisionTable(SQLModel, table=True):
+    """A merge suggestion the user accepted or rejected, never offered again (schema 5).
+
+    Company ids are plain integers, not references: undoing a split deletes its company."""
+
+    __tablename__ = "suggestion_decision"
+    __table_args__ = (UniqueConstraint("source_id", "target_id"),)
+
+    id: int | None = _key()
+    source_id: int
+    target_id: int
+    decision: str = _text()
+    evidence: str = _text(server_default="[]")
+    decided_at: str = _text()
+
+
+class FtsPeriodTable(SQLModel, table=True):
+    """A period of time that has its own FTS5 table (schema 4, ``vault.search_index``)."""
+
+    __tablename__ = PERIODS
+
+    id: int | None = _key()
+
+
+SCHEMA_SQL: list[str] = [SEARCH_VIEW_SQL, *GUARD_TRIGGERS]
+"""What SQLModel cannot declare: the view the FTS5 tables read their text through, and the
+triggers refusing an item whose period has no FTS5 table. The FTS5 tables themselves are made
+with each period's first item (``vault.search_index.period_sql``)."""
+
+
+def create_schema(conn: Conn) -> None:
+    """Lay out the current schema in an empty database: every table and index of the models,
+    then ``SCHEMA_SQL``."""
+    dialect = sqlite.dialect()
+    for table in SQLModel.metadata.sorted_tables:
+        execute(conn, str(CreateTable(table).compile(dialect=dialect)))
+        for index in sorted(table.indexes, key=lambda index: str(index.name)):
+            execute(conn, str(CreateIndex(index).compile(dialect=dialect)))
+    for statement in SCHEMA_SQL:
+        execute(conn, statement)

@@ -30,11 +30,9 @@ from typing import TYPE_CHECKING
 
 from vault.fsutil import process_alive, sha256_file, write_atomically
 from vault.leftovers import work_file
-from vault.store import RawConnection, execute
+from vault.store import Conn, execute
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from vault.store import Store
 
 PREFIX = "outbox:"
@@ -87,7 +85,7 @@ class Outbox:
         self._files: list[tuple[Entry, bytes]] = []
 
     def add(
-        self, conn: Connection, path: Path, data: bytes, undo: list[tuple[str, int]], kind: str
+        self, conn: Conn, path: Path, data: bytes, undo: list[tuple[str, int]], kind: str
     ) -> str:
         """Record ``data`` for ``path`` (absolute) in ``conn``'s transaction; its SHA-256.
 
@@ -131,7 +129,7 @@ class Outbox:
 
 
 @contextmanager
-def transaction(store: Store) -> Iterator[tuple[Connection, Outbox]]:
+def transaction(store: Store) -> Iterator[tuple[Conn, Outbox]]:
     """``store.begin()`` with an outbox: its files are written after the commit, and if that
     fails the rows recorded with them are taken back."""
     outbox = Outbox()
@@ -140,39 +138,39 @@ def transaction(store: Store) -> Iterator[tuple[Connection, Outbox]]:
     outbox.deliver(store)
 
 
-def entries(conn: Connection | RawConnection) -> list[Entry]:
+def entries(conn: Conn) -> list[Entry]:
     """Every outbox entry (none, unless a file is being written or a run was killed)."""
     return [Entry.from_row(row.key, row.value) for row in execute(conn, _ENTRIES)]
 
 
-def unsettled(conn: Connection | RawConnection) -> bool:
+def unsettled(conn: Conn) -> bool:
     """Whether an entry's process is gone: the quick check made at every open."""
     return any(not process_alive(entry.pid) for entry in entries(conn))
 
 
-def settle(conn: RawConnection) -> None:
+def settle(conn: Conn) -> None:
     """Take back, in one transaction, every entry whose process is gone."""
     # IMMEDIATE: wait for the write lock before reading, so two starts settle one after another.
-    conn.execute("BEGIN IMMEDIATE")
+    execute(conn, "BEGIN IMMEDIATE")
     try:
         for entry in entries(conn):
             if not process_alive(entry.pid):
                 # A file we may not remove (now) raises: its row stays until the next open.
                 with contextlib.suppress(OSError):
                     _take_back(conn, entry)
-        conn.execute("COMMIT")
+        execute(conn, "COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        execute(conn, "ROLLBACK")
         raise
 
 
-def forget(conn: RawConnection) -> None:
+def forget(conn: Conn) -> None:
     """Drop every entry, keeping its rows: for a copy of the vault (a backup), whose entries
     name files that belong to the original's runs."""
     execute(conn, "DELETE FROM meta WHERE key >= 'outbox:' AND key < 'outbox;'")
 
 
-def _take_back(conn: Connection | RawConnection, entry: Entry) -> None:
+def _take_back(conn: Conn, entry: Entry) -> None:
     # The files first: if this stops half-way the entry is still there for the next try.
     _remove(entry.temp)
     _remove(entry.path, entry.sha256)  # only what this run wrote, never a user's file

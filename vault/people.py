@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from vault.store import RawConnection, execute
+from vault.store import Conn, execute
 from vault.text import one_line
 from vault.timefmt import iso
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
 
 _CHAT_SOURCES = ("whatsapp", "telegram", "messenger", "instagram", "facebook")
 
@@ -50,7 +47,7 @@ def _channel(channel: str, handle: str | None) -> str:
     return channel
 
 
-def list_people(conn: Connection | RawConnection) -> list[PersonRow]:
+def list_people(conn: Conn) -> list[PersonRow]:
     """Every person with items, most recent contact first."""
     rows = execute(
         conn,

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from vault.errors import InvalidValue, UsageError
+from vault.store import Conn, execute
 from vault.timefmt import not_a_date, now_iso, now_utc
 
 DEFAULT_REGION = "NL"
@@ -217,7 +216,7 @@ class ProfileValue:
         }
 
 
-def set_value(conn: Connection, key: str, value: str, *, region: str = DEFAULT_REGION) -> str:
+def set_value(conn: Conn, key: str, value: str, *, region: str = DEFAULT_REGION) -> str:
     """Validate and store ``value`` under ``key``; returns the stored form.
 
     Keys holding several values (email, phone, iban) gain one; the others are replaced.
@@ -225,21 +224,20 @@ def set_value(conn: Connection, key: str, value: str, *, region: str = DEFAULT_R
     spec = spec_for(key)
     stored = normalise(key, value, region=region)
     if not spec.multiple:
-        conn.execute(text("DELETE FROM profilefield WHERE key = :k"), {"k": key})
-    conn.execute(
-        text(
-            "INSERT INTO profilefield(key, value, category, sensitivity, updated_at) "
-            "VALUES (:k, :v, :c, :s, :t) ON CONFLICT(key, value) DO UPDATE SET "
-            "category = excluded.category, sensitivity = excluded.sensitivity, "
-            "updated_at = excluded.updated_at"
-        ),
+        execute(conn, "DELETE FROM profilefield WHERE key = :k", {"k": key})
+    execute(
+        conn,
+        "INSERT INTO profilefield(key, value, category, sensitivity, updated_at) "
+        "VALUES (:k, :v, :c, :s, :t) ON CONFLICT(key, value) DO UPDATE SET "
+        "category = excluded.category, sensitivity = excluded.sensitivity, "
+        "updated_at = excluded.updated_at",
         {"k": key, "v": stored, "c": spec.category, "s": spec.sensitivity, "t": now_iso()},
     )
     return stored
 
 
 def unset_value(
-    conn: Connection, key: str, value: str | None = None, *, region: str = DEFAULT_REGION
+    conn: Conn, key: str, value: str | None = None, *, region: str = DEFAULT_REGION
 ) -> int:
     """Remove ``key`` (or only its ``value``); returns how many values were removed.
 
@@ -248,14 +246,14 @@ def unset_value(
     """
     spec_for(key)
     if value is None:
-        result = conn.execute(text("DELETE FROM profilefield WHERE key = :k"), {"k": key})
+        result = execute(conn, "DELETE FROM profilefield WHERE key = :k", {"k": key})
     else:
         try:
             stored = normalise(key, value, region=region)
         except InvalidValue:
             stored = value  # an old value stored before validation existed
-        result = conn.execute(
-            text("DELETE FROM profilefield WHERE key = :k AND value = :v"), {"k": key, "v": stored}
+        result = execute(
+            conn, "DELETE FROM profilefield WHERE key = :k AND value = :v", {"k": key, "v": stored}
         )
     removed = int(result.rowcount or 0)
     if not removed:
@@ -263,10 +261,10 @@ def unset_value(
     return removed
 
 
-def load_profile(conn: Connection) -> list[ProfileValue]:
+def load_profile(conn: Conn) -> list[ProfileValue]:
     """Every profile value, in key order; category and sensitivity come from the key's spec."""
-    rows = conn.execute(
-        text("SELECT id, key, value, updated_at FROM profilefield ORDER BY key, id")
+    rows = execute(
+        conn, "SELECT id, key, value, updated_at FROM profilefield ORDER BY key, id"
     ).all()
     values = []
     for row in rows:

@@ -21,11 +21,9 @@ from vault.store import execute
 from vault.text import one_line
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from vault.imports import Notice
     from vault.records import ImportOptions, Item
-    from vault.store import Store
+    from vault.store import Conn, Store
 
 SUFFIXES = {
     "eml": "eml",
@@ -97,7 +95,7 @@ def _entry(row: Any) -> Entry:
     )
 
 
-def entries(conn: Connection, ids: Sequence[int] = ()) -> list[Entry]:
+def entries(conn: Conn, ids: Sequence[int] = ()) -> list[Entry]:
     """The quarantined items, newest first; only ``ids`` when given.
 
     Raises:
@@ -107,7 +105,7 @@ def entries(conn: Connection, ids: Sequence[int] = ()) -> list[Entry]:
     return [_entry(row) for row in rows]
 
 
-def _rows(conn: Connection, ids: Sequence[int]) -> list[Any]:
+def _rows(conn: Conn, ids: Sequence[int]) -> list[Any]:
     rows = []
     for item_id in dict.fromkeys(ids):
         row = execute(conn, f"{_ENTRY} WHERE q.id = :i", {"i": item_id}).first()
@@ -117,7 +115,7 @@ def _rows(conn: Connection, ids: Sequence[int]) -> list[Any]:
     return rows
 
 
-def raw_bytes(conn: Connection, item_id: int) -> bytes:
+def raw_bytes(conn: Conn, item_id: int) -> bytes:
     """The stored bytes of quarantined item ``item_id`` (empty when the source gave none).
 
     Raises:
@@ -129,7 +127,7 @@ def raw_bytes(conn: Connection, item_id: int) -> bytes:
     return get_blob(conn, row.blob_sha) or b""
 
 
-def save(conn: Connection, item_id: int, folder: Path) -> Path:
+def save(conn: Conn, item_id: int, folder: Path) -> Path:
     """Write item ``item_id``'s raw bytes into ``folder`` (made 0700 if new) as a new 0600
     file, ``quarantine-ID.SUFFIX``; an existing file is never replaced.
 
@@ -272,6 +270,6 @@ def _reread(
         yield from records
 
 
-def _stored(conn: Connection, dedup_key: str) -> bool:
+def _stored(conn: Conn, dedup_key: str) -> bool:
     row = execute(conn, "SELECT 1 FROM interaction WHERE dedup_key = :k", {"k": dedup_key})
     return row.first() is not None

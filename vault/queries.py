@@ -11,17 +11,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, get_args
+from typing import Any, get_args
 
 from vault.errors import UsageError
 from vault.records import Channel
 from vault.search_index import FTS_ID, FTS_TEXT_COLUMNS, fts_phrase, period_table, periods
-from vault.store import execute
+from vault.store import Conn, execute
 from vault.text import one_line, strip_controls
 from vault.timefmt import from_stored, iso
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
 
 SNIPPET_CHARS = 160
 
@@ -51,7 +48,7 @@ def _edge(order: str) -> str:
     )
 
 
-def list_companies(conn: Connection) -> list[CompanyRow]:
+def list_companies(conn: Conn) -> list[CompanyRow]:
     """Every company with interactions, most recent contact first."""
     # One statement: the first and last item of every company in it, not two queries each.
     rows = execute(
@@ -82,7 +79,7 @@ def list_companies(conn: Connection) -> list[CompanyRow]:
     ]
 
 
-def find_company(conn: Connection, ref: str) -> tuple[int, str]:
+def find_company(conn: Conn, ref: str) -> tuple[int, str]:
     """(id, name) of the company ``ref`` names: an id, a name, or a unique part of a name/domain.
 
     Raises:
@@ -207,7 +204,7 @@ def check_channel(channel: str) -> None:
 
 
 def timeline(
-    conn: Connection,
+    conn: Conn,
     scope: TimelineFilter,
     *,
     limit: int = 50,
@@ -237,9 +234,7 @@ def timeline(
     return [timeline_row(row) for row in rows]
 
 
-def timeline_all(
-    conn: Connection, scope: TimelineFilter, *, page: int = 500
-) -> Iterator[TimelineRow]:
+def timeline_all(conn: Conn, scope: TimelineFilter, *, page: int = 500) -> Iterator[TimelineRow]:
     """Every item ``scope`` lets through, newest first, fetched ``page`` at a time by key:
     memory stays bounded however long the history is."""
     after_key = None
@@ -251,14 +246,14 @@ def timeline_all(
         after_key = (int(rows[-1].occurred_at.timestamp()), rows[-1].id)
 
 
-def timeline_count(conn: Connection, scope: TimelineFilter) -> int:
+def timeline_count(conn: Conn, scope: TimelineFilter) -> int:
     """How many items ``scope`` lets through: what a page of ``timeline`` is out of."""
     where, params = scope.where()
     sql = f"SELECT count(*) FROM interaction WHERE {' AND '.join(where)}"
     return int(execute(conn, sql, params).scalar())
 
 
-def _bookings_where(where: str, params: dict[str, Any], conn: Connection) -> list[dict[str, Any]]:
+def _bookings_where(where: str, params: dict[str, Any], conn: Conn) -> list[dict[str, Any]]:
     rows = execute(
         conn,
         "SELECT b.*, c.name AS company FROM booking b "
@@ -300,7 +295,7 @@ def booking_json(row: Any) -> dict[str, Any]:
 
 
 def list_bookings(
-    conn: Connection, *, company_id: int | None = None, upcoming: bool = False
+    conn: Conn, *, company_id: int | None = None, upcoming: bool = False
 ) -> list[dict[str, Any]]:
     """Bookings, one row per segment, in start order; ``upcoming`` keeps those not yet begun."""
     where, params = ["1=1"], {}
@@ -325,7 +320,7 @@ def _not_begun(start: str | None, now: datetime) -> bool:
     return moment.astimezone(UTC) >= now
 
 
-def show(conn: Connection, interaction_id: int) -> dict[str, Any]:
+def show(conn: Conn, interaction_id: int) -> dict[str, Any]:
     """Everything about one interaction: the timeline fields plus its full content.
 
     Raises:
@@ -372,7 +367,7 @@ _TOKEN = re.compile(r"[A-Z0-9][A-Z0-9-]{4,}", re.IGNORECASE)
 _SUBJECT_REFERENCE = re.compile(r"\[#?([A-Z0-9][A-Z0-9-]{4,})\]|#(\d{5,})", re.IGNORECASE)
 
 
-def case_references(conn: Connection, interaction_id: int, title: str) -> list[str]:
+def case_references(conn: Conn, interaction_id: int, title: str) -> list[str]:
     """The reference numbers that tie an item to its case: its bookings' and its subject's."""
     refs = [
         str(r[0])
@@ -400,7 +395,7 @@ def case_references(conn: Connection, interaction_id: int, title: str) -> list[s
 
 
 def related_items(
-    conn: Connection,
+    conn: Conn,
     interaction_id: int,
     thread_id: int | None,
     title: str,

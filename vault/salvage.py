@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlcipher3
 
-from vault.store import PAGE_SIZE, RawConnection, connect_raw, db_path, is_damage
+from vault.store import PAGE_SIZE, Conn, connect_raw, db_path, execute, is_damage, stream
 
 MAX_ROWID = (1 << 63) - 1
 _PROBES = 256
@@ -52,9 +52,9 @@ class _Link:
     path: Path
     dek: bytes = field(repr=False)
     on_damage: Callable[[], None]
-    conn: RawConnection | None = None
+    conn: Conn | None = None
 
-    def get(self) -> RawConnection:
+    def get(self) -> Conn:
         if self.conn is None:
             self.conn = connect_raw(self.path, self.dek, salvage=True)
         return self.conn
@@ -68,7 +68,7 @@ class _Link:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]] | None:
         try:
-            return list(self.get().execute(sql, params).fetchall())
+            return list(execute(self.get(), sql, params))
         except sqlcipher3.DatabaseError as exc:
             self.failed(exc)
             return None
@@ -188,7 +188,12 @@ class SalvageReader:
             start: int | None = 1
             while start is not None:
                 try:
-                    for values in scan.get().execute(f"{select} >= ? ORDER BY rowid", (start,)):
+                    # One row at a time: a damaged page stops the scan right after the last
+                    # good row, and nothing read before it is lost with the failed fetch.
+                    rows_from = stream(
+                        scan.get(), f"{select} >= ? ORDER BY rowid", (start,), size=1
+                    )
+                    for (values,) in rows_from:
                         start = int(values[0]) + 1
                         rows, size = rows + 1, size + _size(values)
                         yield names, values

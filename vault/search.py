@@ -22,7 +22,7 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vault.errors import UsageError
 from vault.queries import _TIMELINE_COLUMNS, check_channel, find_company, timeline_row
@@ -34,12 +34,9 @@ from vault.search_index import (
     periods,
     time_key,
 )
-from vault.store import RawConnection, Row, execute
+from vault.store import Conn, Row, execute
 from vault.text import one_line
 from vault.timefmt import parse_user_date
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
 
 _FILTERS = ("company", "channel", "before", "after")
 _WORD = re.compile(r"\w", re.UNICODE)
@@ -118,7 +115,7 @@ def _apply_filter(parsed: ParsedQuery, name: str, value: str, zone: tzinfo = UTC
 
 
 def search(
-    conn: Connection | RawConnection,
+    conn: Conn,
     query: str,
     *,
     company: str | None = None,
@@ -137,7 +134,7 @@ def search(
 
 
 def search_all(
-    conn: Connection | RawConnection,
+    conn: Conn,
     query: str,
     *,
     company: str | None = None,
@@ -158,7 +155,7 @@ def search_all(
 
 
 def search_count(
-    conn: Connection | RawConnection,
+    conn: Conn,
     query: str,
     *,
     company: str | None = None,
@@ -181,7 +178,7 @@ def search_count(
 
 
 def _prepared(
-    conn: Connection | RawConnection,
+    conn: Conn,
     query: str,
     company: str | None,
     channel: str | None,
@@ -201,7 +198,7 @@ def _prepared(
 
 
 def _rows(
-    conn: Connection | RawConnection,
+    conn: Conn,
     parsed: ParsedQuery,
     company_id: int | None,
     limit: int,
@@ -241,7 +238,7 @@ def _filter_terms(parsed: ParsedQuery, company_id: int | None) -> tuple[list[str
 
 
 def _filtered(
-    conn: Connection | RawConnection,
+    conn: Conn,
     parsed: ParsedQuery,
     company_id: int | None,
     limit: int,
@@ -289,7 +286,7 @@ def _match_terms(
 
 
 def _matching(
-    conn: Connection | RawConnection,
+    conn: Conn,
     parsed: ParsedQuery,
     company_id: int | None,
     limit: int,

@@ -16,12 +16,8 @@ a guard trigger refuses an item whose period has no table, so none goes unindexe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from vault.store import RawConnection, execute
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
+from vault.store import Conn, execute
 
 ID_BITS = 30
 TIME_LIMIT = 1 << 32
@@ -97,8 +93,13 @@ def fts_values(row: str = "") -> str:
 _COLUMNS = "rowid, title, body, counterpart, scope"
 _WATCHED = "title, body, counterpart, occurred_at, company_id, channel"
 
-GUARD_SQL = [
-    f"CREATE TABLE {PERIODS} (id INTEGER PRIMARY KEY)",
+SEARCH_VIEW_SQL = (
+    "CREATE VIEW interaction_search(search_key, title, body, counterpart, scope) AS "
+    f"SELECT {fts_values()} FROM interaction"
+)
+"""The view every period's FTS5 table reads its text through, by time key (schema 3)."""
+
+GUARD_TRIGGERS = [
     f"""CREATE TRIGGER interaction_fts_guard BEFORE INSERT ON interaction
         WHEN NOT EXISTS (SELECT 1 FROM {PERIODS} WHERE id = {_period_sql("new.")}) BEGIN
         SELECT RAISE(ABORT, 'no search index for this date: call ensure_periods first');
@@ -108,7 +109,10 @@ GUARD_SQL = [
         SELECT RAISE(ABORT, 'no search index for this date: call ensure_periods first');
     END""",
 ]
-"""The list of periods and the triggers refusing an item whose period has no table."""
+"""The triggers refusing an item whose period has no table."""
+
+GUARD_SQL = [f"CREATE TABLE {PERIODS} (id INTEGER PRIMARY KEY)", *GUARD_TRIGGERS]
+"""The list of periods and its guard triggers, as schema 4 added them."""
 
 
 def period_sql(period: int) -> list[str]:
@@ -140,7 +144,7 @@ def period_sql(period: int) -> list[str]:
     ]
 
 
-def ensure_periods(conn: Connection | RawConnection, epochs: Iterable[int]) -> None:
+def ensure_periods(conn: Conn, epochs: Iterable[int]) -> None:
     """Make the FTS tables of the periods of ``epochs`` that have none yet."""
     wanted = {period_of(epoch) for epoch in epochs}
     if not wanted:
@@ -151,9 +155,7 @@ def ensure_periods(conn: Connection | RawConnection, epochs: Iterable[int]) -> N
             execute(conn, statement)
 
 
-def periods(
-    conn: Connection | RawConnection, low_key: int | None = None, high_key: int | None = None
-) -> list[int]:
+def periods(conn: Conn, low_key: int | None = None, high_key: int | None = None) -> list[int]:
     """The periods with an FTS table, newest first, overlapping [low_key, high_key) if given."""
     low = -_OFFSET if low_key is None else period_of_key(low_key)
     high = _OFFSET if high_key is None else period_of_key(high_key - 1)

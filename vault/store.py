@@ -4,9 +4,11 @@ Every connection is keyed first (``PRAGMA key = "x'…'"``) and then configured 
 so the page size and pragmas of DESIGN hold on every open. The folder is 0700 and the file is
 created 0600 before SQLCipher opens it; the WAL files inherit the mode.
 
-SQLAlchemy (a third of a second to import) loads only when something asks for ``begin()``,
-``read()`` or ``engine``: the read-only CLI commands use ``reader()``, a plain DB-API
-connection, and the query functions run on either through ``execute``.
+SQL runs one way, through this module: ``execute`` (``Rows``: the rows, ``rowcount``,
+``lastrowid``), ``executemany`` and ``stream``, on any ``Conn`` the store hands out. SQLAlchemy
+(a third of a second to import) loads only when something asks for ``begin()``, ``read()`` or
+``engine``: the read-only CLI commands use ``reader()``, a plain DB-API connection, and the
+ingest runs on the DB-API connection under its ``begin()`` (``driver``).
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 import sqlcipher3
 
@@ -135,8 +137,17 @@ def damaged(exc: BaseException) -> VaultDamaged:
 
 
 RawConnection = Any
-"""A keyed DB-API (sqlcipher3) connection: the ingest hot path talks to it directly, because
-SQLAlchemy's per-statement overhead was most of the time of an import."""
+"""A keyed DB-API (sqlcipher3) connection: the ingest hot path and the quick read-only
+commands run on it, because SQLAlchemy's per-statement overhead was most of an import's time."""
+
+
+class Conn(Protocol):
+    """An open connection to the vault, as ``Store.begin()``, ``read()`` and ``reader()`` hand
+    it out (SQLAlchemy's or the driver's): opaque, so SQL runs on it only through this
+    module's ``execute``, ``executemany`` and ``stream``."""
+
+    def close(self) -> None:
+        """Close the connection (for one made by ``connect_raw``; the store closes its own)."""
 
 
 class Row(tuple[Any, ...]):
@@ -157,26 +168,42 @@ class Row(tuple[Any, ...]):
             return tuple.__getitem__(self, self._index[key])
         return tuple.__getitem__(self, key)
 
+    def mapping(self) -> dict[str, Any]:
+        """The row as a dict of column name to value, in column order."""
+        return {name: tuple.__getitem__(self, n) for name, n in self._index.items()}
+
 
 _ROW_TYPES: dict[tuple[str, ...], type[Row]] = {}
 
 
-def _row_type(names: tuple[str, ...]) -> type[Row]:
+def _row_type(cursor: Any) -> type[Row]:
+    names = tuple(d[0] for d in cursor.description or ())
     row_type = _ROW_TYPES.get(names)
     if row_type is None:
-        index = {name: n for n, name in reversed(list(enumerate(names)))}
+        index: dict[str, int] = {}
+        for n, name in enumerate(names):  # in column order; the first of a repeated name wins
+            index.setdefault(name, n)
         row_type = _ROW_TYPES[names] = type("Row", (Row,), {"__slots__": (), "_index": index})
     return row_type
 
 
 class Rows:
-    """The rows of one statement, fetched at once: ``all()``, ``first()``, ``scalar()`` or
-    iteration, the subset of SQLAlchemy's ``Result`` that the query code uses."""
+    """The rows of one statement, fetched at once: ``all()``, ``first()``, ``one()``,
+    ``scalar()`` or iteration; for a write, ``rowcount`` and ``lastrowid``."""
+
+    __slots__ = ("_rows", "lastrowid", "rowcount")
 
     def __init__(self, cursor: Any) -> None:
-        names = tuple(d[0] for d in cursor.description or ())
-        row_type = _row_type(names)
-        self._rows = [row_type(values) for values in cursor.fetchall()] if names else []
+        self.rowcount: int = cursor.rowcount
+        """Rows changed by an INSERT, UPDATE or DELETE (-1 for other statements)."""
+        self.lastrowid: int | None = cursor.lastrowid
+        """The rowid of the row an INSERT added."""
+        description = cursor.description
+        if description:
+            row_type = _row_type(cursor)
+            self._rows = [row_type(values) for values in cursor.fetchall()]
+        else:
+            self._rows = []
 
     def all(self) -> list[Row]:
         """Every row."""
@@ -186,6 +213,16 @@ class Rows:
         """The first row, or None."""
         return self._rows[0] if self._rows else None
 
+    def one(self) -> Row:
+        """The one row a statement must give (an aggregate, a lookup by primary key).
+
+        Raises:
+            LookupError: there was no row, or more than one.
+        """
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0]
+
     def scalar(self) -> Any:
         """The first column of the first row, or None."""
         return self._rows[0][0] if self._rows else None
@@ -194,24 +231,45 @@ class Rows:
         return iter(self._rows)
 
 
-def execute(
-    conn: Connection | RawConnection,
-    sql: str,
-    params: Mapping[str, Any] | Sequence[Any] = (),
-) -> Rows:
-    """Run ``sql`` (``:name`` parameters) on a ``read()``/``begin()`` connection or on a
-    ``reader()``, inside the caller's transaction, and fetch its rows.
+def _dbapi(conn: Conn) -> RawConnection:
+    if isinstance(conn, sqlcipher3.Connection):
+        return conn
+    sa_conn = cast("Connection", conn)
+    if not sa_conn.in_transaction():
+        sa_conn.begin()  # as SQLAlchemy would on its first statement: one snapshot per read()
+    return sa_conn.connection.driver_connection
 
-    One copy of each query's SQL serves the app (SQLAlchemy connections) and the quick CLI
-    path (plain DB-API), without loading SQLAlchemy for the latter.
+
+def driver(conn: Conn) -> Conn:
+    """The DB-API connection of ``conn`` (itself, or the one under SQLAlchemy's), inside the
+    caller's transaction: the ingest holds it for a batch, so its many small statements go
+    through ``execute`` with none of SQLAlchemy's per-statement cost."""
+    return cast(Conn, _dbapi(conn))
+
+
+def execute(conn: Conn, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Rows:
+    """Run ``sql`` (``:name`` or ``?`` parameters) on any connection of the store, inside
+    the caller's transaction, and fetch its rows.
+
+    One copy of each query's SQL serves the app (SQLAlchemy connections), the quick CLI path
+    and the ingest (plain DB-API), without loading SQLAlchemy for the latter two.
     """
-    raw = conn if isinstance(conn, sqlcipher3.Connection) else raw_connection(conn)
-    return Rows(raw.execute(sql, params))
+    return Rows(_dbapi(conn).execute(sql, params))
 
 
-def raw_connection(conn: Connection) -> RawConnection:
-    """The DB-API connection under ``conn``, inside the same transaction."""
-    return conn.connection.driver_connection
+def executemany(conn: Conn, sql: str, params: Iterable[Mapping[str, Any] | Sequence[Any]]) -> int:
+    """Run one write statement for each set of ``params``; returns the rows it changed."""
+    return int(_dbapi(conn).executemany(sql, params).rowcount)
+
+
+def stream(
+    conn: Conn, sql: str, params: Mapping[str, Any] | Sequence[Any] = (), *, size: int = 5000
+) -> Iterator[list[Row]]:
+    """The rows of a large result in chunks of ``size``, never all at once in memory."""
+    cursor = _dbapi(conn).execute(sql, params)
+    row_type = _row_type(cursor)
+    while chunk := cursor.fetchmany(size):
+        yield [row_type(values) for values in chunk]
 
 
 @dataclass
@@ -234,7 +292,7 @@ class Store:
             return self._engine
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self) -> Iterator[Conn]:
         """A connection inside one transaction, committed on success, rolled back on error.
 
         The transaction takes SQLite's write lock at once (``BEGIN IMMEDIATE``): a deferred
@@ -262,7 +320,7 @@ class Store:
             ) from None
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self) -> Iterator[Conn]:
         """A connection for reading.
 
         Raises:
@@ -272,7 +330,7 @@ class Store:
             yield conn
 
     @contextmanager
-    def reader(self) -> Iterator[RawConnection]:
+    def reader(self) -> Iterator[Conn]:
         """A plain DB-API connection reading one consistent snapshot, for ``execute`` and the
         query functions; it never loads SQLAlchemy (the quick path of read-only commands).
 

@@ -16,17 +16,14 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vault import company_edits
 from vault.bookings import is_weak_reference
 from vault.errors import UsageError
 from vault.names import brand_key, domain_label, fold, person_key
-from vault.store import RawConnection, execute
+from vault.store import Conn, execute
 from vault.text import one_line
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
 
 MAX_CHAT_MESSAGES = 400  # per company chat, read for the domains it names
 _DOMAIN_IN_TEXT = re.compile(r"\b(?:www\.)?([a-z0-9][a-z0-9-]*\.[a-z]{2,})\b", re.IGNORECASE)
@@ -79,7 +76,7 @@ class Suggestion:
         return data
 
 
-def _entities(conn: Connection | RawConnection) -> dict[int, Entity]:
+def _entities(conn: Conn) -> dict[int, Entity]:
     rows = execute(
         conn,
         (
@@ -138,7 +135,7 @@ class _Found:
             found.evidence.append(evidence)
 
 
-def _company_evidence(conn: Connection | RawConnection, found: _Found) -> None:
+def _company_evidence(conn: Conn, found: _Found) -> None:
     companies = [e for e in found.entities.values() if e.kind == "company"]
     mail = [e for e in companies if e.domains]
     chats = [e for e in companies if e.handles and not e.domains]
@@ -226,12 +223,12 @@ def _person_evidence(found: _Found) -> None:
             found.add(other.id, same[0].id, f"the same phone number (…{tail[-4:]})")
 
 
-def _decided(conn: Connection | RawConnection) -> set[tuple[int, int]]:
+def _decided(conn: Conn) -> set[tuple[int, int]]:
     rows = execute(conn, ("SELECT source_id, target_id FROM suggestion_decision")).all()
     return {(min(int(a), int(b)), max(int(a), int(b))) for a, b in rows}
 
 
-def suggestions(conn: Connection | RawConnection, kind: str | None = None) -> list[Suggestion]:
+def suggestions(conn: Conn, kind: str | None = None) -> list[Suggestion]:
     """Every open suggestion (``kind`` "company" or "person" narrows), strongest first."""
     found = _Found(_entities(conn))
     if kind in (None, "company"):
@@ -248,7 +245,7 @@ def suggestions(conn: Connection | RawConnection, kind: str | None = None) -> li
     return open_ones
 
 
-def _find(conn: Connection, suggestion_id: str) -> Suggestion:
+def _find(conn: Conn, suggestion_id: str) -> Suggestion:
     match = re.fullmatch(r"\s*(\d+)-(\d+)\s*", suggestion_id)
     if match is None:
         raise UsageError(f"{suggestion_id!r} is no suggestion id (see `kluis company suggest`)")
@@ -258,7 +255,7 @@ def _find(conn: Connection, suggestion_id: str) -> Suggestion:
     raise UsageError(f"no open suggestion {suggestion_id!r} (see `kluis company suggest`)")
 
 
-def _remember(conn: Connection, suggestion: Suggestion, decision: str) -> None:
+def _remember(conn: Conn, suggestion: Suggestion, decision: str) -> None:
     execute(
         conn,
         (
@@ -275,14 +272,14 @@ def _remember(conn: Connection, suggestion: Suggestion, decision: str) -> None:
     )
 
 
-def accept(conn: Connection, suggestion_id: str) -> str:
+def accept(conn: Conn, suggestion_id: str) -> str:
     """Merge the suggestion's source into its target (a merge the user can undo)."""
     suggestion = _find(conn, suggestion_id)
     _remember(conn, suggestion, "accepted")
     return company_edits.merge(conn, str(suggestion.source_id), str(suggestion.target_id))
 
 
-def reject(conn: Connection, suggestion_id: str) -> str:
+def reject(conn: Conn, suggestion_id: str) -> str:
     """Never offer this pair again."""
     suggestion = _find(conn, suggestion_id)
     _remember(conn, suggestion, "rejected")

@@ -97,11 +97,11 @@ def content_hash(path: Path) -> str:
 
 def handled(store: Store, sha256: str) -> dict[str, Any] | None:
     """What happened to the file with this content before, or None if it is new."""
-    from sqlalchemy import text  # deferred: the CLI reads this module to build its parser
+    from vault.store import execute  # deferred: the CLI reads this module to build its parser
 
     with store.read() as conn:
-        row = conn.execute(
-            text("SELECT state FROM sourcecursor WHERE key=:k"), {"k": _KEY_PREFIX + sha256}
+        row = execute(
+            conn, "SELECT state FROM sourcecursor WHERE key=:k", {"k": _KEY_PREFIX + sha256}
         ).first()
     if row is None:
         return None
@@ -111,13 +111,13 @@ def handled(store: Store, sha256: str) -> dict[str, Any] | None:
 
 def record(store: Store, sha256: str, path: Path, outcome: str, detail: str = "") -> None:
     """Remember that the file with this content was handled: ``imported`` or ``refused``."""
-    from sqlalchemy import text
-
+    from vault.store import execute
     from vault.timefmt import now_iso
 
     state = {"path": str(path), "outcome": outcome, "detail": detail}
     with store.begin() as conn:
-        conn.execute(
-            text("INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (:k, :s, :t)"),
+        execute(
+            conn,
+            "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (:k, :s, :t)",
             {"k": _KEY_PREFIX + sha256, "s": json.dumps(state), "t": now_iso()},
         )

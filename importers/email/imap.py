@@ -102,13 +102,15 @@ _NETWORK_ERRORS = (OSError, EOFError, IMAPClientAbortError)
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """Where and how to log in; ``folders`` empty means all but Trash and Junk."""
+    """Where and how to log in; ``folders`` empty means all but Trash and Junk. ``auth``:
+    the secret is a password, or an OAuth2 access token sent by SASL XOAUTH2 or OAUTHBEARER."""
 
     host: str
     user: str
     port: int
     security: Security = "tls"
     folders: tuple[str, ...] = ()
+    auth: str = "password"
 
     @property
     def locator(self) -> str:
@@ -351,7 +353,12 @@ def connect(account: Account, password: str, timeout: float | None = None) -> IM
     try:
         if account.security == "starttls":
             client.starttls(context)
-        client.login(account.user, password)
+        if account.auth == "xoauth2":
+            client.oauth2_login(account.user, password)
+        elif account.auth == "oauthbearer":
+            client.oauthbearer_login(account.user, password)
+        else:
+            client.login(account.user, password)
     except CapabilityError:
         client.shutdown()
         raise TlsFailed(

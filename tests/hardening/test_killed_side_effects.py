@@ -44,7 +44,6 @@ from tests.hardening.harness import (
     open_for_test,
 )
 from vault.blobs import put_blob
-from vault.store import raw_connection
 
 MAILS = 3000 if LONG else 1000
 BLOB_MB = 40 if LONG else 8  # incompressible: a backup or restore of 40 MB takes about a second
@@ -238,7 +237,7 @@ def big_vault(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         with store.begin() as conn:
             for _ in range(BLOB_MB):
-                put_blob(raw_connection(conn), secrets.token_bytes(1 << 20))
+                put_blob(conn, secrets.token_bytes(1 << 20))
     finally:
         store.close()
     return folder

@@ -63,6 +63,28 @@ def test_a_mail_appended_on_the_server_is_in_the_vault_within_five_seconds(
     assert any(f"{user.name}@{dovecot.host}: watching INBOX (IDLE)" in line for line in lines)
 
 
+def test_sync_watch_with_no_protocol_watches_every_account(
+    dovecot: Dovecot, kluis: Kluis, tmp_path: Path
+) -> None:
+    users = [dovecot.add_user("watcher7"), dovecot.add_user("watcher8")]
+    env = kluis.env(KLUIS_IMAP_PASSWORD=users[0].password)  # both have the same password
+    for user in users:  # each account remembered by a first sync
+        host = ["--host", dovecot.host, "--port", str(dovecot.port), "--user", user.name]
+        done = kluis.run("sync", "imap", *host, "--plain", env=env)
+        assert done.returncode == 0, done.stderr
+    log = tmp_path / "watch.log"
+    with running(kluis, log, "sync", "--watch", KLUIS_IMAP_PASSWORD=users[0].password) as process:
+        wait_for(lambda: log.read_text().count("(IDLE)") == 2, 60, "both accounts watched")
+        dovecot.append(users[0], "INBOX", [numbered_mail(9)])
+        dovecot.append(users[1], "INBOX", [numbered_mail(10)])
+        wait_for(lambda: {"Update 9", "Update 10"} <= set(titles(kluis)), ARRIVAL_SECONDS, "both")
+        status, err = stop(process)
+    assert status == 0, err
+    lines = log.read_text().splitlines()
+    for user in users:
+        assert sum(f"{user.name}@{dovecot.host}: watching INBOX" in line for line in lines) == 1
+
+
 def test_the_watch_reconnects_after_the_server_drops_every_connection(
     dovecot: Dovecot, kluis: Kluis, tmp_path: Path
 ) -> None:
@@ -193,6 +215,9 @@ def test_watch_without_any_account_is_one_line_and_exit_2(kluis: Kluis) -> None:
     done = kluis.run("sync", "imap", "--watch")
     assert done.returncode == 2
     assert done.stderr.decode().startswith("kluis: no IMAP account is remembered yet")
+    done = kluis.run("sync", "--watch")
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("kluis: no mail account yet")
 
 
 def test_reconnect_delays_double_with_jitter_up_to_a_cap() -> None:
