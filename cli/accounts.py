@@ -14,8 +14,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from cli import oauth
-from cli.commands import opened, to_stderr
+from cli.commands import opened
 from cli.exits import OK, PARTIAL, SOME_ACCOUNTS_FAILED
+from cli.importing import to_stderr
 from cli.render import print_json
 from cli.sync import account_secret, imap_account, imap_password, sync_account
 from vault import accounts

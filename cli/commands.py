@@ -12,7 +12,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.exits import PARTIAL
+from cli.importing import cmd_import
+from cli.money import cmd_contracts, cmd_spending
 from cli.paging import Page
 from cli.quarantine import cmd_quarantine
 from cli.render import (
@@ -21,7 +22,6 @@ from cli.render import (
     print_json,
     print_json_list,
     short_time,
-    skipped_lines,
     table,
     timeline_lines,
 )
@@ -30,7 +30,6 @@ from vault import keys as keymod
 from vault import queries
 from vault.clock import user_zone
 from vault.errors import UsageError, VaultLocked
-from vault.fsutil import require_file_or_folder
 from vault.passphrase_input import read_stdin_line
 from vault.store import Store
 from vault.text import capitalised, escaped, visible_line
@@ -47,8 +46,7 @@ from vault.unlock import (
 )
 
 if TYPE_CHECKING:
-    from vault.ingest import Summary
-    from vault.records import ImportOptions
+    pass
 
 
 def _source(args: argparse.Namespace) -> PassphraseSource:
@@ -98,107 +96,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     print()
     print("With it, `kluis recover` sets a new passphrase if you forget yours.")
     return 0
-
-
-def import_options(store: Store, args: argparse.Namespace) -> ImportOptions:
-    """Import options from ``--me``, ``--timezone``, the profile and the stored cursors."""
-    from vault.imports import import_options as options_for
-
-    return options_for(store, args.me, args.timezone)
-
-
-def to_stderr(message: str) -> None:
-    """Say ``message`` on stderr (a notice of a command that goes on), on one line."""
-    print(escaped(message), file=sys.stderr, flush=True)
-
-
-def progress_printer() -> Callable[[Summary], None] | None:
-    """One line of progress on stderr when it is a terminal, else None: how far the source is
-    read (of its size, with a rate and the time left) where the importer knows, then the
-    counts."""
-    if not sys.stderr.isatty():
-        return None
-    from vault.progress import ProgressMeter
-
-    meter = ProgressMeter()
-    width = 0
-
-    def show(summary: Summary) -> None:
-        nonlocal width
-        counts = (
-            f"{summary.new:,} new · {summary.duplicate:,} already there · "
-            f"{summary.quarantined:,} quarantined"
-        )
-        reading = meter.reading(summary.position)
-        line = escaped(f"  {reading} · {counts}" if reading else f"  {counts}")
-        sys.stderr.write("\r" + line.ljust(width))  # a shorter line wipes the longer one
-        sys.stderr.flush()
-        width = len(line)
-
-    return show
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    import importers
-    from vault.imports import detect_format, import_source, imported_before
-    from vault.ingest import Summary
-
-    paths = [Path(p).expanduser() for p in args.paths]
-    for path in paths:
-        require_file_or_folder(path)  # before unlocking: a FIFO or a device is refused at once
-    with opened(args) as store:
-        options = import_options(store, args)
-        total = Summary()
-        progress = progress_printer()
-        fresh = False  # a source never imported before: reading nothing from it is worth a 3
-        for path in paths:
-            fresh = fresh or not imported_before(store, path)
-            format_name = detect_format(importers, path) if args.format == "auto" else args.format
-            summary, options = import_source(
-                store,
-                importers,
-                path,
-                format_name,
-                options,
-                progress=progress,
-                notice=to_stderr,
-                wait=not args.no_wait,
-            )
-            total.add(summary)
-        if progress is not None:
-            sys.stderr.write("\n")
-    return print_summary(total, as_json=args.json, empty_is_partial=fresh)
-
-
-def print_summary(summary: Summary, *, as_json: bool, empty_is_partial: bool = False) -> int:
-    """The report of an import or sync (the contract's object with ``--json``); returns the
-    exit status: 3 when some items were quarantined or failed, or (``empty_is_partial``: an
-    import of a new source, not a re-import or a sync that found no new mail) when nothing at
-    all was read."""
-    empty = not (summary.new + summary.duplicate + summary.updated + summary.quarantined)
-    status = PARTIAL if summary.quarantined or summary.errors or (empty_is_partial and empty) else 0
-    if summary.quarantined:
-        to_stderr(
-            f"kluis: {summary.quarantined:,} quarantined (not readable): `kluis quarantine` "
-            "lists them with the reason"
-        )
-    elif status and empty:
-        to_stderr("kluis: nothing was read: no item kluis knows in what was given")
-    if as_json:
-        print_json(summary.to_json())
-        return status
-    print(
-        f"{summary.new:,} new, {summary.duplicate:,} already in the vault, "
-        f"{summary.updated:,} updated, {summary.quarantined:,} quarantined, "
-        f"{summary.errors:,} errors"
-    )
-    for message in summary.messages:
-        print(f"  error: {escaped(message)}")
-    for line in skipped_lines(summary.skipped, summary.skipped_more):
-        print(line)
-    for note in summary.notes:
-        print(f"  note: {escaped(note)}")
-    return status
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -619,6 +516,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "forget": cmd_forget,
     "doctor": cmd_doctor,
     "config": cmd_config,
+    "spending": cmd_spending,
+    "contracts": cmd_contracts,
     "demo": cmd_demo,
     "tui": cmd_tui,
     "quarantine": cmd_quarantine,

@@ -59,6 +59,25 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "forget": ("kluis forget",),
     "doctor": ("kluis doctor", "kluis doctor --salvage ~/rescued"),
     "demo": ("kluis demo", "kluis demo --no-tui --vault /tmp/demo-vault"),
+    "config": (
+        "kluis config",
+        "kluis config timezone Europe/Amsterdam",
+        "kluis config timezone --unset",
+    ),
+    "spending": (
+        "kluis spending",
+        "kluis spending --by year",
+        "kluis spending --by month --since 2024-01-01 --json",
+    ),
+    "contracts": ("kluis contracts", "kluis contracts --json"),
+    "contracts end": (
+        "kluis contracts end Netflix --on 2025-03-31",
+        "kluis contracts end Ziggo --notice 30",
+    ),
+    "contracts letter": (
+        "kluis contracts letter Netflix --out opzegging.txt --lang nl",
+        "kluis contracts letter Ziggo --on 2025-06-30",
+    ),
     "quarantine": ("kluis quarantine", "kluis quarantine --json"),
     "quarantine show": ("kluis quarantine show 3",),
     "quarantine save": ("kluis quarantine save 3 ~/quarantined",),

@@ -210,6 +210,13 @@ def build_parser() -> OneLineParser:
         metavar="NAME_OR_ADDRESS",
         help="you, as a name or mail address (repeatable)",
     )
+    p.add_argument(
+        "--columns",
+        metavar="FIELD=COLUMN,…",
+        help="a bank CSV's columns where its header says too little, e.g. "
+        "date=Datum,amount=Bedrag,name=Naam,iban=Rekening,description=Omschrijving "
+        "(fields: date amount debit credit name iban description currency reference)",
+    )
     _add_no_wait(p)
     _add_json(p)
 
@@ -368,11 +375,14 @@ def build_parser() -> OneLineParser:
     )
     _add_json(p)
 
+    from cli.money import add_commands as add_money_commands
+
+    add_money_commands(command, _add_json, _add_zone)
+
     p = command("config", "show or change this vault's settings")
     p.epilog = (
         "Settings: timezone, the zone every time is shown in, by the app and every command "
-        "(default: this machine's). Examples: `kluis config` lists them; "
-        "`kluis config timezone Europe/Amsterdam`; `kluis config timezone --unset`."
+        "(default: this machine's)."
     )
     p.add_argument("setting", nargs="?", choices=["timezone"], help="the setting to show or set")
     p.add_argument("value", nargs="?", metavar="VALUE", help="its new value")

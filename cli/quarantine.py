@@ -97,7 +97,8 @@ def _save(args: argparse.Namespace) -> int:
 
 def _retry(args: argparse.Namespace) -> int:
     import importers
-    from cli.commands import import_options, opened, to_stderr
+    from cli.commands import opened
+    from cli.importing import import_options, to_stderr
     from cli.render import print_json
     from vault import quarantine
 

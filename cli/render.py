@@ -100,6 +100,14 @@ def booking_time(value: str | None, zone: tzinfo | None) -> str:
     return text
 
 
+def amount_text(amount: dict[str, Any] | None) -> str:
+    """``  EUR 13.49`` beside a title (``~`` before an amount read from a mail's words)."""
+    if not amount:
+        return ""
+    mark = "~" if amount.get("guessed") else ""
+    return f"  {mark}{amount.get('currency') or ''} {amount['value']}".rstrip()
+
+
 def timeline_lines(
     rows: Iterable[dict[str, Any]], zone: tzinfo | None, out: TextIO | None = None
 ) -> None:
@@ -115,7 +123,7 @@ def timeline_lines(
         who = f"  {sender_name(row['sender'])}" if row.get("sender") else ""
         company = row.get("company")
         where = f"  [{visible_line(company['name'], 80)}]" if isinstance(company, dict) else ""
-        title = visible_line(row["title"], 300)
+        title = visible_line(row["title"], 300) + amount_text(row.get("amount"))
         stream.write(f"{row['id']:>7}  {when}  {mark}  {title}{where}{who}\n")
         if row.get("snippet"):
             stream.write(f"{'':>7}  {visible_line(row['snippet'], 110)}\n")

@@ -15,7 +15,8 @@ import sys
 from contextlib import closing
 from typing import TYPE_CHECKING, cast
 
-from cli.commands import opened, print_summary, progress_printer, to_stderr
+from cli.commands import opened
+from cli.importing import print_summary, progress_printer, to_stderr
 from vault import accounts, environment
 from vault.accounts import SOURCE_KIND, MailAccount
 from vault.errors import UsageError

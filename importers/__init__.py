@@ -35,6 +35,11 @@ FORMATS: dict[str, str] = {
     "ticket": "importers.bookings.tickets",
     # Before WhatsApp: a boarding-pass barcode is a one-line .txt file too.
     "bcbp": "importers.bookings.bcbp",
+    # Bank statements: before WhatsApp and the bookings' JSON, which take .txt and .xml too.
+    "camt": "importers.bank.camt",
+    "mt940": "importers.bank.mt940",
+    "ofx": "importers.bank.ofx",
+    "bank-csv": "importers.bank.csv_banks",
     "whatsapp": "importers.chat.whatsapp",
     "html": "importers.bookings.html",
     "jsonld": "importers.bookings.jsonld",

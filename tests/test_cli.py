@@ -101,6 +101,7 @@ def test_timeline_and_show_json_shapes(filled: Path, capsys: pytest.CaptureFixtu
         "title",
         "snippet",
         "thread",
+        "amount",  # beside the contract's fields (issue 20): what the item states, or null
     }
     item = kluis_json(capsys, "show", str(rows[0]["id"]))
     assert isinstance(item, dict)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from vault.bookings import existing_company, is_weak_reference
+from vault.claims import UNKNOWN, Claim, Key
 from vault.domains import (
     address_domain,
     domain_of_sender_id,
@@ -57,6 +58,7 @@ from vault.names import (
     person_key,
     strip_tokens,
 )
+from vault.payees import payment_claim
 from vault.records import ImportOptions, Interaction, Party
 from vault.store import Conn, execute
 from vault.timefmt import now_iso
@@ -72,11 +74,9 @@ __all__ = [
     "rename_from_votes",
 ]
 
-UNKNOWN = ("name", "(unknown)")
 COMPANY_CHATS = frozenset({"bot", "channel", "business", "page", "request"})
 _NAMED_DOMAIN = re.compile(r"\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 _SUBJECT_TAG = re.compile(r"^\s*(?:(?:re|fwd?|aw|antw)\s*:\s*)*\[([^\]\s]{2,40})\]", re.I)
-Key = tuple[str, str]
 
 
 def own_domains(me: ImportOptions) -> frozenset[str]:
@@ -88,37 +88,6 @@ def own_domains(me: ImportOptions) -> frozenset[str]:
 def _own_domains(addresses: frozenset[str]) -> frozenset[str]:
     found = {address_domain(a) for a in addresses}
     return frozenset(registrable_domain(d) for d in found if d and not is_personal_provider(d))
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """The identifier that decides an item's company, and what is known of that company.
-
-    ``name`` votes for the company's name (brand evidence, or a person's or list's own name);
-    ``weak_name`` votes only once several senders share it; ``fallback`` names a new company
-    no name voted for yet. ``keys`` are the item's identifiers a user rule may hold, most
-    specific first; ``exact`` is rule 2's address or phone. ``links`` are identifiers by which
-    the claim may join a known company of one of ``link_kinds``; ``also`` are identifiers a
-    new company gets besides ``key``.
-    """
-
-    kind: str
-    value: str
-    company_kind: str  # company | person | list | unknown
-    name: str | None = None
-    weak_name: str | None = None
-    fallback: str | None = None
-    keys: tuple[Key, ...] = ()
-    exact: Key | None = None
-    links: tuple[Key, ...] = ()
-    link_kinds: frozenset[str] = frozenset({"company"})
-    also: tuple[Key, ...] = ()
-    document: bool = False  # an item that names no one: its booking's company may decide
-
-    @property
-    def key(self) -> Key:
-        """(kind, value), as stored in the identifier table."""
-        return (self.kind, self.value)
 
 
 def counterpart_of(item: Interaction, me: ImportOptions) -> Party | None:
@@ -378,6 +347,8 @@ def identify(item: Interaction, me: ImportOptions) -> Claim:
     party = counterpart_of(item, me)
     if item.channel in ("chat", "sms"):
         return _chat_claim(item, party)
+    if item.channel == "payment":
+        return payment_claim(item, party)
     if is_list_post(item):
         return _list_claim(item)
     if party is not None and party.kind == "phone" and party.address:

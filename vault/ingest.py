@@ -262,6 +262,8 @@ class _BatchWriter:
         extras = dict(item.extras)
         if not item.tz_known:
             extras["tz_assumed"] = True
+        if item.payment is not None:
+            extras["payment"] = {k: v for k, v in asdict(item.payment).items() if v is not None}
         row = {
             "company_id": company_id,
             "resolved_by": identifier_id,
@@ -298,6 +300,18 @@ class _BatchWriter:
                     "m": attachment.mime,
                     "s": len(attachment.data),
                     "b": put_blob(self.db, attachment.data),
+                },
+            )
+        if item.money is not None:
+            execute(
+                self.db,
+                "INSERT INTO money(interaction_id, value, currency, guessed) "
+                "VALUES (:i, :v, :c, :g)",
+                {
+                    "i": interaction_id,
+                    "v": str(item.money.value),
+                    "c": item.money.currency,
+                    "g": int(item.money.guessed),
                 },
             )
         updated = False

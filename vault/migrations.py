@@ -132,12 +132,42 @@ def _identity(conn: Conn) -> None:
     )
 
 
+def _money(conn: Conn) -> None:
+    # v6, what you pay: the amount an interaction states (a bank payment, an invoice, an
+    # order), and what the user says of a contract (its end, its notice period).
+    execute(
+        conn,
+        """CREATE TABLE money (
+            interaction_id INTEGER NOT NULL,
+            value VARCHAR NOT NULL,
+            currency VARCHAR,
+            guessed BOOLEAN DEFAULT '0' NOT NULL,
+            PRIMARY KEY (interaction_id),
+            FOREIGN KEY(interaction_id) REFERENCES interaction (id))""",
+    )
+    execute(
+        conn,
+        """CREATE TABLE contract_note (
+            id INTEGER NOT NULL,
+            company_id INTEGER NOT NULL,
+            series VARCHAR DEFAULT '' NOT NULL,
+            ends_on VARCHAR,
+            notice_days INTEGER,
+            updated_at VARCHAR NOT NULL,
+            PRIMARY KEY (id),
+            UNIQUE (company_id, series),
+            FOREIGN KEY(company_id) REFERENCES company (id))""",
+    )
+    execute(conn, "CREATE INDEX ix_contract_note_company_id ON contract_note (company_id)")
+
+
 MIGRATIONS: list[Callable[[Conn], None]] = [
     _initial_schema,
     _gdpr_requests,
     _time_keyed_search,
     _search_by_period,
     _identity,
+    _money,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

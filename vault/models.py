@@ -184,6 +184,34 @@ class InteractionTable(SQLModel, table=True):
     extras: str = default("{}")
 
 
+class MoneyTable(SQLModel, table=True):
+    """What an interaction states was paid or is due (schema 6): a decimal as text, positive
+    (the interaction's direction says who paid whom), in the currency stated, never converted;
+    ``guessed`` when read from a mail's words rather than markup or a bank statement."""
+
+    __tablename__ = "money"
+
+    interaction_id: int = Field(foreign_key="interaction.id", primary_key=True)
+    value: str
+    currency: str | None = None
+    guessed: bool = default(False)
+
+
+class ContractNoteTable(SQLModel, table=True):
+    """What the user says of a contract (schema 6): the day it ends and its notice period.
+    ``series`` is the SEPA mandate, or empty for a company's contract without one."""
+
+    __tablename__ = "contract_note"
+    __table_args__ = (UniqueConstraint("company_id", "series"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    series: str = default("")
+    ends_on: str | None = None
+    notice_days: int | None = None
+    updated_at: str
+
+
 class AttachmentTable(SQLModel, table=True):
     """A file that came with an interaction."""
 

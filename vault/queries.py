@@ -128,6 +128,7 @@ class TimelineRow:
     title: str
     snippet: str
     thread: int | None
+    amount: dict[str, Any] | None = None  # {value, currency, guessed}: what the item states
 
     def to_json(self) -> dict[str, Any]:
         """The contract's object (the time as ISO 8601 with its offset)."""
@@ -136,8 +137,17 @@ class TimelineRow:
 
 _TIMELINE_COLUMNS = (
     "i.id, i.occurred_at, i.tz_offset, i.channel, i.direction, i.sender, i.title, "
-    f"substr(i.body, 1, {SNIPPET_CHARS * 2}) AS head, i.thread_id"
+    f"substr(i.body, 1, {SNIPPET_CHARS * 2}) AS head, i.thread_id, "
+    "(SELECT json_array(m.value, m.currency, m.guessed) FROM money m "
+    "WHERE m.interaction_id = i.id) AS amount"
 )
+
+
+def _amount(packed: str | None) -> dict[str, Any] | None:
+    if not packed:
+        return None
+    value, currency, guessed = json.loads(packed)
+    return {"value": value, "currency": currency, "guessed": bool(guessed)}
 
 
 def timeline_row(row: Any) -> TimelineRow:
@@ -151,6 +161,7 @@ def timeline_row(row: Any) -> TimelineRow:
         title=one_line(row.title),
         snippet=one_line(row.head or "", SNIPPET_CHARS),
         thread=row.thread_id,
+        amount=_amount(row.amount),
     )
 
 

@@ -301,6 +301,8 @@ class ImportOptions:
     me_addresses: frozenset[str] = frozenset()
     me_names: frozenset[str] = frozenset()
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    columns: tuple[tuple[str, str], ...] = ()
+    """A bank CSV's columns as the user named them (``--columns date=Datum,…``)."""
 
     def is_me(self, party: Party | None) -> bool:
         """True if ``party`` is the user: by address (any case), or by name where it has none."""

@@ -20,6 +20,7 @@ from importers.bookings.schemaorg import bookings_from
 from importers.email.addresses import parse_addresses
 from importers.email.decode import decode_header_value, unfold_header
 from importers.email.mime import PARSER, Content, extract_content
+from importers.email.totals import markup_money, stated_total
 from importers.files import too_large
 from importers.scan import scan_attachments, with_scans
 from vault.records import (
@@ -163,6 +164,8 @@ def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction |
         headers=_display_headers(headers),
     )
     thread_root = references[0] if references else in_reply_to or message_id
+    bookings = _bookings(content, options, occurred_at)
+    bookings += tickets.bookings_in_scans(scans, occurred_at.date())
     return Interaction(
         channel="email",
         direction="out" if options.is_me(sender) else "in",
@@ -178,8 +181,8 @@ def _parse(raw: bytes, source_ref: str, options: ImportOptions) -> Interaction |
         raw=raw,
         thread_key=_normalise_id(thread_root),
         attachments=content.attachments,
-        bookings=_bookings(content, options, occurred_at)
-        + tickets.bookings_in_scans(scans, occurred_at.date()),
+        bookings=bookings,
+        money=markup_money(bookings) or stated_total(subject, content.body),
         hints=_hints(headers),
         extras=extras,
     )
