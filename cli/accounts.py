@@ -308,13 +308,19 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="IMAP server (gmail and outlook know theirs)")
     p.add_argument("--port", type=int, help="default 993 (TLS), 143 (STARTTLS or plain)")
     security = p.add_mutually_exclusive_group()
-    for flag, value in (("--tls", "tls"), ("--starttls", "starttls"), ("--plain", "plain")):
-        security.add_argument(flag, dest="security", action="store_const", const=value)
+    for flag, value, meaning in (
+        ("--tls", "tls", "TLS from the start (the default)"),
+        ("--starttls", "starttls", "a plain connection upgraded with STARTTLS (port 143)"),
+        ("--plain", "plain", "no encryption: only to a loopback address"),
+    ):
+        security.add_argument(
+            flag, dest="security", action="store_const", const=value, help=meaning
+        )
     p.add_argument("--folder", action="append", default=[], metavar="F", help="only these")
     p.add_argument("--client-id", help="the OAuth2 app's client id (see the README)")
     p.add_argument("--issuer", metavar="URL", help="find the endpoints by OpenID discovery")
-    p.add_argument("--authorize-url", metavar="URL")
-    p.add_argument("--token-url", metavar="URL")
+    p.add_argument("--authorize-url", metavar="URL", help="authorization endpoint (no --issuer)")
+    p.add_argument("--token-url", metavar="URL", help="token endpoint (no --issuer)")
     p.add_argument("--device-url", metavar="URL", help="device authorization endpoint")
     p.add_argument("--revoke-url", metavar="URL", help="token revocation endpoint")
     p.add_argument("--scope", action="append", default=[], help="repeatable")

@@ -224,7 +224,13 @@ def build_parser() -> OneLineParser:
         "sync",
         "fetch new mail from every account, or from one (read-only: nothing is marked read)",
     )
-    p.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS")
+    p.add_argument(
+        "--me",
+        action="append",
+        default=[],
+        metavar="NAME_OR_ADDRESS",
+        help="you, as a name or mail address (repeatable)",
+    )
     p.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
     _add_no_wait(p)
     _add_json(p)
