@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cli.options import add_me
 from cli.watch import Terminated, ended_by_sigterm, say, seconds
 from vault.errors import ImportFailed, InputError, UsageError, VaultError
 from vault.text import visible_line
@@ -47,13 +48,7 @@ def add_command(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"how often to look (default {INTERVAL_SECONDS:.0f})",
     )
-    p.add_argument(
-        "--me",
-        action="append",
-        default=[],
-        metavar="NAME_OR_ADDRESS",
-        help="you, as a name or mail address (repeatable)",
-    )
+    add_me(p)
     p.add_argument("--timezone", metavar="ZONE", help="zone of sources without one")
 
 

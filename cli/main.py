@@ -16,6 +16,7 @@ from typing import Any, NoReturn, get_args
 from cli import exits
 from cli.folder_watch import add_command as add_folder_watch
 from cli.help import COMPLETION_SHELLS, add_examples, completion_script, top_epilog
+from cli.options import add_me, add_security
 from cli.paging import add_paging
 from cli.quarantine import add_commands as add_quarantine_commands
 from cli.watch import add_watch_options
@@ -203,13 +204,7 @@ def build_parser() -> OneLineParser:
         metavar="ZONE",
         help="zone of sources without one, e.g. Europe/Amsterdam (default: this machine's)",
     )
-    p.add_argument(
-        "--me",
-        action="append",
-        default=[],
-        metavar="NAME_OR_ADDRESS",
-        help="you, as a name or mail address (repeatable)",
-    )
+    add_me(p)
     p.add_argument(
         "--columns",
         metavar="FIELD=COLUMN,…",
@@ -224,13 +219,7 @@ def build_parser() -> OneLineParser:
         "sync",
         "fetch new mail from every account, or from one (read-only: nothing is marked read)",
     )
-    p.add_argument(
-        "--me",
-        action="append",
-        default=[],
-        metavar="NAME_OR_ADDRESS",
-        help="you, as a name or mail address (repeatable)",
-    )
+    add_me(p)
     p.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
     _add_no_wait(p)
     _add_json(p)
@@ -240,28 +229,7 @@ def build_parser() -> OneLineParser:
     a.add_argument("--host", help="server name (remembered after the first sync)")
     a.add_argument("--port", type=int, help="default 993 (TLS), 143 (STARTTLS or plain)")
     a.add_argument("--user", help="login name (remembered after the first sync)")
-    security = a.add_mutually_exclusive_group()
-    security.add_argument(
-        "--tls",
-        dest="security",
-        action="store_const",
-        const="tls",
-        help="TLS from the start (the default)",
-    )
-    security.add_argument(
-        "--starttls",
-        dest="security",
-        action="store_const",
-        const="starttls",
-        help="plain connection upgraded with STARTTLS (port 143); refused if the server lacks it",
-    )
-    security.add_argument(
-        "--plain",
-        dest="security",
-        action="store_const",
-        const="plain",
-        help="no encryption: only to a loopback address",
-    )
+    add_security(a)
     a.add_argument(
         "--folder",
         action="append",
@@ -269,13 +237,7 @@ def build_parser() -> OneLineParser:
         metavar="F",
         help="only these folders (repeatable; default: all but Trash/Junk/Spam)",
     )
-    a.add_argument(
-        "--me",
-        action="append",
-        default=[],
-        metavar="NAME_OR_ADDRESS",
-        help="you, as a name or mail address (repeatable; default: the login and the profile)",
-    )
+    add_me(a, "the login and the profile")
     a.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
     _add_no_wait(a)
     _add_json(a)
