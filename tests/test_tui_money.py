@@ -1,0 +1,141 @@
+"""What you pay, in the app (issue 20): on a vault holding a year of bank statements, $ lists
+every company with its total, the company under the cursor shows what it was paid per year and
+its contracts (Netflix with its price change), b groups by year and month, and the timeline
+shows each payment's amount."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+import importers
+from tests.support import PASSPHRASE, options
+from tests.tui_support import drive, settle, until
+from tui.app import KluisApp
+from tui.spending_screen import SpendingScreen
+from vault.ingest import Ingestor
+from vault.store import Store
+from vault.unlock import create_vault
+
+BANK = Path(__file__).parent / "fixtures" / "bank" / "year-2024.camt053.xml"
+
+
+def import_bank_year(store: Store) -> None:
+    """A year of the fixture's CAMT.053 statement, as ``kluis import`` reads it."""
+    opts = options("sanne@example.org")
+    Ingestor(store, opts, "camt", str(BANK)).run(importers.load("camt").read(BANK, opts))
+
+
+@pytest.fixture(scope="module")
+def bank_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A vault with a year of payments: Netflix, bol.com, groceries, a cancelled gym."""
+    store, _ = create_vault(Path(tmp_path_factory.mktemp("money")) / "vault", PASSPHRASE)
+    import_bank_year(store)
+    yield store
+    store.close()
+
+
+def shown(app: KluisApp, selector: str) -> str:
+    """The text a Static of the current screen shows."""
+    return str(app.screen.query_one(selector, Static).render())
+
+
+def table_text(app: KluisApp) -> str:
+    """Every cell of the spending table, one row a line."""
+    table: DataTable[Any] = app.screen.query_one("#spending-table", DataTable)
+    return "\n".join(
+        "  ".join(str(cell) for cell in table.get_row_at(n)) for n in range(table.row_count)
+    )
+
+
+async def open_spending(app: KluisApp, pilot: Pilot[Any]) -> SpendingScreen:
+    """$ from the main screen, then wait for the amounts."""
+    await pilot.press("dollar_sign")
+    await until(pilot, lambda: isinstance(app.screen, SpendingScreen), "the spending screen")
+    screen = app.screen
+    assert isinstance(screen, SpendingScreen)
+    await until(pilot, lambda: screen.loaded, "the amounts read")
+    return screen
+
+
+async def choose(app: KluisApp, pilot: Pilot[Any], name: str) -> None:
+    """Type ``name`` in the company list and open its timeline."""
+    await pilot.press(*name)
+    await settle(pilot)
+    await until(pilot, lambda: app.timeline.company_name == name, f"{name}'s timeline")
+    await settle(pilot)
+
+
+def test_dollar_lists_every_company_you_paid_with_its_total(bank_vault: Store) -> None:
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        await open_spending(app, pilot)
+        rows = table_text(app)
+        assert "Netflix  EUR 158.88" in rows
+        assert "2024-01-03 – 2024-12-03" in rows
+        assert "bol.com  EUR 134.44" in rows  # a refund lowers the total
+        assert "Acme" not in rows  # a salary is income, not spending
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, SpendingScreen)
+
+    drive(bank_vault, story)
+
+
+def test_a_company_shows_its_year_and_the_netflix_price_change(bank_vault: Store) -> None:
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        await choose(app, pilot, "Netflix")
+        await open_spending(app, pilot)
+        company = shown(app, "#spending-company-text")
+        assert "Paid to Netflix per year" in company
+        assert "2024" in company and "EUR 158.88" in company and "12 payments" in company
+        assert "EUR 13.49 a month" in company
+        assert "Mar 2024: 11.99 → 13.49" in company
+
+    drive(bank_vault, story)
+
+
+def test_b_groups_what_you_paid_by_year_then_month(bank_vault: Store) -> None:
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        await open_spending(app, pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert table_text(app).startswith("2024  EUR ")
+        assert "by year" in shown(app, "#spending-title")
+        await pilot.press("b")
+        await settle(pilot)
+        assert table_text(app).startswith("2024-12  EUR ")
+        assert not app.screen.query_one("#spending-company").display
+        await pilot.press("b")
+        await settle(pilot)
+        assert "Netflix" in table_text(app)
+
+    drive(bank_vault, story)
+
+
+def test_the_timeline_shows_each_payments_amount(bank_vault: Store) -> None:
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        await choose(app, pilot, "Netflix")
+        lines = [app.timeline.render_line(y).text for y in range(app.timeline.size.height)]
+        assert any("EUR 13.49" in line for line in lines), lines
+
+    drive(bank_vault, story)
+
+
+def test_a_vault_without_amounts_says_how_to_get_them(tmp_path: Path) -> None:
+    store, _ = create_vault(tmp_path / "vault", PASSPHRASE)
+    Ingestor(store, options("me@example.org"), "test", "none").run([])
+
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        await open_spending(app, pilot)
+        assert "no amounts yet" in shown(app, "#spending-title")
+        assert not app.screen.query_one("#spending-company").display
+
+    try:
+        drive(store, story)
+    finally:
+        store.close()
