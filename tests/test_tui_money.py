@@ -1,24 +1,27 @@
 """What you pay, in the app (issue 20): on a vault holding a year of bank statements, $ lists
 every company with its total, the company under the cursor shows what it was paid per year and
 its contracts (Netflix with its price change), b groups by year and month, and the timeline
-shows each payment's amount."""
+shows each payment's amount; the share wizard shares the payments with their amounts."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, RadioButton, SelectionList, Static
 
 import importers
 from tests.support import PASSPHRASE, options
-from tests.tui_support import drive, settle, until
+from tests.test_tui_sharing import company_data, open_wizard
+from tests.tui_support import drive, press, settle, until
 from tui.app import KluisApp
 from tui.spending_screen import SpendingScreen
 from vault.ingest import Ingestor
+from vault.profile import set_value
 from vault.store import Store
 from vault.unlock import create_vault
 
@@ -134,6 +137,40 @@ def test_a_vault_without_amounts_says_how_to_get_them(tmp_path: Path) -> None:
         await open_spending(app, pilot)
         assert "no amounts yet" in shown(app, "#spending-title")
         assert not app.screen.query_one("#spending-company").display
+
+    try:
+        drive(store, story)
+    finally:
+        store.close()
+
+
+def test_the_wizard_shares_the_payments_with_their_amounts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    store, _ = create_vault(tmp_path / "vault", PASSPHRASE)
+    import_bank_year(store)
+    with store.begin() as conn:
+        set_value(conn, "name", "Sanne de Vries")
+    out = tmp_path / "netflix.jsonld"
+
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        await company_data(app, pilot, "Netflix")
+        wizard = await open_wizard(app, pilot)
+        wizard.query_one("#share-fields", SelectionList).select("name")
+        wizard.query_one("#history-payments", RadioButton).value = True
+        wizard.query_one("#format-jsonld", RadioButton).value = True
+        wizard.query_one("#share-purpose", Input).value = "A double charge"
+        await pilot.pause()
+        wizard.query_one("#share-out", Input).value = str(out)
+        await press(app, pilot, "#share-preview-button")
+        await until(pilot, lambda: wizard.preview is not None, "the preview")
+        assert "history: 12 payments" in " ".join(shown(app, "#preview-summary").split())
+        await press(app, pilot, "#share-confirm")
+        await until(pilot, lambda: wizard.result is not None, "the file")
+        graph = json.loads(out.read_bytes())["@graph"]
+        transfers = [n for n in graph if n["@type"] == "MoneyTransfer"]
+        assert len(transfers) == 12 and transfers[-1]["amount"]["value"] == "13.49"
 
     try:
         drive(store, story)
