@@ -120,6 +120,18 @@ def test_b_groups_what_you_paid_by_year_then_month(bank_vault: Store) -> None:
     drive(bank_vault, story)
 
 
+def test_enter_on_a_company_opens_its_timeline(bank_vault: Store) -> None:
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        screen = await open_spending(app, pilot)
+        netflix = next(n for n, row in enumerate(screen.rows) if row.company == "Netflix")
+        screen.query_one("#spending-table", DataTable).move_cursor(row=netflix)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.timeline.company_name == "Netflix", "Netflix's timeline")
+        assert not isinstance(app.screen, SpendingScreen)
+
+    drive(bank_vault, story)
+
+
 def test_the_timeline_shows_each_payments_amount(bank_vault: Store) -> None:
     async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
         await choose(app, pilot, "Netflix")

@@ -208,10 +208,18 @@ class KluisApp(App[int]):
             self.push_screen(GdprScreen(self.store))
 
     def action_spending(self) -> None:
-        """$: what you paid each company, the open timeline's company in detail."""
-        if not isinstance(self.screen, SpendingScreen):
-            company_id = self.main.timeline.company_id
-            self.push_screen(SpendingScreen(self.store, self._zone(), company_id))
+        """$: what you paid each company, the open timeline's company in detail; Enter on a
+        company opens its timeline."""
+        if isinstance(self.screen, SpendingScreen):
+            return
+
+        def chosen(company_id: int | None) -> None:
+            if company_id is not None:
+                self.main.companies.select_company(company_id)
+                self.main.open_company(company_id)
+
+        company_id = self.main.timeline.company_id
+        self.push_screen(SpendingScreen(self.store, self._zone(), company_id), chosen)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The command palette: the app's own actions, then Textual's."""
@@ -317,7 +325,11 @@ def help_sections() -> list[HelpSection]:
             extra=[("tabs", "Requests; marketing and dormant accounts (g works there)")],
         ),
         HelpSection("Suggestions (ctrl+t)", SuggestionsScreen.BINDINGS),
-        HelpSection("What you paid ($)", SpendingScreen.BINDINGS),
+        HelpSection(
+            "What you paid ($)",
+            SpendingScreen.BINDINGS,
+            extra=[("enter", "Open the company's timeline")],
+        ),
         save_attachment.help_section(),
         company_actions.help_section(),
         HelpSection(

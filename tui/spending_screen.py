@@ -101,8 +101,10 @@ def company_money(name: str, years: list[Total], found: list[Contract]) -> Text:
     return out
 
 
-class SpendingScreen(Screen[None]):
-    """What you paid each company, year or month; the company under the cursor in detail."""
+class SpendingScreen(Screen[int | None]):
+    """What you paid each company, year or month; the company under the cursor in detail.
+
+    Enter on a company closes the screen with its id (the app opens its timeline)."""
 
     DEFAULT_CSS = """
     SpendingScreen #spending-title {
@@ -210,6 +212,12 @@ class SpendingScreen(Screen[None]):
         else:
             words = f"What you paid, {GROUP_WORDS[self.by]}: {plural(len(self.rows), 'row')}"
         self.query_one("#spending-title", Static).update(Text(words))
+
+    @on(DataTable.RowSelected, "#spending-table")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        """Enter on a company: back to its timeline."""
+        if self.by == "company" and 0 <= event.cursor_row < len(self.rows):
+            self.dismiss(self.rows[event.cursor_row].company_id)
 
     @on(DataTable.RowHighlighted, "#spending-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
