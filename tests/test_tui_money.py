@@ -26,6 +26,7 @@ from vault.store import Store
 from vault.unlock import create_vault
 
 BANK = Path(__file__).parent / "fixtures" / "bank" / "year-2024.camt053.xml"
+ORDERS = Path(__file__).parent / "fixtures" / "orders"
 
 
 def import_bank_year(store: Store) -> None:
@@ -139,6 +140,22 @@ def test_the_timeline_shows_each_payments_amount(bank_vault: Store) -> None:
         assert any("EUR 13.49" in line for line in lines), lines
 
     drive(bank_vault, story)
+
+
+def test_totals_read_from_mail_words_are_marked_as_guesses(tmp_path: Path) -> None:
+    store, _ = create_vault(tmp_path / "vault", PASSPHRASE)
+    opts = options("sanne@example.org")
+    Ingestor(store, opts, "eml", str(ORDERS)).run(importers.load("eml").read(ORDERS, opts))
+
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        await open_spending(app, pilot)
+        rows = table_text(app)
+        assert "Coolblue  ~EUR 49.95" in rows and "Apple  ~USD 12.99" in rows
+
+    try:
+        drive(store, story)
+    finally:
+        store.close()
 
 
 def test_a_vault_without_amounts_says_how_to_get_them(tmp_path: Path) -> None:

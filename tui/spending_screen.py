@@ -56,6 +56,11 @@ def span(first: date | None, last: date | None) -> str:
     return first.isoformat() if first == last else f"{first} – {last}"
 
 
+def total_text(total: Total) -> str:
+    """A total with its currency, ``~`` first when some of it was read from a mail's words."""
+    return ("~" if total.guessed else "") + money(total.total, total.currency)
+
+
 def year_chart(years: list[Total]) -> Text:
     """What one company was paid per year: a bar, the total with its currency, how often."""
     out = Text()
@@ -63,7 +68,7 @@ def year_chart(years: list[Total]) -> Text:
     for row in sorted(years, key=lambda t: (t.key, t.currency or "")):
         out.append(f"{row.key}  ")
         out.append(f"{bar(row.total, most[row.currency]):<{BAR_CELLS}}", style="green")
-        out.append(f"  {money(row.total, row.currency):>14}", style="bold")
+        out.append(f"  {total_text(row):>15}", style="bold")
         out.append(f"  {plural(row.count, 'payment')}\n", style="dim")
     return out
 
@@ -149,6 +154,7 @@ class SpendingScreen(Screen[int | None]):
         self.company_id = company_id
         self.by = "company"
         self.found: list[Amount] = []
+        self.by_company: dict[int, list[Amount]] = {}
         self.contracts: list[Contract] = []
         self.rows: list[Total] = []
         self.loaded = False
@@ -178,6 +184,9 @@ class SpendingScreen(Screen[int | None]):
         """Fill the table."""
         message.stop()
         self.found, self.contracts = message.found, message.contracts
+        self.by_company = {}
+        for amount in self.found:
+            self.by_company.setdefault(amount.company_id, []).append(amount)
         self.loaded = True
         self._fill()
 
@@ -192,7 +201,7 @@ class SpendingScreen(Screen[int | None]):
             label = row.company if self.by == "company" else row.key
             table.add_row(
                 Text(safe(label, 40)),
-                Text(money(row.total, row.currency), style="bold", justify="right"),
+                Text(total_text(row), style="bold", justify="right"),
                 Text(bar(row.total, most[row.currency], 12), style="green"),
                 Text(f"{row.count:,}", justify="right"),
                 Text(span(row.first, row.last), style="dim"),
@@ -231,7 +240,7 @@ class SpendingScreen(Screen[int | None]):
             panel.display = False
             return
         self.company_id = total.company_id
-        mine = [a for a in self.found if a.company_id == total.company_id]
+        mine = self.by_company.get(total.company_id, [])
         found = [c for c in self.contracts if c.company_id == total.company_id]
         text = company_money(total.company or "", totals(mine, "year"), found)
         self.query_one("#spending-company-text", Static).update(text)
