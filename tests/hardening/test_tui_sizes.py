@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input
 
+from tests.fixtures.share.vaults import HERE as SHARE_FIXTURES
 from tests.fixtures.share.vaults import fill_profile, import_share_mail
 from tests.support import PASSPHRASE, options
 from tests.test_tui import fixture_items, searched
@@ -45,12 +46,26 @@ NO_VAULT = Path("/nonexistent/kluis-snapshot/vault")
 Prepare = Callable[[Pilot[Any]], Awaitable[None]]
 
 
+SNAPSHOT_SOURCES = Path("/tmp/kluis-snapshot-sources")
+"""Where the mails the snapshots show are imported from: the item pane shows a mail's source
+path, so it must be the same on every machine and checkout."""
+
+
+def stable_copy(folder: Path) -> Path:
+    """``folder``'s files copied to the same path on every machine."""
+    target = SNAPSHOT_SOURCES / folder.name
+    target.mkdir(parents=True, exist_ok=True)
+    for file in folder.glob("*.eml"):
+        (target / file.name).write_bytes(file.read_bytes())
+    return target
+
+
 @pytest.fixture(scope="module")
 def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """The app tests' vault, with Jan's profile and his Fietsverhuur mail."""
     store, _ = create_vault(Path(tmp_path_factory.mktemp("sizes")) / "vault", PASSPHRASE)
     Ingestor(store, options("me@example.org", "me"), "test", "fixture").run(fixture_items())
-    import_share_mail(store)
+    import_share_mail(store, stable_copy(SHARE_FIXTURES))
     fill_profile(store)
     yield store
     store.close()
