@@ -17,6 +17,7 @@ from cli import oauth
 from cli.commands import opened
 from cli.exits import OK, PARTIAL, SOME_ACCOUNTS_FAILED
 from cli.importing import to_stderr
+from cli.options import add_security
 from cli.render import print_json
 from cli.sync import account_secret, imap_account, imap_password, sync_account
 from vault import accounts
@@ -307,14 +308,12 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--user", required=True, help="the mail address or login name")
     p.add_argument("--host", help="IMAP server (gmail and outlook know theirs)")
     p.add_argument("--port", type=int, help="default 993 (TLS), 143 (STARTTLS or plain)")
-    security = p.add_mutually_exclusive_group()
-    for flag, value in (("--tls", "tls"), ("--starttls", "starttls"), ("--plain", "plain")):
-        security.add_argument(flag, dest="security", action="store_const", const=value)
+    add_security(p)
     p.add_argument("--folder", action="append", default=[], metavar="F", help="only these")
     p.add_argument("--client-id", help="the OAuth2 app's client id (see the README)")
     p.add_argument("--issuer", metavar="URL", help="find the endpoints by OpenID discovery")
-    p.add_argument("--authorize-url", metavar="URL")
-    p.add_argument("--token-url", metavar="URL")
+    p.add_argument("--authorize-url", metavar="URL", help="authorization endpoint (no --issuer)")
+    p.add_argument("--token-url", metavar="URL", help="token endpoint (no --issuer)")
     p.add_argument("--device-url", metavar="URL", help="device authorization endpoint")
     p.add_argument("--revoke-url", metavar="URL", help="token revocation endpoint")
     p.add_argument("--scope", action="append", default=[], help="repeatable")

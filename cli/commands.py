@@ -133,6 +133,12 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return run_quarantine(args)
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from cli.folder_watch import cmd_watch as watch_folder
+
+    return watch_folder(args)
+
+
 def cmd_companies(args: argparse.Namespace) -> int:
     page = Page.of(args)
     with opened(args) as store, store.reader() as conn:
@@ -538,6 +544,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo,
     "tui": cmd_tui,
     "quarantine": cmd_quarantine,
+    "watch": cmd_watch,
 }
 
 

@@ -18,9 +18,19 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "kluis import ~/Downloads/Telegram/DataExport_2026-11-01",
         "kluis import takeout.zip --timezone Europe/Amsterdam --json",
     ),
+    "sync": ("kluis sync", "kluis sync --watch         # keep running: new mail as it arrives"),
     "sync imap": (
         "KLUIS_IMAP_PASSWORD=… kluis sync imap --host imap.example.org --user me@example.org",
         "kluis sync imap            # later: the account is remembered",
+    ),
+    "watch": ("kluis watch ~/Downloads", "kluis watch ~/Downloads --settle 10"),
+    "account list": ("kluis account list", "kluis account list --json"),
+    "account test": ("kluis account test me@gmail.com",),
+    "account remove": ("kluis account remove me@gmail.com",),
+    "account add": (
+        "kluis account add gmail --user me@gmail.com --client-id ID.apps.googleusercontent.com",
+        "kluis account add outlook --user me@outlook.com --client-id APP-ID --device",
+        "kluis account add imap --user me@example.org --host imap.example.org",
     ),
     "companies": ("kluis companies", "kluis companies --limit 20", "kluis companies --json"),
     "timeline": (
@@ -115,6 +125,7 @@ ENVIRONMENT = (
     ("KLUIS_PASSPHRASE", "the passphrase, for scripts (as restic's RESTIC_PASSWORD)"),
     ("KLUIS_PASSPHRASE_FILE", "a file whose first line is the passphrase"),
     ("KLUIS_IMAP_PASSWORD", "the IMAP password of `kluis sync imap`"),
+    ("KLUIS_OAUTH_CLIENT_SECRET", "an OAuth2 app's client secret (Google asks one)"),
     ("XDG_DATA_HOME", "where the default vault folder lives on Linux (…/kluis)"),
     ("PYTHON_KEYRING_BACKEND", "the OS keyring used by `kluis remember` (keyring's own)"),
 )

@@ -67,6 +67,13 @@ def open_app(folder: Path, source: PassphraseSource, passphrase_hint: str | None
     return int(run_app(store))
 
 
+def welcome_demo_folder(folder: Path) -> Path | None:
+    """Where the welcome screen builds the demo: the demo's own folder, never the user's vault
+    folder (``KLUIS_VAULT`` names both); None lets the app put it beside the vault."""
+    demo = demo_folder(None)
+    return None if demo.resolve() == folder.resolve() else demo
+
+
 def launch_app(args: argparse.Namespace) -> int:
     """`kluis` / `kluis tui`: open the app on the main, unlock or welcome screen."""
     folder = resolve_folder(args.vault)
@@ -81,7 +88,7 @@ def launch_app(args: argparse.Namespace) -> int:
     from tui.app import run_app  # type: ignore[import-not-found, unused-ignore]
 
     if not vault_exists(folder):
-        return int(run_app(folder=folder, demo_folder=demo_folder(None)))
+        return int(run_app(folder=folder, demo_folder=welcome_demo_folder(folder)))
     store = open_vault_without_prompt(folder, source)
     return int(run_app(store) if store is not None else run_app(folder=folder))
 

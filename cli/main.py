@@ -15,6 +15,7 @@ from typing import Any, NoReturn, get_args
 
 from cli import exits
 from cli.help import COMPLETION_SHELLS, add_examples, completion_script, top_epilog
+from cli.options import add_me, add_security
 from cli.paging import add_paging
 from vault import __version__
 from vault.channels import Channel
@@ -239,6 +240,9 @@ def build_parser(only: str | None = None) -> OneLineParser:
         add_examples(parser)
         return parser
 
+    from cli.folder_watch import add_command as add_folder_watch
+    from cli.watch import add_watch_options
+
     def allow_weak(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--allow-weak-passphrase",
@@ -263,13 +267,7 @@ def build_parser(only: str | None = None) -> OneLineParser:
         metavar="ZONE",
         help="zone of sources without one, e.g. Europe/Amsterdam (default: this machine's)",
     )
-    p.add_argument(
-        "--me",
-        action="append",
-        default=[],
-        metavar="NAME_OR_ADDRESS",
-        help="you, as a name or mail address (repeatable)",
-    )
+    add_me(p)
     p.add_argument(
         "--columns",
         metavar="FIELD=COLUMN,…",
@@ -284,37 +282,17 @@ def build_parser(only: str | None = None) -> OneLineParser:
         "sync",
         "fetch new mail from every account, or from one (read-only: nothing is marked read)",
     )
-    p.add_argument("--me", action="append", default=[], metavar="NAME_OR_ADDRESS")
+    add_me(p)
     p.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
     _add_no_wait(p)
     _add_json(p)
+    add_watch_options(p)
     accounts = p.add_subparsers(dest="protocol", metavar="PROTOCOL", parser_class=OneLineParser)
     a = accounts.add_parser("imap", help="an IMAP mailbox", parents=[common])
     a.add_argument("--host", help="server name (remembered after the first sync)")
     a.add_argument("--port", type=int, help="default 993 (TLS), 143 (STARTTLS or plain)")
     a.add_argument("--user", help="login name (remembered after the first sync)")
-    security = a.add_mutually_exclusive_group()
-    security.add_argument(
-        "--tls",
-        dest="security",
-        action="store_const",
-        const="tls",
-        help="TLS from the start (the default)",
-    )
-    security.add_argument(
-        "--starttls",
-        dest="security",
-        action="store_const",
-        const="starttls",
-        help="plain connection upgraded with STARTTLS (port 143); refused if the server lacks it",
-    )
-    security.add_argument(
-        "--plain",
-        dest="security",
-        action="store_const",
-        const="plain",
-        help="no encryption: only to a loopback address",
-    )
+    add_security(a)
     a.add_argument(
         "--folder",
         action="append",
@@ -322,16 +300,11 @@ def build_parser(only: str | None = None) -> OneLineParser:
         metavar="F",
         help="only these folders (repeatable; default: all but Trash/Junk/Spam)",
     )
-    a.add_argument(
-        "--me",
-        action="append",
-        default=[],
-        metavar="NAME_OR_ADDRESS",
-        help="you, as a name or mail address (repeatable; default: the login and the profile)",
-    )
+    add_me(a, "the login and the profile")
     a.add_argument("--timezone", metavar="ZONE", help="zone of mail without a Date offset")
     _add_no_wait(a)
     _add_json(a)
+    add_watch_options(a)
 
     _add_read_commands(command)
 
@@ -418,6 +391,7 @@ def build_parser(only: str | None = None) -> OneLineParser:
     add_share_commands(commands, common)
     add_quarantine_commands(command, common)
     add_account_commands(commands, common)
+    add_folder_watch(commands, common)
     command("tui", "open the terminal app (the default)")
     p = commands.add_parser("help", help="explain a command: `kluis help import`")
     p.add_argument("topic", nargs="*", metavar="COMMAND", help="the command (and its action)")

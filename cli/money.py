@@ -10,15 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from cli.render import print_json, table
+from vault.contracts import PERIOD_WORDS, money
 from vault.errors import UsageError
 from vault.text import escaped, visible_line
-
-PERIOD_WORDS = {
-    "weekly": "a week",
-    "monthly": "a month",
-    "quarterly": "a quarter",
-    "yearly": "a year",
-}
 
 
 def add_commands(command: Any, add_json: Any, add_zone: Any) -> None:
@@ -72,10 +66,6 @@ def _day(value: str | None, end_of_day: bool = False) -> date | None:
     return datetime.fromtimestamp(seconds - (1 if end_of_day else 0)).date()
 
 
-def _money(value: Any, currency: str | None) -> str:
-    return f"{currency or '?'} {value:,.2f}"
-
-
 def cmd_spending(args: argparse.Namespace) -> int:
     """``kluis spending``."""
     from cli.commands import opened
@@ -96,7 +86,7 @@ def cmd_spending(args: argparse.Namespace) -> int:
         (
             [
                 r.key if args.by != "company" else str(r.company_id),
-                _money(r.total, r.currency),
+                money(r.total, r.currency),
                 f"{r.count:,}",
                 f"{r.first} – {r.last}",
                 r.source + (f", {r.guessed} guessed" if r.guessed else ""),
@@ -138,8 +128,8 @@ def cmd_contracts(args: argparse.Namespace) -> int:
         (
             [
                 str(c.company_id),
-                _money(c.amount, c.currency) + " " + PERIOD_WORDS[c.period],
-                _money(c.yearly, c.currency),
+                money(c.amount, c.currency) + " " + PERIOD_WORDS[c.period],
+                money(c.yearly, c.currency),
                 c.since.isoformat(),
                 c.status + (f", next {c.next}" if c.next else f", last {c.last}"),
                 visible_line(c.company, 60)

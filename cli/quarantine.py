@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cli.exits import PARTIAL
+from cli.options import add_me
 from cli.paging import Page, add_paging
 from vault.text import visible, visible_line
 
@@ -145,12 +146,6 @@ def add_commands(
     a.add_argument("folder", metavar="DIR", help="the folder (made, private, if it is new)")
     a = action("retry", "read items again with this version of kluis (after an upgrade)")
     a.add_argument("ids", type=int, nargs="*", metavar="N", help="these items (default: all)")
-    a.add_argument(
-        "--me",
-        action="append",
-        default=[],
-        metavar="NAME_OR_ADDRESS",
-        help="you, as a name or mail address (repeatable; default: the profile's)",
-    )
+    add_me(a, "the profile's")
     a.add_argument("--timezone", metavar="ZONE", help="zone of items without one")
     a.add_argument("--json", action="store_true", help="print JSON: stored ids, kept reasons")

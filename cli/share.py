@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from vault.leftovers import Swept
     from vault.store import Store
 
-HISTORY_HELP = "none (default), bookings, all, or since:YYYY-MM-DD"
+HISTORY_HELP = (
+    "none (default), bookings, payments (what you paid or got back, with amounts), all, "
+    "or since:YYYY-MM-DD"
+)
 
 
 def _keys(values: list[str]) -> list[str]:

@@ -38,14 +38,18 @@ what it fetched up to the last batch, and a batch is re-fetched at worst."""
 
 
 def sync_imap(args: argparse.Namespace) -> int:
-    """Run ``kluis sync imap`` (or, with no protocol, ``kluis sync`` of every account);
-    returns the exit status.
+    """Run ``kluis sync imap`` (or, with no protocol, ``kluis sync`` of every account; with
+    ``--watch``, keep watching); returns the exit status.
 
     Raises:
         UsageError: no account to sync, an ambiguous one, ``--plain`` to a remote host,
             an unknown folder, or no password without a terminal to ask for it.
         MailServerError: the server refused the login or the network kept failing.
     """
+    if args.watch:
+        from cli.watch import sync_watch
+
+        return sync_watch(args)
     if args.protocol is None:
         from cli.accounts import sync_all
 
@@ -56,10 +60,16 @@ def sync_imap(args: argparse.Namespace) -> int:
 
 
 def sync_account(
-    store: Store, account: MailAccount, args: argparse.Namespace, *, show_progress: bool = True
+    store: Store,
+    account: MailAccount,
+    args: argparse.Namespace,
+    *,
+    show_progress: bool = True,
+    password: str | None = None,
 ) -> Summary:
     """Fetch ``account``'s new mail into the vault (remembering the account once it logged
-    in); what came of it. ``args`` gives ``me``, ``timezone`` and ``no_wait``.
+    in); what came of it. ``args`` gives ``me``, ``timezone`` and ``no_wait``; ``password``
+    one already asked for (a watch asks once, not at every sync).
 
     Raises:
         UsageError: ``--plain`` to a remote host, an unknown folder, no password.
@@ -69,7 +79,7 @@ def sync_account(
     from vault.errors import LoginRefused
 
     imap.check_plain_allowed(imap_account(account))  # before the password is even asked for
-    secret = account_secret(store, account)
+    secret = password if password is not None else account_secret(store, account)
     try:
         return _fetch(store, account, args, secret, show_progress)
     except LoginRefused:

@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from exports.package import Package
+from vault.contracts import money
 
 _STYLE = """
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
@@ -61,7 +62,16 @@ def html_page(package: Package) -> str:
         "<h2>Details</h2>",
     ]
     out += _table(["Field", "Value"], [[f.label, f.value] for f in package.fields])
-    if package.items:
+    if package.items and package.history == "payments":
+        out.append("<h2>Transactions</h2>")
+        out += _table(
+            ["When", "Channel", "Direction", "Amount", "What"],
+            [
+                [i.occurred_at, i.channel, i.direction, money(i.amount or "0", i.currency), i.title]
+                for i in package.items
+            ],
+        )
+    elif package.items:
         out.append("<h2>History</h2>")
         out += _table(
             ["When", "Channel", "Direction", "Subject"],

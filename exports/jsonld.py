@@ -1,5 +1,8 @@
 """schema.org ``Person`` as JSON-LD, with the shared history and the consent receipt.
 
+The transaction history (``--history payments``) follows the Person in the graph: bank
+payments as ``MoneyTransfer``, what order and invoice mails state as ``Order`` + ``Invoice``.
+
 Loyalty numbers are ``ProgramMembership``s, IBAN and document numbers ``PropertyValue``
 identifiers; the receipt rides along as a ``DigitalDocument`` the Person is the subject of.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from exports.package import Package, SharedBooking, split_address
+from exports.package import Package, SharedBooking, SharedItem, split_address
 
 _RESERVATION = {
     "flight": "FlightReservation",
@@ -114,6 +117,32 @@ def _booking(booking: SharedBooking) -> dict[str, Any]:
     return node
 
 
+def _transaction(item: SharedItem, company: str) -> dict[str, Any]:
+    """A bank payment as a ``MoneyTransfer`` (to the company, or from it: a refund); what an
+    order, invoice or receipt mail states as an ``Order`` whose ``Invoice`` is due that much."""
+    amount: dict[str, Any] = {"@type": "MonetaryAmount", "value": item.amount}
+    if item.currency:
+        amount["currency"] = item.currency
+    them = {"@type": "Organization", "name": company}
+    if item.channel == "payment":
+        return {
+            "@type": "MoneyTransfer",
+            "identifier": str(item.id),
+            "name": item.title,
+            "startTime": item.occurred_at,
+            "amount": amount,
+            "recipient" if item.direction == "out" else "agent": them,
+        }
+    return {
+        "@type": "Order",
+        "identifier": str(item.id),
+        "name": item.title,
+        "orderDate": item.occurred_at,
+        "seller": them,
+        "partOfInvoice": {"@type": "Invoice", "provider": them, "totalPaymentDue": amount},
+    }
+
+
 def document(package: Package) -> dict[str, Any]:
     """The whole JSON-LD document: the Person, the history, the receipt."""
     node = person(package)
@@ -134,9 +163,11 @@ def document(package: Package) -> dict[str, Any]:
             "dateSent" if item.direction == "out" else "dateReceived": item.occurred_at,
         }
         for item in package.items
+        if item.amount is None
     ]
     node["subjectOf"] = subject_of
     graph = [node] + [_booking(b) for b in package.bookings]
+    graph += [_transaction(i, package.company) for i in package.items if i.amount is not None]
     return {"@context": "https://schema.org", "@graph": graph}
 
 

@@ -32,13 +32,16 @@ class SharedField:
 
 @dataclass(frozen=True, slots=True)
 class SharedItem:
-    """One interaction of the shared history (its title, never its body)."""
+    """One interaction of the shared history (its title, never its body); the amount it
+    states when the transaction history was chosen (``--history payments``)."""
 
     id: int
     occurred_at: str
     channel: str
     direction: str
     title: str
+    amount: str | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

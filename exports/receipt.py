@@ -16,6 +16,8 @@ from typing import Any
 from exports.package import SharedField
 
 VERSION = "KI-CR-v1.1.0"
+TRANSACTIONS = "Transaction history (payments, orders, invoices: date, amount, currency, what)"
+"""The PII category of ``--history payments``: the receipt names it among what was shared."""
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "consent-receipt.schema.json"
 
 # Kantara's sensitive-PI categories, for the keys whose values can reveal them.
@@ -105,7 +107,10 @@ def build_receipt(
                         "purpose": purpose,
                         "purposeCategory": ["Provided by the person for the stated purpose"],
                         "consentType": "EXPLICIT",
-                        "piiCategory": sorted({f.category for f in fields}),
+                        "piiCategory": sorted(
+                            {f.category for f in fields}
+                            | ({TRANSACTIONS} if history == "payments" else set())
+                        ),
                         "primaryPurpose": True,
                         "termination": termination,
                         "thirdPartyDisclosure": False,

@@ -32,7 +32,7 @@ from vault.text import one_line
 from vault.timefmt import iso, now_utc, parse_user_date
 
 FORMATS = ("zip", "vcard", "jsonld", "html")
-_HISTORY = re.compile(r"none|bookings|all|since:(\d{4}-\d{2}-\d{2})")
+_HISTORY = re.compile(r"none|bookings|payments|all|since:(\d{4}-\d{2}-\d{2})")
 ZIP_NAMES = {
     "vcard": "profile.vcf",
     "jsonld": "person.jsonld",
@@ -79,7 +79,7 @@ def check_request(request: ShareRequest) -> None:
     if request.format not in FORMATS:
         raise UsageError(f"unknown format {request.format!r} (one of: {', '.join(FORMATS)})")
     if not _HISTORY.fullmatch(request.history):
-        raise UsageError("--history is none, bookings, all or since:YYYY-MM-DD")
+        raise UsageError("--history is none, bookings, payments, all or since:YYYY-MM-DD")
     if request.format == "vcard" and request.history != "none":
         raise UsageError("a vCard holds no history: use --format jsonld, html or zip")
     if request.encrypt and request.format != "zip":
@@ -107,16 +107,24 @@ def _fields(profile: list[ProfileValue], keys: list[str]) -> list[SharedField]:
 def _history(
     conn: Conn, company_id: int, scope: str, withheld: list[ProfileValue]
 ) -> tuple[list[SharedItem], list[SharedBooking], list[int]]:
-    """The chosen history, with every unchosen profile value in it replaced by "[withheld]"."""
+    """The chosen history, with every unchosen profile value in it replaced by "[withheld]".
+
+    ``payments`` is the transaction history: only the items that state an amount (bank
+    payments, order, invoice and receipt mails), each with its amount; no other scope carries
+    amounts, so none reaches a package the user did not choose it for.
+    """
     if scope == "none":
         return [], [], []
     since = parse_user_date(scope[6:]) if scope.startswith("since:") else None
     items: list[SharedItem] = []
     if scope != "bookings":
+        payments = scope == "payments"
         rows = execute(
             conn,
-            "SELECT id, occurred_at, tz_offset, channel, direction, title FROM interaction "
-            "WHERE company_id = :c AND occurred_at >= :s ORDER BY occurred_at, id",
+            "SELECT i.id, i.occurred_at, i.tz_offset, i.channel, i.direction, i.title, "
+            "m.value, m.currency FROM interaction i LEFT JOIN money m ON m.interaction_id = i.id "
+            "WHERE i.company_id = :c AND i.occurred_at >= :s "
+            f"{'AND m.value IS NOT NULL ' if payments else ''}ORDER BY i.occurred_at, i.id",
             {"c": company_id, "s": since or 0},
         ).all()
         items = [
@@ -126,9 +134,13 @@ def _history(
                 r.channel,
                 r.direction,
                 redact(one_line(r.title), withheld),
+                str(r.value) if payments else None,
+                r.currency if payments else None,
             )
             for r in rows
         ]
+        if payments:
+            return items, [], [i.id for i in items]
     rows = execute(
         conn,
         "SELECT b.*, (SELECT group_concat(interaction_id) FROM bookingsource s "

@@ -111,3 +111,17 @@ def test_demo_has_a_cancelled_and_a_changed_trip(demo: Path) -> None:
         ("order", "confirmed"),
         ("parcel", "confirmed"),
     } <= statuses
+
+
+def test_the_welcome_never_builds_the_demo_in_the_users_own_vault_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.launch import welcome_demo_folder
+    from tui.app import KluisApp
+
+    mine = tmp_path / "my-vault"
+    monkeypatch.setenv("KLUIS_VAULT", str(mine))  # names the vault, and so the demo's default
+    app = KluisApp(folder=mine, demo_folder=welcome_demo_folder(mine))
+    assert app.demo_folder is not None and app.demo_folder.resolve() != mine.resolve()
+    monkeypatch.delenv("KLUIS_VAULT")
+    assert welcome_demo_folder(mine) is not None  # the platform's demo folder, apart from it

@@ -37,12 +37,13 @@ _users = itertools.count(1)
 
 
 @contextmanager
-def running_dovecot() -> Iterator[Dovecot]:
-    """A started Dovecot, stopped and removed afterwards; fails loudly if it is missing."""
+def running_dovecot(kind: type[Dovecot] = Dovecot) -> Iterator[Dovecot]:
+    """A started Dovecot (or a ``kind`` of it), stopped and removed afterwards; fails loudly
+    if it is missing."""
     if os.environ.get("KLUIS_SKIP_IMAP") == "1":
         pytest.skip("KLUIS_SKIP_IMAP=1: the IMAP tests need a real dovecot")
     try:
-        server = Dovecot()
+        server = kind()
     except DovecotMissing as exc:
         pytest.fail(str(exc))
     try:

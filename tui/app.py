@@ -26,6 +26,7 @@ from tui.main_screen import MainScreen
 from tui.messages import JumpTo
 from tui.profile_screen import ProfileScreen
 from tui.search import SearchResults, SearchScreen
+from tui.spending_screen import SpendingScreen
 from tui.suggestions_screen import SuggestionsScreen
 from tui.timeline import Timeline
 from tui.unlock import UnlockScreen, VaultOpened
@@ -47,6 +48,7 @@ class KluisApp(App[int]):
         Binding("ctrl+k", "company_data", "What it knows", id="company-data"),
         Binding("ctrl+u", "profile", "Your profile", show=False, id="profile"),
         Binding("ctrl+g", "gdpr", "GDPR requests", show=False, id="gdpr"),
+        Binding("dollar_sign", "spending", "What you paid", show=False, id="spending"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True, id="commands"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
     ]
@@ -56,7 +58,7 @@ class KluisApp(App[int]):
 
     # Of the app's own keys, only these work before the vault is open (the rest need it).
     LOCKED_ACTIONS = frozenset({"quit", "help", "command_palette"})
-    MAIN_SCREEN_ACTIONS = frozenset({"search", "company_data"})
+    MAIN_SCREEN_ACTIONS = frozenset({"search", "company_data", "spending"})
 
     def __init__(
         self,
@@ -205,6 +207,20 @@ class KluisApp(App[int]):
         if not isinstance(self.screen, GdprScreen):
             self.push_screen(GdprScreen(self.store))
 
+    def action_spending(self) -> None:
+        """$: what you paid each company, the open timeline's company in detail; Enter on a
+        company opens its timeline."""
+        if isinstance(self.screen, SpendingScreen):
+            return
+
+        def chosen(company_id: int | None) -> None:
+            if company_id is not None:
+                self.main.companies.select_company(company_id)
+                self.main.open_company(company_id)
+
+        company_id = self.main.timeline.company_id
+        self.push_screen(SpendingScreen(self.store, self._zone(), company_id), chosen)
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The command palette: the app's own actions, then Textual's."""
         if not self.unlocked:
@@ -232,6 +248,11 @@ class KluisApp(App[int]):
             "GDPR requests",
             "Deadlines, overdue requests, marketing mail (ctrl+g)",
             self.action_gdpr,
+        )
+        yield SystemCommand(
+            "What you paid",
+            "Totals per company, year or month; a company's years and contracts ($)",
+            self.action_spending,
         )
         yield SystemCommand(
             "Sort companies",
@@ -304,6 +325,11 @@ def help_sections() -> list[HelpSection]:
             extra=[("tabs", "Requests; marketing and dormant accounts (g works there)")],
         ),
         HelpSection("Suggestions (ctrl+t)", SuggestionsScreen.BINDINGS),
+        HelpSection(
+            "What you paid ($)",
+            SpendingScreen.BINDINGS,
+            extra=[("enter", "Open the company's timeline")],
+        ),
         save_attachment.help_section(),
         company_actions.help_section(),
         HelpSection(

@@ -30,7 +30,7 @@ KIND_TITLES = {None: "Companies", "company": "Companies only", "person": "People
 SORT_LABELS = {"recent": "last contact", "count": "most items", "name": "name"}
 SPARK_MONTHS = 12
 # Keys that keep their global meaning even while typing a filter.
-RESERVED_KEYS = frozenset("/?")
+RESERVED_KEYS = frozenset("/?$")
 
 
 @dataclass(frozen=True, slots=True)

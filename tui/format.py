@@ -7,6 +7,7 @@ line up in 16-colour terminals and over SSH.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
@@ -171,3 +172,11 @@ def safe(value: object, limit: int = 200) -> str:
     """Any vault value as one safe line: control sequences stripped, hidden characters shown
     as ``⟨U+202E⟩``, whitespace collapsed, at most ``limit`` characters."""
     return _as_measured(visible_line("" if value is None else str(value), limit))
+
+
+def amount_label(amount: dict[str, Any] | None) -> str:
+    """An item's stated amount, ``EUR 13.49`` (``~`` first when read from a mail's words)."""
+    if not amount:
+        return ""
+    mark = "~" if amount.get("guessed") else ""
+    return f"{mark}{safe(amount.get('currency') or '?', 3)} {safe(amount.get('value'), 16)}"

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 HISTORY_CHOICES = {
     "none": "None: only the fields",
     "bookings": "Bookings",
+    "payments": "Payments (what you paid, with amounts)",
     "all": "Everything (titles of every item, and the bookings)",
     "since": "Since a date",
 }
@@ -181,9 +182,10 @@ def summary_text(preview: SharePreview) -> Text:
     """Who gets what, in which form, where."""
     request = preview.request
     fields = ", ".join(label_of(key) for key in preview.fields)
-    history = []
+    history: list[str] = []
     if preview.items:
-        history.append(plural(preview.items, "item"))
+        payments = request.history == "payments"
+        history.append(plural(preview.items, "payment" if payments else "item"))
     if preview.bookings:
         history.append(plural(preview.bookings, "booking"))
     out = Text()

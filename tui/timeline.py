@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 from tui.date_range import DateRangeScreen
 from tui.format import (
     CHANNEL_NAMES,
+    amount_label,
     channel_icon,
     clip,
     count,
@@ -349,9 +350,11 @@ class Timeline(VirtualList):
         if self.first_paint_at is None:
             self.first_paint_at = time.perf_counter()
         arrow_style = self.style("out" if item.direction == "out" else "in")
-        title_width = max(8, width - TIME_WIDTH - 6)
+        amount = amount_label(item.amount)
+        amount_width = len(amount) + 2 if amount else 0
+        title_width = max(8, width - TIME_WIDTH - 6 - amount_width)
         title = clip(item.title or "(no subject)", title_width)
-        rest = width - TIME_WIDTH - 6 - len(title)
+        rest = width - TIME_WIDTH - 6 - len(title) - amount_width
         segments = [
             Segment(
                 " " + fit(short_time(item.occurred_at, self.zone), TIME_WIDTH), self.style("dim")
@@ -360,6 +363,8 @@ class Timeline(VirtualList):
             Segment(" " + direction_arrow(item.direction) + " ", arrow_style),
             Segment(title, self.style("strong")),
         ]
+        if amount:
+            segments.append(Segment("  " + amount, self.style("accent")))
         snippet = _snippet(item)
         if snippet and rest > 4:
             segments.append(Segment("  " + clip(snippet, rest - 2), self.style("dim")))

@@ -30,6 +30,13 @@ PERIODS: dict[str, tuple[int, int, int, int]] = {
     "quarterly": (91, 80, 102, 4),
     "yearly": (365, 340, 390, 1),
 }
+PERIOD_WORDS = {
+    "weekly": "a week",
+    "monthly": "a month",
+    "quarterly": "a quarter",
+    "yearly": "a year",
+}
+"""How a period reads after an amount: "EUR 13.49 a month"."""
 MIN_PAYMENTS = {"weekly": 4, "monthly": 3, "quarterly": 3, "yearly": 2}
 REGULAR_SHARE = 0.75
 """The share of gaps that must fit the period (a debit moved by a holiday may not)."""
@@ -37,6 +44,11 @@ STEADY = Decimal("0.10")
 """Amounts within 10 % of their neighbour count as the same price."""
 MAX_PRICES = 3
 """More different prices than this in one series: amounts that vary, not a price list."""
+
+
+def money(value: Decimal | str, currency: str | None) -> str:
+    """How an amount reads: ``EUR 1,234.50`` (``?`` for a currency nobody stated)."""
+    return f"{currency or '?'} {Decimal(value):,.2f}"
 
 
 @dataclass(frozen=True, slots=True)

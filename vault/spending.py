@@ -11,6 +11,7 @@ never paid (a salary, a gift) is income, not spending, and is left out.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -130,20 +131,35 @@ def spending(
     Raises:
         UsageError: ``by`` is not company, year or month.
     """
+    return totals(amounts(conn, zone), by, since, until)
+
+
+def totals(
+    found: Iterable[Amount],
+    by: str = "company",
+    since: date | None = None,
+    until: date | None = None,
+) -> list[Total]:
+    """``found`` (from ``amounts``) totalled as ``spending`` does: read once, group many ways
+    (the app groups one read by company, year, month and each company's years).
+
+    Raises:
+        UsageError: ``by`` is not company, year or month.
+    """
     if by not in GROUPS:
         raise UsageError(f"--by {by!r}: use one of {', '.join(GROUPS)}")
-    totals: dict[tuple[str, str | None], Total] = {}
-    for amount in amounts(conn, zone):
+    grouped: dict[tuple[str, str | None], Total] = {}
+    for amount in found:
         if (since and amount.day < since) or (until and amount.day > until):
             continue
         if by == "company":
             key = str(amount.company_id)
         else:
             key = f"{amount.day:%Y}" if by == "year" else f"{amount.day:%Y-%m}"
-        total = totals.get((key, amount.currency))
+        total = grouped.get((key, amount.currency))
         if total is None:
             company = by == "company"
-            total = totals[(key, amount.currency)] = Total(
+            total = grouped[(key, amount.currency)] = Total(
                 key,
                 amount.company_id if company else None,
                 amount.company if company else None,
@@ -154,14 +170,17 @@ def spending(
             total.source = "bank and mail"
         total.add(amount)
     if by == "company":
-        return sorted(totals.values(), key=lambda t: (-t.total, t.company or ""))
-    return sorted(totals.values(), key=lambda t: (t.key, t.currency or ""), reverse=True)
+        return sorted(grouped.values(), key=lambda t: (-t.total, t.company or ""))
+    return sorted(grouped.values(), key=lambda t: (t.key, t.currency or ""), reverse=True)
 
 
-def contracts(conn: Conn, zone: tzinfo | None) -> list[Contract]:
-    """The contracts in the vault's bank payments (``vault.contracts``)."""
+def contracts(
+    conn: Conn, zone: tzinfo | None, known: Iterable[Amount] | None = None
+) -> list[Contract]:
+    """The contracts in the vault's bank payments (``vault.contracts``); ``known``: the
+    amounts when already read."""
     paid: defaultdict[int, list[Paid]] = defaultdict(list)
-    for amount in amounts(conn, zone):
+    for amount in amounts(conn, zone) if known is None else known:
         if amount.bank and amount.value > 0:
             paid[amount.company_id].append(
                 Paid(

@@ -277,13 +277,8 @@ class _Session:
     def close(self) -> None:
         """Log out, or just drop the socket if the connection is already broken."""
         client, self.client = self.client, None
-        if client is None:
-            return
-        try:
-            client.logout()
-        except Exception:  # the connection is gone either way; nothing to tell the user
-            with contextlib.suppress(Exception):  # already closed
-                client.shutdown()
+        if client is not None:
+            disconnect(client)
 
     def call(self, action: Callable[[IMAPClient], list[str]]) -> list[str]:
         """Run ``action`` on the connection, retrying network errors with backoff."""
@@ -327,6 +322,15 @@ class _Session:
             ) from None
         time.sleep(self.delays[failures])
         return failures + 1
+
+
+def disconnect(client: IMAPClient) -> None:
+    """Log out, or just drop the socket if the connection is already broken."""
+    try:
+        client.logout()
+    except Exception:  # the connection is gone either way; nothing to tell the user
+        with contextlib.suppress(Exception):  # already closed
+            client.shutdown()
 
 
 def connect(account: Account, password: str, timeout: float | None = None) -> IMAPClient:

@@ -322,6 +322,18 @@ IMPORTED = (0, 3)
 or nothing was read."""
 
 
+def import_summary(done: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
+    """The ``--json`` summary of an import that finished, checked: no traceback, exit 0, or
+    3 exactly when something was quarantined or failed or nothing was read."""
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in stderr and "unexpected error" not in stderr, stderr[-2000:]
+    assert done.returncode in IMPORTED, (done.returncode, stderr[-2000:])
+    summary: dict[str, Any] = json.loads(done.stdout)
+    read = summary["new"] + summary["duplicate"] + summary["updated"]
+    assert done.returncode == 0 or summary["quarantined"] or summary["errors"] or not read, summary
+    return summary
+
+
 FIGURES: dict[str, dict[str, int]] = {"kills": {}, "hostile": {}, "canary": {}, "peak MB": {}}
 """What the suite measured, printed in the terminal summary: kills survived per import,
 hostile inputs tried per class, canary hits per place scanned, the peak memory per input."""

@@ -19,17 +19,20 @@ from sqlalchemy import text
 
 from importers.folder import MAX_DEPTH
 from tests.hardening.generate import mail_bytes
-from tests.hardening.harness import LONG, Kluis, count, open_for_test, record_peak
+from tests.hardening.harness import (
+    LONG,
+    Kluis,
+    count,
+    import_summary,
+    open_for_test,
+    record_peak,
+)
 
 CANARY = "kluis-canary-" + secrets.token_hex(12)
 
 
 def imported(kluis: Kluis, path: Path) -> dict[str, Any]:
-    done = kluis.run("import", str(path), "--json", "--me", "me@example.org")
-    stderr = done.stderr.decode(errors="replace")
-    assert done.returncode in (0, 12) and "Traceback" not in stderr, (done.returncode, stderr)
-    summary: dict[str, Any] = json.loads(done.stdout)
-    return summary
+    return import_summary(kluis.run("import", str(path), "--json", "--me", "me@example.org"))
 
 
 def vault_rows(kluis: Kluis, query: str) -> list[tuple[Any, ...]]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.hardening.harness import Kluis, make_vault, open_for_test
+from tests.hardening.harness import Kluis, import_summary, make_vault, open_for_test
 from tests.support import packed_pass
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -28,11 +28,7 @@ ME = ("--me", "sanne@example.org")
 
 def imported(kluis: Kluis, path: Path, *args: str) -> dict[str, Any]:
     """``kluis import PATH --json``, which must end with a summary and no error."""
-    done = kluis.run("import", str(path), "--json", *ME, *args)
-    stderr = done.stderr.decode(errors="replace")
-    assert done.returncode == 0 and "Traceback" not in stderr, stderr[-2000:]
-    summary: dict[str, Any] = json.loads(done.stdout)
-    return summary
+    return import_summary(kluis.run("import", str(path), "--json", *ME, *args))
 
 
 def rows(kluis: Kluis, query: str) -> list[tuple[Any, ...]]:

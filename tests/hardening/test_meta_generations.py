@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.hardening.harness import Kluis, open_for_test, run_in_process
+from tests.hardening.harness import Kluis, import_summary, open_for_test, run_in_process
 from tests.support import FIXTURES
 
 ME = "Sanne de Vries"
@@ -28,10 +28,7 @@ ME = "Sanne de Vries"
 
 def imported(kluis: Kluis, path: Path, *args: str) -> dict[str, Any]:
     """``kluis import PATH --json`` (auto-detected); its summary."""
-    done = run_in_process(kluis, "import", str(path), "--json", *args)
-    assert done.returncode == 0, done.stderr
-    assert b"Traceback" not in done.stderr
-    summary: dict[str, Any] = json.loads(done.stdout)
+    summary = import_summary(run_in_process(kluis, "import", str(path), "--json", *args))
     return summary
 
 

@@ -21,9 +21,11 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input
 
+from tests.fixtures.share.vaults import HERE as SHARE_FIXTURES
 from tests.fixtures.share.vaults import fill_profile, import_share_mail
 from tests.support import PASSPHRASE, options
 from tests.test_tui import fixture_items, searched
+from tests.test_tui_money import choose, import_bank_year
 from tests.test_tui_sharing import company_data, share_vcard_or_jsonld
 from tests.tui_support import make_app, settle, until
 from tui.app import KluisApp
@@ -31,6 +33,7 @@ from tui.company_data import CompanyDataScreen, evidence_text
 from tui.gdpr_screen import GdprScreen
 from tui.import_screen import ImportScreen
 from tui.profile_screen import ProfileScreen
+from tui.spending_screen import SpendingScreen
 from tui.suggestions_screen import SuggestionsScreen
 from vault.ingest import Ingestor
 from vault.store import Store
@@ -43,13 +46,36 @@ NO_VAULT = Path("/nonexistent/kluis-snapshot/vault")
 Prepare = Callable[[Pilot[Any]], Awaitable[None]]
 
 
+SNAPSHOT_SOURCES = Path("/tmp/kluis-snapshot-sources")
+"""Where the mails the snapshots show are imported from: the item pane shows a mail's source
+path, so it must be the same on every machine and checkout."""
+
+
+def stable_copy(folder: Path) -> Path:
+    """``folder``'s files copied to the same path on every machine."""
+    target = SNAPSHOT_SOURCES / folder.name
+    target.mkdir(parents=True, exist_ok=True)
+    for file in folder.glob("*.eml"):
+        (target / file.name).write_bytes(file.read_bytes())
+    return target
+
+
 @pytest.fixture(scope="module")
 def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """The app tests' vault, with Jan's profile and his Fietsverhuur mail."""
     store, _ = create_vault(Path(tmp_path_factory.mktemp("sizes")) / "vault", PASSPHRASE)
     Ingestor(store, options("me@example.org", "me"), "test", "fixture").run(fixture_items())
-    import_share_mail(store)
+    import_share_mail(store, stable_copy(SHARE_FIXTURES))
     fill_profile(store)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def bank_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A year of bank payments (the spending screen's figures)."""
+    store, _ = create_vault(Path(tmp_path_factory.mktemp("sizes-bank")) / "vault", PASSPHRASE)
+    import_bank_year(store)
     yield store
     store.close()
 
@@ -131,6 +157,15 @@ async def suggestions(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: "…" not in str(pilot.app.screen.query_one("#suggest-title")))
 
 
+async def spending(pilot: Pilot[Any]) -> None:
+    """$ on Netflix: every company's total, Netflix's year and its contract."""
+    await settle(pilot)
+    assert isinstance(pilot.app, KluisApp)
+    await choose(pilot.app, pilot, "Netflix")
+    await pilot.press("dollar_sign")
+    await on_screen_of(pilot, SpendingScreen, "the spending screen")
+
+
 async def locked(pilot: Pilot[Any]) -> None:
     await pilot.pause()
     still(pilot)
@@ -165,6 +200,12 @@ def unlock_folder() -> Iterator[Path]:
 def test_snapshot(vault: Store, home: Path, snap_compare: Any, name: str, size: str) -> None:
     app = make_app(vault)
     assert snap_compare(app, terminal_size=SIZES[size], run_before=VAULT_SCREENS[name])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_spending(bank_vault: Store, snap_compare: Any, size: str) -> None:
+    app = make_app(bank_vault)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=spending)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -233,6 +274,18 @@ def test_the_evidence_a_company_has_is_readable_whole_at_80x24(vault: Store, hom
                     assert evidence_text(evidence).plain in said
                     assert shown(app, "#data-evidence")
                 await pilot.press("down")
+
+    asyncio.run(run())
+
+
+def test_what_you_paid_and_the_company_under_the_cursor_fit_80x24(bank_vault: Store) -> None:
+    app = make_app(bank_vault)
+
+    async def run() -> None:
+        async with app.run_test(size=SMALL) as pilot:
+            await spending(pilot)
+            for selector in ("#spending-title", "#spending-table", "#spending-company", "Footer"):
+                assert shown(app, selector), f"{selector} is out of view at 80×24"
 
     asyncio.run(run())
 
