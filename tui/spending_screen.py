@@ -175,7 +175,7 @@ class SpendingScreen(Screen[int | None]):
 
     @work(thread=True, exclusive=True, group="spending", description="Reading what you paid")
     def _load(self) -> None:
-        with self.store.read() as conn:
+        with self.store.reader() as conn:
             found = amounts(conn, self.zone)
             found_contracts = contracts(conn, self.zone, found)
         self.post_message(self.Loaded(found, found_contracts))
