@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.hardening.harness import Kluis
 from tests.support import FIXTURES
@@ -40,3 +41,15 @@ def test_the_app_reaches_its_main_screen_without_sqlalchemy(kluis: Kluis) -> Non
     )
     companies, loaded = done.stdout.split()
     assert int(companies) > 0 and loaded == "False", done.stderr
+
+
+def test_every_read_of_the_app_goes_through_the_reader() -> None:
+    # Store.read() hands out SQLAlchemy connections: one call on a screen's path loads it again.
+    root = Path(__file__).resolve().parents[2] / "tui"
+    found = [
+        f"{path.name}:{number}"
+        for path in sorted(root.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "store.read()" in line
+    ]
+    assert found == []
