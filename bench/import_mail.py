@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine_line())
     if SOURCE_TREE is not None:
         print(f"kluis from source tree: {SOURCE_TREE}")
-    folders = {shape: _mailbox(shape, args.mails, args.data, names) for shape in shapes}
+    folders = {shape: mailbox(shape, args.mails, args.data, names) for shape in shapes}
     skipped = [
         f"{name} ({TOOLS[name].needs} not installed)"
         for name in names
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _mailbox(shape: str, mails: int, root: Path | None, names: list[str]) -> Path:
+def mailbox(shape: str, mails: int, root: Path | None, names: list[str]) -> Path:
     """The shape's generated mailbox (cached), announced with its size."""
     base = root or Path(tempfile.gettempdir()) / "kluis-bench"
     # The first shape keeps its old cache folder, which import_floor.py shares.
