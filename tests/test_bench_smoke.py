@@ -92,3 +92,20 @@ def test_the_chat_bench_imports_every_generated_message() -> None:
     out = _bench("import_chat.py", "--messages", "300")
     assert "whatsapp 300 messages:" in out
     assert "0 quarantined" in out and "305 new items" in out
+
+
+def test_the_profile_bench_prices_each_kind_of_mail(tmp_path: Path) -> None:
+    out = _bench(
+        "profile_kinds.py",
+        "--mails",
+        "20",
+        "--repeat",
+        "1",
+        "--shapes",
+        "commercial",
+        "--data",
+        str(tmp_path / "mail"),
+    )
+    assert "20 stored" in out and "function (own time)" in out
+    priced = [line for line in out.splitlines() if line.startswith(("plain text ", "text + HTML "))]
+    assert len(priced) == 2
