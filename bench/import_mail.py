@@ -17,8 +17,8 @@ for the set of issues 9 and 21):
 Prints a table of medians per shape: wall time, msg/s, CPU, peak memory (largest process; whole tree
 as summed RSS and as PSS) and kluis's speed ratio to each; then the targets of issues 3 and 9.
 Figures, not a test. A tool that is not installed is skipped with a note.
-``--mails 200000 --tools kluis,mu`` is the large variant (about 1.3 GiB of mbox, generated
-once in a few minutes).
+``--mails 200000 --tools kluis,mu --shapes commercial`` is the large variant (about 1.3 GiB of
+mbox, generated once in a few minutes; the plain shape would be about 5 GiB).
 """
 
 from __future__ import annotations
