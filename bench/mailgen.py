@@ -16,6 +16,12 @@ What is in it (the shape of a consumer's mailbox, ~6.7 KB a mail on average):
 - customer-service threads (the owner writes, the company answers: In-Reply-To/References),
   and mail from persons at freemail domains.
 
+``--shape plain`` is the second, differently shaped set (``_PlainGen``, ~23 KB a mail on
+average, most of it in a few big files): other senders (another company seed, 3,000 persons),
+most mail small ``text/plain`` (notes from persons, one-line notices, plain service threads),
+only ~20% with an HTML part, 2% with a 50–400 KB image and 0.4% with a 1–5 MB scan (JPEG or
+PDF), so one generator's mix cannot flatter a tool that is cheap or dear on one kind of part.
+
 Only the standard library; nothing from ``vault`` or ``importers``, so it also serves the
 search benchmark (``text_for``) without touching the code under test.
 """
@@ -849,7 +855,99 @@ class _Gen:
         )
 
 
-def generate(out: Path, mails: int, seed: int = SEED, *, maildir: bool = True) -> dict[str, float]:
+def _big_file(rng: random.Random, size: int) -> tuple[str, str, bytes]:
+    """(name, content type, bytes) of a scan or photo of ``size`` bytes (random body: it does
+    not compress, as real JPEG and scanned PDF data does not)."""
+    if rng.random() < 0.5:
+        body = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + rng.randbytes(size) + b"\xff\xd9"
+        return f"IMG_{rng.randint(1000, 9999)}.jpg", "image/jpeg", body
+    head = b"%%PDF-1.4\n1 0 obj\n<< /Length %d >>\nstream\n" % size
+    return f"scan-{rng.randint(1000, 9999)}.pdf", "application/pdf", head + rng.randbytes(size)
+
+
+class _PlainGen(_Gen):
+    """The second shape: mostly small plain mails, few HTML parts, some large attachments."""
+
+    def __init__(self, seed: int, mails: int) -> None:
+        super().__init__(seed, mails)
+        self.companies = companies(seed + 1)  # other names and domains than the first shape
+        self.weights = [c.weight for c in self.companies]
+        self.persons = [
+            (
+                f"{self.rng.choice(_FIRST)} {self.rng.choice(_LAST)}",
+                f"{self.rng.choice(_FIRST).lower()}{i}@{self.rng.choice(_FREEMAIL)}",
+            )
+            for i in range(3000)
+        ]
+
+    def _one(self, n: int, when: datetime) -> bytes:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.004:
+            return self._attached(when, rng.randint(1 << 20, 5 << 20))
+        if roll < 0.024:
+            return self._attached(when, rng.randint(50 << 10, 400 << 10))
+        if self.open_threads and roll < 0.12:
+            return self._reply(when)
+        if roll < 0.50:
+            return self._person(when)
+        company = rng.choices(self.companies, self.weights)[0]
+        if roll < 0.55:
+            return self._service(company, when)
+        if roll < 0.85:
+            return self._notice(company, when)
+        kind = rng.choices(("news", "order", "invoice", "account"), (55, 25, 10, 10))[0]
+        return self._commercial(company, when, kind, booking=rng.random() < 0.05, pdf=False)
+
+    def _notice(self, company: Company, when: datetime) -> bytes:
+        """A short plain notice (a code, a reminder, a statement is ready): no HTML part."""
+        rng = self.rng
+        ref = f"{rng.randint(10**5, 10**6 - 1)}"
+        subject = rng.choice(_SUBJECTS["account"]).format(name=company.name)
+        headers = self._headers(
+            when=when,
+            sender=f'"{company.name}" <no-reply@{company.sender}>',
+            to=OWNER,
+            subject=subject,
+            msgid=self._msgid(company.sender),
+            domain=company.domain,
+            extra=[],
+        )
+        text = f"Je code is {ref}.\n\n{text_for(rng, rng.choice((120, 250, 400)))}"
+        return self._assemble(headers, f"{text}\n\n{company.name}", None, None)
+
+    def _attached(self, when: datetime, size: int) -> bytes:
+        """A person sends a photo or a scan: a short note and one large base64 part."""
+        rng = self.rng
+        name, address = rng.choice(self.persons)
+        domain = address.rpartition("@")[2]
+        headers = self._headers(
+            when=when,
+            sender=f"{name} <{address}>",
+            to=f"{OWNER_NAME} <{OWNER}>",
+            subject=rng.choice(("Foto's", "Scan van het contract", "De bon", "Hierbij")),
+            msgid=self._msgid(domain),
+            domain=domain,
+            extra=[],
+        )
+        filename, content_type, data = _big_file(rng, size)
+        mixed = f"----=_mix_{rng.getrandbits(64):016x}"
+        return (
+            "\n".join(headers) + f'\nContent-Type: multipart/mixed; boundary="{mixed}"\n\n'
+            f"--{mixed}\nContent-Type: text/plain; charset=utf-8\n\n{text_for(rng, 150)}\n"
+            f'--{mixed}\nContent-Type: {content_type}; name="{filename}"\n'
+            f'Content-Disposition: attachment; filename="{filename}"\n'
+            f"Content-Transfer-Encoding: base64\n\n{_b64_lines(data)}\n--{mixed}--\n"
+        ).encode()
+
+
+SHAPES: dict[str, type[_Gen]] = {"commercial": _Gen, "plain": _PlainGen}
+"""The generated sets: ``commercial`` (the first, HTML-heavy) and ``plain`` (the second)."""
+
+
+def generate(
+    out: Path, mails: int, seed: int = SEED, *, maildir: bool = True, shape: str = "commercial"
+) -> dict[str, float]:
     """Write ``out/mailbox.mbox`` and (if ``maildir``) ``out/Maildir``; returns figures."""
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -859,7 +957,7 @@ def generate(out: Path, mails: int, seed: int = SEED, *, maildir: bool = True) -
             (box / sub).mkdir(parents=True, exist_ok=True)
     total = 0
     with (out / "mailbox.mbox").open("wb", buffering=1 << 20) as mbox:
-        for number, (epoch, raw) in enumerate(_Gen(seed, mails).messages()):
+        for number, (epoch, raw) in enumerate(SHAPES[shape](seed, mails).messages()):
             stamp = datetime.fromtimestamp(epoch, UTC).strftime("%a %b %d %H:%M:%S %Y")
             mbox.write(f"From bench@mailgen {stamp}\n".encode())
             # mboxrd: a body line starting "From " is quoted (the generator avoids writing one).
@@ -870,12 +968,14 @@ def generate(out: Path, mails: int, seed: int = SEED, *, maildir: bool = True) -
             total += len(raw)
             if maildir:
                 (box / "cur" / f"{epoch}.M{number}P{seed}.mailgen:2,S").write_bytes(raw)
-    figures = {"mails": mails, "seed": seed, "bytes": total, "maildir": maildir}
+    figures = {"mails": mails, "seed": seed, "bytes": total, "maildir": maildir, "shape": shape}
     (out / "MANIFEST.json").write_text(json.dumps(figures))
     return {"mails": mails, "bytes": total, "seconds": time.perf_counter() - started}
 
 
-def ensure(out: Path, mails: int, seed: int = SEED, *, maildir: bool = True) -> dict[str, float]:
+def ensure(
+    out: Path, mails: int, seed: int = SEED, *, maildir: bool = True, shape: str = "commercial"
+) -> dict[str, float]:
     """``generate`` unless ``out`` already holds this exact mailbox (the figures are then cached).
 
     Without ``maildir`` only the mbox is needed: at 200,000 mails the Maildir twin is as many
@@ -885,13 +985,14 @@ def ensure(out: Path, mails: int, seed: int = SEED, *, maildir: bool = True) -> 
     if manifest.exists():
         known = json.loads(manifest.read_text())
         has_maildir = known.get("maildir", True)  # manifests before the flag always had one
-        if known.get("mails") == mails and known.get("seed") == seed and has_maildir >= maildir:
+        same = (known.get("mails"), known.get("seed"), known.get("shape", "commercial"))
+        if same == (mails, seed, shape) and has_maildir >= maildir:
             return {"mails": mails, "bytes": known["bytes"], "seconds": float("nan")}
     if out.exists():
         import shutil
 
         shutil.rmtree(out)
-    return generate(out, mails, seed, maildir=maildir)
+    return generate(out, mails, seed, maildir=maildir, shape=shape)
 
 
 def main() -> None:
@@ -900,8 +1001,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--no-maildir", action="store_true")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="commercial")
     args = parser.parse_args()
-    figures = generate(args.out, args.mails, args.seed, maildir=not args.no_maildir)
+    figures = generate(
+        args.out, args.mails, args.seed, maildir=not args.no_maildir, shape=args.shape
+    )
     print(
         f"{figures['mails']:,} mails, {figures['bytes'] / 2**20:.1f} MiB "
         f"(avg {figures['bytes'] / figures['mails'] / 1024:.2f} KiB) in {figures['seconds']:.1f} s "

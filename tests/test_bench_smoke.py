@@ -24,6 +24,29 @@ def test_the_generated_mailbox_is_the_same_every_time_and_its_maildir_twin_match
     assert sum(f.stat().st_size for f in files) == first["bytes"]
 
 
+def test_the_second_shape_is_mostly_small_plain_mail_with_some_large_attachments(
+    tmp_path: Path,
+) -> None:
+    mailgen.generate(tmp_path / "c", 200)
+    mailgen.generate(tmp_path / "p", 200, shape="plain")
+    mailgen.generate(tmp_path / "q", 200, shape="plain")
+    plain = sorted((tmp_path / "p" / "Maildir" / "cur").iterdir())
+    mails = [f.read_bytes() for f in plain]
+    assert mails == [f.read_bytes() for f in sorted((tmp_path / "q" / "Maildir" / "cur").iterdir())]
+    html = sum(b"Content-Type: text/html" in mail for mail in mails)
+    commercial = (tmp_path / "c" / "Maildir" / "cur").iterdir()
+    assert (
+        html
+        < len(mails) // 3
+        < sum(b"Content-Type: text/html" in f.read_bytes() for f in commercial)
+    )
+    assert sum(b"Content-Type: multipart" not in mail for mail in mails) > len(mails) // 2
+    assert any(
+        len(mail) > 50_000 and b"Content-Transfer-Encoding: base64" in mail for mail in mails
+    )
+    assert b"blauwshop" not in b"".join(mails)  # other senders than the first shape
+
+
 def _bench(script: str, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, str(BENCH / script), *args],
@@ -48,8 +71,9 @@ def test_the_import_bench_imports_every_generated_mail(tmp_path: Path) -> None:
         "--data",
         str(tmp_path / "mail"),
     )
-    assert "kluis import mbox (SQLCipher)" in out
-    assert "40" in out.split("kluis import mbox (SQLCipher)")[1].splitlines()[0]
+    for shape in ("commercial", "plain"):
+        rows = out.split(f"{shape} set (medians of 1)")[1].splitlines()
+        assert rows[2].startswith("kluis import mbox (SQLCipher)") and " 40 " in rows[2]
 
 
 def test_the_floor_bench_stores_every_mail_in_each_variant(tmp_path: Path) -> None:
@@ -68,3 +92,20 @@ def test_the_chat_bench_imports_every_generated_message() -> None:
     out = _bench("import_chat.py", "--messages", "300")
     assert "whatsapp 300 messages:" in out
     assert "0 quarantined" in out and "305 new items" in out
+
+
+def test_the_profile_bench_prices_each_kind_of_mail(tmp_path: Path) -> None:
+    out = _bench(
+        "profile_kinds.py",
+        "--mails",
+        "20",
+        "--repeat",
+        "1",
+        "--shapes",
+        "commercial",
+        "--data",
+        str(tmp_path / "mail"),
+    )
+    assert "20 stored" in out and "function (own time)" in out
+    priced = [line for line in out.splitlines() if line.startswith(("plain text ", "text + HTML "))]
+    assert len(priced) == 2
