@@ -191,18 +191,25 @@ SEPA_TAGS = (
 _SEPA_FIELD = re.compile(r"/(" + "|".join(SEPA_TAGS) + r")/")
 
 
+def labelled(marker: re.Pattern[str], text: str) -> Iterator[tuple[str, str]]:
+    """(label, text up to the next marker) for each match of ``marker`` in ``text``, in order:
+    how banks pack fields into one description (``/NAME/…``, ``?32…``, ``SVWZ+…``, ``Naam: …``).
+    The label is the marker's first group."""
+    marks = list(marker.finditer(text))
+    for n, mark in enumerate(marks):
+        end = marks[n + 1].start() if n + 1 < len(marks) else len(text)
+        yield mark.group(1), text[mark.end() : end]
+
+
 def sepa_fields(text: str) -> dict[str, str]:
     """The ``/TAG/value`` fields Dutch and Belgian banks write in a description (MT940 :86:,
     ABN AMRO's export): ``/TRTP/SEPA Incasso/CSID/NL12ZZZ…/NAME/Netflix/REMI/…``. ``CNTP``
     (Rabobank's counterparty: ``IBAN/BIC/name/city``) is split into IBAN and NAME."""
-    marks = list(_SEPA_FIELD.finditer(text))
     fields: dict[str, str] = {}
-    for n, mark in enumerate(marks):
-        end = marks[n + 1].start() if n + 1 < len(marks) else len(text)
-        value = text[mark.end() : end].strip().strip("/").strip()
-        tag = mark.group(1)
+    for tag, raw in labelled(_SEPA_FIELD, text):
+        value = raw.strip().strip("/").strip()
         if tag == "CNTP":
-            parts = text[mark.end() : end].split("/")
+            parts = raw.split("/")
             if parts and normal_iban(parts[0]):
                 fields.setdefault("IBAN", parts[0])
             if len(parts) > 2 and parts[2].strip():

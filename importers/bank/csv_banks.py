@@ -18,7 +18,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from importers.bank.common import Entry, Transaction, clean, sepa_fields, statement_items
+from importers.bank.common import (
+    Entry,
+    Transaction,
+    clean,
+    labelled,
+    sepa_fields,
+    statement_items,
+)
 from importers.bookings.money import parse_amount
 from importers.files import peek, read_source
 from vault.errors import MalformedInput, UsageError
@@ -68,11 +75,9 @@ _ING_LABELS = re.compile(
 
 def _ing_note(text: str) -> dict[str, str]:
     """``Naam: Netflix Omschrijving: … IBAN: NL… Machtiging ID: … Incassant ID: …``."""
-    marks = list(_ING_LABELS.finditer(text))
     found: dict[str, str] = {}
-    for n, mark in enumerate(marks):
-        end = marks[n + 1].start() if n + 1 < len(marks) else len(text)
-        found.setdefault(mark.group(1), text[mark.end() : end].strip())
+    for label, value in labelled(_ING_LABELS, text):
+        found.setdefault(label, value.strip())
     return found
 
 

@@ -16,7 +16,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from importers.bank.common import Entry, Transaction, clean, sepa_fields, statement_items
+from importers.bank.common import (
+    Entry,
+    Transaction,
+    clean,
+    labelled,
+    sepa_fields,
+    statement_items,
+)
 from importers.files import peek, read_source
 from vault.errors import MalformedInput
 from vault.records import ImportOptions, Item, Quarantined
@@ -54,23 +61,17 @@ def sniff(path: Path) -> bool:
 
 def german_fields(text: str) -> dict[str, str]:
     """The ``?NN`` subfields of a German ``:86:`` as name, IBAN, purpose, creditor id, …"""
-    marks = list(_GERMAN.finditer(text))
     raw: dict[str, str] = {}
-    for n, mark in enumerate(marks):
-        end = marks[n + 1].start() if n + 1 < len(marks) else len(text)
-        raw[mark.group(1)] = raw.get(mark.group(1), "") + text[mark.end() : end]
+    for number, value in labelled(_GERMAN, text):
+        raw[number] = raw.get(number, "") + value
     purpose = "".join(
         raw.get(f"{k}", "") for k in [*map(str, range(20, 30)), "60", "61", "62", "63"]
     )
-    parts: dict[str, str] = {}
-    pieces = list(_SEPA_PREFIX.finditer(purpose))
-    for n, piece in enumerate(pieces):
-        end = pieces[n + 1].start() if n + 1 < len(pieces) else len(purpose)
-        parts[piece.group(1)] = purpose[piece.end() : end].strip()
+    parts = {prefix: value.strip() for prefix, value in labelled(_SEPA_PREFIX, purpose)}
     found = {
         "NAME": (raw.get("32", "") + raw.get("33", "")).strip(),
         "IBAN": raw.get("31", "").strip(),
-        "REMI": parts.get("SVWZ") or (purpose if not pieces else ""),
+        "REMI": parts.get("SVWZ") or (purpose if not parts else ""),
         "CSID": parts.get("CRED", ""),
         "MARF": parts.get("MREF", ""),
         "EREF": parts.get("EREF", ""),
