@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +58,15 @@ def add_commands(command: Any, add_json: Any, add_zone: Any) -> None:
 
 
 def _day(value: str | None, end_of_day: bool = False) -> date | None:
+    """The day the user typed (``2024-03-01``; ``2024-03`` as its first or, with
+    ``end_of_day``, its last day): read and turned back into a day in the same zone, so no
+    machine's own offset moves it to the day before."""
     from vault.timefmt import parse_user_date
 
     if not value:
         return None
-    seconds = parse_user_date(value, end_of_day=end_of_day)
-    return datetime.fromtimestamp(seconds - (1 if end_of_day else 0)).date()
+    seconds = parse_user_date(value, end_of_day=end_of_day, zone=UTC)
+    return datetime.fromtimestamp(seconds - (1 if end_of_day else 0), UTC).date()
 
 
 def cmd_spending(args: argparse.Namespace) -> int:

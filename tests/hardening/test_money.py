@@ -185,3 +185,14 @@ def test_the_fixture_files_are_what_the_generator_writes(tmp_path: Path) -> None
     runpy.run_path(str(tmp_path / "generate.py"), run_name="__main__")
     for name in ("year-2024.camt053.xml", "year-2024.sta", "ing-2024.csv", "rabobank-2024.csv"):
         assert (tmp_path / name).read_bytes() == (BANK / name).read_bytes(), name
+
+
+def test_a_day_typed_for_spending_is_that_day_wherever_the_machine_is(kluis: Kluis) -> None:
+    imported(kluis, BANK / "year-2024.camt053.xml")
+    west = kluis.env(TZ="America/New_York")  # before: --since 2024-12-01 became 30 November
+    done = kluis.run(
+        "spending", "--since", "2024-12-01", "--until", "2024-12-03", "--json", env=west
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [(row["company"], row["total"]) for row in rows] == [("Netflix", "13.49")]
