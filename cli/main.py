@@ -15,7 +15,7 @@ from typing import Any, NoReturn, get_args
 
 from cli import exits
 from cli.help import COMPLETION_SHELLS, add_examples, completion_script, top_epilog
-from cli.options import add_me, add_security
+from cli.options import add_me, add_security, keep_parent_values
 from cli.paging import add_paging
 from vault import __version__
 from vault.channels import Channel
@@ -305,6 +305,7 @@ def build_parser(only: str | None = None) -> OneLineParser:
     _add_no_wait(a)
     _add_json(a)
     add_watch_options(a)
+    keep_parent_values(a, p)
 
     _add_read_commands(command)
 
@@ -345,6 +346,7 @@ def build_parser(only: str | None = None) -> OneLineParser:
     actions = p.add_subparsers(dest="people_action", metavar="ACTION", parser_class=OneLineParser)
     e = edit("suggest", "people who may be one person, with the evidence", actions)
     _add_json(e)
+    keep_parent_values(e, p)
     e = edit("accept", "accept a suggestion: merge the two", actions)
     e.add_argument("suggestion", metavar="ID", help="a suggestion id, e.g. 12-34")
     e = edit("reject", "reject a suggestion: it never comes back", actions)

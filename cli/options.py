@@ -34,3 +34,16 @@ def add_security(parser: argparse.ArgumentParser) -> None:
         security.add_argument(
             flag, dest="security", action="store_const", const=value, help=meaning
         )
+
+
+def keep_parent_values(sub: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
+    """Options ``sub`` shares with ``parent`` keep what was given before ``sub``'s name.
+
+    argparse copies every value of a subcommand's namespace over its parent's, defaults too,
+    so without this ``kluis sync --watch imap`` would lose ``--watch``. An option given after
+    the subcommand's name still wins.
+    """
+    shared = {action.dest for action in parent._actions if action.dest != "help"}
+    for action in sub._actions:
+        if action.dest in shared:
+            action.default = argparse.SUPPRESS

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cli.exits import PARTIAL
-from cli.options import add_me
+from cli.options import add_me, keep_parent_values
 from cli.paging import Page, add_paging
 from vault.text import visible, visible_line
 
@@ -141,6 +141,7 @@ def add_commands(
     a = action("show", "one quarantined item: where from, why, and the start of its bytes")
     a.add_argument("id", type=int, metavar="N", help="the item's id (see `kluis quarantine`)")
     a.add_argument("--json", action="store_true", help="print JSON (stable field names)")
+    keep_parent_values(a, p)
     a = action("save", "write an item's raw bytes to a new 0600 file in DIR (never replaces)")
     a.add_argument("id", type=int, metavar="N", help="the item's id (see `kluis quarantine`)")
     a.add_argument("folder", metavar="DIR", help="the folder (made, private, if it is new)")
@@ -149,3 +150,4 @@ def add_commands(
     add_me(a, "the profile's")
     a.add_argument("--timezone", metavar="ZONE", help="zone of items without one")
     a.add_argument("--json", action="store_true", help="print JSON: stored ids, kept reasons")
+    keep_parent_values(a, p)

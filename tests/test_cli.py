@@ -260,3 +260,17 @@ def test_without_me_the_mailbox_owner_is_guessed_and_their_mail_goes_out(
     # Remembered in the profile: the next import does not need to guess again.
     _, _, err = kluis(capsys, "import", str(FIXTURES))
     assert "Taking" not in err
+
+
+def test_an_option_before_a_subcommand_name_is_kept() -> None:
+    """`kluis sync --watch imap` watches, as `kluis sync imap --watch` does; every nested
+    command that repeats one of its parent's options keeps what was given to the parent."""
+    from cli.main import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["sync", "--watch", "imap"]).watch
+    given = parser.parse_args(["sync", "--json", "--me", "me@example.org", "imap"])
+    assert given.json and given.me == ["me@example.org"]
+    assert parser.parse_args(["people", "--json", "suggest"]).json
+    assert parser.parse_args(["quarantine", "--json", "retry"]).json
+    assert not parser.parse_args(["sync", "imap"]).watch

@@ -50,6 +50,9 @@ def test_quarantine_show_tells_why_and_shows_the_bytes(kluis: Kluis) -> None:
     text = shown.stdout.decode()
     assert shown.returncode == 0 and "Reason: no usable date" in text and "no date here" in text
     assert kluis.json("quarantine", "show", str(item))["id"] == item
+    # --json before the action's name counts as much as after it
+    before = kluis.run("quarantine", "--json", "show", str(item))
+    assert json.loads(before.stdout)["id"] == item, before.stdout
 
 
 def test_quarantine_save_writes_the_raw_bytes_private_and_never_over_a_file(
