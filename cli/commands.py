@@ -257,7 +257,7 @@ def cmd_bookings(args: argparse.Namespace) -> int:
         from exports.ics import write_bookings_ics
 
         out = Path(args.ics).expanduser()
-        written = write_bookings_ics(rows, out)
+        written = write_bookings_ics(every, out)  # the file holds them all, not only the page
         print(f"Wrote {written} bookings to {escaped(str(out))}", file=sys.stderr)
     if args.json:
         print_json(rows)

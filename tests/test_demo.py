@@ -103,6 +103,19 @@ def test_demo_trips_export_to_a_calendar_file(demo: Path, tmp_path: Path) -> Non
     assert out.stat().st_mode & 0o777 == 0o600
 
 
+def test_the_calendar_file_holds_every_booking_not_only_the_page_shown(
+    demo: Path, tmp_path: Path
+) -> None:
+    from icalendar import Calendar
+
+    every = as_json(demo, "bookings", "--all")
+    out = tmp_path / "all.ics"
+    done = kluis(demo, "bookings", "--limit", "2", "--ics", str(out))
+    assert done.returncode == 0, done.stderr
+    assert len(Calendar.from_ical(out.read_bytes()).walk("VEVENT")) == len(every) > 2
+    assert f"Wrote {len(every)} bookings" in done.stderr
+
+
 def test_demo_has_a_cancelled_and_a_changed_trip(demo: Path) -> None:
     statuses = {(b["kind"], b["status"]) for b in as_json(demo, "bookings")}
     assert {
