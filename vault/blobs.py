@@ -82,16 +82,20 @@ def _encoded(data: bytes) -> tuple[str, bytes]:
     """How to store ``data``: its codec and stored form."""
     if not data or compressed_already(data):
         return RAW, data
-    strategy = zlib.Z_DEFAULT_STRATEGY
+    dense = False
     if len(data) > 2 * PROBE:
         middle = len(data) // 2
         probe = len(zlib.compress(data[middle - PROBE // 2 : middle + PROBE // 2], 1))
         if not _worth_it(probe, PROBE):
             return RAW, data
-        if probe > PROBE * DENSE:
-            strategy = zlib.Z_HUFFMAN_ONLY
-    packer = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 8, strategy)
-    stored = packer.compress(data) + packer.flush()
+        dense = probe > PROBE * DENSE
+    if dense:
+        packer = zlib.compressobj(
+            COMPRESSION_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_HUFFMAN_ONLY
+        )
+        stored = packer.compress(data) + packer.flush()
+    else:
+        stored = zlib.compress(data, COMPRESSION_LEVEL)
     return (ZLIB, stored) if _worth_it(len(stored), len(data)) else (RAW, data)
 
 
