@@ -59,6 +59,8 @@ class Tool:
     prepare: Callable[[Path, Path], tuple[list[str], dict[str, str]]]
     """(work dir, data dir) → (timed command, env); untimed set-up happens here."""
     count: Callable[[Path, Run], int]
+    disk: Callable[[Path, Path], int]
+    """(work dir, data dir) → bytes on disk that keep the mail and make it searchable."""
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -97,6 +99,24 @@ def _kluis_prepare(
 
 def _kluis_count(work: Path, result: Run) -> int:
     return int(json.loads(result.stdout)["new"])
+
+
+def _bytes_under(path: Path) -> int:
+    """Bytes of the files at or under ``path`` (0 if there is none)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _disk_of(*stores: str, maildir: bool = False) -> Callable[[Path, Path], int]:
+    """A tool's bytes on disk: what it wrote under the work dir, plus the Maildir it indexes
+    (mu and notmuch keep only an index: the mail stays in the Maildir)."""
+
+    def disk(work: Path, data: Path) -> int:
+        kept = _bytes_under(data / "Maildir") if maildir else 0
+        return kept + sum(_bytes_under(work / name) for name in stores)
+
+    return disk
 
 
 def _mu_prepare(work: Path, data: Path) -> tuple[list[str], dict[str, str]]:
@@ -144,10 +164,20 @@ def _m2s_count(work: Path, result: Run) -> int:
 
 TOOLS = {
     "kluis": Tool(
-        "kluis import mbox (SQLCipher)", "kluis", False, _kluis_prepare("mbox", False), _kluis_count
+        "kluis import mbox (SQLCipher)",
+        "kluis",
+        False,
+        _kluis_prepare("mbox", False),
+        _kluis_count,
+        _disk_of("vault"),
     ),
     "kluis-plain": Tool(
-        "kluis import mbox (plaintext)", "kluis", False, _kluis_prepare("mbox", True), _kluis_count
+        "kluis import mbox (plaintext)",
+        "kluis",
+        False,
+        _kluis_prepare("mbox", True),
+        _kluis_count,
+        _disk_of("vault"),
     ),
     "kluis-maildir": Tool(
         "kluis import Maildir (SQLCipher)",
@@ -155,11 +185,26 @@ TOOLS = {
         True,
         _kluis_prepare("maildir", False),
         _kluis_count,
+        _disk_of("vault"),
     ),
-    "mu": Tool("mu index (Maildir)", "mu", True, _mu_prepare, _mu_count),
-    "notmuch": Tool("notmuch new (Maildir)", "notmuch", True, _notmuch_prepare, _notmuch_count),
+    "mu": Tool(
+        "mu index (Maildir)", "mu", True, _mu_prepare, _mu_count, _disk_of("mu", maildir=True)
+    ),
+    "notmuch": Tool(
+        "notmuch new (Maildir)",
+        "notmuch",
+        True,
+        _notmuch_prepare,
+        _notmuch_count,
+        _disk_of("notmuch", maildir=True),
+    ),
     "mbox-to-sqlite": Tool(
-        "mbox-to-sqlite (mbox)", "mbox-to-sqlite", False, _m2s_prepare, _m2s_count
+        "mbox-to-sqlite (mbox)",
+        "mbox-to-sqlite",
+        False,
+        _m2s_prepare,
+        _m2s_count,
+        _disk_of("mail.db"),
     ),
 }
 
@@ -215,10 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     active = [n for n in names if not any(s.startswith(n + " ") for s in skipped)]
     runs: dict[tuple[str, str], list[Run]] = {}
     counts: dict[tuple[str, str], int] = {}
+    disks: dict[tuple[str, str], int] = {}
     for attempt in range(args.repeat):
         for shape in shapes:
             for name in active:
-                result = _one_run(TOOLS[name], folders[shape], (shape, name), counts)
+                result = _one_run(TOOLS[name], folders[shape], (shape, name), counts, disks)
                 if result is None:
                     continue
                 runs.setdefault((shape, name), []).append(result)
@@ -226,12 +272,21 @@ def main(argv: list[str] | None = None) -> int:
                     f"  run {attempt + 1}/{args.repeat} {shape:<10} {name:<15} {result.wall:7.1f} s  "
                     f"{args.mails / result.wall:7,.0f} msg/s  cpu {result.cpu:5.1f} s  "
                     f"peak {result.peak_rss_mb:5.0f} MB  tree {result.tree_rss_mb:5.0f} MB "
-                    f"(PSS {result.tree_pss_mb:4.0f})  load {os.getloadavg()[0]:.2f}",
+                    f"(PSS {result.tree_pss_mb:4.0f})  disk {disks[shape, name] / 2**20:5.0f} MiB  "
+                    f"load {os.getloadavg()[0]:.2f}",
                     flush=True,
                 )
     for shape in shapes:
         of_shape = {name: rs for (s, name), rs in runs.items() if s == shape}
-        _report(shape, args.mails, args.repeat, of_shape, {n: counts[shape, n] for n in of_shape})
+        _report(
+            shape,
+            args.mails,
+            args.repeat,
+            of_shape,
+            {n: counts[shape, n] for n in of_shape},
+            {n: disks[shape, n] for n in of_shape},
+            _bytes_under(folders[shape] / "Maildir"),
+        )
     for note in skipped:
         print(f"  skipped: {note}")
     return 0
@@ -255,9 +310,14 @@ def mailbox(shape: str, mails: int, root: Path | None, names: list[str]) -> Path
 
 
 def _one_run(
-    tool: Tool, data: Path, key: tuple[str, str], counts: dict[tuple[str, str], int]
+    tool: Tool,
+    data: Path,
+    key: tuple[str, str],
+    counts: dict[tuple[str, str], int],
+    disks: dict[tuple[str, str], int],
 ) -> Run | None:
-    """One timed run of ``tool`` on a fresh target; None (with a note) when it failed."""
+    """One timed run of ``tool`` on a fresh target, noting how many it stored and its bytes on
+    disk; None (with a note) when it failed."""
     with tempfile.TemporaryDirectory(prefix=f"kluis-bench-{key[1]}-") as tmp:
         work = Path(tmp)
         command, env = tool.prepare(work, data)
@@ -268,13 +328,21 @@ def _one_run(
             print(f"  {key[1]}: exit {result.returncode}: {result.stderr.strip()[-500:]}")
             return None
         counts[key] = tool.count(work, result)
+        disks[key] = tool.disk(work, data)
         return result
 
 
 def _report(
-    shape: str, mails: int, repeat: int, runs: dict[str, list[Run]], counts: dict[str, int]
+    shape: str,
+    mails: int,
+    repeat: int,
+    runs: dict[str, list[Run]],
+    counts: dict[str, int],
+    disks: dict[str, int],
+    maildir: int,
 ) -> None:
-    """The table of medians of one shape, and the targets of issues 3, 9 and 21."""
+    """The table of medians of one shape (``maildir``: the bytes of its Maildir), and the
+    targets of issues 3, 9 and 21."""
     rate = {n: mails / median([r.wall for r in rs]) for n, rs in runs.items()}
     ours = rate.get("kluis", 0.0)
     rows = []
@@ -290,6 +358,7 @@ def _report(
                 f"{median([r.tree_rss_mb for r in results]):.0f}",
                 f"{median([r.tree_pss_mb for r in results]):.0f}",
                 f"{counts[name]:,}",
+                f"{disks[name] / mails / 1024:.1f}",
                 _ratio(ours, rate[name]) if name != "kluis" else "1.00×",
             ]
         )
@@ -306,6 +375,7 @@ def _report(
                 "tree MB",
                 "tree PSS",
                 "stored",
+                "disk KiB/mail",
                 "kluis speed ÷",
             ],
             rows,
@@ -313,7 +383,9 @@ def _report(
     )
     print(
         "  peak MB: largest process (ru_maxrss); tree MB: summed RSS of all its processes; tree\n"
-        "  PSS: the same with shared pages split among the processes sharing them (sampled)"
+        "  PSS: the same with shared pages split among the processes sharing them (sampled);\n"
+        "  disk: what keeps the mail searchable (kluis: the vault; mu, notmuch: their index plus\n"
+        "  the Maildir they index; mbox-to-sqlite: its database), per mail"
     )
     print(f"targets on the {shape} set (issues 3, 9 and 21):")
     if "mu" in rate and ours:
@@ -326,6 +398,12 @@ def _report(
         )
         print(
             f"  encryption cost ≤ 1.3× ............. {cost:.2f}× (SQLCipher wall ÷ plaintext wall)"
+        )
+    if "kluis" in disks and "mu" in disks:
+        print(
+            f"  disk per mail ...................... kluis {disks['kluis'] / mails / 1024:.1f} KiB "
+            f"(vault) vs {maildir / mails / 1024:.1f} KiB Maildir + "
+            f"{(disks['mu'] - maildir) / mails / 1024:.1f} KiB mu index"
         )
     if "kluis" in runs:
         # Forked parse workers share most pages with the writer: PSS counts them once.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conformance.compare import times_match
-from vault import companies, ingest, migrations, models
+from vault import blobs, companies, ingest, migrations, models
 from vault.records import CompanyHints, ImportOptions, Interaction, Item, Party, Quarantined
+from vault.store import Conn, execute
 from vault.unlock import create_vault
 
 PASSPHRASE = "correct horse battery"
@@ -52,14 +55,29 @@ def vault_at_schema(
         # the models describe the latest schema: an older one is laid out by its migrations
         older = lambda conn: migrations.upgrade(conn, 0, version)  # noqa: E731
         patch.setattr(models, "create_schema", older)
-        patch.setattr(ingest, "ensure_periods", lambda *_: None)  # before schema 4 there were none
+        if version < 4:  # before schema 4 there were no search index periods
+            patch.setattr(ingest, "ensure_periods", lambda *_: None)
         if version < 5:  # before schema 5 display names had no brand flag: keep the first names
             patch.setattr(companies.CompanyResolver, "flush", lambda self: None)
+        if version < 7:  # before schema 7 every blob was zlib, with no codec column
+            patch.setattr(ingest, "put_blob", _zlib_blob)
         store, _ = create_vault(folder, PASSPHRASE)
         ingest.Ingestor(store, opts or options(), "test", "t").run(items)
         with store.read() as conn:
             assert migrations.current_version(conn) == version
         store.close()
+
+
+def _zlib_blob(db: Conn, data: bytes | blobs.Packed) -> str:
+    """``put_blob`` as kluis stored a blob up to schema 6: zlib-compressed, whatever it was."""
+    raw = data if isinstance(data, bytes) else blobs.decoded(data.data, data.codec)
+    digest = hashlib.sha256(raw).hexdigest()
+    execute(
+        db,
+        "INSERT OR IGNORE INTO blob(sha256, size, data) VALUES (?, ?, ?)",
+        (digest, len(raw), zlib.compress(raw, 1)),
+    )
+    return digest
 
 
 def mail(

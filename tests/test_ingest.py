@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 
 from tests.support import mail, options
+from vault.blobs import decoded
 from vault.errors import ImportFailed
 from vault.ingest import Ingestor, load_cursors
 from vault.pool import map_in_pool
@@ -42,13 +42,13 @@ def test_quarantine_keeps_the_raw_bytes_and_reason_and_the_import_goes_on(store:
     with store.read() as conn:
         row = conn.execute(
             text(
-                "SELECT q.reason, q.source_ref, b.data FROM quarantine q "
+                "SELECT q.reason, q.source_ref, b.data, b.codec FROM quarantine q "
                 "JOIN blob b ON b.sha256 = q.blob_sha"
             )
         ).one()
     assert row.reason == "no header lines"
     assert row.source_ref == "inbox/broken.eml"
-    assert zlib.decompress(row.data) == b"\x00\x01 not a mail"
+    assert decoded(row.data, row.codec) == b"\x00\x01 not a mail"
 
 
 def test_attachments_with_the_same_content_are_stored_once(store: Store) -> None:

@@ -36,6 +36,9 @@ from vault.timefmt import now_iso
 R = TypeVar("R")
 
 DEFAULT_BATCH = 1000
+BATCH_BYTES = 16 * 1024 * 1024
+"""A batch also ends at its source's next checkpoint once its items hold this many bytes (raw
+and attachments): a thousand mails with scans attached would be gigabytes."""
 MAX_ERROR_MESSAGES = 20
 MAX_SKIPPED_LISTED = 10_000
 """Skipped files named in a summary; past this only counted (``skipped_more``)."""
@@ -299,7 +302,7 @@ class _BatchWriter:
                     "f": attachment.filename,
                     "m": attachment.mime,
                     "s": len(attachment.data),
-                    "b": put_blob(self.db, attachment.data),
+                    "b": put_blob(self.db, attachment.packed or attachment.data),
                 },
             )
         if item.money is not None:
@@ -438,7 +441,7 @@ class Ingestor:
         source_id, run_id = self._start()
         summary = Summary()
         batch: list[Item] = []
-        records = 0  # only records count toward the batch size
+        records = held = 0  # only records count toward the batch size; bytes they hold
         checkpointed = False
         try:
             for item in items:
@@ -446,14 +449,15 @@ class Ingestor:
                 if isinstance(item, Checkpoint):
                     checkpointed = True
                 else:
-                    records += 1
+                    records, held = records + 1, held + _bytes_held(item)
                 # A full batch ends at the source's next checkpoint, so the stored cursor
                 # points just past the last stored item; a source that checkpoints rarely
                 # (or never) is cut at four batches so memory stays bounded.
                 at_boundary = isinstance(item, Checkpoint) or not checkpointed
-                if (records >= self.batch_size and at_boundary) or (records >= 4 * self.batch_size):
+                full = max(records / self.batch_size, held / BATCH_BYTES)
+                if (full >= 1 and at_boundary) or full >= 4:
                     self._commit(batch, source_id, run_id, summary)
-                    batch, records = [], 0
+                    batch, records, held = [], 0, 0
             if batch:
                 self._commit(batch, source_id, run_id, summary)
         except (KeyboardInterrupt, VaultError):
@@ -468,6 +472,13 @@ class Ingestor:
             ) from exc
         self._finish(run_id, summary, "done")
         return summary
+
+
+def _bytes_held(item: Item) -> int:
+    """The bytes ``item`` brings into a batch: its raw form and attachments."""
+    if isinstance(item, Interaction):
+        return len(item.raw or b"") + sum(len(file.data) for file in item.attachments)
+    return len(item.raw) if isinstance(item, Quarantined) else 0
 
 
 def _last_position(batch: list[Item]) -> Position | None:

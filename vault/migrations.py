@@ -161,6 +161,12 @@ def _money(conn: Conn) -> None:
     execute(conn, "CREATE INDEX ix_contract_note_company_id ON contract_note (company_id)")
 
 
+def _blob_codec(conn: Conn) -> None:
+    # v7: each blob says how it is stored. Every blob so far is zlib-compressed; from now on
+    # bytes that are compressed already (JPEG, zip, most PDF scans) are stored as they are.
+    execute(conn, "ALTER TABLE blob ADD COLUMN codec VARCHAR DEFAULT 'zlib' NOT NULL")
+
+
 MIGRATIONS: list[Callable[[Conn], None]] = [
     _initial_schema,
     _gdpr_requests,
@@ -168,6 +174,7 @@ MIGRATIONS: list[Callable[[Conn], None]] = [
     _search_by_period,
     _identity,
     _money,
+    _blob_codec,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

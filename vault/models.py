@@ -134,13 +134,15 @@ class SourceCursorTable(SQLModel, table=True):
 
 
 class BlobTable(SQLModel, table=True):
-    """Bytes stored once per content hash, zlib-compressed."""
+    """Bytes stored once per content hash, compressed where that pays (``vault.blobs``)."""
 
     __tablename__ = "blob"
 
     sha256: str = Field(primary_key=True)
     size: int
     data: bytes
+    # schema 7: how ``data`` is stored, "zlib" or "raw" (bytes compressed already)
+    codec: str = Field(default="zlib", sa_column_kwargs={"server_default": "zlib"})
 
 
 class ThreadTable(SQLModel, table=True):

@@ -77,6 +77,9 @@ class Attachment:
     filename: str
     mime: str
     data: bytes
+    packed: Packed | None = field(default=None, compare=False, repr=False)
+    """``data`` hashed and made ready for the blob table by a parse worker
+    (``vault.pool.packed_ahead``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ Rowids of kluis's tables start at 1.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any
 
 import sqlcipher3
 
+from vault.blobs import ZLIB, decoded
+from vault.errors import VaultCorrupt
 from vault.store import PAGE_SIZE, Conn, connect_raw, db_path, execute, is_damage, stream
 
 MAX_ROWID = (1 << 63) - 1
@@ -96,6 +97,7 @@ class SalvageReader:
         self._lookup = self._link()  # checks, seeks, blobs; each table scan has its own
         self._lookup.get()
         self._blob_rowids: dict[str, int] | None = None
+        self._blob_select: str | None = None
 
     def _link(self) -> _Link:
         return _Link(self._path, self._dek, self._damaged)
@@ -163,7 +165,8 @@ class SalvageReader:
     def blob(self, digest: str) -> bytes | None:
         """The bytes stored under ``digest``, or None if they are missing or unreadable."""
         if self._blob_rowids is None:
-            rows = self.query("SELECT data FROM blob WHERE sha256 = ?", (digest,))
+            select = f"SELECT {self._blob_columns()} FROM blob WHERE sha256 = ?"
+            rows = self.query(select, (digest,))
             if rows is not None:
                 return _unpacked(rows)
             # The lookup index (or this blob's row) is damaged: from now on find blobs by their
@@ -173,7 +176,16 @@ class SalvageReader:
         rowid = self._blob_rowids.get(digest)
         if rowid is None:
             return None
-        return _unpacked(self.query("SELECT data FROM blob WHERE rowid = ?", (rowid,)))
+        found = self.query(f"SELECT {self._blob_columns()} FROM blob WHERE rowid = ?", (rowid,))
+        return _unpacked(found)
+
+    def _blob_columns(self) -> str:
+        """A blob's stored bytes and how they are stored: a vault from before schema 7 has
+        no codec column, and every blob of it is zlib."""
+        if self._blob_select is None:
+            codec = "codec" if "codec" in dict(self.columns("blob")) else f"'{ZLIB}'"
+            self._blob_select = f"data, {codec}"
+        return self._blob_select
 
     def _readable(
         self, table: str, columns: str, unreadable: list[Span]
@@ -258,9 +270,10 @@ def _size(values: tuple[Any, ...]) -> int:
 
 
 def _unpacked(rows: list[tuple[Any, ...]] | None) -> bytes | None:
+    """A blob's bytes from its row (data, codec), or None if they cannot be decoded."""
     if not rows or rows[0][0] is None:
         return None
     try:
-        return zlib.decompress(rows[0][0])
-    except zlib.error:
+        return decoded(rows[0][0], rows[0][1])
+    except VaultCorrupt:
         return None
