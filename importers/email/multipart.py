@@ -16,14 +16,18 @@ always the stdlib's tree (tests/test_importer_multipart.py compares both on ever
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import Message
-from email.parser import BytesParser, HeaderParser
-from email.policy import Policy
+from email.parser import BytesParser
+from email.policy import Compat32
 
 _AFTER_DELIMITER = re.compile(r"(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$")
 """The feedparser's delimiter pattern after the literal ``--boundary`` (python 3.8–3.13)."""
 _PLAIN_ENCODINGS = ("7bit", "8bit", "binary")
+_HEADER_FIELD = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*(.*(?:\n[ \t].*)*)\n")
+"""One header field and its continuation lines, as the feedparser's ``headerRE`` reads them:
+a name of printable ASCII without ``:``, then the value (its first line's leading blanks
+dropped, the folding kept); ``.`` takes a ``\r`` too, so CRLF fields match and are stripped."""
 
 
 class _Irregular(Exception):
@@ -33,9 +37,10 @@ class _Irregular(Exception):
 class MailParser:
     """Parses mail bytes as ``BytesParser(policy=policy).parsebytes`` does, faster."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Compat32) -> None:
         self._full = BytesParser(policy=policy)
-        self._headers = HeaderParser(policy=policy)
+        self._policy = policy
+        self._factory: Callable[..., Message] = policy.message_factory or Message
 
     def parsebytes(self, data: bytes) -> Message:
         """The message tree of ``data``; the same tree ``BytesParser.parsebytes`` gives."""
@@ -62,9 +67,7 @@ class MailParser:
                 raise _Irregular
             head_end += len(eol)
         body = head_end + len(eol)
-        message = self._headers.parsestr(text[start:body])
-        if message.defects or message.get_payload() != "":
-            raise _Irregular  # a line in the header block that is no header
+        message = self._header_block(text, start, head_end)
         maintype = message.get_content_maintype()
         if maintype == "message" or message.get_content_type() == "multipart/digest":
             raise _Irregular
@@ -76,6 +79,25 @@ class MailParser:
         else:
             payload = text[body:end]
             message.set_payload(payload.removesuffix(eol) if nested else payload)
+        return message
+
+    def _header_block(self, text: str, start: int, end: int) -> Message:
+        """A message holding the header fields of ``text[start:end]`` (whole lines).
+
+        The common block, every line a field or a continuation, is cut with one pattern into
+        what the feedparser would store (``header_source_parse``: value without its line
+        ending); any other (a ``From `` line, a nameless field, a line that is no header) is
+        irregular, as the feedparser's defects would say.
+        """
+        message = self._factory(policy=self._policy)
+        position = start
+        for field in _HEADER_FIELD.finditer(text, start, end):
+            if field.start() != position:
+                raise _Irregular  # a line in the header block that is no header
+            message.set_raw(field.group(1), field.group(2).rstrip("\r\n"))
+            position = field.end()
+        if position != end:
+            raise _Irregular
         return message
 
     def _multipart(self, message: Message, text: str, start: int, end: int, eol: str) -> None:
