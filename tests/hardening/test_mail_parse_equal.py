@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 
 from importers.email.message import parse_message
-from importers.email.mime import RAW_HEADERS
+from importers.email.mime import PARSER, RAW_HEADERS
 from tests.hardening.harness import LONG
 from tests.hardening.test_hostile_inputs import headers, many_parts, nested_multipart
 from tests.support import options
-from tests.test_importer_multipart import fixture_mails
+from tests.test_importer_multipart import fixture_mails, tree
 from vault.records import Interaction, Quarantined
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -148,3 +148,10 @@ def test_hostile_mail_gives_the_standard_librarys_record() -> None:
 def test_mutated_mail_gives_the_standard_librarys_record() -> None:
     small = [mail for mail in generated("commercial")[:50] + fixtures() if len(mail) < 50_000]
     assert differences(mutations(small + hostile(), MUTATIONS)) == []
+
+
+def test_hostile_and_mutated_mail_parse_to_the_standard_librarys_tree() -> None:
+    # A stricter check than the records: a header the record never reads must match too.
+    seeds = hostile()
+    for raw in seeds + mutations(seeds, MUTATIONS):
+        assert tree(PARSER.parsebytes(raw)) == tree(REFERENCE.parsebytes(raw)), raw
