@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from importers.email.addresses import _parties, parse_addresses
 from importers.email.message import parse_message
 from importers.email.mime import PARSER, RAW_HEADERS
 from tests.hardening.harness import LONG
@@ -155,3 +156,19 @@ def test_hostile_and_mutated_mail_parse_to_the_standard_librarys_tree() -> None:
     seeds = hostile()
     for raw in seeds + mutations(seeds, MUTATIONS):
         assert tree(PARSER.parsebytes(raw)) == tree(REFERENCE.parsebytes(raw)), raw
+
+
+def test_address_headers_read_from_the_cache_are_those_read_afresh() -> None:
+    # Both paths above share parse_addresses' cache: prove it against a fresh read.
+    values = [
+        value
+        for raw in generated("commercial")[:300] + fixtures() + hostile()
+        for name, value in REFERENCE.parsebytes(raw).items()
+        if name.lower() in ("from", "to", "cc", "reply-to", "sender") and isinstance(value, str)
+    ]
+    assert len(values) > 600
+    for value in values + values:  # the second round is answered by the cache
+        found = parse_addresses(value)
+        assert found == list(_parties(value))
+        found.clear()  # a caller may change its list: the next caller's is its own
+        assert parse_addresses(value) == list(_parties(value))
