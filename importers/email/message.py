@@ -107,8 +107,15 @@ def not_a_mail_reason(data: bytes) -> str | None:
 def _header_block(data: bytes) -> bytes:
     """The bytes before the first blank line, capped at 64 KiB."""
     head = data[:_HEAD_LIMIT]
-    blank = _BLANK_LINE.search(head)
-    return head[: blank.start()] if blank else head
+    # Where _BLANK_LINE would match, found with two plain searches: a pattern that starts
+    # with an optional byte cannot use the regex engine's fast literal search (5x slower).
+    end = head.find(b"\n\n")
+    crlf = head.find(b"\n\r\n", 0, end + 2 if end >= 0 else len(head))
+    if crlf >= 0:
+        end = crlf
+    if end < 0:
+        return head
+    return head[: end - 1 if end and head[end - 1] == 0x0D else end]  # from the \r of \r\n
 
 
 def _oversized_headers(data: bytes) -> str | None:

@@ -15,6 +15,7 @@ mutations of all of these.
 
 from __future__ import annotations
 
+import itertools
 import random
 import sys
 from collections.abc import Iterable
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from importers.email.addresses import _parties, parse_addresses
-from importers.email.message import parse_message
+from importers.email.message import _BLANK_LINE, _HEAD_LIMIT, _header_block, parse_message
 from importers.email.mime import PARSER, RAW_HEADERS
 from tests.hardening.harness import LONG
 from tests.hardening.test_hostile_inputs import headers, many_parts, nested_multipart
@@ -172,3 +173,16 @@ def test_address_headers_read_from_the_cache_are_those_read_afresh() -> None:
         assert found == list(_parties(value))
         found.clear()  # a caller may change its list: the next caller's is its own
         assert parse_addresses(value) == list(_parties(value))
+
+
+def test_the_header_block_ends_where_the_blank_line_pattern_says() -> None:
+    # _header_block finds the first blank line with plain searches; the pattern is the spec.
+    def by_pattern(data: bytes) -> bytes:
+        head = data[:_HEAD_LIMIT]
+        blank = _BLANK_LINE.search(head)
+        return head[: blank.start()] if blank else head
+
+    shapes = [bytes(p) for n in range(9) for p in itertools.product(b"\r\na", repeat=n)]
+    edge = [b"a" * (_HEAD_LIMIT - k) + b"\r\n\r\n" for k in range(6)]
+    for data in shapes + edge + hostile():
+        assert _header_block(data) == by_pattern(data), data[-20:]
