@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from email.errors import InvalidBase64LengthDefect
 from email.message import Message
 from email.policy import Compat32
+from functools import lru_cache
+from typing import Any
 
 from importers.email.decode import decode_bytes, decode_header_value, html_charset, html_to_text
 from importers.email.multipart import MailParser
@@ -50,8 +52,37 @@ class _RawHeaders(Compat32):
         return self.fold(name, value).encode("utf-8", "surrogateescape")
 
 
-RAW_HEADERS = _RawHeaders()
-"""The parsing policy: header values exactly as read (see ``_RawHeaders``)."""
+class _Message(Message):
+    """A ``Message`` that parses each header's parameters once.
+
+    ``get_content_type``, ``get_filename``, ``get_boundary``, ``get_content_charset`` and
+    ``get_param`` each parse the whole Content-Type or Content-Disposition value again (15 % of
+    a mail's parse time); the parameters depend on the value alone, so they are kept per value.
+    """
+
+    def _get_params_preserve(self, failobj: Any, header: str) -> Any:
+        value = self.get(header)
+        if not isinstance(value, str) or len(value) > _MAX_CACHED_PARAMS:
+            return super()._get_params_preserve(failobj, header)  # type: ignore[misc]
+        return _params(value)
+
+
+_MAX_CACHED_PARAMS = 300
+"""Longer values are parsed every time: a hostile mail must not fill the cache with them."""
+
+
+@lru_cache(maxsize=1024)
+def _params(value: str) -> Any:
+    """The parameters of a header ``value``, as ``Message`` reads them; shared, never changed
+    (``Message`` copies them before any change)."""
+    probe = Message(policy=RAW_HEADERS)
+    probe.set_raw("Content-Type", value)
+    return probe._get_params_preserve(None, "content-type")  # type: ignore[attr-defined]
+
+
+RAW_HEADERS = _RawHeaders(message_factory=_Message)
+"""The parsing policy: header values exactly as read (see ``_RawHeaders``), parameters parsed
+once per value (``_Message``)."""
 PARSER = MailParser(RAW_HEADERS)
 """Parses mail bytes as ``BytesParser`` does; stateless, so one instance serves every call."""
 
