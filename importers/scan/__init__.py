@@ -85,6 +85,8 @@ class Scan:
     text: str = ""
     barcodes: list[Barcode] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    areas: int = 0
+    """How many page areas and pictures were searched for barcodes (a figure, not shown)."""
 
     def section(self) -> str:
         """The file's part of its item's text: a heading, the text, the barcodes, the notes."""
@@ -99,6 +101,7 @@ class Scan:
             "text": self.text,
             "barcodes": [[c.symbology, c.text, c.size] for c in self.barcodes],
             "notes": self.notes,
+            "areas": self.areas,
         }
 
     @classmethod
@@ -109,6 +112,7 @@ class Scan:
         text = data.get("text")
         codes = data.get("barcodes")
         notes = data.get("notes")
+        areas = data.get("areas")
         return cls(
             filename=filename,
             text=text[:MAX_TEXT] if isinstance(text, str) else "",
@@ -120,6 +124,7 @@ class Scan:
                 if isinstance(c, list) and len(c) == 3 and isinstance(c[2], int)
             ],
             notes=[n for n in (notes if isinstance(notes, list) else []) if isinstance(n, str)],
+            areas=areas if isinstance(areas, int) else 0,
         )
 
 
@@ -144,7 +149,9 @@ def scan_document(data: bytes, kind: Kind, filename: str) -> Scan:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
-            return Scan(filename, cached.text, list(cached.barcodes), list(cached.notes))
+            return Scan(
+                filename, cached.text, list(cached.barcodes), list(cached.notes), cached.areas
+            )
     from importers.scan.sandbox import ReaderFailed, read_in_sandbox
 
     try:
