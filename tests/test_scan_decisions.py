@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,7 @@ from tests.ticket_documents import (
     text_page,
 )
 
+FIXTURES = Path(__file__).parent / "fixtures" / "tickets"
 QR = "https://tickets.example.com/t/8842-1177-0031"
 
 
@@ -103,3 +105,17 @@ def test_a_qr_ticket_inline_in_an_html_mail_is_found() -> None:
     ).encode()
     item = parse_message(raw, "ticket.eml", options())
     assert f"QR barcode: {QR}" in item.body  # type: ignore[union-attr]
+
+
+def test_a_picture_seen_a_hundred_files_ago_is_remembered_not_read_again() -> None:
+    from importers.scan import sandbox
+
+    logo = (FIXTURES / "boarding-pass.png").read_bytes()
+    assert scan_document(logo, "image", "pass.png").barcodes
+    for n in range(100):  # other pictures: a newsletter's photos, other senders' logos
+        scan_document(logo + n.to_bytes(2, "big"), "image", f"photo-{n}.png")
+    sandbox._READER.close()
+    again = scan_document(logo, "image", "pass-again.png")
+    assert [c.text for c in again.barcodes] == [BOARDING_PASS]
+    assert again.filename == "pass-again.png"
+    assert sandbox._READER.process is None  # answered from memory: no reader was started

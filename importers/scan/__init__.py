@@ -54,10 +54,14 @@ _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 _PDF_TYPES = ("application/pdf", "application/x-pdf")
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/pjpeg", "image/gif", "image/webp")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
-_CACHE_SIZE = 64
-# The same logo or pass comes with many mails: what it held is remembered by its hash.
+_CACHE_BYTES = 4 * 1024 * 1024
+"""What the remembered scans may hold, their text counted with ``_ENTRY_BYTES`` each."""
+_ENTRY_BYTES = 512
+# The same logo or pass comes with many mails: what it held is remembered by its hash, in each
+# process (a parse worker starts with its parent's), the least recently used forgotten first.
 _cache: OrderedDict[tuple[Kind, str], Scan] = OrderedDict()
 _cache_lock = threading.Lock()
+_cached_bytes = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +162,24 @@ def scan_document(data: bytes, kind: Kind, filename: str) -> Scan:
         scan = Scan.from_json(read_in_sandbox(kind, data), filename)
     except ReaderFailed as exc:
         return Scan(filename, notes=[f"not read: {exc}"])
-    with _cache_lock:
-        _cache[key] = scan
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    _remember(key, scan)
     return scan
+
+
+def _remember(key: tuple[Kind, str], scan: Scan) -> None:
+    """Keep ``scan`` for ``key``, forgetting the oldest past ``_CACHE_BYTES``."""
+    global _cached_bytes
+    with _cache_lock:
+        if key in _cache:
+            return
+        _cache[key] = scan
+        _cached_bytes += _size(scan)
+        while _cached_bytes > _CACHE_BYTES and _cache:
+            _cached_bytes -= _size(_cache.popitem(last=False)[1])
+
+
+def _size(scan: Scan) -> int:
+    return _ENTRY_BYTES + len(scan.text) + sum(len(code.text or "") for code in scan.barcodes)
 
 
 def scan_attachments(attachments: list[Attachment]) -> list[Scan]:
