@@ -258,6 +258,8 @@ def corpus() -> dict[str, tuple[str, bytes, str]]:
             "cropped",
         ):
             found[f"{symbology} {how}"] = ("pdf", pdf([barcode_page(text, symbology, how)]), text)
+        smallest = vector_code("A1", symbology, 60, 500, 2.0, one_path=False)
+        found[f"{symbology} smallest, vector"] = ("pdf", pdf([Page(smallest)]), "A1")
         found[f"{symbology} on page 3"] = (
             "pdf",
             pdf([text_page(1), text_page(2), barcode_page(text, symbology, "image")]),

@@ -4,10 +4,12 @@ Drawing a page and searching its pixels is nearly all the cost of reading a PDF;
 PDFs (invoices, letters, terms) are text and rules, where no barcode can be. So a page is
 searched only where something could draw one, as KDE KItinerary decides it:
 
-- a picture (embedded, inline, a stencil mask, inside a form) of at least ``MIN_CODE_PIXELS``
-  on its short side: a code of a few modules needs that many;
+- a picture (embedded, inline, a stencil mask, inside a form), but not a line (thinner than
+  ``MIN_LINE_PIXELS``) or an icon (under ``MIN_CODE_PIXELS`` both ways): too few pixels for
+  the modules of a code;
 - dark vector paths of at least ``MIN_PATH_SEGMENTS`` segments together: a vector PDF417, QR
-  or Aztec code is hundreds of rectangles; a rule under a heading or a table's lines are fewer;
+  or Aztec code is hundreds of rectangles; a rule under a heading or a table's lines are fewer.
+  A path filled with a pattern (which may repeat a picture) counts on its own;
 - text in a barcode font;
 - an annotation that draws something of its own (a form field, a stamp).
 
@@ -21,12 +23,15 @@ import ctypes
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 MIN_CODE_PIXELS = 8
-"""The short side, in pixels, below which a picture cannot hold a 2D code."""
-MIN_PATH_SEGMENTS = 200
-"""Dark path segments on a page from which it may hold a vector barcode."""
+"""A picture smaller than this both ways cannot hold a 2D code (the smallest is 10 × 10)."""
+MIN_LINE_PIXELS = 3
+"""A picture thinner than this is a line, not a code (the flattest PDF417 is 3 rows)."""
+MIN_PATH_SEGMENTS = 100
+"""Dark path segments on a page from which it may hold a vector barcode (the smallest
+DataMatrix, 10 × 10 modules, drawn as rectangles is about 170)."""
 MAX_OBJECTS = 200_000
 """Objects looked at on one page; past them the whole page is searched."""
 QUIET_POINTS = 9.0
@@ -119,9 +124,11 @@ class _Walk:
                     self.boxes.append(outer)  # nested deeper than is looked at: searched whole
             elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE and _big_enough(obj):
                 self._add(form or _bounds(obj))
-            elif kind == pdfium_c.FPDF_PAGEOBJ_PATH and _dark(obj):
+            elif kind == pdfium_c.FPDF_PAGEOBJ_PATH and (paint := _paint(obj)) != "light":
                 box = form or _bounds(obj)
-                if box is not None:
+                if paint == "pattern":
+                    self._add(box)
+                elif box is not None:
                     self.segments += max(0, pdfium_c.FPDFPath_CountSegments(obj))
                     self.paths = box if self.paths is None else self.paths.join(box)
             elif kind == pdfium_c.FPDF_PAGEOBJ_TEXT and self._barcode_font(obj):
@@ -229,16 +236,18 @@ def _big_enough(image: Any) -> bool:
     width, height = ctypes.c_uint(), ctypes.c_uint()
     if not pdfium_c.FPDFImageObj_GetImagePixelSize(image, width, height):
         return True
-    return min(width.value, height.value) >= MIN_CODE_PIXELS
+    short, long = sorted((width.value, height.value))
+    return short >= MIN_LINE_PIXELS and long >= MIN_CODE_PIXELS
 
 
-def _dark(path: Any) -> bool:
-    """Whether ``path`` paints something dark (a barcode's bars), by fill or stroke."""
+def _paint(path: Any) -> Literal["dark", "light", "pattern"]:
+    """What ``path`` paints: something dark (a barcode's bars, by fill or stroke), only light
+    or nothing, or a pattern or colour that cannot be read (which may draw anything)."""
     import pypdfium2.raw as pdfium_c
 
     fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
     if not pdfium_c.FPDFPath_GetDrawMode(path, fill_mode, stroke):
-        return True
+        return "pattern"
     colours = []
     if fill_mode.value:
         colours.append(pdfium_c.FPDFPageObj_GetFillColor)
@@ -247,10 +256,10 @@ def _dark(path: Any) -> bool:
     for colour in colours:
         red, green, blue, alpha = (ctypes.c_uint() for _ in range(4))
         if not colour(path, red, green, blue, alpha):
-            return True  # a pattern or an unusual colour space: it may be dark
+            return "pattern"
         if alpha.value >= 128 and 0.3 * red.value + 0.59 * green.value + 0.11 * blue.value < 128:
-            return True
-    return False
+            return "dark"
+    return "light"
 
 
 def _annotation_boxes(page: Any) -> list[Box]:
