@@ -161,6 +161,8 @@ def barcode_boxes(page: Any, deadline: float) -> list[Box] | None:
     import pypdfium2.raw as pdfium_c
 
     page_box = _page_box(page)
+    if page_box.area <= 0:
+        return []  # nothing of it can be seen
     walk = _Walk(deadline)
     walk.objects(pdfium_c.FPDFPage_CountObjects(page), pdfium_c.FPDFPage_GetObject, page, None)
     if walk.stopped:
@@ -172,7 +174,7 @@ def barcode_boxes(page: Any, deadline: float) -> list[Box] | None:
     if walk.whole:
         return [page_box]
     joined = _joined([box.grown(QUIET_POINTS) for box in boxes], page_box)
-    if sum(box.area for box in joined) >= WHOLE_PAGE_SHARE * page_box.area:
+    if joined and sum(box.area for box in joined) >= WHOLE_PAGE_SHARE * page_box.area:
         return [page_box]
     return joined
 
