@@ -119,3 +119,15 @@ def test_a_picture_seen_a_hundred_files_ago_is_remembered_not_read_again() -> No
     assert [c.text for c in again.barcodes] == [BOARDING_PASS]
     assert again.filename == "pass-again.png"
     assert sandbox._READER.process is None  # answered from memory: no reader was started
+
+
+def test_text_in_a_barcode_font_is_searched_and_a_page_of_many_pictures_is_drawn_once() -> None:
+    font = pdf([Page(text_ops(["ABCDEFGH"]))]).replace(b"/Helvetica", b"/IDAutomationPDF417n3")
+    assert scan_document(font, "pdf", "font.pdf").areas == 1
+    tiles = b"".join(
+        b"q 6 0 0 6 %d %d cm BI /W 8 /H 8 /CS /G /BPC 8 ID\n%s\nEI Q\n"
+        % (10 + (n % 90) * 6, 10 + (n // 90) * 6, bytes(64))
+        for n in range(3000)
+    )
+    scan = scan_document(pdf([Page(tiles)]), "pdf", "mosaic.pdf")
+    assert (scan.areas, scan.notes) == (1, [])

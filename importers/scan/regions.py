@@ -14,7 +14,7 @@ searched only where something could draw one, as KDE KItinerary decides it:
 - an annotation that draws something of its own (a form field, a stamp).
 
 Each is a box in page space; the boxes that touch are joined, and a page whose boxes cover most
-of it is drawn whole. Runs in the reader child (pypdfium2's raw PDFium calls).
+of it, or that has many, is drawn whole. Runs in the reader child (pypdfium2's raw PDFium calls).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ QUIET_POINTS = 9.0
 """White kept around each box (1/8 inch): a code's quiet zone, which zxing needs."""
 WHOLE_PAGE_SHARE = 0.6
 """Boxes covering this share of a page or more: the page is drawn whole, once."""
+MAX_BOXES = 16
+"""More boxes than this on a page (each is drawn on its own): the page is drawn whole, once."""
 _CHECK_EVERY = 512
 _DEPTH = 16
 _BARCODE_FONT = re.compile(
@@ -171,7 +173,7 @@ def barcode_boxes(page: Any, deadline: float) -> list[Box] | None:
     if walk.paths is not None and walk.segments >= MIN_PATH_SEGMENTS:
         boxes.append(walk.paths)
     boxes += _annotation_boxes(page)
-    if walk.whole:
+    if walk.whole or len(boxes) > MAX_BOXES:
         return [page_box]
     joined = _joined([box.grown(QUIET_POINTS) for box in boxes], page_box)
     if joined and sum(box.area for box in joined) >= WHOLE_PAGE_SHARE * page_box.area:
