@@ -10,7 +10,9 @@ to gigabytes, ask for a billion pixels or send a decoder into a loop, and a PDF 
 out of memory aborts its process. So the decoders (pypdfium2, Pillow, zxing-cpp) never run in
 kluis's own processes: a reader child (``importers.scan.child``) does the work under a memory
 limit and an alarm, and this side waits for it with a deadline (``importers.scan.sandbox``). The
-heavy libraries are loaded only there, and only when a PDF or image is met.
+heavy libraries are loaded only there, and only when a PDF or image is met. A PDF page's text is
+always read; the page is drawn and searched for barcodes only where something on it could be one
+(``importers.scan.regions``): most attached PDFs are text, and drawing is nearly all the cost.
 
 Limits, each ending in a note rather than an error (the file itself is always kept as it is):
 
