@@ -10,7 +10,9 @@ to gigabytes, ask for a billion pixels or send a decoder into a loop, and a PDF 
 out of memory aborts its process. So the decoders (pypdfium2, Pillow, zxing-cpp) never run in
 kluis's own processes: a reader child (``importers.scan.child``) does the work under a memory
 limit and an alarm, and this side waits for it with a deadline (``importers.scan.sandbox``). The
-heavy libraries are loaded only there, and only when a PDF or image is met.
+heavy libraries are loaded only there, and only when a PDF or image is met. A PDF page's text is
+always read; the page is drawn and searched for barcodes only where something on it could be one
+(``importers.scan.regions``): most attached PDFs are text, and drawing is nearly all the cost.
 
 Limits, each ending in a note rather than an error (the file itself is always kept as it is):
 
@@ -54,10 +56,14 @@ _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 _PDF_TYPES = ("application/pdf", "application/x-pdf")
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/pjpeg", "image/gif", "image/webp")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
-_CACHE_SIZE = 64
-# The same logo or pass comes with many mails: what it held is remembered by its hash.
+_CACHE_BYTES = 4 * 1024 * 1024
+"""What the remembered scans may hold, their text counted with ``_ENTRY_BYTES`` each."""
+_ENTRY_BYTES = 512
+# The same logo or pass comes with many mails: what it held is remembered by its hash, in each
+# process (a parse worker starts with its parent's), the least recently used forgotten first.
 _cache: OrderedDict[tuple[Kind, str], Scan] = OrderedDict()
 _cache_lock = threading.Lock()
+_cached_bytes = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,8 @@ class Scan:
     text: str = ""
     barcodes: list[Barcode] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    areas: int = 0
+    """How many page areas and pictures were searched for barcodes (a figure, not shown)."""
 
     def section(self) -> str:
         """The file's part of its item's text: a heading, the text, the barcodes, the notes."""
@@ -99,6 +107,7 @@ class Scan:
             "text": self.text,
             "barcodes": [[c.symbology, c.text, c.size] for c in self.barcodes],
             "notes": self.notes,
+            "areas": self.areas,
         }
 
     @classmethod
@@ -109,6 +118,7 @@ class Scan:
         text = data.get("text")
         codes = data.get("barcodes")
         notes = data.get("notes")
+        areas = data.get("areas")
         return cls(
             filename=filename,
             text=text[:MAX_TEXT] if isinstance(text, str) else "",
@@ -120,6 +130,7 @@ class Scan:
                 if isinstance(c, list) and len(c) == 3 and isinstance(c[2], int)
             ],
             notes=[n for n in (notes if isinstance(notes, list) else []) if isinstance(n, str)],
+            areas=areas if isinstance(areas, int) else 0,
         )
 
 
@@ -144,18 +155,33 @@ def scan_document(data: bytes, kind: Kind, filename: str) -> Scan:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
-            return Scan(filename, cached.text, list(cached.barcodes), list(cached.notes))
+            return Scan(
+                filename, cached.text, list(cached.barcodes), list(cached.notes), cached.areas
+            )
     from importers.scan.sandbox import ReaderFailed, read_in_sandbox
 
     try:
         scan = Scan.from_json(read_in_sandbox(kind, data), filename)
     except ReaderFailed as exc:
         return Scan(filename, notes=[f"not read: {exc}"])
-    with _cache_lock:
-        _cache[key] = scan
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    _remember(key, scan)
     return scan
+
+
+def _remember(key: tuple[Kind, str], scan: Scan) -> None:
+    """Keep ``scan`` for ``key``, forgetting the oldest past ``_CACHE_BYTES``."""
+    global _cached_bytes
+    with _cache_lock:
+        if key in _cache:
+            return
+        _cache[key] = scan
+        _cached_bytes += _size(scan)
+        while _cached_bytes > _CACHE_BYTES and _cache:
+            _cached_bytes -= _size(_cache.popitem(last=False)[1])
+
+
+def _size(scan: Scan) -> int:
+    return _ENTRY_BYTES + len(scan.text) + sum(len(code.text or "") for code in scan.barcodes)
 
 
 def scan_attachments(attachments: list[Attachment]) -> list[Scan]:

@@ -52,6 +52,7 @@ def read_image(data: bytes) -> Scan:
         # (truncated, an unsupported variant, not an image at all) hides nothing else.
         return scan
     scan.barcodes = barcodes_in(gray)
+    scan.areas = 1
     return scan
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
 import re
 import time
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from importers.scan import MAX_PAGES, MAX_TEXT, SCAN_PIXELS, TIME_BUDGET, Barcode, Scan
 from importers.scan.images import MAX_SIDE, add_barcodes, barcodes_in
+from importers.scan.regions import Box, barcode_boxes
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PilImage
@@ -45,6 +47,7 @@ def read_pdf(data: bytes, deadline: float) -> Scan:
             page = _read_page(document[index], deadline)
             texts.append(page.text)
             add_barcodes(scan.barcodes, page.barcodes)
+            scan.areas += page.areas
             if page.searched == "reduced":
                 reduced.append(str(index + 1))
             if page.searched == "stopped":
@@ -69,41 +72,77 @@ def read_pdf(data: bytes, deadline: float) -> Scan:
     return scan
 
 
+Searched = Literal["full", "reduced", "stopped", "none"]
+"""How a page was searched for barcodes: at ``RENDER_DPI``, at less (a huge page), not at all
+(time ran out), or not needed (nothing on it can be a barcode)."""
+
+
 @dataclass(slots=True)
 class _Page:
     text: str
     barcodes: list[Barcode]
-    searched: Literal["full", "reduced", "stopped"]
-    """Searched for barcodes at ``RENDER_DPI``, at less (a huge page), or not (time ran out)."""
+    searched: Searched
+    areas: int = 0
+    """How many areas of the page were drawn and searched."""
 
 
 def _read_page(page: Any, deadline: float) -> _Page:
-    """The text and barcodes of one page."""
+    """The text of one page, and the barcodes where ``barcode_boxes`` says one can be."""
     try:
         textpage = page.get_textpage()
         text = clean_text(textpage.get_text_range())[:MAX_TEXT]
         textpage.close()
         if time.monotonic() > deadline:
             return _Page(text, [], "stopped")
-        width, height = page.get_size()
-        full = RENDER_DPI / 72
-        scale = full
-        if width > 0 and height > 0:
-            scale = min(
-                full, math.sqrt(SCAN_PIXELS / (width * height)), MAX_SIDE / width, MAX_SIDE / height
-            )
-        if width * scale < 1 or height * scale < 1:
-            return _Page(text, [], "reduced")
-        image = _render(page, math.ceil(width * scale), math.ceil(height * scale), deadline)
-        if image is None:
+        boxes = barcode_boxes(page.raw, deadline)
+        if boxes is None:
             return _Page(text, [], "stopped")
-        return _Page(text, barcodes_in(image), "full" if scale >= full else "reduced")
+        result = _Page(text, [], "none")
+        for box in boxes:
+            image, searched = _render_box(page, box, deadline)
+            if searched == "stopped":
+                result.searched = searched
+                break
+            if result.searched != "reduced":
+                result.searched = searched
+            if image is not None:
+                result.areas += 1
+                add_barcodes(result.barcodes, barcodes_in(image))
+        return result
     finally:
         page.close()
 
 
-def _render(page: Any, width: int, height: int, deadline: float) -> PilImage | None:
-    """The page in gray, ``width`` × ``height`` pixels; None if ``deadline`` came first.
+def _render_box(page: Any, box: Box, deadline: float) -> tuple[PilImage | None, Searched]:
+    """``box`` of the page drawn in gray at ``RENDER_DPI``, or at less if that would be more
+    than ``SCAN_PIXELS`` or ``MAX_SIDE`` (None if not even one pixel would be left, or if
+    ``deadline`` came first)."""
+    import pypdfium2.raw as pdfium_c
+
+    full = RENDER_DPI / 72
+    width, height = box.right - box.left, box.top - box.bottom
+    scale = min(full, math.sqrt(SCAN_PIXELS / box.area), MAX_SIDE / width, MAX_SIDE / height)
+    searched: Searched = "full" if scale >= full else "reduced"
+    page_width, page_height = page.get_size()
+    size = (math.ceil(page_width * scale), math.ceil(page_height * scale))
+    xs, ys = [], []
+    for x, y in ((box.left, box.bottom), (box.right, box.top)):
+        device_x, device_y = ctypes.c_int(), ctypes.c_int()
+        pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, *size, 0, x, y, device_x, device_y)
+        xs.append(min(max(device_x.value, 0), size[0]))
+        ys.append(min(max(device_y.value, 0), size[1]))
+    area = (min(xs), min(ys), max(xs), max(ys))
+    if area[2] - area[0] < 1 or area[3] - area[1] < 1:
+        return None, searched
+    image = _render(page, area, size, deadline)
+    return image, searched if image is not None else "stopped"
+
+
+def _render(
+    page: Any, area: tuple[int, int, int, int], size: tuple[int, int], deadline: float
+) -> PilImage | None:
+    """``area`` (device pixels: left, top, right, bottom) of the page drawn at ``size``, in
+    gray; None if ``deadline`` came first.
 
     PDFium's progressive rendering asks between drawing steps whether to pause: a page of a
     million strokes (a few kilobytes compressed) would otherwise draw for minutes.
@@ -111,13 +150,14 @@ def _render(page: Any, width: int, height: int, deadline: float) -> PilImage | N
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
+    width, height = area[2] - area[0], area[3] - area[1]
     bitmap = pdfium.PdfBitmap.new_native(width, height, pdfium_c.FPDFBitmap_Gray)
     bitmap.fill_rect((255, 255, 255, 255), 0, 0, width, height)
     pause = pdfium_c.IFSDK_PAUSE(version=1)
     pause.NeedToPauseNow = type(pause.NeedToPauseNow)(lambda _: time.monotonic() > deadline)
     flags = pdfium_c.FPDF_GRAYSCALE | pdfium_c.FPDF_ANNOT
     status = pdfium_c.FPDF_RenderPageBitmap_Start(
-        bitmap, page, 0, 0, width, height, 0, flags, pause
+        bitmap, page, -area[0], -area[1], *size, 0, flags, pause
     )
     while status == pdfium_c.FPDF_RENDER_TOBECONTINUED and time.monotonic() <= deadline:
         status = pdfium_c.FPDF_RenderPage_Continue(page, pause)

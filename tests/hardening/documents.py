@@ -31,8 +31,12 @@ def many_pages(count: int) -> bytes:
 
 def huge_pages(count: int) -> bytes:
     """Pages of 200 × 200 inches (the most PDF allows) with a user unit of 75,000: a page
-    rendered at 200 dpi would be billions of pixels."""
-    return _pages(count, b"<< /Type /Page /Parent 2 0 R /UserUnit 75000 >>", box=b"0 0 14400 14400")
+    rendered at 200 dpi would be billions of pixels. Each holds black squares from corner to
+    corner, as many as a vector barcode has, so that the whole page is searched."""
+    squares = b"".join(b"%d %d 60 60 re " % (n * 142, n * 142) for n in range(100))
+    stream = b"<< /Length %d >>\nstream\n0 g %sf\nendstream" % (len(squares) + 6, squares)
+    page = b"<< /Type /Page /Parent 2 0 R /UserUnit 75000 /Contents %d 0 R >>" % (count + 3)
+    return _pages(count, page, stream, box=b"0 0 14400 14400")
 
 
 def inflating_page(megabytes: int) -> bytes:
