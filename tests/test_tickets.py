@@ -247,3 +247,18 @@ def test_a_boarding_pass_picture_is_read_in_every_image_format(form: str, mode: 
 
     scan = scan_document(data.getvalue(), "image", f"pass.{form.lower()}")
     assert [c.text for c in scan.barcodes] == [BARCODE] and scan.notes == []
+
+
+def test_a_reader_child_left_without_work_is_ended_and_the_next_file_starts_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Once the parse pool takes over a big import, the importing process's own reader would
+    # otherwise sit idle, holding its memory, until the import ends.
+    monkeypatch.setattr(sandbox, "IDLE_SECONDS", 0.5)
+    png = (FIXTURES / "boarding-pass.png").read_bytes()
+    assert scan_document(png + b"\0idle", "image", "a.png").barcodes
+    child = sandbox._READER.process
+    assert child is not None
+    child.wait(timeout=10)  # ended by kluis, not killed: its stdin was closed
+    assert child.returncode == 0 and sandbox._READER.process is None
+    assert scan_document(png + b"\0again", "image", "b.png").barcodes

@@ -8,7 +8,9 @@ header (``{"kind": "pdf"}``) and the file's bytes; the answer is ``Scan.to_json`
 
 A child that dies (out of memory, its alarm, a crash) or misses the deadline is ended and the
 file gets a note saying why; the next file starts a new child. A forked parse worker never
-shares its parent's child: it forgets it and starts its own.
+shares its parent's child: it forgets it and starts its own. A child left without work for
+``IDLE_SECONDS`` is ended (once the parse pool takes over a big import, the importing process's
+own child would otherwise hold its ~30 MB until the end); the next file starts another.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from importers.scan import READ_SECONDS, READER_MEMORY
 
 START_SECONDS = 15.0
 """What the child may take to start and load its libraries, on top of ``READ_SECONDS``."""
+IDLE_SECONDS = 5.0
+"""A child given no file for this long is ended."""
 MAX_REPLY = 8 * 1024 * 1024
 _LENGTH = struct.Struct(">I")
 # Isolated mode (-I: no PYTHON* variables, no user site, no current folder on the path), with the
@@ -101,6 +105,8 @@ class _Reader:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
+        self.last_used = 0.0
+        self.idle_timer: threading.Timer | None = None
 
     def read(self, kind: str, data: bytes) -> Any:
         """The child's answer for one file.
@@ -118,9 +124,29 @@ class _Reader:
                 reply = read_frame(process.stdout.fileno(), MAX_REPLY, deadline)
                 if reply is None:
                     raise EOFError
+                self._end_when_idle()
                 return json.loads(reply)
             except (OSError, EOFError, TimeoutError, ValueError) as exc:
                 raise ReaderFailed(self._end(process, exc)) from None
+
+    def _end_when_idle(self) -> None:
+        """(Re)arm the timer that ends the child once it has had no work for ``IDLE_SECONDS``."""
+        self.last_used = time.monotonic()
+        if self.idle_timer is None or not self.idle_timer.is_alive():
+            self.idle_timer = threading.Timer(IDLE_SECONDS, self._close_if_idle)
+            self.idle_timer.daemon = True
+            self.idle_timer.start()
+
+    def _close_if_idle(self) -> None:
+        with self.lock:
+            idle = time.monotonic() - self.last_used
+            if idle < IDLE_SECONDS:  # used meanwhile: look again when it may be idle
+                self.idle_timer = threading.Timer(IDLE_SECONDS - idle, self._close_if_idle)
+                self.idle_timer.daemon = True
+                self.idle_timer.start()
+                return
+            self.idle_timer = None
+            self._close_child()
 
     def _start(self) -> subprocess.Popen[bytes]:
         try:
@@ -157,7 +183,11 @@ class _Reader:
         return f"the reader stopped ({_exit_status(code)})"
 
     def close(self) -> None:
-        """End the child at exit: it stops when its stdin closes."""
+        """End the child at exit (without the lock: a read cut short may hold it); it stops
+        when its stdin closes."""
+        self._close_child()
+
+    def _close_child(self) -> None:
         process, self.process = self.process, None
         if process is None:
             return
@@ -174,6 +204,7 @@ class _Reader:
             _close(self.process)
         self.process = None
         self.lock = threading.Lock()
+        self.idle_timer = None  # the parent's timer thread does not exist here
 
 
 def _close(process: subprocess.Popen[bytes]) -> None:
