@@ -27,7 +27,7 @@ from vault.records import (
     Skipped,
     content_key,
 )
-from vault.search_index import ensure_periods
+from vault.search_index import ensure_periods, index_new, last_id
 from vault.storable import storable, storable_text
 from vault.store import Conn, Store, driver, execute, executemany
 from vault.text import one_line
@@ -153,6 +153,7 @@ class _BatchWriter:
                 if item.dedup_key not in existing and (epoch := _epoch(item)) is not None
             ),
         )
+        stored_before = last_id(self.db)
         cursors: dict[str, dict[str, Any]] = {}  # the latest checkpoint of each source
         for item in batch:
             if isinstance(item, Checkpoint):
@@ -169,6 +170,7 @@ class _BatchWriter:
             elif self._store_one(item, summary):
                 existing.add(item.dedup_key)
         self.resolver.flush()
+        index_new(self.db, stored_before)  # in this transaction: the index commits with the items
         executemany(
             self.db,
             "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (?, ?, ?)",

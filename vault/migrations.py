@@ -13,8 +13,10 @@ from collections.abc import Callable
 
 from vault.search_index import (
     GUARD_SQL,
+    PERIODS,
     SEARCH_VIEW_SQL,
     fts_values,
+    insert_trigger,
     key_sql,
     period_keys,
     period_of_key,
@@ -161,6 +163,13 @@ def _money(conn: Conn) -> None:
     execute(conn, "CREATE INDEX ix_contract_note_company_id ON contract_note (company_id)")
 
 
+def _index_per_batch(conn: Conn) -> None:
+    # v7: the writer indexes each batch's new items at its end (search_index.index_new), one
+    # INSERT … SELECT per period, at half the CPU of FTS5 fed a row at a time by a trigger.
+    for (period,) in execute(conn, f"SELECT id FROM {PERIODS}").all():
+        execute(conn, f"DROP TRIGGER IF EXISTS {insert_trigger(int(period))}")
+
+
 MIGRATIONS: list[Callable[[Conn], None]] = [
     _initial_schema,
     _gdpr_requests,
@@ -168,6 +177,7 @@ MIGRATIONS: list[Callable[[Conn], None]] = [
     _search_by_period,
     _identity,
     _money,
+    _index_per_batch,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
