@@ -170,7 +170,8 @@ class _BatchWriter:
             elif self._store_one(item, summary):
                 existing.add(item.dedup_key)
         self.resolver.flush()
-        index_new(self.db, stored_before)  # in this transaction: the index commits with the items
+        if not self.careful:  # in this transaction: the index commits with the items
+            index_new(self.db, stored_before)
         executemany(
             self.db,
             "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (?, ?, ?)",
@@ -321,6 +322,8 @@ class _BatchWriter:
             updated |= merge_booking(self.db, company_id, interaction_id, booking)
         if self.careful:
             self.resolver.flush()  # in the item's savepoint: its name votes roll back with it
+            # and its index rows: an item the index refuses is quarantined like any other
+            index_new(self.db, interaction_id - 1)
         return updated
 
     def _quarantine(self, item: Quarantined) -> None:
