@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 [
                     label,
                     f"{f['wall']:.1f}",
-                    f"{f['cpu']:.1f}",
+                    f"{f['cpu']:.2f}",
                     f"{args.mails / f['wall']:,.0f}",
                     f"{f['stored']:,.0f}" if "stored" in f else "",
                     f"{f['indexed']:,.0f}" if "indexed" in f else "",
