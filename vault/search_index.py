@@ -175,9 +175,9 @@ def last_id(conn: Conn) -> int:
 
 def index_new(conn: Conn, after_id: int) -> None:
     """Index every item stored after ``after_id`` (``last_id`` before this transaction stored
-    any). Call it in the transaction that stored them, so the index commits
-    with the items: a new item's id is above every id before it (SQLite gives max(id) + 1 and
-    the writer holds the write lock), and no item is indexed twice."""
+    any), one ``INSERT … SELECT`` per period. Call it in the transaction that stored them, so
+    the index commits with the items: a new item's id is above every id before it (SQLite
+    gives max(id) + 1 and the writer holds the write lock), and no item is indexed twice."""
     new = {"after": after_id}
     shift = PERIOD_BITS + ID_BITS
     found = execute(
