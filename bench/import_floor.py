@@ -11,6 +11,10 @@ import_mail.py uses) into its two halves and measures each alone, in this one pr
    it (bench-only switches, so the index's and the encryption's shares show),
 4. ``mbox-to-sqlite`` on the same mbox, as a separate process.
 
+``--designs`` adds the index designs of issue 21 to the store rows: the FTS5 prefix index
+with 3-letter prefixes only and with none (today: 2 and 3), and the index in its own file
+written by a second thread (``index_designs.py``, a prototype).
+
 Then the arithmetic: on a machine with C cores, an import cannot end sooner than
 max(store wall, (parse CPU + store CPU) / C), since the writer is one thread (SQLite has one
 writer per database) and the two halves share the cores. Figures, not a test.
@@ -33,11 +37,12 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mailgen
+from index_designs import SideIndex, indexed, prefix
 from measure import machine_line, run, table
 from plain_kluis import plaintext
 
 import importers
-from vault import ingest
+from vault import ingest, search_index
 from vault.ingest import Ingestor
 from vault.records import ImportOptions
 from vault.unlock import create_vault
@@ -60,17 +65,17 @@ def _timed(into: dict[str, float]) -> Iterator[None]:
 
 @contextmanager
 def _without_index() -> Iterator[None]:
-    """Bench-only: no period tables are made and the guard trigger is dropped on create."""
-    saved = ingest.ensure_periods
-    ingest.ensure_periods = lambda *_: None  # type: ignore[assignment]
+    """Bench-only: no period tables are made or filled; the guard trigger is dropped on create."""
+    saved = ingest.ensure_periods, ingest.index_new
+    ingest.ensure_periods = ingest.index_new = lambda *_: None  # type: ignore[assignment]
     try:
         yield
     finally:
-        ingest.ensure_periods = saved
+        ingest.ensure_periods, ingest.index_new = saved
 
 
 def _store(
-    records: list[Any], options: ImportOptions, folder: Path, index: bool
+    records: list[Any], options: ImportOptions, folder: Path, index: bool, side: bool = False
 ) -> dict[str, float]:
     vault, _ = create_vault(folder, PASSPHRASE)
     if not index:
@@ -79,7 +84,13 @@ def _store(
     figures: dict[str, float] = {}
     try:
         with _timed(figures):
-            summary = Ingestor(vault, options, "mbox", "bench").run(records)
+            beside = SideIndex(folder, vault._dek) if side else None
+            progress = beside.committed if beside is not None else None
+            summary = Ingestor(vault, options, "mbox", "bench", progress=progress).run(records)
+            if beside is not None:
+                beside.finish()
+        if beside is not None:
+            figures["indexed"] = indexed(folder, vault._dek)
     finally:
         vault.close()
     figures["stored"] = summary.new
@@ -91,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, default=20_000)
     parser.add_argument("--data", type=Path, help="the generated mailbox's cache folder")
+    parser.add_argument(
+        "--designs", action="store_true", help="also store with the index designs of issue 21"
+    )
     args = parser.parse_args(argv)
     data = args.data or Path(tempfile.gettempdir()) / "kluis-bench" / f"mail-{args.mails}"
     mailgen.ensure(data, args.mails, maildir=False)
@@ -105,18 +119,26 @@ def main(argv: list[str] | None = None) -> int:
     with _timed(parse):
         records = list(importers.load("mbox").read(mbox, options))
     rows: dict[str, dict[str, float]] = {"parse (mbox importer, its pool included)": parse}
-    variants = [  # (label, with the full-text index, encrypted)
-        ("store: SQLCipher + full-text index (what kluis does)", True, True),
-        ("store: SQLCipher, no full-text index", False, True),
-        ("store: plain SQLite, no full-text index", False, False),
+    today = search_index.PREFIX_INDEX
+    variants = [  # (label, with the full-text index, encrypted, prefix lengths, second file)
+        ("store: SQLCipher + full-text index (what kluis does)", True, True, today, False),
+        ("store: SQLCipher, no full-text index", False, True, today, False),
+        ("store: plain SQLite, no full-text index", False, False, today, False),
     ]
+    if args.designs:
+        variants += [
+            ("store: full-text index, prefix='3'", True, True, "3", False),
+            ("store: full-text index, no prefix index", True, True, "", False),
+            ("store: index in index.db by a 2nd thread", False, True, today, True),
+        ]
     with tempfile.TemporaryDirectory(prefix="kluis-floor-") as tmp:
-        for number, (label, index, encrypted) in enumerate(variants):
+        for number, (label, index, encrypted, lengths, side) in enumerate(variants):
             with (
                 nullcontext() if index else _without_index(),
                 nullcontext() if encrypted else plaintext(),
+                nullcontext() if lengths == today else prefix(lengths),
             ):
-                rows[label] = _store(records, options, Path(tmp) / f"v{number}", index)
+                rows[label] = _store(records, options, Path(tmp) / f"v{number}", index, side)
         tool = shutil.which("mbox-to-sqlite") or str(Path(sys.executable).parent / "mbox-to-sqlite")
         m2s = None
         if Path(tool).exists():
@@ -127,14 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     store_run = rows[variants[0][0]]
     print(
         table(
-            ["stage", "wall s", "CPU s", "msg/s (wall)", "stored", "vault MiB"],
+            ["stage", "wall s", "CPU s", "msg/s (wall)", "stored", "in index.db", "vault MiB"],
             [
                 [
                     label,
                     f"{f['wall']:.1f}",
-                    f"{f['cpu']:.1f}",
+                    f"{f['cpu']:.2f}",
                     f"{args.mails / f['wall']:,.0f}",
                     f"{f['stored']:,.0f}" if "stored" in f else "",
+                    f"{f['indexed']:,.0f}" if "indexed" in f else "",
                     f"{f['size'] / 2**20:.0f}" if "size" in f else "",
                 ]
                 for label, f in rows.items()

@@ -15,6 +15,10 @@ from ``tg-N@chat.invalid``), indexes it with ``mu`` (cached beside the vault) an
 ``mu find --maxnum=50 --sortfield=date --reverse`` for each query mu can express; each run
 is a fresh ``mu`` process, so its floor (a query that finds nothing) is printed too.
 
+Eight 1- and 2-letter prefixes ("f*", "re*": what a person types first) are timed apart
+from the 50, as their own classes. ``--prefix LENGTHS`` builds the vault (in its own cache
+folder) with other FTS5 prefix lengths than kluis's ("3", or "" for none), to price them.
+
 ``--variant`` times bench-side rewrites of the search SQL on the same vault against
 ``vault.search`` (add them to VARIANTS while they are measured). Run with
 ``PYTHONPATH=<another checkout>`` to time that checkout's ``vault.search`` (before/after).
@@ -32,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -40,6 +45,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mailgen
+from index_designs import prefix
 from measure import machine_line, table
 from sqlalchemy import Connection, text
 
@@ -221,13 +227,35 @@ VARIANTS: dict[str, Searcher] = {"current": _current}
 measured, and into ``vault.search`` once it wins (the time-index paging did: 2026-11-23)."""
 
 
+SHORT_PREFIXES = {
+    "f*": "1-letter prefix",
+    "k*": "1-letter prefix",
+    "b*": "1-letter prefix",
+    "v*": "1-letter prefix",
+    "re*": "2-letter prefix",
+    "ba*": "2-letter prefix",
+    "pa*": "2-letter prefix",
+    "ve*": "2-letter prefix",
+}
+"""Timed apart from the 50 queries, each as its own class."""
+
+
 def percentile(sorted_ms: list[float], p: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     index = max(0, min(len(sorted_ms) - 1, round(p / 100 * len(sorted_ms) + 0.5) - 1))
     return sorted_ms[index]
 
 
-QUERY_CLASSES = ("one word", "words", "phrase", "prefix", "company", "other")
+QUERY_CLASSES = (
+    "one word",
+    "words",
+    "phrase",
+    "prefix",
+    "company",
+    "other",
+    "1-letter prefix",
+    "2-letter prefix",
+)
 
 
 def query_class(query: str) -> str:
@@ -426,8 +454,14 @@ def main(argv: list[str] | None = None) -> int:
         help="search implementations to time (default: current)",
     )
     parser.add_argument("--mu", action="store_true", help="also time mu find on the same items")
+    parser.add_argument(
+        "--prefix", metavar="LENGTHS", help="build with FTS5 prefix=LENGTHS ('' for none)"
+    )
     args = parser.parse_args(argv)
-    folder = args.data or Path(tempfile.gettempdir()) / "kluis-bench" / f"search-{args.items}"
+    design = "" if args.prefix is None else f"-prefix{args.prefix.replace(' ', '') or 'none'}"
+    folder = (
+        args.data or Path(tempfile.gettempdir()) / "kluis-bench" / f"search-{args.items}{design}"
+    )
     manifest = folder / "BENCH.json"
     print(machine_line())
     if manifest.exists() and json.loads(manifest.read_text()).get("items") == args.items:
@@ -437,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         shutil.rmtree(folder, ignore_errors=True)
-        seconds = build(folder / "vault", args.items)
+        with nullcontext() if args.prefix is None else prefix(args.prefix):
+            seconds = build(folder / "vault", args.items)
         manifest.write_text(json.dumps({"items": args.items, "seconds": seconds}))
         print(
             f"vault: {args.items:,} interactions built in {seconds:.0f} s "
@@ -457,6 +492,10 @@ def main(argv: list[str] | None = None) -> int:
             for name in args.variant or ["current"]:
                 searcher = VARIANTS[name]
                 result = measure(_counting(searcher, conn), found, args.repeat)
+                short = measure(
+                    _counting(searcher, conn), list(SHORT_PREFIXES), args.repeat, SHORT_PREFIXES
+                )
+                result["classes"].update(short["classes"])
                 rows += rows_of(name, result)
                 details.append((name, result["slowest"]))
                 if name != "current":

@@ -55,8 +55,9 @@ def vault_at_schema(
         # the models describe the latest schema: an older one is laid out by its migrations
         older = lambda conn: migrations.upgrade(conn, 0, version)  # noqa: E731
         patch.setattr(models, "create_schema", older)
-        if version < 4:  # before schema 4 there were no search index periods
+        if version < 4:  # before schema 4 there were no period tables, and triggers indexed
             patch.setattr(ingest, "ensure_periods", lambda *_: None)
+            patch.setattr(ingest, "index_new", lambda *_: None)
         if version < 5:  # before schema 5 display names had no brand flag: keep the first names
             patch.setattr(companies.CompanyResolver, "flush", lambda self: None)
         if version < 7:  # before schema 7 every blob was zlib, with no codec column

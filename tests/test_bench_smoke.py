@@ -77,15 +77,16 @@ def test_the_import_bench_imports_every_generated_mail(tmp_path: Path) -> None:
 
 
 def test_the_floor_bench_stores_every_mail_in_each_variant(tmp_path: Path) -> None:
-    out = _bench("import_floor.py", "--mails", "40", "--data", str(tmp_path / "mail"))
+    out = _bench("import_floor.py", "--mails", "40", "--designs", "--data", str(tmp_path / "mail"))
     rows = [line for line in out.splitlines() if line.startswith("store: ")]
-    assert len(rows) == 3 and all(" 40 " in row for row in rows)
+    assert len(rows) == 6 and all(" 40 " in row for row in rows)
+    assert rows[-1].startswith("store: index in index.db") and rows[-1].count(" 40 ") == 2
     assert "floor on " in out
 
 
 def test_the_search_bench_runs_its_fifty_queries(tmp_path: Path) -> None:
     out = _bench("search.py", "--items", "400", "--repeat", "1", "--data", str(tmp_path / "s"))
-    assert "50 queries" in out and "p95" in out
+    assert "50 queries" in out and "p95" in out and "2-letter prefix" in out
 
 
 def test_the_chat_bench_imports_every_generated_message() -> None:

@@ -100,7 +100,7 @@ def test_an_older_vault_upgrades_and_finds_what_a_new_vault_finds(
     Ingestor(fresh, options(), "test", "t").run(_items())
     try:
         with upgraded.reader() as conn:
-            assert migrations.current_version(conn) == migrations.SCHEMA_VERSION == 7
+            assert migrations.current_version(conn) == migrations.SCHEMA_VERSION == 8
             assert execute(conn, "SELECT count(*) FROM sqlite_master WHERE name = "
                            "'interaction_fts'").scalar() == 0  # fmt: skip
         assert _check_index(upgraded) == _check_index(fresh) == 1
@@ -110,6 +110,65 @@ def test_an_older_vault_upgrades_and_finds_what_a_new_vault_finds(
     finally:
         upgraded.close()
         fresh.close()
+
+
+def _indexed_once(store: Store) -> int:
+    """Check each period's index is whole (FTS5's integrity check) and holds one entry per item
+    of the period; returns the items. (The check against the content cannot be asked: every
+    period's content is the whole view.)"""
+    total = 0
+    with store.begin() as conn:
+        for period in search_index.periods(conn):
+            table = search_index.period_table(period)
+            low, high = search_index.period_keys(period)
+            execute(conn, f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+            indexed = execute(conn, f"SELECT count(*) FROM {table}_docsize").scalar()
+            stored = execute(
+                conn,
+                f"SELECT count(*) FROM interaction WHERE {search_index.key_sql()} "
+                "BETWEEN :low AND :high",
+                {"low": low, "high": high},
+            ).scalar()
+            assert indexed == stored, (period, indexed, stored)
+            total += stored
+    return int(total)
+
+
+def test_a_schema_6_vault_drops_its_per_item_index_triggers_and_indexes_new_items_once(
+    tmp_path: Path,
+) -> None:
+    items = _items()
+    old_year = mail(500, "Shop1 <a@shop1.nl>", title="Oude factuur", when=datetime(2019, 5, 1))
+    store, _ = create_vault(tmp_path / "v", PASSPHRASE)
+    Ingestor(store, options(), "test", "first").run(items[:45])
+    with store.begin() as conn:  # as schema 6 left it: a trigger per period indexing each item
+        for period in search_index.periods(conn):
+            table = search_index.period_table(period)
+            low, high = search_index.period_keys(period)
+            execute(
+                conn,
+                f"""CREATE TRIGGER {search_index.insert_trigger(period)} AFTER INSERT ON
+                interaction WHEN {search_index.key_sql("new.")} BETWEEN {low} AND {high} BEGIN
+                INSERT INTO {table}(rowid, title, body, counterpart, scope)
+                VALUES ({search_index.fts_values("new.")}); END""",
+            )
+        execute(conn, "UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+    store.close()
+    upgraded = _open(tmp_path / "v")
+    try:
+        with upgraded.reader() as conn:
+            assert migrations.current_version(conn) == migrations.SCHEMA_VERSION
+            triggers = execute(
+                conn, "SELECT name FROM sqlite_master WHERE name GLOB 'interaction_fts_p*_insert'"
+            ).all()
+            assert triggers == []
+        Ingestor(upgraded, options(), "test", "second").run([*items[45:], old_year])
+        assert _indexed_once(upgraded) == len(items) + 1
+        with upgraded.reader() as conn:
+            found = [r["id"] for r in search(conn, "factuur", limit=500)]
+        assert found == _expected(upgraded, ["factuur"])
+    finally:
+        upgraded.close()
 
 
 def _brute_force(store: Store, match: Callable[[list[str]], bool], where: str = "1=1") -> list[int]:

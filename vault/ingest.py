@@ -27,7 +27,7 @@ from vault.records import (
     Skipped,
     content_key,
 )
-from vault.search_index import ensure_periods
+from vault.search_index import ensure_periods, index_new, last_id
 from vault.storable import storable, storable_text
 from vault.store import Conn, Store, driver, execute, executemany
 from vault.text import one_line
@@ -156,6 +156,7 @@ class _BatchWriter:
                 if item.dedup_key not in existing and (epoch := _epoch(item)) is not None
             ),
         )
+        stored_before = last_id(self.db)
         cursors: dict[str, dict[str, Any]] = {}  # the latest checkpoint of each source
         for item in batch:
             if isinstance(item, Checkpoint):
@@ -172,6 +173,8 @@ class _BatchWriter:
             elif self._store_one(item, summary):
                 existing.add(item.dedup_key)
         self.resolver.flush()
+        if not self.careful:  # in this transaction: the index commits with the items
+            index_new(self.db, stored_before)
         executemany(
             self.db,
             "INSERT OR REPLACE INTO sourcecursor(key, state, updated_at) VALUES (?, ?, ?)",
@@ -322,6 +325,8 @@ class _BatchWriter:
             updated |= merge_booking(self.db, company_id, interaction_id, booking)
         if self.careful:
             self.resolver.flush()  # in the item's savepoint: its name votes roll back with it
+            # and its index rows: an item the index refuses is quarantined like any other
+            index_new(self.db, interaction_id - 1)
         return updated
 
     def _quarantine(self, item: Quarantined) -> None:

@@ -13,8 +13,10 @@ from collections.abc import Callable
 
 from vault.search_index import (
     GUARD_SQL,
+    PERIODS,
     SEARCH_VIEW_SQL,
     fts_values,
+    insert_trigger,
     key_sql,
     period_keys,
     period_of_key,
@@ -167,6 +169,13 @@ def _blob_codec(conn: Conn) -> None:
     execute(conn, "ALTER TABLE blob ADD COLUMN codec VARCHAR DEFAULT 'zlib' NOT NULL")
 
 
+def _index_per_batch(conn: Conn) -> None:
+    # v8: the writer indexes each batch's new items at its end (search_index.index_new), one
+    # INSERT … SELECT per period, at half the CPU of FTS5 fed a row at a time by a trigger.
+    for (period,) in execute(conn, f"SELECT id FROM {PERIODS}").all():
+        execute(conn, f"DROP TRIGGER IF EXISTS {insert_trigger(int(period))}")
+
+
 MIGRATIONS: list[Callable[[Conn], None]] = [
     _initial_schema,
     _gdpr_requests,
@@ -175,6 +184,7 @@ MIGRATIONS: list[Callable[[Conn], None]] = [
     _identity,
     _money,
     _blob_codec,
+    _index_per_batch,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

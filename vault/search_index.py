@@ -10,7 +10,13 @@ A search asks the newest period first and the next one only while the page is no
 common prefix costs what one period costs and a rare word a few lookups per period.
 
 A period's table and triggers are made when its first item is stored (``ensure_periods``);
-a guard trigger refuses an item whose period has no table, so none goes unindexed.
+a guard trigger refuses an item whose period has no table. New items are indexed by the
+writer at the end of each batch, in the batch's transaction (``index_new``): one
+``INSERT … SELECT`` per period halves the index's CPU against a trigger per row (measured in
+bench/import_floor.py). FTS5 writes its pending terms out as a new segment at every savepoint,
+and a statement whose trigger writes to FTS5 opens one, so a trigger per item made a segment
+per item, merged again and again. Schema 7 dropped the per-row insert triggers; updates and
+deletes still go through per-row triggers, as they are few.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ FTS_ID = f"(rowid & {(1 << ID_BITS) - 1})"
 """SQL giving the interaction id of a row of a period's FTS table."""
 FTS_TEXT_COLUMNS = "{title body counterpart}"
 """The FTS5 column filter of the text a user searches (not ``scope``)."""
+PREFIX_INDEX = "2 3"
+"""The prefix lengths each period's FTS5 table indexes (``prefix=``), so "re*" is a lookup."""
 PERIODS = "interaction_fts_period"
 """The table listing which periods have an FTS table."""
 _OFFSET = TIME_LIMIT >> PERIOD_BITS  # table numbers run 0-255, never negative
@@ -116,7 +124,9 @@ GUARD_SQL = [f"CREATE TABLE {PERIODS} (id INTEGER PRIMARY KEY)", *GUARD_TRIGGERS
 
 
 def period_sql(period: int) -> list[str]:
-    """The statements making ``period``'s table and triggers and indexing its stored items."""
+    """The statements making ``period``'s table and triggers and indexing its stored items.
+
+    Items stored later are indexed by ``index_new``, which their writer calls."""
     table = period_table(period)
     mine = f"{_period_sql('new.')} = {period}"
     was_mine = f"{_period_sql('old.')} = {period}"
@@ -124,10 +134,8 @@ def period_sql(period: int) -> list[str]:
     return [
         f"""CREATE VIRTUAL TABLE {table} USING fts5(
             title, body, counterpart, scope, content='interaction_search',
-            content_rowid='search_key', tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
-        f"""CREATE TRIGGER {table}_insert AFTER INSERT ON interaction WHEN {mine} BEGIN
-            INSERT INTO {table}({_COLUMNS}) VALUES ({fts_values("new.")});
-        END""",
+            content_rowid='search_key', tokenize='unicode61 remove_diacritics 2',
+            prefix='{PREFIX_INDEX}')""",
         f"""CREATE TRIGGER {table}_delete AFTER DELETE ON interaction WHEN {was_mine} BEGIN
             INSERT INTO {table}({table}, {_COLUMNS}) VALUES ('delete', {fts_values("old.")});
         END""",
@@ -153,6 +161,36 @@ def ensure_periods(conn: Conn, epochs: Iterable[int]) -> None:
     for period in sorted(wanted - have):
         for statement in period_sql(period):
             execute(conn, statement)
+
+
+def insert_trigger(period: int) -> str:
+    """The name of the per-row insert trigger ``period``'s table had before schema 8."""
+    return f"{period_table(period)}_insert"
+
+
+def last_id(conn: Conn) -> int:
+    """The highest interaction id stored (0 if none): what ``index_new`` indexes after."""
+    return int(execute(conn, "SELECT coalesce(max(id), 0) FROM interaction").scalar())
+
+
+def index_new(conn: Conn, after_id: int) -> None:
+    """Index every item stored after ``after_id`` (``last_id`` before this transaction stored
+    any), one ``INSERT … SELECT`` per period. Call it in the transaction that stored them, so
+    the index commits with the items: a new item's id is above every id before it (SQLite
+    gives max(id) + 1 and the writer holds the write lock), and no item is indexed twice."""
+    new = {"after": after_id}
+    shift = PERIOD_BITS + ID_BITS
+    found = execute(
+        conn, f"SELECT DISTINCT ({key_sql()}) >> {shift} FROM interaction WHERE id > :after", new
+    ).all()
+    for (period,) in found:
+        low, high = period_keys(int(period))
+        execute(
+            conn,
+            f"INSERT INTO {period_table(int(period))}({_COLUMNS}) SELECT {fts_values()} "
+            f"FROM interaction WHERE id > :after AND {key_sql()} BETWEEN :low AND :high",
+            {**new, "low": low, "high": high},
+        )
 
 
 def periods(conn: Conn, low_key: int | None = None, high_key: int | None = None) -> list[int]:
