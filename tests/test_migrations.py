@@ -134,14 +134,14 @@ def _indexed_once(store: Store) -> int:
     return int(total)
 
 
-def test_a_schema_6_vault_drops_its_per_item_index_triggers_and_indexes_new_items_once(
+def test_a_schema_7_vault_drops_its_per_item_index_triggers_and_indexes_new_items_once(
     tmp_path: Path,
 ) -> None:
     items = _items()
     old_year = mail(500, "Shop1 <a@shop1.nl>", title="Oude factuur", when=datetime(2019, 5, 1))
     store, _ = create_vault(tmp_path / "v", PASSPHRASE)
     Ingestor(store, options(), "test", "first").run(items[:45])
-    with store.begin() as conn:  # as schema 6 left it: a trigger per period indexing each item
+    with store.begin() as conn:  # as schema 7 left it: a trigger per period indexing each item
         for period in search_index.periods(conn):
             table = search_index.period_table(period)
             low, high = search_index.period_keys(period)
@@ -152,7 +152,7 @@ def test_a_schema_6_vault_drops_its_per_item_index_triggers_and_indexes_new_item
                 INSERT INTO {table}(rowid, title, body, counterpart, scope)
                 VALUES ({search_index.fts_values("new.")}); END""",
             )
-        execute(conn, "UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+        execute(conn, "UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     store.close()
     upgraded = _open(tmp_path / "v")
     try:
