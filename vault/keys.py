@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import json
 import secrets
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -375,6 +374,8 @@ class NewKeys:
 
 def create_keys(passphrase: str, kdf: KdfParams | None = None) -> NewKeys:
     """A new DEK wrapped by ``passphrase`` and by a new recovery code."""
+    import uuid  # only a new vault needs it: not on every unlock's path
+
     keys = KeyFile(
         vault_id=uuid.UUID(bytes=secrets.token_bytes(16), version=4).hex,
         kdf=kdf or KdfParams.fresh(),
