@@ -294,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.repeat):
                 for name in trees:
                     started = time.time()
-                    result = run(command, env=env_for(name, vault_name, passphrase))
+                    # cwd: not a checkout, whose packages `python -c` would put before PYTHONPATH
+                    result = run(command, env=env_for(name, vault_name, passphrase), cwd=work)
                     if result.returncode:
                         print(f"{label} ({name}): exit {result.returncode}: {result.stderr[-300:]}")
                         return 1
