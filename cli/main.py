@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, get_args
 
@@ -443,6 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.run(args)
     except VaultError as exc:
         if debug:
+            import traceback  # only --debug prints one: not on every command's path
+
             traceback.print_exc()
         # A file name or a value from a source may hold ESC, newlines, bidi controls: one line.
         print(f"kluis: {escaped(str(exc))}", file=sys.stderr)
@@ -456,6 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if debug:
+            import traceback
+
             traceback.print_exc()
         from vault.store import damaged, is_damage
 

@@ -21,7 +21,8 @@ import importers
 from tests.support import PASSPHRASE
 from tests.tui_support import text_of, until
 from tui.app import KluisApp, help_sections
-from tui.import_screen import EmptyVaultHint, ImportScreen
+from tui.import_screen import ImportScreen
+from tui.main_screen import EmptyVaultHint
 from vault.doctor import run_checks
 from vault.imports import detect_format, import_options, import_source
 from vault.store import Store

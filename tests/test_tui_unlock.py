@@ -24,7 +24,8 @@ from textual.widgets import Button, Checkbox, Input
 from tests.support import PASSPHRASE, mail, options, vault_at_schema
 from tests.tui_support import SIZE, text_of, until
 from tui.app import KluisApp
-from tui.import_screen import EmptyVaultHint, ImportScreen
+from tui.import_screen import ImportScreen
+from tui.main_screen import EmptyVaultHint
 from tui.unlock import UnlockScreen
 from tui.welcome import WelcomeScreen
 from vault import keys as keymod

@@ -10,30 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import tzinfo
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from tui import company_actions, save_attachment
-from tui.company_data import CompanyDataScreen
-from tui.company_list import CompanyEntry, CompanyList
-from tui.detail import DetailPane
-from tui.gdpr_screen import GdprScreen
-from tui.help import HelpScreen, HelpSection
 from tui.main_screen import MainScreen
 from tui.messages import JumpTo
-from tui.profile_screen import ProfileScreen
-from tui.search import SearchResults, SearchScreen
-from tui.spending_screen import SpendingScreen
-from tui.suggestions_screen import SuggestionsScreen
-from tui.timeline import Timeline
-from tui.unlock import UnlockScreen, VaultOpened
-from tui.virtual_list import VirtualList
 from vault.clock import user_zone
 from vault.store import Store
 from vault.unlock import vault_exists
+
+# Every other screen is imported when it is first opened: the main screen comes up sooner.
+if TYPE_CHECKING:
+    from tui.company_list import CompanyEntry
+    from tui.help import HelpSection
+    from tui.timeline import Timeline
+    from tui.unlock import VaultOpened
 
 
 class KluisApp(App[int]):
@@ -96,6 +90,8 @@ class KluisApp(App[int]):
         """The unlock screen, or the welcome screen when there is no vault yet."""
         assert self.folder is not None
         if vault_exists(self.folder):
+            from tui.unlock import UnlockScreen
+
             return UnlockScreen(self.folder)
         from tui.welcome import WelcomeScreen
 
@@ -165,6 +161,8 @@ class KluisApp(App[int]):
 
     def action_search(self) -> None:
         """/: search every company."""
+        from tui.search import SearchScreen
+
         if isinstance(self.screen, SearchScreen):
             return
         screen = SearchScreen(self.store, self._zone(), self.last_query)
@@ -178,16 +176,22 @@ class KluisApp(App[int]):
 
     def action_help(self) -> None:
         """?: every key."""
+        from tui.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(help_sections()))
 
     def action_profile(self) -> None:
         """ctrl+u: your profile, what you may share."""
+        from tui.profile_screen import ProfileScreen
+
         if not isinstance(self.screen, ProfileScreen):
             self.push_screen(ProfileScreen(self.store))
 
     def action_company_data(self) -> None:
         """ctrl+k: what the company of the open timeline knows about you."""
+        from tui.company_data import CompanyDataScreen
+
         timeline = self.main.timeline
         if isinstance(self.screen, CompanyDataScreen):
             return
@@ -204,12 +208,16 @@ class KluisApp(App[int]):
 
     def action_gdpr(self) -> None:
         """ctrl+g: GDPR requests and their deadlines; marketing and dormant accounts."""
+        from tui.gdpr_screen import GdprScreen
+
         if not isinstance(self.screen, GdprScreen):
             self.push_screen(GdprScreen(self.store))
 
     def action_spending(self) -> None:
         """$: what you paid each company, the open timeline's company in detail; Enter on a
         company opens its timeline."""
+        from tui.spending_screen import SpendingScreen
+
         if isinstance(self.screen, SpendingScreen):
             return
 
@@ -272,6 +280,8 @@ class KluisApp(App[int]):
             "Every channel, every date (a)",
             main.timeline.action_clear_filters,
         )
+        from tui import company_actions
+
         yield from company_actions.palette_commands(main)
         yield SystemCommand(
             "Suggestions",
@@ -308,6 +318,19 @@ class KluisApp(App[int]):
 
 def help_sections() -> list[HelpSection]:
     """The help screen's sections, from each place's bindings."""
+    from tui import company_actions, save_attachment
+    from tui.company_data import CompanyDataScreen
+    from tui.company_list import CompanyList
+    from tui.detail import DetailPane
+    from tui.gdpr_screen import GdprScreen
+    from tui.help import HelpSection
+    from tui.profile_screen import ProfileScreen
+    from tui.search import SearchResults, SearchScreen
+    from tui.spending_screen import SpendingScreen
+    from tui.suggestions_screen import SuggestionsScreen
+    from tui.timeline import Timeline
+    from tui.virtual_list import VirtualList
+
     return [
         HelpSection("Everywhere", [*KluisApp.BINDINGS, *MainScreen.BINDINGS]),
         HelpSection(

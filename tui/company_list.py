@@ -73,7 +73,7 @@ def _entry(
 
 def read_entries(conn: Conn) -> list[CompanyEntry]:
     """Every company with its monthly activity, as the list shows them."""
-    rows = list_companies(conn)
+    rows = list_companies(conn, source_offsets=False)  # the list shows the user's zone
     activity = monthly_activity(conn, SPARK_MONTHS)
     blank = [0] * SPARK_MONTHS
     return [

@@ -33,7 +33,6 @@ from tui.format import (
     safe,
     short_time,
 )
-from tui.save_attachment import SaveAttachmentScreen
 from vault.browse import ContextMessage, thread_context
 from vault.errors import UsageError
 from vault.queries import show
@@ -283,6 +282,8 @@ class DetailPane(VerticalScroll, can_focus=True, inherit_bindings=False):
     def action_save_attachments(self) -> None:
         """s: write one or all of the item's files to a folder."""
         if self.item is not None and self._has_files():
+            from tui.save_attachment import SaveAttachmentScreen  # opened rarely: not at start
+
             self.app.push_screen(SaveAttachmentScreen(self.store, int(self.item["id"])))
         else:
             self.notify("This item has no files to save", timeout=3)

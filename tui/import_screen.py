@@ -51,7 +51,6 @@ FORMAT_NAMES = {
     "zip": "zip archive",
 }
 QUARANTINE_SHOWN = 50
-EMPTY_VAULT_HINT = "Nothing here yet — press ctrl+o to import your mail, chats or bookings."
 WHAT_KLUIS_READS = (
     "Mail: mbox, Maildir, .eml, Google Takeout. Chats: WhatsApp, Telegram, Messenger and "
     "Instagram exports. Bookings: .ics, .pkpass, boarding passes as PDF or image. Folders and "
@@ -569,21 +568,3 @@ class ImportScreen(ModalScreen[None]):
         status.update(Text(text))
         status.set_class(error, "-error")
         status.set_class(busy, "-busy")
-
-
-class EmptyVaultHint(Static):
-    """What the main screen shows instead of empty panes when the vault holds nothing."""
-
-    DEFAULT_CSS = """
-    EmptyVaultHint {
-        width: 1fr;
-        height: 1fr;
-        content-align: center middle;
-        text-style: bold;
-        color: $text-muted;
-        display: none;
-    }
-    """
-
-    def __init__(self) -> None:
-        super().__init__(Text(EMPTY_VAULT_HINT), id="empty-hint")

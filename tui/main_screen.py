@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,16 +17,33 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
-from tui import company_actions
 from tui.company_list import CompanyList
 from tui.detail import DetailPane
-from tui.import_screen import EmptyVaultHint, ImportScreen
 from tui.messages import CompanyChosen, CompanyHighlighted, ItemChosen, ItemHighlighted, JumpTo
-from tui.suggestions_screen import SuggestionsScreen
 from tui.timeline import Timeline
 from vault.store import Store
+
+EMPTY_VAULT_HINT = "Nothing here yet — press ctrl+o to import your mail, chats or bookings."
+
+
+class EmptyVaultHint(Static):
+    """What the main screen shows instead of empty panes when the vault holds nothing."""
+
+    DEFAULT_CSS = """
+    EmptyVaultHint {
+        width: 1fr;
+        height: 1fr;
+        content-align: center middle;
+        text-style: bold;
+        color: $text-muted;
+        display: none;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(Text(EMPTY_VAULT_HINT), id="empty-hint")
 
 
 class MainScreen(Screen[None], inherit_bindings=False):
@@ -177,10 +195,14 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     def action_edit_company(self) -> None:
         """ctrl+e: rename, merge, alias, split or undo (``tui.company_actions``)."""
+        from tui import company_actions
+
         company_actions.open_menu(self)
 
     def action_suggestions(self) -> None:
         """ctrl+t: companies and people that may be one; accepting merges them."""
+        from tui.suggestions_screen import SuggestionsScreen
+
         if isinstance(self.app.screen, SuggestionsScreen):
             return
         kind = "person" if self.companies.kind_filter == "person" else "company"
@@ -193,6 +215,8 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     def action_import_sources(self) -> None:
         """ctrl+o: the import screen; the lists reload when it has imported something."""
+        from tui.import_screen import ImportScreen
+
         if not isinstance(self.app.screen, ImportScreen):
             self.app.push_screen(ImportScreen(self.store, after_import=self.reload))
 

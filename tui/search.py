@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any, ClassVar
 
-from dateutil.tz import tzlocal
 from rich.segment import Segment
 from rich.text import Text
 from textual import on, work
@@ -24,6 +23,7 @@ from textual.widgets import Footer, Input, Static
 from tui.format import channel_icon, clip, count, direction_arrow, fit, safe, short_date
 from tui.messages import JumpTo
 from tui.virtual_list import VirtualList
+from vault.clock import LocalZone
 from vault.errors import UsageError
 from vault.search import search
 from vault.store import Store
@@ -219,7 +219,7 @@ class SearchScreen(ModalScreen[JumpTo | None]):
     def _run(self, token: int, query: str) -> None:
         try:
             with self.store.reader() as conn:
-                results = search(conn, query, limit=RESULT_LIMIT, zone=self.zone or tzlocal())
+                results = search(conn, query, limit=RESULT_LIMIT, zone=self.zone or LocalZone())
         except UsageError as exc:
             self.post_message(self.Found(token, None, str(exc)))
             return

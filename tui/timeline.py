@@ -24,7 +24,6 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from tui.date_range import DateRangeScreen
 from tui.format import (
     CHANNEL_NAMES,
     amount_label,
@@ -285,6 +284,8 @@ class Timeline(VirtualList):
                 self.show_company(
                     self.company_id, self.company_name, channel=self.channel, dates=dates
                 )
+
+        from tui.date_range import DateRangeScreen  # opened rarely: not at start
 
         self.app.push_screen(DateRangeScreen(self.dates, self.zone), chosen)
 

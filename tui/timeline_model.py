@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 
-from dateutil.tz import tzlocal
-
 from tui.format import safe
 from vault.browse import (
     MonthMark,
@@ -31,6 +29,7 @@ from vault.browse import (
     timeline_page,
     timeline_start,
 )
+from vault.clock import LocalZone
 from vault.errors import UsageError
 from vault.queries import TimelineFilter, TimelineRow
 from vault.store import Store
@@ -60,7 +59,7 @@ class DateFilter:
             UsageError: a side is not a date, or the range ends before it starts.
         """
         start, end = start.strip(), end.strip()
-        where = zone or tzlocal()
+        where = zone or LocalZone()
         since = _parse_side("From", start, end_of_day=False, zone=where)
         until = _parse_side("To", end, end_of_day=True, zone=where)
         if since is not None and until is not None and since >= until:

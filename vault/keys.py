@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import json
 import secrets
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -375,6 +374,8 @@ class NewKeys:
 
 def create_keys(passphrase: str, kdf: KdfParams | None = None) -> NewKeys:
     """A new DEK wrapped by ``passphrase`` and by a new recovery code."""
+    import uuid  # only a new vault needs it: not on every unlock's path
+
     keys = KeyFile(
         vault_id=uuid.UUID(bytes=secrets.token_bytes(16), version=4).hex,
         kdf=kdf or KdfParams.fresh(),
@@ -413,9 +414,20 @@ def rewrap_passphrase(keys: KeyFile, dek: bytes, new_passphrase: str) -> None:
     keys.wrap("passphrase", keys.kdf.derive(new_passphrase), dek)
 
 
-def wrap_device_key(keys: KeyFile, dek: bytes, device_key: bytes) -> None:
-    """Add the "remember on this device" slot, opened by a key kept in the OS keyring."""
-    keys.wrap("device", device_key, dek)
+DEVICE_BACKEND = "keyring_backend"
+"""The device slot's field naming the keyring backend that holds its key (a hint, not secret)."""
+
+
+def wrap_device_key(keys: KeyFile, dek: bytes, device_key: bytes, backend: str) -> None:
+    """Add the "remember on this device" slot, opened by a key kept in the OS keyring
+    ``backend`` (recorded so an unlock can read it there without searching every keyring)."""
+    keys.wrap("device", device_key, dek, **{DEVICE_BACKEND: backend})
+
+
+def device_backend(keys: KeyFile) -> str | None:
+    """The keyring backend recorded in the device slot, if any (older files have none)."""
+    value = keys.wraps.get("device", {}).get(DEVICE_BACKEND)
+    return value if isinstance(value, str) else None
 
 
 def unwrap_with_device_key(keys: KeyFile, device_key: bytes) -> bytes:

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.fsutil import process_alive, sha256_file, write_atomically
-from vault.leftovers import work_file
 from vault.store import Conn, execute
 
 if TYPE_CHECKING:
@@ -94,6 +93,8 @@ class Outbox:
                 back in this order if it is never written.
             kind: what the file is (``share``, ``letter``), for its temporary name.
         """
+        from vault.leftovers import work_file  # only a write needs it, not every open's check
+
         entry = Entry(
             PREFIX + secrets.token_hex(8),
             path,

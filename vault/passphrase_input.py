@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import shlex
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -99,6 +98,8 @@ def run_passphrase_command(command: str) -> str:
     if not argv:
         raise UsageError("--passphrase-command is empty")
     where = f"passphrase command {argv[0]}"
+    import subprocess  # only --passphrase-command needs it: not on every unlock's path
+
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     except OSError as exc:

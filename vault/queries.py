@@ -40,26 +40,40 @@ class CompanyRow:
         return asdict(self)
 
 
-def _edge(order: str) -> str:
-    """SQL for the id of company ``c``'s first (ASC) or last (DESC) item: an index seek."""
+def _edge(order: str, column: str = "id") -> str:
+    """SQL for ``column`` of company ``c``'s first (ASC) or last (DESC) item: an index seek."""
     return (
-        "(SELECT e.id FROM interaction e WHERE e.company_id = c.id "
+        f"(SELECT e.{column} FROM interaction e WHERE e.company_id = c.id "
         f"ORDER BY e.occurred_at {order}, e.id {order} LIMIT 1)"
     )
 
 
-def list_companies(conn: Conn) -> list[CompanyRow]:
-    """Every company with interactions, most recent contact first."""
-    # One statement: the first and last item of every company in it, not two queries each.
-    rows = execute(
-        conn,
-        "SELECT s.*, f.occurred_at AS first, f.tz_offset AS first_tz, l.tz_offset AS last_tz "
-        "FROM (SELECT c.id, c.name, c.kind, count(i.id) AS n, max(i.occurred_at) AS last, "
-        f"{_edge('ASC')} AS first_id, {_edge('DESC')} AS last_id "
-        "FROM company c JOIN interaction i ON i.company_id = c.id GROUP BY c.id) s "
-        "JOIN interaction f ON f.id = s.first_id JOIN interaction l ON l.id = s.last_id "
-        "ORDER BY s.last DESC, s.id",
-    ).all()
+def list_companies(conn: Conn, *, source_offsets: bool = True) -> list[CompanyRow]:
+    """Every company with interactions, most recent contact first.
+
+    ``source_offsets=False`` gives ``first_at`` and ``last_at`` in UTC rather than in the
+    source's own offset, for a reader that shows them in the user's zone anyway (the app): then
+    every column comes from ix_interaction_timeline, with no look-up of two rows per company
+    in the table (at 200,000 items each look-up decrypts a page of its own).
+    """
+    # Per company one count and two seeks on ix_interaction_timeline: at 200,000 items a
+    # third of the time of one GROUP BY over the join.
+    count = "(SELECT count(*) FROM interaction e WHERE e.company_id = c.id) AS n"
+    if source_offsets:
+        sql = (
+            "SELECT s.id, s.name, s.kind, s.n, f.occurred_at AS first, l.occurred_at AS last, "
+            "f.tz_offset AS first_tz, l.tz_offset AS last_tz "
+            f"FROM (SELECT c.id, c.name, c.kind, {count}, {_edge('ASC')} AS first_id, "
+            f"{_edge('DESC')} AS last_id FROM company c) s "
+            "JOIN interaction f ON f.id = s.first_id JOIN interaction l ON l.id = s.last_id "
+        )
+    else:
+        sql = (
+            "SELECT *, NULL AS first_tz, NULL AS last_tz "
+            f"FROM (SELECT c.id, c.name, c.kind, {count}, {_edge('ASC', 'occurred_at')} AS first, "
+            f"{_edge('DESC', 'occurred_at')} AS last FROM company c) s WHERE s.last IS NOT NULL "
+        )
+    rows = execute(conn, sql + "ORDER BY last DESC, s.id").all()
     domains: dict[int, list[str]] = {}
     for company_id, value in execute(
         conn, "SELECT company_id, value FROM identifier WHERE kind='email_domain' ORDER BY value"

@@ -18,7 +18,7 @@ from typing import Any
 from vault import environment
 from vault import keys as keymod
 from vault import passphrase_input as given
-from vault.device import keyring_available, load_device_key
+from vault.device import device_keys, keyring_available
 from vault.errors import InvalidValue, UsageError, VaultExists, VaultLocked, WrongPassphrase
 from vault.fsutil import make_private_folder
 from vault.store import Store, create_store, db_path, open_store
@@ -152,12 +152,11 @@ def _unlock_without_prompt(keyfile: keymod.KeyFile, source: PassphraseSource) ->
     if passphrase is not None:
         return keymod.unwrap_with_passphrase(keyfile, passphrase)
     if source.allow_device and "device" in keyfile.wraps:
-        device_key = load_device_key(keyfile.vault_id)
-        if device_key is not None:
+        for device_key in device_keys(keyfile.vault_id, keymod.device_backend(keyfile)):
             try:
                 return keymod.unwrap_with_device_key(keyfile, device_key)
             except WrongPassphrase:
-                pass  # a stale keyring entry: fall through to the prompt
+                pass  # a stale keyring entry: try the next, then the prompt
     return None
 
 
@@ -216,7 +215,7 @@ def remember_on_device(folder: Path, keyfile: keymod.KeyFile, dek: bytes) -> Non
     """
     from vault.device import store_device_key
 
-    keymod.wrap_device_key(keyfile, dek, store_device_key(keyfile.vault_id))
+    keymod.wrap_device_key(keyfile, dek, *store_device_key(keyfile.vault_id))
     keymod.save_keys(folder, keyfile)
 
 

@@ -1,0 +1,195 @@
+"""A remembered key opens the vault for a script without keyring's backend search (issue 21).
+
+The key lives in a real Secret Service (gnome-keyring on a private session bus, as on a Linux
+desktop). ``kluis remember`` records which keyring backend holds it; a scripted ``kluis search``
+then reads it from there with ``secretstorage`` alone, and falls back to keyring's own search when
+that record is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hardening.harness import Kluis
+from vault import keys as keymod
+from vault.secret_service import BACKEND
+
+# What keyring's import and backend search bring, and a search with a remembered key does not need.
+KEYRING_ONLY = ("keyring", "jaraco", "importlib_metadata", "http.client", "urllib.request")
+
+_LOADED = (
+    "import sys\n"
+    "from cli.main import main\n"
+    "status = main(sys.argv[2:])\n"
+    "names = sys.argv[1].split(',')\n"
+    "print(status, sorted(m for m in sys.modules if m in names or m.split('.')[0] in names))\n"
+)
+
+# A keyring kept in a file, chosen by keyring's own config file (keyringrc.cfg), not by an
+# environment variable: the remembered-backend shortcut must not be the only way to it.
+_FILE_KEYRING = textwrap.dedent(
+    """
+    import json, os
+    from pathlib import Path
+    from keyring.backend import KeyringBackend
+
+    class Keyring(KeyringBackend):
+        priority = 1
+        path = Path(os.environ["HOME"]) / "keyring.json"
+        def _all(self):
+            return json.loads(self.path.read_text()) if self.path.exists() else {}
+        def get_password(self, service, username):
+            return self._all().get(service + "/" + username)
+        def set_password(self, service, username, password):
+            self.path.write_text(json.dumps({**self._all(), service + "/" + username: password}))
+        def delete_password(self, service, username):
+            pass
+    """
+)
+
+
+@pytest.fixture
+def secret_service(kluis: Kluis) -> Iterator[dict[str, str]]:
+    """The CLI's environment with a private session bus and an unlocked gnome-keyring on it."""
+    if not (shutil.which("dbus-daemon") and shutil.which("gnome-keyring-daemon")):
+        pytest.skip("needs dbus-daemon and gnome-keyring-daemon (apt-get install gnome-keyring)")
+    env = kluis.env(XDG_RUNTIME_DIR=str(kluis.home / "run"))
+    del env["KLUIS_PASSPHRASE"]
+    (kluis.home / "run").mkdir(mode=0o700)
+    bus = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    assert bus.stdout is not None
+    env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
+    daemon = subprocess.Popen(
+        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        assert daemon.stdin is not None
+        daemon.stdin.write(b"login keyring password")
+        daemon.stdin.close()
+        _wait_for_the_service(env)
+        yield env
+    finally:
+        for process in (daemon, bus):
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _wait_for_the_service(env: dict[str, str]) -> None:
+    probe = "import secretstorage as s; exit(not s.check_service_availability(s.dbus_init()))"
+    deadline = time.monotonic() + 20
+    while subprocess.run([sys.executable, "-c", probe], env=env, check=False).returncode:
+        if time.monotonic() > deadline:
+            pytest.fail("gnome-keyring did not come up on the private bus")
+        time.sleep(0.1)
+
+
+def _remember(kluis: Kluis, env: dict[str, str]) -> None:
+    done = kluis.run("remember", env={**env, "KLUIS_PASSPHRASE": kluis.passphrase})
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+
+
+def _search(env: dict[str, str]) -> tuple[str, str]:
+    """``kluis search factuur`` as a script runs it: (status and the keyring modules it loaded,
+    stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED, ",".join(KEYRING_ONLY), "search", "factuur"],
+        env={**env, "PYTHONPATH": os.pathsep.join([env.get("PYTHONPATH", ""), *sys.path])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.stdout.splitlines()[-1], done.stderr
+
+
+def _record(kluis: Kluis, backend: str) -> None:
+    """Make the backend that ``kluis remember`` recorded say ``backend`` (a stale record)."""
+    path = keymod.keys_path(kluis.vault)
+    document = json.loads(path.read_text())
+    document["wraps"]["device"][keymod.DEVICE_BACKEND] = backend
+    path.write_text(json.dumps(document))
+
+
+def test_remember_records_the_secret_service(kluis: Kluis, secret_service: dict[str, str]) -> None:
+    _remember(kluis, secret_service)
+    assert keymod.device_backend(keymod.load_keys(kluis.vault)) == BACKEND
+
+
+def test_a_scripted_search_reads_the_remembered_key_without_keyring(
+    kluis: Kluis, secret_service: dict[str, str]
+) -> None:
+    _remember(kluis, secret_service)
+    assert _search(secret_service) == ("0 []", "")
+
+
+def test_a_keyring_chosen_in_the_environment_is_still_used(
+    kluis: Kluis, secret_service: dict[str, str], tmp_path: Path
+) -> None:
+    _remember(kluis, secret_service)
+    # PYTHON_KEYRING_BACKEND chooses a keyring that does not hold the key: keyring decides, as
+    # before, and the vault stays locked.
+    env = {**secret_service, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    status, said = _search(env)
+    assert status.startswith("12 ") and "the vault is locked" in said, (status, said)
+
+
+@pytest.mark.parametrize("record", [BACKEND, "gone.backend.Keyring", None])
+def test_a_stale_record_falls_back_to_keyrings_own_search(
+    kluis: Kluis, tmp_path: Path, record: str | None
+) -> None:
+    # The key is in a file keyring that keyring's config file chooses; the record names the
+    # Secret Service (with no session bus here), a backend that is gone, or nothing (older vaults).
+    (tmp_path / "filekeyring.py").write_text(_FILE_KEYRING)
+    config = kluis.home / ".config" / "python_keyring"
+    config.mkdir(parents=True)
+    (config / "keyringrc.cfg").write_text("[backend]\ndefault-keyring=filekeyring.Keyring\n")
+    env = kluis.env(PYTHONPATH=str(tmp_path))
+    del env["KLUIS_PASSPHRASE"]
+    _remember(kluis, env)
+    if record is None:
+        path = keymod.keys_path(kluis.vault)
+        document = json.loads(path.read_text())
+        del document["wraps"]["device"][keymod.DEVICE_BACKEND]
+        path.write_text(json.dumps(document))
+    else:
+        _record(kluis, record)
+    status, said = _search(env)
+    assert status.startswith("0 ") and said == "", (status, said)
+
+
+def test_with_the_key_gone_everywhere_the_vault_is_locked_as_before(
+    kluis: Kluis, secret_service: dict[str, str]
+) -> None:
+    _remember(kluis, secret_service)
+    _record(kluis, BACKEND)
+    # The bus is gone and keyring finds no keyring: "locked", the same line as a vault never
+    # remembered gets.
+    env = {k: v for k, v in secret_service.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    locked = _search(env)
+    path = keymod.keys_path(kluis.vault)
+    document = json.loads(path.read_text())
+    del document["wraps"]["device"]
+    path.write_text(json.dumps(document))
+    never = _search(env)
+    assert locked[0].split()[0] == never[0].split()[0] != "0"
+    assert locked[1] == never[1] and "the vault is locked" in locked[1]
