@@ -259,24 +259,25 @@ def read_account(
 
 class _Batch(NamedTuple):
     """One FETCH's worth of a folder, for a parse worker: the mails, anything refused, and
-    the checkpoint after them."""
+    the checkpoint after them; their bytes, and about how many more the folder has new."""
 
     folder: str
     uidvalidity: int
     entries: list[Fetched | Item]
     size: int
+    ahead: int = 0
 
 
 def _parsed(
     batches: Iterator[_Batch], parse: Callable[[_Batch], list[Item]]
 ) -> Generator[Item, None, None]:
-    """The items of ``batches`` in order; once ``POOL_MIN_BYTES`` of mail has been parsed
-    here, the rest is parsed by a worker pool (a small sync, the usual one, costs no pool)."""
+    """The items of ``batches`` in order; once ``POOL_MIN_BYTES`` of mail has come or is
+    about to, the rest is parsed by a worker pool (a small sync, the usual one, costs none)."""
     held = 0
     for batch in batches:
         yield from parse(batch)
         held += batch.size
-        if held >= POOL_MIN_BYTES:
+        if held + batch.ahead >= POOL_MIN_BYTES:
             pooled = cast(
                 "Generator[list[Item], None, None]",
                 map_in_pool(parse, batches, chunksize=1, window=POOL_WINDOW, first=0),
@@ -533,7 +534,8 @@ def _folder_batches(session: _Session, folder: str) -> Iterator[_Batch]:
         position = Position(done, len(uids), "messages", folder)
         entries.append(cursor.advance(folder, uidvalidity, batch[-1][0], position))
         size = sum(len(entry.raw) for entry in entries if isinstance(entry, Fetched))
-        yield _Batch(folder, uidvalidity, entries, size)
+        ahead = (len(uids) - done) * size // len(batch)  # guessed from this batch's mails
+        yield _Batch(folder, uidvalidity, entries, size, ahead)
 
 
 def _message(

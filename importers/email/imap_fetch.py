@@ -32,8 +32,9 @@ BATCH_BYTES = 2 * 1024 * 1024
 BATCH_MAILS = 500
 """Mails per body FETCH at most (read at call time): the UIDs are listed one by one."""
 
-SIZE_SLICE = 1000
-"""UIDs per ``RFC822.SIZE`` FETCH: about 8 KB of command line (Dovecot allows 64 KB)."""
+SIZE_SLICE = 750
+"""UIDs per ``RFC822.SIZE`` FETCH, listed one by one: under the 8 KB of command line that
+RFC 7162 asks clients to stay within, even with 9-digit UIDs."""
 
 BODY_ITEMS = ("BODY.PEEK[]", "FLAGS", "INTERNALDATE")
 """What a body FETCH asks for. BODY.PEEK[], never BODY[] or RFC822: those set \\Seen."""
