@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import secrets
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,14 @@ from typing import Any
 import pytest
 
 from importers.email import imap, imap_fetch
+from tests.hardening.harness import (
+    MARK,
+    Kluis,
+    assert_clean_failure,
+    assert_exactly_once,
+    no_process_left,
+)
+from tests.hardening.test_parse_workers import wait_for_workers
 from tests.imap_server import Dovecot, MailUser
 from tests.support import PASSPHRASE
 from tests.test_imap import (
@@ -199,3 +211,34 @@ def test_a_mail_deleted_between_search_and_fetch_does_not_fail_the_batch(
     assert (summary["new"], summary["quarantined"], summary["errors"]) == (9, 0, 0), summary
     assert companies(capsys) == {"klm.com": 9}
     assert not re.search(r"UID=4\b", json.dumps(quarantine_reasons(capsys)))
+
+
+def test_ctrl_c_stops_a_pooled_sync_with_one_line_and_the_next_sync_resumes(
+    kluis: Kluis, dovecot: Dovecot
+) -> None:
+    user = dovecot.add_user(f"batch{next(_users)}")
+    count = 1500
+    dovecot.append(user, "INBOX", [padded_mail(n, 3800) for n in range(1, count + 1)])
+    mark = secrets.token_hex(8)
+    env = kluis.env(KLUIS_IMAP_PASSWORD=user.password, **{MARK: mark})
+    process = subprocess.Popen(
+        kluis.command(*sync_args(dovecot, user)),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        wait_for_workers(process.pid)  # a thread fetches, the workers parse, the writer stores
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole group
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    stopped = subprocess.CompletedProcess(process.args, process.returncode, b"", stderr)
+    assert "interrupted" in assert_clean_failure(stopped, 130)
+    no_process_left(mark)
+    again = kluis.run(*sync_args(dovecot, user), env=env)
+    assert again.returncode == 0, again.stderr
+    assert_exactly_once(kluis, count)
