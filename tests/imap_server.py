@@ -338,13 +338,22 @@ service imap-login {{
             for message in messages:
                 client.append(folder, message, flags=flags)
 
-    def commands(self, user: MailUser, pattern: str) -> list[str]:
+    def commands(self, user: MailUser, pattern: str, timeout: float = 10.0) -> list[str]:
         """The commands ``user``'s sessions sent that match ``pattern`` (a regular expression
         for the command after its tag, e.g. ``UID FETCH``), from Dovecot's rawlog, each as
         ``TAG COMMAND ...`` (the rawlog's time stamp taken off)."""
         wanted = re.compile(rf"^(?:\d+\.\d+ )?(\S+ (?:{pattern}).*)", re.IGNORECASE)
+        logs = sorted((self.root / "rawlog" / user.name).glob("*.in"))
+        # A session's rawlog is complete once its imap process (the pid in the file's name,
+        # ``<time>.<pid>.<n>.in``) has ended: until then the last commands may be buffered.
+        deadline = time.monotonic() + timeout
+        for log in logs:
+            while Path(f"/proc/{log.name.split('.')[1]}").exists():
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
         lines: list[str] = []
-        for log in sorted((self.root / "rawlog" / user.name).glob("*.in")):
+        for log in logs:
             text = log.read_bytes().decode("utf-8", "replace")
             lines += [found[1] for found in map(wanted.match, text.splitlines()) if found]
         return lines
