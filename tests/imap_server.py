@@ -317,6 +317,7 @@ service imap-login {{
         entry.chmod(0o644)  # Dovecot's auth process runs as its own user
         rawlog = self.root / "rawlog" / name
         rawlog.mkdir(parents=True)
+        rawlog.parent.chmod(0o755)  # whatever the umask: the mail processes write below it
         os.chown(rawlog, self.uid, self.gid)
         user = MailUser(name, password)
         self.users[name] = user
