@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test check conformance peers identity hardening bench bench-import demo clean
+.PHONY: run test check conformance peers identity hardening bench bench-import bench-imap demo clean
 
 # What `make run` needs: kluis and its runtime libraries, no developer tools.
 $(STAMP): pyproject.toml
@@ -62,6 +62,10 @@ bench: $(DEV_STAMP)
 ## bench-import: kluis import vs mu, notmuch, mbox-to-sqlite on 20,000 generated mails
 bench-import: $(DEV_STAMP)
 	$(BIN)/python bench/import_mail.py
+
+## bench-imap: kluis sync imap vs mbsync + mu index, from a local Dovecot (BENCH_MAILS, 5,000)
+bench-imap: $(DEV_STAMP)
+	$(BIN)/python bench/import_imap.py
 
 ## demo: build the demo vault without opening the app
 demo: $(STAMP)

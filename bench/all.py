@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in one go, one table after another.
 
 Runs bench/run.py (the demo vault's figures), bench/startup.py, bench/import_mail.py,
-bench/import_floor.py, bench/import_chat.py and bench/search.py as separate processes (so one's memory and caches never flatter another)
+bench/import_floor.py, bench/import_imap.py, bench/import_chat.py and bench/search.py as separate processes (so one's memory and caches never flatter another)
 and passes their output through. ``--quick`` shrinks the inputs for a smoke run;
 ``--mails``/``--items`` pick the sizes. Figures, never a pass/fail.
 """
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mails", type=int, help="mailbox size for the import bench (20,000)")
     parser.add_argument("--items", type=int, help="interactions for the search bench (1,000,000)")
     parser.add_argument(
-        "--skip", default="", help="comma-separated: demo,startup,import,floor,chat,search"
+        "--skip", default="", help="comma-separated: demo,startup,import,floor,imap,chat,search"
     )
     args = parser.parse_args(argv)
     mails = args.mails or (300 if args.quick else 20_000)
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         "import": [str(HERE / "import_mail.py"), "--mails", str(mails), *repeat],
         "floor": [str(HERE / "import_floor.py"), "--mails", str(mails)],
+        "imap": [str(HERE / "import_imap.py"), "--mails", str(mails), *repeat],
         "chat": [str(HERE / "import_chat.py"), "--messages", str(3_000 if args.quick else 100_000)],
         "search": [str(HERE / "search.py"), "--items", str(items), *repeat],
     }

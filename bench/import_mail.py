@@ -77,24 +77,28 @@ def _kluis_prepare(
     source: str, plain: bool
 ) -> Callable[[Path, Path], tuple[list[str], dict[str, str]]]:
     def prepare(work: Path, data: Path) -> tuple[list[str], dict[str, str]]:
-        kluis = (
-            [sys.executable, str(HERE / "plain_kluis.py")]
-            if plain
-            else [_which("kluis") or "kluis"]
-        )
-        env = _env(KLUIS_VAULT=str(work / "vault"), KLUIS_PASSPHRASE=PASSPHRASE)
-        if SOURCE_TREE is not None:
-            # PYTHONPATH comes before the editable install's finder, so this tree's vault wins.
-            env["PYTHONPATH"] = str(SOURCE_TREE)
-            if not plain:
-                kluis = [sys.executable, "-P", "-m", "vault"]  # -P: not the cwd's vault
-        init = run([*kluis, "init"], env=env)
-        if init.returncode:
-            raise RuntimeError(f"kluis init failed: {init.stderr.strip()}")
+        kluis, env = new_vault(work, plain)
         path = data / ("mailbox.mbox" if source == "mbox" else "Maildir")
         return [*kluis, "import", str(path), "--json", "--timezone", "Europe/Amsterdam"], env
 
     return prepare
+
+
+def new_vault(work: Path, plain: bool = False) -> tuple[list[str], dict[str, str]]:
+    """A fresh vault in ``work``: the kluis command (of --src, if given) and its environment."""
+    kluis = (
+        [sys.executable, str(HERE / "plain_kluis.py")] if plain else [_which("kluis") or "kluis"]
+    )
+    env = _env(KLUIS_VAULT=str(work / "vault"), KLUIS_PASSPHRASE=PASSPHRASE)
+    if SOURCE_TREE is not None:
+        # PYTHONPATH comes before the editable install's finder, so this tree's vault wins.
+        env["PYTHONPATH"] = str(SOURCE_TREE)
+        if not plain:
+            kluis = [sys.executable, "-P", "-m", "vault"]  # -P: not the cwd's vault
+    init = run([*kluis, "init"], env=env)
+    if init.returncode:
+        raise RuntimeError(f"kluis init failed: {init.stderr.strip()}")
+    return kluis, env
 
 
 def _kluis_count(work: Path, result: Run) -> int:

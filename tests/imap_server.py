@@ -226,6 +226,10 @@ namespace inbox {{
     auto = create
   }}
 }}
+# Every command each user's sessions send, to count them (``commands``); after login only.
+protocol imap {{
+  rawlog_dir = {self.root}/rawlog/%u
+}}
 # No growing delay after a failed login from 127.0.0.1 (the wrong-password test).
 # No chroot: a non-root Dovecot cannot, and a test server does not need it.
 service anvil {{
@@ -311,6 +315,10 @@ service imap-login {{
         entry = self.passwd_dir / name
         entry.write_text(line)
         entry.chmod(0o644)  # Dovecot's auth process runs as its own user
+        rawlog = self.root / "rawlog" / name
+        rawlog.mkdir(parents=True)
+        rawlog.parent.chmod(0o755)  # whatever the umask: the mail processes write below it
+        os.chown(rawlog, self.uid, self.gid)
         user = MailUser(name, password)
         self.users[name] = user
         return user
@@ -330,6 +338,26 @@ service imap-login {{
                 client.create_folder(folder)
             for message in messages:
                 client.append(folder, message, flags=flags)
+
+    def commands(self, user: MailUser, pattern: str, timeout: float = 10.0) -> list[str]:
+        """The commands ``user``'s sessions sent that match ``pattern`` (a regular expression
+        for the command after its tag, e.g. ``UID FETCH``), from Dovecot's rawlog, each as
+        ``TAG COMMAND ...`` (the rawlog's time stamp taken off)."""
+        wanted = re.compile(rf"^(?:\d+\.\d+ )?(\S+ (?:{pattern}).*)", re.IGNORECASE)
+        logs = sorted((self.root / "rawlog" / user.name).glob("*.in"))
+        # A session's rawlog is complete once its imap process (the pid in the file's name,
+        # ``<time>.<pid>.<n>.in``) has ended: until then the last commands may be buffered.
+        deadline = time.monotonic() + timeout
+        for log in logs:
+            while Path(f"/proc/{log.name.split('.')[1]}").exists():
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        lines: list[str] = []
+        for log in logs:
+            text = log.read_bytes().decode("utf-8", "replace")
+            lines += [found[1] for found in map(wanted.match, text.splitlines()) if found]
+        return lines
 
     def bodies_fetched(self, user: MailUser, timeout: float = 5.0) -> int:
         """How many message bodies ``user``'s sessions have fetched, all told.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
@@ -110,3 +113,21 @@ def test_the_profile_bench_prices_each_kind_of_mail(tmp_path: Path) -> None:
     assert "20 stored" in out and "function (own time)" in out
     priced = [line for line in out.splitlines() if line.startswith(("plain text ", "text + HTML "))]
     assert len(priced) == 2
+
+
+def test_the_imap_bench_syncs_every_generated_mail(tmp_path: Path) -> None:
+    if os.environ.get("KLUIS_SKIP_IMAP") == "1":
+        pytest.skip("KLUIS_SKIP_IMAP=1: the IMAP bench needs a real dovecot")
+    out = _bench(
+        "import_imap.py",
+        "--mails",
+        "40",
+        "--repeat",
+        "1",
+        "--tools",
+        "kluis",
+        "--data",
+        str(tmp_path / "mail"),
+    )
+    rows = out.split("IMAP, 40 mails (medians of 1)")[1].splitlines()
+    assert rows[2].startswith("kluis sync imap") and " 40 " in rows[2]

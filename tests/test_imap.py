@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from cli import sync
 from cli.main import main
-from importers.email import imap
+from importers.email import imap, imap_fetch
 from importers.email.message import parse_message
 from tests.hardening.generate import LONE_SURROGATE, booking_mail, flight_jsonld
 from tests.imap_server import Dovecot, DovecotMissing, MailUser, free_port
@@ -269,7 +269,7 @@ def test_a_server_that_stops_mid_sync_gives_one_line_and_the_next_sync_resumes(
         server.append(user, "INBOX", [numbered_mail(n, "bol.com") for n in range(1, 8)])
         # Two mails per FETCH and per transaction, and the server goes down while the
         # second chunk is being parsed: the third FETCH finds it gone.
-        monkeypatch.setattr(imap, "CHUNK_SIZE", 2)
+        monkeypatch.setattr(imap_fetch, "BATCH_MAILS", 2)
         monkeypatch.setattr(sync, "BATCH_SIZE", 2)
         parsed = itertools.count(1)
 

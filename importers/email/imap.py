@@ -22,8 +22,8 @@ import ssl
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, NamedTuple, cast
 from urllib.parse import quote
 
 from imapclient import IMAPClient
@@ -34,6 +34,9 @@ from imapclient.exceptions import (
     LoginError,
 )
 
+from importers.email import imap_fetch
+from importers.email.imap_fetch import Fetched, Refused, as_text
+from importers.email.mbox import POOL_MIN_BYTES
 from importers.email.message import parse_message
 from vault.errors import (
     ConnectionLost,
@@ -42,12 +45,14 @@ from vault.errors import (
     TlsFailed,
     UsageError,
 )
-from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position
+from vault.pool import map_in_pool, packed_ahead
+from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position, Quarantined
 
 Security = Literal["tls", "starttls", "plain"]
 
-CHUNK_SIZE = 200
-"""UIDs per FETCH: one round trip each, and a checkpoint after each."""
+POOL_WINDOW = 4
+"""Fetched batches (``imap_fetch.BATCH_BYTES`` each at most) parsing or parsed, not yet
+stored: what bounds a sync's memory, whatever the mails' sizes."""
 
 RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
 """Seconds to wait before each retry after a network error (read at call time)."""
@@ -214,9 +219,12 @@ def read_account(
     *,
     on_login: Callable[[], None] | None = None,
     delays: Sequence[float] | None = None,
-    chunk_size: int | None = None,
 ) -> Generator[Item, None, None]:
-    """Yield the new mail of every chosen folder, a ``Checkpoint`` after each chunk.
+    """Yield the new mail of every chosen folder, a ``Checkpoint`` after each fetched batch.
+
+    From ``POOL_MIN_BYTES`` of new mail on, a thread fetches the batches and worker processes
+    parse them (``vault.pool``, as for a big mbox) while this process stores what comes back,
+    in order: the network, the parsing and the writer overlap.
 
     Args:
         account: where to log in and which folders to read.
@@ -224,7 +232,6 @@ def read_account(
         options: who the user is, and the folders' cursors.
         on_login: called once after the first successful login, e.g. to remember the account.
         delays: seconds before each retry after a network error (default ``RETRY_DELAYS``).
-        chunk_size: UIDs per FETCH (default ``CHUNK_SIZE``).
 
     Raises:
         UsageError: ``--plain`` to a remote host, or a named folder that does not exist.
@@ -235,14 +242,62 @@ def read_account(
     check_plain_allowed(account)
     delays = RETRY_DELAYS if delays is None else delays
     session = _Session(account, password, delays, on_login, options)
+    parsed = _parsed(session.batches(), partial(_parse_batch, account=account, options=options))
+    finished = False
     try:
-        folders = session.call(
-            lambda client: choose_folders(client.list_folders(), account.folders)
-        )
-        for folder in folders:
-            yield from session.read_folder(folder, options, chunk_size or CHUNK_SIZE)
+        # Not `yield from`: that would close `parsed` (and wait for the fetch thread) before
+        # the interrupt below could end a read blocked on the network.
+        for item in parsed:  # noqa: UP028
+            yield item
+        finished = True
     finally:
+        if not finished:
+            session.interrupt()  # a fetch thread blocked on the network ends now
+        parsed.close()
         session.close()
+
+
+class _Batch(NamedTuple):
+    """One FETCH's worth of a folder, for a parse worker: the mails, anything refused, and
+    the checkpoint after them; their bytes, and about how many more the folder has new."""
+
+    folder: str
+    uidvalidity: int
+    entries: list[Fetched | Item]
+    size: int
+    ahead: int = 0
+
+
+def _parsed(
+    batches: Iterator[_Batch], parse: Callable[[_Batch], list[Item]]
+) -> Generator[Item, None, None]:
+    """The items of ``batches`` in order; once ``POOL_MIN_BYTES`` of mail has come or is
+    about to, the rest is parsed by a worker pool (a small sync, the usual one, costs none)."""
+    held = 0
+    for batch in batches:
+        yield from parse(batch)
+        held += batch.size
+        if held + batch.ahead >= POOL_MIN_BYTES:
+            pooled = cast(
+                "Generator[list[Item], None, None]",
+                map_in_pool(parse, batches, chunksize=1, window=POOL_WINDOW, first=0),
+            )
+            try:
+                for items in pooled:
+                    yield from items
+            finally:
+                pooled.close()
+            return
+
+
+def _parse_batch(batch: _Batch, *, account: Account, options: ImportOptions) -> list[Item]:
+    """The items of one fetched batch: each mail parsed (picklable, for the pool)."""
+    return [
+        packed_ahead(_message(account, batch.folder, batch.uidvalidity, entry, options))
+        if isinstance(entry, Fetched)
+        else entry
+        for entry in batch.entries
+    ]
 
 
 class _Session:
@@ -262,6 +317,7 @@ class _Session:
         self.on_login = on_login
         self.client: IMAPClient | None = None
         self.logged_in = False
+        self.stopping = False
         self.cursor = _Cursor(account.cursor_key, options.cursors.get(account.cursor_key))
 
     def connected(self) -> IMAPClient:
@@ -280,6 +336,14 @@ class _Session:
         if client is not None:
             disconnect(client)
 
+    def interrupt(self) -> None:
+        """End the sync from another thread: a blocked read fails at once, with no retry."""
+        self.stopping = True
+        client = self.client
+        if client is not None:
+            with contextlib.suppress(OSError):
+                client.socket().shutdown(socket.SHUT_RDWR)
+
     def call(self, action: Callable[[IMAPClient], list[str]]) -> list[str]:
         """Run ``action`` on the connection, retrying network errors with backoff."""
         failures = 0
@@ -289,17 +353,22 @@ class _Session:
             except _NETWORK_ERRORS as exc:
                 failures = self._after_failure(exc, failures)
 
-    def read_folder(self, folder: str, options: ImportOptions, chunk_size: int) -> Iterator[Item]:
+    def batches(self) -> Iterator[_Batch]:
+        """Every chosen folder's new mail, batch by batch."""
+        folders = self.call(
+            lambda client: choose_folders(client.list_folders(), self.account.folders)
+        )
+        for folder in folders:
+            yield from self.read_folder(folder)
+
+    def read_folder(self, folder: str) -> Iterator[_Batch]:
         """One folder's new mail; a network error resumes after the last checkpoint yielded."""
         failures = 0
         while True:
             try:
-                for item in _folder_items(
-                    self.connected(), self.account, folder, self.cursor, options, chunk_size
-                ):
-                    if isinstance(item, Checkpoint):
-                        failures = 0  # progress: the retries start over
-                    yield item
+                for batch in _folder_batches(self, folder):
+                    failures = 0  # progress: the retries start over
+                    yield batch
                 return
             except _NETWORK_ERRORS as exc:
                 failures = self._after_failure(exc, failures)
@@ -309,6 +378,8 @@ class _Session:
     def _after_failure(self, exc: BaseException, failures: int) -> int:
         """Drop the connection and wait before the next try; raise when out of tries."""
         self.close()
+        if self.stopping:
+            raise ConnectionLost(f"{self.account.host}: the sync was stopped") from None
         if isinstance(exc, ssl.SSLError):
             raise _tls_error(self.account, exc) from None
         if failures >= len(self.delays):
@@ -322,6 +393,32 @@ class _Session:
             ) from None
         time.sleep(self.delays[failures])
         return failures + 1
+
+
+class _Folder:
+    """A selected folder of a session (``imap_fetch.Connection``)."""
+
+    def __init__(self, session: _Session, name: str, uidvalidity: int) -> None:
+        self.session = session
+        self.name = name
+        self.uidvalidity = uidvalidity
+
+    def current(self) -> IMAPClient:
+        """The session's client, with this folder selected."""
+        return self.session.connected()
+
+    def reopen(self) -> IMAPClient:
+        """A new connection with the folder selected again.
+
+        Raises:
+            IMAPClientAbortError: the folder was renumbered meanwhile: read it again.
+        """
+        self.session.close()
+        client = self.session.connected()
+        selected = client.select_folder(self.name, readonly=True)
+        if int(selected[b"UIDVALIDITY"]) != self.uidvalidity:
+            raise IMAPClientAbortError(f"{self.name} was renumbered (UIDVALIDITY changed)")
+        return client
 
 
 def disconnect(client: IMAPClient) -> None:
@@ -409,17 +506,13 @@ class _Cursor:
         return Checkpoint(self.key, state, position)
 
 
-def _folder_items(
-    client: IMAPClient,
-    account: Account,
-    folder: str,
-    cursor: _Cursor,
-    options: ImportOptions,
-    chunk_size: int,
-) -> Iterator[Item]:
-    """The messages of ``folder`` after its cursor, a ``Checkpoint`` after each chunk."""
+def _folder_batches(session: _Session, folder: str) -> Iterator[_Batch]:
+    """The messages of ``folder`` after its cursor, fetched in batches (``imap_fetch``), each
+    batch ending in a ``Checkpoint``."""
+    client = session.connected()
     selected = client.select_folder(folder, readonly=True)  # EXAMINE: flags stay as they are
     uidvalidity = int(selected[b"UIDVALIDITY"])
+    cursor = session.cursor
     stored = cursor.last_uid(folder, uidvalidity)
     last_uid = stored or 0
     # `UID n:*` always matches the highest UID, even when it is below n (RFC 3501 6.4.8),
@@ -427,49 +520,43 @@ def _folder_items(
     uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
     if not uids and stored is None:
         # Remember a new UIDVALIDITY even for an empty folder, so it is not rescanned.
-        yield cursor.advance(folder, uidvalidity, last_uid)
-    for start in range(0, len(uids), chunk_size):
-        chunk = uids[start : start + chunk_size]
-        # BODY.PEEK[], never BODY[] or RFC822: those set \Seen on the server.
-        fetched = client.fetch(chunk, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])
-        for uid in chunk:
-            data = fetched.get(uid)
-            if data is not None and b"BODY[]" in data:  # absent: expunged meanwhile
-                yield _message(account, folder, uid, uidvalidity, data, options)
-        done = Position(start + len(chunk), len(uids), "messages", folder)
-        yield cursor.advance(folder, uidvalidity, chunk[-1], done)
+        yield _Batch(folder, uidvalidity, [cursor.advance(folder, uidvalidity, last_uid)], 0)
+    selected_folder = _Folder(session, folder, uidvalidity)
+    done = 0
+    for batch in imap_fetch.batches(selected_folder, uids):
+        entries: list[Fetched | Item] = [
+            Quarantined(session.account.source_ref(folder, entry.uid), b"", entry.reason)
+            if isinstance(entry, Refused)
+            else entry
+            for entry in imap_fetch.fetch_batch(selected_folder, batch)
+        ]
+        done += len(batch)
+        position = Position(done, len(uids), "messages", folder)
+        entries.append(cursor.advance(folder, uidvalidity, batch[-1][0], position))
+        size = sum(len(entry.raw) for entry in entries if isinstance(entry, Fetched))
+        ahead = (len(uids) - done) * size // len(batch)  # guessed from this batch's mails
+        yield _Batch(folder, uidvalidity, entries, size, ahead)
 
 
 def _message(
-    account: Account,
-    folder: str,
-    uid: int,
-    uidvalidity: int,
-    data: dict[bytes, Any],
-    options: ImportOptions,
-) -> Item:
+    account: Account, folder: str, uidvalidity: int, mail: Fetched, options: ImportOptions
+) -> Interaction | Quarantined:
     """One fetched message as an item, with where it lives on the server in its extras."""
-    item = parse_message(bytes(data[b"BODY[]"]), account.source_ref(folder, uid), options)
+    item = parse_message(mail.raw, account.source_ref(folder, mail.uid), options)
     if isinstance(item, Interaction):
-        # \Recent belongs to one session, not to the message.
-        flags = sorted({_text(flag) for flag in data.get(b"FLAGS", ())} - {"\\Recent"})
-        item.extras.update(folder=folder, flags=flags, uid=uid, uidvalidity=uidvalidity)
-        arrived = data.get(b"INTERNALDATE")
-        if isinstance(arrived, datetime):
-            item.extras["internaldate"] = arrived.isoformat()  # when the server received it
+        item.extras.update(
+            folder=folder, flags=list(mail.flags), uid=mail.uid, uidvalidity=uidvalidity
+        )
+        if mail.internaldate is not None:
+            item.extras["internaldate"] = mail.internaldate  # when the server received it
     return item
-
-
-def _text(value: bytes | str) -> str:
-    """A flag or server message as text."""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _reason(exc: BaseException) -> str:
     """The gist of an exception for a one-line message."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    text = " ".join(_text(arg) for arg in exc.args) if exc.args else ""
+    text = " ".join(as_text(arg) for arg in exc.args) if exc.args else ""
     # imaplib wraps server answers as "b'[AUTHENTICATIONFAILED] ...'".
     if text.startswith(("b'", 'b"')) and text.endswith(text[1]):
         text = text[2:-1]
