@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mailgen
 from measure import Run, machine_line, median, run, table
+from targets import report
 
 PASSPHRASE = "bench-passphrase"
 HERE = Path(__file__).resolve().parent
@@ -393,9 +394,21 @@ def _report(
     )
     print(f"targets on the {shape} set (issues 3, 9 and 21):")
     if "mu" in rate and ours:
-        print(f"  kluis ≥ 1.3× mu's msg/s ............ {ours / rate['mu']:.2f}×")
+        report(
+            f"import {shape} {mails:,}: kluis ÷ mu msg/s",
+            ours / rate["mu"],
+            1.3,
+            "×",
+            higher_is_better=True,
+        )
     if "mbox-to-sqlite" in rate and ours:
-        print(f"  kluis ≥ 1.0× mbox-to-sqlite's msg/s . {ours / rate['mbox-to-sqlite']:.2f}×")
+        report(
+            f"import {shape} {mails:,}: kluis ÷ mbox-to-sqlite msg/s",
+            ours / rate["mbox-to-sqlite"],
+            1.0,
+            "×",
+            higher_is_better=True,
+        )
     if "kluis-plain" in runs and "kluis" in runs:
         cost = median([r.wall for r in runs["kluis"]]) / median(
             [r.wall for r in runs["kluis-plain"]]
@@ -413,9 +426,12 @@ def _report(
         # Forked parse workers share most pages with the writer: PSS counts them once.
         peak = max(max(r.peak_rss_mb, r.tree_pss_mb) for r in runs["kluis"])
         summed = max(r.tree_rss_mb for r in runs["kluis"])
-        print(
-            f"  peak memory ≤ 200 MB ................ {peak:.0f} MB at {mails:,} mails "
-            f"(tree PSS or largest process; summed RSS {summed:.0f} MB)"
+        report(
+            f"import {shape} {mails:,}: peak memory (tree PSS or largest process)",
+            peak,
+            200,
+            f"MB (summed RSS {summed:.0f} MB)",
+            higher_is_better=False,
         )
 
 
