@@ -31,7 +31,7 @@ from tui.company_dialogs import (
 )
 from tui.forms import sentence
 from tui.save_attachment import SaveAttachmentScreen
-from tui.timeline import DateRangeScreen
+from tui.date_range import DateRangeScreen
 from vault import browse, company_edits, queries
 from vault.attachments import safe_filename
 from vault.ingest import Ingestor
