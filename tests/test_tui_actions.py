@@ -29,9 +29,9 @@ from tui.company_dialogs import (
     SplitScreen,
     UndoScreen,
 )
+from tui.date_range import DateRangeScreen
 from tui.forms import sentence
 from tui.save_attachment import SaveAttachmentScreen
-from tui.date_range import DateRangeScreen
 from vault import browse, company_edits, queries
 from vault.attachments import safe_filename
 from vault.ingest import Ingestor
