@@ -15,7 +15,7 @@ writer at the end of each batch, in the batch's transaction (``index_new``): one
 ``INSERT … SELECT`` per period halves the index's CPU against a trigger per row (measured in
 bench/import_floor.py). FTS5 writes its pending terms out as a new segment at every savepoint,
 and a statement whose trigger writes to FTS5 opens one, so a trigger per item made a segment
-per item, merged again and again. Schema 7 dropped the per-row insert triggers; updates and
+per item, merged again and again. Schema 8 dropped the per-row insert triggers; updates and
 deletes still go through per-row triggers, as they are few.
 """
 
