@@ -19,7 +19,7 @@ Builds a small vault (2,000 generated mails), then times, as fresh processes, --
   (200,000) items, built once through the real ingest path by bench/search.py's generator and
   cached under $TMPDIR/kluis-bench/startup-N;
 - where gnome-keyring is installed, ``kluis search`` with the key remembered in a real Secret
-  Service on a private session bus (bench/secret_service.py): the path a Linux desktop takes.
+  Service on a private session bus (tests/secret_service_daemon.py): the path a Linux desktop takes.
 
 ``--before TREE`` times the same commands with another checkout's ``vault`` package first on
 ``PYTHONPATH`` (e.g. a copy from before a change), alternating runs so load hits both alike.
@@ -48,9 +48,11 @@ sys.path.insert(0, str(HERE))
 
 import mailgen  # noqa: E402
 import search  # noqa: E402
-import secret_service  # noqa: E402
 from measure import machine_line, run, table  # noqa: E402
 from targets import report  # noqa: E402
+
+sys.path.insert(0, str(HERE.parent))  # tests.secret_service_daemon: the tests' own Secret Service
+from tests import secret_service_daemon  # noqa: E402
 
 PASSPHRASE = "bench-passphrase"
 
@@ -176,7 +178,7 @@ def _checks(work: Path, mu: str | None, items: int) -> dict[str, tuple[list[str]
             None,
         ),
     }
-    if secret_service.available():
+    if secret_service_daemon.available():
         checks["kluis search wasmachine, demo, key in the Secret Service"] = (
             [*kluis, "search", "wasmachine"],
             "secret-service",
@@ -282,9 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         large = _large(args.items) if args.items else None
         failed = _setup_trees(work, trees, keyring_file, large)
         bus: dict[str, str] = {}
-        if not failed and secret_service.available():
+        if not failed and secret_service_daemon.available():
             bus = _bus(
-                stack.enter_context(secret_service.secret_service(work / "ss", {**os.environ}))
+                stack.enter_context(secret_service_daemon.running(work / "ss", {**os.environ}))
             )
             failed = _setup_secret_service(work, trees, keyring_file, bus)
         if failed:

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import secret_service_daemon
 from tests.hardening.harness import Kluis
 from vault import keys as keymod
 from vault.secret_service import BACKEND
@@ -61,46 +60,12 @@ _FILE_KEYRING = textwrap.dedent(
 @pytest.fixture
 def secret_service(kluis: Kluis) -> Iterator[dict[str, str]]:
     """The CLI's environment with a private session bus and an unlocked gnome-keyring on it."""
-    if not (shutil.which("dbus-daemon") and shutil.which("gnome-keyring-daemon")):
+    if not secret_service_daemon.available():
         pytest.skip("needs dbus-daemon and gnome-keyring-daemon (apt-get install gnome-keyring)")
-    env = kluis.env(XDG_RUNTIME_DIR=str(kluis.home / "run"))
+    env = kluis.env()
     del env["KLUIS_PASSPHRASE"]
-    (kluis.home / "run").mkdir(mode=0o700)
-    bus = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        text=True,
-    )
-    assert bus.stdout is not None
-    env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
-    daemon = subprocess.Popen(
-        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    try:
-        assert daemon.stdin is not None
-        daemon.stdin.write(b"login keyring password")
-        daemon.stdin.close()
-        _wait_for_the_service(env)
-        yield env
-    finally:
-        for process in (daemon, bus):
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def _wait_for_the_service(env: dict[str, str]) -> None:
-    probe = "import secretstorage as s; exit(not s.check_service_availability(s.dbus_init()))"
-    deadline = time.monotonic() + 20
-    while subprocess.run([sys.executable, "-c", probe], env=env, check=False).returncode:
-        if time.monotonic() > deadline:
-            pytest.fail("gnome-keyring did not come up on the private bus")
-        time.sleep(0.1)
+    with secret_service_daemon.running(kluis.home, env) as service_env:
+        yield service_env
 
 
 def _remember(kluis: Kluis, env: dict[str, str]) -> None:

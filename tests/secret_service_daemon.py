@@ -1,6 +1,6 @@
-"""A real freedesktop Secret Service for the start-up benchmark: gnome-keyring on a private
-session bus, so ``kluis remember`` stores the key where a Linux desktop keeps it and the
-remembered-key unlock runs the path users have (not the bench's file keyring).
+"""A real freedesktop Secret Service: gnome-keyring on a private session bus, so ``kluis
+remember`` stores the key where a Linux desktop keeps it and the remembered-key unlock runs the
+path users have. Used by the remembered-key tests and the start-up benchmark.
 
 Needs ``dbus-daemon`` and ``gnome-keyring-daemon`` (``apt-get install gnome-keyring``).
 """
@@ -29,7 +29,7 @@ def _stopped(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
 
 
 @contextmanager
-def secret_service(home: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
+def running(home: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
     """``env`` plus a session bus whose unlocked gnome-keyring keeps its data under ``home``."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "run").mkdir(mode=0o700, exist_ok=True)
@@ -55,7 +55,7 @@ def secret_service(home: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
         )
         stack.callback(_stopped, keyring)
         assert keyring.stdin is not None
-        keyring.stdin.write(b"bench login keyring")
+        keyring.stdin.write(b"login keyring password")
         keyring.stdin.close()
         deadline = time.monotonic() + 20
         while subprocess.run([sys.executable, "-c", _PROBE], env=env, check=False).returncode:
