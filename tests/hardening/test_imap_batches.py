@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import secrets
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,11 +22,9 @@ from importers.email import imap, imap_fetch
 from tests.hardening.harness import (
     MARK,
     Kluis,
-    assert_clean_failure,
     assert_exactly_once,
-    no_process_left,
 )
-from tests.hardening.test_parse_workers import wait_for_workers
+from tests.hardening.test_parse_workers import interrupted_once_pooled
 from tests.imap_server import Dovecot, MailUser
 from tests.support import PASSPHRASE
 from tests.test_imap import (
@@ -221,24 +216,8 @@ def test_ctrl_c_stops_a_pooled_sync_with_one_line_and_the_next_sync_resumes(
     dovecot.append(user, "INBOX", [padded_mail(n, 3800) for n in range(1, count + 1)])
     mark = secrets.token_hex(8)
     env = kluis.env(KLUIS_IMAP_PASSWORD=user.password, **{MARK: mark})
-    process = subprocess.Popen(
-        kluis.command(*sync_args(dovecot, user)),
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        wait_for_workers(process.pid)  # a thread fetches, the workers parse, the writer stores
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole group
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-        process.wait()
-    stopped = subprocess.CompletedProcess(process.args, process.returncode, b"", stderr)
-    assert "interrupted" in assert_clean_failure(stopped, 130)
-    no_process_left(mark)
+    # a thread fetches, the workers parse, the writer stores
+    interrupted_once_pooled(kluis.command(*sync_args(dovecot, user)), env, mark)
     again = kluis.run(*sync_args(dovecot, user), env=env)
     assert again.returncode == 0, again.stderr
     assert_exactly_once(kluis, count)

@@ -72,6 +72,30 @@ def wait_for_workers(pid: int, seconds: float = 60) -> list[int]:
     pytest.fail("the import never started its parse pool")
 
 
+def interrupted_once_pooled(command: list[str], env: dict[str, str], mark: str) -> None:
+    """Run ``command`` in a session of its own, press Ctrl-C at its terminal (the whole group)
+    once its parse pool runs, and check it ends with one line, exit 130, and no process marked
+    ``mark`` left."""
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        wait_for_workers(process.pid)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole group
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    stopped = subprocess.CompletedProcess(process.args, process.returncode, b"", stderr)
+    assert "interrupted" in assert_clean_failure(stopped, 130)
+    no_process_left(mark)
+
+
 def _ignores_ctrl_c(pid: int) -> bool:
     """True once the worker ``pid`` is set up (its initializer ignores SIGINT first thing)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -122,24 +146,7 @@ def test_ctrl_c_stops_a_pooled_import_with_one_line_and_leaves_no_process(
 ) -> None:
     mbox = write_mbox(tmp_path / "inbox.mbox", MAILS, lines=180)
     mark = secrets.token_hex(8)
-    process = subprocess.Popen(
-        kluis.command("import", str(mbox)),
-        env=kluis.env(**{MARK: mark}),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        wait_for_workers(process.pid)
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole group
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-        process.wait()
-    stopped = subprocess.CompletedProcess(process.args, process.returncode, b"", stderr)
-    assert "interrupted" in assert_clean_failure(stopped, 130)
-    no_process_left(mark)
+    interrupted_once_pooled(kluis.command("import", str(mbox)), kluis.env(**{MARK: mark}), mark)
     assert (
         kluis.run("import", str(mbox)).returncode in IMPORTED
     )  # and it carries on where it stopped
