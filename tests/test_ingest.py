@@ -30,6 +30,17 @@ def test_reimporting_the_same_items_adds_nothing(store: Store) -> None:
     assert count(store, "interaction") == 30
 
 
+def test_the_first_items_are_stored_before_a_whole_batch_is_read(store: Store) -> None:
+    # The progress a user watches moves after the first 125 items, not after 1,000: the first
+    # batch is small and each next one doubles up to the batch size.
+    stored: list[int] = []
+    Ingestor(
+        store, options(), "test", "t", progress=lambda summary: stored.append(summary.new)
+    ).run(mail(i) for i in range(3000))
+    assert stored == [125, 375, 875, 1875, 2875, 3000]
+    assert count(store, "interaction") == 3000
+
+
 def test_the_same_item_twice_in_one_batch_is_stored_once(store: Store) -> None:
     summary = Ingestor(store, options(), "test", "t").run([mail(1), mail(1)])
     assert (summary.new, summary.duplicate) == (1, 1)
