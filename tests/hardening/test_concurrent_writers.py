@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import select
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,17 @@ def running_import(kluis: Kluis, tmp_path: Path) -> Iterator[subprocess.Popen[by
         assert process.returncode == 0, process.stderr.read() if process.stderr else ""
 
 
+@contextmanager
+def paused(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """``process`` stopped (SIGSTOP) while the block runs, holding whatever it holds: the
+    block sees it mid-import however fast the import has become."""
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+
+
 def holder_pid(lock: Path) -> int | None:
     try:
         return int(json.loads(lock.read_bytes())["pid"])
@@ -70,35 +85,52 @@ def test_a_second_import_waits_for_the_first_then_both_complete(
     kluis: Kluis, running_import: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
     small = write_mbox(tmp_path / "small.mbox", SMALL, first=BIG)
-    second = kluis.run("import", str(small), "--json", timeout=300)
-    assert second.returncode == 0, second.stderr
-    said = second.stderr.decode()
+    with paused(running_import):  # the first is still importing when the second asks
+        second = kluis.popen("import", str(small))
+        said = stderr_until(second, "…")
     assert "Waiting for the import started at " in said
     assert f"(pid {running_import.pid})…" in said
-    assert json.loads(second.stdout)["new"] == SMALL
+    assert second.wait(timeout=300) == 0
     running_import.wait(timeout=300)
     assert_exactly_once(kluis, BIG + SMALL)
+
+
+def stderr_until(process: subprocess.Popen[bytes], end: str, seconds: float = 60) -> str:
+    """What ``process`` wrote on stderr until it wrote ``end`` (or ended, or ``seconds``)."""
+    assert process.stderr is not None
+    said = b""
+    deadline = time.monotonic() + seconds
+    while end.encode() not in said and time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stderr], [], [], 0.1)
+        if ready:
+            chunk = os.read(process.stderr.fileno(), 4096)
+            if not chunk:
+                break
+            said += chunk
+    return said.decode()
 
 
 def test_no_wait_refuses_at_once_with_exit_11_and_names_the_running_import(
     kluis: Kluis, running_import: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
     small = write_mbox(tmp_path / "small.mbox", SMALL, first=BIG)
-    done = kluis.run("import", str(small), "--no-wait", timeout=60)
+    with paused(running_import):
+        done = kluis.run("import", str(small), "--no-wait", timeout=60)
+        assert running_import.poll() is None  # refused while the import still ran
     line = assert_clean_failure(done, 11)
     assert "busy" in line and "the import started at" in line
     assert f"(pid {running_import.pid})" in line
-    assert running_import.poll() is None  # refused while the import still ran, not after it
 
 
 def test_reads_answer_while_an_import_writes(
     kluis: Kluis, running_import: subprocess.Popen[bytes]
 ) -> None:
-    for command in (["companies"], ["search", "order"], ["bookings"]):
-        done = kluis.run(*command, "--json", timeout=60)
-        assert done.returncode == 0, done.stderr
-        json.loads(done.stdout)
-    assert running_import.poll() is None  # they did not wait for it to end
+    with paused(running_import):  # mid-import, maybe mid-batch: the reads do not wait for it
+        for command in (["companies"], ["search", "order"], ["bookings"]):
+            done = kluis.run(*command, "--json", timeout=60)
+            assert done.returncode == 0, done.stderr
+            json.loads(done.stdout)
+        assert running_import.poll() is None
 
 
 def test_company_edits_during_an_import_wait_out_its_batches_and_succeed(
