@@ -1,11 +1,13 @@
 """Zip archives of exports, read in place: no byte of their content is written to disk.
 
 ``kluis import export.zip`` reads the mail and chats inside a zip: ``.eml`` and Apple Mail
-``.emlx`` files, mboxes
+``.emlx`` files, Outlook ``.msg`` files, mboxes
 (``.mbox``, Apple's ``X.mbox/mbox``), Google Takeout mail, maildirs (files in ``cur/`` and
-``new/``) and Telegram exports (``result.json``), recognised by their member names. Members are
-read straight from the archive: single mails and ``result.json`` whole (each under its format's
-size limit), an mbox as a stream through ``importers.email.mbox.split``.
+``new/``), Telegram exports (``result.json``) and Android SMS backups (``.xml`` files whose root
+is ``<smses>`` or ``<calls>``), recognised by their member names (and an ``.xml``'s first bytes).
+Members are read straight from the archive: single mails and ``result.json`` whole (each under
+its format's size limit), an mbox through ``importers.email.mbox.split`` and an SMS backup
+through its streaming parser.
 
 How it plugs in:
 
@@ -59,7 +61,7 @@ Mail and JSON compress 3-15×; deflate can reach about 1,000×, which only a bom
 
 RATIO_FLOOR_BYTES = 1024 * 1024
 
-FORMATS_INSIDE = ("eml", "emlx", "mbox", "takeout", "maildir", "telegram")
+FORMATS_INSIDE = ("eml", "emlx", "msg", "mbox", "takeout", "maildir", "telegram", "sms")
 """The formats read from inside a zip (``--format`` values)."""
 
 Reader = Callable[[Path, ImportOptions], Iterator[Item]]
@@ -256,6 +258,10 @@ def _kind(name: str) -> str | None:
         return "eml"
     if path.suffix.lower() == ".emlx":
         return "emlx"
+    if path.suffix.lower() == ".msg":
+        return "msg"
+    if path.suffix.lower() == ".xml":
+        return "sms"  # if its first bytes say so (``_units``)
     if path.suffix.lower() == ".mbox" or (path.name == "mbox" and path.parent.suffix == ".mbox"):
         return "mbox"
     if path.name == "result.json":
@@ -282,6 +288,8 @@ def _units(
             units.append(_Unit(kind, info, names[_maildir_of(info)]))
         elif kind == "mbox" and _is_takeout(archive, info, only):
             units.append(_Unit("takeout", info))
+        elif kind == "sms" and not _is_sms_backup(archive, info):
+            continue  # some other XML
         else:
             units.append(_Unit(kind, info))
     return units
@@ -307,6 +315,17 @@ def _is_takeout(archive: zipfile.ZipFile, info: zipfile.ZipInfo, only: str | Non
         return False  # reading it for real will quarantine it with the reason
 
 
+def _is_sms_backup(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """An ``.xml`` member that starts like an SMS Backup & Restore file."""
+    from importers.chat import sms
+
+    try:
+        with archive.open(info) as stream:
+            return sms.is_backup_start(stream.read(sms.SNIFF_BYTES))
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
+        return False  # not readable as anything: not counted as an export
+
+
 def _resume_at(cursor: dict[str, Any] | None, state: dict[str, Any], count: int) -> tuple[int, int]:
     """(unit, offset) to continue at: the cursor's if it is of this very archive, else (0, 0)."""
     if cursor is None or any(cursor.get(key) != value for key, value in state.items()):
@@ -325,6 +344,8 @@ def _unit_items(
     try:
         if unit.kind in ("mbox", "takeout"):
             yield from _mbox_items(archive, unit, run, index, offset)
+        elif unit.kind == "sms":
+            yield from _sms_items(archive, unit, run)
         else:
             yield from _whole_member_items(archive, unit, run)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
@@ -348,15 +369,25 @@ def _mbox_items(
             yield run.checkpoint(index, message.end)
 
 
+def _sms_items(archive: zipfile.ZipFile, unit: _Unit, run: _Run) -> Iterator[Item]:
+    """An SMS backup member, streamed (its parser bounds each element's size). A member is
+    read again whole after an interruption; its dedup keys store nothing twice."""
+    from importers.chat import sms
+
+    with archive.open(unit.info) as stream:
+        yield from sms.parse_backup(stream, run.ref(unit.info), run.options)
+
+
 def _whole_member_items(archive: zipfile.ZipFile, unit: _Unit, run: _Run) -> Iterator[Item]:
-    """An ``.eml``, ``.emlx`` or maildir mail, or a Telegram ``result.json``: read whole,
-    under a limit."""
+    """An ``.eml``, ``.emlx``, ``.msg`` or maildir mail, or a Telegram ``result.json``: read
+    whole, under a limit."""
     from importers.chat import telegram
-    from importers.email import emlx, maildir
+    from importers.email import emlx, maildir, msg
     from importers.email.message import parse_message
 
     info, ref = unit.info, run.ref(unit.info)
-    limit = telegram.MAX_EXPORT_BYTES if unit.kind == "telegram" else maildir.MAX_MESSAGE_BYTES
+    limits = {"telegram": telegram.MAX_EXPORT_BYTES, "msg": msg.MAX_BYTES}
+    limit = limits.get(unit.kind, maildir.MAX_MESSAGE_BYTES)
     if info.file_size > limit:
         reason = f"member is {byte_size(info.file_size)}, over the {byte_size(limit)} limit"
         yield Quarantined(ref, b"", reason)
@@ -369,5 +400,7 @@ def _whole_member_items(archive: zipfile.ZipFile, unit: _Unit, run: _Run) -> Ite
         yield maildir.parse_file(data, ref, unit.folder, name, run.options)
     elif unit.kind == "emlx":
         yield emlx.parse_emlx(data, ref, run.options, emlx.mailbox_name(info.filename))
+    elif unit.kind == "msg":
+        yield msg.parse_msg(data, ref, run.options)
     else:
         yield parse_message(data, ref, run.options)

@@ -127,6 +127,42 @@ def test_a_gmail_mbox_in_any_zip_keeps_its_labels(tmp_path: Path) -> None:
     assert not any("labels" in m.extras for m in mails_of(read_all(export, "mbox")))
 
 
+MSG_FILES = sorted((FIXTURES / "msg").glob("*.msg"))
+SMS_BACKUPS = sorted((FIXTURES / "sms").glob("*.xml"))
+
+
+def test_outlook_msg_files_and_sms_backups_inside_a_zip_are_read(tmp_path: Path) -> None:
+    members = {f"Outlook/{path.name}": path.read_bytes() for path in MSG_FILES}
+    members |= {f"Phone/{path.name}": path.read_bytes() for path in SMS_BACKUPS}
+    members["Phone/settings.xml"] = b"<?xml version='1.0'?><settings/>"  # not a backup
+    export = make_zip(tmp_path / "backup.zip", members)
+
+    items = read_all(export)
+    mails = [m for m in mails_of(items) if m.channel == "email"]
+    texts = [m for m in mails_of(items) if m.channel != "email"]
+    assert sorted({m.source_ref.rpartition("!")[2] for m in mails}) == [
+        f"Outlook/{path.name}" for path in MSG_FILES
+    ]
+    unpacked = [m for path in MSG_FILES for m in mails_of(importers.load("msg").read(path, ME))]
+    assert sorted(m.title for m in mails) == sorted(m.title for m in unpacked)
+    unpacked = [m for path in SMS_BACKUPS for m in mails_of(importers.load("sms").read(path, ME))]
+    assert sorted(m.dedup_key for m in texts) == sorted(m.dedup_key for m in unpacked)
+    assert not any(
+        "settings.xml" in item.source_ref for item in items if hasattr(item, "source_ref")
+    )
+
+
+@pytest.mark.parametrize("fmt", ["msg", "sms"])
+def test_msg_or_sms_given_for_a_zip_reads_only_those_members(fmt: str, tmp_path: Path) -> None:
+    members = {path.name: path.read_bytes() for path in [*MSG_FILES, *SMS_BACKUPS]}
+    export = make_zip(tmp_path / "backup.zip", members)
+
+    items = mails_of(importers.load(fmt).read(export, ME))
+    suffix = ".msg" if fmt == "msg" else ".xml"
+    members_read = {m.source_ref.rpartition("!")[2].partition("#")[0] for m in items}
+    assert members_read and all(name.endswith(suffix) for name in members_read)
+
+
 def test_a_zip_with_nothing_known_inside_says_so(tmp_path: Path) -> None:
     photos = make_zip(tmp_path / "photos.zip", {"IMG_0001.jpg": b"\xff\xd8\xff"})
     empty = make_zip(tmp_path / "empty.zip", {})

@@ -36,6 +36,7 @@ from xml.etree.ElementTree import Element, ParseError, tostring
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
+from importers.archive import zip_aware
 from importers.chat.base import Chat, Malformed, Message, Moment, mime_of
 from importers.chat.text import brief, clip, title_of
 from importers.files import Source, file_state, is_file, peek, unchanged
@@ -111,6 +112,7 @@ def sniff(path: Path) -> bool:
     return _is_backup(path)
 
 
+@zip_aware("sms")
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     """Stream the texts, MMS and calls of a backup file (or of each in a folder, oldest name
     first), each followed by a ``Checkpoint`` of its file (an unchanged file is skipped on the
@@ -138,7 +140,12 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
 
 
 def _is_backup(path: Path) -> bool:
-    return is_file(path) and _ROOT.match(peek(path, SNIFF_BYTES)) is not None
+    return is_file(path) and is_backup_start(peek(path, SNIFF_BYTES))
+
+
+def is_backup_start(start: bytes) -> bool:
+    """True if ``start`` (a file's first ``SNIFF_BYTES``) begins like a backup file."""
+    return _ROOT.match(start) is not None
 
 
 def _xml_files(folder: Path) -> list[Path]:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import olefile
 
+from importers.archive import zip_aware
 from importers.email.message import parse_message
 from importers.files import Source, file_state, is_file, peek, unchanged
 from vault.errors import RefusedInput
@@ -89,6 +90,7 @@ def sniff(path: Path) -> bool:
         return False
 
 
+@zip_aware("msg")
 def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     """Yield the mail of each ``.msg`` (a file, or a folder's ``.msg`` files in sorted order),
     each followed by a ``Checkpoint``; files unchanged since their cursor are skipped."""
