@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import tzinfo
 from typing import Any, TextIO
 
+from vault.channels import DAY_ONLY
 from vault.clock import moment, offset_text, place_time
 from vault.text import HIDDEN, visible, visible_line
 
@@ -116,6 +117,8 @@ def timeline_lines(
     month = None
     for row in rows:
         when = short_time(row["occurred_at"], zone)
+        if row["channel"] in DAY_ONLY:
+            when = f"{when[:10]:<16}"
         if when[:7] != month:
             month = when[:7]
             stream.write(f"── {month} ──\n")
@@ -129,14 +132,14 @@ def timeline_lines(
             stream.write(f"{'':>7}  {visible_line(row['snippet'], 110)}\n")
 
 
-def full_time(value: str | None, zone: tzinfo | None) -> str:
+def full_time(value: str | None, zone: tzinfo | None, *, day_only: bool = False) -> str:
     """``2024-03-01 10:15 +01:00`` in the user's zone, then the source's own clock where it
-    differs: ``(sent 11:15 +02:00)``."""
+    differs: ``(sent 11:15 +02:00)``; ``2024-03-01`` for an item known by its day."""
     seen = place_time(value, zone)
     if seen is None:
         return value or "—"
     text = seen.at.strftime("%Y-%m-%d %H:%M")
-    if seen.day_only:
+    if seen.day_only or day_only:
         return seen.at.strftime("%Y-%m-%d")
     if seen.floating:
         return text + " (no zone given)"
@@ -152,7 +155,7 @@ def item_text(item: dict[str, Any], zone: tzinfo | None, out: TextIO | None = No
     stream = out or sys.stdout
     stream.write(f"{visible_line(item['title'], 500)}\n")
     fields = [
-        ("When", full_time(item["occurred_at"], zone)),
+        ("When", full_time(item["occurred_at"], zone, day_only=item["channel"] in DAY_ONLY)),
         ("Company", f"{item['company']['name']} ({item['company']['id']})"),
         ("Channel", f"{item['channel']} ({item['direction']})"),
         ("From", item.get("sender") or "—"),

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Input, RadioButton, SelectionList, Static
 import importers
 from tests.support import PASSPHRASE, options
 from tests.test_tui_sharing import company_data, open_wizard
-from tests.tui_support import drive, press, settle, until
+from tests.tui_support import drive, lines, press, settle, text_of, until
 from tui.app import KluisApp
 from tui.spending_screen import SpendingScreen
 from vault.ingest import Ingestor
@@ -86,6 +86,21 @@ def test_dollar_lists_every_company_you_paid_with_its_total(bank_vault: Store) -
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, SpendingScreen)
+
+    drive(bank_vault, story)
+
+
+def test_a_payment_shows_its_day_without_a_made_up_clock(bank_vault: Store) -> None:
+    # A bank states the day only: the row and the item say "03 Dec", never "03 Dec 12:00".
+    async def story(app: KluisApp, pilot: Pilot[Any]) -> None:
+        await choose(app, pilot, "Netflix")
+        rows = [line for line in lines(app.timeline) if "Paid EUR" in line]
+        assert rows and all("12:00" not in row for row in rows)
+        assert any(" 03 Dec " in row for row in rows)
+        await pilot.press("enter")
+        await settle(pilot)
+        when = [line for line in text_of(app.screen, "#detail-body").splitlines() if "When" in line]
+        assert when and "12:00" not in when[0] and "2024" in when[0]
 
     drive(bank_vault, story)
 

@@ -34,6 +34,7 @@ from tui.format import (
     short_time,
 )
 from vault.browse import ContextMessage, thread_context
+from vault.channels import DAY_ONLY
 from vault.errors import UsageError
 from vault.queries import show
 from vault.store import Store
@@ -71,7 +72,7 @@ def headers(item: dict[str, Any], zone: tzinfo | None) -> RenderableType:
     recipients = [safe(r) for r in item.get("recipients") or []]
     if recipients:
         _kv(table, "To", ", ".join(recipients))
-    _kv(table, "When", long_time(item.get("occurred_at"), zone))
+    _kv(table, "When", long_time(item.get("occurred_at"), zone, day_only=channel in DAY_ONLY))
     via = (
         f"{channel_icon(channel)} {CHANNEL_NAMES.get(channel, safe(channel))} "
         f"{direction_arrow(direction)} {DIRECTIONS.get(direction, safe(direction))}"

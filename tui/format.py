@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
+from vault.channels import DAY_ONLY
 from vault.clock import moment, offset_text, place_time
 from vault.text import visible, visible_line
 
@@ -115,18 +116,27 @@ def short_time(value: str | datetime, zone: tzinfo | None) -> str:
     return moment.strftime("%d %b %H:%M") if moment else "—"
 
 
+def row_time(value: str | datetime, channel: str, zone: tzinfo | None) -> str:
+    """A timeline row's time: ``14 Nov 09:12``, or ``14 Nov`` for an item known by its day."""
+    text = short_time(value, zone)
+    return text[:6] if channel in DAY_ONLY else text
+
+
 def short_date(value: str | None, zone: tzinfo | None) -> str:
     """``14 Nov 2026`` — a day without the time."""
     moment = parse_time(value or "", zone)
     return moment.strftime("%d %b %Y") if moment else "—"
 
 
-def long_time(value: str | None, zone: tzinfo | None) -> str:
+def long_time(value: str | None, zone: tzinfo | None, *, day_only: bool = False) -> str:
     """``Sat 14 Nov 2026, 09:12 (+01:00)`` — a time in full in the user's zone, then the
-    source's own clock where it differs: ``… (+01:00; sent 10:12 +02:00)``."""
+    source's own clock where it differs: ``… (+01:00; sent 10:12 +02:00)``; the day alone
+    (``Sat 14 Nov 2026``) for an item known by its day."""
     seen = place_time(value, zone)
     if seen is None:
         return "unknown"
+    if day_only:
+        return seen.at.strftime("%a %d %b %Y")
     text = seen.at.strftime("%a %d %b %Y, %H:%M")
     if seen.floating:
         return text + " (no zone given)"

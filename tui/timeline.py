@@ -34,8 +34,8 @@ from tui.format import (
     fit,
     month_label,
     plural,
+    row_time,
     safe,
-    short_time,
 )
 from tui.messages import ItemChosen, ItemHighlighted
 from tui.timeline_model import (
@@ -362,7 +362,8 @@ class Timeline(VirtualList):
         rest = width - TIME_WIDTH - 6 - len(title) - amount_width
         segments = [
             Segment(
-                " " + fit(short_time(item.occurred_at, self.zone), TIME_WIDTH), self.style("dim")
+                " " + fit(row_time(item.occurred_at, item.channel, self.zone), TIME_WIDTH),
+                self.style("dim"),
             ),
             Segment(" " + channel_icon(item.channel), self.style("accent")),
             Segment(" " + direction_arrow(item.direction) + " ", arrow_style),

@@ -196,3 +196,17 @@ def test_a_day_typed_for_spending_is_that_day_wherever_the_machine_is(kluis: Klu
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert [(row["company"], row["total"]) for row in rows] == [("Netflix", "13.49")]
+
+
+def test_a_payment_is_shown_by_its_day_on_the_command_line(kluis: Kluis) -> None:
+    # A bank states the day only: "2024-12-03", never a made-up "2024-12-03 12:00".
+    imported(kluis, BANK / "year-2024.camt053.xml")
+    netflix = next(c for c in kluis.json("companies") if c["name"] == "Netflix")
+    done = kluis.run("timeline", str(netflix["id"]))
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.decode().splitlines() if "Paid EUR" in line]
+    assert len(rows) == 12 and not any("12:00" in row for row in rows)
+    assert any(" 2024-12-03 " in row for row in rows)
+    item = rows[0].split()[0]
+    shown = kluis.run("show", item).stdout.decode().splitlines()
+    assert [line for line in shown if line.startswith("When:")] == ["When:     2024-12-03"]
