@@ -66,7 +66,7 @@ def import_options(
     given = list(me)
     addresses = {m.casefold() for m in given if "@" in m}
     names = {m.casefold() for m in given if "@" not in m}
-    with store.read() as conn:
+    with store.reader() as conn:
         for key, value in execute(
             conn, "SELECT key, value FROM profilefield WHERE key IN ('email', 'name')"
         ):
@@ -93,7 +93,7 @@ def _remember_owner(
     address = most_frequent_recipient(sample)
     if address is None:
         return options
-    with store.begin() as conn:
+    with store.writer() as conn:
         execute(
             conn,
             "INSERT OR IGNORE INTO profilefield(key, value, category, updated_at) "
@@ -212,7 +212,7 @@ def imported_before(store: Store, path: Path) -> bool:
     read nothing new, as it resumes where the last one ended (the cursors name their files)."""
     from vault.store import execute
 
-    with store.read() as conn:
+    with store.reader() as conn:
         row = execute(
             conn,
             "SELECT 1 FROM source WHERE locator = :l "
@@ -230,7 +230,7 @@ def quarantined_items(
 
     locators = [str(path.resolve()) for path in paths]
     marks = ", ".join(f":l{n}" for n in range(len(locators)))
-    with store.read() as conn:
+    with store.reader() as conn:
         rows = execute(
             conn,
             "SELECT q.source_ref, q.reason FROM quarantine q "

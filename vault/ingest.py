@@ -383,7 +383,7 @@ class Ingestor:
 
     def _start(self) -> tuple[int, int]:
         locator = storable_text(self.locator)  # a path not in UTF-8 (decoded surrogateescape)
-        with self.store.begin() as conn:
+        with self.store.writer() as conn:
             execute(
                 conn,
                 "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
@@ -406,7 +406,7 @@ class Ingestor:
             return source_id, int(result.lastrowid or 0)
 
     def _finish(self, run_id: int, summary: Summary, status: str) -> None:
-        with self.store.begin() as conn:
+        with self.store.writer() as conn:
             execute(
                 conn,
                 "UPDATE importrun SET finished_at=:t, status=:st, new=:n, duplicate=:d, "
@@ -430,7 +430,7 @@ class Ingestor:
         # new writer, so nothing the failed attempt remembered carries over.
         done = Summary()
         try:
-            with self.store.begin() as conn:
+            with self.store.writer() as conn:
                 _BatchWriter(conn, self.options, source_id, run_id, careful=False).write(
                     batch, done
                 )
@@ -438,7 +438,7 @@ class Ingestor:
             raise
         except Exception:
             done = Summary()
-            with self.store.begin() as conn:
+            with self.store.writer() as conn:
                 _BatchWriter(conn, self.options, source_id, run_id).write(batch, done)
         summary.add(done)
         summary.position = _last_position(batch) or summary.position
@@ -507,6 +507,6 @@ def _last_position(batch: list[Item]) -> Position | None:
 
 def load_cursors(store: Store) -> dict[str, dict[str, Any]]:
     """Every source cursor in the vault, for ``ImportOptions.cursors``."""
-    with store.read() as conn:
+    with store.reader() as conn:
         rows = execute(conn, "SELECT key, state FROM sourcecursor").all()
     return {str(key): json.loads(state) for key, state in rows}
