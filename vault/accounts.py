@@ -78,7 +78,7 @@ class MailAccount:
 
 def accounts(store: Store) -> list[MailAccount]:
     """Every mail account, in the order they were added, with the end of its last sync."""
-    with store.read() as conn:
+    with store.reader() as conn:
         rows = execute(
             conn,
             "SELECT s.settings, (SELECT max(r.finished_at) FROM importrun r "
@@ -113,7 +113,7 @@ def save(store: Store, account: MailAccount, tokens: Tokens | None = None) -> No
         oauth = asdict(account.oauth)
         oauth["scopes"] = list(account.oauth.scopes)
         settings["oauth"] = oauth
-    with store.begin() as conn:
+    with store.writer() as conn:
         execute(
             conn,
             "INSERT OR IGNORE INTO source(kind, locator, created_at, settings) "
@@ -140,7 +140,7 @@ def save(store: Store, account: MailAccount, tokens: Tokens | None = None) -> No
 
 def tokens(store: Store, account: MailAccount) -> Tokens | None:
     """The account's OAuth2 tokens, or None when it has none."""
-    with store.read() as conn:
+    with store.reader() as conn:
         row = execute(
             conn,
             "SELECT settings FROM source WHERE kind=:k AND locator=:l",
@@ -160,7 +160,7 @@ def tokens(store: Store, account: MailAccount) -> Tokens | None:
 def remove(store: Store, account: MailAccount) -> None:
     """Forget the account's settings and tokens; the mail it brought stays in the vault, and
     its cursor too, so adding it again fetches only what is new."""
-    with store.begin() as conn:
+    with store.writer() as conn:
         execute(
             conn,
             "UPDATE source SET settings='{}' WHERE kind=:k AND locator=:l",
