@@ -349,3 +349,13 @@ def test_a_skeleton_that_does_not_read_is_one_clear_error() -> None:
         blobs.decoded(
             blobs.pack_mail(b"x\n" + text + b"\n", [(SCAN, blobs.pack(SCAN))]).data, blobs.SKELETON
         )
+
+
+def test_a_mail_of_many_attachments_is_made_in_bounded_work() -> None:
+    files = [_noise(5_000, seed) for seed in range(300)]
+    raw = _mail(1, *(_file(data, name=f"{n}.bin") for n, data in enumerate(files)))
+    raw += _mail(2, *[_file(files[0])] * 300)
+    form = skeleton.form(raw, {_digest(data): data for data in files})
+    assert form is not None
+    assert len(json.loads(form.split(b"\n")[1])) == skeleton.MAX_PARTS
+    assert skeleton.rebuilt(form, {_digest(data): data for data in files}.get) == raw
