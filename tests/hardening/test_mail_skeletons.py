@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from importers.email.mbox import split
 from importers.email.message import parse_message
 from tests.hardening.harness import LONG, Kluis, assert_clean_failure, make_vault, open_for_test
 from tests.hardening.test_mail_parse_equal import fixtures, hostile
@@ -359,3 +360,28 @@ def test_a_mail_of_many_attachments_is_made_in_bounded_work() -> None:
     assert form is not None
     assert len(json.loads(form.split(b"\n")[1])) == skeleton.MAX_PARTS
     assert skeleton.rebuilt(form, {_digest(data): data for data in files}.get) == raw
+
+
+def test_an_mbox_imported_by_the_pool_exports_every_raw_mail_identical(tmp_path: Path) -> None:
+    # 310 small mails, then 10 with a 400 KB scan: past the 300 parsed before the pool
+    # starts, and over the 4 MB from which an mbox is parsed in worker processes.
+    scans = [_mail(1_000 + n, _file(_noise(400_000, n))) for n in range(10)]
+    small = [_mail(n, b"Content-Type: text/plain\n\nGeen bijlage.") for n in range(310)]
+    mbox = tmp_path / "in.mbox"
+    envelope = b"From anna@example.com Mon Jan  1 10:00:00 2024\n"
+    mbox.write_bytes(b"".join(envelope + raw + b"\n" for raw in small + scans))
+    make_vault(tmp_path / "vault")
+    home = tmp_path / "home"
+    (home / "tmp").mkdir(parents=True)
+    kluis = Kluis(tmp_path / "vault", home, home / "tmp")
+    done = kluis.run("import", str(mbox), "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["new"] == 320, done.stderr
+    store = open_for_test(tmp_path / "vault")
+    try:
+        assert list(_codecs(store).values()).count(blobs.SKELETON) == 10
+    finally:
+        store.close()
+    with mbox.open("rb") as handle:
+        expected = {message.raw for message in split(handle)}
+    assert kluis.run("export", "--out", str(home / "out")).returncode == 0
+    assert {path.read_bytes() for path in (home / "out" / "raw").iterdir()} == expected
