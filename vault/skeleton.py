@@ -35,9 +35,11 @@ MAX_PARTS = 32
 """Attachments looked for in one mail, the largest first, and cuts made in it: each search
 reads the mail once, so a mail of ten thousand small attachments (or one attachment ten
 thousand times) costs 32 reads of it, not ten thousand."""
-_MISSES = 8
-"""Places per attachment where its probe matched and its encoding did not, before giving up
-(an attachment of zeros matches at many places; each miss costs a line's comparison)."""
+_SHAPES = 3
+"""Line shapes (length, ending) an attachment's text is wrapped in to compare, at most: a
+place whose first line matches and whose shape is a new one costs a wrapping of the whole
+text. Places of a shape already wrapped cost a comparison up to their first difference, and
+only where a line starts, so a mail is read about once per attachment."""
 _EOLS = {"\n": b"\n", "\r\n": b"\r\n"}
 
 Fetch = Callable[[str], "bytes | None"]
@@ -67,24 +69,27 @@ def form(raw: bytes, parts: Mapping[str, bytes]) -> bytes | None:
     out; None where none of them is found, or the skeleton would not rebuild ``raw``
     exactly."""
     cuts: list[tuple[int, int, _Part]] = []  # (start in raw, end in raw, part)
-    encodings: dict[tuple[str, int, str], bytes] = {}
+    encodings: dict[tuple[str, int, str], bytes] = {}  # each cut's text, as the mail has it
     largest = sorted(parts.items(), key=lambda entry: -len(entry[1]))[:MAX_PARTS]
     for digest, data in largest:
         if len(data) < MIN_PART:
             break
-        text = binascii.b2a_base64(data, newline=False)
-        start, misses = 0, 0
-        while (
-            misses < _MISSES
-            and len(cuts) < MAX_PARTS
-            and (at := raw.find(text[:_PROBE], start)) >= 0
-        ):
-            found = _place(raw, at, text, digest, len(data), encodings)
+        search = _Search(raw, digest, data)
+        start = 0
+        while len(cuts) < MAX_PARTS and (at := raw.find(search.probe, start)) >= 0:
+            if at and raw[at - 1] != 0x0A:  # not where a line starts: nor is the rest of it
+                start = raw.find(b"\n", at) + 1
+                if not start:
+                    break
+                continue
+            found = search.at(at)
             if found is None or any(at < end and begin < found[1] for begin, end, _ in cuts):
-                misses += 1
                 start = at + 1
                 continue
             cuts.append(found)
+            encodings[(digest, found[2].line, found[2].eol)] = search.tried[
+                found[2].line, found[2].eol
+            ]
             start = found[1]
     if not cuts:
         return None
@@ -103,32 +108,36 @@ def form(raw: bytes, parts: Mapping[str, bytes]) -> bytes | None:
     return skeleton if _rebuilds(skeleton, raw, encodings) else None
 
 
-def _place(
-    raw: bytes,
-    at: int,
-    text: bytes,
-    digest: str,
-    size: int,
-    encodings: dict[tuple[str, int, str], bytes],
-) -> tuple[int, int, _Part] | None:
-    """Where the canonical encoding ``text`` (wrapped as the line at ``at`` is) is written
-    whole at ``at``: (start, end, part), its wrapped form kept in ``encodings``."""
-    newline = raw.find(b"\n", at, at + len(text) + 2)
-    if newline < 0 or newline - at >= len(text):  # all on one line
-        line, eol = len(text), "\n"
-    else:
-        eol = "\r\n" if newline > at and raw[newline - 1] == 0x0D else "\n"
-        line = newline - at - len(eol) + 1
-        if line < _PROBE:
+class _Search:
+    """Where in a mail one attachment's canonical base64 is written whole."""
+
+    def __init__(self, raw: bytes, digest: str, data: bytes) -> None:
+        self.raw, self.digest, self.size = raw, digest, len(data)
+        self.text = binascii.b2a_base64(data, newline=False)
+        self.probe = self.text[:_PROBE]
+        self.tried: dict[tuple[int, str], bytes] = {}
+        """The text wrapped in each shape tried (line length, line ending)."""
+
+    def at(self, at: int) -> tuple[int, int, _Part] | None:
+        """(start, end, part) if the text is written whole from ``at``, wrapped in lines of
+        the length of the line there; None if not."""
+        raw, text = self.raw, self.text
+        newline = raw.find(b"\n", at, at + len(text) + 2)
+        if newline < 0 or newline - at >= len(text):  # all on one line
+            line, eol = len(text), "\n"
+        else:
+            eol = "\r\n" if newline > at and raw[newline - 1] == 0x0D else "\n"
+            line = newline - at - len(eol) + 1
+        if line < _PROBE or not raw.startswith(text[:line], at):  # its first line differs
             return None
-    key = (digest, line, eol)
-    wrapped = encodings.get(key)
-    if wrapped is None:
-        wrapped = _wrapped(text, line, eol)
-    if not raw.startswith(wrapped, at):
-        return None
-    encodings[key] = wrapped
-    return at, at + len(wrapped), _Part(0, digest, size, line, eol)
+        wrapped = self.tried.get((line, eol))
+        if wrapped is None:
+            if len(self.tried) == _SHAPES:
+                return None
+            wrapped = self.tried[line, eol] = _wrapped(text, line, eol)
+        if not raw.startswith(wrapped, at):
+            return None
+        return at, at + len(wrapped), _Part(0, self.digest, self.size, line, eol)
 
 
 def _parsed(skeleton: bytes) -> tuple[list[_Part], memoryview]:

@@ -152,6 +152,21 @@ CASES: dict[str, tuple[bytes, bool]] = {
             b"Content-Type: text/plain\n\n" + (_wrapped(SCAN, 76)[:76] + b"\n") * 20,
             _file(SCAN),
         ),
+        True,
+    ),
+    "PDFs that start alike": (
+        _mail(26, *(_file(b"%PDF-1.7\n" + b"%" * 200 + _noise(30_000, n), 64) for n in range(12))),
+        True,
+    ),
+    "its first lines elsewhere in many shapes": (
+        _mail(
+            27,
+            *(
+                b"Content-Type: text/plain\n\n" + _wrapped(SCAN[:3000], line)
+                for line in range(40, 60)
+            ),
+            _file(SCAN),
+        ),
         False,
     ),
     "its bytes as text elsewhere": (
@@ -385,3 +400,10 @@ def test_an_mbox_imported_by_the_pool_exports_every_raw_mail_identical(tmp_path:
         expected = {message.raw for message in split(handle)}
     assert kluis.run("export", "--out", str(home / "out")).returncode == 0
     assert {path.read_bytes() for path in (home / "out" / "raw").iterdir()} == expected
+
+
+def test_attachments_that_start_alike_are_each_cut_out() -> None:
+    files = [b"%PDF-1.7\n" + b"%" * 200 + _noise(30_000, n) for n in range(12)]
+    raw = _mail(1, *(_file(data, 64) for data in files))
+    form = skeleton.form(raw, {_digest(data): data for data in files})
+    assert form is not None and len(json.loads(form.split(b"\n")[1])) == 12
