@@ -131,3 +131,9 @@ def test_the_imap_bench_syncs_every_generated_mail(tmp_path: Path) -> None:
     )
     rows = out.split("IMAP, 40 mails (medians of 1)")[1].splitlines()
     assert rows[2].startswith("kluis sync imap") and " 40 " in rows[2]
+
+
+def test_the_raw_mail_bench_reads_every_mail_back(tmp_path: Path) -> None:
+    out = _bench("raw_mail.py", "--mails", "40", "--repeat", "1", "--data", str(tmp_path / "mail"))
+    assert "this tree: reading every raw mail back" in out and "40 raw mails" in out
+    assert "(skeleton)" in _bench("raw_mail.py", "--parts", "--repeat", "1")

@@ -100,7 +100,7 @@ def test_an_older_vault_upgrades_and_finds_what_a_new_vault_finds(
     Ingestor(fresh, options(), "test", "t").run(_items())
     try:
         with upgraded.reader() as conn:
-            assert migrations.current_version(conn) == migrations.SCHEMA_VERSION == 8
+            assert migrations.current_version(conn) == migrations.SCHEMA_VERSION == 9
             assert execute(conn, "SELECT count(*) FROM sqlite_master WHERE name = "
                            "'interaction_fts'").scalar() == 0  # fmt: skip
         assert _check_index(upgraded) == _check_index(fresh) == 1

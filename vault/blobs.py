@@ -2,26 +2,32 @@
 pays.
 
 Each blob row says how its bytes are stored (``blob.codec``): ``zlib`` (every blob before
-schema 7, and text, mail and JSON now) or ``raw`` (JPEG, PNG, zip, PDF scans and other bytes
-that are compressed already, where zlib spent CPU for nothing). Reading goes through
-``decoded``, so no reader guesses.
+schema 7, and text, mail and JSON now), ``raw`` (JPEG, PNG, zip, PDF scans and other bytes
+that are compressed already, where zlib spent CPU for nothing) or, from schema 9,
+``skeleton``: a raw mail without its large attachments' base64, which are rebuilt from the
+attachments' own blobs (``vault.skeleton``), zlib-compressed. Reading goes through
+``decoded``, so no reader guesses; a skeleton is checked against its SHA-256 as it is read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from vault import skeleton
 from vault.errors import VaultCorrupt
+from vault.skeleton import Fetch
 
 if TYPE_CHECKING:  # the parse workers pack blobs without loading the store
     from vault.store import Conn
 
 ZLIB = "zlib"
 RAW = "raw"
-CODECS = (ZLIB, RAW)
+SKELETON = "skeleton"
+CODECS = (ZLIB, RAW, SKELETON)
 """The values of ``blob.codec``: how a blob's bytes are stored."""
 
 # Level 1: mail and JSON still shrink about 3x, at a fraction of level 6's CPU cost on import.
@@ -107,20 +113,46 @@ def pack(data: bytes) -> Packed:
     return Packed(hashlib.sha256(data).hexdigest(), len(data), stored, codec)
 
 
-def decoded(stored: bytes, codec: str) -> bytes:
-    """The bytes a blob row holds, from its stored form and ``codec``.
+def pack_mail(raw: bytes, files: Sequence[tuple[bytes, Packed]]) -> Packed:
+    """``pack`` for a raw mail whose attachments (``files``: their bytes, packed) are stored
+    beside it: stored as a skeleton where the mail has large ones in canonical base64, and
+    the skeleton rebuilds it byte for byte; else as ``pack`` stores it."""
+    form = skeleton.form(raw, {packed.sha256: data for data, packed in files})
+    if form is None:
+        return pack(raw)
+    stored = zlib.compress(form, COMPRESSION_LEVEL)
+    return Packed(hashlib.sha256(raw).hexdigest(), len(raw), stored, SKELETON)
 
-    Raises:
-        VaultCorrupt: the codec is unknown or the stored bytes do not decode.
-    """
-    if codec == RAW:
-        return bytes(stored)
-    if codec != ZLIB:
-        raise VaultCorrupt(f"a blob is stored with an unknown codec {codec!r}")
+
+def _inflated(stored: bytes) -> bytes:
     try:
         return zlib.decompress(stored)
     except zlib.error as exc:
         raise VaultCorrupt(f"a blob does not decompress: {exc}") from None
+
+
+def decoded(stored: bytes, codec: str, digest: str = "", fetch: Fetch | None = None) -> bytes:
+    """The bytes a blob row holds, from its stored form and ``codec``; a skeleton's
+    attachments come from ``fetch``, and the mail rebuilt must have the SHA-256 ``digest``.
+
+    Raises:
+        VaultCorrupt: the codec is unknown, the stored bytes do not decode, or a skeleton
+            cannot be rebuilt into the bytes it was stored for.
+    """
+    if codec == RAW:
+        return bytes(stored)
+    if codec == ZLIB:
+        return _inflated(stored)
+    if codec != SKELETON:
+        raise VaultCorrupt(f"a blob is stored with an unknown codec {codec!r}")
+    if fetch is None:
+        raise VaultCorrupt("a raw mail is stored as a skeleton of another skeleton's parts")
+    data = skeleton.rebuilt(_inflated(stored), fetch)
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise VaultCorrupt(
+            f"the raw mail {digest[:12]}… rebuilt from its attachments is not the mail stored"
+        )
+    return data
 
 
 def put_blob(db: Conn, data: bytes | Packed) -> str:
@@ -137,12 +169,18 @@ def put_blob(db: Conn, data: bytes | Packed) -> str:
 
 
 def get_blob(conn: Conn, digest: str) -> bytes | None:
-    """The bytes stored under ``digest``, or None.
+    """The bytes stored under ``digest``, or None; a raw mail stored as a skeleton is
+    rebuilt from its attachments' blobs.
 
     Raises:
-        VaultCorrupt: the row's bytes cannot be decoded.
+        VaultCorrupt: the row's bytes cannot be decoded, or a skeleton rebuilt (a missing
+            attachment blob, or bytes other than ``digest``'s).
     """
+    return _read(conn, digest, lambda part: _read(conn, part, None))
+
+
+def _read(conn: Conn, digest: str, fetch: Fetch | None) -> bytes | None:
     from vault.store import execute
 
     row = execute(conn, "SELECT data, codec FROM blob WHERE sha256=:s", {"s": digest}).first()
-    return decoded(row[0], row[1]) if row is not None else None
+    return decoded(row[0], row[1], digest, fetch) if row is not None else None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vault import keys as keymod
+from vault.blobs import SKELETON
 from vault.device import load_device_key
 from vault.errors import VaultCorrupt, VaultDamaged, VaultError
 from vault.fsutil import FILE_MODE, FOLDER_MODE
@@ -316,6 +317,29 @@ def _check_search_index(reader: SalvageReader, damaged: set[str], report: Report
     )
 
 
+def _check_skeletons(reader: SalvageReader, report: Report) -> None:
+    """Each raw mail stored without its attachments' base64 (``vault.skeleton``) is rebuilt
+    from its attachments' blobs and checked against its SHA-256."""
+    if "codec" not in dict(reader.columns("blob")):
+        return  # a vault of schema 6 or older: every blob is zlib
+    rows = reader.query("SELECT sha256 FROM blob WHERE codec = ?", (SKELETON,))
+    if rows is None:
+        report.add("raw mails", False, "the list of those stored as skeletons cannot be read")
+        return
+    if not rows:
+        report.add("raw mails", True, "each stored whole")
+        return
+    broken = [f"{str(sha)[:12]}…" for (sha,) in rows if reader.blob(str(sha)) is None]
+    detail = f"{len(rows):,} stored without their attachments' bytes"
+    report.add(
+        "raw mails",
+        not broken,
+        f"{detail}: each rebuilt and equal to its SHA-256"
+        if not broken
+        else f"{len(broken):,} of {detail} cannot be rebuilt: {_listed(broken)}",
+    )
+
+
 def _count(reader: SalvageReader, tables: list[str], report: Report) -> None:
     for table in COUNTED_TABLES:
         if table in tables:
@@ -374,6 +398,7 @@ def _check_database(folder: Path, dek: bytes, vault_id: str, report: Report) -> 
         _last_imports(reader, report)
         if whole and not report.damaged_pages:
             _count(reader, tables, report)
+            _check_skeletons(reader, report)
         report.damaged = bool(report.damaged_pages) or not whole or reader.damage_met
         if report.damaged:
             _count_readable(reader, tables, report)

@@ -176,6 +176,13 @@ def _index_per_batch(conn: Conn) -> None:
         execute(conn, f"DROP TRIGGER IF EXISTS {insert_trigger(int(period))}")
 
 
+def _mail_skeletons(conn: Conn) -> None:
+    # v9: a raw mail may be stored as a skeleton (blob.codec 'skeleton', vault.skeleton),
+    # rebuilt from its attachments' blobs. Nothing to change in the tables; the version tells
+    # an older kluis, which could not read those mails, that it cannot open this vault.
+    del conn
+
+
 MIGRATIONS: list[Callable[[Conn], None]] = [
     _initial_schema,
     _gdpr_requests,
@@ -185,6 +192,7 @@ MIGRATIONS: list[Callable[[Conn], None]] = [
     _money,
     _blob_codec,
     _index_per_batch,
+    _mail_skeletons,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -141,7 +141,8 @@ class BlobTable(SQLModel, table=True):
     sha256: str = Field(primary_key=True)
     size: int
     data: bytes
-    # schema 7: how ``data`` is stored, "zlib" or "raw" (bytes compressed already)
+    # schema 7: how ``data`` is stored, "zlib" or "raw" (bytes compressed already); schema 9:
+    # or "skeleton" (a raw mail rebuilt from its attachments' blobs, ``vault.skeleton``)
     codec: str = Field(default="zlib", sa_column_kwargs={"server_default": "zlib"})
 
 

@@ -28,7 +28,7 @@ from itertools import islice
 from multiprocessing.connection import wait
 from typing import TypeVar
 
-from vault.blobs import pack
+from vault.blobs import pack, pack_mail
 from vault.me import SAMPLE_SIZE
 from vault.records import Interaction, Quarantined
 
@@ -49,11 +49,13 @@ R = TypeVar("R")
 def packed_ahead(item: Interaction | Quarantined) -> Interaction | Quarantined:
     """``item`` with its raw bytes and attachments hashed and compressed (where that pays),
     for a parse worker to call: that is an eighth of the single writer's work on a mail
-    import, taken off it."""
+    import, taken off it. A mail with large attachments is stored without their base64,
+    rebuilt from the attachments as it is read (``vault.skeleton``)."""
     if isinstance(item, Interaction):
-        if item.raw:
-            item.raw_packed = pack(item.raw)
         item.attachments = [replace(file, packed=pack(file.data)) for file in item.attachments]
+        if item.raw:
+            files = [(file.data, file.packed) for file in item.attachments if file.packed]
+            item.raw_packed = pack_mail(item.raw, files)
     return item
 
 

@@ -231,7 +231,8 @@ class Interaction:
     hints: CompanyHints = field(default_factory=CompanyHints)
     extras: dict[str, Any] = field(default_factory=dict)
     raw_packed: Packed | None = field(default=None, compare=False, repr=False)
-    """``raw`` hashed and compressed ahead by a parse worker (``vault.pool.packed_ahead``)."""
+    """``raw`` hashed and compressed ahead by a parse worker (``vault.pool.packed_ahead``),
+    as a skeleton (``vault.skeleton``) where its large attachments are stored beside it."""
 
     @property
     def counterpart(self) -> Party | None:

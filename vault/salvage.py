@@ -24,6 +24,7 @@ import sqlcipher3
 
 from vault.blobs import ZLIB, decoded
 from vault.errors import VaultCorrupt
+from vault.skeleton import Fetch
 from vault.store import PAGE_SIZE, Conn, connect_raw, db_path, execute, is_damage, stream
 
 MAX_ROWID = (1 << 63) - 1
@@ -163,12 +164,21 @@ class SalvageReader:
         return sum(1 for _ in self.rows(table))
 
     def blob(self, digest: str) -> bytes | None:
-        """The bytes stored under ``digest``, or None if they are missing or unreadable."""
+        """The bytes stored under ``digest``, or None if they are missing or unreadable (a raw
+        mail stored as a skeleton too, where an attachment it is rebuilt from is)."""
+        return _unpacked(self._blob_row(digest), digest, self._part)
+
+    def _part(self, digest: str) -> bytes | None:
+        """An attachment a skeleton is rebuilt from (never itself a skeleton)."""
+        return _unpacked(self._blob_row(digest), digest, None)
+
+    def _blob_row(self, digest: str) -> list[tuple[Any, ...]] | None:
+        """The stored bytes and codec of blob ``digest``, found past damaged pages."""
         if self._blob_rowids is None:
             select = f"SELECT {self._blob_columns()} FROM blob WHERE sha256 = ?"
             rows = self.query(select, (digest,))
             if rows is not None:
-                return _unpacked(rows)
+                return rows
             # The lookup index (or this blob's row) is damaged: from now on find blobs by their
             # rowid, from one scan of the readable rows' digests.
             readable = self._readable("blob", "sha256", [])
@@ -176,8 +186,7 @@ class SalvageReader:
         rowid = self._blob_rowids.get(digest)
         if rowid is None:
             return None
-        found = self.query(f"SELECT {self._blob_columns()} FROM blob WHERE rowid = ?", (rowid,))
-        return _unpacked(found)
+        return self.query(f"SELECT {self._blob_columns()} FROM blob WHERE rowid = ?", (rowid,))
 
     def _blob_columns(self) -> str:
         """A blob's stored bytes and how they are stored: a vault from before schema 7 has
@@ -269,11 +278,11 @@ def _size(values: tuple[Any, ...]) -> int:
     return sum(len(v) if isinstance(v, str | bytes) else 8 for v in values)
 
 
-def _unpacked(rows: list[tuple[Any, ...]] | None) -> bytes | None:
+def _unpacked(rows: list[tuple[Any, ...]] | None, digest: str, fetch: Fetch | None) -> bytes | None:
     """A blob's bytes from its row (data, codec), or None if they cannot be decoded."""
     if not rows or rows[0][0] is None:
         return None
     try:
-        return decoded(rows[0][0], rows[0][1])
+        return decoded(rows[0][0], rows[0][1], digest, fetch)
     except VaultCorrupt:
         return None

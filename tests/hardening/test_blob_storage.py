@@ -97,7 +97,7 @@ def test_a_schema_6_vault_migrates_and_every_blob_reads_back_byte_identical(
     try:
         with store.read() as conn:
             version = execute(conn, "SELECT value FROM meta WHERE key='schema_version'").scalar()
-            assert int(version) == SCHEMA_VERSION == 8
+            assert int(version) == SCHEMA_VERSION == 9
             originals = _originals(_old_items())
             assert {codec for codec, _, _ in _rows(store).values()} == {blobs.ZLIB}
             assert set(_rows(store)) == {_digest(data) for data in originals}
