@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import text
 
+from importers.email.message import parse_message
 from tests.support import mail, options
-from vault.blobs import decoded
+from vault.blobs import decoded, get_blob
 from vault.errors import ImportFailed
 from vault.ingest import Ingestor, load_cursors
-from vault.pool import map_in_pool
-from vault.records import Attachment, Booking, Checkpoint, Item, Quarantined
-from vault.store import Store
+from vault.pool import map_in_pool, packed_ahead
+from vault.records import Attachment, Booking, Checkpoint, Interaction, Item, Quarantined
+from vault.store import Store, execute
 
 
 def count(store: Store, table: str) -> int:
@@ -39,6 +41,31 @@ def test_the_first_items_are_stored_before_a_whole_batch_is_read(store: Store) -
     ).run(mail(i) for i in range(3000))
     assert stored == [125, 375, 875, 1875, 2875, 3000]
     assert count(store, "interaction") == 3000
+
+
+def test_a_packed_mail_the_store_refuses_is_quarantined_with_its_exact_bytes(
+    store: Store,
+) -> None:
+    # A parse worker sends the raw mail packed only (here a skeleton: the attachment's base64
+    # cut out); when the store refuses the item, its quarantine still holds every byte read.
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "shop@example.com", "me@example.org", "x"
+    message["Date"] = "Tue, 03 Dec 2024 10:00:00 +0100"
+    message.set_content("Your invoice is attached.")
+    message.add_attachment(bytes(range(256)) * 64, "application", "pdf", filename="f.pdf")
+    raw = message.as_bytes()
+    item = packed_ahead(parse_message(raw, "inbox/1", options()))
+    assert isinstance(item, Interaction) and item.raw is None and item.raw_packed is not None
+    assert item.raw_packed.codec == "skeleton"
+    item.extras["loop"] = loop = []  # the store cannot write it: refused
+    loop.append(loop)
+
+    summary = Ingestor(store, options(), "test", "t").run([item])
+
+    assert (summary.new, summary.quarantined) == (0, 1)
+    with store.reader() as conn:
+        digest = execute(conn, "SELECT blob_sha FROM quarantine").scalar()
+        assert get_blob(conn, digest) == raw
 
 
 def test_the_same_item_twice_in_one_batch_is_stored_once(store: Store) -> None:

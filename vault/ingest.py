@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
-from vault.blobs import put_blob
+from vault.blobs import decoded, put_blob
 from vault.bookings import merge_booking
 from vault.companies import CompanyResolver, counterpart_of
 from vault.errors import ImportFailed, VaultError
@@ -230,7 +230,7 @@ class _BatchWriter:
         updated = self._attempt(lambda: self._insert(item))
         if isinstance(updated, Exception):
             reason = _one_line_reason(f"could not be stored: {updated}")
-            self._keep_quarantined(Quarantined(item.source_ref, item.raw or b"", reason), summary)
+            self._keep_quarantined(Quarantined(item.source_ref, raw_of(item), reason), summary)
             return False
         summary.new += 1
         summary.updated += updated
@@ -295,7 +295,7 @@ class _BatchWriter:
             "source_id": self.source_id,
             "source_ref": item.source_ref,
             "dedup_key": item.dedup_key,
-            "raw_blob": put_blob(self.db, item.raw_packed or item.raw) if item.raw else None,
+            "raw_blob": _stored_raw(self.db, item),
             "extras": json.dumps(extras, ensure_ascii=False, sort_keys=True, default=str),
         }
         columns = ", ".join(row)
@@ -490,10 +490,28 @@ class Ingestor:
         return summary
 
 
+def _stored_raw(db: Conn, item: Interaction) -> str | None:
+    """Store ``item``'s raw bytes (packed, where a worker packed them); their digest."""
+    stored = item.raw_packed or item.raw
+    return put_blob(db, stored) if stored else None
+
+
+def raw_of(item: Interaction) -> bytes:
+    """``item``'s raw bytes: as read, or rebuilt from the packed form a parse worker sent
+    instead (``vault.pool.packed_ahead``) and the attachments beside it."""
+    packed = item.raw_packed
+    if item.raw is not None or packed is None:
+        return item.raw or b""
+    files = {file.packed.sha256: file.data for file in item.attachments if file.packed}
+    return decoded(packed.data, packed.codec, packed.sha256, files.get)
+
+
 def _bytes_held(item: Item) -> int:
-    """The bytes ``item`` brings into a batch: its raw form and attachments."""
+    """The bytes ``item`` brings into a batch: its raw form (packed, where a worker packed
+    it) and attachments."""
     if isinstance(item, Interaction):
-        return len(item.raw or b"") + sum(len(file.data) for file in item.attachments)
+        raw = len(item.raw_packed.data) if item.raw_packed else len(item.raw or b"")
+        return raw + sum(len(file.data) for file in item.attachments)
     return len(item.raw) if isinstance(item, Quarantined) else 0
 
 

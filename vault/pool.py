@@ -50,12 +50,15 @@ def packed_ahead(item: Interaction | Quarantined) -> Interaction | Quarantined:
     """``item`` with its raw bytes and attachments hashed and compressed (where that pays),
     for a parse worker to call: that is an eighth of the single writer's work on a mail
     import, taken off it. A mail with large attachments is stored without their base64,
-    rebuilt from the attachments as it is read (``vault.skeleton``)."""
+    rebuilt from the attachments as it is read (``vault.skeleton``). The raw bytes then go:
+    the packed form and the attachments hold them (``vault.ingest.raw_of``), so they are not
+    sent back to the importing process twice."""
     if isinstance(item, Interaction):
         item.attachments = [replace(file, packed=pack(file.data)) for file in item.attachments]
         if item.raw:
             files = [(file.data, file.packed) for file in item.attachments if file.packed]
             item.raw_packed = pack_mail(item.raw, files)
+            item.raw = None
     return item
 
 
