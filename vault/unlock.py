@@ -7,7 +7,6 @@ last an interactive prompt. A passphrase is never taken from the command line.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Callable
@@ -127,6 +126,8 @@ class PassphraseSource:
                 "the vault is locked: set KLUIS_PASSPHRASE or KLUIS_PASSPHRASE_FILE, or pass "
                 f"--passphrase-stdin, --passphrase-file or --passphrase-command{remember}"
             )
+        import getpass  # only a terminal's prompt needs it, not a script's unlock
+
         return getpass.getpass(question)
 
 
