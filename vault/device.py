@@ -24,7 +24,8 @@ SERVICE = "kluis"
 _UNUSED_BY_A_READ = ("urllib.request", "importlib_metadata", "importlib.metadata", "more_itertools")
 """Modules ``import keyring`` loads (through jaraco.context, jaraco.functools and its plugin
 search) that reading or writing one password never runs: ≈ 30 ms of a scripted start-up.
-They are imported lazily (loaded at their first use, e.g. by keyring's backend search)."""
+They are imported lazily: each loads at its first use, by keyring's backend search or at the
+latest when other code imports it (an ``import`` statement loads a lazy module whole)."""
 
 
 class _LazyFinder:

@@ -223,3 +223,25 @@ def test_with_the_key_gone_everywhere_the_vault_is_locked_as_before(
     never = _search(env)
     assert locked[0].split()[0] == never[0].split()[0] != "0"
     assert locked[1] == never[1] and "the vault is locked" in locked[1]
+
+
+def test_what_keyring_loads_lazily_still_works_when_used() -> None:
+    # keyring's backend search (entry points) and an OAuth sign-in after a remembered unlock.
+    code = (
+        "from vault.device import keyring_available\n"
+        "keyring_available()\n"
+        "import sys\n"
+        "lazy = type(sys.modules['urllib.request']).__name__\n"
+        "import importlib_metadata, urllib.request\n"
+        "points = importlib_metadata.entry_points(group='keyring.backends')\n"
+        "print(lazy, urllib.request.Request('https://example.org').host, len(points) >= 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split() == ["_LazyModule", "example.org", "True"], done.stderr
