@@ -81,7 +81,7 @@ def _usable(backend: Any) -> Any:
 
 def _keyring() -> Any:
     keyring = _import_keyring()
-    _usable(keyring.get_keyring())
+    _usable(_searched(keyring))
     return keyring
 
 
@@ -110,9 +110,15 @@ def backend_name(backend: Any) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
+def _searched(keyring: Any) -> Any:
+    """The backend keyring itself chooses (its search of every installed backend, unless its
+    settings name one)."""
+    return keyring.get_keyring()
+
+
 def load_device_key(vault_id: str) -> bytes | None:
     """The device key remembered for ``vault_id``, or None if there is none or no keyring."""
-    found = _read(vault_id, lambda keyring: keyring.get_keyring())
+    found = _read(vault_id, _searched)
     return None if found is None else found.key
 
 
@@ -175,7 +181,7 @@ def device_keys(vault_id: str, backend: str | None) -> Iterator[DeviceKey]:
     if named is not None and named.key not in seen:
         seen.add(named.key)
         yield named
-    full = _read(vault_id, lambda keyring: keyring.get_keyring())
+    full = _read(vault_id, _searched)
     if full is not None and full.key not in seen:
         yield full
 
