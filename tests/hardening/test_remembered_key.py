@@ -110,6 +110,20 @@ def test_a_scripted_search_reads_the_remembered_key_without_keyring(
     assert _search(secret_service) == ("0 []", "")
 
 
+def test_a_vault_remembered_before_the_record_gets_it_at_its_first_unlock(
+    kluis: Kluis, secret_service: dict[str, str]
+) -> None:
+    _remember(kluis, secret_service)
+    path = keymod.keys_path(kluis.vault)
+    document = json.loads(path.read_text())
+    del document["wraps"]["device"][keymod.DEVICE_BACKEND]
+    path.write_text(json.dumps(document))
+    status, said = _search(secret_service)  # found by keyring's own search, as before
+    assert status.startswith("0 ") and said == "", (status, said)
+    assert keymod.device_backend(keymod.load_keys(kluis.vault)) == BACKEND
+    assert _search(secret_service) == ("0 []", "")  # then read without keyring
+
+
 def test_a_keyring_chosen_in_the_environment_is_still_used(
     kluis: Kluis, secret_service: dict[str, str], tmp_path: Path
 ) -> None:
