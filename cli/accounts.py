@@ -17,7 +17,6 @@ from cli import oauth
 from cli.commands import opened
 from cli.exits import OK, PARTIAL, SOME_ACCOUNTS_FAILED
 from cli.importing import to_stderr
-from cli.options import add_security
 from cli.render import print_json
 from cli.sync import account_secret, imap_account, imap_password, sync_account
 from vault import accounts
@@ -267,63 +266,3 @@ def _test(store: Store, args: argparse.Namespace) -> int:
         for row in rows:
             print(escaped(f"{row['account']}: {row['error'] or 'logs in'}"))
     return SOME_ACCOUNTS_FAILED if any(row["status"] == "failed" for row in rows) else OK
-
-
-def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Register ``kluis account`` on the top-level subparsers ``commands``.
-
-    Args:
-        commands: what ``ArgumentParser.add_subparsers`` returned for the top level.
-        common: the parent parser with the global options (``--vault`` …).
-    """
-    parser_class = type(common)  # OneLineParser, without importing cli.main (a cycle)
-    text = "mail accounts: add (password or OAuth2 sign-in), list, test, remove"
-    top = commands.add_parser("account", help=text, description=text, parents=[common])
-    actions = top.add_subparsers(
-        dest="action", metavar="ACTION", required=True, parser_class=parser_class
-    )
-    json_help = "print JSON (stable field names)"
-    p = actions.add_parser(
-        "list", help="the accounts and every address kluis talks to", parents=[common]
-    )
-    p.add_argument("--json", action="store_true", help=json_help)
-    p = actions.add_parser(
-        "test", help="log in to each account (or one) and out again", parents=[common]
-    )
-    p.add_argument("account", nargs="?", metavar="ACCOUNT", help="user@host:port or user")
-    p.add_argument("--json", action="store_true", help=json_help)
-    p = actions.add_parser(
-        "remove", help="revoke the sign-in and forget it (the mail stays)", parents=[common]
-    )
-    p.add_argument("account", metavar="ACCOUNT", help="user@host:port or user")
-    p = actions.add_parser(
-        "add", help="add an account: sign in once, then `kluis sync`", parents=[common]
-    )
-    p.add_argument(
-        "provider",
-        choices=("gmail", "outlook", "oauth", "imap"),
-        help="gmail, outlook (Outlook.com, Microsoft 365), oauth (another OAuth2 provider), "
-        "imap (a password)",
-    )
-    p.add_argument("--user", required=True, help="the mail address or login name")
-    p.add_argument("--host", help="IMAP server (gmail and outlook know theirs)")
-    p.add_argument("--port", type=int, help="default 993 (TLS), 143 (STARTTLS or plain)")
-    add_security(p)
-    p.add_argument("--folder", action="append", default=[], metavar="F", help="only these")
-    p.add_argument("--client-id", help="the OAuth2 app's client id (see the README)")
-    p.add_argument("--issuer", metavar="URL", help="find the endpoints by OpenID discovery")
-    p.add_argument("--authorize-url", metavar="URL", help="authorization endpoint (no --issuer)")
-    p.add_argument("--token-url", metavar="URL", help="token endpoint (no --issuer)")
-    p.add_argument("--device-url", metavar="URL", help="device authorization endpoint")
-    p.add_argument("--revoke-url", metavar="URL", help="token revocation endpoint")
-    p.add_argument("--scope", action="append", default=[], help="repeatable")
-    p.add_argument(
-        "--mechanism",
-        choices=("xoauth2", "oauthbearer"),
-        default="xoauth2",
-        help="SASL mechanism for the token (default xoauth2)",
-    )
-    p.add_argument("--device", action="store_true", help="sign in on another device (a code)")
-    p.add_argument(
-        "--no-browser", action="store_true", help="only print the sign-in address, open nothing"
-    )

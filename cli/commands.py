@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cli.paging import Page
 from cli.render import (
@@ -42,9 +41,6 @@ from vault.unlock import (
     unlock_key,
 )
 
-if TYPE_CHECKING:
-    pass
-
 
 def _source(args: argparse.Namespace) -> PassphraseSource:
     return PassphraseSource.from_args(args)
@@ -70,6 +66,8 @@ def ask_new_passphrase(from_stdin: bool, allow_weak: bool, what: str = "New pass
         if line is None:
             raise VaultLocked(f"{what.lower()} expected on standard input")
         return check_new_passphrase(line, allow_weak=allow_weak)
+    import getpass  # only a terminal's prompt needs it, not a script's read
+
     first = check_new_passphrase(getpass.getpass(f"{what}: "), allow_weak=allow_weak)
     if getpass.getpass(f"{what} again: ") != first:
         raise UsageError("the two passphrases differ; nothing was changed")
@@ -396,6 +394,8 @@ def cmd_recover(args: argparse.Namespace) -> int:
     folder = resolve_folder(args.vault)
     keyfile = keymod.load_keys(folder)
     if sys.stdin.isatty() and not args.passphrase_stdin:
+        import getpass
+
         code = getpass.getpass("Recovery code: ")
     else:
         code = (read_stdin_line("recovery code") or "").strip()

@@ -13,43 +13,16 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from cli.options import add_me
-from cli.watch import Terminated, ended_by_sigterm, say, seconds
+from cli.watch import Terminated, ended_by_sigterm, say
 from vault.errors import ImportFailed, InputError, UsageError, VaultError
 from vault.text import visible_line
-from vault.watching import SETTLE_SECONDS, SettledFiles, content_hash, handled, record
+from vault.watching import SettledFiles, content_hash, handled, record
 
 if TYPE_CHECKING:
     from vault.records import ImportOptions
     from vault.store import Store
-
-INTERVAL_SECONDS = 2.0
-"""Default seconds between two looks at the folder."""
-
-
-def add_command(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Register ``kluis watch DIR`` on the top-level subparsers ``commands``."""
-    help_text = "import exports dropped into a folder (e.g. Downloads), once each, until stopped"
-    p = commands.add_parser("watch", help=help_text, description=help_text, parents=[common])
-    p.add_argument("folder", metavar="DIR", help="the folder to watch")
-    p.add_argument(
-        "--settle",
-        type=seconds,
-        default=SETTLE_SECONDS,
-        metavar="SECONDS",
-        help=f"a file counts as complete once unchanged this long (default {SETTLE_SECONDS:.0f})",
-    )
-    p.add_argument(
-        "--interval",
-        type=seconds,
-        default=INTERVAL_SECONDS,
-        metavar="SECONDS",
-        help=f"how often to look (default {INTERVAL_SECONDS:.0f})",
-    )
-    add_me(p)
-    p.add_argument("--timezone", metavar="ZONE", help="zone of sources without one")
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

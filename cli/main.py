@@ -239,7 +239,7 @@ def build_parser(only: str | None = None) -> OneLineParser:
         add_examples(parser)
         return parser
 
-    from cli.folder_watch import add_command as add_folder_watch
+    from cli.parsers import add_account_commands, add_money_commands, add_watch_command
     from cli.watch import add_watch_options
 
     def allow_weak(parser: argparse.ArgumentParser) -> None:
@@ -369,8 +369,6 @@ def build_parser(only: str | None = None) -> OneLineParser:
     )
     _add_json(p)
 
-    from cli.money import add_commands as add_money_commands
-
     add_money_commands(command, _add_json, _add_zone)
 
     p = command("config", "show or change this vault's settings")
@@ -385,14 +383,13 @@ def build_parser(only: str | None = None) -> OneLineParser:
     p = command("demo", 'build a realistic demo vault (passphrase "demo") and open it')
     p.add_argument("--no-tui", action="store_true", help="only build the vault")
 
-    from cli.accounts import add_commands as add_account_commands
     from cli.quarantine import add_commands as add_quarantine_commands
     from cli.share import add_commands as add_share_commands
 
     add_share_commands(commands, common)
     add_quarantine_commands(command, common)
     add_account_commands(commands, common)
-    add_folder_watch(commands, common)
+    add_watch_command(commands, common)
     command("tui", "open the terminal app (the default)")
     p = commands.add_parser("help", help="explain a command: `kluis help import`")
     p.add_argument("topic", nargs="*", metavar="COMMAND", help="the command (and its action)")

@@ -7,54 +7,11 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from cli.render import print_json, table
 from vault.contracts import PERIOD_WORDS, money
 from vault.errors import UsageError
 from vault.text import escaped, visible_line
-
-
-def add_commands(command: Any, add_json: Any, add_zone: Any) -> None:
-    """The parsers of ``spending`` and ``contracts`` (``command(name, help)`` makes one)."""
-    p = command(
-        "spending", "what you paid each company (bank statements, else invoices and orders)"
-    )
-    p.epilog = (
-        "Totals are outgoing-positive (a refund lowers them), one row per currency: amounts are "
-        "never converted. A company's bank payments count where there are any, else the totals "
-        "its invoices and order mails state (those read from words are counted as guessed)."
-    )
-    p.add_argument(
-        "--by",
-        choices=["company", "year", "month"],
-        default="company",
-        help="one row per company (the default), per year or per month",
-    )
-    p.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD)")
-    p.add_argument("--until", metavar="DATE", help="up to and including this day (YYYY-MM-DD)")
-    add_zone(p)
-    add_json(p)
-
-    p = command("contracts", "subscriptions and contracts found in your payments")
-    p.epilog = (
-        "A contract is a company you pay a steady amount on a regular period (weekly, monthly, "
-        "quarterly, yearly), price changes included; one whose payments stopped has ended."
-    )
-    actions = p.add_subparsers(dest="contract_action", metavar="ACTION")
-    e = actions.add_parser("end", help="say when a contract ends (and its notice period)")
-    e.add_argument("company", metavar="COMPANY", help="id or name")
-    e.add_argument("--on", metavar="DATE", help="the day it ends (YYYY-MM-DD)")
-    e.add_argument("--notice", type=int, metavar="DAYS", help="the notice period in days")
-    e.add_argument("--clear", action="store_true", help="forget what you said of it")
-    e = actions.add_parser("letter", help="write the letter that cancels a contract")
-    e.add_argument("company", metavar="COMPANY", help="id or name")
-    e.add_argument("--lang", choices=["en", "nl"], default="en", help="the letter's language")
-    e.add_argument("--on", metavar="DATE", help="the end asked for (default: notice from today)")
-    e.add_argument("--out", metavar="FILE", help="write the letter here (default: print it)")
-    e.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
-    add_zone(p)
-    add_json(p)
 
 
 def _day(value: str | None, end_of_day: bool = False) -> date | None:

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from vault.errors import ForeignKeys, VaultCorrupt, VaultMissing, WrongPassphrase
+from vault.errors import ForeignKeys, VaultCorrupt, VaultError, VaultMissing, WrongPassphrase
 from vault.fsutil import read_regular_file, remove_killed_temporaries, write_atomically
 from vault.store import database_salt
 
@@ -428,6 +428,20 @@ def device_backend(keys: KeyFile) -> str | None:
     """The keyring backend recorded in the device slot, if any (older files have none)."""
     value = keys.wraps.get("device", {}).get(DEVICE_BACKEND)
     return value if isinstance(value, str) else None
+
+
+def record_device_backend(folder: Path, keys: KeyFile, backend: str) -> None:
+    """Record in ``folder``'s keys.json that ``backend`` holds the device key, so the next
+    unlock reads it there first (a vault remembered before the record existed needs no second
+    ``kluis remember``). Only if keys.json is still what ``keys`` was read from; best effort:
+    a read-only folder or a file changed meanwhile (a passphrase change) is left as it is."""
+    with contextlib.suppress(OSError, VaultError):
+        current = load_keys(folder)
+        if current.to_bytes() != keys.to_bytes() or "device" not in current.wraps:
+            return
+        current.wraps["device"][DEVICE_BACKEND] = backend
+        save_keys(folder, current)
+        keys.wraps["device"][DEVICE_BACKEND] = backend
 
 
 def unwrap_with_device_key(keys: KeyFile, device_key: bytes) -> bytes:

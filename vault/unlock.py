@@ -7,7 +7,6 @@ last an interactive prompt. A passphrase is never taken from the command line.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Callable
@@ -127,6 +126,8 @@ class PassphraseSource:
                 "the vault is locked: set KLUIS_PASSPHRASE or KLUIS_PASSPHRASE_FILE, or pass "
                 f"--passphrase-stdin, --passphrase-file or --passphrase-command{remember}"
             )
+        import getpass  # only a terminal's prompt needs it, not a script's unlock
+
         return getpass.getpass(question)
 
 
@@ -147,16 +148,22 @@ def create_vault(folder: Path, passphrase: str, *, allow_weak: bool = False) -> 
     return store, made.recovery_code
 
 
-def _unlock_without_prompt(keyfile: keymod.KeyFile, source: PassphraseSource) -> bytes | None:
+def _unlock_without_prompt(
+    folder: Path, keyfile: keymod.KeyFile, source: PassphraseSource
+) -> bytes | None:
     passphrase = source.non_interactive()
     if passphrase is not None:
         return keymod.unwrap_with_passphrase(keyfile, passphrase)
     if source.allow_device and "device" in keyfile.wraps:
-        for device_key in device_keys(keyfile.vault_id, keymod.device_backend(keyfile)):
+        recorded = keymod.device_backend(keyfile)
+        for found in device_keys(keyfile.vault_id, recorded):
             try:
-                return keymod.unwrap_with_device_key(keyfile, device_key)
+                dek = keymod.unwrap_with_device_key(keyfile, found.key)
             except WrongPassphrase:
-                pass  # a stale keyring entry: try the next, then the prompt
+                continue  # a stale keyring entry: try the next, then the prompt
+            if found.backend != recorded:  # remembered before the record, or the key moved
+                keymod.record_device_backend(folder, keyfile, found.backend)
+            return dek
     return None
 
 
@@ -174,7 +181,7 @@ def _open_unlocked(
 def unlock_key(folder: Path, source: PassphraseSource) -> tuple[keymod.KeyFile, bytes]:
     """The key file and the data key, unlocked from the first source that has one."""
     keyfile = keymod.load_keys(folder)
-    dek = _unlock_without_prompt(keyfile, source)
+    dek = _unlock_without_prompt(folder, keyfile, source)
     if dek is None:
         dek = keymod.unwrap_with_passphrase(keyfile, source.ask(f"Passphrase for {folder}: "))
     return keyfile, dek
@@ -191,7 +198,7 @@ def open_vault_without_prompt(folder: Path, source: PassphraseSource) -> Store |
     key, if any has it; None when only asking the user would unlock it (the app's unlock screen
     does that)."""
     keyfile = keymod.load_keys(folder)
-    dek = _unlock_without_prompt(keyfile, source)
+    dek = _unlock_without_prompt(folder, keyfile, source)
     return None if dek is None else _open_unlocked(folder, keyfile, dek, None)
 
 

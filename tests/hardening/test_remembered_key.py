@@ -25,6 +25,9 @@ from vault.secret_service import BACKEND
 
 # What keyring's import and backend search bring, and a search with a remembered key does not need.
 KEYRING_ONLY = ("keyring", "jaraco", "importlib_metadata", "http.client", "urllib.request")
+# What only keyring's search of every backend (entry points) or its unused helpers execute: a key
+# in a keyring named by the environment, keyring's config or the record is read without them.
+SEARCH_ONLY = ("email", "http", "ssl", "socket", "more_itertools.more", "importlib_metadata._meta")
 
 _LOADED = (
     "import sys\n"
@@ -73,11 +76,11 @@ def _remember(kluis: Kluis, env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr.decode(errors="replace")
 
 
-def _search(env: dict[str, str]) -> tuple[str, str]:
-    """``kluis search factuur`` as a script runs it: (status and the keyring modules it loaded,
-    stderr)."""
+def _search(env: dict[str, str], watched: tuple[str, ...] = KEYRING_ONLY) -> tuple[str, str]:
+    """``kluis search factuur`` as a script runs it: (status and the ``watched`` modules it
+    loaded, stderr)."""
     done = subprocess.run(
-        [sys.executable, "-c", _LOADED, ",".join(KEYRING_ONLY), "search", "factuur"],
+        [sys.executable, "-c", _LOADED, ",".join(watched), "search", "factuur"],
         env={**env, "PYTHONPATH": os.pathsep.join([env.get("PYTHONPATH", ""), *sys.path])},
         capture_output=True,
         text=True,
@@ -105,6 +108,20 @@ def test_a_scripted_search_reads_the_remembered_key_without_keyring(
 ) -> None:
     _remember(kluis, secret_service)
     assert _search(secret_service) == ("0 []", "")
+
+
+def test_a_vault_remembered_before_the_record_gets_it_at_its_first_unlock(
+    kluis: Kluis, secret_service: dict[str, str]
+) -> None:
+    _remember(kluis, secret_service)
+    path = keymod.keys_path(kluis.vault)
+    document = json.loads(path.read_text())
+    del document["wraps"]["device"][keymod.DEVICE_BACKEND]
+    path.write_text(json.dumps(document))
+    status, said = _search(secret_service)  # found by keyring's own search, as before
+    assert status.startswith("0 ") and said == "", (status, said)
+    assert keymod.device_backend(keymod.load_keys(kluis.vault)) == BACKEND
+    assert _search(secret_service) == ("0 []", "")  # then read without keyring
 
 
 def test_a_keyring_chosen_in_the_environment_is_still_used(
@@ -140,6 +157,68 @@ def test_a_stale_record_falls_back_to_keyrings_own_search(
         _record(kluis, record)
     status, said = _search(env)
     assert status.startswith("0 ") and said == "", (status, said)
+    # The unlock recorded where it found the key: the next one reads it there first, with no
+    # second `kluis remember`.
+    assert keymod.device_backend(keymod.load_keys(kluis.vault)) == "filekeyring.Keyring"
+
+
+def _file_keyring_at(folder: Path, module: str) -> None:
+    """The file keyring as the module ``module`` (dotted: a package under ``folder``)."""
+    *packages, name = module.split(".")
+    where = folder.joinpath(*packages)
+    where.mkdir(parents=True, exist_ok=True)
+    (where / f"{name}.py").write_text(_FILE_KEYRING)
+
+
+def test_a_key_in_a_keyring_named_by_the_environment_skips_keyrings_search(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    _file_keyring_at(tmp_path, "filekeyring")
+    env = kluis.env(PYTHONPATH=str(tmp_path), PYTHON_KEYRING_BACKEND="filekeyring.Keyring")
+    del env["KLUIS_PASSPHRASE"]
+    _remember(kluis, env)
+    assert _search(env, SEARCH_ONLY) == ("0 []", "")
+
+
+def test_a_recorded_keyring_plugin_is_loaded_by_name(kluis: Kluis, tmp_path: Path) -> None:
+    # A keyring plug-in (the keyrings.* namespace, as keyrings.alt) that keyring's search does
+    # not find here (no entry point): only the record leads to it.
+    _file_keyring_at(tmp_path, "keyrings.kluistest")
+    env = kluis.env(PYTHONPATH=str(tmp_path))
+    del env["KLUIS_PASSPHRASE"]
+    _remember(kluis, {**env, "PYTHON_KEYRING_BACKEND": "keyrings.kluistest.Keyring"})
+    assert keymod.device_backend(keymod.load_keys(kluis.vault)) == "keyrings.kluistest.Keyring"
+    assert _search(env, SEARCH_ONLY) == ("0 []", "")
+
+
+def test_a_tampered_record_imports_no_module_outside_keyrings_packages(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    _file_keyring_at(tmp_path, "filekeyring")
+    planted = tmp_path / "planted.py"
+    planted.write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\nclass Keyring: ...\n")
+    env = kluis.env(PYTHONPATH=str(tmp_path), PYTHON_KEYRING_BACKEND="filekeyring.Keyring")
+    del env["KLUIS_PASSPHRASE"]
+    _remember(kluis, env)
+    _record(kluis, "planted.Keyring")
+    del env["PYTHON_KEYRING_BACKEND"]
+    status, said = _search(env)
+    assert status.startswith("12 ") and "the vault is locked" in said, (status, said)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_the_record_never_undoes_a_change_made_meanwhile(kluis: Kluis) -> None:
+    # An unlock that read keys.json before a passphrase change must not write the old file back.
+    read_before = keymod.load_keys(kluis.vault)
+    read_before.wraps["device"] = {"nonce": "", "ciphertext": ""}
+    changed = keymod.load_keys(kluis.vault)
+    changed.wraps["device"] = {"nonce": "", "ciphertext": ""}
+    dek = keymod.unwrap_with_passphrase(changed, kluis.passphrase)
+    keymod.rewrap_passphrase(changed, dek, "another passphrase")
+    keymod.save_keys(kluis.vault, changed)
+    before = keymod.keys_path(kluis.vault).read_bytes()
+    keymod.record_device_backend(kluis.vault, read_before, "keyrings.alt.file.PlaintextKeyring")
+    assert keymod.keys_path(kluis.vault).read_bytes() == before
 
 
 def test_with_the_key_gone_everywhere_the_vault_is_locked_as_before(
@@ -158,3 +237,25 @@ def test_with_the_key_gone_everywhere_the_vault_is_locked_as_before(
     never = _search(env)
     assert locked[0].split()[0] == never[0].split()[0] != "0"
     assert locked[1] == never[1] and "the vault is locked" in locked[1]
+
+
+def test_what_keyring_loads_lazily_still_works_when_used() -> None:
+    # keyring's backend search (entry points) and an OAuth sign-in after a remembered unlock.
+    code = (
+        "from vault.device import keyring_available\n"
+        "keyring_available()\n"
+        "import sys\n"
+        "lazy = type(sys.modules['urllib.request']).__name__\n"
+        "import importlib_metadata, urllib.request\n"
+        "points = importlib_metadata.entry_points(group='keyring.backends')\n"
+        "print(lazy, urllib.request.Request('https://example.org').host, len(points) >= 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split() == ["_LazyModule", "example.org", "True"], done.stderr
