@@ -3,18 +3,23 @@
 DESIGN: parsing may run in a process pool (2 cores); the single writer is the main process.
 This module loads neither the store nor SQLAlchemy, so an importer that uses it stays light.
 
-The workers hold nothing of the vault. They are started fresh (``spawn``: a new interpreter,
-not a ``fork`` of a process that has unlocked the vault), so they inherit neither its memory
-(the data key, raw and hex, SQLCipher's key schedule, decrypted pages) nor its open files
-(``vault.db``, the WAL, the source); the CLI keeps secrets given in the environment out of
-every child (``vault.environment``). They die with the importing process, however it ends:
-on Linux the kernel kills them when it dies (``PR_SET_PDEATHSIG``), and everywhere a thread of
-theirs watches the parent's end of a pipe.
+The workers hold nothing of the vault. They are forked from a fork server (``forkserver``:
+a new interpreter, not a ``fork`` of a process that has unlocked the vault; ``spawn`` where
+there is none), so they inherit neither its memory (the data key, raw and hex, SQLCipher's key
+schedule, decrypted pages) nor its open files (``vault.db``, the WAL, the source); the CLI
+keeps secrets given in the environment out of every child (``vault.environment``). The server
+loads the importer's modules once, before it forks the workers, so the workers share that
+memory instead of each loading its own copy; it is stopped with the pool. The server and the
+workers die with the importing process, however it ends: on Linux the kernel kills the server
+when it dies and the workers when the server dies (``PR_SET_PDEATHSIG``, ``vault.pool_server``),
+and everywhere a thread of each worker watches the importing process's end of a pipe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import queue
@@ -24,12 +29,16 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
 from itertools import islice
+from multiprocessing import forkserver
 from multiprocessing.connection import wait
+from multiprocessing.context import BaseContext
 from typing import TypeVar
 
 from vault.blobs import pack
 from vault.me import SAMPLE_SIZE
+from vault.pool_server import die_with_parent
 from vault.records import Interaction, Quarantined
 
 IN_PROCESS_FIRST = SAMPLE_SIZE
@@ -38,7 +47,6 @@ IN_PROCESS_FIRST = SAMPLE_SIZE
 sample never starts a pool."""
 
 FEEDER_THREAD = "kluis-pool-feeder"
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _M_MMAP_THRESHOLD = -3  # <malloc.h>
 _MMAP_THRESHOLD = 128 * 1024  # glibc's default, which it raises as it goes unless set
 
@@ -87,19 +95,21 @@ def give_back_large_blocks() -> None:
         pass
 
 
-def _start_worker(parent: int) -> None:
-    """A worker's initializer: it ends when the process that started it ends, and leaves
-    Ctrl-C to that process (which stops the pool), instead of printing a traceback."""
+def _start_worker() -> None:
+    """A worker's initializer: it ends when the importing process ends, and leaves Ctrl-C to
+    that process (which stops the pool), instead of printing a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # What the fork server loaded is shared with it until written: kept out of the garbage
+    # collector's passes, which write to every object they visit.
+    gc.freeze()
     give_back_large_blocks()
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before the death signal was set up
-        os._exit(1)
-    # The parent holds the other end of this pipe until it ends, so the end of the wait is
-    # its death, on any system. Unlike the signal it needs the GIL, hence both.
+    die_with_parent()  # the fork server (or, spawned, the importing process)
+    # The importing process holds the other end of this pipe until it ends, so the end of the
+    # wait is its death, on any system, even one before the death signal was set up. Unlike
+    # the signal it needs the GIL, hence both.
     sentinel = multiprocessing.parent_process().sentinel  # type: ignore[union-attr]
+    if wait([sentinel], 0):
+        os._exit(1)
     threading.Thread(
         target=_exit_when_ready, args=(sentinel,), name="kluis-parent-watch", daemon=True
     ).start()
@@ -108,6 +118,45 @@ def _start_worker(parent: int) -> None:
 def _exit_when_ready(sentinel: int) -> None:
     wait([sentinel])
     os._exit(1)
+
+
+_SERVER = threading.Lock()
+"""Held while a pool uses the fork server: one pool at a time has it (the server dies with the
+thread that started it, the pool's feeder), a pool started meanwhile spawns its workers."""
+
+
+def _start_method(function: Callable[[T], R]) -> tuple[BaseContext, bool]:
+    """How a new pool starts its workers, and whether it took the fork server (which it then
+    stops when it is done, ``_stop_server``). The server loads ``function``'s module before
+    it forks any worker."""
+    if "forkserver" in multiprocessing.get_all_start_methods() and _SERVER.acquire(False):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["vault.pool_server", *_modules_of(function)])
+        return context, True
+    return multiprocessing.get_context("spawn"), False
+
+
+def _modules_of(function: object) -> list[str]:
+    """The modules of ``function`` and, for a ``partial``, of the callables bound in it."""
+    if isinstance(function, partial):
+        bound = [function.func, *function.args, *function.keywords.values()]
+        return [name for part in bound if callable(part) for name in _modules_of(part)]
+    name = getattr(function, "__module__", None)
+    return [name] if isinstance(name, str) and name != "__main__" else []
+
+
+def _stop_server() -> None:
+    """Stop the fork server once its workers have ended, and wait for it: its memory is
+    freed, and its CPU time (its workers' too) is counted in this process's children's.
+    ``_stop`` is multiprocessing's own (Python 3.8 and later); without it the server ends
+    with this process."""
+    try:
+        stop = getattr(forkserver._forkserver, "_stop", None)
+        if stop is not None:
+            with contextlib.suppress(OSError):
+                stop()
+    finally:
+        _SERVER.release()
 
 
 BYTES_IN_FLIGHT = 16 * 1024 * 1024
@@ -221,12 +270,10 @@ def map_in_pool(
         # This thread starts the workers and also waits for them to end: Linux sends a
         # worker its death signal when the *thread* that started it ends.
         pool = None
+        context, server = _start_method(function)
         try:
             pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(os.getpid(),),
+                max_workers=workers, mp_context=context, initializer=_start_worker
             )
             # Start every worker now, from this thread. A fresh interpreter takes 0.2-0.5 s
             # to be ready (imports): until one is, this thread parses the chunks itself.
@@ -244,9 +291,13 @@ def map_in_pool(
         except BaseException as exc:  # handed to the caller, which raises it
             done.put(exc)
         done.put(None)
-        if pool is not None:
-            room.wait_closed()
-            pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            if pool is not None:
+                room.wait_closed()
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if server:
+                _stop_server()
 
     feeder = threading.Thread(target=feed, name=FEEDER_THREAD, daemon=True)
     feeder.start()
