@@ -164,6 +164,16 @@ def _stop_server() -> None:
         _SERVER.release()
 
 
+_HANDED_OVER: list[Callable[[], None]] = []
+
+
+def when_workers_take_over(release: Callable[[], None]) -> None:
+    """Have ``release`` called in this process whenever a pool's workers take the parsing over
+    from it (until then it parses itself): what parsing held here, and the workers now hold
+    instead, can go (the scan reader child, ``importers.scan.sandbox``)."""
+    _HANDED_OVER.append(release)
+
+
 BYTES_IN_FLIGHT = 16 * 1024 * 1024
 """Input bytes handed to the pool and not yet taken by the caller, by default: a mailbox of
 5 MB scans keeps as few mails in flight as a mailbox of small ones keeps memory."""
@@ -283,12 +293,17 @@ def map_in_pool(
             # Start every worker now, from this thread. A fresh interpreter takes 0.2-0.5 s
             # to be ready (imports): until one is, this thread parses the chunks itself.
             ready = [pool.submit(_apply, function, []) for _ in range(workers)]
+            taken_over = False
             while room.wait():
                 chunk, weight = _chunk(source, chunksize, chunk_bytes, weigh)
                 if not chunk:
                     break
                 room.take(weight)
-                if any(started.done() for started in ready):
+                if taken_over or any(started.done() for started in ready):
+                    if not taken_over:
+                        taken_over = True
+                        for release in _HANDED_OVER:
+                            release()
                     done.put((pool.submit(_apply, function, chunk), weight))
                 else:
                     done.put((_done_here(function, chunk), weight))

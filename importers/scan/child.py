@@ -14,7 +14,7 @@ import signal
 import time
 
 from importers.scan import MAX_BYTES, READ_SECONDS, READER_MEMORY, TIME_BUDGET, Scan
-from importers.scan.sandbox import read_frame, write_frame
+from importers.scan.frames import read_frame, write_frame
 
 _REQUESTS = 0  # stdin
 

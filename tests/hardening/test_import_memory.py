@@ -4,9 +4,18 @@ to what is used."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import time
 import tracemalloc
+from datetime import timedelta
+from email.utils import format_datetime
+from pathlib import Path
 
 from importers.bookings import airports
+from tests.hardening.generate import START, mail_bytes, write_mbox_of
+from tests.hardening.harness import Kluis, children
+from tests.hardening.test_parse_workers import wait_for_workers
 
 
 def test_the_airport_table_holds_only_codes_and_zones() -> None:
@@ -24,3 +33,62 @@ def test_the_airport_table_holds_only_codes_and_zones() -> None:
     assert str(airports.airport_zone(" jfk ")) == "America/New_York"
     assert airports.airport_zone("ZZZ") is None
     assert airports.is_airport("LHR") and not airports.is_airport("")
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+PDF_MAILS = 1100  # 5 MB: over POOL_MIN_BYTES, so parsing runs in the pool
+
+
+def _pdf_mail(n: int, pdf: bytes) -> bytes:
+    """A shop mail with ``pdf`` attached, made unique (a comment after the end) so that no
+    scan is answered from memory."""
+    unique = base64.encodebytes(pdf + f"\n% mail {n}\n".encode()).decode()
+    return (
+        f"From: KLM <noreply@klm.com>\nTo: Sanne de Vries <sanne@example.org>\n"
+        f"Subject: Boarding pass {n}\nDate: {format_datetime(START + timedelta(minutes=n))}\n"
+        f"Message-ID: <bp-{n}@klm.com>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain; charset=utf-8\n\nYour boarding pass.\n"
+        '--b\nContent-Type: application/pdf; name="pass.pdf"\n'
+        "Content-Transfer-Encoding: base64\n\n"
+        f"{unique}--b--\n"
+    ).encode()
+
+
+def _readers_under(pid: int) -> list[int]:
+    """The scan reader children of ``pid``."""
+    found = []
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            if b"importers.scan.child" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+    return found
+
+
+def test_the_importer_ends_its_scan_reader_once_the_parse_workers_take_over(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    # The importing process parses the first mails itself, PDFs among them, so it starts a
+    # reader child; it used to keep it (~20 MB) until 5 s after its last file, all through a
+    # pooled import, while each worker ran its own.
+    pdf = (FIXTURES / "tickets" / "boarding-pass.pdf").read_bytes()
+    mails = (
+        _pdf_mail(n, pdf) if n % 4 == 0 else mail_bytes(n, body="Thank you.\n" * 400)
+        for n in range(PDF_MAILS)
+    )
+    mbox = write_mbox_of(tmp_path / "inbox.mbox", mails)
+    process = kluis.popen("import", str(mbox))
+    try:
+        workers = wait_for_workers(process.pid)
+        # Once the chunk it may be parsing itself is done (the reader idles for 5 s).
+        deadline = time.monotonic() + 4
+        while _readers_under(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, "the import ended too soon to tell"
+        assert _readers_under(process.pid) == []
+        assert any(_readers_under(worker) for worker in workers)  # the workers scan
+        process.wait(timeout=300)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
