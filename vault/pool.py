@@ -18,13 +18,11 @@ and everywhere a thread of each worker watches the importing process's end of a 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import multiprocessing
 import os
 import queue
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -37,6 +35,7 @@ from multiprocessing.context import BaseContext
 from typing import TypeVar
 
 from vault.blobs import pack
+from vault.heap import give_back_large_blocks
 from vault.me import SAMPLE_SIZE
 from vault.pool_server import die_with_parent
 from vault.records import Interaction, Quarantined
@@ -47,9 +46,6 @@ IN_PROCESS_FIRST = SAMPLE_SIZE
 sample never starts a pool."""
 
 FEEDER_THREAD = "kluis-pool-feeder"
-_M_MMAP_THRESHOLD = -3  # <malloc.h>
-_M_ARENA_MAX = -8
-_MMAP_THRESHOLD = 128 * 1024  # glibc's default, which it raises as it goes unless set
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,27 +73,6 @@ def _done_here(function: Callable[[T], R], chunk: list[T]) -> Future[list[R]]:
     except Exception as exc:  # raised to the caller in order, as a worker's would be
         future.set_exception(exc)
     return future
-
-
-def give_back_large_blocks() -> None:
-    """Have this process's large allocations (a mail, an attachment) returned to the system
-    when freed (glibc's ``malloc`` only; elsewhere nothing to do).
-
-    glibc raises its threshold for serving a block by ``mmap`` to the largest block freed
-    (up to 32 MiB), after which megabyte mails come from the heap, which fragments and never
-    shrinks: measured on 5,000 mails with scans attached, a fixed threshold took the
-    importing process's peak from 287 to 192 MB. And threads started from now on share one
-    heap (``M_ARENA_MAX``): glibc gives each thread its own, so what the pool's result thread
-    unpickles and the writer frees was kept in one heap while the next batch grew another
-    (the importing process's peak on 5,000 commercial mails: 132 to 123 MB)."""
-    if sys.platform != "linux":
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-        libc.mallopt(_M_ARENA_MAX, 1)
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        pass
 
 
 def _start_worker() -> None:
