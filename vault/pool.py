@@ -17,6 +17,7 @@ and everywhere a thread of each worker watches the importing process's end of a 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import multiprocessing
@@ -32,6 +33,7 @@ from itertools import islice
 from multiprocessing import forkserver
 from multiprocessing.connection import wait
 from multiprocessing.context import BaseContext
+from multiprocessing.util import Finalize
 from typing import TypeVar
 
 from vault.blobs import pack
@@ -82,6 +84,9 @@ def _start_worker() -> None:
     # What the fork server loaded is shared with it until written: kept out of the garbage
     # collector's passes, which write to every object they visit.
     gc.freeze()
+    # Forked, a worker ends by ``os._exit``: its exit functions run first, as a spawned one's
+    # do (its scan reader child is closed and waited for, its CPU time counted).
+    Finalize(None, atexit._run_exitfuncs, exitpriority=0)
     give_back_large_blocks()
     die_with_parent()  # the fork server (or, spawned, the importing process)
     # The importing process holds the other end of this pipe until it ends, so the end of the
