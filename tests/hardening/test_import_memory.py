@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import os
 import subprocess
 import sys
 import time
@@ -162,3 +163,29 @@ def test_every_process_a_pooled_import_starts_is_waited_for_by_its_parent(
     # At most multiprocessing's resource tracker, which ends on its own after the import
     # (as it did before); the workers' two scan readers used to be left too.
     assert (code, int(orphans) <= 1) == ("0", True), done.stderr
+
+
+def test_the_owner_detection_sample_lets_go_of_the_mailbox_before_the_import_reads_it(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    # The sample of the first mails (whose recipient is "me") used to keep its reader to the
+    # end of the import: the mbox open twice and its read buffer (a large mail's worth) held.
+    mbox = write_mbox_of(
+        tmp_path / "inbox.mbox",
+        (mail_bytes(n, body="Thank you.\n" * 400) for n in range(PDF_MAILS)),
+    )
+    process = kluis.popen("import", str(mbox))
+    try:
+        wait_for_workers(process.pid)
+        assert process.poll() is None, "the import ended too soon to tell"
+        folder = Path(f"/proc/{process.pid}/fd")
+        opened = []
+        for fd in os.listdir(folder):
+            with contextlib.suppress(OSError):
+                opened.append(os.readlink(folder / fd))
+        assert opened.count(str(mbox)) == 1
+        process.wait(timeout=300)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
