@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -114,7 +115,12 @@ def _start_method(function: Callable[[T], R]) -> tuple[BaseContext, bool]:
     """How a new pool starts its workers, and whether it took the fork server (which it then
     stops when it is done, ``_stop_server``). The server loads ``function``'s module before
     it forks any worker."""
-    if "forkserver" in multiprocessing.get_all_start_methods() and _SERVER.acquire(False):
+    # Before 3.11.1 the server listened on an abstract socket any local user could ask to run
+    # code (CVE-2022-42919); since, on a socket file only its user may open.
+    usable = (
+        sys.version_info >= (3, 11, 1) and "forkserver" in multiprocessing.get_all_start_methods()
+    )
+    if usable and _SERVER.acquire(False):
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["vault.pool_server", *_modules_of(function)])
         return context, True
