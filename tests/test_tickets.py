@@ -218,7 +218,7 @@ def test_boarding_passes_in_a_big_mbox_are_read_by_every_parse_worker(
 
 
 def test_a_forked_parse_worker_never_shares_its_parents_reader() -> None:
-    png = (FIXTURES / "boarding-pass.png").read_bytes()
+    png = (FIXTURES / "boarding-pass.png").read_bytes() + b"\0fork"  # not a remembered scan
     assert scan_document(png, "image", "a.png").barcodes
     assert sandbox._READER.process is not None
     pid = os.fork()

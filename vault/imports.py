@@ -200,6 +200,7 @@ def import_source(
         if format_name in MAIL_FORMATS and not options.me_addresses:
             sample = reader.read(path, format_name, options)
             options = _remember_owner(store, sample, options, notice)
+            del sample  # the sample's reader ends now, not with the import (its buffer, file)
         items = reader.read(path, format_name, options)
         if stop is not None:
             items = _until(stop, items)

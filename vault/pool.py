@@ -3,18 +3,23 @@
 DESIGN: parsing may run in a process pool (2 cores); the single writer is the main process.
 This module loads neither the store nor SQLAlchemy, so an importer that uses it stays light.
 
-The workers hold nothing of the vault. They are started fresh (``spawn``: a new interpreter,
-not a ``fork`` of a process that has unlocked the vault), so they inherit neither its memory
-(the data key, raw and hex, SQLCipher's key schedule, decrypted pages) nor its open files
-(``vault.db``, the WAL, the source); the CLI keeps secrets given in the environment out of
-every child (``vault.environment``). They die with the importing process, however it ends:
-on Linux the kernel kills them when it dies (``PR_SET_PDEATHSIG``), and everywhere a thread of
-theirs watches the parent's end of a pipe.
+The workers hold nothing of the vault. They are forked from a fork server (``forkserver``:
+a new interpreter, not a ``fork`` of a process that has unlocked the vault; ``spawn`` where
+there is none), so they inherit neither its memory (the data key, raw and hex, SQLCipher's key
+schedule, decrypted pages) nor its open files (``vault.db``, the WAL, the source); the CLI
+keeps secrets given in the environment out of every child (``vault.environment``). The server
+loads the importer's modules once, before it forks the workers, so the workers share that
+memory instead of each loading its own copy; it is stopped with the pool. The server and the
+workers die with the importing process, however it ends: on Linux the kernel kills the server
+when it dies and the workers when the server dies (``PR_SET_PDEATHSIG``, ``vault.pool_server``),
+and everywhere a thread of each worker watches the importing process's end of a pipe.
 """
 
 from __future__ import annotations
 
-import ctypes
+import atexit
+import contextlib
+import gc
 import multiprocessing
 import os
 import queue
@@ -24,12 +29,18 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
 from itertools import islice
+from multiprocessing import forkserver
 from multiprocessing.connection import wait
+from multiprocessing.context import BaseContext
+from multiprocessing.util import Finalize
 from typing import TypeVar
 
 from vault.blobs import pack, pack_mail
+from vault.heap import give_back_large_blocks
 from vault.me import SAMPLE_SIZE
+from vault.pool_server import die_with_parent
 from vault.records import Interaction, Quarantined
 
 IN_PROCESS_FIRST = SAMPLE_SIZE
@@ -38,9 +49,6 @@ IN_PROCESS_FIRST = SAMPLE_SIZE
 sample never starts a pool."""
 
 FEEDER_THREAD = "kluis-pool-feeder"
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_M_MMAP_THRESHOLD = -3  # <malloc.h>
-_MMAP_THRESHOLD = 128 * 1024  # glibc's default, which it raises as it goes unless set
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,36 +83,24 @@ def _done_here(function: Callable[[T], R], chunk: list[T]) -> Future[list[R]]:
     return future
 
 
-def give_back_large_blocks() -> None:
-    """Have this process's large allocations (a mail, an attachment) returned to the system
-    when freed (glibc's ``malloc`` only; elsewhere nothing to do).
-
-    glibc raises its threshold for serving a block by ``mmap`` to the largest block freed
-    (up to 32 MiB), after which megabyte mails come from the heap, which fragments and never
-    shrinks: measured on 5,000 mails with scans attached, a fixed threshold took the
-    importing process's peak from 287 to 192 MB."""
-    if sys.platform != "linux":
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        pass
-
-
-def _start_worker(parent: int) -> None:
-    """A worker's initializer: it ends when the process that started it ends, and leaves
-    Ctrl-C to that process (which stops the pool), instead of printing a traceback."""
+def _start_worker() -> None:
+    """A worker's initializer: it ends when the importing process ends, and leaves Ctrl-C to
+    that process (which stops the pool), instead of printing a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # What the fork server loaded is shared with it until written: kept out of the garbage
+    # collector's passes, which write to every object they visit.
+    gc.freeze()
+    # Forked, a worker ends by ``os._exit``: its exit functions run first, as a spawned one's
+    # do (its scan reader child is closed and waited for, its CPU time counted).
+    Finalize(None, atexit._run_exitfuncs, exitpriority=0)
     give_back_large_blocks()
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before the death signal was set up
-        os._exit(1)
-    # The parent holds the other end of this pipe until it ends, so the end of the wait is
-    # its death, on any system. Unlike the signal it needs the GIL, hence both.
+    die_with_parent()  # the fork server (or, spawned, the importing process)
+    # The importing process holds the other end of this pipe until it ends, so the end of the
+    # wait is its death, on any system, even one before the death signal was set up. Unlike
+    # the signal it needs the GIL, hence both.
     sentinel = multiprocessing.parent_process().sentinel  # type: ignore[union-attr]
+    if wait([sentinel], 0):
+        os._exit(1)
     threading.Thread(
         target=_exit_when_ready, args=(sentinel,), name="kluis-parent-watch", daemon=True
     ).start()
@@ -113,6 +109,60 @@ def _start_worker(parent: int) -> None:
 def _exit_when_ready(sentinel: int) -> None:
     wait([sentinel])
     os._exit(1)
+
+
+_SERVER = threading.Lock()
+"""Held while a pool uses the fork server: one pool at a time has it (the server dies with the
+thread that started it, the pool's feeder), a pool started meanwhile spawns its workers."""
+
+
+def _start_method(function: Callable[[T], R]) -> tuple[BaseContext, bool]:
+    """How a new pool starts its workers, and whether it took the fork server (which it then
+    stops when it is done, ``_stop_server``). The server loads ``function``'s module before
+    it forks any worker."""
+    # Before 3.11.1 the server listened on an abstract socket any local user could ask to run
+    # code (CVE-2022-42919); since, on a socket file only its user may open.
+    usable = (
+        sys.version_info >= (3, 11, 1) and "forkserver" in multiprocessing.get_all_start_methods()
+    )
+    if usable and _SERVER.acquire(False):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["vault.pool_server", *_modules_of(function)])
+        return context, True
+    return multiprocessing.get_context("spawn"), False
+
+
+def _modules_of(function: object) -> list[str]:
+    """The modules of ``function`` and, for a ``partial``, of the callables bound in it."""
+    if isinstance(function, partial):
+        bound = [function.func, *function.args, *function.keywords.values()]
+        return [name for part in bound if callable(part) for name in _modules_of(part)]
+    name = getattr(function, "__module__", None)
+    return [name] if isinstance(name, str) and name != "__main__" else []
+
+
+def _stop_server() -> None:
+    """Stop the fork server once its workers have ended, and wait for it: its memory is
+    freed, and its CPU time (its workers' too) is counted in this process's children's.
+    ``_stop`` is multiprocessing's own (Python 3.8 and later); without it the server ends
+    with this process."""
+    try:
+        stop = getattr(forkserver._forkserver, "_stop", None)
+        if stop is not None:
+            with contextlib.suppress(OSError):
+                stop()
+    finally:
+        _SERVER.release()
+
+
+_HANDED_OVER: list[Callable[[], None]] = []
+
+
+def when_workers_take_over(release: Callable[[], None]) -> None:
+    """Have ``release`` called in this process whenever a pool's workers take the parsing over
+    from it (until then it parses itself): what parsing held here, and the workers now hold
+    instead, can go (the scan reader child, ``importers.scan.sandbox``)."""
+    _HANDED_OVER.append(release)
 
 
 BYTES_IN_FLIGHT = 16 * 1024 * 1024
@@ -226,22 +276,25 @@ def map_in_pool(
         # This thread starts the workers and also waits for them to end: Linux sends a
         # worker its death signal when the *thread* that started it ends.
         pool = None
+        context, server = _start_method(function)
         try:
             pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(os.getpid(),),
+                max_workers=workers, mp_context=context, initializer=_start_worker
             )
             # Start every worker now, from this thread. A fresh interpreter takes 0.2-0.5 s
             # to be ready (imports): until one is, this thread parses the chunks itself.
             ready = [pool.submit(_apply, function, []) for _ in range(workers)]
+            taken_over = False
             while room.wait():
                 chunk, weight = _chunk(source, chunksize, chunk_bytes, weigh)
                 if not chunk:
                     break
                 room.take(weight)
-                if any(started.done() for started in ready):
+                if taken_over or any(started.done() for started in ready):
+                    if not taken_over:
+                        taken_over = True
+                        for release in _HANDED_OVER:
+                            release()
                     done.put((pool.submit(_apply, function, chunk), weight))
                 else:
                     done.put((_done_here(function, chunk), weight))
@@ -249,9 +302,13 @@ def map_in_pool(
         except BaseException as exc:  # handed to the caller, which raises it
             done.put(exc)
         done.put(None)
-        if pool is not None:
-            room.wait_closed()
-            pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            if pool is not None:
+                room.wait_closed()
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if server:
+                _stop_server()
 
     feeder = threading.Thread(target=feed, name=FEEDER_THREAD, daemon=True)
     feeder.start()

@@ -14,7 +14,8 @@ import signal
 import time
 
 from importers.scan import MAX_BYTES, READ_SECONDS, READER_MEMORY, TIME_BUDGET, Scan
-from importers.scan.sandbox import read_frame, write_frame
+from importers.scan.frames import read_frame, write_frame
+from vault.heap import give_back_large_blocks
 
 _REQUESTS = 0  # stdin
 
@@ -22,6 +23,7 @@ _REQUESTS = 0  # stdin
 def main() -> None:
     """Serve requests on stdin until it closes."""
     _limit_self()
+    give_back_large_blocks()  # a decoded picture's pixels go back once it is read
     # Answers go to a private copy of stdout; a library that prints goes to /dev/null instead
     # of into the answers.
     replies = os.dup(1)

@@ -9,8 +9,9 @@ header (``{"kind": "pdf"}``) and the file's bytes; the answer is ``Scan.to_json`
 A child that dies (out of memory, its alarm, a crash) or misses the deadline is ended and the
 file gets a note saying why; the next file starts a new child. A forked parse worker never
 shares its parent's child: it forgets it and starts its own. A child left without work for
-``IDLE_SECONDS`` is ended (once the parse pool takes over a big import, the importing process's
-own child would otherwise hold its ~30 MB until the end); the next file starts another.
+``IDLE_SECONDS`` is ended, and the importing process's own one as soon as the parse pool's
+workers take a big import over (``vault.pool.when_workers_take_over``: it would otherwise hold
+its ~20 MB while theirs work); the next file starts another.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -29,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from importers.scan import READ_SECONDS, READER_MEMORY
+from importers.scan.frames import read_frame, write_frame
+from vault.pool import when_workers_take_over
 
 START_SECONDS = 15.0
 """What the child may take to start and load its libraries, on top of ``READ_SECONDS``."""
 IDLE_SECONDS = 5.0
 """A child given no file for this long is ended."""
 MAX_REPLY = 8 * 1024 * 1024
-_LENGTH = struct.Struct(">I")
 # Isolated mode (-I: no PYTHON* variables, no user site, no current folder on the path), with the
 # folder kluis runs from put on the path, however kluis was installed.
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -52,51 +52,6 @@ _ENVIRONMENT = {"LC_ALL": "C.UTF-8"}
 
 class ReaderFailed(Exception):
     """The reader child could not read a file; the message says why, for the file's note."""
-
-
-def write_frame(fd: int, payload: bytes) -> None:
-    """Write one frame to ``fd`` (blocking)."""
-    view = memoryview(_LENGTH.pack(len(payload)) + payload)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def read_frame(fd: int, limit: int, deadline: float | None = None) -> bytes | None:
-    """One frame from ``fd``; None at end of file before a frame starts.
-
-    Raises:
-        TimeoutError: ``deadline`` (a ``time.monotonic`` value) passed first.
-        EOFError: the stream ended inside a frame.
-        ValueError: the frame is longer than ``limit``.
-    """
-    head = _read_exactly(fd, _LENGTH.size, deadline)
-    if not head:
-        return None
-    (size,) = _LENGTH.unpack(head)
-    if size > limit:
-        raise ValueError(f"a message of {size:,} bytes, more than {limit:,}")
-    payload = _read_exactly(fd, size, deadline)
-    if len(payload) < size:
-        raise EOFError("the stream ended inside a message")
-    return payload
-
-
-def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
-    """``size`` bytes, or fewer if the stream ends; an empty stream gives b""."""
-    chunks: list[bytes] = []
-    wanted = size
-    while wanted:
-        wait = None if deadline is None else deadline - time.monotonic()
-        if wait is not None and (wait <= 0 or not select.select([fd], [], [], wait)[0]):
-            raise TimeoutError
-        chunk = os.read(fd, min(wanted, 1 << 20))
-        if not chunk:
-            if chunks:
-                raise EOFError("the stream ended inside a message")
-            break
-        chunks.append(chunk)
-        wanted -= len(chunk)
-    return b"".join(chunks)
 
 
 class _Reader:
@@ -187,6 +142,11 @@ class _Reader:
         when its stdin closes."""
         self._close_child()
 
+    def release(self) -> None:
+        """End the child once its read (if one runs) is done; the next file starts another."""
+        with self.lock:
+            self._close_child()
+
     def _close_child(self) -> None:
         process, self.process = self.process, None
         if process is None:
@@ -224,6 +184,7 @@ def _exit_status(code: int) -> str:
 
 _READER = _Reader()
 atexit.register(_READER.close)
+when_workers_take_over(_READER.release)
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
     os.register_at_fork(after_in_child=_READER.forget)
 

@@ -30,6 +30,7 @@ from tests.hardening.harness import (
     assert_clean_failure,
     assert_exactly_once,
     children,
+    descendants,
     no_process_left,
 )
 from tests.support import PASSPHRASE
@@ -57,19 +58,31 @@ def memory_holding(pid: int, needles: dict[str, bytes]) -> set[str]:
 
 
 def wait_for_workers(pid: int, seconds: float = 60) -> list[int]:
-    """The worker processes of the import ``pid`` once its parse pool runs."""
+    """The worker processes of the import ``pid`` once its parse pool runs: the children of
+    its fork server (or, spawned, its own children but multiprocessing's resource tracker)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
+            server = fork_server(pid)
             workers = [
                 child
-                for child in children(pid)
-                if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+                for child in children(server or pid)
+                if b"multiprocessing" in Path(f"/proc/{child}/cmdline").read_bytes()
+                and b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
             ]
             if workers and all(_ignores_ctrl_c(worker) for worker in workers):
                 return workers
         time.sleep(0.02)
     pytest.fail("the import never started its parse pool")
+
+
+def fork_server(pid: int) -> int | None:
+    """The parse pool's fork server under the import ``pid``, if it has one."""
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            if b"multiprocessing.forkserver" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return child
+    return None
 
 
 def interrupted_once_pooled(command: list[str], env: dict[str, str], mark: str) -> None:
@@ -119,7 +132,7 @@ def test_parse_workers_get_no_passphrase_no_key_and_no_vault_file(
         workers = wait_for_workers(process.pid)
         os.kill(process.pid, signal.SIGSTOP)  # the importer, frozen with its workers alive
         try:
-            started = children(process.pid)
+            started = descendants(process.pid)  # the fork server and scan readers too
             assert set(workers) <= set(started)
             assert "raw data key" in memory_holding(process.pid, needles)  # the search works
             for pid in started:
@@ -139,6 +152,35 @@ def test_parse_workers_get_no_passphrase_no_key_and_no_vault_file(
         process.wait()
     assert process.returncode == 0, process.stderr.read() if process.stderr else ""
     assert len(kluis.json("companies")) > 0
+
+
+def _shared_dirty_mb(pid: int) -> float:
+    """The written pages ``pid`` still shares with another process (its fork server), in MB."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Shared_Dirty:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_parse_workers_are_forked_from_one_fork_server_and_share_what_it_loaded(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    # Spawned, each worker loaded the importer's modules itself: two copies of ~20 MB.
+    mbox = write_mbox(tmp_path / "inbox.mbox", MAILS, lines=180)
+    process = kluis.popen("import", str(mbox))
+    try:
+        workers = wait_for_workers(process.pid)
+        server = fork_server(process.pid)
+        assert server is not None, "no fork server under the import"
+        assert sorted(workers) == sorted(children(server)), "every worker comes from the server"
+        assert len(workers) == 2
+        for worker in workers:
+            assert _shared_dirty_mb(worker) >= 4, worker  # the server's loaded modules
+        process.wait(timeout=300)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
 
 
 def test_ctrl_c_stops_a_pooled_import_with_one_line_and_leaves_no_process(
