@@ -386,3 +386,29 @@ def run_in_process(kluis: Kluis, *args: str) -> subprocess.CompletedProcess[byte
     return subprocess.CompletedProcess(
         ["kluis", *args], code, out.getvalue().encode(), err.getvalue().encode()
     )
+
+
+_LOADED = (
+    "import sys\n"
+    "from cli.main import main\n"
+    "status = main(sys.argv[2:])\n"
+    "names = sys.argv[1].split(',')\n"
+    "print(status, sorted(m for m in sys.modules if m in names or m.split('.')[0] in names))\n"
+)
+
+
+def modules_loaded(
+    env: dict[str, str], watched: tuple[str, ...], *args: str
+) -> tuple[list[str], str]:
+    """``kluis ARGS`` run as a script in ``env``: its stdout lines, the last one its exit status
+    and which of the ``watched`` modules (or packages) it loaded (``0 []``: none); and its
+    stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED, ",".join(watched), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.stdout.splitlines(), done.stderr

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests import secret_service_daemon
-from tests.hardening.harness import Kluis
+from tests.hardening.harness import Kluis, modules_loaded
 from vault import keys as keymod
 from vault.secret_service import BACKEND
 
@@ -28,14 +28,6 @@ KEYRING_ONLY = ("keyring", "jaraco", "importlib_metadata", "http.client", "urlli
 # What only keyring's search of every backend (entry points) or its unused helpers execute: a key
 # in a keyring named by the environment, keyring's config or the record is read without them.
 SEARCH_ONLY = ("email", "http", "ssl", "socket", "more_itertools.more", "importlib_metadata._meta")
-
-_LOADED = (
-    "import sys\n"
-    "from cli.main import main\n"
-    "status = main(sys.argv[2:])\n"
-    "names = sys.argv[1].split(',')\n"
-    "print(status, sorted(m for m in sys.modules if m in names or m.split('.')[0] in names))\n"
-)
 
 # A keyring kept in a file, chosen by keyring's own config file (keyringrc.cfg), not by an
 # environment variable: the remembered-backend shortcut must not be the only way to it.
@@ -79,15 +71,9 @@ def _remember(kluis: Kluis, env: dict[str, str]) -> None:
 def _search(env: dict[str, str], watched: tuple[str, ...] = KEYRING_ONLY) -> tuple[str, str]:
     """``kluis search factuur`` as a script runs it: (status and the ``watched`` modules it
     loaded, stderr)."""
-    done = subprocess.run(
-        [sys.executable, "-c", _LOADED, ",".join(watched), "search", "factuur"],
-        env={**env, "PYTHONPATH": os.pathsep.join([env.get("PYTHONPATH", ""), *sys.path])},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    return done.stdout.splitlines()[-1], done.stderr
+    path = os.pathsep.join([env.get("PYTHONPATH", ""), *sys.path])
+    output, stderr = modules_loaded({**env, "PYTHONPATH": path}, watched, "search", "factuur")
+    return output[-1], stderr
 
 
 def _record(kluis: Kluis, backend: str) -> None:

@@ -3,14 +3,11 @@ its one command reads every command line exactly as the whole command tree does.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from cli.help import subparsers
 from cli.main import READ_COMMANDS, VALUE_OPTIONS, _global_options, _read_command, build_parser
-from tests.hardening.harness import Kluis
+from tests.hardening.harness import Kluis, modules_loaded
 from vault.errors import UsageError
 
 # What other commands need and a search does not (keyring, which a remembered key needs, brings
@@ -32,26 +29,11 @@ NOT_NEEDED = (
     "argcomplete",
 )
 
-_LOADED = (
-    "import sys\n"
-    "from cli.main import main\n"
-    "status = main(sys.argv[2:])\n"
-    "names = sys.argv[1].split(',')\n"
-    "print(status, sorted(m for m in sys.modules if m in names or m.split('.')[0] in names))\n"
-)
-
 
 @pytest.mark.parametrize("command", [["search", "factuur"], ["companies", "--json"]])
 def test_a_scripted_read_loads_no_other_commands_code(kluis: Kluis, command: list[str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _LOADED, ",".join(NOT_NEEDED), *command],
-        env=kluis.env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.stdout.splitlines()[-1] == "0 []", (done.stdout, done.stderr)
+    output, stderr = modules_loaded(kluis.env(), NOT_NEEDED, *command)
+    assert output[-1] == "0 []", (output, stderr)
 
 
 @pytest.mark.parametrize(
