@@ -69,18 +69,23 @@ def _readers_under(pid: int) -> list[int]:
     return found
 
 
+def _mailbox_with_tickets(tmp_path: Path, every: int) -> Path:
+    """An mbox big enough for the parse pool, every ``every``-th mail with a PDF ticket."""
+    pdf = (FIXTURES / "tickets" / "boarding-pass.pdf").read_bytes()
+    mails = (
+        _pdf_mail(n, pdf) if n % every == 0 else mail_bytes(n, body="Thank you.\n" * 400)
+        for n in range(PDF_MAILS)
+    )
+    return write_mbox_of(tmp_path / "inbox.mbox", mails)
+
+
 def test_the_importer_ends_its_scan_reader_once_the_parse_workers_take_over(
     kluis: Kluis, tmp_path: Path
 ) -> None:
     # The importing process parses the first mails itself, PDFs among them, so it starts a
     # reader child; it used to keep it (~20 MB) until 5 s after its last file, all through a
     # pooled import, while each worker ran its own.
-    pdf = (FIXTURES / "tickets" / "boarding-pass.pdf").read_bytes()
-    mails = (
-        _pdf_mail(n, pdf) if n % 4 == 0 else mail_bytes(n, body="Thank you.\n" * 400)
-        for n in range(PDF_MAILS)
-    )
-    mbox = write_mbox_of(tmp_path / "inbox.mbox", mails)
+    mbox = _mailbox_with_tickets(tmp_path, every=4)
     process = kluis.popen("import", str(mbox))
     try:
         workers = wait_for_workers(process.pid)
@@ -145,12 +150,7 @@ def test_every_process_a_pooled_import_starts_is_waited_for_by_its_parent(
 ) -> None:
     # A process nobody waits for ends as a zombie handed to init, and its CPU time is counted
     # nowhere. The workers' scan readers, the workers and the fork server are waited for.
-    pdf = (FIXTURES / "tickets" / "boarding-pass.pdf").read_bytes()
-    mails = (
-        _pdf_mail(n, pdf) if n % 20 == 0 else mail_bytes(n, body="Thank you.\n" * 400)
-        for n in range(PDF_MAILS)
-    )
-    mbox = write_mbox_of(tmp_path / "inbox.mbox", mails)
+    mbox = _mailbox_with_tickets(tmp_path, every=20)
     done = subprocess.run(
         [sys.executable, "-c", _ORPHANS, *kluis.command("import", str(mbox))],
         env=kluis.env(),
