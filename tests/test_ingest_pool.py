@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,14 @@ def test_the_owner_detection_sample_of_a_pool_sized_mbox_starts_no_worker(tmp_pa
     sample = read_mbox(mbox, options())
     assert most_frequent_recipient(sample) == "sanne@example.org"  # SAMPLE_SIZE items read
     assert multiprocessing.active_children() == []
+
+
+def test_a_read_whose_owner_is_known_hands_every_mail_to_the_pool(tmp_path: Path) -> None:
+    # No owner-detection sample is read then, so nothing is parsed in this process first: the
+    # workers start with the first mail instead of after 300 parsed here.
+    mbox = write_mbox(tmp_path / "inbox.mbox", 1100, lines=180)
+    known = replace(options(), me_addresses=frozenset({"sanne@example.org"}))
+    items = read_mbox(mbox, known)
+    next(items)
+    assert multiprocessing.active_children() != []
+    items.close()

@@ -82,9 +82,9 @@ def _mailbox_with_tickets(tmp_path: Path, every: int) -> Path:
 def test_the_importer_ends_its_scan_reader_once_the_parse_workers_take_over(
     kluis: Kluis, tmp_path: Path
 ) -> None:
-    # The importing process parses the first mails itself, PDFs among them, so it starts a
-    # reader child; it used to keep it (~20 MB) until 5 s after its last file, all through a
-    # pooled import, while each worker ran its own.
+    # The importing process may parse the first mails itself (while the owner is unknown),
+    # PDFs among them, so it starts a reader child; it used to keep it (~20 MB) until 5 s after
+    # its last file, all through a pooled import, while each worker ran its own.
     mbox = _mailbox_with_tickets(tmp_path, every=4)
     process = kluis.popen("import", str(mbox))
     try:
