@@ -307,11 +307,18 @@ def main(argv: list[str] | None = None) -> int:
             walls: dict[str, list[float]] = {name: [] for name in trees}
             cpus: dict[str, list[float]] = {name: [] for name in trees}
             peaks: dict[str, list[float]] = {name: [] for name in trees}
+            timed = dict(trees)  # the trees this check times
             for _ in range(args.repeat):
-                for name in trees:
+                for name in list(timed):
                     started = time.time()
                     # cwd: not a checkout, whose packages `python -c` would put before PYTHONPATH
                     result = run(command, env=env_for(name, vault_name, passphrase), cwd=work)
+                    if result.returncode and name != "after" and vault_name == "large":
+                        # The large vault is shared and this tree's schema; an older tree
+                        # refuses it ("written by a newer kluis"): its row says so.
+                        print(f"{label} ({name}): not timed: {result.stderr.strip()[-200:]}")
+                        del timed[name]
+                        continue
                     if result.returncode:
                         print(f"{label} ({name}): exit {result.returncode}: {result.stderr[-300:]}")
                         return 1
@@ -323,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                     cpus[name].append(cpu * 1000)
                     peaks[name].append(result.peak_rss_mb)
             medians[label] = statistics.median(walls["after"])
-            for name in trees:
+            for name in timed:
                 rows.append(
                     [
                         label + (f" [{name}]" if args.before else ""),
