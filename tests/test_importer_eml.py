@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -674,3 +675,15 @@ def test_public_corpus_mail(case: dict[str, Any] | None) -> None:
     for wanted in expect.get("items", []):
         mismatches = [matches(wanted, item) for item in found]
         assert [] in mismatches, f"{wanted} vs {[(i.title, i.occurred_at) for i in found]}"
+
+
+def test_the_owner_samples_read_of_a_mail_is_who_it_is_to_and_nothing_costly() -> None:
+    # The owner detection reads 300 mails only for their recipients: no content, no scan of
+    # the attached boarding pass, no booking; the import proper reads them whole.
+    raw = (FIXTURES.parent / "tickets" / "klm-boarding-pass-pdf.eml").read_bytes()
+    whole = parse_message(raw, "t.eml", ME)
+    sampled = parse_message(raw, "t.eml", replace(ME, owner_sample=True))
+    assert isinstance(whole, Interaction) and isinstance(sampled, Interaction)
+    assert whole.bookings and whole.attachments and whole.body
+    assert sampled.recipients == whole.recipients and sampled.sender == whole.sender
+    assert (sampled.bookings, sampled.attachments, sampled.body) == ([], [], "")

@@ -59,17 +59,19 @@ def test_a_reader_that_takes_only_the_first_items_starts_no_pool() -> None:
 def test_the_owner_detection_sample_of_a_pool_sized_mbox_starts_no_worker(tmp_path: Path) -> None:
     mbox = write_mbox(tmp_path / "inbox.mbox", 1100, lines=180)
     assert mbox.stat().st_size >= POOL_MIN_BYTES
-    sample = read_mbox(mbox, options())
+    sample = read_mbox(mbox, replace(options(), owner_sample=True))  # as vault.imports reads it
     assert most_frequent_recipient(sample) == "sanne@example.org"  # SAMPLE_SIZE items read
     assert multiprocessing.active_children() == []
 
 
-def test_a_read_whose_owner_is_known_hands_every_mail_to_the_pool(tmp_path: Path) -> None:
-    # No owner-detection sample is read then, so nothing is parsed in this process first: the
-    # workers start with the first mail instead of after 300 parsed here.
+@pytest.mark.parametrize("me", [(), ("sanne@example.org",)])
+def test_a_read_that_is_not_the_owner_sample_hands_every_mail_to_the_pool(
+    tmp_path: Path, me: tuple[str, ...]
+) -> None:
+    # Only the owner detection's sample parses its mails in this process (it stops after 300):
+    # the import itself starts its workers with the first mail, owner known or not.
     mbox = write_mbox(tmp_path / "inbox.mbox", 1100, lines=180)
-    known = replace(options(), me_addresses=frozenset({"sanne@example.org"}))
-    items = read_mbox(mbox, known)
+    items = read_mbox(mbox, options(*me))
     next(items)
     assert multiprocessing.active_children() != []
     items.close()

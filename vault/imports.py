@@ -198,7 +198,7 @@ def import_source(
         if problem is not None:
             _require_a_record(reader.read(path, format_name, options), problem)
         if format_name in MAIL_FORMATS and not options.me_addresses:
-            sample = reader.read(path, format_name, options)
+            sample = reader.read(path, format_name, replace(options, owner_sample=True))
             options = _remember_owner(store, sample, options, notice)
             del sample  # the sample's reader ends now, not with the import (its buffer, file)
         items = reader.read(path, format_name, options)

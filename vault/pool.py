@@ -51,12 +51,11 @@ sample never starts a pool."""
 
 def parsed_here_first(options: ImportOptions) -> int:
     """How many inputs a mail reader parses in this process before its pool starts
-    (``map_in_pool``'s ``first``): while the mailbox owner is unknown, the read may be the
-    owner detection's sample (``vault.imports``), which stops after SAMPLE_SIZE items, so those
-    are parsed here and the sample starts no pool; once the owner is known no sample is read,
-    and the pool starts at once (measured: the importing process parsed the first 300 mails
-    itself, and started a scan reader of its own for their PDFs, while both cores waited)."""
-    return 0 if options.me_addresses else IN_PROCESS_FIRST
+    (``map_in_pool``'s ``first``): the owner detection's sample (``vault.imports``) stops after
+    SAMPLE_SIZE items, so it parses them here and starts no pool; any other read starts the
+    pool at once (measured: the importing process parsed the first 300 mails itself, and
+    started a scan reader of its own for their PDFs, while both cores waited)."""
+    return IN_PROCESS_FIRST if options.owner_sample else 0
 
 
 FEEDER_THREAD = "kluis-pool-feeder"

@@ -308,6 +308,10 @@ class ImportOptions:
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
     columns: tuple[tuple[str, str], ...] = ()
     """A bank CSV's columns as the user named them (``--columns date=Datum,…``)."""
+    owner_sample: bool = False
+    """The read is the owner detection's sample (``vault.me``): only whom each mail is to is
+    looked at, so a mail importer may leave out what costs and does not tell it (the content,
+    attachment scans, bookings); the items are not stored."""
 
     def is_me(self, party: Party | None) -> bool:
         """True if ``party`` is the user: by address (any case), or by name where it has none."""

@@ -187,6 +187,18 @@ def _parse(
     message_id = _first_id(headers, "Message-ID")
     references = _ids(headers, "References")
     in_reply_to = _first_id(headers, "In-Reply-To")
+    if options.owner_sample:  # only whom it is to counts: no content, scans or bookings
+        return Interaction(
+            channel="email",
+            direction="out" if options.is_me(sender) else "in",
+            occurred_at=occurred_at,
+            title=subject or NO_SUBJECT,
+            body="",
+            source_ref=source_ref,
+            dedup_key=message_id_key(message_id, raw),
+            sender=sender,
+            recipients=_recipients(headers),
+        )
     content = extract_content(message)
     scans = scan_attachments(content.attachments)
     extras.update(
