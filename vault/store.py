@@ -328,11 +328,11 @@ class Store:
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if is_damage(exc):
+                if is_damage(exc) or not _rolled_back(conn):
                     conn.close()  # SQLCipher keeps failing on a connection that met a bad page
-                    raise damaged(exc) from exc
+                    if is_damage(exc):
+                        raise damaged(exc) from exc
+                    raise
                 self._idle.append(conn)
                 raise
             self._idle.append(conn)
@@ -392,6 +392,16 @@ class Store:
             self._idle.pop().close()
         if self._engine is not None:
             self._engine.dispose()
+
+
+def _rolled_back(conn: RawConnection) -> bool:
+    """Roll back ``conn``'s open transaction, if any; False if even that failed."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlcipher3.Error:
+        return False
+    return True
 
 
 @contextmanager
