@@ -57,9 +57,10 @@ def memory_holding(pid: int, needles: dict[str, bytes]) -> set[str]:
     return found
 
 
-def wait_for_workers(pid: int, seconds: float = 60) -> list[int]:
-    """The worker processes of the import ``pid`` once its parse pool runs: the children of
-    its fork server (or, spawned, its own children but multiprocessing's resource tracker)."""
+def wait_for_workers(pid: int, seconds: float = 60, count: int = 1) -> list[int]:
+    """The worker processes of the import ``pid`` once its parse pool runs (at least ``count``
+    of them, each started): the children of its fork server (or, spawned, its own children but
+    multiprocessing's resource tracker)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
@@ -70,7 +71,7 @@ def wait_for_workers(pid: int, seconds: float = 60) -> list[int]:
                 if b"multiprocessing" in Path(f"/proc/{child}/cmdline").read_bytes()
                 and b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
             ]
-            if workers and all(_ignores_ctrl_c(worker) for worker in workers):
+            if len(workers) >= count and all(_ignores_ctrl_c(worker) for worker in workers):
                 return workers
         time.sleep(0.02)
     pytest.fail("the import never started its parse pool")
@@ -129,7 +130,7 @@ def test_parse_workers_get_no_passphrase_no_key_and_no_vault_file(
     }
     process = kluis.popen("import", str(mbox), env=kluis.env(**{MARK: secrets.token_hex(8)}))
     try:
-        workers = wait_for_workers(process.pid)
+        workers = wait_for_workers(process.pid, count=2)
         os.kill(process.pid, signal.SIGSTOP)  # the importer, frozen with its workers alive
         try:
             started = descendants(process.pid)  # the fork server and scan readers too
@@ -169,7 +170,7 @@ def test_parse_workers_are_forked_from_one_fork_server_and_share_what_it_loaded(
     mbox = write_mbox(tmp_path / "inbox.mbox", MAILS, lines=180)
     process = kluis.popen("import", str(mbox))
     try:
-        workers = wait_for_workers(process.pid)
+        workers = wait_for_workers(process.pid, count=2)  # both forked, not the first alone
         server = fork_server(process.pid)
         assert server is not None, "no fork server under the import"
         assert sorted(workers) == sorted(children(server)), "every worker comes from the server"
