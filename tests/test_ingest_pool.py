@@ -62,16 +62,3 @@ def test_the_owner_detection_sample_of_a_pool_sized_mbox_starts_no_worker(tmp_pa
     sample = read_mbox(mbox, replace(options(), owner_sample=True))  # as vault.imports reads it
     assert most_frequent_recipient(sample) == "sanne@example.org"  # SAMPLE_SIZE items read
     assert multiprocessing.active_children() == []
-
-
-@pytest.mark.parametrize("me", [(), ("sanne@example.org",)])
-def test_a_read_that_is_not_the_owner_sample_hands_every_mail_to_the_pool(
-    tmp_path: Path, me: tuple[str, ...]
-) -> None:
-    # Only the owner detection's sample parses its mails in this process (it stops after 300):
-    # the import itself starts its workers with the first mail, owner known or not.
-    mbox = write_mbox(tmp_path / "inbox.mbox", 1100, lines=180)
-    items = read_mbox(mbox, options(*me))
-    next(items)
-    assert multiprocessing.active_children() != []
-    items.close()

@@ -41,21 +41,12 @@ from vault.blobs import pack, pack_mail
 from vault.heap import give_back_large_blocks
 from vault.me import SAMPLE_SIZE
 from vault.pool_server import die_with_parent
-from vault.records import ImportOptions, Interaction, Quarantined
+from vault.records import Interaction, Quarantined
 
 IN_PROCESS_FIRST = SAMPLE_SIZE
 """Inputs parsed in this process before any worker starts. The owner detection
 (``vault.me``) reads SAMPLE_SIZE items and every input gives at least one item, so that
 sample never starts a pool."""
-
-
-def parsed_here_first(options: ImportOptions) -> int:
-    """How many inputs a mail reader parses in this process before its pool starts
-    (``map_in_pool``'s ``first``): the owner detection's sample (``vault.imports``) stops after
-    SAMPLE_SIZE items, so it parses them here and starts no pool; any other read starts the
-    pool at once (measured: the importing process parsed the first 300 mails itself, and
-    started a scan reader of its own for their PDFs, while both cores waited)."""
-    return IN_PROCESS_FIRST if options.owner_sample else 0
 
 
 FEEDER_THREAD = "kluis-pool-feeder"

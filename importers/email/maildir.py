@@ -30,7 +30,7 @@ from importers.email.mbox import POOL_MIN_BYTES
 from importers.email.message import parse_message
 from importers.files import Source
 from vault.errors import RefusedInput, UnsupportedFormat
-from vault.pool import map_in_pool, packed_ahead, parsed_here_first, raw_size
+from vault.pool import map_in_pool, packed_ahead, raw_size
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -82,8 +82,7 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     parse = partial(_parsed, options=options)
     tasks = _tasks(listings, options, within)
     big = sum(listing.size for listing in listings) >= POOL_MIN_BYTES
-    first = parsed_here_first(options)
-    yield from map_in_pool(parse, tasks, first=first, weigh=raw_size) if big else map(parse, tasks)
+    yield from map_in_pool(parse, tasks, weigh=raw_size) if big else map(parse, tasks)
 
 
 class _Listing(NamedTuple):

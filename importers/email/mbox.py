@@ -30,7 +30,7 @@ from importers.archive import zip_aware
 from importers.email.message import parse_message
 from importers.files import Source, peek
 from vault.errors import InputError, MalformedInput
-from vault.pool import map_in_pool, packed_ahead, parsed_here_first, raw_size
+from vault.pool import map_in_pool, packed_ahead, raw_size
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -127,7 +127,7 @@ def read_file(
         # Parsing is a third of an import's CPU: on a big mbox it runs in worker processes
         # (DESIGN: a pool of 2) while a thread of this process splits and the ingest writes.
         parsed = (
-            map_in_pool(parse_one, messages, first=parsed_here_first(options), weigh=raw_size)
+            map_in_pool(parse_one, messages, weigh=raw_size)
             if stat.st_size - start >= POOL_MIN_BYTES
             else map(parse_one, messages)
         )
