@@ -397,18 +397,26 @@ _LOADED = (
 )
 
 
+def python_script(
+    env: dict[str, str], script: str, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -c SCRIPT ARGS`` in ``env``, its output captured as text (a test's view of
+    what a process started the way kluis is started loaded, kept or left behind)."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def modules_loaded(
     env: dict[str, str], watched: tuple[str, ...], *args: str
 ) -> tuple[list[str], str]:
     """``kluis ARGS`` run as a script in ``env``: its stdout lines, the last one its exit status
     and which of the ``watched`` modules (or packages) it loaded (``0 []``: none); and its
     stderr."""
-    done = subprocess.run(
-        [sys.executable, "-c", _LOADED, ",".join(watched), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = python_script(env, _LOADED, ",".join(watched), *args)
     return done.stdout.splitlines(), done.stderr

@@ -4,11 +4,9 @@ second of import)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.hardening.harness import Kluis
+from tests.hardening.harness import Kluis, python_script
 from tests.support import FIXTURES
 
 _STARTED = """
@@ -31,14 +29,7 @@ store.close()
 def test_the_app_reaches_its_main_screen_without_sqlalchemy(kluis: Kluis) -> None:
     imported = kluis.run("import", str(FIXTURES / "email"), "--me", "me@example.org")
     assert imported.returncode in (0, 3), imported.stderr  # 3: some fixtures are quarantined
-    done = subprocess.run(
-        [sys.executable, "-c", _STARTED],
-        env=kluis.env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = python_script(kluis.env(), _STARTED)
     companies, loaded = done.stdout.split()
     assert int(companies) > 0 and loaded == "False", done.stderr
 

@@ -8,8 +8,6 @@ import base64
 import contextlib
 import io
 import os
-import subprocess
-import sys
 import time
 import tracemalloc
 from datetime import timedelta
@@ -18,7 +16,7 @@ from pathlib import Path
 
 from importers.bookings import airports
 from tests.hardening.generate import START, mail_bytes, write_mbox_of
-from tests.hardening.harness import Kluis, children
+from tests.hardening.harness import Kluis, children, python_script
 from tests.hardening.test_parse_workers import wait_for_workers
 
 
@@ -151,14 +149,7 @@ def test_every_process_a_pooled_import_starts_is_waited_for_by_its_parent(
     # A process nobody waits for ends as a zombie handed to init, and its CPU time is counted
     # nowhere. The workers' scan readers, the workers and the fork server are waited for.
     mbox = _mailbox_with_tickets(tmp_path, every=20)
-    done = subprocess.run(
-        [sys.executable, "-c", _ORPHANS, *kluis.command("import", str(mbox))],
-        env=kluis.env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = python_script(kluis.env(), _ORPHANS, *kluis.command("import", str(mbox)), timeout=300)
     code, orphans = done.stdout.split()
     # At most multiprocessing's resource tracker, which ends on its own after the import
     # (as it did before); the workers' two scan readers used to be left too.
