@@ -75,7 +75,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     paths = [Path(p).expanduser() for p in args.paths]
     for path in paths:
         require_file_or_folder(path)  # before unlocking: a FIFO or a device is refused at once
-    with opened(args) as store:
+    # A big mailbox's parse workers start while the passphrase is asked for and the key derived.
+    with importers.parsing_ahead(paths[0], args.format), opened(args) as store:
         options = import_options(store, args)
         total = Summary()
         progress = progress_printer()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -62,6 +63,13 @@ class Importer(Protocol):
         """Stream the items of ``path``."""
 
 
+class PooledImporter(Importer, Protocol):
+    """An importer whose big sources are parsed in worker processes (``POOLED_FORMATS``)."""
+
+    def parsing_ahead(self, path: Path) -> AbstractContextManager[None]:
+        """Start those workers now if ``path`` is big enough to need them."""
+
+
 def load(format_name: str) -> Importer:
     """The importer module for ``format_name``.
 
@@ -105,6 +113,23 @@ def mismatch(path: Path, format_name: str) -> str | None:
         except UnsupportedFormat:
             found = "kluis does not recognise it"
     return f"{path}: --format {format_name} recognises nothing in it ({found})"
+
+
+POOLED_FORMATS = ("takeout", "mbox", "maildir")
+"""Formats whose big sources are parsed in worker processes (``vault.pool``)."""
+
+
+def parsing_ahead(path: Path, format_name: str) -> AbstractContextManager[None]:
+    """Where ``path`` read as ``format_name`` (``auto``: as detected) will be parsed in worker
+    processes, those start now, while the face unlocks the vault, for the import to take
+    over; a block that does nothing otherwise. Only the pooled formats are sniffed for it:
+    a slow detection (a big folder surveyed) waits for the import."""
+    for name in POOLED_FORMATS if format_name == "auto" else (format_name,):
+        if name in POOLED_FORMATS:
+            importer = load(name)
+            if importer.sniff(path):
+                return cast(PooledImporter, importer).parsing_ahead(path)
+    return nullcontext()
 
 
 MAIL_FORMATS = frozenset({"eml", "mbox", "maildir", "takeout", "imap"})

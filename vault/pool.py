@@ -35,7 +35,7 @@ from multiprocessing import forkserver
 from multiprocessing.connection import wait
 from multiprocessing.context import BaseContext
 from multiprocessing.util import Finalize
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from vault.blobs import pack, pack_mail
 from vault.heap import give_back_large_blocks
@@ -50,6 +50,7 @@ sample never starts a pool."""
 
 
 FEEDER_THREAD = "kluis-pool-feeder"
+KEEPER_THREAD = "kluis-pool-keeper"
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -117,7 +118,7 @@ _SERVER = threading.Lock()
 thread that started it, the pool's feeder), a pool started meanwhile spawns its workers."""
 
 
-def _start_method(function: Callable[[T], R]) -> tuple[BaseContext, bool]:
+def _start_method(function: object) -> tuple[BaseContext, bool]:
     """How a new pool starts its workers, and whether it took the fork server (which it then
     stops when it is done, ``_stop_server``). The server loads ``function``'s module before
     it forks any worker."""
@@ -164,6 +165,91 @@ def when_workers_take_over(release: Callable[[], None]) -> None:
     from it (until then it parses itself): what parsing held here, and the workers now hold
     instead, can go (the scan reader child, ``importers.scan.sandbox``)."""
     _HANDED_OVER.append(release)
+
+
+class _Workers:
+    """A process pool, started and later stopped by a thread of its own.
+
+    Linux sends the fork server its death signal when the *thread* that started it ends, so
+    that thread lives as long as the pool: it starts the server and every worker, waits until
+    ``end`` is called, then stops the workers and the server and waits for them (their
+    memory freed, their CPU time counted in this process's children's)."""
+
+    def __init__(self, function: Callable[..., object], workers: int) -> None:
+        self._started = threading.Event()
+        self._ending = threading.Event()
+        self._pool: ProcessPoolExecutor | None = None
+        self._error: BaseException | None = None
+        self._ready: list[Future[Any]] = []
+        self._keeper = threading.Thread(
+            target=self._keep, args=(function, workers), name=KEEPER_THREAD, daemon=True
+        )
+        self._keeper.start()
+
+    def _keep(self, function: Callable[..., object], workers: int) -> None:
+        context, server = _start_method(function)
+        try:
+            try:
+                pool = ProcessPoolExecutor(
+                    max_workers=workers, mp_context=context, initializer=_start_worker
+                )
+                # Every worker starts now, from this thread: a task each, done once it is ready.
+                self._ready = [pool.submit(_apply, function, []) for _ in range(workers)]
+                self._pool = pool
+            except BaseException as exc:  # handed to whoever takes the pool
+                self._error = exc
+            self._started.set()
+            self._ending.wait()
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if server:
+                _stop_server()
+
+    def pool(self) -> ProcessPoolExecutor:
+        """The pool, once its workers are being started.
+
+        Raises:
+            BaseException: what starting it raised.
+        """
+        self._started.wait()
+        if self._pool is None:
+            assert self._error is not None
+            raise self._error
+        return self._pool
+
+    def ready(self) -> bool:
+        """True once a worker has started and can take a chunk."""
+        return any(started.done() for started in self._ready)
+
+    def end(self) -> None:
+        """Stop the workers and the server, and wait until they are gone."""
+        self._ending.set()
+        self._keeper.join()
+
+
+_AHEAD: list[_Workers] = []
+"""A pool started ahead (``workers_ahead``), for the next ``map_in_pool`` to take."""
+
+
+@contextlib.contextmanager
+def workers_ahead(function: Callable[..., object], workers: int = 2) -> Iterator[None]:
+    """Start a parse pool for ``function`` now, for the first ``map_in_pool`` of the block
+    to take: its fork server and workers start (0.3-0.5 s of a fresh interpreter's imports)
+    while this process does something else, such as deriving the vault's key from the
+    passphrase. If no ``map_in_pool`` takes it, it is stopped when the block ends. Within
+    the block of another, it starts nothing more."""
+    if _AHEAD:
+        yield
+        return
+    started = _Workers(function, workers)
+    _AHEAD.append(started)
+    try:
+        yield
+    finally:
+        if started in _AHEAD:
+            _AHEAD.remove(started)
+            started.end()
 
 
 BYTES_IN_FLIGHT = 16 * 1024 * 1024
@@ -262,11 +348,14 @@ def map_in_pool(
     size of the mails.
 
     The ``first`` inputs are done in this process before any worker starts, so a reader that
-    stops early, like the owner detection sampling its items, costs no pool.
+    stops early, like the owner detection sampling its items, costs no pool. A pool started
+    ahead (``workers_ahead``) is taken instead of a new one, and its workers take every input
+    from the first on: they started while this process did something else.
     """
     give_back_large_blocks()
     source = iter(inputs)
-    for value in islice(source, first):
+    ahead = _AHEAD.pop() if _AHEAD else None
+    for value in islice(source, 0 if ahead is not None else first):
         yield function(value)
     done: queue.SimpleQueue[tuple[Future[list[R]], int] | BaseException | None]
     done = queue.SimpleQueue()
@@ -274,24 +363,18 @@ def map_in_pool(
     chunk_bytes = max(1, max_bytes // window)
 
     def feed() -> None:
-        # This thread starts the workers and also waits for them to end: Linux sends a
-        # worker its death signal when the *thread* that started it ends.
-        pool = None
-        context, server = _start_method(function)
+        # Until a worker is ready (a fresh interpreter takes 0.2-0.5 s to import what it
+        # needs), this thread parses the chunks itself; a pool started ahead takes them all.
+        started = ahead or _Workers(function, workers)
+        taken_over = False
         try:
-            pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=context, initializer=_start_worker
-            )
-            # Start every worker now, from this thread. A fresh interpreter takes 0.2-0.5 s
-            # to be ready (imports): until one is, this thread parses the chunks itself.
-            ready = [pool.submit(_apply, function, []) for _ in range(workers)]
-            taken_over = False
+            pool = started.pool()
             while room.wait():
                 chunk, weight = _chunk(source, chunksize, chunk_bytes, weigh)
                 if not chunk:
                     break
                 room.take(weight)
-                if taken_over or any(started.done() for started in ready):
+                if taken_over or ahead is not None or started.ready():
                     if not taken_over:
                         taken_over = True
                         for release in _HANDED_OVER:
@@ -303,13 +386,8 @@ def map_in_pool(
         except BaseException as exc:  # handed to the caller, which raises it
             done.put(exc)
         done.put(None)
-        try:
-            if pool is not None:
-                room.wait_closed()
-                pool.shutdown(wait=True, cancel_futures=True)
-        finally:
-            if server:
-                _stop_server()
+        room.wait_closed()
+        started.end()
 
     feeder = threading.Thread(target=feed, name=FEEDER_THREAD, daemon=True)
     feeder.start()

@@ -18,9 +18,11 @@ a FIFO or a device (see ``importers.files``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,7 +32,7 @@ from importers.email.mbox import POOL_MIN_BYTES
 from importers.email.message import parse_message
 from importers.files import Source
 from vault.errors import RefusedInput, UnsupportedFormat
-from vault.pool import map_in_pool, packed_ahead, raw_size
+from vault.pool import map_in_pool, packed_ahead, raw_size, workers_ahead
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -82,7 +84,29 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     parse = partial(_parsed, options=options)
     tasks = _tasks(listings, options, within)
     big = sum(listing.size for listing in listings) >= POOL_MIN_BYTES
-    yield from map_in_pool(parse, tasks, weigh=raw_size) if big else map(parse, tasks)
+    pooled = big and not options.owner_sample
+    yield from map_in_pool(parse, tasks, weigh=raw_size) if pooled else map(parse, tasks)
+
+
+AHEAD_FILES = POOL_MIN_BYTES // 4096
+"""Mail files from which ``parsing_ahead`` starts the pool: a maildir holds at least 4 KiB a
+mail, as a rule, and counting its files costs no ``stat`` of each (``read`` weighs them)."""
+
+
+def parsing_ahead(path: Path) -> AbstractContextManager[None]:
+    """The parse pool started now if the maildirs in ``path`` hold enough mail to be parsed
+    in it (``vault.pool.workers_ahead``): its workers get ready while the vault is unlocked."""
+    root = path.resolve()
+    within, files = Source(root), 0
+    for folder in _maildirs(root):
+        for subfolder in (folder / name for name in MAIL_SUBFOLDERS):
+            if not within.contains(subfolder):
+                continue  # ``read`` refuses it: it leads out of the source
+            with contextlib.suppress(OSError), os.scandir(subfolder) as entries:
+                files += sum(1 for _ in entries)
+        if files >= AHEAD_FILES:
+            return workers_ahead(_parsed)
+    return nullcontext()
 
 
 class _Listing(NamedTuple):

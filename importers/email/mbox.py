@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,7 +31,7 @@ from importers.archive import zip_aware
 from importers.email.message import parse_message
 from importers.files import Source, peek
 from vault.errors import InputError, MalformedInput
-from vault.pool import map_in_pool, packed_ahead, raw_size
+from vault.pool import map_in_pool, packed_ahead, raw_size, workers_ahead
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -102,6 +103,21 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     return read_file(_mbox_file(path), options, parse_message, Source(path))
 
 
+def parsing_ahead(path: Path) -> AbstractContextManager[None]:
+    """The parse pool started now if the mbox at ``path`` is big enough to be parsed in it
+    (``vault.pool.workers_ahead``): its workers get ready while the vault is unlocked."""
+    try:
+        size = _mbox_file(path).stat().st_size
+    except OSError:
+        size = 0
+    return pool_ahead_for(size)
+
+
+def pool_ahead_for(size: int) -> AbstractContextManager[None]:
+    """The parse pool started now if an mbox of ``size`` bytes is parsed in it, else nothing."""
+    return workers_ahead(_parsed) if size >= POOL_MIN_BYTES else nullcontext()
+
+
 def read_file(
     path: Path, options: ImportOptions, parse: MessageParser, within: Source
 ) -> Iterator[Item]:
@@ -128,7 +144,7 @@ def read_file(
         # (DESIGN: a pool of 2) while a thread of this process splits and the ingest writes.
         parsed = (
             map_in_pool(parse_one, messages, weigh=raw_size)
-            if stat.st_size - start >= POOL_MIN_BYTES
+            if stat.st_size - start >= POOL_MIN_BYTES and not options.owner_sample
             else map(parse_one, messages)
         )
         try:

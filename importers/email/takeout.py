@@ -13,8 +13,10 @@ another thread than its replies, while Gmail's id keeps the conversation the use
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from importers.archive import is_zip, member_names, zip_aware
@@ -55,6 +57,20 @@ def looks_like_gmail(head: bytes) -> bool:
     """True if the first mail of an mbox (its first bytes, ``head``) has Gmail's headers."""
     _, _, mail = head.partition(b"\n")
     return _GMAIL_HEADER.search(_header_block(mail)) is not None
+
+
+def parsing_ahead(path: Path) -> AbstractContextManager[None]:
+    """The parse pool started now if the biggest Takeout mbox in ``path`` (or ``path``
+    itself) is parsed in it (``importers.email.mbox.pool_ahead_for``); none for a zip."""
+    if is_zip(path):
+        return nullcontext()
+    within = Source(path.resolve())
+    files = [f for f in _mbox_files(path) if within.contains(f)] if path.is_dir() else [path]
+    biggest = 0
+    for file in files:
+        with contextlib.suppress(OSError):
+            biggest = max(biggest, file.stat().st_size)
+    return mbox.pool_ahead_for(biggest)
 
 
 @zip_aware("takeout")

@@ -194,3 +194,41 @@ def test_ctrl_c_stops_a_pooled_import_with_one_line_and_leaves_no_process(
         kluis.run("import", str(mbox)).returncode in IMPORTED
     )  # and it carries on where it stopped
     assert_exactly_once(kluis, MAILS)
+
+
+def test_a_big_mailboxs_parse_workers_start_while_the_vault_is_still_locked(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    # They used to start once the key was derived and the importing process had parsed the
+    # first 300 mails alone: about a second of one core's work at the start of every import.
+    mbox = write_mbox(tmp_path / "inbox.mbox", MAILS, lines=180)
+    env = kluis.env()
+    del env["KLUIS_PASSPHRASE"]
+    process = subprocess.Popen(
+        kluis.command("import", str(mbox), "--passphrase-stdin"),
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_workers(process.pid, count=2)  # no passphrase given yet
+        assert process.poll() is None
+        _, stderr = process.communicate(kluis.passphrase.encode() + b"\n", timeout=300)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, stderr
+    assert_exactly_once(kluis, MAILS)
+
+
+def test_a_wrong_passphrase_ends_the_workers_started_ahead_with_one_line(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    mbox = write_mbox(tmp_path / "inbox.mbox", MAILS, lines=180)
+    mark = secrets.token_hex(8)
+    failed = kluis.run(
+        "import", str(mbox), env=kluis.env(KLUIS_PASSPHRASE="not it", **{MARK: mark})
+    )
+    assert "passphrase" in assert_clean_failure(failed, 12)
+    no_process_left(mark)
