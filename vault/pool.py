@@ -187,9 +187,10 @@ class _Workers:
         self._keeper.start()
 
     def _keep(self, function: Callable[..., object], workers: int) -> None:
-        context, server = _start_method(function)
+        server = False
         try:
             try:
+                context, server = _start_method(function)
                 pool = ProcessPoolExecutor(
                     max_workers=workers, mp_context=context, initializer=_start_worker
                 )
@@ -198,7 +199,8 @@ class _Workers:
                 self._pool = pool
             except BaseException as exc:  # handed to whoever takes the pool
                 self._error = exc
-            self._started.set()
+            finally:
+                self._started.set()
             self._ending.wait()
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
