@@ -103,7 +103,10 @@ def sample(command: list[str], env: dict[str, str]) -> dict[str, float]:
             for pid in tree:
                 role = _role(pid, process.pid, tree)
                 pss = _pss(pid) / 2**20
-                ticks[pid] = (role, max(ticks.get(pid, (role, 0))[1], _cpu_ticks(pid)))
+                # An ended process reads as "other": it keeps the role it was seen in.
+                before = ticks.get(pid, (role, 0))
+                kept = before[0] if role == "other" else role
+                ticks[pid] = (kept, max(before[1], _cpu_ticks(pid)))
                 by_role[role] += pss
                 counts[role] += 1
                 figures[f"one {role}"] = max(figures[f"one {role}"], pss)
