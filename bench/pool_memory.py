@@ -6,7 +6,8 @@ process under it: the importing process, the parse pool's fork server, its worke
 readers (``importers.scan.child``) and multiprocessing's resource tracker. Prints per role the
 largest count of processes seen at once, the peak PSS of one process and of the role summed, and
 the tree's summed peak with each role's share at that moment (medians over the runs), besides
-wall and CPU time. ``--src`` runs another checkout (before/after), as in import_mail.py.
+wall and CPU time; and per role how many processes it started and their CPU seconds (the last
+sample's user+sys of each: a process's last 50 ms, or one shorter-lived, are missed). ``--src`` runs another checkout (before/after), as in import_mail.py.
 Figures, not a test.
 """
 
@@ -76,11 +77,22 @@ def _role(pid: int, root: int, tree: dict[int, tuple[int, str]]) -> str:
     return "other"
 
 
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU of ``pid`` in clock ticks (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rpartition(b")")[2].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+
+
 def sample(command: list[str], env: dict[str, str]) -> dict[str, float]:
     """Run ``command`` and return its figures: wall, cpu, tree peak and per-role peaks (MB)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     figures: dict[str, float] = defaultdict(float)
+    ticks: dict[int, tuple[str, int]] = {}
     done = threading.Event()
 
     def watch() -> None:
@@ -91,6 +103,10 @@ def sample(command: list[str], env: dict[str, str]) -> dict[str, float]:
             for pid in tree:
                 role = _role(pid, process.pid, tree)
                 pss = _pss(pid) / 2**20
+                # An ended process reads as "other": it keeps the role it was seen in.
+                before = ticks.get(pid, (role, 0))
+                kept = before[0] if role == "other" else role
+                ticks[pid] = (kept, max(before[1], _cpu_ticks(pid)))
                 by_role[role] += pss
                 counts[role] += 1
                 figures[f"one {role}"] = max(figures[f"one {role}"], pss)
@@ -110,6 +126,9 @@ def sample(command: list[str], env: dict[str, str]) -> dict[str, float]:
     figures["cpu"] = usage.ru_utime + usage.ru_stime
     done.set()
     watcher.join()
+    for role, count in ticks.values():
+        figures[f"started {role}"] += 1
+        figures[f"cpu {role}"] += count / os.sysconf("SC_CLK_TCK")
     if os.waitstatus_to_exitcode(status):
         raise RuntimeError(process.stderr.read().decode() if process.stderr else "failed")
     return figures
@@ -141,13 +160,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.shape} {args.mails:,}, medians of {len(runs)}: wall {mid('wall'):.2f} s, "
         f"CPU {mid('cpu'):.2f} s, tree PSS peak {mid('tree'):.0f} MB"
     )
-    print(f"{'role':<17} {'at once':>7} {'one peak':>9} {'sum peak':>9} {'at tree peak':>13}")
+    print(
+        f"{'role':<17} {'at once':>7} {'one peak':>9} {'sum peak':>9} {'at tree peak':>13} "
+        f"{'started':>7} {'CPU':>7}"
+    )
     for role in ROLES:
         if f"count {role}" not in keys:
             continue
         print(
             f"{role:<17} {mid(f'count {role}'):>7.0f} {mid(f'one {role}'):>6.0f} MB "
-            f"{mid(f'sum {role}'):>6.0f} MB {mid(f'at peak {role}'):>10.0f} MB"
+            f"{mid(f'sum {role}'):>6.0f} MB {mid(f'at peak {role}'):>10.0f} MB "
+            f"{mid(f'started {role}'):>7.0f} {mid(f'cpu {role}'):>5.2f} s"
         )
     return 0
 

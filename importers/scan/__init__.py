@@ -14,7 +14,8 @@ heavy libraries are loaded only there, and only when a PDF or image is met. A PD
 always read; the page is drawn and searched for barcodes only where something on it could be one
 (``importers.scan.regions``): most attached PDFs are text, and drawing is nearly all the cost.
 
-Limits, each ending in a note rather than an error (the file itself is always kept as it is):
+Limits (``importers.scan.found``), each ending in a note rather than an error (the file itself is
+always kept as it is):
 
 - files over ``MAX_BYTES`` are not read; of one mail, at most ``MAX_ATTACHMENTS`` files are,
   and no more once ``MAIL_SECONDS`` were spent on its files;
@@ -31,25 +32,25 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from importers.scan.found import MAIL_SECONDS, MAX_ATTACHMENTS, MAX_BYTES, Barcode, Scan
 from vault.records import Attachment
 
-Kind = Literal["pdf", "image"]
+__all__ = [
+    "MAIL_SECONDS",
+    "MAX_ATTACHMENTS",
+    "MAX_BYTES",
+    "Barcode",
+    "Kind",
+    "Scan",
+    "kind_of",
+    "scan_attachments",
+    "scan_document",
+    "with_scans",
+]
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ATTACHMENTS = 10
-MAX_PAGES = 10
-MAX_TEXT = 100_000
-MAX_IMAGE_PIXELS = 50_000_000
-SCAN_PIXELS = 8_000_000
-MAX_BARCODES = 20
-MAX_BARCODE_CHARS = 4096
-TIME_BUDGET = 5.0
-MAIL_SECONDS = 10.0
-READ_SECONDS = 10
-READER_MEMORY = 512 * 1024 * 1024
+Kind = Literal["pdf", "image"]
 
 _PDF_MAGIC = b"%PDF-"
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
@@ -64,74 +65,6 @@ _ENTRY_BYTES = 512
 _cache: OrderedDict[tuple[Kind, str], Scan] = OrderedDict()
 _cache_lock = threading.Lock()
 _cached_bytes = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Barcode:
-    """One barcode found in a file."""
-
-    symbology: str
-    """``PDF417``, ``Aztec``, ``QRCode`` or ``DataMatrix``."""
-    text: str | None
-    """What it encodes, or None for binary content (a UIC rail ticket's compressed data)."""
-    size: int
-    """How many bytes it encodes."""
-
-    def line(self) -> str:
-        """The barcode as one line of the item's text."""
-        content = self.text if self.text is not None else f"binary data, {self.size:,} bytes"
-        return f"{self.symbology} barcode: {content}"
-
-
-@dataclass(slots=True)
-class Scan:
-    """What reading one PDF or image gave: text, barcodes, and notes on what was not read."""
-
-    filename: str = ""
-    text: str = ""
-    barcodes: list[Barcode] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    areas: int = 0
-    """How many page areas and pictures were searched for barcodes (a figure, not shown)."""
-
-    def section(self) -> str:
-        """The file's part of its item's text: a heading, the text, the barcodes, the notes."""
-        lines = [self.text.strip()] if self.text.strip() else []
-        lines += [code.line() for code in self.barcodes]
-        lines += [f"Note: {note}" for note in self.notes]
-        return f"── {self.filename} ──\n" + "\n".join(lines) if lines else ""
-
-    def to_json(self) -> dict[str, Any]:
-        """The scan as the reader child sends it."""
-        return {
-            "text": self.text,
-            "barcodes": [[c.symbology, c.text, c.size] for c in self.barcodes],
-            "notes": self.notes,
-            "areas": self.areas,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, filename: str) -> Scan:
-        """A scan from the reader's reply; anything not of the agreed shape is dropped."""
-        if not isinstance(data, dict):
-            return cls(filename, notes=["the reader's reply was not understood"])
-        text = data.get("text")
-        codes = data.get("barcodes")
-        notes = data.get("notes")
-        areas = data.get("areas")
-        return cls(
-            filename=filename,
-            text=text[:MAX_TEXT] if isinstance(text, str) else "",
-            barcodes=[
-                Barcode(
-                    str(c[0]), c[1][:MAX_BARCODE_CHARS] if isinstance(c[1], str) else None, c[2]
-                )
-                for c in (codes if isinstance(codes, list) else [])[:MAX_BARCODES]
-                if isinstance(c, list) and len(c) == 3 and isinstance(c[2], int)
-            ],
-            notes=[n for n in (notes if isinstance(notes, list) else []) if isinstance(n, str)],
-            areas=areas if isinstance(areas, int) else 0,
-        )
 
 
 def kind_of(filename: str, mime: str, data: bytes) -> Kind | None:

@@ -13,7 +13,7 @@ import resource
 import signal
 import time
 
-from importers.scan import MAX_BYTES, READ_SECONDS, READER_MEMORY, TIME_BUDGET, Scan
+from importers.scan.found import MAX_BYTES, READ_SECONDS, READER_MEMORY, TIME_BUDGET, Scan
 from importers.scan.frames import read_frame, write_frame
 from vault.heap import give_back_large_blocks
 

@@ -7,7 +7,7 @@ import math
 import warnings
 from typing import TYPE_CHECKING
 
-from importers.scan import (
+from importers.scan.found import (
     MAX_BARCODE_CHARS,
     MAX_BARCODES,
     MAX_IMAGE_PIXELS,

@@ -6,10 +6,9 @@ import ctypes
 import math
 import re
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from importers.scan import MAX_PAGES, MAX_TEXT, SCAN_PIXELS, TIME_BUDGET, Barcode, Scan
+from importers.scan.found import MAX_PAGES, MAX_TEXT, SCAN_PIXELS, TIME_BUDGET, Barcode, Scan
 from importers.scan.images import MAX_SIDE, add_barcodes, barcodes_in
 from importers.scan.regions import Box, barcode_boxes
 
@@ -77,8 +76,7 @@ Searched = Literal["full", "reduced", "stopped", "none"]
 (time ran out), or not needed (nothing on it can be a barcode)."""
 
 
-@dataclass(slots=True)
-class _Page:
+class _Page(NamedTuple):
     text: str
     barcodes: list[Barcode]
     searched: Searched
@@ -97,18 +95,20 @@ def _read_page(page: Any, deadline: float) -> _Page:
         boxes = barcode_boxes(page.raw, deadline)
         if boxes is None:
             return _Page(text, [], "stopped")
-        result = _Page(text, [], "none")
+        barcodes: list[Barcode] = []
+        searched: Searched = "none"
+        areas = 0
         for box in boxes:
-            image, searched = _render_box(page, box, deadline)
-            if searched == "stopped":
-                result.searched = searched
+            image, how = _render_box(page, box, deadline)
+            if how == "stopped":
+                searched = how
                 break
-            if result.searched != "reduced":
-                result.searched = searched
+            if searched != "reduced":
+                searched = how
             if image is not None:
-                result.areas += 1
-                add_barcodes(result.barcodes, barcodes_in(image))
-        return result
+                areas += 1
+                add_barcodes(barcodes, barcodes_in(image))
+        return _Page(text, barcodes, searched, areas)
     finally:
         page.close()
 

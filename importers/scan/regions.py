@@ -22,8 +22,7 @@ from __future__ import annotations
 import ctypes
 import re
 import time
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 MIN_CODE_PIXELS = 8
 """A picture smaller than this both ways cannot hold a 2D code (the smallest is 10 × 10)."""
@@ -48,8 +47,7 @@ _BARCODE_FONT = re.compile(
 _OWN_DRAWING = ("FPDF_ANNOT_LINK", "FPDF_ANNOT_POPUP")
 
 
-@dataclass(frozen=True, slots=True)
-class Box:
+class Box(NamedTuple):
     """A rectangle in page space (points, origin bottom left)."""
 
     left: float

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from importers.scan import READ_SECONDS, READER_MEMORY
+from importers.scan.found import READ_SECONDS, READER_MEMORY
 from importers.scan.frames import read_frame, write_frame
 from vault.pool import when_workers_take_over
 
@@ -37,14 +37,25 @@ IDLE_SECONDS = 5.0
 """A child given no file for this long is ended."""
 MAX_REPLY = 8 * 1024 * 1024
 # Isolated mode (-I: no PYTHON* variables, no user site, no current folder on the path), with the
-# folder kluis runs from put on the path, however kluis was installed.
-_ROOT = str(Path(__file__).resolve().parents[2])
+# folder kluis runs from put on the path, however kluis was installed. The packages ``importers``
+# and ``importers.scan`` are made bare (their folders, not their ``__init__``, which load kluis's
+# record model and the parent's side): the child imports only the modules it runs.
+_ROOT = Path(__file__).resolve().parents[2]
+_BOOT = """import sys
+sys.path.insert(0, sys.argv[1])
+for name, folder in (("importers", sys.argv[2]), ("importers.scan", sys.argv[3])):
+    sys.modules[name] = package = type(sys)(name)
+    package.__path__ = [folder]
+from importers.scan.child import main
+main()"""
 _CHILD = [
     sys.executable,
     "-I",
     "-c",
-    "import sys; sys.path.insert(0, sys.argv[1]); from importers.scan.child import main; main()",
-    _ROOT,
+    _BOOT,
+    str(_ROOT),
+    str(_ROOT / "importers"),
+    str(_ROOT / "importers" / "scan"),
 ]
 # What the child gets of the environment: nothing of the parent's (KLUIS_PASSPHRASE stays there).
 _ENVIRONMENT = {"LC_ALL": "C.UTF-8"}
