@@ -28,6 +28,7 @@ from typing import Any
 
 from importers.email.decode import decode_bytes, decode_header_value, html_charset, html_to_text
 from importers.email.multipart import MailParser
+from vault.b64 import canonical_decoded
 from vault.records import Attachment
 
 
@@ -342,6 +343,9 @@ def _payload_bytes(part: Message) -> bytes:
 
 def _decoded(part: Message) -> bytes:
     """A leaf part's payload with its Content-Transfer-Encoding undone."""
+    fast = _canonical_base64(part)
+    if fast is not None:
+        return fast
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return b""
@@ -356,3 +360,19 @@ def _decoded(part: Message) -> bytes:
             good = good[:-1]  # one stray character can never be decoded
         data = binascii.a2b_base64(good + b"=" * (-len(good) % 4))
     return data
+
+
+def _canonical_base64(part: Message) -> bytes | None:
+    """The bytes of a base64 part written canonically (as nearly every mailer writes an
+    attachment), decoded without ``email``'s copies of the text; None for any other part,
+    which ``get_payload`` decodes (the same bytes: ``vault.b64.canonical_decoded``)."""
+    payload = part._payload  # type: ignore[attr-defined]  # get_payload(decode=False) copies
+    if not isinstance(payload, str):
+        return None
+    if str(part.get("content-transfer-encoding", "")).lower() != "base64":
+        return None
+    try:
+        text = payload.encode("ascii")
+    except UnicodeEncodeError:  # 8-bit bytes (surrogate-escaped): not base64 text
+        return None
+    return canonical_decoded(text)
