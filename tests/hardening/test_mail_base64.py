@@ -77,8 +77,9 @@ def test_a_text_part_in_base64_reads_as_the_stdlib_decodes_it() -> None:
     item = parse_message(raw, "text", OPTIONS)
     assert isinstance(item, Interaction)
     assert text.strip() in item.body
-    part = email.message_from_bytes(raw).get_payload()[1]
-    assert isinstance(part, Message)
+    parts = email.message_from_bytes(raw).get_payload()
+    assert isinstance(parts, list) and isinstance(parts[1], Message)
+    part = parts[1]
     assert part.get_payload(decode=True) == text.encode()
 
 
