@@ -65,25 +65,21 @@ class _Message(Message):
     looked up in a table made once, and made again whenever the fields change.
     """
 
-    _first: tuple[list[tuple[str, Any]], int, dict[str, tuple[str, Any]]]
+    _first: tuple[list[tuple[str, Any]], int, dict[str, tuple[str, Any]]] | None = None
 
     def _first_fields(self) -> dict[str, tuple[str, Any]]:
         """The first field of each name, by lower-case name."""
         fields = self._headers  # type: ignore[attr-defined]
-        index = self.__dict__.get("_first")
+        index = self._first
         if index is None or index[0] is not fields or index[1] != len(fields):
-            first: dict[str, tuple[str, Any]] = {}
-            for field in fields:
-                first.setdefault(field[0].lower(), field)
-            index = self._first = (fields, len(fields), first)
+            # reversed: the first field of a name is the last one written, and stays
+            index = self._first = (fields, len(fields), {f[0].lower(): f for f in reversed(fields)})
         return index[2]
 
     def get(self, name: str, failobj: Any = None) -> Any:
         """The first field named ``name`` (any case), as ``Message.get`` gives it."""
         found = self._first_fields().get(name.lower())
-        if found is None:
-            return failobj
-        return self.policy.header_fetch_parse(*found)
+        return failobj if found is None else self.policy.header_fetch_parse(*found)
 
     def __contains__(self, name: object) -> bool:
         """Whether a field is named ``name`` (any case); ``get_param`` asks first."""
@@ -91,7 +87,7 @@ class _Message(Message):
 
     def replace_header(self, _name: str, _value: Any) -> None:
         """``Message.replace_header``, the one change of a field in place: the table goes."""
-        self.__dict__.pop("_first", None)
+        self._first = None
         super().replace_header(_name, _value)
 
     def _get_params_preserve(self, failobj: Any, header: str) -> Any:
