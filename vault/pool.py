@@ -38,7 +38,7 @@ from multiprocessing.util import Finalize
 from typing import Any, TypeVar
 
 from vault.blobs import pack, pack_mail
-from vault.heap import give_back_large_blocks
+from vault.heap import give_back_large_blocks, reuse_large_blocks, trim
 from vault.me import SAMPLE_SIZE
 from vault.pool_server import die_with_parent
 from vault.records import Interaction, Quarantined
@@ -73,6 +73,7 @@ def packed_ahead(item: Interaction | Quarantined) -> Interaction | Quarantined:
 
 
 def _apply(function: Callable[[T], R], chunk: list[T]) -> list[R]:
+    trim()  # what the last chunk and its pickle freed
     return [function(value) for value in chunk]
 
 
@@ -95,7 +96,7 @@ def _start_worker() -> None:
     # Forked, a worker ends by ``os._exit``: its exit functions run first, as a spawned one's
     # do (its scan reader child is closed and waited for, its CPU time counted).
     Finalize(None, atexit._run_exitfuncs, exitpriority=0)
-    give_back_large_blocks()
+    reuse_large_blocks()
     die_with_parent()  # the fork server (or, spawned, the importing process)
     # The importing process holds the other end of this pipe until it ends, so the end of the
     # wait is its death, on any system, even one before the death signal was set up. Unlike

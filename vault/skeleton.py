@@ -16,11 +16,11 @@ bytes, and a missing attachment is a ``VaultCorrupt`` error.
 
 from __future__ import annotations
 
-import binascii
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
+from vault import b64
 from vault.errors import VaultCorrupt
 
 MIN_PART = 4 * 1024
@@ -42,6 +42,8 @@ text. Places of a shape already wrapped cost a comparison up to their first diff
 only where a line starts, so a mail is read about once per attachment."""
 _EOLS = {"\n": b"\n", "\r\n": b"\r\n"}
 
+Encoding = bytes | memoryview
+"""An attachment's base64 as the mail has it (``vault.b64.lines``)."""
 Fetch = Callable[[str], "bytes | None"]
 """Gives an attachment's bytes by SHA-256, or None if the vault has none."""
 
@@ -57,19 +59,12 @@ class _Part:
     eol: str
 
 
-def _wrapped(text: bytes, line: int, eol: str) -> bytes:
-    """Base64 ``text`` in lines of ``line`` characters ended by ``eol``, the last one not."""
-    if line >= len(text):
-        return text
-    return _EOLS[eol].join([text[i : i + line] for i in range(0, len(text), line)])
-
-
 def form(raw: bytes, parts: Mapping[str, bytes]) -> bytes | None:
     """``raw`` as a skeleton, its encodings of ``parts`` (attachment bytes by SHA-256) cut
     out; None where none of them is found, or the skeleton would not rebuild ``raw``
     exactly."""
     cuts: list[tuple[int, int, _Part]] = []  # (start in raw, end in raw, part)
-    encodings: dict[tuple[str, int, str], bytes] = {}  # each cut's text, as the mail has it
+    encodings: dict[tuple[str, int, str], Encoding] = {}  # each cut's text, as the mail has it
     largest = sorted(parts.items(), key=lambda entry: -len(entry[1]))[:MAX_PARTS]
     for digest, data in largest:
         if len(data) < MIN_PART:
@@ -112,10 +107,10 @@ class _Search:
     """Where in a mail one attachment's canonical base64 is written whole."""
 
     def __init__(self, raw: bytes, digest: str, data: bytes) -> None:
-        self.raw, self.digest, self.size = raw, digest, len(data)
-        self.text = binascii.b2a_base64(data, newline=False)
+        self.raw, self.digest, self.data = raw, digest, data
+        self.text = b64.encoded(data)
         self.probe = self.text[:_PROBE]
-        self.tried: dict[tuple[int, str], bytes] = {}
+        self.tried: dict[tuple[int, str], Encoding] = {}
         """The text wrapped in each shape tried (line length, line ending)."""
 
     def at(self, at: int) -> tuple[int, int, _Part] | None:
@@ -134,10 +129,10 @@ class _Search:
         if wrapped is None:
             if len(self.tried) == _SHAPES:
                 return None
-            wrapped = self.tried[line, eol] = _wrapped(text, line, eol)
+            wrapped = self.tried[line, eol] = b64.lines(self.data, line, _EOLS[eol])
         if not raw.startswith(wrapped, at):
             return None
-        return at, at + len(wrapped), _Part(0, self.digest, self.size, line, eol)
+        return at, at + len(wrapped), _Part(0, self.digest, len(self.data), line, eol)
 
 
 def _parsed(skeleton: bytes) -> tuple[list[_Part], memoryview]:
@@ -165,7 +160,7 @@ def _parsed(skeleton: bytes) -> tuple[list[_Part], memoryview]:
     return parts, rest
 
 
-def pieces(skeleton: bytes, encoded: Callable[[_Part], bytes]) -> Iterator[bytes | memoryview]:
+def pieces(skeleton: bytes, encoded: Callable[[_Part], Encoding]) -> Iterator[Encoding]:
     """The mail a skeleton stands for, piece by piece: the rest between the cuts, and each
     attachment's encoding as ``encoded`` gives it."""
     parts, rest = _parsed(skeleton)
@@ -177,7 +172,7 @@ def pieces(skeleton: bytes, encoded: Callable[[_Part], bytes]) -> Iterator[bytes
     yield rest[taken:]
 
 
-def _rebuilds(skeleton: bytes, raw: bytes, encodings: dict[tuple[str, int, str], bytes]) -> bool:
+def _rebuilds(skeleton: bytes, raw: bytes, encodings: dict[tuple[str, int, str], Encoding]) -> bool:
     """Whether ``skeleton`` rebuilds ``raw`` byte for byte, through ``pieces``."""
     done = 0
     for piece in pieces(skeleton, lambda p: encodings[(p.sha256, p.line, p.eol)]):
@@ -195,7 +190,7 @@ def rebuilt(skeleton: bytes, fetch: Fetch) -> bytes:
             another size.
     """
 
-    def encoded(part: _Part) -> bytes:
+    def encoded(part: _Part) -> Encoding:
         data = fetch(part.sha256)
         if data is None:
             raise VaultCorrupt(
@@ -206,6 +201,6 @@ def rebuilt(skeleton: bytes, fetch: Fetch) -> bytes:
                 f"a raw mail cannot be rebuilt: its attachment {part.sha256[:12]}… "
                 f"has {len(data):,} bytes, not {part.size:,}"
             )
-        return _wrapped(binascii.b2a_base64(data, newline=False), part.line, part.eol)
+        return b64.lines(data, part.line, _EOLS[part.eol])
 
     return b"".join(pieces(skeleton, encoded))

@@ -86,8 +86,9 @@ class MailParser:
                 epilogue = message.epilogue
                 message.epilogue = epilogue.removesuffix(eol) if epilogue else None
         else:
-            payload = text[body:end]
-            message.set_payload(payload.removesuffix(eol) if nested else payload)
+            if nested and text.endswith(eol, body, end):
+                end -= len(eol)  # cut before the copy: a part can be megabytes of base64
+            message.set_payload(text[body:end])
         return message
 
     def _header_block(self, text: str, start: int, end: int) -> Message:

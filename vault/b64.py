@@ -1,0 +1,68 @@
+"""Canonical base64 (RFC 2045: padded, in lines of one length ended by one line ending), made
+and read at the speed of memory: an attachment of a mail is its largest part, and its base64
+is read once by the parser, and written once by the raw mail's skeleton (``vault.skeleton``)
+as it is stored and again as it is read.
+
+pybase64 (BSD-2-Clause, SIMD) decodes a 4 MB attachment's lines in 1.6 ms where the stdlib's
+``email`` path (a copy to check for surrogates, another to bytes, ``splitlines`` into 75,000
+lines, a join and ``binascii``) takes 40 ms; it encodes 76-column lines in 4 ms where a join
+of slices took 15. Anything it reads is checked against what it writes, so only canonical
+text takes this path, and for that text any decoder gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import binascii
+
+import pybase64
+
+_MIME_LINE = 76
+"""The line length ``encodebytes`` writes (RFC 2045's largest, and most mailers')."""
+
+
+def encoded(data: bytes) -> bytes:
+    """``data`` in base64, one line without line ending."""
+    return pybase64.b64encode(data)
+
+
+def lines(data: bytes, line: int, eol: bytes) -> bytes | memoryview:
+    """``data`` in base64, in lines of ``line`` characters ended by ``eol``, the last one not
+    (all on one line if ``line`` is its length or more)."""
+    if line == _MIME_LINE and 4 * -(-len(data) // 3) > line:
+        text = pybase64.encodebytes(data)  # every line ended by \n, the last one too
+        if eol != b"\n":
+            text = text.replace(b"\n", eol)
+        return memoryview(text)[: -len(eol)]
+    return wrapped(encoded(data), line, eol)
+
+
+def wrapped(text: bytes, line: int, eol: bytes) -> bytes:
+    """Base64 ``text`` in lines of ``line`` characters ended by ``eol``, the last one not."""
+    if line >= len(text):
+        return text
+    return eol.join([text[i : i + line] for i in range(0, len(text), line)])
+
+
+def canonical_decoded(text: bytes) -> bytes | None:
+    """The bytes ``text`` encodes if it is their canonical base64 (in lines of the length of
+    its first, ended by ``\\n`` or ``\\r\\n``, the last line's ending optional); None if not.
+
+    A text this returns bytes for has only base64 letters and line endings, and the letters
+    are the padded encoding of those bytes, so the stdlib (``email``'s ``get_payload``,
+    ``base64.b64decode(validate=True)``) reads exactly these bytes from it, with no defect.
+    """
+    try:
+        data = pybase64.b64decode(text)
+    except (binascii.Error, ValueError):
+        return None
+    newline = text.find(b"\n")
+    if newline < 0:
+        return data if encoded(data) == text else None
+    eol = b"\r\n" if newline and text[newline - 1] == 0x0D else b"\n"
+    line = newline + 1 - len(eol)
+    if line <= 0:
+        return None
+    written = lines(data, line, eol)
+    if not text.startswith(written) or text[len(written) :] not in (b"", eol):
+        return None
+    return data
