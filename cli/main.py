@@ -15,10 +15,10 @@ from typing import Any, NoReturn, get_args
 from cli import exits
 from cli.help import COMPLETION_SHELLS, add_examples, completion_script, top_epilog
 from cli.options import add_me, add_security, keep_parent_values
-from cli.paging import add_paging
 from vault import __version__
 from vault.channels import Channel
 from vault.errors import UsageError, VaultError
+from vault.lazy import lazily
 from vault.text import escaped
 
 FORMATS = (
@@ -56,7 +56,23 @@ class OneLineParser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        self._adding = False
         super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        """argparse's. It makes a help formatter for every argument only to check its metavar,
+        and a formatter measures the terminal (importing shutil: ≈ 3 ms of a scripted search):
+        that one gets a fixed width. Help and usage are measured as before."""
+        self._adding = True
+        try:
+            return super().add_argument(*args, **kwargs)
+        finally:
+            self._adding = False
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        if self._adding:  # only its metavar check, which no width changes
+            return argparse.RawDescriptionHelpFormatter(prog=self.prog, width=80)
+        return super()._get_formatter()
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
@@ -163,6 +179,13 @@ READ_COMMANDS = ("companies", "timeline", "show", "search", "bookings")
 """The commands that only read the vault: what scripts run most, so each builds only its own
 parser (``kluis search`` imports nothing the other commands need)."""
 
+READ_LAZILY = ("inspect", "subprocess", "tempfile", "configparser", "traceback")
+"""Modules a read command imports and never runs: dataclasses imports inspect (for a class
+without a docstring), keyring and what it imports the others (its config file's parser is
+needed only when no environment variable names the backend). A read command runs in one
+thread, so it loads them lazily (``vault.lazy``). A second ``import`` of one loads it (Python
+3.11 reads its ``__spec__``): keyring's jaraco.functools imports inspect again, for one."""
+
 VALUE_OPTIONS = ("--vault", "--passphrase-file", "--passphrase-command")
 """The global options that take a value (the word after them is no command)."""
 
@@ -171,6 +194,8 @@ def _add_read_commands(
     command: Callable[[str, str], argparse.ArgumentParser], only: str | None = None
 ) -> None:
     """Register the read commands through ``command``: all of them, or only ``only``."""
+    from cli.paging import add_paging  # not at import: see READ_LAZILY
+
     if only in (None, "companies"):
         p = command("companies", "list companies and people, most recent contact first")
         add_paging(p, default=None)
@@ -229,7 +254,10 @@ def build_parser(only: str | None = None) -> OneLineParser:
     parser.add_argument(
         "--version", action="version", version=f"kluis {__version__}", help="show the version"
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    # prog: what argparse would work out by formatting the usage, which measures the terminal
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineParser, prog="kluis"
+    )
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help_text, description=help_text, parents=[common])
@@ -419,9 +447,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     os.umask(0o077)  # every file kluis creates is private, whatever the user's umask
     args_list = list(sys.argv[1:] if argv is None else argv)
+    only = _read_command(args_list)
+    with lazily(READ_LAZILY if only else ()):
+        return _main(args_list, only)
+
+
+def _main(args_list: list[str], only: str | None) -> int:
     debug = "--debug" in args_list
     try:
-        parser = build_parser(_read_command(args_list))
+        parser = build_parser(only)
         if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer, then exit
             import argcomplete
 

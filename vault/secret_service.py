@@ -43,6 +43,12 @@ _PRIME = int(
     16,
 )
 _KEY_BYTES = 128
+_PRIVATE_BYTES = 32
+"""Our private exponent: 256 random bits. The 1024-bit group itself gives about 80 bits of
+security; a private exponent of twice the security strength keeps that whole in a safe-prime
+group (RFC 7919 §5.2, NIST SP 800-56A Rev. 3 §5.6.1.1.1), and 256 bits is more than the group
+offers. A full 1024-bit exponent (secretstorage's) only makes the two powers four times slower
+(≈ 6 ms against 1.6 ms here) for no added strength."""
 
 
 def applies(backend: str | None) -> bool:
@@ -85,7 +91,7 @@ def _read(connection: Any, service: str, username: str) -> str | None:
     )
     if not items:
         return None
-    private = int.from_bytes(secrets.token_bytes(_KEY_BYTES), "big")
+    private = int.from_bytes(secrets.token_bytes(_PRIVATE_BYTES), "big")
     public = pow(2, private, _PRIME).to_bytes(_KEY_BYTES, "big")
     (signature, theirs), session = call(
         "/org/freedesktop/secrets", "Service", "OpenSession", "sv", (_ALGORITHM, ("ay", public))
