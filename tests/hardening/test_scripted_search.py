@@ -34,6 +34,7 @@ NOT_NEEDED = (
     "tokenize",
     "_posixsubprocess",
     "textwrap",
+    "calendar",  # only the message for a day that does not exist needs it
 )
 
 
