@@ -4,8 +4,8 @@ keyring finds its backend by reading every installed package's entry points and 
 backend it knows (with its own imports of urllib, http, email and ssl): about 50 ms of CPU before
 the first secret is read. When ``kluis remember`` stored the key through keyring's Secret Service
 backend, the same item can be read over D-Bus (jeepney, the library keyring's backend uses
-through secretstorage) in four messages: the bus's Hello, an encrypted session, a search of the
-default collection by the attributes keyring stored, and the item's secret. secretstorage asks
+through secretstorage) in four messages: the bus's Hello, a search of the default collection by
+the attributes keyring stored, an encrypted session, and the item's secret. secretstorage asks
 three more (the collection's label and lock state, the item's lock state), and its decryption
 loads cryptography's whole OpenSSL backend; here a locked collection or item answers the search
 or the secret with an error, which is "not found here" all the same.
