@@ -444,12 +444,48 @@ def _read_command(args: list[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status. Run as the kluis program (``argv`` None: its
+    script, ``python -m cli`` or ``python -m vault``), a read command ends the process itself
+    (``_end_read``)."""
     os.umask(0o077)  # every file kluis creates is private, whatever the user's umask
     args_list = list(sys.argv[1:] if argv is None else argv)
     only = _read_command(args_list)
     with lazily(READ_LAZILY if only else ()):
-        return _main(args_list, only)
+        status = _main(args_list, only)
+    if only is not None and argv is None:
+        _end_read(status)
+    return status
+
+
+def _end_read(status: int) -> None:
+    """End a read command's process without the interpreter's teardown, which frees every
+    module and object one by one: ≈ 12 ms of CPU, a tenth of a scripted search.
+
+    What the teardown does that a read needs is done here: the output is flushed and the exit
+    handlers run (the store is closed and any file written, by then). Where anything is left
+    to the normal exit (another thread still runs, or the output cannot be written: its one
+    "Exception ignored" line and status 120, as before), this returns and the normal exit
+    follows.
+    """
+    import atexit
+    import threading
+
+    if threading.active_count() > 1 or not _flushed():
+        return
+    atexit._run_exitfuncs()
+    if _flushed():
+        os._exit(status)
+
+
+def _flushed() -> bool:
+    """Whether stdout and stderr took all that was written to them."""
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: started with that descriptor closed
+                stream.flush()
+    except (OSError, ValueError):  # a closed reader, a full disk, a closed stream
+        return False
+    return True
 
 
 def _main(args_list: list[str], only: str | None) -> int:

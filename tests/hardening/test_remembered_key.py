@@ -214,6 +214,26 @@ def test_a_key_in_a_keyring_named_by_the_environment_skips_keyrings_search(
     assert _search(env, UNLOCK_ONLY + LAZY_UNRUN) == ("0 []", "")
 
 
+def test_a_scripted_search_ends_with_its_output_and_exit_handlers(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    # A read command ends its process without the interpreter's teardown: what a keyring
+    # registered to run at exit still runs, and every line it printed arrives.
+    (tmp_path / "exitkeyring.py").write_text(
+        _FILE_KEYRING
+        + "import atexit\n"
+        + "atexit.register(lambda: (Path(os.environ['HOME']) / 'exited').write_text('yes'))\n"
+    )
+    env = kluis.env(PYTHONPATH=str(tmp_path), PYTHON_KEYRING_BACKEND="exitkeyring.Keyring")
+    del env["KLUIS_PASSPHRASE"]
+    _remember(kluis, env)
+    (kluis.home / "exited").unlink()
+    searched = kluis.run("search", "factuur", "--json", "--all", env=env)
+    assert searched.returncode == 0, searched.stderr
+    assert isinstance(json.loads(searched.stdout), list)  # the whole JSON list, flushed
+    assert (kluis.home / "exited").read_text() == "yes"
+
+
 def test_a_recorded_keyring_plugin_is_loaded_by_name(kluis: Kluis, tmp_path: Path) -> None:
     # A keyring plug-in (the keyrings.* namespace, as keyrings.alt) that keyring's search does
     # not find here (no entry point): only the record leads to it.
