@@ -7,17 +7,14 @@ backend, means "not remembered": never a traceback.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import secrets
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.machinery import ModuleSpec
 from typing import Any
 
 from vault import secret_service
 from vault.errors import KeyringUnavailable
+from vault.lazy import lazily
 
 SERVICE = "kluis"
 
@@ -28,40 +25,9 @@ They are imported lazily: each loads at its first use, by keyring's backend sear
 latest when other code imports it (an ``import`` statement loads a lazy module whole)."""
 
 
-class _LazyFinder:
-    """A meta path finder that loads ``names`` lazily (``importlib.util.LazyLoader``)."""
-
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
-        """The spec the other finders give, with a lazy loader, for ``names`` only."""
-        if name not in self.names:
-            return None
-        sys.meta_path.remove(self)
-        try:
-            spec = importlib.util.find_spec(name)
-        finally:
-            sys.meta_path.insert(0, self)
-        if spec is None or spec.loader is None:
-            return None
-        spec.loader = importlib.util.LazyLoader(spec.loader)
-        return spec
-
-
-@contextmanager
-def _lazily(names: tuple[str, ...]) -> Iterator[None]:
-    finder = _LazyFinder(names)
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
-
-
 def _import_keyring() -> Any:
     try:
-        with _lazily(_UNUSED_BY_A_READ):
+        with lazily(_UNUSED_BY_A_READ):
             import keyring  # deferred: its imports cost start-up time
     except Exception as exc:  # a broken keyring install must not stop kluis
         raise KeyringUnavailable(f"no usable keyring on this machine ({exc})") from None

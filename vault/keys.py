@@ -28,12 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from vault.errors import ForeignKeys, VaultCorrupt, VaultError, VaultMissing, WrongPassphrase
 from vault.fsutil import read_regular_file, remove_killed_temporaries, write_atomically
 from vault.store import database_salt
@@ -110,6 +104,8 @@ class KdfParams:
 
     def derive(self, passphrase: str) -> bytes:
         """The 256-bit key-encryption key for ``passphrase``."""
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
         self.check()
         kdf = Argon2id(
             salt=self.salt,
@@ -189,6 +185,9 @@ def parse_recovery_code(code: str) -> bytes:
 
 def _recovery_kek(code_bytes: bytes, salt: bytes) -> bytes:
     # The code is 128 uniformly random bits, so a slow KDF adds nothing; HKDF binds it to the vault.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"kluis recovery v1")
     return hkdf.derive(code_bytes)
 
@@ -213,6 +212,8 @@ class KeyFile:
 
     def wrap(self, slot: str, kek: bytes, dek: bytes, **extra: str) -> None:
         """Store ``dek`` encrypted under ``kek`` in ``slot``."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         nonce = secrets.token_bytes(12)
         sealed = AESGCM(kek).encrypt(nonce, dek, self._associated_data(slot))
         self.wraps[slot] = {"nonce": _b64(nonce), "ciphertext": _b64(sealed), **extra}
@@ -223,6 +224,9 @@ class KeyFile:
         Raises:
             WrongPassphrase: ``kek`` does not open the slot (or the header was altered).
         """
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         entry = self.wraps.get(slot)
         if entry is None:
             raise VaultCorrupt(f"keys.json is damaged: the {slot} key is missing")

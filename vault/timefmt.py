@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
@@ -50,6 +49,8 @@ def not_a_date(value: str) -> str:
     if not 1 <= int(month) <= 12:
         return f"there is no month {int(month)}: {value!r} (use YYYY-MM-DD)"
     if day is not None:
+        import calendar  # only this message needs it, not every command that reads a date
+
         last = calendar.monthrange(int(year), int(month))[1]
         if not 1 <= int(day) <= last:
             named = f"{calendar.month_name[int(month)]} {int(year)}"

@@ -2,7 +2,7 @@
 
 The key lives in a real Secret Service (gnome-keyring on a private session bus, as on a Linux
 desktop). ``kluis remember`` records which keyring backend holds it; a scripted ``kluis search``
-then reads it from there with ``secretstorage`` alone, and falls back to keyring's own search when
+then reads it from there over D-Bus without keyring, and falls back to keyring's own search when
 that record is stale.
 """
 
@@ -28,6 +28,21 @@ KEYRING_ONLY = ("keyring", "jaraco", "importlib_metadata", "http.client", "urlli
 # What only keyring's search of every backend (entry points) or its unused helpers execute: a key
 # in a keyring named by the environment, keyring's config or the record is read without them.
 SEARCH_ONLY = ("email", "http", "ssl", "socket", "more_itertools.more", "importlib_metadata._meta")
+
+# What only a passphrase, a recovery code or a plain-text Secret Service session needs: a
+# remembered key is opened with AES-GCM alone, and read from the Secret Service over D-Bus with
+# only AES-CBC from cryptography (secretstorage loads cryptography's whole OpenSSL backend).
+UNLOCK_ONLY = (
+    "secretstorage",
+    "cryptography.hazmat.backends",
+    "cryptography.hazmat.primitives.asymmetric",
+    "cryptography.hazmat.primitives.kdf",
+)
+
+# What a read command imports lazily and never runs (cli.main.READ_LAZILY), seen by what running
+# it would import: subprocess's _posixsubprocess (keyring's jaraco.context imports subprocess),
+# traceback's textwrap (logging imports traceback).
+LAZY_UNRUN = ("_posixsubprocess", "textwrap")
 
 # A keyring kept in a file, chosen by keyring's own config file (keyringrc.cfg), not by an
 # environment variable: the remembered-backend shortcut must not be the only way to it.
@@ -94,6 +109,38 @@ def test_a_scripted_search_reads_the_remembered_key_without_keyring(
 ) -> None:
     _remember(kluis, secret_service)
     assert _search(secret_service) == ("0 []", "")
+
+
+def test_a_key_in_the_secret_service_is_read_without_secretstorage_or_a_kdf(
+    kluis: Kluis, secret_service: dict[str, str]
+) -> None:
+    _remember(kluis, secret_service)
+    assert _search(secret_service, UNLOCK_ONLY) == ("0 []", "")
+    # dataclasses imports inspect, which runs only for a class without a docstring
+    assert _search(secret_service, ("tokenize", "dis")) == ("0 []", "")
+
+
+def test_a_locked_secret_service_collection_is_not_found_there_and_asks_nothing(
+    kluis: Kluis, secret_service: dict[str, str]
+) -> None:
+    _remember(kluis, secret_service)
+    lock = (
+        "import secretstorage as s\n"
+        "s.get_default_collection(s.dbus_init()).lock()\n"
+        "from vault import keys, secret_service\n"
+        f"vault_id = keys.load_keys(__import__('pathlib').Path({str(kluis.vault)!r})).vault_id\n"
+        "print(secret_service.read('kluis', vault_id))\n"
+    )
+    path = os.pathsep.join([secret_service.get("PYTHONPATH", ""), *sys.path])
+    done = subprocess.run(
+        [sys.executable, "-c", lock],
+        env={**secret_service, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.split() == ["None"], done.stderr
 
 
 def test_a_vault_remembered_before_the_record_gets_it_at_its_first_unlock(
@@ -164,6 +211,27 @@ def test_a_key_in_a_keyring_named_by_the_environment_skips_keyrings_search(
     del env["KLUIS_PASSPHRASE"]
     _remember(kluis, env)
     assert _search(env, SEARCH_ONLY) == ("0 []", "")
+    assert _search(env, UNLOCK_ONLY + LAZY_UNRUN) == ("0 []", "")
+
+
+def test_a_scripted_search_ends_with_its_output_and_exit_handlers(
+    kluis: Kluis, tmp_path: Path
+) -> None:
+    # A read command ends its process without the interpreter's teardown: what a keyring
+    # registered to run at exit still runs, and every line it printed arrives.
+    (tmp_path / "exitkeyring.py").write_text(
+        _FILE_KEYRING
+        + "import atexit\n"
+        + "atexit.register(lambda: (Path(os.environ['HOME']) / 'exited').write_text('yes'))\n"
+    )
+    env = kluis.env(PYTHONPATH=str(tmp_path), PYTHON_KEYRING_BACKEND="exitkeyring.Keyring")
+    del env["KLUIS_PASSPHRASE"]
+    _remember(kluis, env)
+    (kluis.home / "exited").unlink()
+    searched = kluis.run("search", "factuur", "--json", "--all", env=env)
+    assert searched.returncode == 0, searched.stderr
+    assert isinstance(json.loads(searched.stdout), list)  # the whole JSON list, flushed
+    assert (kluis.home / "exited").read_text() == "yes"
 
 
 def test_a_recorded_keyring_plugin_is_loaded_by_name(kluis: Kluis, tmp_path: Path) -> None:

@@ -27,6 +27,14 @@ NOT_NEEDED = (
     "importers",
     "exports",
     "argcomplete",
+    # Measuring the terminal for help (argparse), and what a read command imports lazily and
+    # never runs (cli.main.READ_LAZILY), seen by what running it would import: inspect's
+    # tokenize, subprocess's _posixsubprocess, traceback's textwrap.
+    "shutil",
+    "tokenize",
+    "_posixsubprocess",
+    "textwrap",
+    "calendar",  # only the message for a day that does not exist needs it
 )
 
 
