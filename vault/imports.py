@@ -10,7 +10,6 @@ them in as a ``SourceReader`` (the ``importers`` package is one).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -47,11 +46,6 @@ class SourceReader(Protocol):
 
     def mismatch(self, path: Path, format_name: str) -> str | None:
         """Why ``format_name`` does not recognise ``path`` (naming what is there), or None."""
-        ...
-
-    def parsing_ahead(self, path: Path, format_name: str) -> AbstractContextManager[None]:
-        """A block in which the worker processes that will parse ``path`` are started, if it
-        is big enough to need them (``vault.pool.workers_ahead``)."""
         ...
 
 
@@ -197,10 +191,7 @@ def import_source(
     from vault.writelock import writer_lock
 
     require_file_or_folder(path)
-    with (
-        writer_lock(store.folder, "import", wait=wait, notice=notice, stop=stop),
-        reader.parsing_ahead(path, format_name),  # the workers start during the owner sample
-    ):
+    with writer_lock(store.folder, "import", wait=wait, notice=notice, stop=stop):
         # Where the source stands now: an import waited for may have read part of it.
         options = replace(options, cursors=load_cursors(store))
         problem = reader.mismatch(path, format_name)
