@@ -116,7 +116,7 @@ def _exit_when_ready(sentinel: int) -> None:
 
 _SERVER = threading.Lock()
 """Held while a pool uses the fork server: one pool at a time has it (the server dies with the
-thread that started it, the pool's feeder), a pool started meanwhile spawns its workers."""
+thread that started it, the pool's keeper), a pool started meanwhile spawns its workers."""
 
 
 def _start_method(function: object) -> tuple[BaseContext, bool]:
