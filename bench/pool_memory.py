@@ -7,8 +7,8 @@ readers (``importers.scan.child``) and multiprocessing's resource tracker. Print
 largest count of processes seen at once, the peak PSS of one process and of the role summed, and
 the tree's summed peak with each role's share at that moment (medians over the runs), besides
 wall and CPU time; and per role how many processes it started and their CPU seconds (the last
-sample's user+sys of each: a process's last 50 ms, or one shorter-lived, are missed). ``--src`` runs another checkout (before/after), as in import_mail.py.
-Figures, not a test.
+sample's user+sys of each: a process's last 50 ms, or one shorter-lived, are missed).
+``--src`` runs another checkout (before/after), as in import_mail.py. Figures, not a test.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from functools import cache
 
 _M_TRIM_THRESHOLD = -1  # <malloc.h>
 _M_MMAP_THRESHOLD = -3
@@ -52,7 +53,9 @@ def trim() -> None:
         libc.malloc_trim(0)
 
 
+@cache
 def _libc() -> ctypes.CDLL | None:
+    """glibc, loaded once (``trim`` runs before every chunk a worker parses); None elsewhere."""
     if sys.platform != "linux":
         return None
     try:

@@ -44,9 +44,10 @@ from vault.pool_server import die_with_parent
 from vault.records import Interaction, Quarantined
 
 IN_PROCESS_FIRST = SAMPLE_SIZE
-"""Inputs parsed in this process before any worker starts. The owner detection
-(``vault.me``) reads SAMPLE_SIZE items and every input gives at least one item, so that
-sample never starts a pool."""
+"""Inputs parsed in this process before any worker starts (unless a pool was started ahead),
+so a read that stops early starts no pool: the look-ahead of a ``--format`` that does not
+match its file (``vault.imports``) reads fewer. The owner detection's sample, as many items,
+never reads through a pool (``ImportOptions.owner_sample``)."""
 
 
 FEEDER_THREAD = "kluis-pool-feeder"
@@ -351,7 +352,7 @@ def map_in_pool(
     size of the mails.
 
     The ``first`` inputs are done in this process before any worker starts, so a reader that
-    stops early, like the owner detection sampling its items, costs no pool. A pool started
+    stops early costs no pool (``IN_PROCESS_FIRST``). A pool started
     ahead (``workers_ahead``) is taken instead of a new one, and its workers take every input
     from the first on: they started while this process did something else.
     """
