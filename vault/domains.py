@@ -1,5 +1,5 @@
-"""Mail domains: registrable domains (offline public suffix list), ESP, freemail, internet
-provider and list-host lists."""
+"""Mail domains: registrable domains (by the public suffix list in ``data/``), ESP, freemail,
+internet provider and list-host lists."""
 
 from __future__ import annotations
 
@@ -14,22 +14,42 @@ if TYPE_CHECKING:
 _SENDER_ID = re.compile(r"[a-z][a-z0-9-]{1,10}")  # GSM 03.40: 11 characters; no LIKE wildcards
 
 
+_ICANN_END = "// ===END ICANN DOMAINS==="
+_MOST_LABELS = 6  # the longest ICANN rule has 4 labels, a wildcard one more, the domain one more
+
+
 @cache
 def _extractor() -> Any:
-    import tldextract  # deferred: loading the suffix list is only needed by imports
+    from pydomainextractor import DomainExtractor  # deferred: only imports need the list
 
-    # The bundled suffix-list snapshot only: kluis never fetches anything from the network.
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    # The list's ICANN section only: a private section's suffix (``myshopify.com``,
+    # ``blogspot.com``) stays the domain of the company that runs it, as it always was here.
+    text = files("vault").joinpath("data", "public_suffix_list.dat").read_text(encoding="utf-8")
+    return DomainExtractor(text[: text.index(_ICANN_END)])
 
 
 @cache
 def registrable_domain(host: str) -> str:
     """``mail.klm.co.uk`` → ``klm.co.uk``; a host with no known suffix is returned as is."""
     host = host.strip().strip(".").casefold()
-    result = _extractor()(host)
-    if result.domain and result.suffix:
-        return f"{result.domain}.{result.suffix}"
+    try:
+        parts = _extractor().extract(host)
+    except ValueError:  # not a valid name as a whole: its last valid labels may still be one
+        try:
+            parts = _extractor().extract(_valid_tail(host))
+        except ValueError:
+            return host
+    if parts["domain"] and parts["suffix"]:
+        return f"{parts['domain']}.{parts['suffix']}"
     return host
+
+
+def _valid_tail(host: str) -> str:
+    """The last labels of ``host`` after its last empty or overlong one, at most enough for
+    the longest rule of the list plus a domain."""
+    labels = host.split(".")[-_MOST_LABELS:]
+    bad = [i for i, label in enumerate(labels) if not 0 < len(label.encode()) <= 63]
+    return ".".join(labels[bad[-1] + 1 :] if bad else labels)
 
 
 def data_lines(name: str) -> list[str]:
