@@ -26,7 +26,7 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from functools import partial
@@ -120,10 +120,10 @@ _SERVER = threading.Lock()
 thread that started it, the pool's keeper), a pool started meanwhile spawns its workers."""
 
 
-def _start_method(function: object) -> tuple[BaseContext, bool]:
+def _start_method(function: object, preload: Sequence[str]) -> tuple[BaseContext, bool]:
     """How a new pool starts its workers, and whether it took the fork server (which it then
-    stops when it is done, ``_stop_server``). The server loads ``function``'s module before
-    it forks any worker."""
+    stops when it is done, ``_stop_server``). The server loads ``function``'s module and the
+    modules named in ``preload`` before it forks any worker."""
     # Before 3.11.1 the server listened on an abstract socket any local user could ask to run
     # code (CVE-2022-42919); since, on a socket file only its user may open.
     usable = (
@@ -131,7 +131,7 @@ def _start_method(function: object) -> tuple[BaseContext, bool]:
     )
     if usable and _SERVER.acquire(False):
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["vault.pool_server", *_modules_of(function)])
+        context.set_forkserver_preload(["vault.pool_server", *_modules_of(function), *preload])
         return context, True
     return multiprocessing.get_context("spawn"), False
 
@@ -177,22 +177,24 @@ class _Workers:
     ``end`` is called, then stops the workers and the server and waits for them (their
     memory freed, their CPU time counted in this process's children's)."""
 
-    def __init__(self, function: Callable[..., object], workers: int) -> None:
+    def __init__(
+        self, function: Callable[..., object], workers: int, preload: Sequence[str]
+    ) -> None:
         self._started = threading.Event()
         self._ending = threading.Event()
         self._pool: ProcessPoolExecutor | None = None
         self._error: BaseException | None = None
         self._ready: list[Future[Any]] = []
         self._keeper = threading.Thread(
-            target=self._keep, args=(function, workers), name=KEEPER_THREAD, daemon=True
+            target=self._keep, args=(function, workers, preload), name=KEEPER_THREAD, daemon=True
         )
         self._keeper.start()
 
-    def _keep(self, function: Callable[..., object], workers: int) -> None:
+    def _keep(self, function: Callable[..., object], workers: int, preload: Sequence[str]) -> None:
         server = False
         try:
             try:
-                context, server = _start_method(function)
+                context, server = _start_method(function, preload)
                 pool = ProcessPoolExecutor(
                     max_workers=workers, mp_context=context, initializer=_start_worker
                 )
@@ -237,16 +239,18 @@ _AHEAD: list[_Workers] = []
 
 
 @contextlib.contextmanager
-def workers_ahead(function: Callable[..., object], workers: int = 2) -> Iterator[None]:
+def workers_ahead(
+    function: Callable[..., object], workers: int = 2, *, preload: Sequence[str] = ()
+) -> Iterator[None]:
     """Start a parse pool for ``function`` now, for the first ``map_in_pool`` of the block
     to take: its fork server and workers start (0.3-0.5 s of a fresh interpreter's imports)
     while this process does something else, such as deriving the vault's key from the
     passphrase. If no ``map_in_pool`` takes it, it is stopped when the block ends. Within
-    the block of another, it starts nothing more."""
+    the block of another, it starts nothing more. ``preload`` is as for ``map_in_pool``."""
     if _AHEAD:
         yield
         return
-    started = _Workers(function, workers)
+    started = _Workers(function, workers, preload)
     _AHEAD.append(started)
     try:
         yield
@@ -337,6 +341,7 @@ def map_in_pool(
     *,
     weigh: Callable[[T], int] | None = None,
     max_bytes: int = BYTES_IN_FLIGHT,
+    preload: Sequence[str] = (),
 ) -> Iterator[R]:
     """Apply ``function`` in a process pool, yielding results in input order.
 
@@ -349,7 +354,8 @@ def map_in_pool(
     ``weigh`` tells an input's size in bytes, the inputs in flight also stay under
     ``max_bytes`` plus one chunk (a chunk ends at ``max_bytes / window``): what the workers
     make of them (the parsed records) grows with them, so memory stays flat whatever the
-    size of the mails.
+    size of the mails. ``preload`` names modules ``function`` imports only when it first
+    needs them: the workers' fork server loads them once for all of them.
 
     The ``first`` inputs are done in this process before any worker starts, so a reader that
     stops early costs no pool (``IN_PROCESS_FIRST``). A pool started
@@ -369,7 +375,7 @@ def map_in_pool(
     def feed() -> None:
         # Until a worker is ready (a fresh interpreter takes 0.2-0.5 s to import what it
         # needs), this thread parses the chunks itself; a pool started ahead takes them all.
-        started = ahead or _Workers(function, workers)
+        started = ahead or _Workers(function, workers, preload)
         taken_over = False
         try:
             pool = started.pool()

@@ -37,7 +37,7 @@ from imapclient.exceptions import (
 from importers.email import imap_fetch
 from importers.email.imap_fetch import Fetched, Refused, as_text
 from importers.email.mbox import POOL_MIN_BYTES
-from importers.email.message import parse_message
+from importers.email.message import FULL_RECORD_MODULES, parse_message
 from vault.errors import (
     ConnectionLost,
     LoginRefused,
@@ -280,7 +280,14 @@ def _parsed(
         if held + batch.ahead >= POOL_MIN_BYTES:
             pooled = cast(
                 "Generator[list[Item], None, None]",
-                map_in_pool(parse, batches, chunksize=1, window=POOL_WINDOW, first=0),
+                map_in_pool(
+                    parse,
+                    batches,
+                    chunksize=1,
+                    window=POOL_WINDOW,
+                    first=0,
+                    preload=FULL_RECORD_MODULES,
+                ),
             )
             try:
                 for items in pooled:

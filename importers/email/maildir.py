@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from importers.archive import zip_aware
 from importers.email.mbox import POOL_MIN_BYTES
-from importers.email.message import parse_message
+from importers.email.message import FULL_RECORD_MODULES, parse_message
 from importers.files import Source
 from vault.errors import RefusedInput, UnsupportedFormat
 from vault.pool import map_in_pool, packed_ahead, raw_size, workers_ahead
@@ -85,7 +85,11 @@ def read(path: Path, options: ImportOptions) -> Iterator[Item]:
     tasks = _tasks(listings, options, within)
     big = sum(listing.size for listing in listings) >= POOL_MIN_BYTES
     pooled = big and not options.owner_sample
-    yield from map_in_pool(parse, tasks, weigh=raw_size) if pooled else map(parse, tasks)
+    yield from (
+        map_in_pool(parse, tasks, weigh=raw_size, preload=FULL_RECORD_MODULES)
+        if pooled
+        else map(parse, tasks)
+    )
 
 
 AHEAD_FILES = POOL_MIN_BYTES // 4096
@@ -105,7 +109,7 @@ def parsing_ahead(path: Path) -> AbstractContextManager[None]:
             with contextlib.suppress(OSError), os.scandir(subfolder) as entries:
                 files += sum(1 for _ in entries)
         if files >= AHEAD_FILES:
-            return workers_ahead(_parsed)
+            return workers_ahead(_parsed, preload=FULL_RECORD_MODULES)
     return nullcontext()
 
 

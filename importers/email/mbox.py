@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from importers.archive import zip_aware
-from importers.email.message import parse_message
+from importers.email.message import FULL_RECORD_MODULES, parse_message
 from importers.files import Source, peek
 from vault.errors import InputError, MalformedInput
 from vault.pool import map_in_pool, packed_ahead, raw_size, workers_ahead
@@ -115,7 +115,11 @@ def parsing_ahead(path: Path) -> AbstractContextManager[None]:
 
 def pool_ahead_for(size: int) -> AbstractContextManager[None]:
     """The parse pool started now if an mbox of ``size`` bytes is parsed in it, else nothing."""
-    return workers_ahead(_parsed) if size >= POOL_MIN_BYTES else nullcontext()
+    return (
+        workers_ahead(_parsed, preload=FULL_RECORD_MODULES)
+        if size >= POOL_MIN_BYTES
+        else nullcontext()
+    )
 
 
 def read_file(
@@ -143,7 +147,7 @@ def read_file(
         # Parsing is a third of an import's CPU: on a big mbox it runs in worker processes
         # (DESIGN: a pool of 2) while a thread of this process splits and the ingest writes.
         parsed = (
-            map_in_pool(parse_one, messages, weigh=raw_size)
+            map_in_pool(parse_one, messages, weigh=raw_size, preload=FULL_RECORD_MODULES)
             if stat.st_size - start >= POOL_MIN_BYTES and not options.owner_sample
             else map(parse_one, messages)
         )

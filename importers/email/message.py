@@ -15,14 +15,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from importers.bookings import ics, pkpass, tickets
-from importers.bookings.markup import flatten, loads_leniently, schema_objects
-from importers.bookings.schemaorg import bookings_from
 from importers.email.addresses import parse_addresses
 from importers.email.decode import decode_header_value, unfold_header
 from importers.email.mime import PARSER, Content, extract_content
 from importers.email.multipart import MailParser
-from importers.email.totals import markup_money, stated_total
 from importers.files import too_large
 from importers.scan import scan_attachments, with_scans
 from vault.records import (
@@ -37,6 +33,19 @@ from vault.records import (
 from vault.text import one_line
 
 NO_SUBJECT = "(no subject)"
+
+FULL_RECORD_MODULES = (
+    "importers.bookings.ics",
+    "importers.bookings.pkpass",
+    "importers.bookings.tickets",
+    "importers.bookings.markup",
+    "importers.bookings.schemaorg",
+    "importers.email.totals",
+)
+"""What a mail's full record needs beyond its headers (bookings, amounts): imported at the
+first full record, so a process that only reads whom mails are to (the owner sample) or hands
+them to a parse pool never loads them (7 MB and 0.08 s); a pool's fork server loads them
+once for its workers (``map_in_pool``'s ``preload``)."""
 
 MAX_HEADER_BYTES = 1024 * 1024
 """A mail with a header block (its own, a MIME part's, a forwarded message's) larger than this
@@ -199,6 +208,9 @@ def _parse(
             sender=sender,
             recipients=_recipients(headers),
         )
+    from importers.bookings.tickets import bookings_in_scans  # FULL_RECORD_MODULES
+    from importers.email.totals import markup_money, stated_total
+
     content = extract_content(message)
     scans = scan_attachments(content.attachments)
     extras.update(
@@ -211,7 +223,7 @@ def _parse(
     )
     thread_root = references[0] if references else in_reply_to or message_id
     bookings = _bookings(content, options, occurred_at)
-    bookings += tickets.bookings_in_scans(scans, occurred_at.date())
+    bookings += bookings_in_scans(scans, occurred_at.date())
     return Interaction(
         channel="email",
         direction="out" if options.is_me(sender) else "in",
@@ -242,6 +254,10 @@ def _bookings(content: Content, options: ImportOptions, sent: datetime) -> list[
     applies in the order the mails were sent, whatever order they are imported in, and an
     order or parcel the mail gives no date was ordered or sent when the mail was.
     """
+    from importers.bookings import ics, pkpass  # FULL_RECORD_MODULES
+    from importers.bookings.markup import flatten, loads_leniently, schema_objects
+    from importers.bookings.schemaorg import bookings_from
+
     objects = [obj for page in content.html for obj in schema_objects(page)]
     objects += [obj for text in content.jsonld for obj in flatten(loads_leniently(text))]
     found = bookings_from(objects)
