@@ -20,12 +20,12 @@ _MIME_LINE = 76
 """The line length ``encodebytes`` writes (RFC 2045's largest, and most mailers')."""
 
 
-def encoded(data: bytes) -> bytes:
+def encoded(data: bytes | memoryview) -> bytes:
     """``data`` in base64, one line without line ending."""
     return pybase64.b64encode(data)
 
 
-def lines(data: bytes, line: int, eol: bytes) -> bytes | memoryview:
+def lines(data: bytes | memoryview, line: int, eol: bytes) -> bytes | memoryview:
     """``data`` in base64, in lines of ``line`` characters ended by ``eol``, the last one not
     (all on one line if ``line`` is its length or more)."""
     if line == _MIME_LINE and 4 * -(-len(data) // 3) > line:
@@ -45,7 +45,7 @@ def wrapped(text: bytes, line: int, eol: bytes) -> bytes:
 
 def canonical_decoded(text: bytes) -> bytes | None:
     """The bytes ``text`` encodes if it is their canonical base64 (in lines of the length of
-    its first, ended by ``\\n`` or ``\\r\\n``, the last line's ending optional); None if not.
+    its first, ended by ``\n`` or ``\r\n``, the last line's ending optional); None if not.
 
     A text this returns bytes for has only base64 letters and line endings, and the letters
     are the padded encoding of those bytes, so the stdlib (``email``'s ``get_payload``,
@@ -62,7 +62,27 @@ def canonical_decoded(text: bytes) -> bytes | None:
     line = newline + 1 - len(eol)
     if line <= 0:
         return None
-    written = lines(data, line, eol)
-    if not text.startswith(written) or text[len(written) :] not in (b"", eol):
-        return None
-    return data
+    return data if _written_in_lines(data, text, line, eol) else None
+
+
+_CHECKED_LINES = 1024
+"""Lines written again at a time to check a text (a multiple of 4, so a block of them ends
+where a base64 group does): the check never holds a second copy of a large attachment's text."""
+
+
+def _written_in_lines(data: bytes, text: bytes, line: int, eol: bytes) -> bool:
+    """Whether ``text`` is ``lines(data, line, eol)``, its last line's ending optional."""
+    source = memoryview(data)
+    step = _CHECKED_LINES * line // 4 * 3  # the bytes a block of lines encodes
+    position = 0
+    for start in range(0, len(data), step):
+        block = lines(source[start : start + step], line, eol)
+        if not text.startswith(block, position):
+            return False
+        position += len(block)
+        if start + step < len(data):  # a block before the last: its last line's ending
+            if not text.startswith(eol, position):
+                return False
+            position += len(eol)
+    rest = len(text) - position
+    return rest == 0 or (rest == len(eol) and text.endswith(eol))

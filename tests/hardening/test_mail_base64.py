@@ -83,10 +83,13 @@ def test_a_text_part_in_base64_reads_as_the_stdlib_decodes_it() -> None:
     assert part.get_payload(decode=True) == text.encode()
 
 
-def test_a_mail_with_a_4_mb_scan_is_parsed_in_less_than_four_times_its_size() -> None:
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_a_mail_with_a_4_mb_scan_is_parsed_in_less_than_three_times_its_size(eol: bytes) -> None:
     # The stdlib's decoding copied the attachment's text four times (a check for 8-bit
-    # bytes, bytes, its lines, their join): the parse peaked at 5.5 times the mail.
-    raw = _mail(61, _file(_noise(4 << 20, 6)))
+    # bytes, bytes, its lines, their join): the parse peaked at 5.5 times the mail. Checking
+    # the text against its bytes written again held a second copy of it (3.7 times the mail,
+    # 4.7 with CRLF line endings); it is now written again a block of lines at a time.
+    raw = _mail(61, _file(_noise(4 << 20, 6))).replace(b"\n", eol)
     parse_message(raw, "warm-up", OPTIONS)
     tracemalloc.start()
     try:
@@ -95,4 +98,4 @@ def test_a_mail_with_a_4_mb_scan_is_parsed_in_less_than_four_times_its_size() ->
     finally:
         tracemalloc.stop()
     assert isinstance(item, Interaction) and len(item.attachments[0].data) == 4 << 20
-    assert peak < 4 * len(raw), f"{peak / len(raw):.1f} times the mail"
+    assert peak < 3 * len(raw), f"{peak / len(raw):.1f} times the mail"
