@@ -45,7 +45,7 @@ def wrapped(text: bytes, line: int, eol: bytes) -> bytes:
 
 def canonical_decoded(text: bytes) -> bytes | None:
     """The bytes ``text`` encodes if it is their canonical base64 (in lines of the length of
-    its first, ended by ``\n`` or ``\r\n``, the last line's ending optional); None if not.
+    its first, ended by ``\\n`` or ``\\r\\n``, the last line's ending optional); None if not.
 
     A text this returns bytes for has only base64 letters and line endings, and the letters
     are the padded encoding of those bytes, so the stdlib (``email``'s ``get_payload``,
