@@ -15,7 +15,7 @@ _SENDER_ID = re.compile(r"[a-z][a-z0-9-]{1,10}")  # GSM 03.40: 11 characters; no
 
 
 _ICANN_END = "// ===END ICANN DOMAINS==="
-_MOST_LABELS = 6  # the longest ICANN rule has 4 labels, a wildcard one more, the domain one more
+_MOST_LABELS = 6  # the longest ICANN rules have 4 labels (wildcard ones 3): the domain, 1 spare
 
 
 @cache
