@@ -38,6 +38,7 @@ from multiprocessing.util import Finalize
 from typing import Any, TypeVar
 
 from vault.blobs import pack, pack_mail
+from vault.collector import collect_less_often
 from vault.heap import give_back_large_blocks, reuse_large_blocks, trim
 from vault.me import SAMPLE_SIZE
 from vault.pool_server import die_with_parent
@@ -94,6 +95,7 @@ def _start_worker() -> None:
     # What the fork server loaded is shared with it until written: kept out of the garbage
     # collector's passes, which write to every object they visit.
     gc.freeze()
+    collect_less_often()
     # Forked, a worker ends by ``os._exit``: its exit functions run first, as a spawned one's
     # do (its scan reader child is closed and waited for, its CPU time counted).
     Finalize(None, atexit._run_exitfuncs, exitpriority=0)

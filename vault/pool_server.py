@@ -16,6 +16,8 @@ import signal
 import sys
 from multiprocessing import forkserver
 
+from vault.collector import collect_less_often
+
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -37,5 +39,6 @@ def _in_fork_server() -> bool:
 
 
 if _in_fork_server():
+    collect_less_often()  # as it loads the importer's modules, and in every worker it forks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()

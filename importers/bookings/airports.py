@@ -1,35 +1,22 @@
 """Airports by IATA code (from ``airportsdata``): the local time zone of a flight's times.
 
 Boarding passes, wallet passes and much markup give local times only; the airport says which
-zone they are in. The table (~8,000 airports) is loaded once, on first use.
+zone they are in. The table (~8,000 airports, ``importers.bookings.airport_zones``) is loaded
+once, at the first use.
 """
 
 from __future__ import annotations
 
-import csv
-from functools import cache
-from importlib.resources import files
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from importers.bookings.times import When, at_place
 
 
-@cache
 def _airports() -> dict[str, str]:
-    """IATA code → zone name ("" where there is none), from ``airportsdata``'s table.
+    """IATA code → zone name ("" where there is none), loaded at the first use."""
+    from importers.bookings.airport_zones import ZONES
 
-    Only these two columns are kept, read row by row: ``airportsdata.load`` builds a dict
-    for each of its ~28,000 airports, 7 MB in every process that meets a flight."""
-    zones: dict[str, str] = {}
-    names: dict[str, str] = {}  # one string per zone name
-    with files("airportsdata").joinpath("airports.csv").open(encoding="utf8") as table:
-        rows = csv.reader(table)
-        header = next(rows)
-        iata, tz = header.index("iata"), header.index("tz")
-        for row in rows:
-            if row[iata]:
-                zones[row[iata]] = names.setdefault(row[tz], row[tz])
-    return zones
+    return ZONES
 
 
 def airport_zone(code: str | None) -> ZoneInfo | None:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from importers.bookings import airports
+from importers.bookings import airport_zones, airports
 from tests.hardening.generate import START, mail_bytes, write_mbox_of
 from tests.hardening.harness import Kluis, children, python_script
 from tests.hardening.test_parse_workers import wait_for_workers
@@ -22,10 +22,9 @@ from tests.hardening.test_parse_workers import wait_for_workers
 
 def test_the_airport_table_holds_only_codes_and_zones() -> None:
     # It used to keep every airport of airportsdata's table as a dict: 7.7 MB in each process.
-    airports._airports.cache_clear()
     tracemalloc.start()
     try:
-        table = airports._airports()
+        table = airport_zones.read_zones()
         held, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
