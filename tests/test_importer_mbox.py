@@ -16,6 +16,7 @@ from sqlalchemy import text
 import importers
 from cli.main import main
 from importers.email import eml, mbox, takeout
+from importers.email.message import parse_message
 from tests.support import options
 from vault.errors import ImportFailed, MalformedInput
 from vault.ingest import Ingestor, Summary, load_cursors, raw_of
@@ -204,6 +205,56 @@ def test_a_mail_over_the_size_limit_is_quarantined_without_holding_it(
     assert held[0].raw == b"" and held[0].reason.startswith("mail is 0 MB, over the")
     assert len(mails_of(items)) == MAILS - 1  # the Coolblue mail with its PDF is over 500 bytes
     assert isinstance(items[1], Checkpoint) and items[1].state["offset"] > 500
+
+
+def _left_in_file(path: Path) -> tuple[mbox.MboxFile, list[mbox.MboxMessage]]:
+    """``path`` split as a pooled import splits it: each mail left in the file."""
+    stat = path.stat()
+    file = mbox.MboxFile(str(path), stat.st_dev, stat.st_ino)
+    with path.open("rb") as handle:
+        return file, list(mbox.split(handle, 0, file))
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_a_pooled_import_s_workers_read_each_mail_from_the_file_as_it_was_split(
+    tmp_path: Path, line_end: bytes
+) -> None:
+    # The importing process hands its workers offsets: they read the same bytes (quoting
+    # undone, the last mail without its newline) that it would have sent them.
+    data = INBOX.read_bytes().replace(b"\n", line_end).rstrip(line_end)
+    path = write(tmp_path / "inbox.mbox", data)
+    with path.open("rb") as handle:
+        sent = [message.raw for message in mbox.split(handle)]
+    file, located = _left_in_file(path)
+
+    assert all(message.raw is None and message.file == file for message in located)
+    assert [file.read(message) for message in located] == sent
+    assert len(sent) == MAILS + 1
+
+
+def test_a_mail_changed_after_the_split_is_quarantined_not_misread(tmp_path: Path) -> None:
+    path = write(tmp_path / "inbox.mbox", INBOX.read_bytes())
+    _, located = _left_in_file(path)
+    second = located[1]
+    with path.open("r+b") as handle:  # the mail client rewrote the mail's last bytes
+        handle.seek(second.end - 10)
+        handle.write(b"0123456789")
+
+    held = mbox.message_item(second, str(path), parse_message, ME)
+    assert isinstance(held, Quarantined) and held.raw == b""
+    assert held.reason == "the mbox changed while it was imported"
+    assert held.source_ref == f"{path}#{second.start}"
+    assert isinstance(mbox.message_item(located[0], str(path), parse_message, ME), Interaction)
+
+
+def test_a_mailbox_replaced_after_the_split_is_not_read_in_its_place(tmp_path: Path) -> None:
+    path = write(tmp_path / "inbox.mbox", INBOX.read_bytes())
+    file, located = _left_in_file(path)
+    write(tmp_path / "other.mbox", INBOX.read_bytes()).replace(path)  # same bytes, new file
+
+    assert file.read(located[0]) == "the mbox was replaced while it was imported"
+    path.unlink()
+    assert file.read(located[0]).startswith("the mbox could not be opened again: ")
 
 
 def test_an_empty_mbox_has_no_mails(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from importers.archive import zip_aware
 from importers.email.message import FULL_RECORD_MODULES, parse_message
 from importers.files import Source, peek
 from vault.errors import InputError, MalformedInput
-from vault.pool import map_in_pool, packed_ahead, raw_size, workers_ahead
+from vault.pool import map_in_pool, packed_ahead, workers_ahead
 from vault.records import Checkpoint, ImportOptions, Interaction, Item, Position, Quarantined
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -66,9 +66,54 @@ class MboxMessage:
     end: int
     """Offset just after it: the next From_ line, or the end of the stream."""
     raw: bytes | None
-    """The mail without its From_ line and separator, unquoted; None if over the size limit."""
+    """The mail without its From_ line and separator, unquoted; None if over the size limit,
+    or left in ``file``."""
     tail: str
     """Short hash of the 64 bytes before ``end`` (see ``tail_hash``)."""
+    file: MboxFile | None = None
+    """Where the mail is to be read (``MboxFile.read``) when ``raw`` was not copied out."""
+
+
+@dataclass(frozen=True, slots=True)
+class MboxFile:
+    """The mbox file of a pooled import, as its parse workers read it again.
+
+    The importing process only finds where each mail starts and ends; each worker reads its
+    mails from the file itself instead of having every byte sent through a pipe (the mail
+    copied out, pickled, written, read and unpickled: on mail with large attachments a fifth
+    of the importing process's CPU, and up to ``vault.pool.BYTES_IN_FLIGHT`` of its memory).
+    The file is opened again only if it is the very one the import opened (same device and
+    inode), and a mail is taken only if its bytes are still those the import split (a From_
+    line where it starts, the same hash of its last 64 bytes)."""
+
+    path: str
+    device: int
+    inode: int
+
+    def read(self, message: MboxMessage) -> bytes | str:
+        """``message``'s mail (as ``MboxMessage.raw``), or why it cannot be read again."""
+        lead = max(0, min(message.start, message.end - TAIL_BYTES))
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO: no wait
+        except OSError as exc:
+            return f"the mbox could not be opened again: {exc.strerror or exc}"
+        try:
+            opened = os.fstat(fd)
+            if (opened.st_dev, opened.st_ino) != (self.device, self.inode):
+                return "the mbox was replaced while it was imported"
+            data = os.pread(fd, message.end - lead, lead)
+        except OSError as exc:
+            return f"the mbox could not be read again: {exc.strerror or exc}"
+        finally:
+            os.close(fd)
+        head = message.start - lead
+        if (
+            len(data) != message.end - lead
+            or tail_hash(data[-TAIL_BYTES:]) != message.tail
+            or not is_from_line(data[head : head + _MAX_FROM_LINE])
+        ):
+            return "the mbox changed while it was imported"
+        return unquoted_mail(data, head, len(data))
 
 
 def sniff(path: Path) -> bool:
@@ -143,14 +188,16 @@ def read_file(
         start = resume_offset(handle, stat.st_size, options.cursors.get(source))
         state = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         parse_one = partial(_parsed, ref=str(path), parse=parse, options=options)
-        messages = split(handle, start)
         # Parsing is a third of an import's CPU: on a big mbox it runs in worker processes
-        # (DESIGN: a pool of 2) while a thread of this process splits and the ingest writes.
-        parsed = (
-            map_in_pool(parse_one, messages, weigh=raw_size, preload=FULL_RECORD_MODULES)
-            if stat.st_size - start >= POOL_MIN_BYTES and not options.owner_sample
-            else map(parse_one, messages)
-        )
+        # (DESIGN: a pool of 2) while a thread of this process splits and the ingest writes;
+        # the workers read the mails from the file themselves.
+        if stat.st_size - start >= POOL_MIN_BYTES and not options.owner_sample:
+            file = MboxFile(str(path.resolve()), stat.st_dev, stat.st_ino)
+            parsed: Iterator[tuple[Interaction | Quarantined, int, str]] = map_in_pool(
+                parse_one, split(handle, start, file), weigh=_size, preload=FULL_RECORD_MODULES
+            )
+        else:
+            parsed = map(parse_one, split(handle, start))
         try:
             for item, end, tail in parsed:
                 yield item
@@ -198,15 +245,24 @@ def message_item(
 ) -> Interaction | Quarantined:
     """The record of one message; ``ref#offset`` tells the user where it is in the mbox."""
     source_ref = f"{ref}#{message.start}"
-    if message.raw is None:
+    raw = message.raw if message.file is None else message.file.read(message)
+    if isinstance(raw, str):
+        return Quarantined(source_ref, b"", raw)
+    if raw is None:
         megabytes = (message.end - message.start) // (1024 * 1024)
         limit = MAX_MESSAGE_BYTES // (1024 * 1024)
         return Quarantined(source_ref, b"", f"mail is {megabytes} MB, over the {limit} MB limit")
-    return parse(message.raw, source_ref, options)
+    return parse(raw, source_ref, options)
 
 
-def split(stream: IO[bytes], start: int = 0) -> Iterator[MboxMessage]:
-    """Cut a binary stream into mbox messages, from offset ``start`` (a From_ line) on.
+def _size(message: MboxMessage) -> int:
+    """The bytes of ``message`` in the file: the pool's ``weigh``, the mail not being read."""
+    return message.end - message.start
+
+
+def split(stream: IO[bytes], start: int = 0, file: MboxFile | None = None) -> Iterator[MboxMessage]:
+    """Cut a binary stream into mbox messages, from offset ``start`` (a From_ line) on; with
+    ``file`` (the stream's file), each mail is left there to be read (``MboxMessage.file``).
 
     ``stream`` needs to be seekable only when ``start`` is not 0. An empty stream has no
     messages.
@@ -214,14 +270,15 @@ def split(stream: IO[bytes], start: int = 0) -> Iterator[MboxMessage]:
     Raises:
         MalformedInput: the stream does not start with a From_ line.
     """
-    return _Splitter(stream, start).messages()
+    return _Splitter(stream, start, file).messages()
 
 
 class _Splitter:
     """Holds the current message (plus one chunk and a 64-byte tail) and nothing more."""
 
-    def __init__(self, stream: IO[bytes], start: int) -> None:
+    def __init__(self, stream: IO[bytes], start: int, file: MboxFile | None) -> None:
         self._stream = stream
+        self._file = file
         self._buf = bytearray()
         self._base = start  # stream offset of _buf[0]
         self._eof = False
@@ -298,30 +355,32 @@ class _Splitter:
 
     def _cut(self, end: int) -> MboxMessage:
         """The message from the current head to buffer index ``end``; the next starts there."""
-        raw = self._mail(end) if self._kept else None
+        copied = self._kept and self._file is None
+        raw = unquoted_mail(self._buf, self._head, end) if copied else None
         tail = tail_hash(bytes(self._buf[max(0, end - TAIL_BYTES) : end]))
-        message = MboxMessage(self._start, self._base + end, raw, tail)
+        file = self._file if self._kept else None
+        message = MboxMessage(self._start, self._base + end, raw, tail, file)
         self._head, self._start, self._kept = end, self._base + end, True
         return message
 
-    def _mail(self, end: int) -> bytes:
-        """The mail from the current head to ``end``: without the From_ line, the separating
-        blank line and the quoting, copied out of the buffer once (a 5 MB mail was copied
-        four times, each into fresh pages)."""
-        buf = self._buf
-        line_end = buf.find(b"\n", self._head, end)
-        if line_end < 0:
-            return b""
-        start = line_end + 1
-        if end - start >= 4 and buf[end - 4 : end] == b"\r\n\r\n":
-            end -= 2
-        elif end - start >= 2 and buf[end - 2 : end] == b"\n\n":
-            end -= 1
-        with memoryview(buf) as view:  # released before the buffer is resized again
-            mail = bytes(view[start:end])
-        if b">From " in mail:
-            mail = _QUOTED_FROM.sub(rb"\1", mail)
-        return mail
+
+def unquoted_mail(buf: bytes | bytearray, head: int, end: int) -> bytes:
+    """The mail of ``buf`` from its From_ line at ``head`` to ``end``: without the From_ line,
+    the separating blank line and the quoting, copied out of the buffer once (a 5 MB mail was
+    copied four times, each into fresh pages)."""
+    line_end = buf.find(b"\n", head, end)
+    if line_end < 0:
+        return b""
+    start = line_end + 1
+    if end - start >= 4 and buf[end - 4 : end] == b"\r\n\r\n":
+        end -= 2
+    elif end - start >= 2 and buf[end - 2 : end] == b"\n\n":
+        end -= 1
+    with memoryview(buf) as view:  # released before the buffer is resized again
+        mail = bytes(view[start:end])
+    if b">From " in mail:
+        mail = _QUOTED_FROM.sub(rb"\1", mail)
+    return mail
 
 
 def _mbox_file(path: Path) -> Path:
