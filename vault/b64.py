@@ -1,7 +1,7 @@
 """Canonical base64 (RFC 2045: padded, in lines of one length ended by one line ending), made
 and read at the speed of memory: an attachment of a mail is its largest part, and its base64
-is read once by the parser, and written once by the raw mail's skeleton (``vault.skeleton``)
-as it is stored and again as it is read.
+is read once by the parser, compared by the raw mail's skeleton (``vault.skeleton``) as it
+is stored (written again a block of lines at a time, never whole), and written as it is read.
 
 pybase64 (BSD-2-Clause, SIMD) decodes a 4 MB attachment's lines in 1.6 ms where the stdlib's
 ``email`` path (a copy to check for surrogates, another to bytes, ``splitlines`` into 75,000
@@ -72,17 +72,27 @@ where a base64 group does): the check never holds a second copy of a large attac
 
 def _written_in_lines(data: bytes, text: bytes, line: int, eol: bytes) -> bool:
     """Whether ``text`` is ``lines(data, line, eol)``, its last line's ending optional."""
+    end = written_at(data, text, 0, line, eol)
+    if end is None:
+        return False
+    rest = len(text) - end
+    return rest == 0 or (rest == len(eol) and text.endswith(eol))
+
+
+def written_at(data: bytes | memoryview, text: bytes, at: int, line: int, eol: bytes) -> int | None:
+    """Where ``lines(data, line, eol)`` ends in ``text`` if ``text`` holds it from ``at`` on;
+    None if not. Written again ``_CHECKED_LINES`` lines at a time: a large attachment's text
+    is never held twice."""
     source = memoryview(data)
     step = _CHECKED_LINES * line // 4 * 3  # the bytes a block of lines encodes
-    position = 0
-    for start in range(0, len(data), step):
+    position = at
+    for start in range(0, len(source), step):
         block = lines(source[start : start + step], line, eol)
         if not text.startswith(block, position):
-            return False
+            return None
         position += len(block)
-        if start + step < len(data):  # a block before the last: its last line's ending
+        if start + step < len(source):  # a block before the last: its last line's ending
             if not text.startswith(eol, position):
-                return False
+                return None
             position += len(eol)
-    rest = len(text) - position
-    return rest == 0 or (rest == len(eol) and text.endswith(eol))
+    return position

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vault import b64
 from vault.errors import VaultCorrupt
@@ -36,10 +36,10 @@ MAX_PARTS = 32
 reads the mail once, so a mail of ten thousand small attachments (or one attachment ten
 thousand times) costs 32 reads of it, not ten thousand."""
 _SHAPES = 3
-"""Line shapes (length, ending) an attachment's text is wrapped in to compare, at most: a
-place whose first line matches and whose shape is a new one costs a wrapping of the whole
-text. Places of a shape already wrapped cost a comparison up to their first difference, and
-only where a line starts, so a mail is read about once per attachment."""
+"""Line shapes (length, ending) an attachment's text is compared in, at most. A place whose
+first line matches costs a comparison up to its first difference (the text written a block
+of lines at a time), and only where a line starts, so a mail is read about once per
+attachment."""
 _EOLS = {"\n": b"\n", "\r\n": b"\r\n"}
 
 Encoding = bytes | memoryview
@@ -64,7 +64,6 @@ def form(raw: bytes, parts: Mapping[str, bytes]) -> bytes | None:
     out; None where none of them is found, or the skeleton would not rebuild ``raw``
     exactly."""
     cuts: list[tuple[int, int, _Part]] = []  # (start in raw, end in raw, part)
-    encodings: dict[tuple[str, int, str], Encoding] = {}  # each cut's text, as the mail has it
     largest = sorted(parts.items(), key=lambda entry: -len(entry[1]))[:MAX_PARTS]
     for digest, data in largest:
         if len(data) < MIN_PART:
@@ -82,9 +81,6 @@ def form(raw: bytes, parts: Mapping[str, bytes]) -> bytes | None:
                 start = at + 1
                 continue
             cuts.append(found)
-            encodings[(digest, found[2].line, found[2].eol)] = search.tried[
-                found[2].line, found[2].eol
-            ]
             start = found[1]
     if not cuts:
         return None
@@ -100,39 +96,47 @@ def form(raw: bytes, parts: Mapping[str, bytes]) -> bytes | None:
     rest.append(raw[taken:])
     header = json.dumps([[p.at, p.sha256, p.size, p.line, p.eol] for p in placed])
     skeleton = MAGIC + header.encode() + b"\n" + b"".join(rest)
-    return skeleton if _rebuilds(skeleton, raw, encodings) else None
+    verified = {begin: (end, part) for begin, end, part in cuts}
+    return skeleton if _rebuilds(skeleton, raw, verified) else None
 
 
 class _Search:
-    """Where in a mail one attachment's canonical base64 is written whole."""
+    """Where in a mail one attachment's canonical base64 is written whole. The text is never
+    written whole: its first line is, to find a place, then it is compared a block of lines
+    at a time (``b64.written_at``)."""
 
     def __init__(self, raw: bytes, digest: str, data: bytes) -> None:
         self.raw, self.digest, self.data = raw, digest, data
-        self.text = b64.encoded(data)
-        self.probe = self.text[:_PROBE]
-        self.tried: dict[tuple[int, str], Encoding] = {}
-        """The text wrapped in each shape tried (line length, line ending)."""
+        self.length = 4 * -(-len(data) // 3)  # of the text, unwrapped
+        self.probe = _first(data, _PROBE)
+        self.tried: set[tuple[int, str]] = set()
+        """The shapes tried (line length, line ending)."""
 
     def at(self, at: int) -> tuple[int, int, _Part] | None:
         """(start, end, part) if the text is written whole from ``at``, wrapped in lines of
         the length of the line there; None if not."""
-        raw, text = self.raw, self.text
-        newline = raw.find(b"\n", at, at + len(text) + 2)
-        if newline < 0 or newline - at >= len(text):  # all on one line
-            line, eol = len(text), "\n"
+        raw = self.raw
+        newline = raw.find(b"\n", at, at + self.length + 2)
+        if newline < 0 or newline - at >= self.length:  # all on one line
+            line, eol = self.length, "\n"
         else:
             eol = "\r\n" if newline > at and raw[newline - 1] == 0x0D else "\n"
             line = newline - at - len(eol) + 1
-        if line < _PROBE or not raw.startswith(text[:line], at):  # its first line differs
+        if line < _PROBE or not raw.startswith(_first(self.data, line), at):  # its first line
             return None
-        wrapped = self.tried.get((line, eol))
-        if wrapped is None:
+        if (line, eol) not in self.tried:
             if len(self.tried) == _SHAPES:
                 return None
-            wrapped = self.tried[line, eol] = b64.lines(self.data, line, _EOLS[eol])
-        if not raw.startswith(wrapped, at):
+            self.tried.add((line, eol))
+        end = b64.written_at(self.data, raw, at, line, _EOLS[eol])
+        if end is None:
             return None
-        return at, at + len(wrapped), _Part(0, self.digest, len(self.data), line, eol)
+        return at, end, _Part(0, self.digest, len(self.data), line, eol)
+
+
+def _first(data: bytes, characters: int) -> bytes:
+    """The first ``characters`` of ``data``'s base64 (a multiple of 4 of them is exact)."""
+    return b64.encoded(memoryview(data)[: -(-characters // 4) * 3])[:characters]
 
 
 def _parsed(skeleton: bytes) -> tuple[list[_Part], memoryview]:
@@ -160,25 +164,33 @@ def _parsed(skeleton: bytes) -> tuple[list[_Part], memoryview]:
     return parts, rest
 
 
-def pieces(skeleton: bytes, encoded: Callable[[_Part], Encoding]) -> Iterator[Encoding]:
+def pieces(skeleton: bytes) -> Iterator[memoryview | _Part]:
     """The mail a skeleton stands for, piece by piece: the rest between the cuts, and each
-    attachment's encoding as ``encoded`` gives it."""
+    attachment that was cut out, for the caller to write again."""
     parts, rest = _parsed(skeleton)
     taken = 0
     for part in parts:
         yield rest[taken : part.at]
-        yield encoded(part)
+        yield part
         taken = part.at
     yield rest[taken:]
 
 
-def _rebuilds(skeleton: bytes, raw: bytes, encodings: dict[tuple[str, int, str], Encoding]) -> bool:
-    """Whether ``skeleton`` rebuilds ``raw`` byte for byte, through ``pieces``."""
+def _rebuilds(skeleton: bytes, raw: bytes, cuts: Mapping[int, tuple[int, _Part]]) -> bool:
+    """Whether ``skeleton`` rebuilds ``raw`` byte for byte, through ``pieces``. An attachment
+    must come where a cut of it starts (``cuts``: its end in ``raw`` and its part, by its
+    start): ``_Search`` found the text there written as ``rebuilt`` writes it again."""
     done = 0
-    for piece in pieces(skeleton, lambda p: encodings[(p.sha256, p.line, p.eol)]):
-        if not raw.startswith(piece, done):
+    for piece in pieces(skeleton):
+        if isinstance(piece, _Part):
+            end, part = cuts.get(done, (-1, None))
+            if part != replace(piece, at=0):  # cut parts are found with at=0
+                return False
+            done = end
+        elif raw.startswith(piece, done):
+            done += len(piece)
+        else:
             return False
-        done += len(piece)
     return done == len(raw)
 
 
@@ -203,4 +215,6 @@ def rebuilt(skeleton: bytes, fetch: Fetch) -> bytes:
             )
         return b64.lines(data, part.line, _EOLS[part.eol])
 
-    return b"".join(pieces(skeleton, encoded))
+    return b"".join(
+        encoded(piece) if isinstance(piece, _Part) else piece for piece in pieces(skeleton)
+    )
