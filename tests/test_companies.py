@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 from sqlalchemy import text
 
@@ -148,6 +150,27 @@ def test_identify_follows_the_design_rules(
 ) -> None:
     claim = identify(item, options(ME))
     assert (claim.kind, claim.value, claim.company_kind) == expected
+
+
+def test_a_sender_s_claim_is_the_same_made_again_and_huge_names_are_not_kept() -> None:
+    # Claims are remembered per sender (a tenth of the writer's time); a display name of
+    # megabytes (a hostile header) is made into a claim each time and never held.
+    first = identify(mail(1, "Coolblue Klantenservice <klantenservice@coolblue.nl>"), options(ME))
+    again = identify(mail(2, "Coolblue Klantenservice <klantenservice@coolblue.nl>"), options(ME))
+    assert again == first and (first.kind, first.value, first.name) == (
+        "email_domain",
+        "coolblue.nl",
+        "Coolblue",
+    )
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for n in range(50):
+            identify(mail(n, f"{'Huge' * 50_000}{n} <news{n}@shop{n}.nl>"), options(ME))
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held - before < 2**20  # 50 names of 200 KB: 10 MB had they been kept
 
 
 @pytest.mark.parametrize(

@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache, wraps
+from functools import cache
 
 from vault.bookings import existing_company, is_weak_reference
 from vault.claims import UNKNOWN, Claim, Key
@@ -46,6 +45,7 @@ from vault.domains import (
     is_relay,
     registrable_domain,
 )
+from vault.memo import short_text_cache
 from vault.names import (
     airline_name,
     brand_key,
@@ -184,29 +184,7 @@ def _brand_domain(item: Interaction, me: ImportOptions) -> str | None:
     return None
 
 
-_CLAIMS_KEPT = 1024
-_SHORT = 300
-"""Characters of text a claim is remembered for, at most: a header of a megabyte is made into
-a claim each time it is met, not kept (1,024 claims of short text hold under 2 MB)."""
-
-
-def _kept_when_short(make: Callable[..., Claim]) -> Callable[..., Claim]:
-    """``make`` with its last ``_CLAIMS_KEPT`` claims remembered by the text they are made of
-    (``_SHORT`` characters at most). One sender's mails make the same claim, and making it
-    (the display name cleaned, the brand guessed) was a tenth of the single writer's time
-    in Python. A claim is frozen, so sharing one is safe."""
-    kept = lru_cache(maxsize=_CLAIMS_KEPT)(make)
-
-    @wraps(make)
-    def claim(*text: str | None) -> Claim:
-        if sum(len(part) for part in text if part) <= _SHORT:
-            return kept(*text)
-        return make(*text)
-
-    return claim
-
-
-@_kept_when_short
+@short_text_cache(maxsize=1024)  # one sender's mails make the same claim
 def _person_claim(address: str, display: str | None) -> Claim:
     name = clean_display_name(display)
     full = person_key(name) if name and " " in name.strip() else None
@@ -223,7 +201,7 @@ def _person_claim(address: str, display: str | None) -> Claim:
     )
 
 
-@_kept_when_short
+@short_text_cache(maxsize=1024)  # one sender's mails make the same claim
 def _domain_claim(
     domain: str, address: str, display: str | None, organisation: str | None = None
 ) -> Claim:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache, lru_cache
+from functools import cache
 
 from vault.domains import data_lines, registrable_domain
+from vault.memo import short_text_cache
 from vault.text import strip_controls
 
 # Display names that say nothing about who sent a mail.
@@ -131,7 +132,7 @@ def role_local_parts() -> frozenset[str]:
     return frozenset(line.casefold() for line in data_lines("role_local_parts.txt"))
 
 
-@lru_cache(maxsize=8192)
+@short_text_cache(maxsize=8192)
 def is_role_address(address: str) -> bool:
     """True for ``klantenservice@…``, ``noreply-billing@…``, ``notifications-noreply@…``."""
     local = address.rpartition("@")[0].casefold().split("+", 1)[0]
@@ -163,7 +164,7 @@ def strip_tokens(name: str) -> str:
     return " ".join(kept).strip(" -–—|:·,")
 
 
-@lru_cache(maxsize=8192)
+@short_text_cache(maxsize=8192)
 def brand_key(name: str | None) -> str | None:
     """How a company name compares: "Booking.com" and "booking" agree, "Coolblue B.V." and
     "Coolblue Klantenservice" agree; None when nothing specific is left."""
@@ -177,7 +178,7 @@ def brand_key(name: str | None) -> str | None:
     return key or None
 
 
-@lru_cache(maxsize=8192)
+@short_text_cache(maxsize=8192)
 def person_key(name: str | None) -> str | None:
     """How a person's name compares: accents, case and punctuation do not count."""
     if not name:
@@ -283,7 +284,7 @@ def is_personal(name: str, address: str) -> bool:
     return len(name.split()) == 1 or looks_personal(name)
 
 
-@lru_cache(maxsize=8192)  # a mailbox is the same few hundred senders, over and over
+@short_text_cache(maxsize=8192)
 def company_name(display: str | None, address: str, domain: str) -> tuple[str | None, bool]:
     """(name, brand) a mail's display name gives the company of ``domain``.
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 
 from importers.email.decode import decode_encoded_words, unfold_header
+from vault.memo import short_text_cache
 from vault.records import Party
 
 _TOKEN = re.compile(
@@ -42,24 +42,16 @@ def parse_addresses(value: str) -> list[Party]:
         (it is never a name, and in phishing it impersonates the real sender). Entries with
         neither a name nor an address (``undisclosed-recipients:;``) are left out.
     """
-    if len(value) > _MAX_CACHED:
-        return list(_parties(value))
-    return list(_cached_parties(value))
+    return list(_parties(value))
 
 
-_MAX_CACHED = 1000
-"""Longer values are read every time: a hostile mail must not fill the cache with them."""
-
-
+@short_text_cache(maxsize=4096, longest=1000)
 def _parties(value: str) -> tuple[Party, ...]:
-    """``parse_addresses`` without the cache."""
+    """``parse_addresses``, remembered: the same few From and To values come back mail after
+    mail (the owner's address, each sender's); a ``Party`` is frozen, so one tuple serves
+    every caller."""
     parties = (_party(chunk) for chunk in _split(unfold_header(value)))
     return tuple(party for party in parties if party is not None)
-
-
-_cached_parties = lru_cache(maxsize=4096)(_parties)
-"""The same few From and To values come back mail after mail (the owner's address, each
-sender's); a ``Party`` is frozen, so one tuple serves every caller."""
 
 
 def _split(text: str) -> list[list[str]]:

@@ -10,11 +10,12 @@ import base64
 import binascii
 import codecs
 import re
-from functools import lru_cache, partial
+from functools import partial
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from importers.html_text import Stack, push_children, walk_text
+from vault.memo import short_text_cache
 
 # Labels that mail software writes for one charset while meaning its superset.
 _SUPERSETS = {
@@ -36,7 +37,7 @@ _FOLD = re.compile(r"\r?\n")
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
 
-@lru_cache(maxsize=256)
+@short_text_cache(maxsize=256)
 def _codec(label: str | None) -> str | None:
     """Python's codec name for a MIME charset label, or None if it names no text codec."""
     if not label:

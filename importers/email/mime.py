@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from email.errors import InvalidBase64LengthDefect
 from email.message import Message
 from email.policy import Compat32
-from functools import lru_cache
 from typing import Any
 
 from importers.email.decode import decode_bytes, decode_header_value, html_charset, html_to_text
 from importers.email.multipart import MailParser
 from vault.b64 import canonical_decoded
+from vault.memo import short_text_cache
 from vault.records import Attachment
 
 
@@ -92,16 +92,12 @@ class _Message(Message):
 
     def _get_params_preserve(self, failobj: Any, header: str) -> Any:
         value = self.get(header)
-        if not isinstance(value, str) or len(value) > _MAX_CACHED_PARAMS:
+        if not isinstance(value, str):
             return super()._get_params_preserve(failobj, header)  # type: ignore[misc]
         return _params(value)
 
 
-_MAX_CACHED_PARAMS = 300
-"""Longer values are parsed every time: a hostile mail must not fill the cache with them."""
-
-
-@lru_cache(maxsize=1024)
+@short_text_cache(maxsize=1024)
 def _params(value: str) -> Any:
     """The parameters of a header ``value``, as ``Message`` reads them; shared, never changed
     (``Message`` copies them before any change)."""
