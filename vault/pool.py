@@ -117,6 +117,28 @@ def _exit_when_ready(sentinel: int) -> None:
     os._exit(1)
 
 
+@contextlib.contextmanager
+def _no_current_folder_on_their_path() -> Iterator[None]:
+    """Interpreters started inside put no folder of their own first on their module path
+    (``PYTHONSAFEPATH``). The fork server, its resource tracker and spawned workers are
+    started as ``python -c``, which otherwise puts the current folder there: a ``vault``,
+    ``importers`` or ``multiprocessing`` folder where kluis was started (an unpacked export,
+    say) was imported in place of kluis's own, and its code run. The variable is set only while
+    they start: nothing else kluis starts, now or later, is changed."""
+    before = os.environ.get(_SAFE_PATH)
+    os.environ[_SAFE_PATH] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[_SAFE_PATH]
+        else:
+            os.environ[_SAFE_PATH] = before
+
+
+_SAFE_PATH = "PYTHONSAFEPATH"
+
+
 _SERVER = threading.Lock()
 """Held while a pool uses the fork server: one pool at a time has it (the server dies with the
 thread that started it, the pool's keeper), a pool started meanwhile spawns its workers."""
@@ -197,11 +219,12 @@ class _Workers:
         try:
             try:
                 context, server = _start_method(function, preload)
-                pool = ProcessPoolExecutor(
-                    max_workers=workers, mp_context=context, initializer=_start_worker
-                )
-                # Every worker starts now, from this thread: a task each, done once it is ready.
-                self._ready = [pool.submit(_apply, function, []) for _ in range(workers)]
+                with _no_current_folder_on_their_path():  # its queues start the tracker
+                    pool = ProcessPoolExecutor(
+                        max_workers=workers, mp_context=context, initializer=_start_worker
+                    )
+                    # Every worker starts now, from this thread: a task each, done once ready.
+                    self._ready = [pool.submit(_apply, function, []) for _ in range(workers)]
                 self._pool = pool
             except BaseException as exc:  # handed to whoever takes the pool
                 self._error = exc

@@ -17,6 +17,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -232,3 +233,32 @@ def test_a_wrong_passphrase_ends_the_workers_started_ahead_with_one_line(
     )
     assert "passphrase" in assert_clean_failure(failed, 12)
     no_process_left(mark)
+
+
+@pytest.mark.parametrize("package", ["vault", "importers", "multiprocessing"])
+def test_a_pooled_import_started_in_a_folder_holding_a_package_of_that_name_never_runs_it(
+    kluis: Kluis, tmp_path: Path, package: str
+) -> None:
+    # The fork server and its resource tracker are started as ``python -c``, which put the
+    # current folder first on their module path: an unpacked export holding a ``vault`` folder
+    # had its code run in place of kluis's, in a process that parses the user's mail.
+    program = Path(sys.executable).with_name("kluis")  # the installed command, as a user runs it
+    if not program.exists():
+        pytest.skip("kluis is not installed beside this interpreter")
+    downloads = tmp_path / "downloads"
+    ran = tmp_path / "ran"
+    (downloads / package).mkdir(parents=True)
+    (downloads / package / "__init__.py").write_text(f"open({str(ran)!r}, 'w').close()\n")
+    mbox = write_mbox(downloads / "inbox.mbox", MAILS, lines=180)
+
+    done = subprocess.run(
+        [str(program), "import", str(mbox)],
+        cwd=downloads,
+        env=kluis.env(),
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert not ran.exists(), f"the {package} folder of the current folder was imported"
+    assert_exactly_once(kluis, MAILS)
