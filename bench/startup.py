@@ -119,9 +119,10 @@ def _large(items: int) -> Path:
     return folder / "vault"
 
 
-def _setup(steps: list[list[str]], env: dict[str, str]) -> str | None:
+def _setup(steps: list[list[str]], env: dict[str, str], cwd: Path) -> str | None:
     for step in steps:
-        done = run([*_kluis(), *step], env=env)
+        # cwd: not a checkout, whose packages an older tree's parse pool would import
+        done = run([*_kluis(), *step], env=env, cwd=cwd)
         if done.returncode:
             return f"kluis {step[0]} failed: {done.stderr.strip()}"
     return None
@@ -227,14 +228,18 @@ def _setup_trees(
         failed = _setup(
             [["init"], ["import", str(work / "mail" / "mailbox.mbox")], ["remember"]],
             _env(work / name / "vault", keyring_file, passphrase=PASSPHRASE, tree=tree),
+            work,
         ) or _setup(
             [["demo", "--no-tui"], ["remember"]],
             _env(work / name / "demo", keyring_file, passphrase="demo", tree=tree),
+            work,
         )
         if failed:
             return f"{name}: {failed}"
     if large:
-        return _setup([["remember"]], _env(large, keyring_file, passphrase=PASSPHRASE, tree=None))
+        return _setup(
+            [["remember"]], _env(large, keyring_file, passphrase=PASSPHRASE, tree=None), work
+        )
     return None
 
 
@@ -247,7 +252,7 @@ def _setup_secret_service(
         shutil.copytree(work / name / "demo", folder)
         tree_env = _env(folder, keyring_file, passphrase="demo", tree=tree)
         tree_env.pop("PYTHON_KEYRING_BACKEND")
-        failed = _setup([["remember"]], {**tree_env, **_bus(env)})
+        failed = _setup([["remember"]], {**tree_env, **_bus(env)}, work)
         if failed:
             return f"{name}: {failed}"
     return None
