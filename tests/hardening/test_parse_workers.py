@@ -239,7 +239,7 @@ def test_a_wrong_passphrase_ends_the_workers_started_ahead_with_one_line(
 def test_a_pooled_import_started_in_a_folder_holding_a_package_of_that_name_never_runs_it(
     kluis: Kluis, tmp_path: Path, package: str
 ) -> None:
-    # The fork server and its resource tracker are started as ``python -c``, which put the
+    # The fork server and its resource tracker are started as ``python -c``, which puts the
     # current folder first on their module path: an unpacked export holding a ``vault`` folder
     # had its code run in place of kluis's, in a process that parses the user's mail.
     program = Path(sys.executable).with_name("kluis")  # the installed command, as a user runs it
