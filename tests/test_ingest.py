@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 
@@ -173,3 +174,68 @@ def test_every_source_in_a_batch_keeps_its_own_checkpoint(store: Store) -> None:
         "imap:Archive": 11,
         "imap:Sent": 12,
     }
+
+
+def test_the_next_batch_is_read_while_one_is_written(store: Store) -> None:
+    # The parse pool's results are taken while a batch commits, so its workers keep parsing:
+    # the importer is asked for the second batch's items before the first batch is stored.
+    stored: list[int] = []
+    read_while_writing: list[int] = []
+
+    def items() -> Iterator[Item]:
+        for n in range(400):
+            if n == 200:
+                read_while_writing.append(len(stored))
+                while not stored:  # the reader is free to wait for the writer's progress
+                    time.sleep(0.001)
+            yield mail(n)
+            yield Checkpoint("mbox:/tmp/inbox", {"offset": n + 1})
+
+    Ingestor(
+        store, options(), "test", "t", progress=lambda summary: stored.append(summary.new)
+    ).run(items())
+    assert read_while_writing == [0]  # 125 items handed to the writer, none stored yet
+    assert stored == [125, 375, 400]
+    assert load_cursors(store)["mbox:/tmp/inbox"] == {"offset": 400}
+
+
+def test_a_checkpoint_is_stored_as_it_was_yielded_not_as_the_importer_changed_it_later(
+    store: Store,
+) -> None:
+    # A batch is written while the importer reads on: an importer that changes the state it
+    # yielded must not move the stored cursor past items not written.
+    state = {"offset": 0}
+
+    def items() -> Iterator[Item]:
+        for n in range(200):
+            yield mail(n)
+            state["offset"] = n + 1
+            yield Checkpoint("mbox:/tmp/inbox", state)
+        raise OSError("disk unplugged")
+
+    with pytest.raises(ImportFailed, match="disk unplugged"):
+        Ingestor(store, options(), "test", "t", batch_size=125).run(items())
+    assert count(store, "interaction") == 125
+    assert load_cursors(store)["mbox:/tmp/inbox"] == {"offset": 125}
+
+
+def test_a_batch_the_store_fails_on_ends_the_import_and_keeps_the_batches_before(
+    store: Store,
+) -> None:
+    # The batch is written in a thread of its own: its failure still ends the import, named,
+    # and nothing after it is written (the next import resumes at the last cursor stored).
+    with store.writer() as conn:
+        execute(
+            conn,
+            "CREATE TRIGGER full_disk BEFORE INSERT ON sourcecursor "
+            "WHEN new.state = '{\"offset\": 375}' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+        )
+
+    with pytest.raises(ImportFailed, match="stopped after 125 new items: disk full"):
+        Ingestor(store, options(), "test", "t").run(_resumed(1000, {}))
+
+    assert count(store, "interaction") == 125
+    assert load_cursors(store)["mbox:/tmp/inbox"] == {"offset": 125}
+    with store.read() as conn:
+        status = conn.execute(text("SELECT status, new FROM importrun")).one()
+    assert tuple(status) == ("failed", 125)
