@@ -22,9 +22,34 @@ from tests.hardening.test_mail_skeletons import (
     _noise,
     _wrapped,
 )
+from vault.b64 import canonical_decoded, written_at
 from vault.records import ImportOptions, Interaction
 
 OPTIONS = ImportOptions(timezone=UTC)
+
+
+def _line_end(text: bytes, eol: bytes, nth: int) -> int:
+    """Where ``text``'s ``nth`` line ending (from 1; the headers' counted) starts."""
+    at = -len(eol)
+    for _ in range(nth):
+        at = text.index(eol, at + len(eol))
+    return at
+
+
+def _moved(text: bytes, eol: bytes, nth: int, by: int) -> bytes:
+    """``text`` with its ``nth`` line ending moved ``by`` letters (-1 or 1)."""
+    at = _line_end(text, eol, nth)
+    end = at + len(eol)
+    if by < 0:
+        return text[: at - 1] + eol + text[at - 1 : at] + text[end:]
+    return text[:at] + text[end : end + 1] + eol + text[end + 1 :]
+
+
+def _replaced(text: bytes, eol: bytes, nth: int, put: bytes) -> bytes:
+    """``text`` with its ``nth`` line ending and the letter after it replaced by ``put``."""
+    at = _line_end(text, eol, nth)
+    return text[:at] + put + text[at + len(eol) + 1 :]
+
 
 ODD_SHAPES: dict[str, bytes] = {
     "no padding": _mail(40, _file(OTHER).rstrip(b"=")),
@@ -44,6 +69,15 @@ ODD_SHAPES: dict[str, bytes] = {
         52, _file(SCAN).replace(b"base64", b"base64 ", 1)
     ),
     "upper-case encoding name": _mail(53, _file(SCAN).replace(b"base64", b"BASE64", 1)),
+    # Every line ending where it must be is checked, and none may be anywhere else:
+    "a line ending moved one letter back": _mail(54, _moved(_file(SCAN), b"\n", 9, -1)),
+    "a bare LF in CRLF text": _mail(
+        55, _replaced(_file(SCAN, eol=b"\r\n"), b"\r\n", 12, b"\nQ"), eol=b"\r\n"
+    ),
+    "a CR for a letter in CRLF text": _mail(
+        56, _replaced(_file(SCAN, eol=b"\r\n"), b"\r\n", 12, b"\r\n\r"), eol=b"\r\n"
+    ),
+    "an LF for a letter in LF text": _mail(57, _replaced(_file(SCAN), b"\n", 7, b"\n\n")),
 }
 
 
@@ -99,3 +133,27 @@ def test_a_mail_with_a_4_mb_scan_is_parsed_in_less_than_three_times_its_size(eol
         tracemalloc.stop()
     assert isinstance(item, Interaction) and len(item.attachments[0].data) == 4 << 20
     assert peak < 3 * len(raw), f"{peak / len(raw):.1f} times the mail"
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+def test_only_canonical_lines_take_the_fast_way(eol: bytes) -> None:
+    # The fast way checks each line ending where it must be and the letters without them:
+    # a line ending anywhere else, one moved, or one of the other kind is refused.
+    text = _wrapped(SCAN, 76, eol)
+    assert canonical_decoded(text) == SCAN
+    assert canonical_decoded(text + eol) == SCAN
+    other = b"\n" if eol == b"\r\n" else b"\r\n"
+    refused = {
+        "moved back": _moved(text, eol, 40, -1),
+        "moved on": _moved(text, eol, 40, 1),
+        "a CR for a letter": _replaced(text, eol, 40, eol + b"\r"),
+        "an LF for a letter": _replaced(text, eol, 40, eol + b"\n"),
+        "one of the other kind": _replaced(text, eol, 40, other + b"Q"),
+        "a line ending more": _replaced(text, eol, 40, eol + eol + b"Q"),
+    }
+    for name, changed in refused.items():
+        assert changed != text, name
+        assert canonical_decoded(changed) is None, name
+        assert written_at(SCAN, b"x" + changed, 1, 76, eol) is None, name
+    assert canonical_decoded(text + eol + eol) is None
+    assert written_at(SCAN, b"x" + text + eol, 1, 76, eol) == 1 + len(text)
