@@ -85,11 +85,12 @@ def written_at(data: bytes | memoryview, text: bytes, at: int, line: int, eol: b
     never held twice."""
     source = memoryview(data)
     step = _CHECKED_LINES * line // 4 * 3  # the bytes a block of lines encodes
-    position: int | None = at
+    position = at
     for start in range(0, len(source), step):
-        position = _lines_end(source[start : start + step], text, position, line, eol)
-        if position is None:
+        end = _lines_end(source[start : start + step], text, position, line, eol)
+        if end is None:
             return None
+        position = end
         if start + step < len(source):  # a block before the last: its last line's ending
             if not text.startswith(eol, position):
                 return None
