@@ -186,7 +186,8 @@ def test_the_next_batch_is_read_while_one_is_written(store: Store) -> None:
         for n in range(400):
             if n == 200:
                 read_while_writing.append(len(stored))
-                while not stored:  # the reader is free to wait for the writer's progress
+                deadline = time.monotonic() + 60
+                while not stored and time.monotonic() < deadline:  # the writer goes on
                     time.sleep(0.001)
             yield mail(n)
             yield Checkpoint("mbox:/tmp/inbox", {"offset": n + 1})

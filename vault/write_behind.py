@@ -49,9 +49,7 @@ class WriteBehind(Generic[B]):
         Raises:
             BaseException: what writing the last one raised.
         """
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._join()
         raised, self._raised = self._raised, None
         if raised is not None:
             raise raised
@@ -60,10 +58,14 @@ class WriteBehind(Generic[B]):
         """Wait until the batch being written is written or refused, raising nothing: on the
         way out of an import that failed for another reason, so its outcome is recorded
         after the batch's."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._join()
         self._raised = None
+
+    def _join(self) -> None:
+        thread = self._thread
+        if thread is not None and thread.ident is not None:  # not if ^C came before its start
+            thread.join()  # kept until joined: a ^C during the join leaves settle to wait
+        self._thread = None
 
     def _run(self, batch: B) -> None:
         try:
