@@ -90,7 +90,9 @@ def _encoded(data: bytes) -> tuple[str, bytes]:
         return RAW, data
     if len(data) > 2 * PROBE:
         middle = len(data) // 2
-        probe = isal_zlib.compress(data[middle - PROBE // 2 : middle + PROBE // 2], 1)
+        probe = isal_zlib.compress(
+            data[middle - PROBE // 2 : middle + PROBE // 2], COMPRESSION_LEVEL
+        )
         if not _worth_it(len(probe), PROBE):
             return RAW, data
     stored = isal_zlib.compress(data, COMPRESSION_LEVEL)
