@@ -66,8 +66,8 @@ def canonical_decoded(text: bytes) -> bytes | None:
 
 
 _CHECKED_LINES = 1024
-"""Lines written again at a time to check a text (a multiple of 4, so a block of them ends
-where a base64 group does): the check never holds a second copy of a large attachment's text."""
+"""Lines checked at a time (a multiple of 4, so a block of them ends where a base64 group
+does): the check never holds a second copy of a large attachment's text."""
 
 
 def _written_in_lines(data: bytes, text: bytes, line: int, eol: bytes) -> bool:
